@@ -1,0 +1,139 @@
+//! Cognito errors as honest HTTP statuses. Classified by the error code, which is the same across
+//! operations and SDK versions; only messages we chose (or Cognito's own validation text) reach the
+//! caller, never internals.
+
+use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata;
+
+use crate::response::Rejection;
+
+/// Which call failed: some codes mean different things to the caller depending on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    SignUp,
+    ConfirmSignUp,
+    InitiateAuth,
+}
+
+impl Operation {
+    fn name(self) -> &'static str {
+        match self {
+            Operation::SignUp => "SignUp",
+            Operation::ConfirmSignUp => "ConfirmSignUp",
+            Operation::InitiateAuth => "InitiateAuth",
+        }
+    }
+}
+
+/// The response for a failed Cognito call. Logs the error code (never the request's values).
+pub fn cognito_rejection(operation: Operation, err: &impl ProvideErrorMetadata) -> Rejection {
+    let code = err.code().unwrap_or("Unknown");
+    let rejection = rejection_for_code(operation, code, err.message());
+    if rejection.status >= 500 {
+        tracing::error!(operation = operation.name(), code, "cognito call failed");
+    } else {
+        tracing::info!(
+            operation = operation.name(),
+            code,
+            status = rejection.status,
+            "cognito refused the request"
+        );
+    }
+    rejection
+}
+
+fn rejection_for_code(operation: Operation, code: &str, message: Option<&str>) -> Rejection {
+    // Cognito's own text for validation errors tells the user what to fix ("Password did not
+    // conform with policy: Password not long enough") and carries no secret.
+    let cognito_says = |fallback: &str| message.unwrap_or(fallback).to_owned();
+    match code {
+        "UsernameExistsException" => Rejection::field(409, "username", "username is already taken"),
+        "AliasExistsException" => Rejection::new(409, "an account with this email already exists"),
+        "InvalidPasswordException" => Rejection::field(
+            400,
+            "password",
+            cognito_says("password does not meet the policy"),
+        ),
+        "InvalidParameterException" => Rejection::new(400, cognito_says("invalid parameter")),
+        "CodeMismatchException" => Rejection::field(400, "code", "confirmation code is wrong"),
+        "ExpiredCodeException" => Rejection::field(
+            400,
+            "code",
+            "confirmation code has expired: sign up again to get a new one",
+        ),
+        // Same answer whether the user exists or not: do not help enumerate accounts.
+        "NotAuthorizedException" | "UserNotFoundException" => match operation {
+            Operation::InitiateAuth => Rejection::new(401, "incorrect username or password"),
+            Operation::ConfirmSignUp => {
+                Rejection::new(401, "this user cannot be confirmed with this code")
+            }
+            Operation::SignUp => Rejection::new(401, "not authorized"),
+        },
+        "UserNotConfirmedException" => Rejection::new(
+            403,
+            "user is not confirmed: confirm the sign-up with the emailed code first",
+        ),
+        "PasswordResetRequiredException" => {
+            Rejection::new(403, "a password reset is required for this user")
+        }
+        "TooManyRequestsException"
+        | "LimitExceededException"
+        | "TooManyFailedAttemptsException"
+        | "ThrottlingException" => Rejection::new(429, "too many requests: retry later"),
+        _ => Rejection::new(502, "the authentication service failed; retry later"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_codes_to_statuses() {
+        let cases = [
+            (Operation::SignUp, "UsernameExistsException", 409),
+            (Operation::SignUp, "InvalidPasswordException", 400),
+            (Operation::SignUp, "InvalidParameterException", 400),
+            (Operation::ConfirmSignUp, "CodeMismatchException", 400),
+            (Operation::ConfirmSignUp, "ExpiredCodeException", 400),
+            (Operation::InitiateAuth, "NotAuthorizedException", 401),
+            (Operation::InitiateAuth, "UserNotFoundException", 401),
+            (Operation::InitiateAuth, "UserNotConfirmedException", 403),
+            (Operation::SignUp, "TooManyRequestsException", 429),
+            (Operation::ConfirmSignUp, "LimitExceededException", 429),
+            (Operation::InitiateAuth, "InternalErrorException", 502),
+            (Operation::InitiateAuth, "ResourceNotFoundException", 502),
+        ];
+        for (operation, code, status) in cases {
+            let got = rejection_for_code(operation, code, Some("detail"));
+            assert_eq!(got.status, status, "{operation:?} {code}");
+        }
+    }
+
+    #[test]
+    fn does_not_reveal_whether_a_user_exists() {
+        let wrong_password = rejection_for_code(
+            Operation::InitiateAuth,
+            "NotAuthorizedException",
+            Some("Incorrect username or password."),
+        );
+        let no_such_user = rejection_for_code(
+            Operation::InitiateAuth,
+            "UserNotFoundException",
+            Some("User does not exist."),
+        );
+        assert_eq!(wrong_password, no_such_user);
+    }
+
+    #[test]
+    fn hides_internals_of_unknown_errors() {
+        let got = rejection_for_code(
+            Operation::SignUp,
+            "InternalErrorException",
+            Some("stack trace at 0xdeadbeef"),
+        );
+        assert_eq!(
+            got.message,
+            "the authentication service failed; retry later"
+        );
+    }
+}

@@ -1,0 +1,17 @@
+//! What the four auth handlers share: reading a JSON body out of an API Gateway REST (v1) proxy event,
+//! building proxy responses, mapping Cognito errors to honest HTTP statuses, and starting up.
+//!
+//! A handler is a plain async function `handle(&Ctx, ApiGatewayProxyRequest) -> ApiGatewayProxyResponse`:
+//! every failure becomes a response here, so the Lambda runtime never sees an error for a bad request,
+//! and tests call the function directly with real event fixtures.
+
+mod body;
+mod cognito;
+mod response;
+mod startup;
+
+pub use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
+pub use body::{MAX_BODY_BYTES, required_string_fields};
+pub use cognito::{Operation, cognito_rejection};
+pub use response::{Rejection, json_response};
+pub use startup::{Ctx, InitError, client_id_from_env, cognito_client, run};

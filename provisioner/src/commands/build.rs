@@ -1,0 +1,38 @@
+//! `provisioner build`: compile every function's crate and package it for Lambda.
+
+use anyhow::Context;
+
+use crate::cli::{BuildArgs, GlobalArgs};
+use crate::{output, package};
+
+pub fn build(global: &GlobalArgs, args: &BuildArgs) -> anyhow::Result<i32> {
+    let stack = super::load_stack(global)?;
+    output::warnings(&stack.file.display().to_string(), &stack.loaded.warnings);
+    let packages = build_packages(&stack)?;
+    output::packages(&packages, args.json)?;
+    Ok(super::exit::OK)
+}
+
+/// Builds and packages every function of the stack (also what `up` will call).
+pub fn build_packages(stack: &super::LoadedStack) -> anyhow::Result<Vec<package::Package>> {
+    let functions = &stack.loaded.stack.functions;
+    output::status(&format!(
+        "building {} function(s) with `cargo build --release`",
+        functions.len()
+    ));
+    let binaries = crate::cargo::build_functions(&stack.workspace, &stack.loaded.stack)?;
+    functions
+        .iter()
+        .map(|(name, function)| {
+            let binary = binaries
+                .get(name)
+                .with_context(|| format!("no binary was built for function `{name}`"))?;
+            Ok(package::package_function(
+                name,
+                function,
+                binary,
+                &stack.workspace.target_dir,
+            )?)
+        })
+        .collect()
+}

@@ -1,0 +1,69 @@
+//! One thin function per subcommand, over the library. Shared here: finding and loading stack.yaml.
+
+mod build;
+mod validate;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::spec::{self, Loaded, Workspace};
+
+pub use build::build;
+pub use validate::validate;
+
+/// Process exit codes, documented in README.md.
+pub mod exit {
+    /// Success (for `diff`: no changes).
+    pub const OK: i32 = 0;
+    /// An error: invalid stack.yaml, a failed build, a failed AWS call.
+    pub const ERROR: i32 = 1;
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Validate => validate(&cli.global),
+        Command::Build(args) => build(&cli.global, &args),
+    }
+}
+
+/// stack.yaml, loaded and validated, with the workspace its crates live in.
+pub struct LoadedStack {
+    pub loaded: Loaded,
+    pub workspace: Workspace,
+    pub file: PathBuf,
+}
+
+/// Reads and validates the stack file named by the global flags.
+pub fn load_stack(global: &GlobalArgs) -> anyhow::Result<LoadedStack> {
+    let file = &global.file;
+    let text = std::fs::read_to_string(file)
+        .map_err(|source| spec::SpecError::Read {
+            path: file.clone(),
+            source,
+        })
+        .with_context(|| {
+            if file == Path::new("stack.yaml") {
+                "run in the directory that holds stack.yaml, or pass `--file <path>`".to_owned()
+            } else {
+                format!("check the path given to `--file`: `{}`", file.display())
+            }
+        })
+        .map_err(|err| err.context(format!("no stack file at `{}`", file.display())))?;
+    let dir = file
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("failed to resolve the directory of `{}`", file.display()))?;
+    let workspace = crate::cargo::discover(&dir)?;
+    let label = file.display().to_string();
+    let loaded = spec::load(&text, &label, &dir, &workspace, global.stack.as_deref())?;
+    Ok(LoadedStack {
+        loaded,
+        workspace,
+        file: file.clone(),
+    })
+}

@@ -1,0 +1,18 @@
+//! provisioner: stands up a serverless authentication stack (Cognito, IAM, Lambda, API Gateway) on
+//! AWS from a declarative `stack.yaml`, with direct SDK calls and no CloudFormation.
+//!
+//! Code map (see ARCHITECTURE.md for the whole picture):
+//! - [`spec`]: stack.yaml -> a validated [`spec::Stack`]. Pure.
+//! - [`cargo`]: the cargo workspace: discovering members, building handler binaries.
+//! - [`package`]: turning a binary into a deterministic, checked Lambda zip.
+//! - [`aws`]: the SDK configuration shared by every command.
+//! - [`cli`], [`commands`]: argument parsing and one thin function per subcommand.
+//! - [`output`]: the only module that prints.
+
+pub mod aws;
+pub mod cargo;
+pub mod cli;
+pub mod commands;
+pub mod output;
+pub mod package;
+pub mod spec;

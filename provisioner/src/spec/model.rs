@@ -1,0 +1,304 @@
+//! The validated stack: every name checked, every default applied, every reference resolved to a
+//! resource that exists. Plan and apply work from this and never see raw YAML.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+/// Tag put on every taggable resource this stack creates: `provisioner:stack=<stack name>`.
+pub const OWNERSHIP_TAG: &str = "provisioner:stack";
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stack {
+    pub name: String,
+    pub user_pools: BTreeMap<String, UserPool>,
+    pub functions: BTreeMap<String, Function>,
+    pub api: Option<Api>,
+    /// Every resource, each after everything it depends on.
+    pub order: Vec<ResourceId>,
+}
+
+/// One resource of the stack, by kind and logical name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum ResourceId {
+    UserPool { pool: String },
+    UserPoolClient { pool: String, client: String },
+    Role { function: String },
+    Function { function: String },
+    Api,
+}
+
+impl fmt::Display for ResourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResourceId::UserPool { pool } => write!(f, "userPools.{pool}"),
+            ResourceId::UserPoolClient { pool, client } => {
+                write!(f, "userPools.{pool}.clients.{client}")
+            }
+            ResourceId::Role { function } => write!(f, "functions.{function} (role)"),
+            ResourceId::Function { function } => write!(f, "functions.{function}"),
+            ResourceId::Api => f.write_str("api"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserPool {
+    /// `<stack>-<logical name>`.
+    pub physical_name: String,
+    pub self_sign_up: bool,
+    pub auto_verify: Vec<VerifiedAttribute>,
+    /// Cognito `UsernameAttributes`: sign in with these instead of a username. Immutable on AWS.
+    pub username_attributes: Vec<VerifiedAttribute>,
+    /// Standard attributes every user must have. Immutable on AWS.
+    pub required_attributes: Vec<String>,
+    pub password_policy: PasswordPolicy,
+    /// Recovery channels, in priority order.
+    pub account_recovery: Vec<VerifiedAttribute>,
+    pub deletion_protection: bool,
+    pub removal: Removal,
+    pub clients: BTreeMap<String, AppClient>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifiedAttribute {
+    Email,
+    PhoneNumber,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordPolicy {
+    pub min_length: u8,
+    pub require_lowercase: bool,
+    pub require_uppercase: bool,
+    pub require_numbers: bool,
+    pub require_symbols: bool,
+}
+
+impl Default for PasswordPolicy {
+    /// Cognito's (and CDK's) defaults.
+    fn default() -> Self {
+        PasswordPolicy {
+            min_length: 8,
+            require_lowercase: true,
+            require_uppercase: true,
+            require_numbers: true,
+            require_symbols: true,
+        }
+    }
+}
+
+/// What `down` does with a resource that holds users' data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Removal {
+    /// Keep it (with deletion protection) and report it; a later `up` adopts it.
+    Retain,
+    /// Delete it, and every user in it.
+    Delete,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppClient {
+    pub physical_name: String,
+    /// Without the `ALLOW_` prefix, as written (`USER_PASSWORD_AUTH`).
+    pub auth_flows: Vec<String>,
+    /// Immutable on AWS: changing it replaces the client (and its id).
+    pub generate_secret: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Function {
+    /// `<stack>-<logical name>`.
+    pub physical_name: String,
+    /// `<stack>-<logical name>-role`.
+    pub role_name: String,
+    /// The cargo package that builds it, and its binary target.
+    pub package: String,
+    pub binary: String,
+    /// The crate's directory, as written in stack.yaml.
+    pub crate_path: String,
+    pub description: String,
+    pub memory_mb: u32,
+    pub timeout_s: u32,
+    pub architecture: Architecture,
+    pub log_retention_days: u32,
+    pub environment: BTreeMap<String, Template>,
+    pub allow: Vec<Statement>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Architecture {
+    #[serde(rename = "x86_64")]
+    X86_64,
+    #[serde(rename = "arm64")]
+    Arm64,
+}
+
+impl Architecture {
+    /// The name Lambda uses (`Architectures`).
+    pub fn lambda_name(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "x86_64",
+            Architecture::Arm64 => "arm64",
+        }
+    }
+
+    /// The Rust target that builds for it.
+    pub fn rust_target(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "x86_64-unknown-linux-gnu",
+            Architecture::Arm64 => "aarch64-unknown-linux-gnu",
+        }
+    }
+}
+
+/// One least-privilege IAM statement: exact actions on exact resources.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Statement {
+    pub actions: Vec<String>,
+    pub resources: Vec<Template>,
+}
+
+/// A string with `${...}` references, resolved when the referenced resources exist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Template {
+    pub parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Part {
+    Text(String),
+    Ref(Reference),
+}
+
+/// What a `${...}` can name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "ref", rename_all = "camelCase")]
+pub enum Reference {
+    UserPoolId { pool: String },
+    UserPoolArn { pool: String },
+    UserPoolClientId { pool: String, client: String },
+    FunctionArn { function: String },
+    FunctionName { function: String },
+    StackName,
+    Region,
+    AccountId,
+}
+
+impl Reference {
+    /// The resource this reference needs to exist first, if any.
+    pub fn resource(&self) -> Option<ResourceId> {
+        match self {
+            Reference::UserPoolId { pool } | Reference::UserPoolArn { pool } => {
+                Some(ResourceId::UserPool { pool: pool.clone() })
+            }
+            Reference::UserPoolClientId { pool, client } => Some(ResourceId::UserPoolClient {
+                pool: pool.clone(),
+                client: client.clone(),
+            }),
+            Reference::FunctionArn { function } | Reference::FunctionName { function } => {
+                Some(ResourceId::Function {
+                    function: function.clone(),
+                })
+            }
+            Reference::StackName | Reference::Region | Reference::AccountId => None,
+        }
+    }
+}
+
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reference::UserPoolId { pool } => write!(f, "userPools.{pool}.id"),
+            Reference::UserPoolArn { pool } => write!(f, "userPools.{pool}.arn"),
+            Reference::UserPoolClientId { pool, client } => {
+                write!(f, "userPools.{pool}.clients.{client}.id")
+            }
+            Reference::FunctionArn { function } => write!(f, "functions.{function}.arn"),
+            Reference::FunctionName { function } => write!(f, "functions.{function}.name"),
+            Reference::StackName => f.write_str("stack.name"),
+            Reference::Region => f.write_str("aws.region"),
+            Reference::AccountId => f.write_str("aws.accountId"),
+        }
+    }
+}
+
+impl Template {
+    pub fn references(&self) -> impl Iterator<Item = &Reference> {
+        self.parts.iter().filter_map(|part| match part {
+            Part::Ref(reference) => Some(reference),
+            Part::Text(_) => None,
+        })
+    }
+
+    /// The string with every reference replaced by `resolve`'s answer (None stops with that reference).
+    pub fn render<'a>(
+        &'a self,
+        mut resolve: impl FnMut(&Reference) -> Option<String>,
+    ) -> Result<String, &'a Reference> {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(text) => out.push_str(text),
+                Part::Ref(reference) => out.push_str(&resolve(reference).ok_or(reference)?),
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl fmt::Display for Template {
+    /// As written, `${...}` and all.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for part in &self.parts {
+            match part {
+                Part::Text(text) => f.write_str(&text.replace('$', "$$"))?,
+                Part::Ref(reference) => write!(f, "${{{reference}}}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Api {
+    /// `<stack>-<name>` (name defaults to `api`).
+    pub physical_name: String,
+    pub stage: String,
+    pub authorizers: BTreeMap<String, Authorizer>,
+    /// Sorted by path, then method.
+    pub routes: Vec<Route>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Authorizer {
+    pub user_pool: String,
+    pub identity_source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Route {
+    pub path: String,
+    pub method: String,
+    pub function: String,
+    pub authorizer: Option<String>,
+}
+
+impl Route {
+    /// `POST /sign-up`.
+    pub fn key(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+}

@@ -1,0 +1,122 @@
+//! stack.yaml as written: serde types that mirror the file, unknown keys rejected. Defaults and
+//! meaning are applied in `validate`, which turns these into the model.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawStack {
+    pub stack: String,
+    #[serde(default)]
+    pub user_pools: BTreeMap<String, RawUserPool>,
+    #[serde(default)]
+    pub functions: BTreeMap<String, RawFunction>,
+    pub api: Option<RawApi>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawUserPool {
+    pub self_sign_up: Option<bool>,
+    pub auto_verify: Option<Vec<String>>,
+    pub username_attributes: Option<Vec<String>>,
+    pub required_attributes: Option<Vec<String>>,
+    pub password_policy: Option<RawPasswordPolicy>,
+    pub account_recovery: Option<Vec<String>>,
+    pub deletion_protection: Option<bool>,
+    pub removal: Option<String>,
+    #[serde(default)]
+    pub clients: BTreeMap<String, RawClient>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawPasswordPolicy {
+    pub min_length: Option<i64>,
+    pub require_lowercase: Option<bool>,
+    pub require_uppercase: Option<bool>,
+    pub require_numbers: Option<bool>,
+    pub require_symbols: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawClient {
+    pub auth_flows: Option<Vec<String>>,
+    pub generate_secret: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawFunction {
+    #[serde(rename = "crate")]
+    pub crate_path: String,
+    pub description: Option<String>,
+    pub memory: Option<i64>,
+    pub timeout: Option<i64>,
+    pub architecture: Option<String>,
+    pub log_retention_days: Option<i64>,
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+    #[serde(default)]
+    pub allow: Vec<RawStatement>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawStatement {
+    pub actions: OneOrMany,
+    pub resources: OneOrMany,
+}
+
+/// `x` or `[x, y]`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn items(&self) -> Vec<&str> {
+        match self {
+            OneOrMany::One(one) => vec![one.as_str()],
+            OneOrMany::Many(many) => many.iter().map(String::as_str).collect(),
+        }
+    }
+
+    /// The path segment of item `i` (a lone string is the value itself).
+    pub fn item_segment(&self, i: usize) -> Option<String> {
+        match self {
+            OneOrMany::One(_) => None,
+            OneOrMany::Many(_) => Some(i.to_string()),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawApi {
+    pub name: Option<String>,
+    pub stage: Option<String>,
+    #[serde(default)]
+    pub authorizers: BTreeMap<String, RawAuthorizer>,
+    #[serde(default)]
+    pub routes: BTreeMap<String, RawRoute>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawAuthorizer {
+    pub user_pool: String,
+    pub identity_source: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawRoute {
+    pub function: String,
+    pub authorizer: Option<String>,
+}
