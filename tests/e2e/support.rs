@@ -1,0 +1,117 @@
+#![allow(dead_code)] // each test module uses a part of the harness
+//! The harness every end-to-end test shares: one local AWS emulator per test run, unique names per
+//! test, SDK clients pointed at the emulator, and the real `provisioner` binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The repository root (the cargo workspace).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("provisioner/ has a parent")
+        .to_path_buf()
+}
+
+/// The emulator's URL. Uses `PROVISIONER_TEST_ENDPOINT` when set (an emulator someone else runs);
+/// otherwise starts one with `scripts/emulator start --watch-pid <this process>`, which stops it
+/// when this test process exits, whether the tests passed, failed or were killed.
+pub fn emulator() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        if let Ok(url) = std::env::var("PROVISIONER_TEST_ENDPOINT")
+            && !url.is_empty()
+        {
+            return url;
+        }
+        let script = repo_root().join("scripts/emulator");
+        let output = Command::new(&script)
+            .args(["start", "--watch-pid", &std::process::id().to_string()])
+            .output()
+            .unwrap_or_else(|err| panic!("failed to run {}: {err}", script.display()));
+        assert!(
+            output.status.success(),
+            "scripts/emulator start failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    })
+}
+
+pub const REGION: &str = "us-east-1";
+
+/// SDK configuration for the emulator, with test credentials.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(emulator())
+        .credentials_provider(aws_sdk_cognitoidentityprovider::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .load()
+        .await
+}
+
+/// A name no other test of this run (or of a run sharing the emulator) uses.
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id() % 100_000,
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The `provisioner` binary, run from the repository root with the emulator's environment.
+pub fn provisioner() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_provisioner"));
+    command
+        .current_dir(repo_root())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", REGION)
+        .env_remove("PROVISIONER_FILE")
+        .env_remove("PROVISIONER_STACK");
+    command
+}
+
+/// What a finished command said.
+pub struct Ran {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(command: &mut Command) -> Ran {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command
+        .output()
+        .unwrap_or_else(|err| panic!("failed to run {command:?}: {err}"));
+    Ran {
+        code: status.code(),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// A fresh directory under cargo's per-test temporary area (inside the workspace, so stack files
+/// written there belong to it).
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(unique(name));
+    std::fs::create_dir_all(&dir).expect("create a temporary directory");
+    dir
+}
+
+/// A JSON fixture from `tests/fixtures/`.
+pub fn fixture(name: &str) -> serde_json::Value {
+    let path = repo_root().join("tests/fixtures").join(name);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|err| panic!("failed to read {}: {err}", path.display()));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|err| panic!("{} is not JSON: {err}", path.display()))
+}
