@@ -3,3 +3,4 @@
 
 mod handlers;
 mod support;
+mod validate;

@@ -70,12 +70,10 @@ pub fn load(
 }
 
 /// A serde_yaml error as a diagnostic: its position, its path as the field, and a hint for
-/// misspelt keys.
+/// misspelt keys, wrong types and syntax.
 fn yaml_diagnostic(err: &serde_yaml::Error, text: &str) -> Diagnostic {
-    let mut message = err.to_string();
-    if let Some(at) = message.rfind(" at line ") {
-        message.truncate(at);
-    }
+    // The position is reported separately: drop serde_yaml's own `at line N column M`.
+    let mut message = strip_positions(&err.to_string());
     // serde_yaml prefixes the path of the offending node: `functions.sign-up: unknown field ...`.
     let mut field = String::new();
     if let Some((prefix, rest)) = message.split_once(": ")
@@ -86,34 +84,33 @@ fn yaml_diagnostic(err: &serde_yaml::Error, text: &str) -> Diagnostic {
         message = rest.to_owned();
     }
     let mut hint = None;
-    if let Some(rest) = message.strip_prefix("unknown field `")
+    if text.trim().is_empty() {
+        message = "the file is empty".to_owned();
+        hint = Some("start with `stack: <name>`; see README.md for the format".to_owned());
+    } else if let Some(rest) = message.strip_prefix("unknown field `")
         && let Some((given, expected)) = rest.split_once('`')
     {
         let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        let listed: Vec<String> = candidates.iter().map(|c| format!("`{c}`")).collect();
         hint = Some(match did_you_mean(given, candidates.iter().copied()) {
             Some(candidate) => format!("did you mean `{candidate}`?"),
-            None => format!(
-                "expected one of {}",
-                candidates
-                    .iter()
-                    .map(|c| format!("`{c}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            None => format!("expected one of {}", listed.join(", ")),
         });
         message = format!("unknown field `{given}`");
-    } else if text.trim().is_empty() {
-        message = "the file is empty".to_owned();
-        hint = Some("start with `stack: <name>`; see README.md for the format".to_owned());
-    } else if message.contains("invalid type: integer")
-        || message.contains("invalid type: boolean")
-        || message.contains("invalid type: floating point")
+    } else if let Some(rest) = message.strip_prefix("invalid type: ")
+        && let Some((got, expected)) = rest.split_once(", expected ")
     {
-        if message.contains("expected a string") {
-            hint = Some("quote the value to make it a string".to_owned());
-        }
+        // `invalid type: string "ten", expected i64` -> `expected a whole number, got string "ten"`
+        let expected = match expected {
+            "i64" | "u64" | "i32" | "u32" => "a whole number",
+            "a boolean" => "`true` or `false`",
+            other => other,
+        };
+        message = format!("expected {expected}, got {got}");
     } else if message.contains("did not match any variant of untagged enum OneOrMany") {
         message = "expected a string or a list of strings".to_owned();
+    } else if message.contains("while scanning") || message.contains("while parsing") {
+        hint = Some("check the indentation and the `key: value` syntax here".to_owned());
     }
     Diagnostic {
         severity: Severity::Error,
@@ -125,4 +122,26 @@ fn yaml_diagnostic(err: &serde_yaml::Error, text: &str) -> Diagnostic {
         message,
         hint,
     }
+}
+
+/// `could not find expected ':' at line 3 column 1, while scanning a simple key at line 2 column 3`
+/// -> `could not find expected ':', while scanning a simple key`.
+fn strip_positions(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find(" at line ") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + " at line ".len()..];
+        let digits = |s: &str| s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let line_len = digits(after);
+        match after[line_len..].strip_prefix(" column ") {
+            Some(col) if line_len > 0 => rest = &col[digits(col)..],
+            _ => {
+                out.push_str(" at line ");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }

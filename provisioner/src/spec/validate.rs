@@ -620,10 +620,16 @@ fn function(
         None | Some("x86_64") => Architecture::X86_64,
         Some("arm64") => Architecture::Arm64,
         Some(other) => {
+            // Other names for the same two architectures.
+            let hint = match other.to_ascii_lowercase().as_str() {
+                "amd64" | "x86-64" | "x64" | "x86" => "did you mean `x86_64`?".to_owned(),
+                "aarch64" | "arm" | "arm64v8" => "did you mean `arm64`?".to_owned(),
+                _ => hint_for(other, &["x86_64", "arm64"], "expected one of"),
+            };
             c.error_hint(
                 &at(&["architecture"]),
                 format!("`{other}` is not a Lambda architecture"),
-                hint_for(other, &["x86_64", "arm64"], "expected one of"),
+                hint,
             );
             Architecture::X86_64
         }
@@ -768,7 +774,7 @@ fn check_resource(c: &mut Checker, at: &[String], resource: &str, known: &KnownN
             "`*` grants the action on every resource; roles here get exact resources only",
             "name the resource, for example `${userPools.users.arn}`",
         );
-    } else if !has_ref && !resource.starts_with("arn:") {
+    } else if !has_ref && !resource.contains("${") && !resource.starts_with("arn:") {
         c.error_hint(
             at,
             format!("`{resource}` is neither an ARN nor a reference"),
@@ -862,10 +868,20 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
+/// `path` written relative to the directory `base` (both absolute), with `..` where needed.
 fn relative_to(path: &Path, base: &Path) -> String {
-    path.strip_prefix(base)
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| path.display().to_string())
+    let (path, base) = (normalize(path), normalize(base));
+    let path: Vec<Component> = path.components().collect();
+    let base: Vec<Component> = base.components().collect();
+    let common = path.iter().zip(&base).take_while(|(a, b)| a == b).count();
+    let mut out = PathBuf::new();
+    for _ in common..base.len() {
+        out.push("..");
+    }
+    for component in &path[common..] {
+        out.push(component);
+    }
+    out.display().to_string()
 }
 
 fn api(c: &mut Checker, stack: &str, raw: &RawApi, known: &KnownNames) -> Api {
