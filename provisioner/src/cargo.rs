@@ -75,6 +75,10 @@ pub fn build_functions(
         return Ok(BTreeMap::new());
     }
 
+    crate::output::status(&format!(
+        "building {} function(s) with `cargo build --release`",
+        stack.functions.len()
+    ));
     let mut command = Command::new(cargo_program());
     command.current_dir(&workspace.root).args([
         "build",

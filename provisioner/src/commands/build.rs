@@ -16,10 +16,6 @@ pub fn build(global: &GlobalArgs, args: &BuildArgs) -> anyhow::Result<i32> {
 /// Builds and packages every function of the stack (also what `up` will call).
 pub fn build_packages(stack: &super::LoadedStack) -> anyhow::Result<Vec<package::Package>> {
     let functions = &stack.loaded.stack.functions;
-    output::status(&format!(
-        "building {} function(s) with `cargo build --release`",
-        functions.len()
-    ));
     let binaries = crate::cargo::build_functions(&stack.workspace, &stack.loaded.stack)?;
     functions
         .iter()

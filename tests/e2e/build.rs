@@ -1,0 +1,236 @@
+//! `provisioner build`: the four handlers compiled in release mode, packaged as deterministic zips
+//! that pass the provided.al2023 checks; and those checks refusing what Lambda could not run.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Command;
+
+use provisioner::package::{self, ElfProblem, PackageError};
+use provisioner::spec::Architecture;
+
+use crate::support;
+
+const FUNCTIONS: [&str; 4] = ["confirm", "secret", "sign-in", "sign-up"];
+
+fn build_json() -> serde_json::Value {
+    let ran = support::run(support::provisioner().args(["build", "--json"]));
+    assert_eq!(
+        ran.code,
+        Some(0),
+        "provisioner build failed:\n{}",
+        ran.stderr
+    );
+    serde_json::from_str(&ran.stdout)
+        .unwrap_or_else(|err| panic!("build --json printed no JSON ({err}):\n{}", ran.stdout))
+}
+
+/// One test, because the steps share one (slow) release build: build, check, rebuild, compare,
+/// then run a packaged binary to see it report a missing setting as an init error.
+#[test]
+fn build_packages_four_checked_zips_that_are_identical_across_builds() {
+    let first = build_json();
+    let packages = first.as_array().expect("a list of packages");
+    let names: Vec<&str> = packages
+        .iter()
+        .filter_map(|p| p["function"].as_str())
+        .collect();
+    assert_eq!(names, FUNCTIONS);
+
+    let lambda_dir = support::repo_root().join("target/lambda");
+    let mut first_zips = Vec::new();
+    for name in FUNCTIONS {
+        let zip_path = lambda_dir.join(name).join("bootstrap.zip");
+        let zip =
+            std::fs::read(&zip_path).unwrap_or_else(|err| panic!("{}: {err}", zip_path.display()));
+        let listed = packages.iter().find(|p| p["function"] == name).unwrap();
+        assert_eq!(listed["zipBytes"], zip.len());
+        assert_eq!(listed["codeSha256"], package::code_sha256(&zip));
+
+        // The zip holds exactly `bootstrap`, executable, and it is the checked binary.
+        let mut binary = Vec::new();
+        {
+            let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&zip)).unwrap();
+            assert_eq!(archive.len(), 1, "{name}: one entry");
+            let mut entry = archive.by_index(0).unwrap();
+            assert_eq!(entry.name().unwrap(), "bootstrap");
+            assert_eq!(
+                entry.unix_mode().map(|m| m & 0o777),
+                Some(0o755),
+                "{name}: mode"
+            );
+            entry.read_to_end(&mut binary).unwrap();
+        }
+        let report = package::elf::check(&binary, Architecture::X86_64)
+            .unwrap_or_else(|problem| panic!("{name}: {problem}"));
+        assert!(
+            report
+                .libraries
+                .iter()
+                .all(|l| ["libc.so.6", "libm.so.6", "libgcc_s.so.1"].contains(&l.as_str())),
+            "{name}: {:?}",
+            report.libraries
+        );
+        assert_eq!(
+            std::fs::read(lambda_dir.join(name).join("bootstrap")).unwrap(),
+            binary
+        );
+        first_zips.push(zip);
+    }
+
+    // Rebuild from scratch (the packaging, not cargo's cache): the same bytes, so the same
+    // CodeSha256, so `up` will not redeploy unchanged code.
+    std::fs::remove_dir_all(&lambda_dir).unwrap();
+    let second = build_json();
+    assert_eq!(first, second);
+    for (name, first_zip) in FUNCTIONS.iter().zip(&first_zips) {
+        let zip = std::fs::read(lambda_dir.join(name).join("bootstrap.zip")).unwrap();
+        assert!(
+            zip == *first_zip,
+            "{name}: bootstrap.zip differs between two builds"
+        );
+    }
+
+    init_error_is_reported_to_the_runtime_api(&lambda_dir.join("sign-up/bootstrap"));
+}
+
+/// A handler started without `USER_POOL_CLIENT_ID` posts `/runtime/init/error` and exits non-zero.
+fn init_error_is_reported_to_the_runtime_api(bootstrap: &Path) {
+    let runtime_api = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = runtime_api.local_addr().unwrap();
+    let mut child = Command::new(bootstrap)
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "auth-demo-sign-up")
+        .env("AWS_REGION", support::REGION)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (mut stream, _) = runtime_api.accept().unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut request = Vec::new();
+    let mut buf = [0u8; 4096];
+    // Read the head and the (small) body.
+    while let Ok(n) = stream.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        request.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&request);
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            if body.len() >= length {
+                break;
+            }
+        }
+    }
+    stream
+        .write_all(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n")
+        .unwrap();
+    let request = String::from_utf8_lossy(&request).into_owned();
+    let status = child.wait().unwrap();
+    assert!(
+        request.starts_with("POST /2018-06-01/runtime/init/error "),
+        "{request}"
+    );
+    assert!(
+        request
+            .to_ascii_lowercase()
+            .contains("lambda-runtime-function-error-type: runtime.initerror"),
+        "{request}"
+    );
+    assert!(
+        request.contains("environment variable `USER_POOL_CLIENT_ID` is not set"),
+        "{request}"
+    );
+    assert!(
+        !status.success(),
+        "the handler must exit non-zero after an init error"
+    );
+}
+
+/// A binary that needs a newer glibc than AL2023's: `arc4random` arrived in glibc 2.36 (this
+/// machine's). The packaging check must refuse it, naming the symbol, the version and the fix.
+#[test]
+fn a_binary_needing_glibc_newer_than_al2023_is_refused() {
+    let dir = support::temp_dir("glibc");
+    let source = dir.join("new_glibc.c");
+    std::fs::write(&source, "#include <stdlib.h>\n#include <stdio.h>\nint main(void) { printf(\"%u\\n\", arc4random()); return 0; }\n").unwrap();
+    let binary = dir.join("bootstrap-src");
+    let compiled = Command::new("cc")
+        .arg("-o")
+        .arg(&binary)
+        .arg(&source)
+        .status()
+        .expect("a C compiler (`cc`) to build the probe binary");
+    assert!(compiled.success());
+
+    let stack = support::repo_root().join("stack.yaml");
+    let workspace = provisioner::cargo::discover(support::repo_root().as_path()).unwrap();
+    let text = std::fs::read_to_string(&stack).unwrap();
+    let loaded =
+        provisioner::spec::load(&text, "stack.yaml", &support::repo_root(), &workspace, None)
+            .unwrap();
+    let function = &loaded.stack.functions["secret"];
+    let out_dir = dir.join("target");
+    let err = package::package_function("secret", function, &binary, &out_dir).unwrap_err();
+    match &err {
+        PackageError::Elf {
+            problem: ElfProblem::GlibcTooNew { symbol, version },
+            ..
+        } => {
+            assert_eq!(
+                (symbol.as_str(), version.as_str()),
+                ("arc4random", "GLIBC_2.36")
+            );
+        }
+        other => panic!("expected a glibc error, got {other}"),
+    }
+    let message = err.to_string();
+    assert!(message.contains("symbol `arc4random` needs GLIBC_2.36, newer than the GLIBC_2.34 of Lambda's provided.al2023"), "{message}");
+    assert!(
+        message.contains("hint: build on a system with glibc 2.34 or older"),
+        "{message}"
+    );
+    assert!(
+        !out_dir.join("lambda/secret/bootstrap.zip").exists(),
+        "a refused binary must not be packaged"
+    );
+}
+
+#[test]
+fn an_arm64_function_fails_clearly_instead_of_uploading_an_x86_binary() {
+    let dir = support::repo_root()
+        .join("target/e2e-stacks")
+        .join(support::unique("arm64"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = std::fs::read_to_string(support::repo_root().join("stack.yaml"))
+        .unwrap()
+        .replace("crate: handlers/", "crate: ../../../handlers/")
+        .replace(
+            "    crate: ../../../handlers/secret\n",
+            "    crate: ../../../handlers/secret\n    architecture: arm64\n",
+        );
+    std::fs::write(dir.join("stack.yaml"), text).unwrap();
+    let ran = support::run(
+        support::provisioner()
+            .arg("build")
+            .arg("--file")
+            .arg(dir.join("stack.yaml")),
+    );
+    assert_eq!(ran.code, Some(1));
+    assert_eq!(
+        ran.stderr,
+        "error: function `secret` is for `arm64`, but this machine builds only for x86_64\n\nhint: set `architecture: x86_64` in stack.yaml; cross-building (for example with cargo-zigbuild) is not supported yet\n"
+    );
+}
