@@ -231,6 +231,16 @@ async fn a_cognito_failure_is_a_502_without_internals() {
     }
 }
 
+/// (handler, body, base64?, status, message, field)
+type BadRequest<'a> = (
+    &'a str,
+    Option<&'a str>,
+    bool,
+    i64,
+    &'a str,
+    Option<&'a str>,
+);
+
 /// Every malformed request, to every handler that reads a body: 4xx naming the problem, never 5xx,
 /// and Cognito is never called (the app client here does not exist, which would answer 502).
 #[tokio::test]
@@ -238,8 +248,7 @@ async fn bad_requests_are_4xx_naming_the_field() {
     let mut ctx = new_pool().await;
     ctx.client_id = "never-called".to_owned();
     let big = format!(r#"{{"username":"{}"}}"#, "x".repeat(20_000));
-    // (handler, body, base64?, status, message, field)
-    let cases: &[(&str, Option<&str>, bool, i64, &str, Option<&str>)] = &[
+    let cases: &[BadRequest] = &[
         (
             "sign-up",
             None,

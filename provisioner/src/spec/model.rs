@@ -241,10 +241,10 @@ impl Template {
     }
 
     /// The string with every reference replaced by `resolve`'s answer (None stops with that reference).
-    pub fn render<'a>(
-        &'a self,
+    pub fn render(
+        &self,
         mut resolve: impl FnMut(&Reference) -> Option<String>,
-    ) -> Result<String, &'a Reference> {
+    ) -> Result<String, &Reference> {
         let mut out = String::new();
         for part in &self.parts {
             match part {
