@@ -1,14 +1,15 @@
 //! `provisioner build`: the four handlers compiled in release mode, packaged as deterministic zips
 //! that pass the provided.al2023 checks; and those checks refusing what Lambda could not run.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
+use std::io::Read;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use provisioner::package::{self, ElfProblem, PackageError};
 use provisioner::spec::Architecture;
 
+use crate::runtime_api::RuntimeApi;
 use crate::support;
 
 const FUNCTIONS: [&str; 4] = ["confirm", "secret", "sign-in", "sign-up"];
@@ -26,9 +27,9 @@ fn build_json() -> serde_json::Value {
 }
 
 /// One test, because the steps share one (slow) release build: build, check, rebuild, compare,
-/// then run a packaged binary to see it report a missing setting as an init error.
-#[test]
-fn build_packages_four_checked_zips_that_are_identical_across_builds() {
+/// then run a packaged binary as Lambda would.
+#[tokio::test]
+async fn build_packages_four_checked_zips_that_are_identical_across_builds() {
     let first = build_json();
     let packages = first.as_array().expect("a list of packages");
     let names: Vec<&str> = packages
@@ -92,71 +93,86 @@ fn build_packages_four_checked_zips_that_are_identical_across_builds() {
     }
 
     init_error_is_reported_to_the_runtime_api(&lambda_dir.join("sign-up/bootstrap"));
+    packaged_sign_up_serves_events_and_never_logs_the_password(&lambda_dir.join("sign-up/bootstrap")).await;
 }
 
 /// A handler started without `USER_POOL_CLIENT_ID` posts `/runtime/init/error` and exits non-zero.
 fn init_error_is_reported_to_the_runtime_api(bootstrap: &Path) {
-    let runtime_api = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = runtime_api.local_addr().unwrap();
+    let api = RuntimeApi::start();
     let mut child = Command::new(bootstrap)
         .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
+        .env("AWS_LAMBDA_RUNTIME_API", api.address.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", "auth-demo-sign-up")
         .env("AWS_REGION", support::REGION)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let (mut stream, _) = runtime_api.accept().unwrap();
-    stream
-        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
-        .unwrap();
-    let mut request = Vec::new();
-    let mut buf = [0u8; 4096];
-    // Read the head and the (small) body.
-    while let Ok(n) = stream.read(&mut buf) {
-        if n == 0 {
-            break;
-        }
-        request.extend_from_slice(&buf[..n]);
-        let text = String::from_utf8_lossy(&request);
-        if let Some((head, body)) = text.split_once("\r\n\r\n") {
-            let length = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                })
-                .unwrap_or(0);
-            if body.len() >= length {
-                break;
-            }
-        }
-    }
-    stream
-        .write_all(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n")
-        .unwrap();
-    let request = String::from_utf8_lossy(&request).into_owned();
+    let posted = api.next_posted(Duration::from_secs(30));
     let status = child.wait().unwrap();
+    assert_eq!(posted.path, "/2018-06-01/runtime/init/error");
     assert!(
-        request.starts_with("POST /2018-06-01/runtime/init/error "),
-        "{request}"
+        posted.headers.contains(&("lambda-runtime-function-error-type".to_owned(), "Runtime.InitError".to_owned())),
+        "{posted:?}"
     );
-    assert!(
-        request
-            .to_ascii_lowercase()
-            .contains("lambda-runtime-function-error-type: runtime.initerror"),
-        "{request}"
+    let body: serde_json::Value = serde_json::from_str(&posted.body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "errorType": "Runtime.InitError",
+            "errorMessage": "environment variable `USER_POOL_CLIENT_ID` is not set: set it to the user pool app client id"
+        })
     );
-    assert!(
-        request.contains("environment variable `USER_POOL_CLIENT_ID` is not set"),
-        "{request}"
+    assert!(!status.success(), "the handler must exit non-zero after an init error");
+}
+
+/// The packaged sign-up binary, run as Lambda runs it, against the emulator's Cognito: a sign-up
+/// answers 200 and a malformed body 400, and even at TRACE level the password is never logged.
+async fn packaged_sign_up_serves_events_and_never_logs_the_password(bootstrap: &Path) {
+    let ctx = crate::handlers::new_pool().await;
+    let api = RuntimeApi::start();
+    let dir = support::temp_dir("sign-up-logs");
+    let (stdout, stderr) = (dir.join("stdout"), dir.join("stderr"));
+    let mut child = Command::new(bootstrap)
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", api.address.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "auth-demo-sign-up")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_REGION", support::REGION)
+        .env("AWS_ENDPOINT_URL", support::emulator())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("USER_POOL_CLIENT_ID", &ctx.client_id)
+        .env("RUST_LOG", "trace")
+        .stdout(std::fs::File::create(&stdout).unwrap())
+        .stderr(std::fs::File::create(&stderr).unwrap())
+        .spawn()
+        .unwrap();
+
+    let password = format!("Sup3r!Secret-{}", support::unique("pw"));
+    let mut event = support::fixture("apigw-rest-post-sign-up.json");
+    event["body"] = serde_json::json!(
+        serde_json::json!({ "username": support::unique("erin"), "password": password, "email": "erin@example.com" }).to_string()
     );
-    assert!(
-        !status.success(),
-        "the handler must exit non-zero after an init error"
-    );
+    api.invoke("request-1", &event);
+    let first = api.next_posted(Duration::from_secs(30));
+    event["body"] = serde_json::json!("not json");
+    api.invoke("request-2", &event);
+    let second = api.next_posted(Duration::from_secs(30));
+    let _ = child.kill();
+    let _ = child.wait();
+
+    assert_eq!(first.path, "/2018-06-01/runtime/invocation/request-1/response", "{first:?}");
+    let first: serde_json::Value = serde_json::from_str(&first.body).unwrap();
+    assert_eq!(first["statusCode"], 200, "{first}");
+    assert_eq!(second.path, "/2018-06-01/runtime/invocation/request-2/response", "{second:?}");
+    let second: serde_json::Value = serde_json::from_str(&second.body).unwrap();
+    assert_eq!(second["statusCode"], 400, "{second}");
+
+    let logs = std::fs::read_to_string(&stdout).unwrap() + &std::fs::read_to_string(&stderr).unwrap();
+    assert!(logs.contains("TRACE"), "TRACE logging was not on, so this check proves nothing:\n{logs}");
+    assert!(!logs.contains(&password), "the password appears in the handler's logs");
 }
 
 /// A binary that needs a newer glibc than AL2023's: `arc4random` arrived in glibc 2.36 (this

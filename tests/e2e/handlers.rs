@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::support;
 
 /// A fresh user pool and app client on the emulator, as stack.yaml describes them.
-async fn new_pool() -> Ctx {
+pub(crate) async fn new_pool() -> Ctx {
     let config = support::sdk_config().await;
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&config);
     let pool = cognito

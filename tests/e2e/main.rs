@@ -3,5 +3,6 @@
 
 mod build;
 mod handlers;
+mod runtime_api;
 mod support;
 mod validate;

@@ -70,7 +70,7 @@ where
     H: Fn(&'static C, ApiGatewayProxyRequest) -> HFut + Clone + Send + 'static,
     HFut: Future<Output = ApiGatewayProxyResponse> + Send,
 {
-    lambda_runtime::tracing::init_default_subscriber();
+    init_logging();
     let ctx = match init().await {
         Ok(ctx) => ctx,
         Err(err) => {
@@ -88,6 +88,33 @@ where
         },
     ))
     .await
+}
+
+/// Logging as Lambda's runtime sets it up (`AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`, default INFO;
+/// `AWS_LAMBDA_LOG_FORMAT=JSON`), with one difference: the runtime's TRACE line that prints every
+/// raw event is always off, because these events carry passwords and codes.
+fn init_logging() {
+    use tracing_subscriber::filter::{EnvFilter, LevelFilter};
+    let spec = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_default();
+    let mut filter = EnvFilter::builder()
+        .with_default_directive(LevelFilter::INFO.into())
+        .parse_lossy(spec);
+    if let Ok(quiet) = "lambda_runtime::layers::api_response=debug".parse() {
+        filter = filter.add_directive(quiet);
+    }
+    let subscriber = tracing_subscriber::fmt()
+        .with_target(false)
+        .without_time()
+        .with_env_filter(filter);
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    // `try_init`: a second initialisation (tests) keeps the first subscriber.
+    let _ = if json {
+        subscriber.json().try_init()
+    } else {
+        subscriber.try_init()
+    };
 }
 
 /// Tells the Runtime API that init failed (`POST /runtime/init/error`), best effort: the process
