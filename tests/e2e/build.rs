@@ -93,7 +93,10 @@ async fn build_packages_four_checked_zips_that_are_identical_across_builds() {
     }
 
     init_error_is_reported_to_the_runtime_api(&lambda_dir.join("sign-up/bootstrap"));
-    packaged_sign_up_serves_events_and_never_logs_the_password(&lambda_dir.join("sign-up/bootstrap")).await;
+    packaged_sign_up_serves_events_and_never_logs_the_password(
+        &lambda_dir.join("sign-up/bootstrap"),
+    )
+    .await;
 }
 
 /// A handler started without `USER_POOL_CLIENT_ID` posts `/runtime/init/error` and exits non-zero.
@@ -112,7 +115,10 @@ fn init_error_is_reported_to_the_runtime_api(bootstrap: &Path) {
     let status = child.wait().unwrap();
     assert_eq!(posted.path, "/2018-06-01/runtime/init/error");
     assert!(
-        posted.headers.contains(&("lambda-runtime-function-error-type".to_owned(), "Runtime.InitError".to_owned())),
+        posted.headers.contains(&(
+            "lambda-runtime-function-error-type".to_owned(),
+            "Runtime.InitError".to_owned()
+        )),
         "{posted:?}"
     );
     let body: serde_json::Value = serde_json::from_str(&posted.body).unwrap();
@@ -123,7 +129,10 @@ fn init_error_is_reported_to_the_runtime_api(bootstrap: &Path) {
             "errorMessage": "environment variable `USER_POOL_CLIENT_ID` is not set: set it to the user pool app client id"
         })
     );
-    assert!(!status.success(), "the handler must exit non-zero after an init error");
+    assert!(
+        !status.success(),
+        "the handler must exit non-zero after an init error"
+    );
 }
 
 /// The packaged sign-up binary, run as Lambda runs it, against the emulator's Cognito: a sign-up
@@ -163,16 +172,29 @@ async fn packaged_sign_up_serves_events_and_never_logs_the_password(bootstrap: &
     let _ = child.kill();
     let _ = child.wait();
 
-    assert_eq!(first.path, "/2018-06-01/runtime/invocation/request-1/response", "{first:?}");
+    assert_eq!(
+        first.path, "/2018-06-01/runtime/invocation/request-1/response",
+        "{first:?}"
+    );
     let first: serde_json::Value = serde_json::from_str(&first.body).unwrap();
     assert_eq!(first["statusCode"], 200, "{first}");
-    assert_eq!(second.path, "/2018-06-01/runtime/invocation/request-2/response", "{second:?}");
+    assert_eq!(
+        second.path, "/2018-06-01/runtime/invocation/request-2/response",
+        "{second:?}"
+    );
     let second: serde_json::Value = serde_json::from_str(&second.body).unwrap();
     assert_eq!(second["statusCode"], 400, "{second}");
 
-    let logs = std::fs::read_to_string(&stdout).unwrap() + &std::fs::read_to_string(&stderr).unwrap();
-    assert!(logs.contains("TRACE"), "TRACE logging was not on, so this check proves nothing:\n{logs}");
-    assert!(!logs.contains(&password), "the password appears in the handler's logs");
+    let logs =
+        std::fs::read_to_string(&stdout).unwrap() + &std::fs::read_to_string(&stderr).unwrap();
+    assert!(
+        logs.contains("TRACE"),
+        "TRACE logging was not on, so this check proves nothing:\n{logs}"
+    );
+    assert!(
+        !logs.contains(&password),
+        "the password appears in the handler's logs"
+    );
 }
 
 /// A binary that needs a newer glibc than AL2023's: `arc4random` arrived in glibc 2.36 (this

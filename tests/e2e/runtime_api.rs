@@ -38,7 +38,11 @@ impl RuntimeApi {
                 std::thread::spawn(move || serve_connection(stream, &events, &sender));
             }
         });
-        RuntimeApi { address, events, posted }
+        RuntimeApi {
+            address,
+            events,
+            posted,
+        }
     }
 
     /// Queues an invocation with this request id and JSON payload.
@@ -51,13 +55,17 @@ impl RuntimeApi {
 
     /// The next thing the function posted, waiting up to `timeout`.
     pub fn next_posted(&self, timeout: Duration) -> Posted {
-        self.posted
-            .recv_timeout(timeout)
-            .unwrap_or_else(|_| panic!("the function posted nothing to the Runtime API within {timeout:?}"))
+        self.posted.recv_timeout(timeout).unwrap_or_else(|_| {
+            panic!("the function posted nothing to the Runtime API within {timeout:?}")
+        })
     }
 }
 
-fn serve_connection(stream: TcpStream, events: &Mutex<VecDeque<(String, String)>>, posted: &Sender<Posted>) {
+fn serve_connection(
+    stream: TcpStream,
+    events: &Mutex<VecDeque<(String, String)>>,
+    posted: &Sender<Posted>,
+) {
     let mut reader = BufReader::new(stream.try_clone().expect("clone the stream"));
     let mut writer = stream;
     loop {
@@ -89,7 +97,10 @@ fn serve_connection(stream: TcpStream, events: &Mutex<VecDeque<(String, String)>
             return;
         }
         let mut words = request_line.split_whitespace();
-        let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or("").to_owned());
+        let (method, path) = (
+            words.next().unwrap_or(""),
+            words.next().unwrap_or("").to_owned(),
+        );
         let response = if method == "GET" && path.ends_with("/runtime/invocation/next") {
             // Long-poll, as Lambda does, until an event is queued.
             let (request_id, payload) = loop {

@@ -334,3 +334,14 @@ fn each_rule_names_the_file_position_field_and_fix() {
     no_aws_calls(&aws);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+#[test]
+fn a_missing_stack_file_says_which_and_how_to_point_at_one() {
+    let ran =
+        support::run(support::provisioner().args(["validate", "--file", "no/such/stack.yaml"]));
+    assert_eq!(ran.code, Some(1));
+    assert_eq!(
+        ran.stderr,
+        "error: failed to read `no/such/stack.yaml`: No such file or directory (os error 2)\n\nhint: check the path given to `--file`: `no/such/stack.yaml`\n"
+    );
+}

@@ -38,19 +38,20 @@ pub struct LoadedStack {
 /// Reads and validates the stack file named by the global flags.
 pub fn load_stack(global: &GlobalArgs) -> anyhow::Result<LoadedStack> {
     let file = &global.file;
-    let text = std::fs::read_to_string(file)
-        .map_err(|source| spec::SpecError::Read {
-            path: file.clone(),
-            source,
-        })
-        .with_context(|| {
-            if file == Path::new("stack.yaml") {
+    let text = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(source) => {
+            let hint = if global.file == Path::new("stack.yaml") {
                 "run in the directory that holds stack.yaml, or pass `--file <path>`".to_owned()
             } else {
                 format!("check the path given to `--file`: `{}`", file.display())
-            }
-        })
-        .map_err(|err| err.context(format!("no stack file at `{}`", file.display())))?;
+            };
+            anyhow::bail!(
+                "failed to read `{}`: {source}\n\nhint: {hint}",
+                file.display()
+            );
+        }
+    };
     let dir = file
         .parent()
         .filter(|dir| !dir.as_os_str().is_empty())

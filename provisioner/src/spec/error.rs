@@ -1,7 +1,6 @@
 //! What is wrong with a stack.yaml, where, and how to fix it.
 
 use std::fmt;
-use std::path::PathBuf;
 
 use super::positions::Pos;
 
@@ -44,15 +43,9 @@ impl Diagnostic {
     }
 }
 
-/// Why a stack.yaml could not be loaded. `Invalid` carries every error found, not just the first.
+/// Why a stack.yaml could not be loaded: every error found, not just the first.
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
-    #[error("failed to read `{}`", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
     #[error("{}", render_invalid(file, errors))]
     Invalid {
         file: String,
