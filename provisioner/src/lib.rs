@@ -6,6 +6,8 @@
 //! - [`cargo`]: the cargo workspace: discovering members, building handler binaries.
 //! - [`package`]: turning a binary into a deterministic, checked Lambda zip.
 //! - [`aws`]: the SDK configuration shared by every command.
+//! - [`kinds`]: one module per AWS resource kind (settings, pure diff, driver); [`plan`]: the
+//!   actions a diff produces.
 //! - [`cli`], [`commands`]: argument parsing and one thin function per subcommand.
 //! - [`output`]: the only module that prints.
 
@@ -13,6 +15,8 @@ pub mod aws;
 pub mod cargo;
 pub mod cli;
 pub mod commands;
+pub mod kinds;
 pub mod output;
 pub mod package;
+pub mod plan;
 pub mod spec;

@@ -5,4 +5,5 @@ mod build;
 mod handlers;
 mod runtime_api;
 mod support;
+mod user_pool;
 mod validate;

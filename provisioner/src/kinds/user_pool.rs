@@ -1,0 +1,542 @@
+//! The Cognito user pool: its comparable settings (desired, from stack.yaml; live, from
+//! DescribeUserPool), the pure diff between them, and the AWS driver: find by name and ownership
+//! tag, create (tag in the create call itself), update (always the full configuration, because
+//! UpdateUserPool resets every omitted setting to its default).
+
+use std::collections::HashMap;
+
+use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::types::{
+    AccountRecoverySettingType, AdminCreateUserConfigType, AttributeDataType,
+    DefaultEmailOptionType, DeletionProtectionType, PasswordPolicyType, RecoveryOptionNameType,
+    RecoveryOptionType, SchemaAttributeType, UserPoolPolicyType, UserPoolType,
+    UsernameAttributeType, VerificationMessageTemplateType, VerifiedAttributeType,
+};
+
+use crate::plan::{Action, Differ};
+use crate::spec::{OWNERSHIP_TAG, PasswordPolicy, UserPool, VerifiedAttribute};
+
+/// The settings of a pool that stack.yaml controls, in a form both sides compare equal on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolSettings {
+    pub self_sign_up: bool,
+    /// Sorted.
+    pub auto_verify: Vec<VerifiedAttribute>,
+    /// Sorted. Immutable on AWS.
+    pub username_attributes: Vec<VerifiedAttribute>,
+    /// Sorted standard attribute names. Immutable on AWS.
+    pub required_attributes: Vec<String>,
+    pub password_policy: PasswordPolicy,
+    /// In priority order.
+    pub account_recovery: Vec<VerifiedAttribute>,
+    pub deletion_protection: bool,
+}
+
+impl PoolSettings {
+    pub fn desired(pool: &UserPool) -> PoolSettings {
+        let sorted = |mut v: Vec<VerifiedAttribute>| {
+            v.sort();
+            v.dedup();
+            v
+        };
+        let mut required_attributes = pool.required_attributes.clone();
+        required_attributes.sort();
+        required_attributes.dedup();
+        PoolSettings {
+            self_sign_up: pool.self_sign_up,
+            auto_verify: sorted(pool.auto_verify.clone()),
+            username_attributes: sorted(pool.username_attributes.clone()),
+            required_attributes,
+            password_policy: pool.password_policy.clone(),
+            account_recovery: pool.account_recovery.clone(),
+            deletion_protection: pool.deletion_protection,
+        }
+    }
+
+    /// From DescribeUserPool. Settings AWS leaves out read as AWS's defaults.
+    pub fn live(pool: &UserPoolType) -> PoolSettings {
+        let verified = |name: &str| match name {
+            "email" => Some(VerifiedAttribute::Email),
+            "phone_number" => Some(VerifiedAttribute::PhoneNumber),
+            _ => None,
+        };
+        let mut auto_verify: Vec<VerifiedAttribute> = pool
+            .auto_verified_attributes()
+            .iter()
+            .filter_map(|a| verified(a.as_str()))
+            .collect();
+        auto_verify.sort();
+        let mut username_attributes: Vec<VerifiedAttribute> = pool
+            .username_attributes()
+            .iter()
+            .filter_map(|a| verified(a.as_str()))
+            .collect();
+        username_attributes.sort();
+        // `sub` is required in every pool; stack.yaml lists only the attributes it adds.
+        let mut required_attributes: Vec<String> = pool
+            .schema_attributes()
+            .iter()
+            .filter(|attribute| {
+                attribute.required() == Some(true) && attribute.name() != Some("sub")
+            })
+            .filter_map(|attribute| attribute.name().map(str::to_owned))
+            .collect();
+        required_attributes.sort();
+        let policy = pool
+            .policies()
+            .and_then(UserPoolPolicyType::password_policy);
+        let password_policy = match policy {
+            Some(policy) => PasswordPolicy {
+                min_length: policy
+                    .minimum_length()
+                    .and_then(|n| u8::try_from(n).ok())
+                    .unwrap_or(8),
+                require_lowercase: policy.require_lowercase(),
+                require_uppercase: policy.require_uppercase(),
+                require_numbers: policy.require_numbers(),
+                require_symbols: policy.require_symbols(),
+            },
+            None => PasswordPolicy::default(),
+        };
+        let mut recovery: Vec<&RecoveryOptionType> = pool
+            .account_recovery_setting()
+            .map(|setting| setting.recovery_mechanisms().iter().collect())
+            .unwrap_or_default();
+        recovery.sort_by_key(|option| option.priority());
+        let account_recovery = recovery
+            .into_iter()
+            .filter_map(|option| match option.name() {
+                RecoveryOptionNameType::VerifiedEmail => Some(VerifiedAttribute::Email),
+                RecoveryOptionNameType::VerifiedPhoneNumber => Some(VerifiedAttribute::PhoneNumber),
+                _ => None,
+            })
+            .collect();
+        PoolSettings {
+            self_sign_up: !pool
+                .admin_create_user_config()
+                .is_some_and(AdminCreateUserConfigType::allow_admin_create_user_only),
+            auto_verify,
+            username_attributes,
+            required_attributes,
+            password_policy,
+            account_recovery,
+            deletion_protection: pool.deletion_protection()
+                == Some(&DeletionProtectionType::Active),
+        }
+    }
+}
+
+/// What it takes to make `live` match `desired`. Pure.
+pub fn diff(live: &PoolSettings, desired: &PoolSettings) -> Action {
+    let mut d = Differ::default();
+    d.immutable(
+        "usernameAttributes",
+        &live.username_attributes,
+        &desired.username_attributes,
+    );
+    d.immutable(
+        "requiredAttributes",
+        &live.required_attributes,
+        &desired.required_attributes,
+    );
+    d.field("selfSignUp", &live.self_sign_up, &desired.self_sign_up);
+    d.field("autoVerify", &live.auto_verify, &desired.auto_verify);
+    d.field(
+        "passwordPolicy",
+        &live.password_policy,
+        &desired.password_policy,
+    );
+    d.field(
+        "accountRecovery",
+        &live.account_recovery,
+        &desired.account_recovery,
+    );
+    d.field(
+        "deletionProtection",
+        &live.deletion_protection,
+        &desired.deletion_protection,
+    );
+    d.action()
+}
+
+/// A pool found live under the stack's physical name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LivePool {
+    pub id: String,
+    pub arn: String,
+    pub name: String,
+    pub tags: HashMap<String, String>,
+    pub settings: PoolSettings,
+}
+
+impl LivePool {
+    /// Does this pool carry `stack`'s ownership tag?
+    pub fn owned_by(&self, stack: &str) -> bool {
+        self.tags
+            .get(OWNERSHIP_TAG)
+            .is_some_and(|owner| owner == stack)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserPoolError {
+    #[error("{count} user pools named `{name}` carry the tag `{OWNERSHIP_TAG}={stack}`; cannot tell which is this stack's\n\nhint: delete or untag the extra ones (ids: {})", ids.join(", "))]
+    Ambiguous {
+        name: String,
+        stack: String,
+        count: usize,
+        ids: Vec<String>,
+    },
+    #[error("failed to {action} user pool `{name}`")]
+    Aws {
+        action: &'static str,
+        name: String,
+        #[source]
+        source: Box<aws_sdk_cognitoidentityprovider::Error>,
+    },
+    #[error("AWS answered {action} for user pool `{name}` without {missing}")]
+    Incomplete {
+        action: &'static str,
+        name: String,
+        missing: &'static str,
+    },
+}
+
+fn aws_error<E>(action: &'static str, name: &str) -> impl FnOnce(E) -> UserPoolError
+where
+    E: Into<aws_sdk_cognitoidentityprovider::Error>,
+{
+    let name = name.to_owned();
+    move |err| UserPoolError::Aws {
+        action,
+        name,
+        source: Box::new(err.into()),
+    }
+}
+
+/// Every pool named `name`, described. Pool names are not unique on AWS, so all of them are listed
+/// (every page) and the caller decides by tag.
+pub async fn find_by_name(client: &Client, name: &str) -> Result<Vec<LivePool>, UserPoolError> {
+    let mut pages = client
+        .list_user_pools()
+        .max_results(60)
+        .into_paginator()
+        .send();
+    let mut ids = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(aws_error("list", name))?;
+        ids.extend(
+            page.user_pools()
+                .iter()
+                .filter(|pool| pool.name() == Some(name))
+                .filter_map(|pool| pool.id().map(str::to_owned)),
+        );
+    }
+    let mut found = Vec::with_capacity(ids.len());
+    for id in ids {
+        found.push(describe(client, &id, name).await?);
+    }
+    Ok(found)
+}
+
+/// The pool named `name` that carries `stack`'s tag, if any; an error if several do. Pools with
+/// the name but not the tag are foreign: callers report them and never touch them.
+pub async fn find_owned(
+    client: &Client,
+    name: &str,
+    stack: &str,
+) -> Result<Option<LivePool>, UserPoolError> {
+    let mut owned: Vec<LivePool> = find_by_name(client, name)
+        .await?
+        .into_iter()
+        .filter(|pool| pool.owned_by(stack))
+        .collect();
+    match owned.len() {
+        0 | 1 => Ok(owned.pop()),
+        count => Err(UserPoolError::Ambiguous {
+            name: name.to_owned(),
+            stack: stack.to_owned(),
+            count,
+            ids: owned.into_iter().map(|pool| pool.id).collect(),
+        }),
+    }
+}
+
+async fn describe(client: &Client, id: &str, name: &str) -> Result<LivePool, UserPoolError> {
+    let output = client
+        .describe_user_pool()
+        .user_pool_id(id)
+        .send()
+        .await
+        .map_err(aws_error("describe", name))?;
+    let pool = output.user_pool().ok_or(UserPoolError::Incomplete {
+        action: "DescribeUserPool",
+        name: name.to_owned(),
+        missing: "the pool",
+    })?;
+    live_pool(pool, name)
+}
+
+fn live_pool(pool: &UserPoolType, name: &str) -> Result<LivePool, UserPoolError> {
+    let incomplete = |missing| UserPoolError::Incomplete {
+        action: "DescribeUserPool",
+        name: name.to_owned(),
+        missing,
+    };
+    Ok(LivePool {
+        id: pool.id().ok_or_else(|| incomplete("an id"))?.to_owned(),
+        arn: pool.arn().ok_or_else(|| incomplete("an ARN"))?.to_owned(),
+        name: pool.name().unwrap_or(name).to_owned(),
+        tags: pool.user_pool_tags().cloned().unwrap_or_default(),
+        settings: PoolSettings::live(pool),
+    })
+}
+
+/// Creates the pool, tagged as `stack`'s in the same call, so no crash can leave it unmarked.
+pub async fn create(
+    client: &Client,
+    stack: &str,
+    pool: &UserPool,
+) -> Result<LivePool, UserPoolError> {
+    let settings = PoolSettings::desired(pool);
+    let name = &pool.physical_name;
+    let mut request = client
+        .create_user_pool()
+        .pool_name(name)
+        .user_pool_tags(OWNERSHIP_TAG, stack)
+        .policies(policies(&settings))
+        .deletion_protection(deletion_protection(&settings))
+        .admin_create_user_config(admin_create_user_config(&settings))
+        .account_recovery_setting(account_recovery(&settings))
+        .verification_message_template(confirm_with_code());
+    for attribute in &settings.auto_verify {
+        request = request.auto_verified_attributes(verified_attribute(*attribute));
+    }
+    for attribute in &settings.username_attributes {
+        request = request.username_attributes(username_attribute(*attribute));
+    }
+    for attribute in &settings.required_attributes {
+        request = request.schema(
+            SchemaAttributeType::builder()
+                .name(attribute)
+                .attribute_data_type(AttributeDataType::String)
+                .required(true)
+                .mutable(true)
+                .build(),
+        );
+    }
+    let output = request.send().await.map_err(aws_error("create", name))?;
+    let created = output.user_pool().ok_or(UserPoolError::Incomplete {
+        action: "CreateUserPool",
+        name: name.clone(),
+        missing: "the pool",
+    })?;
+    live_pool(created, name)
+}
+
+/// Brings a live pool to the desired settings. UpdateUserPool resets every setting it is not
+/// given, so this always sends all of them, and the ownership tag with them. Immutable settings
+/// (see `diff`) are not changed here: that needs a replacement, which only the user can allow.
+pub async fn update(
+    client: &Client,
+    stack: &str,
+    live: &LivePool,
+    pool: &UserPool,
+) -> Result<(), UserPoolError> {
+    let settings = PoolSettings::desired(pool);
+    let mut tags = live.tags.clone();
+    tags.insert(OWNERSHIP_TAG.to_owned(), stack.to_owned());
+    let mut request = client
+        .update_user_pool()
+        .user_pool_id(&live.id)
+        .set_user_pool_tags(Some(tags))
+        .policies(policies(&settings))
+        .deletion_protection(deletion_protection(&settings))
+        .admin_create_user_config(admin_create_user_config(&settings))
+        .account_recovery_setting(account_recovery(&settings))
+        .verification_message_template(confirm_with_code());
+    for attribute in &settings.auto_verify {
+        request = request.auto_verified_attributes(verified_attribute(*attribute));
+    }
+    request
+        .send()
+        .await
+        .map_err(aws_error("update", &live.name))?;
+    Ok(())
+}
+
+fn policies(settings: &PoolSettings) -> UserPoolPolicyType {
+    let policy = &settings.password_policy;
+    UserPoolPolicyType::builder()
+        .password_policy(
+            PasswordPolicyType::builder()
+                .minimum_length(i32::from(policy.min_length))
+                .require_lowercase(policy.require_lowercase)
+                .require_uppercase(policy.require_uppercase)
+                .require_numbers(policy.require_numbers)
+                .require_symbols(policy.require_symbols)
+                .build(),
+        )
+        .build()
+}
+
+fn deletion_protection(settings: &PoolSettings) -> DeletionProtectionType {
+    if settings.deletion_protection {
+        DeletionProtectionType::Active
+    } else {
+        DeletionProtectionType::Inactive
+    }
+}
+
+fn admin_create_user_config(settings: &PoolSettings) -> AdminCreateUserConfigType {
+    AdminCreateUserConfigType::builder()
+        .allow_admin_create_user_only(!settings.self_sign_up)
+        .build()
+}
+
+fn account_recovery(settings: &PoolSettings) -> AccountRecoverySettingType {
+    let mechanisms = settings
+        .account_recovery
+        .iter()
+        .zip(1..)
+        .filter_map(|(attribute, priority)| {
+            let name = match attribute {
+                VerifiedAttribute::Email => RecoveryOptionNameType::VerifiedEmail,
+                VerifiedAttribute::PhoneNumber => RecoveryOptionNameType::VerifiedPhoneNumber,
+            };
+            RecoveryOptionType::builder()
+                .name(name)
+                .priority(priority)
+                .build()
+                .ok()
+        })
+        .collect();
+    AccountRecoverySettingType::builder()
+        .set_recovery_mechanisms(Some(mechanisms))
+        .build()
+}
+
+/// Sign-ups are confirmed with a code sent by email, as the tutorial's /confirm route expects.
+fn confirm_with_code() -> VerificationMessageTemplateType {
+    VerificationMessageTemplateType::builder()
+        .default_email_option(DefaultEmailOptionType::ConfirmWithCode)
+        .build()
+}
+
+fn verified_attribute(attribute: VerifiedAttribute) -> VerifiedAttributeType {
+    match attribute {
+        VerifiedAttribute::Email => VerifiedAttributeType::Email,
+        VerifiedAttribute::PhoneNumber => VerifiedAttributeType::PhoneNumber,
+    }
+}
+
+fn username_attribute(attribute: VerifiedAttribute) -> UsernameAttributeType {
+    match attribute {
+        VerifiedAttribute::Email => UsernameAttributeType::Email,
+        VerifiedAttribute::PhoneNumber => UsernameAttributeType::PhoneNumber,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::FieldChange;
+
+    fn settings() -> PoolSettings {
+        PoolSettings {
+            self_sign_up: true,
+            auto_verify: vec![VerifiedAttribute::Email],
+            username_attributes: vec![],
+            required_attributes: vec![],
+            password_policy: PasswordPolicy::default(),
+            account_recovery: vec![VerifiedAttribute::Email],
+            deletion_protection: true,
+        }
+    }
+
+    fn check(edit: impl FnOnce(&mut PoolSettings), expect: Action) {
+        let mut live = settings();
+        edit(&mut live);
+        assert_eq!(diff(&live, &settings()), expect);
+    }
+
+    fn change(
+        field: &'static str,
+        live: &str,
+        desired: &str,
+        forces_replacement: bool,
+    ) -> FieldChange {
+        FieldChange {
+            field,
+            live: live.to_owned(),
+            desired: desired.to_owned(),
+            forces_replacement,
+        }
+    }
+
+    #[test]
+    fn in_sync_is_a_no_op() {
+        check(|_| {}, Action::NoOp);
+    }
+
+    #[test]
+    fn each_mutable_setting_is_an_in_place_update() {
+        check(
+            |s| s.self_sign_up = false,
+            Action::Update {
+                changes: vec![change("selfSignUp", "false", "true", false)],
+            },
+        );
+        check(
+            |s| s.auto_verify.clear(),
+            Action::Update {
+                changes: vec![change("autoVerify", "[]", "[Email]", false)],
+            },
+        );
+        check(
+            |s| s.deletion_protection = false,
+            Action::Update {
+                changes: vec![change("deletionProtection", "false", "true", false)],
+            },
+        );
+        check(
+            |s| s.account_recovery = vec![VerifiedAttribute::PhoneNumber],
+            Action::Update {
+                changes: vec![change("accountRecovery", "[PhoneNumber]", "[Email]", false)],
+            },
+        );
+        check(
+            |s| s.password_policy.min_length = 12,
+            Action::Update {
+                changes: vec![change(
+                    "passwordPolicy",
+                    "PasswordPolicy { min_length: 12, require_lowercase: true, require_uppercase: true, require_numbers: true, require_symbols: true }",
+                    "PasswordPolicy { min_length: 8, require_lowercase: true, require_uppercase: true, require_numbers: true, require_symbols: true }",
+                    false,
+                )],
+            },
+        );
+    }
+
+    #[test]
+    fn sign_in_and_required_attributes_force_a_replacement() {
+        check(
+            |s| s.username_attributes = vec![VerifiedAttribute::Email],
+            Action::Replace {
+                changes: vec![change("usernameAttributes", "[Email]", "[]", true)],
+            },
+        );
+        check(
+            |s| {
+                s.required_attributes = vec!["email".to_owned()];
+                s.self_sign_up = false;
+            },
+            Action::Replace {
+                changes: vec![
+                    change("requiredAttributes", "[\"email\"]", "[]", true),
+                    change("selfSignUp", "false", "true", false),
+                ],
+            },
+        );
+    }
+}

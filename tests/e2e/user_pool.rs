@@ -1,0 +1,187 @@
+//! The user pool kind against the emulator: create (tagged in the same call), find by name and
+//! tag, diff live against desired, and repair drift with a full-configuration update.
+
+use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::types::{AdminCreateUserConfigType, DeletionProtectionType};
+use provisioner::kinds::user_pool::{self, PoolSettings, UserPoolError};
+use provisioner::plan::Action;
+use provisioner::spec::{OWNERSHIP_TAG, UserPool, VerifiedAttribute};
+
+use crate::support;
+
+/// The repository's `users` pool, renamed for a stack of this test's own.
+fn desired(stack: &str) -> UserPool {
+    let text = std::fs::read_to_string(support::repo_root().join("stack.yaml")).unwrap();
+    let workspace = provisioner::cargo::discover(&support::repo_root()).unwrap();
+    let loaded = provisioner::spec::load(
+        &text,
+        "stack.yaml",
+        &support::repo_root(),
+        &workspace,
+        Some(stack),
+    )
+    .unwrap();
+    loaded.stack.user_pools["users"].clone()
+}
+
+async fn client() -> Client {
+    Client::new(&support::sdk_config().await)
+}
+
+#[tokio::test]
+async fn a_created_pool_is_found_by_name_and_tag_and_is_in_sync() {
+    let (client, stack) = (client().await, support::unique("pool-create"));
+    let pool = desired(&stack);
+    assert_eq!(pool.physical_name, format!("{stack}-users"));
+    assert_eq!(
+        user_pool::find_owned(&client, &pool.physical_name, &stack)
+            .await
+            .unwrap(),
+        None
+    );
+
+    let created = user_pool::create(&client, &stack, &pool).await.unwrap();
+    assert_eq!(created.tags.get(OWNERSHIP_TAG), Some(&stack));
+    assert!(
+        created.arn.ends_with(&format!(":userpool/{}", created.id)),
+        "{}",
+        created.arn
+    );
+
+    let found = user_pool::find_owned(&client, &pool.physical_name, &stack)
+        .await
+        .unwrap()
+        .expect("the created pool");
+    assert_eq!(found.id, created.id);
+    assert_eq!(found.settings, PoolSettings::desired(&pool));
+    assert_eq!(
+        user_pool::diff(&found.settings, &PoolSettings::desired(&pool)),
+        Action::NoOp
+    );
+    // What the tutorial asks for, read back from AWS.
+    assert!(found.settings.self_sign_up && found.settings.deletion_protection);
+    assert_eq!(found.settings.auto_verify, vec![VerifiedAttribute::Email]);
+}
+
+#[tokio::test]
+async fn drift_made_behind_our_back_shows_as_an_update_and_update_repairs_it() {
+    let (client, stack) = (client().await, support::unique("pool-drift"));
+    let pool = desired(&stack);
+    let created = user_pool::create(&client, &stack, &pool).await.unwrap();
+
+    // Someone turns off deletion protection and self sign-up in the console.
+    client
+        .update_user_pool()
+        .user_pool_id(&created.id)
+        .deletion_protection(DeletionProtectionType::Inactive)
+        .admin_create_user_config(
+            AdminCreateUserConfigType::builder()
+                .allow_admin_create_user_only(true)
+                .build(),
+        )
+        .set_user_pool_tags(Some(created.tags.clone()))
+        .send()
+        .await
+        .unwrap();
+    let drifted = user_pool::find_owned(&client, &pool.physical_name, &stack)
+        .await
+        .unwrap()
+        .unwrap();
+    let fields: Vec<&str> = match user_pool::diff(&drifted.settings, &PoolSettings::desired(&pool))
+    {
+        Action::Update { changes } => changes.iter().map(|c| c.field).collect(),
+        other => panic!("expected an update, got {other:?}"),
+    };
+    // The console's partial UpdateUserPool also reset what it did not send (auto-verification,
+    // account recovery), as AWS documents: the diff shows every one of them.
+    assert_eq!(
+        fields,
+        [
+            "selfSignUp",
+            "autoVerify",
+            "accountRecovery",
+            "deletionProtection"
+        ]
+    );
+
+    user_pool::update(&client, &stack, &drifted, &pool)
+        .await
+        .unwrap();
+    let repaired = user_pool::find_owned(&client, &pool.physical_name, &stack)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        repaired.id, created.id,
+        "an update keeps the pool (and its users)"
+    );
+    assert_eq!(
+        user_pool::diff(&repaired.settings, &PoolSettings::desired(&pool)),
+        Action::NoOp
+    );
+    assert_eq!(
+        repaired.tags.get(OWNERSHIP_TAG),
+        Some(&stack),
+        "the update keeps the ownership tag"
+    );
+}
+
+#[tokio::test]
+async fn a_same_named_pool_without_our_tag_is_foreign() {
+    let (client, stack) = (client().await, support::unique("pool-foreign"));
+    let pool = desired(&stack);
+    client
+        .create_user_pool()
+        .pool_name(&pool.physical_name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        user_pool::find_owned(&client, &pool.physical_name, &stack)
+            .await
+            .unwrap(),
+        None
+    );
+    let by_name = user_pool::find_by_name(&client, &pool.physical_name)
+        .await
+        .unwrap();
+    assert_eq!(by_name.len(), 1);
+    assert!(!by_name[0].owned_by(&stack));
+}
+
+#[tokio::test]
+async fn two_tagged_pools_of_one_name_are_an_error_not_a_guess() {
+    let (client, stack) = (client().await, support::unique("pool-twice"));
+    let pool = desired(&stack);
+    let first = user_pool::create(&client, &stack, &pool).await.unwrap();
+    let second = user_pool::create(&client, &stack, &pool).await.unwrap();
+    match user_pool::find_owned(&client, &pool.physical_name, &stack).await {
+        Err(UserPoolError::Ambiguous {
+            count: 2, mut ids, ..
+        }) => {
+            ids.sort();
+            let mut want = vec![first.id, second.id];
+            want.sort();
+            assert_eq!(ids, want);
+        }
+        other => panic!("expected an ambiguity error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn changing_how_users_sign_in_is_a_replacement() {
+    let (client, stack) = (client().await, support::unique("pool-replace"));
+    let mut pool = desired(&stack);
+    let created = user_pool::create(&client, &stack, &pool).await.unwrap();
+    pool.username_attributes = vec![VerifiedAttribute::Email];
+    match user_pool::diff(&created.settings, &PoolSettings::desired(&pool)) {
+        Action::Replace { changes } => {
+            assert_eq!(changes.len(), 1);
+            assert_eq!(
+                (changes[0].field, changes[0].forces_replacement),
+                ("usernameAttributes", true)
+            );
+        }
+        other => panic!("expected a replacement, got {other:?}"),
+    }
+}
