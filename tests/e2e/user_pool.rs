@@ -185,3 +185,70 @@ async fn changing_how_users_sign_in_is_a_replacement() {
         other => panic!("expected a replacement, got {other:?}"),
     }
 }
+
+/// The app client of the repository's pool: created, found, in sync; drift in its auth flows
+/// repaired in place.
+#[tokio::test]
+async fn the_app_client_is_created_found_and_repaired() {
+    use aws_sdk_cognitoidentityprovider::types::ExplicitAuthFlowsType;
+    use provisioner::kinds::user_pool_client::{self, ClientSettings};
+
+    let (client, stack) = (client().await, support::unique("client"));
+    let pool = desired(&stack);
+    let app = &pool.clients["web"];
+    assert_eq!(app.physical_name, format!("{stack}-web"));
+    let live_pool = user_pool::create(&client, &stack, &pool).await.unwrap();
+    assert_eq!(
+        user_pool_client::find(&client, &live_pool.id, &app.physical_name)
+            .await
+            .unwrap(),
+        None
+    );
+
+    let created = user_pool_client::create(&client, &live_pool.id, app)
+        .await
+        .unwrap();
+    let found = user_pool_client::find(&client, &live_pool.id, &app.physical_name)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found, created);
+    assert_eq!(
+        found.settings.auth_flows,
+        ["REFRESH_TOKEN_AUTH", "USER_PASSWORD_AUTH"]
+    );
+    assert!(!found.settings.generate_secret);
+    assert_eq!(
+        user_pool_client::diff(&found.settings, &ClientSettings::desired(app)),
+        Action::NoOp
+    );
+
+    client
+        .update_user_pool_client()
+        .user_pool_id(&live_pool.id)
+        .client_id(&found.id)
+        .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserSrpAuth)
+        .send()
+        .await
+        .unwrap();
+    let drifted = user_pool_client::find(&client, &live_pool.id, &app.physical_name)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        user_pool_client::diff(&drifted.settings, &ClientSettings::desired(app)),
+        Action::Update { changes } if changes.len() == 1 && changes[0].field == "authFlows"
+    ));
+    user_pool_client::update(&client, &live_pool.id, &drifted, app)
+        .await
+        .unwrap();
+    let repaired = user_pool_client::find(&client, &live_pool.id, &app.physical_name)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(repaired.id, created.id);
+    assert_eq!(
+        user_pool_client::diff(&repaired.settings, &ClientSettings::desired(app)),
+        Action::NoOp
+    );
+}

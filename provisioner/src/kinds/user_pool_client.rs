@@ -1,0 +1,254 @@
+//! The Cognito app client: settings, pure diff and driver. App clients cannot be tagged; one is
+//! this stack's when it lives in a pool that carries the stack's tag and has the stack's name for it.
+
+use aws_sdk_cognitoidentityprovider::Client;
+use aws_sdk_cognitoidentityprovider::types::{ExplicitAuthFlowsType, UserPoolClientType};
+
+use crate::plan::{Action, Differ};
+use crate::spec::AppClient;
+
+/// The settings of an app client that stack.yaml controls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientSettings {
+    /// Without the `ALLOW_` prefix, sorted.
+    pub auth_flows: Vec<String>,
+    /// Immutable on AWS: a client gets a secret at creation or never.
+    pub generate_secret: bool,
+}
+
+impl ClientSettings {
+    pub fn desired(client: &AppClient) -> ClientSettings {
+        let mut auth_flows = client.auth_flows.clone();
+        auth_flows.sort();
+        auth_flows.dedup();
+        ClientSettings {
+            auth_flows,
+            generate_secret: client.generate_secret,
+        }
+    }
+
+    pub fn live(client: &UserPoolClientType) -> ClientSettings {
+        let mut auth_flows: Vec<String> = client
+            .explicit_auth_flows()
+            .iter()
+            .map(|flow| {
+                let flow = flow.as_str();
+                flow.strip_prefix("ALLOW_").unwrap_or(flow).to_owned()
+            })
+            .collect();
+        auth_flows.sort();
+        auth_flows.dedup();
+        ClientSettings {
+            auth_flows,
+            generate_secret: client.client_secret().is_some(),
+        }
+    }
+}
+
+/// What it takes to make `live` match `desired`. Pure.
+pub fn diff(live: &ClientSettings, desired: &ClientSettings) -> Action {
+    let mut d = Differ::default();
+    d.immutable(
+        "generateSecret",
+        &live.generate_secret,
+        &desired.generate_secret,
+    );
+    d.field("authFlows", &live.auth_flows, &desired.auth_flows);
+    d.action()
+}
+
+/// An app client found live in a pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveClient {
+    pub id: String,
+    pub name: String,
+    pub settings: ClientSettings,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("{count} app clients named `{name}` exist in user pool `{pool_id}`; cannot tell which is this stack's\n\nhint: delete the extra ones (ids: {})", ids.join(", "))]
+    Ambiguous {
+        name: String,
+        pool_id: String,
+        count: usize,
+        ids: Vec<String>,
+    },
+    #[error("failed to {action} app client `{name}` of user pool `{pool_id}`")]
+    Aws {
+        action: &'static str,
+        name: String,
+        pool_id: String,
+        #[source]
+        source: Box<aws_sdk_cognitoidentityprovider::Error>,
+    },
+    #[error("AWS answered {action} for app client `{name}` without {missing}")]
+    Incomplete {
+        action: &'static str,
+        name: String,
+        missing: &'static str,
+    },
+}
+
+fn aws_error<E>(action: &'static str, name: &str, pool_id: &str) -> impl FnOnce(E) -> ClientError
+where
+    E: Into<aws_sdk_cognitoidentityprovider::Error>,
+{
+    let (name, pool_id) = (name.to_owned(), pool_id.to_owned());
+    move |err| ClientError::Aws {
+        action,
+        name,
+        pool_id,
+        source: Box::new(err.into()),
+    }
+}
+
+/// The app client named `name` in pool `pool_id` (every page listed), if any; several is an error.
+pub async fn find(
+    client: &Client,
+    pool_id: &str,
+    name: &str,
+) -> Result<Option<LiveClient>, ClientError> {
+    let mut pages = client
+        .list_user_pool_clients()
+        .user_pool_id(pool_id)
+        .max_results(60)
+        .into_paginator()
+        .send();
+    let mut ids = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(aws_error("list", name, pool_id))?;
+        ids.extend(
+            page.user_pool_clients()
+                .iter()
+                .filter(|c| c.client_name() == Some(name))
+                .filter_map(|c| c.client_id().map(str::to_owned)),
+        );
+    }
+    match ids.as_slice() {
+        [] => Ok(None),
+        [id] => {
+            let output = client
+                .describe_user_pool_client()
+                .user_pool_id(pool_id)
+                .client_id(id)
+                .send()
+                .await
+                .map_err(aws_error("describe", name, pool_id))?;
+            let live = output.user_pool_client().ok_or(ClientError::Incomplete {
+                action: "DescribeUserPoolClient",
+                name: name.to_owned(),
+                missing: "the client",
+            })?;
+            Ok(Some(live_client(live, name)?))
+        }
+        _ => Err(ClientError::Ambiguous {
+            name: name.to_owned(),
+            pool_id: pool_id.to_owned(),
+            count: ids.len(),
+            ids,
+        }),
+    }
+}
+
+fn live_client(client: &UserPoolClientType, name: &str) -> Result<LiveClient, ClientError> {
+    Ok(LiveClient {
+        id: client
+            .client_id()
+            .ok_or(ClientError::Incomplete {
+                action: "DescribeUserPoolClient",
+                name: name.to_owned(),
+                missing: "an id",
+            })?
+            .to_owned(),
+        name: client.client_name().unwrap_or(name).to_owned(),
+        settings: ClientSettings::live(client),
+    })
+}
+
+fn explicit_auth_flows(settings: &ClientSettings) -> Vec<ExplicitAuthFlowsType> {
+    settings
+        .auth_flows
+        .iter()
+        .map(|flow| ExplicitAuthFlowsType::from(format!("ALLOW_{flow}").as_str()))
+        .collect()
+}
+
+pub async fn create(
+    client: &Client,
+    pool_id: &str,
+    app: &AppClient,
+) -> Result<LiveClient, ClientError> {
+    let settings = ClientSettings::desired(app);
+    let name = &app.physical_name;
+    let output = client
+        .create_user_pool_client()
+        .user_pool_id(pool_id)
+        .client_name(name)
+        .generate_secret(settings.generate_secret)
+        .set_explicit_auth_flows(Some(explicit_auth_flows(&settings)))
+        .send()
+        .await
+        .map_err(aws_error("create", name, pool_id))?;
+    let created = output.user_pool_client().ok_or(ClientError::Incomplete {
+        action: "CreateUserPoolClient",
+        name: name.clone(),
+        missing: "the client",
+    })?;
+    live_client(created, name)
+}
+
+/// Brings a live client to the desired settings. UpdateUserPoolClient, like UpdateUserPool, resets
+/// what it is not given, so every managed setting is sent. `generateSecret` cannot change in place.
+pub async fn update(
+    client: &Client,
+    pool_id: &str,
+    live: &LiveClient,
+    app: &AppClient,
+) -> Result<(), ClientError> {
+    let settings = ClientSettings::desired(app);
+    client
+        .update_user_pool_client()
+        .user_pool_id(pool_id)
+        .client_id(&live.id)
+        .client_name(&app.physical_name)
+        .set_explicit_auth_flows(Some(explicit_auth_flows(&settings)))
+        .send()
+        .await
+        .map_err(aws_error("update", &live.name, pool_id))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::FieldChange;
+
+    fn settings(flows: &[&str], secret: bool) -> ClientSettings {
+        ClientSettings {
+            auth_flows: flows.iter().map(|f| (*f).to_owned()).collect(),
+            generate_secret: secret,
+        }
+    }
+
+    #[test]
+    fn flows_update_in_place_and_a_secret_forces_replacement() {
+        let desired = settings(&["REFRESH_TOKEN_AUTH", "USER_PASSWORD_AUTH"], false);
+        assert_eq!(diff(&desired, &desired), Action::NoOp);
+        assert_eq!(
+            diff(&settings(&["REFRESH_TOKEN_AUTH"], false), &desired),
+            Action::Update {
+                changes: vec![FieldChange {
+                    field: "authFlows",
+                    live: "[\"REFRESH_TOKEN_AUTH\"]".to_owned(),
+                    desired: "[\"REFRESH_TOKEN_AUTH\", \"USER_PASSWORD_AUTH\"]".to_owned(),
+                    forces_replacement: false,
+                }],
+            }
+        );
+        assert!(matches!(
+            diff(&settings(&["REFRESH_TOKEN_AUTH", "USER_PASSWORD_AUTH"], true), &desired),
+            Action::Replace { changes } if changes[0].field == "generateSecret"
+        ));
+    }
+}
