@@ -3,6 +3,7 @@
 
 mod build;
 mod handlers;
+mod role;
 mod runtime_api;
 mod support;
 mod user_pool;

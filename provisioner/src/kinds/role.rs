@@ -1,0 +1,529 @@
+//! A function's IAM role: trust for lambda.amazonaws.com, AWSLambdaBasicExecutionRole attached,
+//! and one inline least-privilege policy built from the function's `allow` list. Policies are
+//! compared as documents (GetRole answers them percent-encoded, and AWS may reorder keys or turn a
+//! one-element list into a string), never as text.
+
+use std::collections::BTreeSet;
+
+use aws_sdk_iam::Client;
+use aws_sdk_iam::types::Tag;
+use serde_json::{Value, json};
+
+use crate::plan::{Action, Differ};
+use crate::spec::{OWNERSHIP_TAG, Reference, Statement};
+
+/// The managed policy every function role gets: writing its logs.
+pub const BASIC_EXECUTION_POLICY: &str =
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
+/// The name of the one inline policy this tool manages on a role.
+pub const INLINE_POLICY_NAME: &str = "provisioner-allow";
+
+/// The settings of a role that stack.yaml controls, with policy documents normalized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleSettings {
+    pub trust_policy: Value,
+    pub managed_policies: BTreeSet<String>,
+    /// Every inline policy by name (ours is `INLINE_POLICY_NAME`; any other is drift to remove).
+    pub inline_policies: std::collections::BTreeMap<String, Value>,
+}
+
+/// The trust policy that lets Lambda assume the role.
+pub fn lambda_trust_policy() -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Service": "lambda.amazonaws.com" },
+            "Action": "sts:AssumeRole"
+        }]
+    })
+}
+
+/// A reference in an `allow` resource that has no value yet (its resource does not exist).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`${{{0}}}` has no value yet: the resource it names does not exist")]
+pub struct Unresolved(pub Reference);
+
+/// The inline policy document for `allow`, with references resolved by `resolve`; None when
+/// the function calls no AWS API.
+pub fn inline_policy(
+    allow: &[Statement],
+    mut resolve: impl FnMut(&Reference) -> Option<String>,
+) -> Result<Option<Value>, Unresolved> {
+    if allow.is_empty() {
+        return Ok(None);
+    }
+    let mut statements = Vec::with_capacity(allow.len());
+    for statement in allow {
+        let mut resources = Vec::with_capacity(statement.resources.len());
+        for resource in &statement.resources {
+            resources.push(
+                resource
+                    .render(&mut resolve)
+                    .map_err(|reference| Unresolved(reference.clone()))?,
+            );
+        }
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": statement.actions,
+            "Resource": resources,
+        }));
+    }
+    Ok(Some(
+        json!({ "Version": "2012-10-17", "Statement": statements }),
+    ))
+}
+
+impl RoleSettings {
+    pub fn desired(inline: Option<Value>) -> RoleSettings {
+        RoleSettings {
+            trust_policy: normalize_policy(&lambda_trust_policy()),
+            managed_policies: BTreeSet::from([BASIC_EXECUTION_POLICY.to_owned()]),
+            inline_policies: inline
+                .map(|doc| (INLINE_POLICY_NAME.to_owned(), normalize_policy(&doc)))
+                .into_iter()
+                .collect(),
+        }
+    }
+}
+
+/// A policy document in a canonical form: every `Statement`, `Action`, `NotAction`, `Resource`,
+/// `NotResource` and principal list is a sorted list, and statements are sorted, so that documents
+/// IAM considers equal compare equal.
+pub fn normalize_policy(doc: &Value) -> Value {
+    let mut doc = doc.clone();
+    if let Some(object) = doc.as_object_mut() {
+        let statements = match object.remove("Statement") {
+            Some(Value::Array(list)) => list,
+            Some(one) => vec![one],
+            None => Vec::new(),
+        };
+        let mut statements: Vec<Value> = statements.iter().map(normalize_statement).collect();
+        statements.sort_by_key(Value::to_string);
+        object.insert("Statement".to_owned(), Value::Array(statements));
+    }
+    doc
+}
+
+fn normalize_statement(statement: &Value) -> Value {
+    let mut statement = statement.clone();
+    if let Some(object) = statement.as_object_mut() {
+        for key in ["Action", "NotAction", "Resource", "NotResource"] {
+            if let Some(value) = object.remove(key) {
+                object.insert(key.to_owned(), sorted_list(value));
+            }
+        }
+        if let Some(Value::Object(principal)) = object.get_mut("Principal") {
+            for value in principal.values_mut() {
+                *value = sorted_list(value.take());
+            }
+        }
+    }
+    statement
+}
+
+fn sorted_list(value: Value) -> Value {
+    let mut items = match value {
+        Value::Array(items) => items,
+        one => vec![one],
+    };
+    items.sort_by_key(Value::to_string);
+    items.dedup();
+    Value::Array(items)
+}
+
+/// What it takes to make `live` match `desired`. Pure. Everything on a role changes in place.
+pub fn diff(live: &RoleSettings, desired: &RoleSettings) -> Action {
+    let mut d = Differ::default();
+    d.field(
+        "trustPolicy",
+        &Compact(&live.trust_policy),
+        &Compact(&desired.trust_policy),
+    );
+    d.field(
+        "managedPolicies",
+        &live.managed_policies,
+        &desired.managed_policies,
+    );
+    let names: BTreeSet<&String> = live
+        .inline_policies
+        .keys()
+        .chain(desired.inline_policies.keys())
+        .collect();
+    for name in names {
+        let (live_doc, desired_doc) = (
+            live.inline_policies.get(name),
+            desired.inline_policies.get(name),
+        );
+        if live_doc != desired_doc {
+            d.field(
+                "inlinePolicy",
+                &live_doc.map(Compact),
+                &desired_doc.map(Compact),
+            );
+        }
+    }
+    d.action()
+}
+
+/// Shows a document as one line of JSON in diffs.
+#[derive(PartialEq)]
+struct Compact<'a>(&'a Value);
+
+impl std::fmt::Debug for Compact<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A role found live under the stack's physical name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveRole {
+    pub name: String,
+    pub arn: String,
+    /// The value of its ownership tag, if it has one.
+    pub owner: Option<String>,
+    pub settings: RoleSettings,
+}
+
+impl LiveRole {
+    pub fn owned_by(&self, stack: &str) -> bool {
+        self.owner.as_deref() == Some(stack)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RoleError {
+    #[error("failed to {action} IAM role `{name}`")]
+    Aws {
+        action: &'static str,
+        name: String,
+        #[source]
+        source: Box<aws_sdk_iam::Error>,
+    },
+    #[error("could not build a request for IAM role `{name}`: {detail}")]
+    Request { name: String, detail: String },
+    #[error("IAM role `{name}` has a policy document that is not JSON: {detail}")]
+    BadDocument { name: String, detail: String },
+}
+
+impl RoleError {
+    /// The role (or what the call named on it) does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, RoleError::Aws { source, .. } if is_no_such_entity(source))
+    }
+}
+
+fn aws_error<E>(action: &'static str, name: &str) -> impl FnOnce(E) -> RoleError
+where
+    E: Into<aws_sdk_iam::Error>,
+{
+    let name = name.to_owned();
+    move |err| RoleError::Aws {
+        action,
+        name,
+        source: Box::new(err.into()),
+    }
+}
+
+fn is_no_such_entity(err: &aws_sdk_iam::Error) -> bool {
+    matches!(err, aws_sdk_iam::Error::NoSuchEntityException(_))
+}
+
+/// IAM answers documents percent-encoded.
+fn decode_document(name: &str, text: &str) -> Result<Value, RoleError> {
+    let decoded = percent_encoding::percent_decode_str(text).decode_utf8_lossy();
+    serde_json::from_str(&decoded).map_err(|err| RoleError::BadDocument {
+        name: name.to_owned(),
+        detail: err.to_string(),
+    })
+}
+
+/// The role named `name`, if it exists (whoever owns it: check `owned_by` before touching it).
+pub async fn find(client: &Client, name: &str) -> Result<Option<LiveRole>, RoleError> {
+    let role = match client.get_role().role_name(name).send().await {
+        Ok(output) => match output.role {
+            Some(role) => role,
+            None => return Ok(None),
+        },
+        Err(err) => {
+            let err = aws_sdk_iam::Error::from(err);
+            if is_no_such_entity(&err) {
+                return Ok(None);
+            }
+            return Err(RoleError::Aws {
+                action: "read",
+                name: name.to_owned(),
+                source: Box::new(err),
+            });
+        }
+    };
+    let owner = role
+        .tags()
+        .iter()
+        .find(|tag| tag.key() == OWNERSHIP_TAG)
+        .map(|tag| tag.value().to_owned());
+    let trust_policy = match role.assume_role_policy_document() {
+        Some(text) => normalize_policy(&decode_document(name, text)?),
+        None => Value::Null,
+    };
+
+    let mut managed_policies = BTreeSet::new();
+    let mut pages = client
+        .list_attached_role_policies()
+        .role_name(name)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(aws_error("list the managed policies of", name))?;
+        managed_policies.extend(
+            page.attached_policies()
+                .iter()
+                .filter_map(|p| p.policy_arn().map(str::to_owned)),
+        );
+    }
+
+    let mut inline_names = Vec::new();
+    let mut pages = client
+        .list_role_policies()
+        .role_name(name)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(aws_error("list the inline policies of", name))?;
+        inline_names.extend(page.policy_names().iter().cloned());
+    }
+    let mut inline_policies = std::collections::BTreeMap::new();
+    for policy_name in inline_names {
+        let output = client
+            .get_role_policy()
+            .role_name(name)
+            .policy_name(&policy_name)
+            .send()
+            .await
+            .map_err(aws_error("read an inline policy of", name))?;
+        inline_policies.insert(
+            policy_name,
+            normalize_policy(&decode_document(name, output.policy_document())?),
+        );
+    }
+
+    Ok(Some(LiveRole {
+        name: role.role_name().to_owned(),
+        arn: role.arn().to_owned(),
+        owner,
+        settings: RoleSettings {
+            trust_policy,
+            managed_policies,
+            inline_policies,
+        },
+    }))
+}
+
+/// Creates the role, tagged as `stack`'s in the same call, then attaches and puts its policies.
+/// A crash part-way leaves a tagged role that `update` completes on the next run.
+pub async fn create(
+    client: &Client,
+    stack: &str,
+    name: &str,
+    description: &str,
+    desired: &RoleSettings,
+) -> Result<String, RoleError> {
+    let tag = Tag::builder()
+        .key(OWNERSHIP_TAG)
+        .value(stack)
+        .build()
+        .map_err(|err| RoleError::Request {
+            name: name.to_owned(),
+            detail: err.to_string(),
+        })?;
+    let output = client
+        .create_role()
+        .role_name(name)
+        .description(description)
+        .assume_role_policy_document(desired.trust_policy.to_string())
+        .tags(tag)
+        .send()
+        .await
+        .map_err(aws_error("create", name))?;
+    let arn = output
+        .role()
+        .map(|role| role.arn().to_owned())
+        .unwrap_or_default();
+    let empty = RoleSettings {
+        trust_policy: desired.trust_policy.clone(),
+        managed_policies: BTreeSet::new(),
+        inline_policies: Default::default(),
+    };
+    update(client, name, &empty, desired).await?;
+    Ok(arn)
+}
+
+/// Makes the live role's policies match: trust, managed attachments (attach missing, detach
+/// extra), inline policies (put ours, delete any other).
+pub async fn update(
+    client: &Client,
+    name: &str,
+    live: &RoleSettings,
+    desired: &RoleSettings,
+) -> Result<(), RoleError> {
+    if live.trust_policy != desired.trust_policy {
+        client
+            .update_assume_role_policy()
+            .role_name(name)
+            .policy_document(desired.trust_policy.to_string())
+            .send()
+            .await
+            .map_err(aws_error("update the trust policy of", name))?;
+    }
+    for arn in desired.managed_policies.difference(&live.managed_policies) {
+        client
+            .attach_role_policy()
+            .role_name(name)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(aws_error("attach a managed policy to", name))?;
+    }
+    for arn in live.managed_policies.difference(&desired.managed_policies) {
+        client
+            .detach_role_policy()
+            .role_name(name)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(aws_error("detach a managed policy from", name))?;
+    }
+    for (policy_name, doc) in &desired.inline_policies {
+        if live.inline_policies.get(policy_name) != Some(doc) {
+            client
+                .put_role_policy()
+                .role_name(name)
+                .policy_name(policy_name)
+                .policy_document(doc.to_string())
+                .send()
+                .await
+                .map_err(aws_error("put the inline policy of", name))?;
+        }
+    }
+    for policy_name in live.inline_policies.keys() {
+        if !desired.inline_policies.contains_key(policy_name) {
+            client
+                .delete_role_policy()
+                .role_name(name)
+                .policy_name(policy_name)
+                .send()
+                .await
+                .map_err(aws_error("delete an inline policy of", name))?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes the role and what hangs on it (IAM refuses to delete a role with policies). Reads the
+/// role afresh first, so policies changed since it was observed are removed too; a role that is
+/// already gone counts as deleted, so a re-run after a crash finishes the job. Callers check
+/// ownership before calling this.
+pub async fn delete(client: &Client, name: &str) -> Result<(), RoleError> {
+    let Some(live) = find(client, name).await? else {
+        return Ok(());
+    };
+    let gone = RoleSettings {
+        trust_policy: live.settings.trust_policy.clone(),
+        managed_policies: BTreeSet::new(),
+        inline_policies: Default::default(),
+    };
+    update(client, name, &live.settings, &gone).await?;
+    match client.delete_role().role_name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(err) => {
+            let err = aws_sdk_iam::Error::from(err);
+            if is_no_such_entity(&err) {
+                Ok(())
+            } else {
+                Err(RoleError::Aws {
+                    action: "delete",
+                    name: name.to_owned(),
+                    source: Box::new(err),
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Part, Template};
+
+    fn statement(actions: &[&str], pool: &str) -> Statement {
+        Statement {
+            actions: actions.iter().map(|a| (*a).to_owned()).collect(),
+            resources: vec![Template {
+                parts: vec![Part::Ref(Reference::UserPoolArn {
+                    pool: pool.to_owned(),
+                })],
+            }],
+        }
+    }
+
+    #[test]
+    fn documents_that_iam_considers_equal_compare_equal() {
+        let written = json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "cognito-idp:SignUp", "Resource": ["b", "a"]}});
+        let answered = json!({"Statement": [{"Resource": ["a", "b"], "Action": ["cognito-idp:SignUp"], "Effect": "Allow"}], "Version": "2012-10-17"});
+        assert_eq!(normalize_policy(&written), normalize_policy(&answered));
+        let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": ["lambda.amazonaws.com"]}, "Action": ["sts:AssumeRole"]}]});
+        assert_eq!(
+            normalize_policy(&trust),
+            normalize_policy(&lambda_trust_policy())
+        );
+    }
+
+    #[test]
+    fn the_inline_policy_names_exact_actions_on_resolved_arns() {
+        let arn = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_abc";
+        let doc = inline_policy(&[statement(&["cognito-idp:SignUp"], "users")], |_| {
+            Some(arn.to_owned())
+        })
+        .unwrap();
+        assert_eq!(
+            doc,
+            Some(
+                json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["cognito-idp:SignUp"], "Resource": [arn]}]})
+            )
+        );
+        assert_eq!(inline_policy(&[], |_| None).unwrap(), None);
+        assert_eq!(
+            inline_policy(&[statement(&["cognito-idp:SignUp"], "users")], |_| None),
+            Err(Unresolved(Reference::UserPoolArn {
+                pool: "users".to_owned()
+            }))
+        );
+    }
+
+    #[test]
+    fn an_added_statement_or_a_detached_policy_is_an_update() {
+        let doc = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "cognito-idp:SignUp", "Resource": "arn:x"}]});
+        let desired = RoleSettings::desired(Some(doc.clone()));
+        assert_eq!(diff(&desired, &desired), Action::NoOp);
+
+        let mut widened = desired.clone();
+        let mut more = doc;
+        more["Statement"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}));
+        widened
+            .inline_policies
+            .insert(INLINE_POLICY_NAME.to_owned(), normalize_policy(&more));
+        assert!(
+            matches!(diff(&widened, &desired), Action::Update { changes } if changes.len() == 1 && changes[0].field == "inlinePolicy")
+        );
+
+        let mut detached = desired.clone();
+        detached.managed_policies.clear();
+        assert!(
+            matches!(diff(&detached, &desired), Action::Update { changes } if changes[0].field == "managedPolicies")
+        );
+    }
+}
