@@ -1,0 +1,485 @@
+//! A Lambda function: its settings (configuration and code, the code by CodeSha256), the pure diff,
+//! and the driver. Lambda is asynchronous: a new function is `Pending` until `Active`, and after an
+//! update `LastUpdateStatus` is `InProgress` until `Successful`; another update meanwhile is refused.
+//! So every change waits (bounded) for the function to settle. Right after its role is created,
+//! IAM may not yet let Lambda assume it: CreateFunction and UpdateFunctionConfiguration retry that
+//! one error for up to two minutes.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_lambda::Client;
+use aws_sdk_lambda::error::ProvideErrorMetadata;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{
+    Architecture as LambdaArchitecture, Environment, FunctionCode, FunctionConfiguration,
+    LastUpdateStatus, Runtime, State,
+};
+
+use crate::plan::{Action, Differ, FieldChange};
+use crate::spec::OWNERSHIP_TAG;
+
+pub const RUNTIME: &str = "provided.al2023";
+pub const HANDLER: &str = "bootstrap";
+
+/// Fields of a function that UpdateFunctionCode changes; every other one is configuration.
+const CODE_FIELDS: &[&str] = &["code", "architecture"];
+
+/// The settings of a function that stack.yaml (and the built zip) control.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionSettings {
+    pub role_arn: String,
+    pub runtime: String,
+    pub handler: String,
+    pub description: String,
+    pub memory_mb: i32,
+    pub timeout_s: i32,
+    pub architecture: String,
+    pub environment: BTreeMap<String, String>,
+    /// base64(sha256(zip)), as Lambda reports it.
+    pub code_sha256: String,
+}
+
+impl FunctionSettings {
+    /// From the validated function, its resolved environment, its role and its package.
+    pub fn desired(
+        function: &crate::spec::Function,
+        environment: BTreeMap<String, String>,
+        role_arn: &str,
+        code_sha256: &str,
+    ) -> FunctionSettings {
+        FunctionSettings {
+            role_arn: role_arn.to_owned(),
+            runtime: RUNTIME.to_owned(),
+            handler: HANDLER.to_owned(),
+            description: function.description.clone(),
+            memory_mb: i32::try_from(function.memory_mb).unwrap_or(i32::MAX),
+            timeout_s: i32::try_from(function.timeout_s).unwrap_or(i32::MAX),
+            architecture: function.architecture.lambda_name().to_owned(),
+            environment,
+            code_sha256: code_sha256.to_owned(),
+        }
+    }
+
+    pub fn live(configuration: &FunctionConfiguration) -> FunctionSettings {
+        FunctionSettings {
+            role_arn: configuration.role().unwrap_or_default().to_owned(),
+            runtime: configuration
+                .runtime()
+                .map(|r| r.as_str().to_owned())
+                .unwrap_or_default(),
+            handler: configuration.handler().unwrap_or_default().to_owned(),
+            description: configuration.description().unwrap_or_default().to_owned(),
+            memory_mb: configuration.memory_size().unwrap_or_default(),
+            timeout_s: configuration.timeout().unwrap_or_default(),
+            architecture: configuration
+                .architectures()
+                .first()
+                .map_or("x86_64", |a| a.as_str())
+                .to_owned(),
+            environment: configuration
+                .environment()
+                .and_then(|e| e.variables())
+                .map(|vars| vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default(),
+            code_sha256: configuration.code_sha256().unwrap_or_default().to_owned(),
+        }
+    }
+}
+
+/// What it takes to make `live` match `desired`. Pure. Everything changes in place: code (and
+/// architecture) with UpdateFunctionCode, the rest with UpdateFunctionConfiguration.
+pub fn diff(live: &FunctionSettings, desired: &FunctionSettings) -> Action {
+    let mut d = Differ::default();
+    d.field("code", &live.code_sha256, &desired.code_sha256);
+    d.field("architecture", &live.architecture, &desired.architecture);
+    d.field("role", &live.role_arn, &desired.role_arn);
+    d.field("runtime", &live.runtime, &desired.runtime);
+    d.field("handler", &live.handler, &desired.handler);
+    d.field("description", &live.description, &desired.description);
+    d.field("memory", &live.memory_mb, &desired.memory_mb);
+    d.field("timeout", &live.timeout_s, &desired.timeout_s);
+    d.field("environment", &live.environment, &desired.environment);
+    d.action()
+}
+
+/// Which calls an update needs: (UpdateFunctionCode, UpdateFunctionConfiguration).
+pub fn update_calls(changes: &[FieldChange]) -> (bool, bool) {
+    let code = changes.iter().any(|c| CODE_FIELDS.contains(&c.field));
+    let configuration = changes.iter().any(|c| !CODE_FIELDS.contains(&c.field));
+    (code, configuration)
+}
+
+/// A function found live under the stack's physical name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveFunction {
+    pub name: String,
+    pub arn: String,
+    pub owner: Option<String>,
+    pub settings: FunctionSettings,
+}
+
+impl LiveFunction {
+    pub fn owned_by(&self, stack: &str) -> bool {
+        self.owner.as_deref() == Some(stack)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FunctionError {
+    #[error("failed to {action} Lambda function `{name}`")]
+    Aws {
+        action: &'static str,
+        name: String,
+        #[source]
+        source: Box<aws_sdk_lambda::Error>,
+    },
+    #[error("Lambda function `{name}` is {state}: {reason}")]
+    Failed {
+        name: String,
+        state: String,
+        reason: String,
+    },
+    #[error(
+        "Lambda function `{name}` was still {state} after {waited:?}\n\nhint: run again to continue; every step is safe to repeat"
+    )]
+    Timeout {
+        name: String,
+        state: String,
+        waited: Duration,
+    },
+}
+
+fn aws_error(
+    action: &'static str,
+    name: &str,
+    err: impl Into<aws_sdk_lambda::Error>,
+) -> FunctionError {
+    FunctionError::Aws {
+        action,
+        name: name.to_owned(),
+        source: Box::new(err.into()),
+    }
+}
+
+/// How long to wait for a function to settle, and for IAM to let Lambda assume a new role.
+#[derive(Debug, Clone, Copy)]
+pub struct Waits {
+    pub settle: Duration,
+    pub role_propagation: Duration,
+}
+
+impl Default for Waits {
+    fn default() -> Self {
+        Waits {
+            settle: Duration::from_secs(300),
+            role_propagation: Duration::from_secs(120),
+        }
+    }
+}
+
+/// The function named `name`, if it exists (whoever owns it).
+pub async fn find(client: &Client, name: &str) -> Result<Option<LiveFunction>, FunctionError> {
+    let output = match client.get_function().function_name(name).send().await {
+        Ok(output) => output,
+        Err(err) => {
+            let err = aws_sdk_lambda::Error::from(err);
+            if matches!(err, aws_sdk_lambda::Error::ResourceNotFoundException(_)) {
+                return Ok(None);
+            }
+            return Err(aws_error("read", name, err));
+        }
+    };
+    let Some(configuration) = output.configuration() else {
+        return Ok(None);
+    };
+    Ok(Some(LiveFunction {
+        name: name.to_owned(),
+        arn: configuration.function_arn().unwrap_or_default().to_owned(),
+        owner: output
+            .tags()
+            .and_then(|tags| tags.get(OWNERSHIP_TAG))
+            .cloned(),
+        settings: FunctionSettings::live(configuration),
+    }))
+}
+
+/// "The role defined for the function cannot be assumed by Lambda": IAM has not propagated a new
+/// role yet (real AWS, for seconds after CreateRole), or the role does not exist.
+fn role_not_yet_assumable<E: ProvideErrorMetadata>(err: &E) -> bool {
+    err.code() == Some("InvalidParameterValueException")
+        && err
+            .message()
+            .is_some_and(|m| m.contains("cannot be assumed by Lambda"))
+}
+
+fn lambda_architecture(name: &str) -> LambdaArchitecture {
+    LambdaArchitecture::from(name)
+}
+
+fn environment(settings: &FunctionSettings) -> Environment {
+    Environment::builder()
+        .set_variables(Some(settings.environment.clone().into_iter().collect()))
+        .build()
+}
+
+/// Creates the function from `zip`, tagged as `stack`'s in the same call, and waits until it is
+/// Active. Retries while its role is not yet assumable.
+pub async fn create(
+    client: &Client,
+    stack: &str,
+    name: &str,
+    desired: &FunctionSettings,
+    zip: &[u8],
+    waits: Waits,
+) -> Result<String, FunctionError> {
+    let started = tokio::time::Instant::now();
+    let mut backoff = Duration::from_millis(500);
+    let output = loop {
+        let result = client
+            .create_function()
+            .function_name(name)
+            .role(&desired.role_arn)
+            .runtime(Runtime::from(desired.runtime.as_str()))
+            .handler(&desired.handler)
+            .description(&desired.description)
+            .memory_size(desired.memory_mb)
+            .timeout(desired.timeout_s)
+            .architectures(lambda_architecture(&desired.architecture))
+            .environment(environment(desired))
+            .code(FunctionCode::builder().zip_file(Blob::new(zip)).build())
+            .tags(OWNERSHIP_TAG, stack)
+            .send()
+            .await;
+        match result {
+            Ok(output) => break output,
+            Err(err)
+                if role_not_yet_assumable(&err) && started.elapsed() < waits.role_propagation =>
+            {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+            Err(err) => return Err(aws_error("create", name, err)),
+        }
+    };
+    wait_until_settled(client, name, waits.settle).await?;
+    Ok(output.function_arn().unwrap_or_default().to_owned())
+}
+
+/// Applies an update: UpdateFunctionCode when the code or architecture changed (exactly one call
+/// for a code-only change), UpdateFunctionConfiguration when anything else did, waiting for the
+/// function to settle before and after each.
+pub async fn update(
+    client: &Client,
+    name: &str,
+    changes: &[FieldChange],
+    desired: &FunctionSettings,
+    zip: &[u8],
+    waits: Waits,
+) -> Result<(), FunctionError> {
+    let (code, configuration) = update_calls(changes);
+    if code {
+        wait_until_settled(client, name, waits.settle).await?;
+        client
+            .update_function_code()
+            .function_name(name)
+            .zip_file(Blob::new(zip))
+            .architectures(lambda_architecture(&desired.architecture))
+            .send()
+            .await
+            .map_err(|err| aws_error("update the code of", name, err))?;
+        wait_until_settled(client, name, waits.settle).await?;
+    }
+    if configuration {
+        wait_until_settled(client, name, waits.settle).await?;
+        let started = tokio::time::Instant::now();
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            let result = client
+                .update_function_configuration()
+                .function_name(name)
+                .role(&desired.role_arn)
+                .runtime(Runtime::from(desired.runtime.as_str()))
+                .handler(&desired.handler)
+                .description(&desired.description)
+                .memory_size(desired.memory_mb)
+                .timeout(desired.timeout_s)
+                .environment(environment(desired))
+                .send()
+                .await;
+            match result {
+                Ok(_) => break,
+                Err(err)
+                    if role_not_yet_assumable(&err)
+                        && started.elapsed() < waits.role_propagation =>
+                {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+                Err(err) => return Err(aws_error("update the configuration of", name, err)),
+            }
+        }
+        wait_until_settled(client, name, waits.settle).await?;
+    }
+    Ok(())
+}
+
+/// Deletes the function; one that is already gone counts as deleted.
+pub async fn delete(client: &Client, name: &str) -> Result<(), FunctionError> {
+    match client.delete_function().function_name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(err) => {
+            let err = aws_sdk_lambda::Error::from(err);
+            if matches!(err, aws_sdk_lambda::Error::ResourceNotFoundException(_)) {
+                Ok(())
+            } else {
+                Err(aws_error("delete", name, err))
+            }
+        }
+    }
+}
+
+/// Where a function stands, from (State, LastUpdateStatus).
+#[derive(Debug, PartialEq, Eq)]
+enum Readiness {
+    Ready,
+    Busy(String),
+    Failed(String, String),
+}
+
+fn readiness(
+    state: Option<&State>,
+    update: Option<&LastUpdateStatus>,
+    state_reason: Option<&str>,
+    update_reason: Option<&str>,
+) -> Readiness {
+    let reason = |r: Option<&str>| r.unwrap_or("no reason given").to_owned();
+    match (state, update) {
+        (Some(State::Failed), _) => Readiness::Failed("Failed".to_owned(), reason(state_reason)),
+        (_, Some(LastUpdateStatus::Failed)) => {
+            Readiness::Failed("in a failed update".to_owned(), reason(update_reason))
+        }
+        (Some(State::Pending), _) => Readiness::Busy("Pending".to_owned()),
+        (_, Some(LastUpdateStatus::InProgress)) => Readiness::Busy("updating".to_owned()),
+        // Active, Inactive (an idle function that the next update wakes), or states this
+        // SDK does not know yet: Lambda takes updates in all of them.
+        _ => Readiness::Ready,
+    }
+}
+
+/// Polls until the function takes updates again, with backoff, for at most `limit`.
+pub async fn wait_until_settled(
+    client: &Client,
+    name: &str,
+    limit: Duration,
+) -> Result<(), FunctionError> {
+    let started = tokio::time::Instant::now();
+    let mut delay = Duration::from_millis(250);
+    loop {
+        let configuration = client
+            .get_function_configuration()
+            .function_name(name)
+            .send()
+            .await
+            .map_err(|err| aws_error("read the state of", name, err))?;
+        match readiness(
+            configuration.state(),
+            configuration.last_update_status(),
+            configuration.state_reason(),
+            configuration.last_update_status_reason(),
+        ) {
+            Readiness::Ready => return Ok(()),
+            Readiness::Failed(state, reason) => {
+                return Err(FunctionError::Failed {
+                    name: name.to_owned(),
+                    state,
+                    reason,
+                });
+            }
+            Readiness::Busy(state) if started.elapsed() >= limit => {
+                return Err(FunctionError::Timeout {
+                    name: name.to_owned(),
+                    state,
+                    waited: started.elapsed(),
+                });
+            }
+            Readiness::Busy(_) => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> FunctionSettings {
+        FunctionSettings {
+            role_arn: "arn:aws:iam::123456789012:role/r".to_owned(),
+            runtime: RUNTIME.to_owned(),
+            handler: HANDLER.to_owned(),
+            description: "d".to_owned(),
+            memory_mb: 128,
+            timeout_s: 10,
+            architecture: "x86_64".to_owned(),
+            environment: BTreeMap::from([("USER_POOL_CLIENT_ID".to_owned(), "abc".to_owned())]),
+            code_sha256: "sha-1".to_owned(),
+        }
+    }
+
+    fn calls(edit: impl FnOnce(&mut FunctionSettings)) -> (bool, bool) {
+        let mut live = settings();
+        edit(&mut live);
+        match diff(&live, &settings()) {
+            Action::NoOp => (false, false),
+            Action::Update { changes } => update_calls(&changes),
+            other => panic!("a function always changes in place, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn code_changes_need_only_update_function_code_and_config_changes_only_configuration() {
+        assert_eq!(calls(|_| {}), (false, false));
+        assert_eq!(calls(|s| s.code_sha256 = "sha-0".to_owned()), (true, false));
+        assert_eq!(calls(|s| s.timeout_s = 3), (false, true));
+        assert_eq!(calls(|s| s.environment.clear()), (false, true));
+        assert_eq!(calls(|s| s.role_arn = "other".to_owned()), (false, true));
+        assert_eq!(
+            calls(|s| {
+                s.code_sha256 = "sha-0".to_owned();
+                s.memory_mb = 256;
+            }),
+            (true, true)
+        );
+    }
+
+    #[test]
+    fn readiness_follows_state_and_last_update_status() {
+        let of = |state: State, update: Option<LastUpdateStatus>| {
+            readiness(Some(&state), update.as_ref(), None, Some("boom"))
+        };
+        assert_eq!(
+            of(State::Active, Some(LastUpdateStatus::Successful)),
+            Readiness::Ready
+        );
+        assert_eq!(of(State::Inactive, None), Readiness::Ready);
+        assert_eq!(
+            of(State::Pending, None),
+            Readiness::Busy("Pending".to_owned())
+        );
+        assert_eq!(
+            of(State::Active, Some(LastUpdateStatus::InProgress)),
+            Readiness::Busy("updating".to_owned())
+        );
+        assert_eq!(
+            of(State::Failed, None),
+            Readiness::Failed("Failed".to_owned(), "no reason given".to_owned())
+        );
+        assert_eq!(
+            of(State::Active, Some(LastUpdateStatus::Failed)),
+            Readiness::Failed("in a failed update".to_owned(), "boom".to_owned())
+        );
+    }
+}

@@ -1,0 +1,236 @@
+//! The Lambda function kind against the emulator: created tagged and Active, read back equal
+//! (CodeSha256 included), a code-only change is code-only, drift repaired, the role-propagation
+//! retry bounded, deleted twice. The emulator never runs the code, so a small zip stands in.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use provisioner::kinds::function::{self, FunctionError, FunctionSettings, Waits};
+use provisioner::kinds::role::{self, RoleSettings};
+use provisioner::package;
+use provisioner::plan::Action;
+use provisioner::spec::Function;
+
+use crate::support;
+
+fn sign_up(stack: &str) -> Function {
+    let text = std::fs::read_to_string(support::repo_root().join("stack.yaml")).unwrap();
+    let workspace = provisioner::cargo::discover(&support::repo_root()).unwrap();
+    let loaded = provisioner::spec::load(
+        &text,
+        "stack.yaml",
+        &support::repo_root(),
+        &workspace,
+        Some(stack),
+    )
+    .unwrap();
+    loaded.stack.functions["sign-up"].clone()
+}
+
+fn environment() -> BTreeMap<String, String> {
+    BTreeMap::from([("USER_POOL_CLIENT_ID".to_owned(), "client-123".to_owned())])
+}
+
+#[tokio::test]
+async fn a_function_is_created_updated_by_code_and_by_configuration_and_deleted() {
+    let config = support::sdk_config().await;
+    let (lambda, iam) = (
+        aws_sdk_lambda::Client::new(&config),
+        aws_sdk_iam::Client::new(&config),
+    );
+    let stack = support::unique("function");
+    let function = sign_up(&stack);
+    let role_arn = role::create(
+        &iam,
+        &stack,
+        &function.role_name,
+        &function.description,
+        &RoleSettings::desired(None),
+    )
+    .await
+    .unwrap();
+
+    let zip = package::zip::bootstrap_zip(b"version one: the emulator never runs this").unwrap();
+    let desired = FunctionSettings::desired(
+        &function,
+        environment(),
+        &role_arn,
+        &package::code_sha256(&zip),
+    );
+    assert_eq!(
+        function::find(&lambda, &function.physical_name)
+            .await
+            .unwrap(),
+        None
+    );
+    let arn = function::create(
+        &lambda,
+        &stack,
+        &function.physical_name,
+        &desired,
+        &zip,
+        Waits::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        arn,
+        format!(
+            "arn:aws:lambda:{}:123456789012:function:{}",
+            support::REGION,
+            function.physical_name
+        )
+    );
+
+    let live = function::find(&lambda, &function.physical_name)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(live.owned_by(&stack));
+    assert_eq!(
+        live.settings, desired,
+        "read back equal, CodeSha256 included"
+    );
+    assert_eq!(
+        (
+            live.settings.runtime.as_str(),
+            live.settings.handler.as_str()
+        ),
+        ("provided.al2023", "bootstrap")
+    );
+
+    // New code only: exactly an UpdateFunctionCode.
+    let zip = package::zip::bootstrap_zip(b"version two").unwrap();
+    let desired = FunctionSettings {
+        code_sha256: package::code_sha256(&zip),
+        ..desired
+    };
+    let Action::Update { changes } = function::diff(&live.settings, &desired) else {
+        panic!("expected an update")
+    };
+    assert_eq!(function::update_calls(&changes), (true, false));
+    function::update(
+        &lambda,
+        &function.physical_name,
+        &changes,
+        &desired,
+        &zip,
+        Waits::default(),
+    )
+    .await
+    .unwrap();
+    let live = function::find(&lambda, &function.physical_name)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(function::diff(&live.settings, &desired), Action::NoOp);
+
+    // A timeout changed in the console: a configuration update puts it back.
+    lambda
+        .update_function_configuration()
+        .function_name(&function.physical_name)
+        .timeout(3)
+        .send()
+        .await
+        .unwrap();
+    let drifted = function::find(&lambda, &function.physical_name)
+        .await
+        .unwrap()
+        .unwrap();
+    let Action::Update { changes } = function::diff(&drifted.settings, &desired) else {
+        panic!("expected an update")
+    };
+    assert_eq!(
+        (changes.len(), changes[0].field, changes[0].live.as_str()),
+        (1, "timeout", "3")
+    );
+    assert_eq!(function::update_calls(&changes), (false, true));
+    function::update(
+        &lambda,
+        &function.physical_name,
+        &changes,
+        &desired,
+        &zip,
+        Waits::default(),
+    )
+    .await
+    .unwrap();
+    let live = function::find(&lambda, &function.physical_name)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(function::diff(&live.settings, &desired), Action::NoOp);
+
+    function::delete(&lambda, &function.physical_name)
+        .await
+        .unwrap();
+    assert_eq!(
+        function::find(&lambda, &function.physical_name)
+            .await
+            .unwrap(),
+        None
+    );
+    function::delete(&lambda, &function.physical_name)
+        .await
+        .expect("deleting a function that is gone is done");
+}
+
+/// The emulator answers a missing role with the error real AWS gives while a new role propagates:
+/// create retries it, for no longer than allowed, then fails naming the function.
+#[tokio::test]
+async fn a_role_lambda_cannot_assume_is_retried_within_a_bound_then_reported() {
+    let lambda = aws_sdk_lambda::Client::new(&support::sdk_config().await);
+    let stack = support::unique("function-norole");
+    let function = sign_up(&stack);
+    let zip = package::zip::bootstrap_zip(b"code").unwrap();
+    let missing_role = format!("arn:aws:iam::123456789012:role/{}", function.role_name);
+    let desired = FunctionSettings::desired(
+        &function,
+        environment(),
+        &missing_role,
+        &package::code_sha256(&zip),
+    );
+    let waits = Waits {
+        role_propagation: Duration::from_secs(2),
+        ..Waits::default()
+    };
+    let started = Instant::now();
+    let err = function::create(
+        &lambda,
+        &stack,
+        &function.physical_name,
+        &desired,
+        &zip,
+        waits,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "gave up after {:?} without retrying",
+        started.elapsed()
+    );
+    assert!(
+        matches!(
+            err,
+            FunctionError::Aws {
+                action: "create",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "failed to create Lambda function `{}`",
+            function.physical_name
+        )
+    );
+    assert_eq!(
+        function::find(&lambda, &function.physical_name)
+            .await
+            .unwrap(),
+        None
+    );
+}
