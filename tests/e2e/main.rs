@@ -4,6 +4,7 @@
 mod build;
 mod function;
 mod handlers;
+mod permission;
 mod role;
 mod runtime_api;
 mod support;

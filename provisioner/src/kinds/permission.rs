@@ -1,0 +1,321 @@
+//! The statements in a function's resource policy that let API Gateway invoke it: one per route,
+//! with SourceArn `arn:aws:execute-api:<region>:<account>:<api-id>/*/<METHOD>/<path>`, which covers
+//! every stage and the console's test invoke in one statement (CDK writes two per method and can
+//! overflow the 20 KB policy on large APIs). Every statement on a function this stack owns is
+//! managed here: one added behind our back is drift, and goes.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_lambda::Client;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::plan::{Action, Differ};
+use crate::spec::Route;
+
+pub const PRINCIPAL: &str = "apigateway.amazonaws.com";
+pub const ACTION: &str = "lambda:InvokeFunction";
+
+/// One statement, as far as this tool cares: who may invoke, from where.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Grant {
+    pub principal: String,
+    pub action: String,
+    pub source_arn: String,
+}
+
+/// Statements by id.
+pub type Grants = BTreeMap<String, Grant>;
+
+/// The statement id of a route: readable, and unique even where two paths read alike
+/// (`/a-b` and `/a/b`), thanks to a short hash of the exact route.
+pub fn statement_id(route: &Route) -> String {
+    let readable: String = format!("{}{}", route.method, route.path)
+        .chars()
+        .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '-' })
+        .collect();
+    let digest = Sha256::digest(route.key().as_bytes());
+    let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    let mut readable = readable.trim_matches('-').to_owned();
+    readable.truncate(80);
+    format!("apigw-{readable}-{hash}")
+}
+
+/// `arn:aws:execute-api:<region>:<account>:<api-id>/*/<METHOD>/<path>`: any stage; `ANY` is `*`;
+/// path variables match any segment.
+pub fn source_arn(region: &str, account: &str, api_id: &str, route: &Route) -> String {
+    let method = if route.method == "ANY" {
+        "*"
+    } else {
+        route.method.as_str()
+    };
+    let path: Vec<&str> = route
+        .path
+        .split('/')
+        .filter(|segment| !segment.is_empty())
+        .map(|segment| {
+            if segment.starts_with('{') {
+                "*"
+            } else {
+                segment
+            }
+        })
+        .collect();
+    format!(
+        "arn:aws:execute-api:{region}:{account}:{api_id}/*/{method}/{}",
+        path.join("/")
+    )
+}
+
+/// The grants a function needs for `routes` (those routes that target it).
+pub fn desired<'a>(
+    routes: impl IntoIterator<Item = &'a Route>,
+    region: &str,
+    account: &str,
+    api_id: &str,
+) -> Grants {
+    routes
+        .into_iter()
+        .map(|route| {
+            (
+                statement_id(route),
+                Grant {
+                    principal: PRINCIPAL.to_owned(),
+                    action: ACTION.to_owned(),
+                    source_arn: source_arn(region, account, api_id, route),
+                },
+            )
+        })
+        .collect()
+}
+
+/// What it takes to make the live statements match. Pure. One field per statement id.
+pub fn diff(live: &Grants, desired: &Grants) -> Action {
+    let mut d = Differ::default();
+    let ids: std::collections::BTreeSet<&String> = live.keys().chain(desired.keys()).collect();
+    for id in ids {
+        d.field(
+            "statement",
+            &live.get(id).map(|g| (id, g)),
+            &desired.get(id).map(|g| (id, g)),
+        );
+    }
+    d.action()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PermissionError {
+    #[error("failed to {action} the resource policy of Lambda function `{function}`")]
+    Aws {
+        action: &'static str,
+        function: String,
+        #[source]
+        source: Box<aws_sdk_lambda::Error>,
+    },
+    #[error(
+        "the resource policy of Lambda function `{function}` is not the JSON AWS documents: {detail}"
+    )]
+    BadPolicy { function: String, detail: String },
+}
+
+/// The statements in the function's resource policy (none if it has no policy).
+pub async fn find(client: &Client, function: &str) -> Result<Grants, PermissionError> {
+    let output = match client.get_policy().function_name(function).send().await {
+        Ok(output) => output,
+        Err(err) => {
+            let err = aws_sdk_lambda::Error::from(err);
+            if matches!(err, aws_sdk_lambda::Error::ResourceNotFoundException(_)) {
+                return Ok(Grants::new());
+            }
+            return Err(PermissionError::Aws {
+                action: "read",
+                function: function.to_owned(),
+                source: Box::new(err),
+            });
+        }
+    };
+    let Some(text) = output.policy() else {
+        return Ok(Grants::new());
+    };
+    parse_policy(text).map_err(|detail| PermissionError::BadPolicy {
+        function: function.to_owned(),
+        detail,
+    })
+}
+
+/// Statements of a Lambda resource policy document.
+fn parse_policy(text: &str) -> Result<Grants, String> {
+    let doc: Value = serde_json::from_str(text).map_err(|err| err.to_string())?;
+    let statements = match &doc["Statement"] {
+        Value::Array(list) => list.clone(),
+        Value::Null => Vec::new(),
+        one => vec![one.clone()],
+    };
+    let text_of = |value: &Value| match value {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(","),
+        other => other.to_string(),
+    };
+    statements
+        .iter()
+        .map(|statement| {
+            let id = statement["Sid"]
+                .as_str()
+                .ok_or("a statement has no `Sid`")?
+                .to_owned();
+            let principal = match &statement["Principal"] {
+                Value::Object(map) => map.get("Service").map(text_of).unwrap_or_default(),
+                other => text_of(other),
+            };
+            let source_arn = statement["Condition"]["ArnLike"]["AWS:SourceArn"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            Ok((
+                id,
+                Grant {
+                    principal,
+                    action: text_of(&statement["Action"]),
+                    source_arn,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Makes the function's statements match: removes extra and changed ones, adds missing and
+/// changed ones. A statement already gone counts as removed; every step is safe to repeat.
+pub async fn update(
+    client: &Client,
+    function: &str,
+    live: &Grants,
+    desired: &Grants,
+) -> Result<(), PermissionError> {
+    let aws = |action: &'static str| {
+        let function = function.to_owned();
+        move |err: aws_sdk_lambda::Error| PermissionError::Aws {
+            action,
+            function,
+            source: Box::new(err),
+        }
+    };
+    for (id, grant) in live {
+        if desired.get(id) != Some(grant) {
+            match client
+                .remove_permission()
+                .function_name(function)
+                .statement_id(id)
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                Err(err) => {
+                    let err = aws_sdk_lambda::Error::from(err);
+                    if !matches!(err, aws_sdk_lambda::Error::ResourceNotFoundException(_)) {
+                        return Err(aws("remove a statement from")(err));
+                    }
+                }
+            }
+        }
+    }
+    for (id, grant) in desired {
+        if live.get(id) != Some(grant) {
+            client
+                .add_permission()
+                .function_name(function)
+                .statement_id(id)
+                .principal(&grant.principal)
+                .action(&grant.action)
+                .source_arn(&grant.source_arn)
+                .send()
+                .await
+                .map_err(|err| aws("add a statement to")(err.into()))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn route(method: &str, path: &str) -> Route {
+        Route {
+            path: path.to_owned(),
+            method: method.to_owned(),
+            function: "f".to_owned(),
+            authorizer: None,
+        }
+    }
+
+    #[test]
+    fn source_arns_cover_every_stage_and_variable_segments() {
+        let arn =
+            |method, path| source_arn("eu-west-1", "123456789012", "a1b2c3", &route(method, path));
+        assert_eq!(
+            arn("POST", "/sign-up"),
+            "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/*/POST/sign-up"
+        );
+        assert_eq!(
+            arn("GET", "/users/{id}/items"),
+            "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/*/GET/users/*/items"
+        );
+        assert_eq!(
+            arn("ANY", "/"),
+            "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/*/*/"
+        );
+    }
+
+    #[test]
+    fn statement_ids_are_readable_valid_and_distinct() {
+        let a = statement_id(&route("GET", "/a-b"));
+        let b = statement_id(&route("GET", "/a/b"));
+        assert!(a.starts_with("apigw-GET-a-b-") && b.starts_with("apigw-GET-a-b-"));
+        assert_ne!(a, b);
+        assert!(a.len() <= 100 && a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+        assert_eq!(a, statement_id(&route("GET", "/a-b")), "deterministic");
+    }
+
+    #[test]
+    fn reads_lambda_resource_policies() {
+        let text = r#"{"Version":"2012-10-17","Id":"default","Statement":[{"Sid":"apigw-POST-sign-up-0a1b2c3d","Effect":"Allow","Principal":{"Service":"apigateway.amazonaws.com"},"Action":"lambda:InvokeFunction","Resource":"arn:aws:lambda:us-east-1:123456789012:function:f","Condition":{"ArnLike":{"AWS:SourceArn":"arn:aws:execute-api:us-east-1:123456789012:abc/*/POST/sign-up"}}}]}"#;
+        let grants = parse_policy(text).unwrap();
+        assert_eq!(
+            grants["apigw-POST-sign-up-0a1b2c3d"],
+            Grant {
+                principal: PRINCIPAL.to_owned(),
+                action: ACTION.to_owned(),
+                source_arn: "arn:aws:execute-api:us-east-1:123456789012:abc/*/POST/sign-up"
+                    .to_owned()
+            }
+        );
+    }
+
+    #[test]
+    fn a_missing_an_extra_or_a_changed_statement_is_an_update() {
+        let desired = desired(
+            [&route("POST", "/sign-up")],
+            "us-east-1",
+            "123456789012",
+            "abc",
+        );
+        assert_eq!(diff(&desired, &desired), Action::NoOp);
+        assert!(
+            matches!(diff(&Grants::new(), &desired), Action::Update { changes } if changes.len() == 1)
+        );
+        let mut extra = desired.clone();
+        extra.insert(
+            "someone-else".to_owned(),
+            Grant {
+                principal: "s3.amazonaws.com".to_owned(),
+                action: ACTION.to_owned(),
+                source_arn: String::new(),
+            },
+        );
+        assert!(matches!(diff(&extra, &desired), Action::Update { changes } if changes.len() == 1));
+    }
+}
