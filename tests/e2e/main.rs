@@ -4,6 +4,7 @@
 mod build;
 mod function;
 mod handlers;
+mod log_group;
 mod permission;
 mod role;
 mod runtime_api;

@@ -1,9 +1,9 @@
 //! One module per resource kind: its comparable settings, the pure diff, and its AWS driver.
-//! So far: the Cognito user pool, its app clients, the functions' IAM roles, the functions and
-//! their API Gateway invoke permissions.
-//! Log groups and the REST API follow the same shape.
+//! So far: the Cognito user pool and its app clients; per function its IAM role, log group,
+//! Lambda function and API Gateway invoke permissions. The REST API follows the same shape.
 
 pub mod function;
+pub mod log_group;
 pub mod permission;
 pub mod role;
 pub mod user_pool;

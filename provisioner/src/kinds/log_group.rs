@@ -1,0 +1,189 @@
+//! A function's log group, `/aws/lambda/<function>`, with its retention. Created by this tool
+//! (tagged, before the function) so that it has a retention and `down` can remove it; Lambda would
+//! otherwise create it untagged, keeping logs forever, on the first invocation.
+
+use std::collections::HashMap;
+
+use aws_sdk_cloudwatchlogs::Client;
+use aws_sdk_cloudwatchlogs::types::LogGroup;
+
+use crate::plan::{Action, Differ};
+use crate::spec::OWNERSHIP_TAG;
+
+/// `/aws/lambda/<function name>`: where Lambda writes a function's logs.
+pub fn log_group_name(function_name: &str) -> String {
+    format!("/aws/lambda/{function_name}")
+}
+
+/// A log group found live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveLogGroup {
+    pub name: String,
+    /// Without the `:*` suffix that DescribeLogGroups puts on `arn`.
+    pub arn: String,
+    /// None: kept forever.
+    pub retention_days: Option<i32>,
+    pub tags: HashMap<String, String>,
+}
+
+impl LiveLogGroup {
+    pub fn owned_by(&self, stack: &str) -> bool {
+        self.tags
+            .get(OWNERSHIP_TAG)
+            .is_some_and(|owner| owner == stack)
+    }
+}
+
+/// What it takes to make the live retention match. Pure.
+pub fn diff(live_retention_days: Option<i32>, desired_retention_days: i32) -> Action {
+    let mut d = Differ::default();
+    d.field(
+        "retentionDays",
+        &live_retention_days,
+        &Some(desired_retention_days),
+    );
+    d.action()
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("failed to {action} log group `{name}`")]
+pub struct LogGroupError {
+    action: &'static str,
+    name: String,
+    #[source]
+    source: Box<aws_sdk_cloudwatchlogs::Error>,
+}
+
+fn aws_error<E: Into<aws_sdk_cloudwatchlogs::Error>>(
+    action: &'static str,
+    name: &str,
+) -> impl FnOnce(E) -> LogGroupError {
+    let name = name.to_owned();
+    move |err| LogGroupError {
+        action,
+        name,
+        source: Box::new(err.into()),
+    }
+}
+
+/// The log group named exactly `name`, if it exists, with its tags.
+pub async fn find(client: &Client, name: &str) -> Result<Option<LiveLogGroup>, LogGroupError> {
+    let mut pages = client
+        .describe_log_groups()
+        .log_group_name_prefix(name)
+        .into_paginator()
+        .send();
+    let mut found: Option<LogGroup> = None;
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(aws_error("find", name))?;
+        if let Some(group) = page
+            .log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(name))
+        {
+            found = Some(group.clone());
+            break;
+        }
+    }
+    let Some(group) = found else {
+        return Ok(None);
+    };
+    let arn = group
+        .log_group_arn()
+        .map(str::to_owned)
+        .or_else(|| group.arn().map(|arn| arn.trim_end_matches(":*").to_owned()))
+        .unwrap_or_default();
+    let tags = client
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .map_err(aws_error("read the tags of", name))?
+        .tags()
+        .cloned()
+        .unwrap_or_default();
+    Ok(Some(LiveLogGroup {
+        name: name.to_owned(),
+        arn,
+        retention_days: group.retention_in_days(),
+        tags,
+    }))
+}
+
+/// Creates the log group, tagged as `stack`'s in the same call, and sets its retention. A group
+/// that appeared meanwhile (Lambda creates it on a first invocation) is not an error: the caller
+/// finds it on the next observation.
+pub async fn create(
+    client: &Client,
+    stack: &str,
+    name: &str,
+    retention_days: i32,
+) -> Result<(), LogGroupError> {
+    if let Err(err) = client
+        .create_log_group()
+        .log_group_name(name)
+        .tags(OWNERSHIP_TAG, stack)
+        .send()
+        .await
+    {
+        let err = aws_sdk_cloudwatchlogs::Error::from(err);
+        if !matches!(
+            err,
+            aws_sdk_cloudwatchlogs::Error::ResourceAlreadyExistsException(_)
+        ) {
+            return Err(aws_error("create", name)(err));
+        }
+    }
+    set_retention(client, name, retention_days).await
+}
+
+pub async fn set_retention(
+    client: &Client,
+    name: &str,
+    retention_days: i32,
+) -> Result<(), LogGroupError> {
+    client
+        .put_retention_policy()
+        .log_group_name(name)
+        .retention_in_days(retention_days)
+        .send()
+        .await
+        .map_err(aws_error("set the retention of", name))?;
+    Ok(())
+}
+
+/// Deletes the log group (and its logs); one already gone counts as deleted.
+pub async fn delete(client: &Client, name: &str) -> Result<(), LogGroupError> {
+    match client.delete_log_group().log_group_name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(err) => {
+            let err = aws_sdk_cloudwatchlogs::Error::from(err);
+            if matches!(
+                err,
+                aws_sdk_cloudwatchlogs::Error::ResourceNotFoundException(_)
+            ) {
+                Ok(())
+            } else {
+                Err(aws_error("delete", name)(err))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_kept_forever_or_different_is_an_update() {
+        assert_eq!(
+            log_group_name("auth-demo-sign-up"),
+            "/aws/lambda/auth-demo-sign-up"
+        );
+        assert_eq!(diff(Some(14), 14), Action::NoOp);
+        assert!(
+            matches!(diff(None, 14), Action::Update { changes } if changes[0].live == "None" && changes[0].desired == "Some(14)")
+        );
+        assert!(matches!(diff(Some(30), 14), Action::Update { .. }));
+    }
+}
