@@ -2,6 +2,7 @@
 //! emulator (moto) that the harness starts once for the whole run and stops when the run ends.
 
 mod build;
+mod emulator;
 mod function;
 mod handlers;
 mod log_group;
