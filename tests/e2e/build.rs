@@ -213,13 +213,8 @@ fn a_binary_needing_glibc_newer_than_al2023_is_refused() {
         .expect("a C compiler (`cc`) to build the probe binary");
     assert!(compiled.success());
 
-    let stack = support::repo_root().join("stack.yaml");
-    let workspace = provisioner::cargo::discover(support::repo_root().as_path()).unwrap();
-    let text = std::fs::read_to_string(&stack).unwrap();
-    let loaded =
-        provisioner::spec::load(&text, "stack.yaml", &support::repo_root(), &workspace, None)
-            .unwrap();
-    let function = &loaded.stack.functions["secret"];
+    let stack = support::repo_stack("auth-demo");
+    let function = &stack.functions["secret"];
     let out_dir = dir.join("target");
     let err = package::package_function("secret", function, &binary, &out_dir).unwrap_err();
     match &err {

@@ -14,17 +14,7 @@ use provisioner::spec::Function;
 use crate::support;
 
 fn sign_up(stack: &str) -> Function {
-    let text = std::fs::read_to_string(support::repo_root().join("stack.yaml")).unwrap();
-    let workspace = provisioner::cargo::discover(&support::repo_root()).unwrap();
-    let loaded = provisioner::spec::load(
-        &text,
-        "stack.yaml",
-        &support::repo_root(),
-        &workspace,
-        Some(stack),
-    )
-    .unwrap();
-    loaded.stack.functions["sign-up"].clone()
+    support::repo_stack(stack).functions["sign-up"].clone()
 }
 
 fn environment() -> BTreeMap<String, String> {

@@ -18,17 +18,8 @@ async fn statements_per_route_are_added_read_back_and_repaired() {
         aws_sdk_iam::Client::new(&config),
     );
     let stack = support::unique("permission");
-    let text = std::fs::read_to_string(support::repo_root().join("stack.yaml")).unwrap();
-    let workspace = provisioner::cargo::discover(&support::repo_root()).unwrap();
-    let loaded = provisioner::spec::load(
-        &text,
-        "stack.yaml",
-        &support::repo_root(),
-        &workspace,
-        Some(&stack),
-    )
-    .unwrap();
-    let function = &loaded.stack.functions["secret"];
+    let loaded_stack = support::repo_stack(&stack);
+    let function = &loaded_stack.functions["secret"];
     let role_arn = role::create(
         &iam,
         &stack,
@@ -56,8 +47,7 @@ async fn statements_per_route_are_added_read_back_and_repaired() {
     .await
     .unwrap();
 
-    let mut routes: Vec<Route> = loaded
-        .stack
+    let mut routes: Vec<Route> = loaded_stack
         .api
         .as_ref()
         .unwrap()

@@ -13,17 +13,7 @@ const POOL_ARN: &str = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-e
 
 /// The repository's `sign-up` function for a stack of this test's own, and its desired role.
 fn sign_up(stack: &str) -> (Function, RoleSettings) {
-    let text = std::fs::read_to_string(support::repo_root().join("stack.yaml")).unwrap();
-    let workspace = provisioner::cargo::discover(&support::repo_root()).unwrap();
-    let loaded = provisioner::spec::load(
-        &text,
-        "stack.yaml",
-        &support::repo_root(),
-        &workspace,
-        Some(stack),
-    )
-    .unwrap();
-    let function = loaded.stack.functions["sign-up"].clone();
+    let function = support::repo_stack(stack).functions["sign-up"].clone();
     let inline = role::inline_policy(&function.allow, |_| Some(POOL_ARN.to_owned())).unwrap();
     (function, RoleSettings::desired(inline))
 }

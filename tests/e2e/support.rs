@@ -115,3 +115,13 @@ pub fn fixture(name: &str) -> serde_json::Value {
     serde_json::from_str(&text)
         .unwrap_or_else(|err| panic!("{} is not JSON: {err}", path.display()))
 }
+
+/// The repository's stack.yaml, loaded as the CLI loads it, under a stack name of the test's own.
+pub fn repo_stack(stack_name: &str) -> provisioner::spec::Stack {
+    let root = repo_root();
+    let text = std::fs::read_to_string(root.join("stack.yaml")).expect("read stack.yaml");
+    let workspace = provisioner::cargo::discover(&root).expect("read the cargo workspace");
+    provisioner::spec::load(&text, "stack.yaml", &root, &workspace, Some(stack_name))
+        .expect("the repository's stack.yaml is valid")
+        .stack
+}

@@ -11,17 +11,7 @@ use crate::support;
 
 /// The repository's `users` pool, renamed for a stack of this test's own.
 fn desired(stack: &str) -> UserPool {
-    let text = std::fs::read_to_string(support::repo_root().join("stack.yaml")).unwrap();
-    let workspace = provisioner::cargo::discover(&support::repo_root()).unwrap();
-    let loaded = provisioner::spec::load(
-        &text,
-        "stack.yaml",
-        &support::repo_root(),
-        &workspace,
-        Some(stack),
-    )
-    .unwrap();
-    loaded.stack.user_pools["users"].clone()
+    support::repo_stack(stack).user_pools["users"].clone()
 }
 
 async fn client() -> Client {

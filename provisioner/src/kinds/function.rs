@@ -213,6 +213,27 @@ fn role_not_yet_assumable<E: ProvideErrorMetadata>(err: &E) -> bool {
             .is_some_and(|m| m.contains("cannot be assumed by Lambda"))
 }
 
+/// Runs `call` until it succeeds, fails with another error, or `limit` has passed since the first
+/// try, backing off from 0.5 s to 10 s between tries while the role is not yet assumable.
+async fn retry_while_role_propagates<T, E, F, Fut>(limit: Duration, mut call: F) -> Result<T, E>
+where
+    E: ProvideErrorMetadata,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let started = tokio::time::Instant::now();
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        match call().await {
+            Err(err) if role_not_yet_assumable(&err) && started.elapsed() < limit => {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+            result => return result,
+        }
+    }
+}
+
 fn lambda_architecture(name: &str) -> LambdaArchitecture {
     LambdaArchitecture::from(name)
 }
@@ -233,10 +254,8 @@ pub async fn create(
     zip: &[u8],
     waits: Waits,
 ) -> Result<String, FunctionError> {
-    let started = tokio::time::Instant::now();
-    let mut backoff = Duration::from_millis(500);
-    let output = loop {
-        let result = client
+    let output = retry_while_role_propagates(waits.role_propagation, || {
+        client
             .create_function()
             .function_name(name)
             .role(&desired.role_arn)
@@ -250,18 +269,9 @@ pub async fn create(
             .code(FunctionCode::builder().zip_file(Blob::new(zip)).build())
             .tags(OWNERSHIP_TAG, stack)
             .send()
-            .await;
-        match result {
-            Ok(output) => break output,
-            Err(err)
-                if role_not_yet_assumable(&err) && started.elapsed() < waits.role_propagation =>
-            {
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(10));
-            }
-            Err(err) => return Err(aws_error("create", name, err)),
-        }
-    };
+    })
+    .await
+    .map_err(|err| aws_error("create", name, err))?;
     wait_until_settled(client, name, waits.settle).await?;
     Ok(output.function_arn().unwrap_or_default().to_owned())
 }
@@ -292,10 +302,8 @@ pub async fn update(
     }
     if configuration {
         wait_until_settled(client, name, waits.settle).await?;
-        let started = tokio::time::Instant::now();
-        let mut backoff = Duration::from_millis(500);
-        loop {
-            let result = client
+        retry_while_role_propagates(waits.role_propagation, || {
+            client
                 .update_function_configuration()
                 .function_name(name)
                 .role(&desired.role_arn)
@@ -306,19 +314,9 @@ pub async fn update(
                 .timeout(desired.timeout_s)
                 .environment(environment(desired))
                 .send()
-                .await;
-            match result {
-                Ok(_) => break,
-                Err(err)
-                    if role_not_yet_assumable(&err)
-                        && started.elapsed() < waits.role_propagation =>
-                {
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
-                }
-                Err(err) => return Err(aws_error("update the configuration of", name, err)),
-            }
-        }
+        })
+        .await
+        .map_err(|err| aws_error("update the configuration of", name, err))?;
         wait_until_settled(client, name, waits.settle).await?;
     }
     Ok(())
