@@ -55,23 +55,31 @@ impl PoolSettings {
 
     /// From DescribeUserPool. Settings AWS leaves out read as AWS's defaults.
     pub fn live(pool: &UserPoolType) -> PoolSettings {
-        let verified = |name: &str| match name {
-            "email" => Some(VerifiedAttribute::Email),
-            "phone_number" => Some(VerifiedAttribute::PhoneNumber),
-            _ => None,
+        // Both lists hold `email` / `phone_number`; compare them sorted.
+        let verified = |names: Vec<&str>| {
+            let mut out: Vec<VerifiedAttribute> = names
+                .into_iter()
+                .filter_map(|name| match name {
+                    "email" => Some(VerifiedAttribute::Email),
+                    "phone_number" => Some(VerifiedAttribute::PhoneNumber),
+                    _ => None,
+                })
+                .collect();
+            out.sort();
+            out
         };
-        let mut auto_verify: Vec<VerifiedAttribute> = pool
-            .auto_verified_attributes()
-            .iter()
-            .filter_map(|a| verified(a.as_str()))
-            .collect();
-        auto_verify.sort();
-        let mut username_attributes: Vec<VerifiedAttribute> = pool
-            .username_attributes()
-            .iter()
-            .filter_map(|a| verified(a.as_str()))
-            .collect();
-        username_attributes.sort();
+        let auto_verify = verified(
+            pool.auto_verified_attributes()
+                .iter()
+                .map(|a| a.as_str())
+                .collect(),
+        );
+        let username_attributes = verified(
+            pool.username_attributes()
+                .iter()
+                .map(|a| a.as_str())
+                .collect(),
+        );
         // `sub` is required in every pool; stack.yaml lists only the attributes it adds.
         let mut required_attributes: Vec<String> = pool
             .schema_attributes()
