@@ -261,7 +261,8 @@ impl fmt::Display for Template {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for part in &self.parts {
             match part {
-                Part::Text(text) => f.write_str(&text.replace('$', "$$"))?,
+                // Only `${` needs escaping: a lone `$` reads back as itself.
+                Part::Text(text) => f.write_str(&text.replace("${", "$${"))?,
                 Part::Ref(reference) => write!(f, "${{{reference}}}")?,
             }
         }
@@ -300,5 +301,26 @@ impl Route {
     /// `POST /sign-up`.
     pub fn key(&self) -> String {
         format!("{} {}", self.method, self.path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_display_as_written() {
+        let template = Template {
+            parts: vec![
+                Part::Text("cost $5, literal ${x} and ".to_owned()),
+                Part::Ref(Reference::UserPoolArn {
+                    pool: "users".to_owned(),
+                }),
+            ],
+        };
+        assert_eq!(
+            template.to_string(),
+            "cost $5, literal $${x} and ${userPools.users.arn}"
+        );
     }
 }
