@@ -5,6 +5,8 @@
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
+use crate::calls::CallCounter;
+
 /// What the global flags say about reaching AWS. `None` leaves the standard chain to decide.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AwsOptions {
@@ -28,6 +30,120 @@ pub async fn sdk_config(options: &AwsOptions) -> SdkConfig {
         loader = loader.endpoint_url(endpoint);
     }
     loader.load().await
+}
+
+/// One client per service, all sharing one configuration and one call counter.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub cognito: aws_sdk_cognitoidentityprovider::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub apigateway: aws_sdk_apigateway::Client,
+    pub sts: aws_sdk_sts::Client,
+    pub calls: CallCounter,
+}
+
+impl Clients {
+    pub fn new(config: &SdkConfig) -> Clients {
+        let calls = CallCounter::default();
+        macro_rules! client {
+            ($sdk:ident) => {
+                $sdk::Client::from_conf(
+                    $sdk::config::Builder::from(config)
+                        .interceptor(calls.clone())
+                        .build(),
+                )
+            };
+        }
+        Clients {
+            cognito: client!(aws_sdk_cognitoidentityprovider),
+            iam: client!(aws_sdk_iam),
+            lambda: client!(aws_sdk_lambda),
+            logs: client!(aws_sdk_cloudwatchlogs),
+            apigateway: client!(aws_sdk_apigateway),
+            sts: client!(aws_sdk_sts),
+            calls,
+        }
+    }
+}
+
+/// Where the stack lives: region, account and partition, as AWS names them in ARNs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Target {
+    pub region: String,
+    pub account: String,
+    pub partition: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error(
+        "no AWS region is configured\n\nhint: pass `--region`, set `AWS_REGION`, or set a region in the profile"
+    )]
+    NoRegion,
+    #[error(
+        "failed to learn the AWS account (sts:GetCallerIdentity); are credentials configured?\n\nhint: set `AWS_PROFILE` or `--profile`, or `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`"
+    )]
+    Identity(#[source] Box<aws_sdk_sts::Error>),
+    #[error("sts:GetCallerIdentity answered without {0}")]
+    Incomplete(&'static str),
+}
+
+impl Target {
+    /// Asks STS who we are: the account id and, from the caller's ARN, the partition.
+    pub async fn discover(config: &SdkConfig, clients: &Clients) -> Result<Target, TargetError> {
+        let region = config
+            .region()
+            .map(|r| r.as_ref().to_owned())
+            .ok_or(TargetError::NoRegion)?;
+        let identity = clients
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|err| TargetError::Identity(Box::new(err.into())))?;
+        let account = identity
+            .account()
+            .ok_or(TargetError::Incomplete("an account"))?
+            .to_owned();
+        let partition = identity
+            .arn()
+            .and_then(|arn| arn.split(':').nth(1))
+            .filter(|p| !p.is_empty())
+            .ok_or(TargetError::Incomplete("an ARN"))?
+            .to_owned();
+        Ok(Target {
+            region,
+            account,
+            partition,
+        })
+    }
+
+    pub fn lambda_arn(&self, function: &str) -> String {
+        format!(
+            "arn:{}:lambda:{}:{}:function:{function}",
+            self.partition, self.region, self.account
+        )
+    }
+
+    pub fn role_arn(&self, role: &str) -> String {
+        format!("arn:{}:iam::{}:role/{role}", self.partition, self.account)
+    }
+
+    /// The URL of a REST API stage.
+    pub fn api_url(&self, api_id: &str, stage: &str) -> String {
+        let suffix = if self.partition == "aws-cn" {
+            "amazonaws.com.cn"
+        } else {
+            "amazonaws.com"
+        };
+        format!(
+            "https://{api_id}.execute-api.{}.{suffix}/{stage}/",
+            self.region
+        )
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 //! - [`output`]: the only module that prints.
 
 pub mod aws;
+pub mod calls;
 pub mod cargo;
 pub mod cli;
 pub mod commands;

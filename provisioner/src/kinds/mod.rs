@@ -5,6 +5,7 @@
 pub mod function;
 pub mod log_group;
 pub mod permission;
+pub mod rest_api;
 pub mod role;
 pub mod user_pool;
 pub mod user_pool_client;

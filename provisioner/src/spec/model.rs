@@ -1,7 +1,7 @@
 //! The validated stack: every name checked, every default applied, every reference resolved to a
 //! resource that exists. Plan and apply work from this and never see raw YAML.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::Serialize;
@@ -17,6 +17,72 @@ pub struct Stack {
     pub api: Option<Api>,
     /// Every resource, each after everything it depends on.
     pub order: Vec<ResourceId>,
+}
+
+impl Stack {
+    /// For every resource, the resources it needs to exist first (the edges of `order`).
+    pub fn needs(&self) -> BTreeMap<ResourceId, BTreeSet<ResourceId>> {
+        let mut needs: BTreeMap<ResourceId, BTreeSet<ResourceId>> = BTreeMap::new();
+        for (pool_name, pool) in &self.user_pools {
+            let pool_id = ResourceId::UserPool {
+                pool: pool_name.clone(),
+            };
+            needs.entry(pool_id.clone()).or_default();
+            for client in pool.clients.keys() {
+                needs
+                    .entry(ResourceId::UserPoolClient {
+                        pool: pool_name.clone(),
+                        client: client.clone(),
+                    })
+                    .or_default()
+                    .insert(pool_id.clone());
+            }
+        }
+        for (name, function) in &self.functions {
+            let role = ResourceId::Role {
+                function: name.clone(),
+            };
+            let role_needs: BTreeSet<ResourceId> = function
+                .allow
+                .iter()
+                .flat_map(|statement| statement.resources.iter())
+                .flat_map(Template::references)
+                .filter_map(Reference::resource)
+                .collect();
+            needs.entry(role.clone()).or_default().extend(role_needs);
+            let mut function_needs: BTreeSet<ResourceId> = function
+                .environment
+                .values()
+                .flat_map(Template::references)
+                .filter_map(Reference::resource)
+                .collect();
+            function_needs.insert(role);
+            needs
+                .entry(ResourceId::Function {
+                    function: name.clone(),
+                })
+                .or_default()
+                .extend(function_needs);
+        }
+        if let Some(api) = &self.api {
+            let mut api_needs: BTreeSet<ResourceId> = api
+                .routes
+                .iter()
+                .map(|route| ResourceId::Function {
+                    function: route.function.clone(),
+                })
+                .collect();
+            api_needs.extend(
+                api.authorizers
+                    .values()
+                    .map(|authorizer| ResourceId::UserPool {
+                        pool: authorizer.user_pool.clone(),
+                    }),
+            );
+            needs.insert(ResourceId::Api, api_needs);
+        }
+        needs
+    }
 }
 
 /// One resource of the stack, by kind and logical name.

@@ -1134,65 +1134,7 @@ fn check_path_variables(c: &mut Checker, routes: &[Route], at: &[String]) {
 
 /// Every resource after what it depends on; a cycle is an error naming it.
 fn dependency_order(c: &mut Checker, stack: &Stack) -> Option<Vec<ResourceId>> {
-    let mut needs: BTreeMap<ResourceId, BTreeSet<ResourceId>> = BTreeMap::new();
-    for (pool_name, pool) in &stack.user_pools {
-        let pool_id = ResourceId::UserPool {
-            pool: pool_name.clone(),
-        };
-        needs.entry(pool_id.clone()).or_default();
-        for client in pool.clients.keys() {
-            needs
-                .entry(ResourceId::UserPoolClient {
-                    pool: pool_name.clone(),
-                    client: client.clone(),
-                })
-                .or_default()
-                .insert(pool_id.clone());
-        }
-    }
-    for (name, function) in &stack.functions {
-        let role = ResourceId::Role {
-            function: name.clone(),
-        };
-        let role_needs: BTreeSet<ResourceId> = function
-            .allow
-            .iter()
-            .flat_map(|statement| statement.resources.iter())
-            .flat_map(Template::references)
-            .filter_map(Reference::resource)
-            .collect();
-        needs.entry(role.clone()).or_default().extend(role_needs);
-        let mut function_needs: BTreeSet<ResourceId> = function
-            .environment
-            .values()
-            .flat_map(Template::references)
-            .filter_map(Reference::resource)
-            .collect();
-        function_needs.insert(role);
-        needs
-            .entry(ResourceId::Function {
-                function: name.clone(),
-            })
-            .or_default()
-            .extend(function_needs);
-    }
-    if let Some(api) = &stack.api {
-        let mut api_needs: BTreeSet<ResourceId> = api
-            .routes
-            .iter()
-            .map(|route| ResourceId::Function {
-                function: route.function.clone(),
-            })
-            .collect();
-        api_needs.extend(
-            api.authorizers
-                .values()
-                .map(|authorizer| ResourceId::UserPool {
-                    pool: authorizer.user_pool.clone(),
-                }),
-        );
-        needs.insert(ResourceId::Api, api_needs);
-    }
+    let needs = stack.needs();
 
     // Kahn's algorithm, smallest ready resource first, so the order is stable.
     let mut order = Vec::with_capacity(needs.len());
