@@ -10,6 +10,7 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use serde::Serialize;
 
 /// Shared by every client of a run; cloning shares the counts.
@@ -37,6 +38,7 @@ pub fn is_read(operation: &str) -> bool {
 
 impl CallCounter {
     pub fn record(&self, service: &str, operation: &str) {
+        let service: String = service.split_whitespace().collect();
         let key = format!("{service}.{operation}");
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         *counts.entry(key).or_default() += 1;
@@ -66,9 +68,13 @@ impl Intercept for CallCounter {
         "provisioner::CallCounter"
     }
 
-    fn read_before_execution(
+    // Not `read_before_execution`: for client-level interceptors it runs before the operation's
+    // configuration (which holds its `Metadata`) is in the bag. Serialization happens once per
+    // operation, before the attempts that retries repeat.
+    fn read_before_serialization(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if let Some(metadata) = cfg.load::<Metadata>() {

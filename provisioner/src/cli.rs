@@ -57,6 +57,52 @@ pub enum Command {
     Validate,
     /// Compile every function's crate and write target/lambda/<function>/bootstrap.zip.
     Build(BuildArgs),
+    /// Show what `up` would change, from stack.yaml and live AWS (exit 0 no changes, 2 changes, 1 error).
+    Diff(DiffArgs),
+    /// Build the handlers and make live AWS match stack.yaml.
+    Up(UpArgs),
+    /// Delete everything this stack owns; the user pool is kept unless asked otherwise.
+    Down(DownArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DiffArgs {
+    /// Print the plan as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UpArgs {
+    /// Print the result (outputs, changes, call counts) as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Apply without asking, even when something is replaced or deleted.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Allow replacing this user pool or app client (logical name, as in stack.yaml), which
+    /// deletes its users or changes its client id. Repeat for several.
+    #[arg(long = "allow-replace", value_name = "NAME")]
+    pub allow_replace: Vec<String>,
+    /// How many resources to change at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DownArgs {
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Delete without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Also delete user pools (and every user in them), whatever their `removal` says.
+    #[arg(long = "delete-data")]
+    pub delete_data: bool,
+    /// How many resources to delete at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
 }
 
 #[derive(Debug, Clone, Args)]

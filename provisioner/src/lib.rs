@@ -7,7 +7,9 @@
 //! - [`package`]: turning a binary into a deterministic, checked Lambda zip.
 //! - [`aws`]: the SDK configuration shared by every command.
 //! - [`kinds`]: one module per AWS resource kind (settings, pure diff, driver); [`plan`]: the
-//!   actions a diff produces.
+//!   actions a diff produces and the whole-stack plan.
+//! - [`engine`]: observe live AWS, plan each resource, apply concurrently in dependency order.
+//! - [`calls`]: counting AWS calls with an SDK interceptor.
 //! - [`cli`], [`commands`]: argument parsing and one thin function per subcommand.
 //! - [`output`]: the only module that prints.
 
@@ -16,6 +18,7 @@ pub mod calls;
 pub mod cargo;
 pub mod cli;
 pub mod commands;
+pub mod engine;
 pub mod kinds;
 pub mod output;
 pub mod package;

@@ -3,7 +3,11 @@
 
 use std::io::Write;
 
+use std::time::Duration;
+
+use crate::engine::run::{DownReport, Outputs, UpReport};
 use crate::package::Package;
+use crate::plan::{Action, Entry, Plan};
 use crate::spec::Diagnostic;
 
 /// A progress line on stderr.
@@ -43,6 +47,184 @@ pub fn packages(packages: &[Package], json: bool) -> anyhow::Result<()> {
                 .max_glibc
                 .as_deref()
                 .unwrap_or("no glibc symbol versions"),
+        )?;
+    }
+    Ok(())
+}
+
+/// Terraform's markers: `+` create, `~` update, `-/+` replace, `-` delete.
+pub fn marker(action: &Action) -> &'static str {
+    match action {
+        Action::Create => "+",
+        Action::Update { .. } => "~",
+        Action::Replace { .. } => "-/+",
+        Action::Delete => "-",
+        Action::NoOp => " ",
+    }
+}
+
+fn verb(action: &Action) -> &'static str {
+    match action {
+        Action::Create => "created",
+        Action::Update { .. } => "updated",
+        Action::Replace { .. } => "replaced",
+        Action::Delete => "deleted",
+        Action::NoOp => "unchanged",
+    }
+}
+
+/// One applied change, on stderr, as it finishes.
+pub fn applied(entry: &Entry, took: Duration) {
+    eprintln!(
+        "{:>3} {} {}  ({:.1}s)",
+        marker(&entry.action),
+        entry.address,
+        verb(&entry.action),
+        took.as_secs_f64()
+    );
+}
+
+/// Writes the human form of a plan: changing entries (and entries with a note), aligned, then
+/// one summary line. `verb` names the command in the summary (`Plan`, `Down`).
+fn write_plan(out: &mut impl Write, plan: &Plan) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "Stack `{}` in {} (account {}):",
+        plan.stack, plan.region, plan.account
+    )?;
+    let shown: Vec<&Entry> = plan
+        .entries
+        .iter()
+        .filter(|e| e.action != Action::NoOp || e.note.is_some())
+        .collect();
+    let width = shown.iter().map(|e| e.address.len()).max().unwrap_or(0);
+    let kind_width = shown.iter().map(|e| e.kind.len()).max().unwrap_or(0);
+    if !shown.is_empty() {
+        writeln!(out)?;
+    }
+    for entry in &shown {
+        writeln!(
+            out,
+            "  {:>3} {:<width$}  {:<kind_width$}  {}",
+            marker(&entry.action),
+            entry.address,
+            entry.kind,
+            entry.name
+        )?;
+        if let Action::Update { changes } | Action::Replace { changes } = &entry.action {
+            for change in changes {
+                let forces = if change.forces_replacement {
+                    "   # forces replacement"
+                } else {
+                    ""
+                };
+                writeln!(
+                    out,
+                    "        {}: {} -> {}{forces}",
+                    change.field, change.live, change.desired
+                )?;
+            }
+        }
+        if let Some(note) = &entry.note {
+            writeln!(out, "        # {note}")?;
+        }
+    }
+    for blocker in &plan.blockers {
+        writeln!(out, "\n  ! {blocker}")?;
+    }
+    writeln!(out)?;
+    let s = plan.summary;
+    if s.is_empty() {
+        writeln!(out, "No changes: live AWS matches stack.yaml.")?;
+    } else {
+        writeln!(
+            out,
+            "Plan: {} to create, {} to update, {} to replace, {} to delete.",
+            s.create, s.update, s.replace, s.delete
+        )?;
+    }
+    Ok(())
+}
+
+/// A plan on stdout: human, or JSON with a stable shape.
+pub fn plan(plan: &Plan, json: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, plan)?;
+        writeln!(out)?;
+    } else {
+        write_plan(&mut out, plan)?;
+    }
+    Ok(())
+}
+
+/// A plan on stderr (for `up`/`down`, whose stdout carries the result).
+pub fn plan_to_stderr(plan: &Plan) -> anyhow::Result<()> {
+    write_plan(&mut std::io::stderr().lock(), plan)?;
+    Ok(())
+}
+
+fn write_outputs(out: &mut impl Write, outputs: &Outputs) -> std::io::Result<()> {
+    writeln!(out, "Outputs:")?;
+    if let Some(url) = &outputs.api_url {
+        writeln!(out, "  apiUrl            = {url}")?;
+    }
+    for (name, pool) in &outputs.user_pools {
+        writeln!(out, "  userPools.{name}.id  = {}", pool.id)?;
+        writeln!(out, "  userPools.{name}.arn = {}", pool.arn)?;
+        for (client, id) in &pool.clients {
+            writeln!(out, "  userPools.{name}.clients.{client}.id = {id}")?;
+        }
+    }
+    Ok(())
+}
+
+/// The result of `up` on stdout.
+pub fn up_report(report: &UpReport, json: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, report)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let s = report.summary;
+    writeln!(
+        out,
+        "Applied: {} created, {} updated, {} replaced, {} deleted in {:.1}s ({} AWS calls: {} reads, {} writes).",
+        s.create,
+        s.update,
+        s.replace,
+        s.delete,
+        report.seconds,
+        report.calls.reads + report.calls.writes,
+        report.calls.reads,
+        report.calls.writes
+    )?;
+    write_outputs(&mut out, &report.outputs)?;
+    Ok(())
+}
+
+/// The result of `down` on stdout.
+pub fn down_report(report: &DownReport, json: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, report)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "Deleted {} resources in {:.1}s.",
+        report.deleted.len(),
+        report.seconds
+    )?;
+    for entry in &report.retained {
+        writeln!(
+            out,
+            "Kept {} ({}): {}",
+            entry.address,
+            entry.name,
+            entry.note.as_deref().unwrap_or("")
         )?;
     }
     Ok(())

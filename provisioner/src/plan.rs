@@ -2,8 +2,8 @@
 //! update (field by field), replace (and which fields force it), delete, or nothing. Pure: built by
 //! each kind's `diff` from desired and observed settings; rendered and applied elsewhere.
 //!
-//! So far only the user pool kind produces these; the whole-stack `Plan` (dependency order,
-//! rendering, JSON) arrives with `diff`/`up`.
+//! The whole-stack [`Plan`] lists them in dependency order, each with its address in stack.yaml
+//! (`functions.sign-up`), its kind and its physical name; `output` renders it.
 
 use serde::Serialize;
 
@@ -94,6 +94,120 @@ impl Differ {
 
     pub fn action(self) -> Action {
         Action::from_changes(self.changes)
+    }
+}
+
+/// One resource (or part of the API) and what happens to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    /// Where it comes from in stack.yaml: `userPools.users`, `functions.sign-up.role`,
+    /// `api.routes.POST /sign-up`.
+    pub address: String,
+    /// `userPool`, `userPoolClient`, `iamRole`, `logGroup`, `lambdaFunction`, `lambdaPermissions`,
+    /// `restApi`, `apiAuthorizer`, `apiResource`, `apiMethod`, `apiDeployment`, `apiStage`.
+    pub kind: &'static str,
+    /// Its name (or id) on AWS.
+    pub name: String,
+    #[serde(flatten)]
+    pub action: Action,
+    /// Why, where it is not obvious (a retained pool, a foreign resource left alone).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Entry {
+    pub fn new(
+        address: impl Into<String>,
+        kind: &'static str,
+        name: impl Into<String>,
+        action: Action,
+    ) -> Entry {
+        Entry {
+            address: address.into(),
+            kind,
+            name: name.into(),
+            action,
+            note: None,
+        }
+    }
+
+    pub fn with_note(mut self, note: impl Into<String>) -> Entry {
+        self.note = Some(note.into());
+        self
+    }
+}
+
+/// How many resources each action touches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub replace: usize,
+    pub delete: usize,
+}
+
+impl Summary {
+    pub fn of<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> Summary {
+        let mut summary = Summary::default();
+        for entry in entries {
+            match entry.action {
+                Action::Create => summary.create += 1,
+                Action::Update { .. } => summary.update += 1,
+                Action::Replace { .. } => summary.replace += 1,
+                Action::Delete => summary.delete += 1,
+                Action::NoOp => {}
+            }
+        }
+        summary
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Summary::default()
+    }
+}
+
+/// Everything that must change for live AWS to match the stack, in dependency order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    pub stack: String,
+    pub region: String,
+    pub account: String,
+    /// Every resource, changing or not (`noOp`).
+    pub entries: Vec<Entry>,
+    pub summary: Summary,
+    /// Things that stop the plan from being applied (a foreign resource in the way).
+    pub blockers: Vec<String>,
+}
+
+impl Plan {
+    pub fn new(
+        stack: &str,
+        region: &str,
+        account: &str,
+        entries: Vec<Entry>,
+        blockers: Vec<String>,
+    ) -> Plan {
+        Plan {
+            stack: stack.to_owned(),
+            region: region.to_owned(),
+            account: account.to_owned(),
+            summary: Summary::of(&entries),
+            entries,
+            blockers,
+        }
+    }
+
+    pub fn has_changes(&self) -> bool {
+        !self.summary.is_empty()
+    }
+
+    /// Entries that replace something.
+    pub fn replacements(&self) -> impl Iterator<Item = &Entry> {
+        self.entries
+            .iter()
+            .filter(|e| matches!(e.action, Action::Replace { .. }))
     }
 }
 

@@ -35,7 +35,7 @@ async fn a_function_is_created_updated_by_code_and_by_configuration_and_deleted(
         &stack,
         &function.role_name,
         &function.description,
-        &RoleSettings::desired(None),
+        &RoleSettings::desired(None, "aws"),
     )
     .await
     .unwrap();

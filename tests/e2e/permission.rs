@@ -25,7 +25,7 @@ async fn statements_per_route_are_added_read_back_and_repaired() {
         &stack,
         &function.role_name,
         &function.description,
-        &RoleSettings::desired(None),
+        &RoleSettings::desired(None, "aws"),
     )
     .await
     .unwrap();

@@ -15,7 +15,7 @@ const POOL_ARN: &str = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-e
 fn sign_up(stack: &str) -> (Function, RoleSettings) {
     let function = support::repo_stack(stack).functions["sign-up"].clone();
     let inline = role::inline_policy(&function.allow, |_| Some(POOL_ARN.to_owned())).unwrap();
-    (function, RoleSettings::desired(inline))
+    (function, RoleSettings::desired(inline, "aws"))
 }
 
 async fn iam() -> Client {

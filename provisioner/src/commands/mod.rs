@@ -1,6 +1,7 @@
 //! One thin function per subcommand, over the library. Shared here: finding and loading stack.yaml.
 
 mod build;
+mod reconcile;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use crate::cli::{Cli, Command, GlobalArgs};
 use crate::spec::{self, Loaded, Workspace};
 
 pub use build::build;
+pub use reconcile::{diff, down, up};
 pub use validate::validate;
 
 /// Process exit codes, documented in README.md.
@@ -19,12 +21,17 @@ pub mod exit {
     pub const OK: i32 = 0;
     /// An error: invalid stack.yaml, a failed build, a failed AWS call.
     pub const ERROR: i32 = 1;
+    /// `diff` only: live AWS differs from stack.yaml.
+    pub const CHANGES: i32 = 2;
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Validate => validate(&cli.global),
         Command::Build(args) => build(&cli.global, &args),
+        Command::Diff(args) => diff(&cli.global, &args).await,
+        Command::Up(args) => up(&cli.global, &args).await,
+        Command::Down(args) => down(&cli.global, &args).await,
     }
 }
 

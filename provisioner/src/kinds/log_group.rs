@@ -152,6 +152,19 @@ pub async fn set_retention(
     Ok(())
 }
 
+/// Marks a group Lambda created for a function of `stack` (untagged, on a first invocation) as
+/// the stack's, so that `down` removes it with the function.
+pub async fn adopt(client: &Client, stack: &str, live: &LiveLogGroup) -> Result<(), LogGroupError> {
+    client
+        .tag_resource()
+        .resource_arn(&live.arn)
+        .tags(OWNERSHIP_TAG, stack)
+        .send()
+        .await
+        .map_err(aws_error("tag", &live.name))?;
+    Ok(())
+}
+
 /// Deletes the log group (and its logs); one already gone counts as deleted.
 pub async fn delete(client: &Client, name: &str) -> Result<(), LogGroupError> {
     match client.delete_log_group().log_group_name(name).send().await {

@@ -12,9 +12,15 @@ use serde_json::{Value, json};
 use crate::plan::{Action, Differ};
 use crate::spec::{OWNERSHIP_TAG, Reference, Statement};
 
-/// The managed policy every function role gets: writing its logs.
+/// The managed policy every function role gets: writing its logs (in partition `aws`; see
+/// [`basic_execution_policy`]).
 pub const BASIC_EXECUTION_POLICY: &str =
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
+
+/// AWSLambdaBasicExecutionRole's ARN in `partition` (`aws`, `aws-cn`, `aws-us-gov`).
+pub fn basic_execution_policy(partition: &str) -> String {
+    format!("arn:{partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
+}
 /// The name of the one inline policy this tool manages on a role.
 pub const INLINE_POLICY_NAME: &str = "provisioner-allow";
 
@@ -75,10 +81,10 @@ pub fn inline_policy(
 }
 
 impl RoleSettings {
-    pub fn desired(inline: Option<Value>) -> RoleSettings {
+    pub fn desired(inline: Option<Value>, partition: &str) -> RoleSettings {
         RoleSettings {
             trust_policy: normalize_policy(&lambda_trust_policy()),
-            managed_policies: BTreeSet::from([BASIC_EXECUTION_POLICY.to_owned()]),
+            managed_policies: BTreeSet::from([basic_execution_policy(partition)]),
             inline_policies: inline
                 .map(|doc| (INLINE_POLICY_NAME.to_owned(), normalize_policy(&doc)))
                 .into_iter()
@@ -504,7 +510,7 @@ mod tests {
     #[test]
     fn an_added_statement_or_a_detached_policy_is_an_update() {
         let doc = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "cognito-idp:SignUp", "Resource": "arn:x"}]});
-        let desired = RoleSettings::desired(Some(doc.clone()));
+        let desired = RoleSettings::desired(Some(doc.clone()), "aws");
         assert_eq!(diff(&desired, &desired), Action::NoOp);
 
         let mut widened = desired.clone();

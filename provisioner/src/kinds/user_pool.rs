@@ -373,6 +373,55 @@ pub async fn update(
     Ok(())
 }
 
+/// Deletes the pool and every user in it. Only for an explicit opt-in (`removal: delete`,
+/// `--delete-data` or `--allow-replace`): AWS refuses while deletion protection is on, so it is
+/// lifted first (with the full configuration, as UpdateUserPool requires). A pool already gone
+/// counts as deleted.
+pub async fn delete(
+    client: &Client,
+    stack: &str,
+    live: &LivePool,
+    pool: &UserPool,
+) -> Result<(), UserPoolError> {
+    if live.settings.deletion_protection {
+        let mut unprotected = pool.clone();
+        unprotected.deletion_protection = false;
+        if let Err(err) = update(client, stack, live, &unprotected).await {
+            if is_not_found(&err) {
+                return Ok(());
+            }
+            return Err(err);
+        }
+    }
+    match client
+        .delete_user_pool()
+        .user_pool_id(&live.id)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(err) => {
+            let err = aws_sdk_cognitoidentityprovider::Error::from(err);
+            if matches!(
+                err,
+                aws_sdk_cognitoidentityprovider::Error::ResourceNotFoundException(_)
+            ) {
+                Ok(())
+            } else {
+                Err(UserPoolError::Aws {
+                    action: "delete",
+                    name: live.name.clone(),
+                    source: Box::new(err),
+                })
+            }
+        }
+    }
+}
+
+fn is_not_found(err: &UserPoolError) -> bool {
+    matches!(err, UserPoolError::Aws { source, .. } if matches!(**source, aws_sdk_cognitoidentityprovider::Error::ResourceNotFoundException(_)))
+}
+
 fn policies(settings: &PoolSettings) -> UserPoolPolicyType {
     let policy = &settings.password_policy;
     UserPoolPolicyType::builder()

@@ -219,6 +219,30 @@ pub async fn update(
     Ok(())
 }
 
+/// Deletes the app client; one already gone counts as deleted.
+pub async fn delete(client: &Client, pool_id: &str, live: &LiveClient) -> Result<(), ClientError> {
+    match client
+        .delete_user_pool_client()
+        .user_pool_id(pool_id)
+        .client_id(&live.id)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(err) => {
+            let err = aws_sdk_cognitoidentityprovider::Error::from(err);
+            if matches!(
+                err,
+                aws_sdk_cognitoidentityprovider::Error::ResourceNotFoundException(_)
+            ) {
+                Ok(())
+            } else {
+                Err(aws_error("delete", &live.name, pool_id)(err))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,773 @@
+//! One node per resource of `Stack::order`: what it should be (references resolved with the
+//! values known so far), the diff against what was observed, the plan entries that show it, and
+//! the calls that apply it. `diff` and `up` share this code, so what is shown is what is done.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context as _;
+use futures_util::future::try_join_all;
+
+use super::observe::foreign;
+use super::{Context, Live, PoolValues, Resolve, Unresolved, Values};
+use crate::kinds::function::{FunctionSettings, LiveFunction};
+use crate::kinds::log_group::LiveLogGroup;
+use crate::kinds::permission::{self, Grants};
+use crate::kinds::rest_api::{self, ApiChanges, DesiredApi, KNOWN_AFTER_APPLY, LiveApi};
+use crate::kinds::role::{LiveRole, RoleSettings};
+use crate::kinds::user_pool::{self, LivePool, PoolSettings};
+use crate::kinds::user_pool_client::{self, ClientSettings, LiveClient};
+use crate::kinds::{function, log_group, role};
+use crate::plan::{Action, Entry, FieldChange};
+use crate::spec::{OWNERSHIP_TAG, ResourceId};
+
+/// A node's plan: observed state, desired state and the action between them.
+#[derive(Debug, Clone)]
+pub enum NodePlan {
+    Pool {
+        name: String,
+        live: Option<Box<LivePool>>,
+        action: Action,
+        foreign: Vec<String>,
+    },
+    Client {
+        pool: String,
+        client: String,
+        /// The pool it goes into (None while the pool does not exist).
+        pool_id: Option<String>,
+        live: Option<LiveClient>,
+        action: Action,
+    },
+    Role {
+        function: String,
+        desired: Box<RoleSettings>,
+        live: Option<Box<LiveRole>>,
+        action: Action,
+    },
+    Function {
+        function: String,
+        log_group: Option<Box<LiveLogGroup>>,
+        log_action: Action,
+        desired: Box<FunctionSettings>,
+        live: Option<Box<LiveFunction>>,
+        action: Action,
+        /// Its invoke permissions, when the stack has no API (the API node manages them).
+        permissions: Option<PermissionPlan>,
+    },
+    Api {
+        desired: Box<DesiredApi>,
+        live: Option<Box<LiveApi>>,
+        changes: ApiChanges,
+        foreign: Vec<String>,
+        permissions: BTreeMap<String, PermissionPlan>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct PermissionPlan {
+    pub live: Grants,
+    pub desired: Grants,
+    pub action: Action,
+}
+
+/// Something in the way: a foreign resource where the stack needs its own.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Blocker(pub String);
+
+fn unresolved(address: &str, err: Unresolved) -> Blocker {
+    Blocker(format!("{address}: {err}"))
+}
+
+/// Plans one node from what was observed and the values known now.
+pub fn plan(
+    ctx: &Context,
+    live: &Live,
+    values: &Values,
+    id: &ResourceId,
+    mode: Resolve,
+) -> Result<NodePlan, Blocker> {
+    let stack = &ctx.stack;
+    match id {
+        ResourceId::UserPool { pool } => {
+            let spec = &stack.user_pools[pool];
+            let search = live.pools.get(pool).cloned().unwrap_or_default();
+            let action = match &search.owned {
+                None => Action::Create,
+                Some(found) => user_pool::diff(&found.settings, &PoolSettings::desired(spec)),
+            };
+            Ok(NodePlan::Pool {
+                name: pool.clone(),
+                live: search.owned.map(Box::new),
+                action,
+                foreign: search.foreign,
+            })
+        }
+        ResourceId::UserPoolClient { pool, client } => {
+            let spec = &stack.user_pools[pool].clients[client];
+            let observed_pool = live.pools.get(pool).and_then(|s| s.owned.as_ref());
+            let pool_id = values.pools.get(pool).map(|p| p.id.clone());
+            // A client observed in a pool that is being replaced goes with it.
+            let found = match (observed_pool, &pool_id) {
+                (Some(observed), Some(current)) if observed.id == *current => live
+                    .clients
+                    .get(&(pool.clone(), client.clone()))
+                    .cloned()
+                    .flatten(),
+                _ => None,
+            };
+            let action = match &found {
+                None => Action::Create,
+                Some(found) => {
+                    user_pool_client::diff(&found.settings, &ClientSettings::desired(spec))
+                }
+            };
+            Ok(NodePlan::Client {
+                pool: pool.clone(),
+                client: client.clone(),
+                pool_id,
+                live: found,
+                action,
+            })
+        }
+        ResourceId::Role { function } => {
+            let spec = &stack.functions[function];
+            let address = format!("functions.{function}.role");
+            let inline = role::inline_policy(&spec.allow, |reference| {
+                values
+                    .get(stack, &ctx.target, reference)
+                    .or_else(|| (mode == Resolve::Lenient).then(|| KNOWN_AFTER_APPLY.to_owned()))
+            })
+            .map_err(|err| unresolved(&address, Unresolved(err.0)))?;
+            let desired = RoleSettings::desired(inline, &ctx.target.partition);
+            let found = live.roles.get(function).cloned().flatten();
+            let action = match &found {
+                None => Action::Create,
+                Some(found) if !found.owned_by(&stack.name) => {
+                    return Err(Blocker(format!(
+                        "{address}: {}",
+                        foreign(
+                            "IAM role",
+                            &spec.role_name,
+                            &stack.name,
+                            found.owner.as_deref()
+                        )
+                    )));
+                }
+                Some(found) => role::diff(&found.settings, &desired),
+            };
+            Ok(NodePlan::Role {
+                function: function.clone(),
+                desired: Box::new(desired),
+                live: found.map(Box::new),
+                action,
+            })
+        }
+        ResourceId::Function { function } => {
+            let spec = &stack.functions[function];
+            let address = format!("functions.{function}");
+            let mut environment = BTreeMap::new();
+            for (key, template) in &spec.environment {
+                let value = ctx
+                    .render(values, template, mode)
+                    .map_err(|err| unresolved(&address, err))?;
+                environment.insert(key.clone(), value);
+            }
+            let code = ctx
+                .code
+                .get(function)
+                .map(|c| c.sha256.clone())
+                .unwrap_or_default();
+            let desired = FunctionSettings::desired(
+                spec,
+                environment,
+                &ctx.target.role_arn(&spec.role_name),
+                &code,
+            );
+            let found = live.functions.get(function).cloned().flatten();
+            let action = match &found {
+                None => Action::Create,
+                Some(found) if !found.owned_by(&stack.name) => {
+                    return Err(Blocker(format!(
+                        "{address}: {}",
+                        foreign(
+                            "Lambda function",
+                            &spec.physical_name,
+                            &stack.name,
+                            found.owner.as_deref()
+                        )
+                    )));
+                }
+                Some(found) => function::diff(&found.settings, &desired),
+            };
+            let group = live.log_groups.get(function).cloned().flatten();
+            let retention = i32::try_from(spec.log_retention_days).unwrap_or(i32::MAX);
+            let log_action = match &group {
+                None => Action::Create,
+                Some(group) if group.owned_by(&stack.name) => {
+                    log_group::diff(group.retention_days, retention)
+                }
+                // Lambda creates the group untagged on a first invocation: a group named after
+                // a function of ours that carries our tag is that function's, and is adopted.
+                Some(group)
+                    if !group.tags.contains_key(OWNERSHIP_TAG)
+                        && found.as_ref().is_some_and(|f| f.owned_by(&stack.name)) =>
+                {
+                    let mut changes = vec![FieldChange {
+                        field: "owner",
+                        live: "untagged (created by Lambda)".to_owned(),
+                        desired: format!("{OWNERSHIP_TAG}={}", stack.name),
+                        forces_replacement: false,
+                    }];
+                    if let Action::Update { changes: more } =
+                        log_group::diff(group.retention_days, retention)
+                    {
+                        changes.extend(more);
+                    }
+                    Action::Update { changes }
+                }
+                Some(_) => Action::NoOp,
+            };
+            let permissions = if stack.api.is_none() {
+                let live_grants = live.permissions.get(function).cloned().unwrap_or_default();
+                let desired_grants = Grants::new();
+                Some(PermissionPlan {
+                    action: permission::diff(&live_grants, &desired_grants),
+                    live: live_grants,
+                    desired: desired_grants,
+                })
+            } else {
+                None
+            };
+            Ok(NodePlan::Function {
+                function: function.clone(),
+                log_group: group.map(Box::new),
+                log_action,
+                desired: Box::new(desired),
+                live: found.map(Box::new),
+                action,
+                permissions,
+            })
+        }
+        ResourceId::Api => {
+            let Some(api) = &stack.api else {
+                return Err(Blocker("api: not declared in stack.yaml".to_owned()));
+            };
+            let target = &ctx.target;
+            let desired = DesiredApi::new(
+                api,
+                &target.partition,
+                &target.region,
+                |f| {
+                    stack
+                        .functions
+                        .get(f)
+                        .map(|spec| target.lambda_arn(&spec.physical_name))
+                        .unwrap_or_else(|| KNOWN_AFTER_APPLY.to_owned())
+                },
+                |p| {
+                    values
+                        .pools
+                        .get(p)
+                        .map(|v| v.arn.clone())
+                        .unwrap_or_else(|| KNOWN_AFTER_APPLY.to_owned())
+                },
+            );
+            let owned = live.api.owned.as_ref();
+            let changes = rest_api::diff(owned, &desired);
+            let api_id = values
+                .api_id
+                .clone()
+                .unwrap_or_else(|| KNOWN_AFTER_APPLY.to_owned());
+            let permissions = api_permissions(ctx, live, &api_id);
+            Ok(NodePlan::Api {
+                desired: Box::new(desired),
+                live: owned.cloned().map(Box::new),
+                changes,
+                foreign: live.api.foreign.clone(),
+                permissions,
+            })
+        }
+    }
+}
+
+impl NodePlan {
+    /// The plan entries this node shows, NoOps included.
+    pub fn entries(&self, ctx: &Context) -> Vec<Entry> {
+        let stack = &ctx.stack;
+        match self {
+            NodePlan::Pool {
+                name,
+                live,
+                action,
+                foreign,
+            } => {
+                let physical = live
+                    .as_ref()
+                    .map(|p| format!("{} ({})", p.name, p.id))
+                    .unwrap_or_else(|| stack.user_pools[name].physical_name.clone());
+                let mut entry = Entry::new(
+                    format!("userPools.{name}"),
+                    "userPool",
+                    physical,
+                    action.clone(),
+                );
+                if let Action::Replace { .. } = action {
+                    entry = entry.with_note(format!(
+                        "replacing the pool deletes every user in it; `up` refuses unless run with `--allow-replace {name}`"
+                    ));
+                } else if !foreign.is_empty() {
+                    entry = entry.with_note(format!(
+                        "other pools named `{}` without this stack's tag are left alone: {}",
+                        stack.user_pools[name].physical_name,
+                        foreign.join(", ")
+                    ));
+                }
+                vec![entry]
+            }
+            NodePlan::Client {
+                pool,
+                client,
+                live,
+                action,
+                ..
+            } => {
+                let physical = live
+                    .as_ref()
+                    .map(|c| format!("{} ({})", c.name, c.id))
+                    .unwrap_or_else(|| {
+                        stack.user_pools[pool].clients[client].physical_name.clone()
+                    });
+                let mut entry = Entry::new(
+                    format!("userPools.{pool}.clients.{client}"),
+                    "userPoolClient",
+                    physical,
+                    action.clone(),
+                );
+                if let Action::Replace { .. } = action {
+                    entry = entry.with_note(format!(
+                        "a new client gets a new id that apps must be given; `up` refuses unless run with `--allow-replace {client}`"
+                    ));
+                }
+                vec![entry]
+            }
+            NodePlan::Role {
+                function, action, ..
+            } => vec![Entry::new(
+                format!("functions.{function}.role"),
+                "iamRole",
+                stack.functions[function].role_name.clone(),
+                action.clone(),
+            )],
+            NodePlan::Function {
+                function,
+                log_group: group,
+                log_action,
+                action,
+                permissions,
+                ..
+            } => {
+                let spec = &stack.functions[function];
+                let group_name = log_group::log_group_name(&spec.physical_name);
+                let mut log_entry = Entry::new(
+                    format!("functions.{function}.logGroup"),
+                    "logGroup",
+                    group_name,
+                    log_action.clone(),
+                );
+                if *log_action == Action::NoOp
+                    && group.as_ref().is_some_and(|g| !g.owned_by(&stack.name))
+                {
+                    log_entry = log_entry.with_note(
+                        "exists without this stack's tag: left alone (the function logs into it)",
+                    );
+                }
+                let mut entries = vec![
+                    log_entry,
+                    Entry::new(
+                        format!("functions.{function}"),
+                        "lambdaFunction",
+                        spec.physical_name.clone(),
+                        action.clone(),
+                    ),
+                ];
+                if let Some(permissions) = permissions {
+                    entries.push(Entry::new(
+                        format!("functions.{function}.permissions"),
+                        "lambdaPermissions",
+                        spec.physical_name.clone(),
+                        permissions.action.clone(),
+                    ));
+                }
+                entries
+            }
+            NodePlan::Api {
+                desired,
+                live,
+                changes,
+                foreign,
+                permissions,
+            } => {
+                let api_name = match live {
+                    Some(api) => format!("{} ({})", api.name, api.id),
+                    None => desired.name.clone(),
+                };
+                let mut api_entry = Entry::new("api", "restApi", api_name, changes.api.clone());
+                if !foreign.is_empty() {
+                    api_entry = api_entry.with_note(format!(
+                        "other REST APIs named `{}` without this stack's tag are left alone: {}",
+                        desired.name,
+                        foreign.join(", ")
+                    ));
+                }
+                let mut entries = vec![api_entry];
+                for (name, action) in &changes.authorizers {
+                    entries.push(Entry::new(
+                        format!("api.authorizers.{name}"),
+                        "apiAuthorizer",
+                        name.clone(),
+                        action.clone(),
+                    ));
+                }
+                for (path, action) in &changes.resources {
+                    entries.push(Entry::new(
+                        format!("api.resources.{path}"),
+                        "apiResource",
+                        path.clone(),
+                        action.clone(),
+                    ));
+                }
+                for ((path, method), action) in &changes.routes {
+                    entries.push(Entry::new(
+                        format!("api.routes.{method} {path}"),
+                        "apiMethod",
+                        format!("{method} {path}"),
+                        action.clone(),
+                    ));
+                }
+                for (function, permission) in permissions {
+                    entries.push(Entry::new(
+                        format!("functions.{function}.permissions"),
+                        "lambdaPermissions",
+                        stack.functions[function].physical_name.clone(),
+                        permission.action.clone(),
+                    ));
+                }
+                if let Some(change) = &changes.deployment {
+                    entries.push(
+                        Entry::new("api.deployment", "apiDeployment", "", Action::Create)
+                            .with_note(format!("shape {} -> {}", change.live, change.desired)),
+                    );
+                }
+                entries.push(Entry::new(
+                    format!("api.stages.{}", desired.stage),
+                    "apiStage",
+                    desired.stage.clone(),
+                    changes.stage.clone(),
+                ));
+                entries
+            }
+        }
+    }
+}
+
+/// Applies one node's plan; records new values (ids, ARNs) in `values`.
+pub async fn apply(
+    ctx: &Context,
+    observed: &Live,
+    node: &NodePlan,
+    values: &std::sync::Mutex<Values>,
+) -> anyhow::Result<()> {
+    let stack = &ctx.stack;
+    let clients = &ctx.clients;
+    match node {
+        NodePlan::Pool {
+            name, live, action, ..
+        } => {
+            let spec = &stack.user_pools[name];
+            let address = format!("userPools.{name}");
+            let created = match (action, live) {
+                (Action::NoOp, _) => None,
+                (Action::Update { .. }, Some(live)) => {
+                    user_pool::update(&clients.cognito, &stack.name, live, spec)
+                        .await
+                        .with_context(|| format!("{address}: UpdateUserPool"))?;
+                    None
+                }
+                (Action::Replace { .. }, Some(live)) => {
+                    user_pool::delete(&clients.cognito, &stack.name, live, spec)
+                        .await
+                        .with_context(|| format!("{address}: replacing (DeleteUserPool)"))?;
+                    Some(
+                        user_pool::create(&clients.cognito, &stack.name, spec)
+                            .await
+                            .with_context(|| format!("{address}: replacing (CreateUserPool)"))?,
+                    )
+                }
+                _ => Some(
+                    user_pool::create(&clients.cognito, &stack.name, spec)
+                        .await
+                        .with_context(|| format!("{address}: CreateUserPool"))?,
+                ),
+            };
+            if let Some(created) = created {
+                lock(values).pools.insert(
+                    name.clone(),
+                    PoolValues {
+                        id: created.id,
+                        arn: created.arn,
+                    },
+                );
+            }
+        }
+        NodePlan::Client {
+            pool,
+            client,
+            pool_id,
+            live,
+            action,
+        } => {
+            let spec = &stack.user_pools[pool].clients[client];
+            let address = format!("userPools.{pool}.clients.{client}");
+            let pool_id = pool_id
+                .clone()
+                .with_context(|| format!("{address}: its pool has no id"))?;
+            let created = match (action, live) {
+                (Action::NoOp, _) => None,
+                (Action::Update { .. }, Some(live)) => {
+                    user_pool_client::update(&clients.cognito, &pool_id, live, spec)
+                        .await
+                        .with_context(|| format!("{address}: UpdateUserPoolClient"))?;
+                    None
+                }
+                (Action::Replace { .. }, Some(live)) => {
+                    user_pool_client::delete(&clients.cognito, &pool_id, live)
+                        .await
+                        .with_context(|| format!("{address}: replacing (DeleteUserPoolClient)"))?;
+                    Some(
+                        user_pool_client::create(&clients.cognito, &pool_id, spec)
+                            .await
+                            .with_context(|| {
+                                format!("{address}: replacing (CreateUserPoolClient)")
+                            })?,
+                    )
+                }
+                _ => Some(
+                    user_pool_client::create(&clients.cognito, &pool_id, spec)
+                        .await
+                        .with_context(|| format!("{address}: CreateUserPoolClient"))?,
+                ),
+            };
+            if let Some(created) = created {
+                lock(values)
+                    .clients
+                    .entry(pool.clone())
+                    .or_default()
+                    .insert(client.clone(), created.id);
+            }
+        }
+        NodePlan::Role {
+            function,
+            desired,
+            live,
+            action,
+        } => {
+            let spec = &stack.functions[function];
+            let address = format!("functions.{function}.role");
+            match (action, live) {
+                (Action::NoOp, _) => {}
+                (Action::Create, _) => {
+                    let description = format!(
+                        "Lambda function {} of stack {} (managed by provisioner)",
+                        spec.physical_name, stack.name
+                    );
+                    role::create(
+                        &clients.iam,
+                        &stack.name,
+                        &spec.role_name,
+                        &description,
+                        desired,
+                    )
+                    .await
+                    .with_context(|| format!("{address}: creating"))?;
+                }
+                (_, Some(live)) => {
+                    role::update(&clients.iam, &spec.role_name, &live.settings, desired)
+                        .await
+                        .with_context(|| format!("{address}: updating"))?
+                }
+                (_, None) => {
+                    anyhow::bail!("{address}: planned an update of a role that does not exist")
+                }
+            }
+        }
+        NodePlan::Function {
+            function,
+            log_group: group,
+            log_action,
+            desired,
+            live,
+            action,
+            permissions,
+        } => {
+            let spec = &stack.functions[function];
+            let address = format!("functions.{function}");
+            let group_name = log_group::log_group_name(&spec.physical_name);
+            let retention = i32::try_from(spec.log_retention_days).unwrap_or(i32::MAX);
+            match (log_action, group) {
+                (Action::Create, _) => {
+                    log_group::create(&clients.logs, &stack.name, &group_name, retention)
+                        .await
+                        .with_context(|| format!("{address}.logGroup: creating"))?
+                }
+                (Action::Update { changes }, Some(group)) => {
+                    if changes.iter().any(|c| c.field == "owner") {
+                        log_group::adopt(&clients.logs, &stack.name, group)
+                            .await
+                            .with_context(|| format!("{address}.logGroup: adopting"))?;
+                    }
+                    if changes.iter().any(|c| c.field == "retentionDays") {
+                        log_group::set_retention(&clients.logs, &group_name, retention)
+                            .await
+                            .with_context(|| format!("{address}.logGroup: PutRetentionPolicy"))?;
+                    }
+                }
+                _ => {}
+            }
+            match action {
+                Action::NoOp => {}
+                Action::Create => {
+                    let zip = read_zip(ctx, function)?;
+                    function::create(
+                        &clients.lambda,
+                        &stack.name,
+                        &spec.physical_name,
+                        desired,
+                        &zip,
+                        ctx.waits,
+                    )
+                    .await
+                    .with_context(|| format!("{address}: creating"))?;
+                }
+                Action::Update { changes } | Action::Replace { changes } => {
+                    let (code, _) = function::update_calls(changes);
+                    let zip = if code {
+                        read_zip(ctx, function)?
+                    } else {
+                        Vec::new()
+                    };
+                    function::update(
+                        &clients.lambda,
+                        &spec.physical_name,
+                        changes,
+                        desired,
+                        &zip,
+                        ctx.waits,
+                    )
+                    .await
+                    .with_context(|| format!("{address}: updating"))?;
+                }
+                Action::Delete => {}
+            }
+            let _ = live;
+            if let Some(permissions) = permissions
+                && permissions.action != Action::NoOp
+            {
+                permission::update(
+                    &clients.lambda,
+                    &spec.physical_name,
+                    &permissions.live,
+                    &permissions.desired,
+                )
+                .await
+                .with_context(|| format!("{address}.permissions: updating"))?;
+            }
+        }
+        NodePlan::Api {
+            desired,
+            live,
+            changes,
+            permissions,
+            ..
+        } => {
+            let api_id = rest_api::apply(
+                &clients.apigateway,
+                &ctx.pacer,
+                &stack.name,
+                live.as_deref(),
+                desired,
+                changes,
+            )
+            .await
+            .context("api: applying")?;
+            lock(values).api_id = Some(api_id.clone());
+            // Planned before the API had an id, maybe: the statements name it.
+            let permissions = match live {
+                Some(_) => permissions.clone(),
+                None => api_permissions(ctx, observed, &api_id),
+            };
+            try_join_all(
+                permissions
+                    .iter()
+                    .filter(|(_, p)| p.action != Action::NoOp)
+                    .map(|(function, p)| async move {
+                        let spec = &stack.functions[function];
+                        permission::update(
+                            &clients.lambda,
+                            &spec.physical_name,
+                            &p.live,
+                            &p.desired,
+                        )
+                        .await
+                        .with_context(|| format!("functions.{function}.permissions: updating"))
+                    }),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Per function, the statements the API's routes need, given the API's id.
+fn api_permissions(ctx: &Context, live: &Live, api_id: &str) -> BTreeMap<String, PermissionPlan> {
+    let target = &ctx.target;
+    let routes = ctx
+        .stack
+        .api
+        .as_ref()
+        .map(|api| api.routes.as_slice())
+        .unwrap_or_default();
+    ctx.stack
+        .functions
+        .keys()
+        .map(|name| {
+            let desired = permission::desired(
+                routes.iter().filter(|r| r.function == *name),
+                &target.region,
+                &target.account,
+                api_id,
+            );
+            // A function created in this run has no statements yet.
+            let live_grants = live.permissions.get(name).cloned().unwrap_or_default();
+            (
+                name.clone(),
+                PermissionPlan {
+                    action: permission::diff(&live_grants, &desired),
+                    live: live_grants,
+                    desired,
+                },
+            )
+        })
+        .collect()
+}
+
+fn read_zip(ctx: &Context, function: &str) -> anyhow::Result<Vec<u8>> {
+    let code = ctx
+        .code
+        .get(function)
+        .with_context(|| format!("functions.{function}: no package was built"))?;
+    std::fs::read(&code.zip).with_context(|| format!("failed to read `{}`", code.zip.display()))
+}
+
+pub(crate) fn lock(values: &std::sync::Mutex<Values>) -> std::sync::MutexGuard<'_, Values> {
+    values.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,521 @@
+//! The flows of `diff`, `up` and `down` over observe, plan and apply. No printing of results here
+//! (commands hand them to `output`); progress lines go through `output::status`.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use super::nodes::{self, NodePlan, lock};
+use super::{Context, Live, Resolve, Values, dag};
+use crate::calls::Calls;
+use crate::kinds::{function, log_group, rest_api, role, user_pool, user_pool_client};
+use crate::output;
+use crate::plan::{Action, Entry, Plan, Summary};
+use crate::spec::{Removal, ResourceId};
+
+/// The plan for `up`: every node in dependency order, with what cannot be known before applying
+/// shown as `(known after apply)`.
+pub fn plan_up(ctx: &Context, live: &Live) -> Plan {
+    let mut values = Values::from_live(live);
+    let mut entries = Vec::new();
+    let mut blockers = Vec::new();
+    for id in &ctx.stack.order {
+        match nodes::plan(ctx, live, &values, id, Resolve::Lenient) {
+            Ok(node) => {
+                forget_replaced(&mut values, &node);
+                entries.extend(node.entries(ctx));
+            }
+            Err(blocker) => blockers.push(blocker.0),
+        }
+    }
+    Plan::new(
+        &ctx.stack.name,
+        &ctx.target.region,
+        &ctx.target.account,
+        entries,
+        blockers,
+    )
+}
+
+/// What a node will create anew has no value yet for those planned after it.
+fn forget_replaced(values: &mut Values, node: &NodePlan) {
+    match node {
+        NodePlan::Pool {
+            name,
+            action: Action::Create | Action::Replace { .. },
+            ..
+        } => {
+            values.pools.remove(name);
+            values.clients.remove(name);
+        }
+        NodePlan::Client {
+            pool,
+            client,
+            action: Action::Create | Action::Replace { .. },
+            ..
+        } => {
+            if let Some(clients) = values.clients.get_mut(pool) {
+                clients.remove(client);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Replacements of pools and clients that `--allow-replace` does not name: each loses data or
+/// breaks apps, so `up` refuses them.
+pub fn unallowed_replacements<'p>(plan: &'p Plan, allowed: &[String]) -> Vec<&'p Entry> {
+    plan.replacements()
+        .filter(|entry| matches!(entry.kind, "userPool" | "userPoolClient"))
+        .filter(|entry| {
+            let logical = entry.address.rsplit('.').next().unwrap_or(&entry.address);
+            !allowed
+                .iter()
+                .any(|name| name == logical || *name == entry.address)
+        })
+        .collect()
+}
+
+/// What `up` did.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpReport {
+    pub outputs: Outputs,
+    /// The entries applied, in the order they finished.
+    pub changes: Vec<Entry>,
+    pub summary: Summary,
+    pub calls: Calls,
+    pub seconds: f64,
+}
+
+/// What users of the stack need: the API's URL, the pools' and clients' ids.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outputs {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_id: Option<String>,
+    /// The stack's pool and client when it has exactly one of each (the usual case).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_pool_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_pool_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_pool_client_id: Option<String>,
+    /// Every pool, by logical name.
+    pub user_pools: BTreeMap<String, PoolOutputs>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolOutputs {
+    pub id: String,
+    pub arn: String,
+    pub clients: BTreeMap<String, String>,
+}
+
+impl Outputs {
+    pub fn from_values(ctx: &Context, values: &Values) -> Outputs {
+        let mut outputs = Outputs {
+            api_id: values.api_id.clone(),
+            api_url: match (&values.api_id, &ctx.stack.api) {
+                (Some(id), Some(api)) => Some(ctx.target.api_url(id, &api.stage)),
+                _ => None,
+            },
+            ..Outputs::default()
+        };
+        for (name, pool) in &values.pools {
+            outputs.user_pools.insert(
+                name.clone(),
+                PoolOutputs {
+                    id: pool.id.clone(),
+                    arn: pool.arn.clone(),
+                    clients: values.clients.get(name).cloned().unwrap_or_default(),
+                },
+            );
+        }
+        if let [(_, pool)] = outputs.user_pools.iter().collect::<Vec<_>>().as_slice() {
+            outputs.user_pool_id = Some(pool.id.clone());
+            outputs.user_pool_arn = Some(pool.arn.clone());
+            if let [(_, client)] = pool.clients.iter().collect::<Vec<_>>().as_slice() {
+                outputs.user_pool_client_id = Some((*client).clone());
+            }
+        }
+        outputs
+    }
+}
+
+/// How a run of `up` or `down` ended when some resource failed.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{done} of {total} resources done; failed: {failed}{not_started}\n\nhint: fix the cause and run again: every step is safe to repeat"
+)]
+pub struct Incomplete {
+    pub done: usize,
+    pub total: usize,
+    pub failed: String,
+    pub not_started: String,
+    /// The first failure, with its causes.
+    #[source]
+    pub first: anyhow::Error,
+}
+
+fn incomplete(outcome: dag::Outcome, total: usize) -> anyhow::Error {
+    let failed: Vec<String> = outcome
+        .failed
+        .iter()
+        .map(|(id, _)| id.to_string())
+        .collect();
+    let not_started = if outcome.not_started.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<String> = outcome
+            .not_started
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        format!("; not started: {}", names.join(", "))
+    };
+    let mut failures = outcome.failed.into_iter();
+    let first = failures
+        .next()
+        .map(|(_, err)| err)
+        .unwrap_or_else(|| anyhow::anyhow!("no failure recorded"));
+    Incomplete {
+        done: outcome.done.len(),
+        total,
+        failed: failed.join(", "),
+        not_started,
+        first,
+    }
+    .into()
+}
+
+/// Applies the stack: every node in dependency order, `concurrency` at a time.
+pub async fn apply_up(
+    ctx: Arc<Context>,
+    live: Arc<Live>,
+    concurrency: usize,
+    started: Instant,
+) -> anyhow::Result<UpReport> {
+    let values = Arc::new(Mutex::new(Values::from_live(&live)));
+    let applied: Arc<Mutex<Vec<Entry>>> = Arc::default();
+    let needs = ctx.stack.needs();
+    let order = ctx.stack.order.clone();
+    let outcome = dag::run(&order, &needs, concurrency, |id| {
+        let (ctx, live, values, applied) =
+            (ctx.clone(), live.clone(), values.clone(), applied.clone());
+        async move {
+            let snapshot = lock(&values).clone();
+            let node = nodes::plan(&ctx, &live, &snapshot, &id, Resolve::Strict)?;
+            let changing: Vec<Entry> = node
+                .entries(&ctx)
+                .into_iter()
+                .filter(|e| e.action != Action::NoOp)
+                .collect();
+            if changing.is_empty() {
+                return Ok(());
+            }
+            let node_started = Instant::now();
+            nodes::apply(&ctx, &live, &node, &values).await?;
+            for entry in &changing {
+                output::applied(entry, node_started.elapsed());
+            }
+            applied
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(changing);
+            Ok(())
+        }
+    })
+    .await;
+    if !outcome.failed.is_empty() {
+        return Err(incomplete(outcome, order.len()));
+    }
+    let values = lock(&values).clone();
+    let changes = applied.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    Ok(UpReport {
+        outputs: Outputs::from_values(&ctx, &values),
+        summary: Summary::of(&changes),
+        changes,
+        calls: ctx.clients.calls.snapshot(),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Outputs of a stack as it is live (for a no-op `up`).
+pub fn outputs(ctx: &Context, live: &Live) -> Outputs {
+    Outputs::from_values(ctx, &Values::from_live(live))
+}
+
+/// What `down` does to one resource.
+#[derive(Debug, Clone)]
+enum DownStep {
+    /// Nothing of ours is there.
+    Absent,
+    /// Ours, kept: the entry explains why.
+    Keep(Entry),
+    Delete(Entry),
+}
+
+/// Whether the pool's data goes: stack.yaml's `removal: delete`, or `--delete-data`.
+fn deletes_data(ctx: &Context, pool: &str, delete_data: bool) -> bool {
+    delete_data || ctx.stack.user_pools[pool].removal == Removal::Delete
+}
+
+fn down_steps(ctx: &Context, live: &Live, id: &ResourceId, delete_data: bool) -> Vec<DownStep> {
+    let stack = &ctx.stack;
+    let retained_note = |pool: &str| {
+        format!(
+            "retained: it holds users' data (deletion protection stays on); `removal: delete` in stack.yaml or `--delete-data` deletes it; the next `up` adopts it (pool `{pool}`)"
+        )
+    };
+    match id {
+        ResourceId::UserPool { pool } => {
+            let Some(found) = live.pools.get(pool).and_then(|s| s.owned.as_ref()) else {
+                return vec![DownStep::Absent];
+            };
+            let entry = Entry::new(
+                format!("userPools.{pool}"),
+                "userPool",
+                format!("{} ({})", found.name, found.id),
+                Action::Delete,
+            );
+            if deletes_data(ctx, pool, delete_data) {
+                vec![DownStep::Delete(
+                    entry.with_note("deletes every user in the pool"),
+                )]
+            } else {
+                vec![DownStep::Keep(Entry {
+                    action: Action::NoOp,
+                    ..entry.with_note(retained_note(pool))
+                })]
+            }
+        }
+        ResourceId::UserPoolClient { pool, client } => {
+            let Some(Some(found)) = live.clients.get(&(pool.clone(), client.clone())) else {
+                return vec![DownStep::Absent];
+            };
+            let entry = Entry::new(
+                format!("userPools.{pool}.clients.{client}"),
+                "userPoolClient",
+                format!("{} ({})", found.name, found.id),
+                Action::Delete,
+            );
+            if deletes_data(ctx, pool, delete_data) {
+                vec![DownStep::Delete(entry)]
+            } else {
+                vec![DownStep::Keep(Entry {
+                    action: Action::NoOp,
+                    ..entry.with_note("retained with its pool, so that apps keep their client id")
+                })]
+            }
+        }
+        ResourceId::Role { function } => {
+            let spec = &stack.functions[function];
+            match live.roles.get(function).cloned().flatten() {
+                None => vec![DownStep::Absent],
+                Some(found) if !found.owned_by(&stack.name) => vec![DownStep::Keep(
+                    Entry::new(
+                        format!("functions.{function}.role"),
+                        "iamRole",
+                        spec.role_name.clone(),
+                        Action::NoOp,
+                    )
+                    .with_note("not this stack's (no ownership tag): left untouched"),
+                )],
+                Some(_) => vec![DownStep::Delete(Entry::new(
+                    format!("functions.{function}.role"),
+                    "iamRole",
+                    spec.role_name.clone(),
+                    Action::Delete,
+                ))],
+            }
+        }
+        ResourceId::Function { function } => {
+            let spec = &stack.functions[function];
+            let mut steps = Vec::new();
+            match live.functions.get(function).cloned().flatten() {
+                None => steps.push(DownStep::Absent),
+                Some(found) if !found.owned_by(&stack.name) => steps.push(DownStep::Keep(
+                    Entry::new(
+                        format!("functions.{function}"),
+                        "lambdaFunction",
+                        spec.physical_name.clone(),
+                        Action::NoOp,
+                    )
+                    .with_note("not this stack's (no ownership tag): left untouched"),
+                )),
+                Some(_) => steps.push(DownStep::Delete(Entry::new(
+                    format!("functions.{function}"),
+                    "lambdaFunction",
+                    spec.physical_name.clone(),
+                    Action::Delete,
+                ))),
+            }
+            match live.log_groups.get(function).cloned().flatten() {
+                Some(group) if group.owned_by(&stack.name) => {
+                    steps.push(DownStep::Delete(Entry::new(
+                        format!("functions.{function}.logGroup"),
+                        "logGroup",
+                        group.name,
+                        Action::Delete,
+                    )))
+                }
+                _ => steps.push(DownStep::Absent),
+            }
+            steps
+        }
+        ResourceId::Api => match &live.api.owned {
+            None => vec![DownStep::Absent],
+            Some(api) => vec![DownStep::Delete(Entry::new(
+                "api",
+                "restApi",
+                format!("{} ({})", api.name, api.id),
+                Action::Delete,
+            ))],
+        },
+    }
+}
+
+/// The plan for `down`: in reverse dependency order, what goes and what is kept.
+pub fn plan_down(ctx: &Context, live: &Live, delete_data: bool) -> Plan {
+    let mut entries = Vec::new();
+    for id in ctx.stack.order.iter().rev() {
+        for step in down_steps(ctx, live, id, delete_data) {
+            match step {
+                DownStep::Absent => {}
+                DownStep::Keep(entry) | DownStep::Delete(entry) => entries.push(entry),
+            }
+        }
+    }
+    Plan::new(
+        &ctx.stack.name,
+        &ctx.target.region,
+        &ctx.target.account,
+        entries,
+        Vec::new(),
+    )
+}
+
+/// What `down` did.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DownReport {
+    pub deleted: Vec<Entry>,
+    pub retained: Vec<Entry>,
+    pub calls: Calls,
+    pub seconds: f64,
+}
+
+/// Deletes what the stack owns, each resource once nothing that needs it is left.
+pub async fn apply_down(
+    ctx: Arc<Context>,
+    live: Arc<Live>,
+    concurrency: usize,
+    delete_data: bool,
+    started: Instant,
+) -> anyhow::Result<DownReport> {
+    let deleted: Arc<Mutex<Vec<Entry>>> = Arc::default();
+    let retained: Arc<Mutex<Vec<Entry>>> = Arc::default();
+    let waits_for = dag::reversed(&ctx.stack.needs());
+    let order: Vec<ResourceId> = ctx.stack.order.iter().rev().cloned().collect();
+    let outcome = dag::run(&order, &waits_for, concurrency, |id| {
+        let (ctx, live, deleted, retained) =
+            (ctx.clone(), live.clone(), deleted.clone(), retained.clone());
+        async move {
+            for step in down_steps(&ctx, &live, &id, delete_data) {
+                match step {
+                    DownStep::Absent => {}
+                    DownStep::Keep(entry) => retained
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(entry),
+                    DownStep::Delete(entry) => {
+                        let step_started = Instant::now();
+                        delete(&ctx, &live, &id, &entry).await?;
+                        output::applied(&entry, step_started.elapsed());
+                        deleted
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(entry);
+                    }
+                }
+            }
+            Ok(())
+        }
+    })
+    .await;
+    if !outcome.failed.is_empty() {
+        return Err(incomplete(outcome, order.len()));
+    }
+    let deleted = deleted.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let retained = retained.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    Ok(DownReport {
+        deleted,
+        retained,
+        calls: ctx.clients.calls.snapshot(),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+async fn delete(ctx: &Context, live: &Live, id: &ResourceId, entry: &Entry) -> anyhow::Result<()> {
+    let stack = &ctx.stack;
+    let clients = &ctx.clients;
+    let address = &entry.address;
+    match id {
+        ResourceId::UserPool { pool } => {
+            if let Some(found) = live.pools.get(pool).and_then(|s| s.owned.as_ref()) {
+                user_pool::delete(
+                    &clients.cognito,
+                    &stack.name,
+                    found,
+                    &stack.user_pools[pool],
+                )
+                .await
+                .with_context(|| format!("{address}: deleting"))?;
+            }
+        }
+        ResourceId::UserPoolClient { pool, client } => {
+            let found_pool = live.pools.get(pool).and_then(|s| s.owned.as_ref());
+            let found = live.clients.get(&(pool.clone(), client.clone()));
+            if let (Some(found_pool), Some(Some(found))) = (found_pool, found) {
+                user_pool_client::delete(&clients.cognito, &found_pool.id, found)
+                    .await
+                    .with_context(|| format!("{address}: deleting"))?;
+            }
+        }
+        ResourceId::Role { function } => {
+            role::delete(&clients.iam, &stack.functions[function].role_name)
+                .await
+                .with_context(|| format!("{address}: deleting"))?;
+        }
+        ResourceId::Function { function } => {
+            let spec = &stack.functions[function];
+            if entry.kind == "logGroup" {
+                log_group::delete(
+                    &clients.logs,
+                    &log_group::log_group_name(&spec.physical_name),
+                )
+                .await
+                .with_context(|| format!("{address}: deleting"))?;
+            } else {
+                function::delete(&clients.lambda, &spec.physical_name)
+                    .await
+                    .with_context(|| format!("{address}: deleting"))?;
+            }
+        }
+        ResourceId::Api => {
+            if let Some(api) = &live.api.owned {
+                rest_api::delete(&clients.apigateway, &ctx.pacer, &api.name, &api.id)
+                    .await
+                    .with_context(|| format!("{address}: deleting"))?;
+            }
+        }
+    }
+    Ok(())
+}
