@@ -48,6 +48,16 @@ impl Action {
     }
 }
 
+/// A value shown in a diff exactly as given (its `Debug` is the text itself, unquoted).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Shown(pub String);
+
+impl std::fmt::Debug for Shown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Collects differences between desired and live values of one resource's settings.
 #[derive(Debug, Default)]
 pub struct Differ {

@@ -7,6 +7,7 @@ mod function;
 mod handlers;
 mod log_group;
 mod permission;
+mod reconcile;
 mod role;
 mod runtime_api;
 mod support;

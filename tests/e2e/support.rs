@@ -125,3 +125,49 @@ pub fn repo_stack(stack_name: &str) -> provisioner::spec::Stack {
         .expect("the repository's stack.yaml is valid")
         .stack
 }
+
+/// The repository's stack.yaml with each `(from, to)` replaced once (each must be there), written
+/// under `target/e2e-stacks/<unique>/` with crate paths (`crate: handlers/...`, edits included)
+/// rewritten to work from there. Returns its path.
+pub fn write_stack(edits: &[(&str, &str)]) -> PathBuf {
+    let mut text =
+        std::fs::read_to_string(repo_root().join("stack.yaml")).expect("read stack.yaml");
+    for (from, to) in edits {
+        assert!(
+            text.contains(from),
+            "stack.yaml no longer contains {from:?}: update this test"
+        );
+        text = text.replacen(from, to, 1);
+    }
+    let text = text.replace("crate: handlers/", "crate: ../../../handlers/");
+    let dir = repo_root().join("target/e2e-stacks").join(unique("stack"));
+    std::fs::create_dir_all(&dir).expect("create the stack directory");
+    let file = dir.join("stack.yaml");
+    std::fs::write(&file, text).expect("write the stack file");
+    file
+}
+
+/// Runs `provisioner <args> --file <file> --stack <stack>` against the emulator.
+pub fn on_emulator(file: &Path, stack: &str, args: &[&str]) -> Ran {
+    run(provisioner()
+        .args(args)
+        .arg("--file")
+        .arg(file)
+        .args(["--stack", stack])
+        .env("AWS_ENDPOINT_URL", emulator()))
+}
+
+/// Like [`on_emulator`], and the command must exit with `code`; its stdout as JSON.
+pub fn json_from(file: &Path, stack: &str, args: &[&str], code: i32) -> serde_json::Value {
+    let ran = on_emulator(file, stack, args);
+    assert_eq!(
+        ran.code,
+        Some(code),
+        "provisioner {args:?} exited {:?}\nstdout:\n{}\nstderr:\n{}",
+        ran.code,
+        ran.stdout,
+        ran.stderr
+    );
+    serde_json::from_str(&ran.stdout)
+        .unwrap_or_else(|err| panic!("stdout of {args:?} is not JSON ({err}):\n{}", ran.stdout))
+}

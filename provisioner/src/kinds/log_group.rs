@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::types::LogGroup;
 
-use crate::plan::{Action, Differ};
+use crate::plan::{Action, Differ, Shown};
 use crate::spec::OWNERSHIP_TAG;
 
 /// `/aws/lambda/<function name>`: where Lambda writes a function's logs.
@@ -37,10 +37,13 @@ impl LiveLogGroup {
 /// What it takes to make the live retention match. Pure.
 pub fn diff(live_retention_days: Option<i32>, desired_retention_days: i32) -> Action {
     let mut d = Differ::default();
+    let show = |days: Option<i32>| {
+        Shown(days.map_or_else(|| "never expire".to_owned(), |d| d.to_string()))
+    };
     d.field(
         "retentionDays",
-        &live_retention_days,
-        &Some(desired_retention_days),
+        &show(live_retention_days),
+        &show(Some(desired_retention_days)),
     );
     d.action()
 }
@@ -195,7 +198,7 @@ mod tests {
         );
         assert_eq!(diff(Some(14), 14), Action::NoOp);
         assert!(
-            matches!(diff(None, 14), Action::Update { changes } if changes[0].live == "None" && changes[0].desired == "Some(14)")
+            matches!(diff(None, 14), Action::Update { changes } if changes[0].live == "never expire" && changes[0].desired == "14")
         );
         assert!(matches!(diff(Some(30), 14), Action::Update { .. }));
     }

@@ -10,7 +10,7 @@ use aws_sdk_lambda::Client;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::plan::{Action, Differ};
+use crate::plan::{Action, Differ, Shown};
 use crate::spec::Route;
 
 pub const PRINCIPAL: &str = "apigateway.amazonaws.com";
@@ -93,12 +93,21 @@ pub fn desired<'a>(
 pub fn diff(live: &Grants, desired: &Grants) -> Action {
     let mut d = Differ::default();
     let ids: std::collections::BTreeSet<&String> = live.keys().chain(desired.keys()).collect();
+    let show = |grant: Option<&Grant>| {
+        Shown(match grant {
+            Some(g) if g.source_arn.is_empty() => format!("{} may {}", g.principal, g.action),
+            Some(g) => format!("{} may {} from {}", g.principal, g.action, g.source_arn),
+            None => "absent".to_owned(),
+        })
+    };
     for id in ids {
-        d.field(
-            "statement",
-            &live.get(id).map(|g| (id, g)),
-            &desired.get(id).map(|g| (id, g)),
-        );
+        if live.get(id) != desired.get(id) {
+            d.field(
+                "statement",
+                &Shown(format!("{id}: {:?}", show(live.get(id)))),
+                &Shown(format!("{id}: {:?}", show(desired.get(id)))),
+            );
+        }
     }
     d.action()
 }

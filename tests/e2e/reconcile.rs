@@ -1,0 +1,857 @@
+//! `provisioner diff`, `up` and `down` through the real binary against the emulator: a cold `up`
+//! read back with the SDK, no-op runs that write nothing, changes in stack.yaml, drift behind the
+//! tool's back, the replacement guard, and `down` with the retained pool and its adoption.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::support::{self, json_from, on_emulator};
+
+struct Aws {
+    cognito: aws_sdk_cognitoidentityprovider::Client,
+    iam: aws_sdk_iam::Client,
+    lambda: aws_sdk_lambda::Client,
+    logs: aws_sdk_cloudwatchlogs::Client,
+    apigateway: aws_sdk_apigateway::Client,
+}
+
+async fn aws() -> Aws {
+    let config = support::sdk_config().await;
+    Aws {
+        cognito: aws_sdk_cognitoidentityprovider::Client::new(&config),
+        iam: aws_sdk_iam::Client::new(&config),
+        lambda: aws_sdk_lambda::Client::new(&config),
+        logs: aws_sdk_cloudwatchlogs::Client::new(&config),
+        apigateway: aws_sdk_apigateway::Client::new(&config),
+    }
+}
+
+const FUNCTIONS: [&str; 4] = ["confirm", "secret", "sign-in", "sign-up"];
+
+/// `up --json`, which must succeed.
+fn up(file: &Path, stack: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["up", "--json"];
+    args.extend_from_slice(extra);
+    json_from(file, stack, &args, 0)
+}
+
+/// `diff --json` and its exit code (0 no changes, 2 changes).
+fn diff(file: &Path, stack: &str, code: i32) -> Value {
+    json_from(file, stack, &["diff", "--json"], code)
+}
+
+/// The addresses a plan changes, with their action.
+fn changed(plan: &Value) -> BTreeMap<String, String> {
+    plan["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["action"] != "noOp")
+        .map(|e| {
+            (
+                e["address"].as_str().unwrap().to_owned(),
+                e["action"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// How many times a run called `operation` (`Lambda.UpdateFunctionCode`).
+fn calls(report: &Value, operation: &str) -> u64 {
+    report["calls"]["operations"][operation]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+/// The write operations a run made, by name.
+fn writes(report: &Value) -> BTreeMap<String, u64> {
+    report["calls"]["operations"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(op, _)| !provisioner::calls::is_read(op.rsplit('.').next().unwrap()))
+        .map(|(op, n)| (op.clone(), n.as_u64().unwrap()))
+        .collect()
+}
+
+async fn rest_api_id(aws: &Aws, name: &str) -> Option<String> {
+    let apis = aws
+        .apigateway
+        .get_rest_apis()
+        .limit(500)
+        .send()
+        .await
+        .unwrap();
+    apis.items()
+        .iter()
+        .find(|api| api.name() == Some(name))
+        .and_then(|api| api.id().map(str::to_owned))
+}
+
+#[tokio::test]
+async fn cold_up_creates_the_tutorial_stack_and_then_nothing_changes() {
+    let aws = aws().await;
+    let stack = support::unique("cold");
+    let file = support::write_stack(&[]);
+    let report = up(&file, &stack, &[]);
+
+    // Outputs.
+    let outputs = &report["outputs"];
+    let pool_id = outputs["userPoolId"]
+        .as_str()
+        .expect("userPoolId")
+        .to_owned();
+    let pool_arn = outputs["userPoolArn"].as_str().unwrap().to_owned();
+    let client_id = outputs["userPoolClientId"].as_str().unwrap().to_owned();
+    let api_id = rest_api_id(&aws, &format!("{stack}-api"))
+        .await
+        .expect("the API");
+    assert_eq!(
+        outputs["apiUrl"],
+        format!("https://{api_id}.execute-api.us-east-1.amazonaws.com/prod/")
+    );
+    assert_eq!(report["summary"]["delete"], 0);
+    assert_eq!(report["summary"]["replace"], 0);
+
+    // The pool and its client.
+    let pool = aws
+        .cognito
+        .describe_user_pool()
+        .user_pool_id(&pool_id)
+        .send()
+        .await
+        .unwrap();
+    let pool = pool.user_pool().unwrap();
+    assert_eq!(pool.name(), Some(format!("{stack}-users").as_str()));
+    assert_eq!(pool.arn(), Some(pool_arn.as_str()));
+    assert_eq!(
+        pool.user_pool_tags().unwrap()["provisioner:stack"],
+        stack,
+        "tagged in the create call"
+    );
+    assert_eq!(
+        pool.auto_verified_attributes()
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>(),
+        ["email"]
+    );
+    assert_eq!(
+        pool.admin_create_user_config()
+            .map(|c| c.allow_admin_create_user_only()),
+        Some(false),
+        "self sign-up"
+    );
+    assert_eq!(
+        pool.deletion_protection().map(|d| d.as_str()),
+        Some("ACTIVE")
+    );
+    let client = aws
+        .cognito
+        .describe_user_pool_client()
+        .user_pool_id(&pool_id)
+        .client_id(&client_id)
+        .send()
+        .await
+        .unwrap();
+    let client = client.user_pool_client().unwrap();
+    let mut flows: Vec<&str> = client
+        .explicit_auth_flows()
+        .iter()
+        .map(|f| f.as_str())
+        .collect();
+    flows.sort();
+    assert_eq!(
+        flows,
+        ["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_PASSWORD_AUTH"]
+    );
+    assert_eq!(client.client_secret(), None);
+
+    // Roles: trust, managed and inline policies (exact actions on the pool's ARN).
+    let actions = BTreeMap::from([
+        ("confirm", Some("cognito-idp:ConfirmSignUp")),
+        ("secret", None),
+        ("sign-in", Some("cognito-idp:InitiateAuth")),
+        ("sign-up", Some("cognito-idp:SignUp")),
+    ]);
+    for (function, action) in &actions {
+        let role_name = format!("{stack}-{function}-role");
+        let role = aws
+            .iam
+            .get_role()
+            .role_name(&role_name)
+            .send()
+            .await
+            .unwrap();
+        let role = role.role().unwrap();
+        let trust: Value = serde_json::from_str(
+            &percent_encoding::percent_decode_str(role.assume_role_policy_document().unwrap())
+                .decode_utf8_lossy(),
+        )
+        .unwrap();
+        assert_eq!(
+            trust["Statement"][0]["Principal"]["Service"],
+            json!(["lambda.amazonaws.com"]),
+            "{role_name}"
+        );
+        let attached = aws
+            .iam
+            .list_attached_role_policies()
+            .role_name(&role_name)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            attached
+                .attached_policies()
+                .iter()
+                .map(|p| p.policy_arn().unwrap())
+                .collect::<Vec<_>>(),
+            ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]
+        );
+        let inline = aws
+            .iam
+            .list_role_policies()
+            .role_name(&role_name)
+            .send()
+            .await
+            .unwrap();
+        match action {
+            None => assert!(inline.policy_names().is_empty(), "{role_name}"),
+            Some(action) => {
+                assert_eq!(inline.policy_names(), ["provisioner-allow"]);
+                let doc = aws
+                    .iam
+                    .get_role_policy()
+                    .role_name(&role_name)
+                    .policy_name("provisioner-allow")
+                    .send()
+                    .await
+                    .unwrap();
+                let doc: Value = serde_json::from_str(
+                    &percent_encoding::percent_decode_str(doc.policy_document())
+                        .decode_utf8_lossy(),
+                )
+                .unwrap();
+                assert_eq!(
+                    doc["Statement"],
+                    json!([{ "Effect": "Allow", "Action": [action], "Resource": [pool_arn] }]),
+                    "{role_name}"
+                );
+            }
+        }
+    }
+
+    // Functions: settings, environment, tag, log group, permissions.
+    for function in FUNCTIONS {
+        let name = format!("{stack}-{function}");
+        let found = aws
+            .lambda
+            .get_function()
+            .function_name(&name)
+            .send()
+            .await
+            .unwrap();
+        let config = found.configuration().unwrap();
+        assert_eq!(
+            config.runtime().map(|r| r.as_str()),
+            Some("provided.al2023")
+        );
+        assert_eq!(config.handler(), Some("bootstrap"));
+        assert_eq!(config.memory_size(), Some(128));
+        assert_eq!(config.timeout(), Some(10));
+        assert_eq!(
+            config.role(),
+            Some(format!("arn:aws:iam::123456789012:role/{name}-role").as_str())
+        );
+        let environment = config
+            .environment()
+            .and_then(|e| e.variables())
+            .cloned()
+            .unwrap_or_default();
+        if function == "secret" {
+            assert!(environment.is_empty(), "{environment:?}");
+        } else {
+            assert_eq!(
+                environment,
+                std::collections::HashMap::from([(
+                    "USER_POOL_CLIENT_ID".to_owned(),
+                    client_id.clone()
+                )])
+            );
+        }
+        assert_eq!(found.tags().unwrap()["provisioner:stack"], stack);
+        let groups = aws
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(format!("/aws/lambda/{name}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(groups.log_groups()[0].retention_in_days(), Some(14));
+
+        let policy = aws
+            .lambda
+            .get_policy()
+            .function_name(&name)
+            .send()
+            .await
+            .unwrap();
+        let policy: Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+        let statements = policy["Statement"].as_array().unwrap();
+        assert_eq!(statements.len(), 1, "one statement per route: {policy}");
+        let (method, path) = match function {
+            "secret" => ("GET", "secret"),
+            other => ("POST", other),
+        };
+        assert_eq!(
+            statements[0]["Condition"]["ArnLike"]["AWS:SourceArn"],
+            format!("arn:aws:execute-api:us-east-1:123456789012:{api_id}/*/{method}/{path}")
+        );
+        assert_eq!(
+            statements[0]["Principal"]["Service"],
+            "apigateway.amazonaws.com"
+        );
+    }
+
+    // The API: resource tree, methods, authorizer, integrations, stage on the latest deployment.
+    let resources = aws
+        .apigateway
+        .get_resources()
+        .rest_api_id(&api_id)
+        .embed("methods")
+        .send()
+        .await
+        .unwrap();
+    let paths: BTreeSet<&str> = resources.items().iter().filter_map(|r| r.path()).collect();
+    assert_eq!(
+        paths,
+        BTreeSet::from(["/", "/confirm", "/secret", "/sign-in", "/sign-up"])
+    );
+    let authorizers = aws
+        .apigateway
+        .get_authorizers()
+        .rest_api_id(&api_id)
+        .send()
+        .await
+        .unwrap();
+    let [authorizer] = authorizers.items() else {
+        panic!("one authorizer: {authorizers:?}");
+    };
+    assert_eq!(authorizer.name(), Some("cognito"));
+    assert_eq!(
+        authorizer.r#type().map(|t| t.as_str()),
+        Some("COGNITO_USER_POOLS")
+    );
+    assert_eq!(authorizer.provider_arns(), [pool_arn.clone()]);
+    assert_eq!(
+        authorizer.identity_source(),
+        Some("method.request.header.Authorization")
+    );
+    for resource in resources.items() {
+        let path = resource.path().unwrap();
+        let methods = resource.resource_methods().cloned().unwrap_or_default();
+        if path == "/" {
+            assert!(methods.is_empty());
+            continue;
+        }
+        let function = &path[1..];
+        let (method_name, authorization) = if function == "secret" {
+            ("GET", "COGNITO_USER_POOLS")
+        } else {
+            ("POST", "NONE")
+        };
+        assert_eq!(methods.len(), 1, "{path}: {methods:?}");
+        let method = &methods[method_name];
+        assert_eq!(method.authorization_type(), Some(authorization), "{path}");
+        if function == "secret" {
+            assert_eq!(method.authorizer_id(), authorizer.id());
+        }
+        let integration = method.method_integration().unwrap();
+        assert_eq!(integration.r#type().map(|t| t.as_str()), Some("AWS_PROXY"));
+        assert_eq!(integration.http_method(), Some("POST"));
+        assert_eq!(
+            integration.uri(),
+            Some(format!("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:{stack}-{function}/invocations").as_str())
+        );
+    }
+    let deployments = aws
+        .apigateway
+        .get_deployments()
+        .rest_api_id(&api_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deployments.items().len(), 1, "one deployment");
+    let stage = aws
+        .apigateway
+        .get_stage()
+        .rest_api_id(&api_id)
+        .stage_name("prod")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stage.deployment_id(), deployments.items()[0].id());
+
+    // Right after: nothing to change, and a second `up` writes nothing.
+    let plan = diff(&file, &stack, 0);
+    assert!(changed(&plan).is_empty(), "{plan:#}");
+    assert_eq!(
+        plan["summary"],
+        json!({"create": 0, "update": 0, "replace": 0, "delete": 0})
+    );
+    let again = up(&file, &stack, &[]);
+    assert_eq!(again["calls"]["writes"], 0, "{:#}", again["calls"]);
+    assert!(again["calls"]["reads"].as_u64().unwrap() > 0);
+    assert_eq!(again["outputs"], report["outputs"]);
+
+    let down = json_from(&file, &stack, &["down", "--json", "--delete-data"], 0);
+    assert!(down["retained"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn changes_in_stack_yaml_show_in_diff_and_up_applies_only_them() {
+    let aws = aws().await;
+    let stack = support::unique("change");
+    let file = support::write_stack(&[]);
+    up(&file, &stack, &[]);
+
+    let changed_file = support::write_stack(&[
+        (
+            "    crate: handlers/sign-in\n",
+            "    crate: handlers/sign-in\n    timeout: 20\n",
+        ),
+        (
+            "    crate: handlers/secret\n",
+            "    crate: handlers/secret\n    environment:\n      GREETING: hello\n",
+        ),
+        (
+            "    GET /secret: { function: secret, authorizer: cognito }\n",
+            "    GET /secret: { function: secret, authorizer: cognito }\n    GET /health: { function: secret }\n",
+        ),
+    ]);
+    let plan = diff(&changed_file, &stack, 2);
+    assert_eq!(
+        changed(&plan),
+        BTreeMap::from(
+            [
+                ("functions.sign-in", "update"),
+                ("functions.secret", "update"),
+                ("api.resources./health", "create"),
+                ("api.routes.GET /health", "create"),
+                ("functions.secret.permissions", "update"),
+                ("api.deployment", "create"),
+                ("api.stages.prod", "update"),
+            ]
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        ),
+        "{plan:#}"
+    );
+    let timeout = plan["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["address"] == "functions.sign-in")
+        .unwrap();
+    assert_eq!(
+        timeout["changes"],
+        json!([{"field": "timeout", "live": "10", "desired": "20", "forcesReplacement": false}])
+    );
+    let human = on_emulator(&changed_file, &stack, &["diff"]);
+    assert_eq!(human.code, Some(2));
+    assert!(
+        human.stdout.contains("  ~ functions.sign-in")
+            && human.stdout.contains("        timeout: 10 -> 20\n")
+            && human.stdout.contains("  + api.routes.GET /health")
+            && human
+                .stdout
+                .ends_with("Plan: 3 to create, 4 to update, 0 to replace, 0 to delete.\n"),
+        "{}",
+        human.stdout
+    );
+
+    let report = up(&changed_file, &stack, &[]);
+    assert_eq!(
+        writes(&report),
+        BTreeMap::from(
+            [
+                ("Lambda.UpdateFunctionConfiguration", 2),
+                ("APIGateway.CreateResource", 1),
+                ("APIGateway.PutMethod", 1),
+                ("APIGateway.PutIntegration", 1),
+                ("Lambda.AddPermission", 1),
+                ("APIGateway.CreateDeployment", 1),
+                ("APIGateway.UpdateStage", 1),
+            ]
+            .map(|(a, b)| (a.to_owned(), b))
+        ),
+        "only what changed is written"
+    );
+    let config = aws
+        .lambda
+        .get_function_configuration()
+        .function_name(format!("{stack}-sign-in"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(config.timeout(), Some(20));
+    diff(&changed_file, &stack, 0);
+
+    // New code for a function (here: another crate's binary) is exactly one UpdateFunctionCode.
+    let new_code = support::write_stack(&[
+        (
+            "    crate: handlers/sign-in\n",
+            "    crate: handlers/sign-in\n    timeout: 20\n",
+        ),
+        (
+            "    crate: handlers/secret\n",
+            "    crate: handlers/confirm\n    environment:\n      GREETING: hello\n",
+        ),
+        (
+            "    GET /secret: { function: secret, authorizer: cognito }\n",
+            "    GET /secret: { function: secret, authorizer: cognito }\n    GET /health: { function: secret }\n",
+        ),
+    ]);
+    let plan = diff(&new_code, &stack, 2);
+    assert_eq!(
+        changed(&plan),
+        BTreeMap::from([("functions.secret".to_owned(), "update".to_owned())])
+    );
+    let report = up(&new_code, &stack, &[]);
+    assert_eq!(
+        writes(&report),
+        BTreeMap::from([("Lambda.UpdateFunctionCode".to_owned(), 1)])
+    );
+
+    json_from(&file, &stack, &["down", "--json", "--delete-data"], 0);
+}
+
+#[tokio::test]
+async fn drift_behind_the_tools_back_shows_in_diff_and_up_repairs_it() {
+    let aws = aws().await;
+    let stack = support::unique("drift");
+    let file = support::write_stack(&[]);
+    up(&file, &stack, &[]);
+    let api_id = rest_api_id(&aws, &format!("{stack}-api")).await.unwrap();
+
+    // A timeout changed in the console.
+    aws.lambda
+        .update_function_configuration()
+        .function_name(format!("{stack}-sign-in"))
+        .timeout(3)
+        .send()
+        .await
+        .unwrap();
+    // A method deleted.
+    let resources = aws
+        .apigateway
+        .get_resources()
+        .rest_api_id(&api_id)
+        .send()
+        .await
+        .unwrap();
+    let secret = resources
+        .items()
+        .iter()
+        .find(|r| r.path() == Some("/secret"))
+        .unwrap();
+    aws.apigateway
+        .delete_method()
+        .rest_api_id(&api_id)
+        .resource_id(secret.id().unwrap())
+        .http_method("GET")
+        .send()
+        .await
+        .unwrap();
+    // A statement added to a role's policy.
+    let role_name = format!("{stack}-sign-up-role");
+    aws.iam
+        .put_role_policy()
+        .role_name(&role_name)
+        .policy_name("provisioner-allow")
+        .policy_document(
+            json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "cognito-idp:SignUp", "Resource": "*"},
+                {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}
+            ]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // A permission removed.
+    let confirm = format!("{stack}-confirm");
+    let policy = aws
+        .lambda
+        .get_policy()
+        .function_name(&confirm)
+        .send()
+        .await
+        .unwrap();
+    let policy: Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    aws.lambda
+        .remove_permission()
+        .function_name(&confirm)
+        .statement_id(policy["Statement"][0]["Sid"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    // Code replaced.
+    aws.lambda
+        .update_function_code()
+        .function_name(format!("{stack}-secret"))
+        .zip_file(aws_sdk_lambda::primitives::Blob::new(
+            std::fs::read(support::repo_root().join("target/lambda/confirm/bootstrap.zip"))
+                .unwrap(),
+        ))
+        .send()
+        .await
+        .unwrap();
+
+    let plan = diff(&file, &stack, 2);
+    let drift = changed(&plan);
+    for (address, action) in [
+        ("functions.sign-in", "update"),
+        ("api.routes.GET /secret", "create"),
+        ("functions.sign-up.role", "update"),
+        ("functions.confirm.permissions", "update"),
+        ("functions.secret", "update"),
+        ("api.deployment", "create"),
+    ] {
+        assert_eq!(
+            drift.get(address).map(String::as_str),
+            Some(action),
+            "{address} in {plan:#}"
+        );
+    }
+    let report = up(&file, &stack, &[]);
+    assert_eq!(calls(&report, "Lambda.UpdateFunctionCode"), 1);
+    assert_eq!(calls(&report, "Lambda.UpdateFunctionConfiguration"), 1);
+    assert_eq!(calls(&report, "IAM.PutRolePolicy"), 1);
+    assert_eq!(calls(&report, "Lambda.AddPermission"), 1);
+    let plan = diff(&file, &stack, 0);
+    assert!(changed(&plan).is_empty(), "{plan:#}");
+
+    json_from(&file, &stack, &["down", "--json", "--delete-data"], 0);
+}
+
+async fn sign_up_user(aws: &Aws, pool_id: &str, client_id: &str, username: &str) {
+    aws.cognito
+        .sign_up()
+        .client_id(client_id)
+        .username(username)
+        .password("Passw0rd!x")
+        .user_attributes(
+            aws_sdk_cognitoidentityprovider::types::AttributeType::builder()
+                .name("email")
+                .value(format!("{username}@example.com"))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let _ = pool_id;
+}
+
+async fn user_exists(aws: &Aws, pool_id: &str, username: &str) -> bool {
+    aws.cognito
+        .admin_get_user()
+        .user_pool_id(pool_id)
+        .username(username)
+        .send()
+        .await
+        .is_ok()
+}
+
+#[tokio::test]
+async fn an_immutable_pool_change_is_refused_without_allow_replace() {
+    let aws = aws().await;
+    let stack = support::unique("guard");
+    let file = support::write_stack(&[]);
+    let report = up(&file, &stack, &[]);
+    let pool_id = report["outputs"]["userPoolId"].as_str().unwrap().to_owned();
+    let client_id = report["outputs"]["userPoolClientId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sign_up_user(&aws, &pool_id, &client_id, "ada").await;
+
+    let immutable = support::write_stack(&[(
+        "    selfSignUp: true\n",
+        "    selfSignUp: true\n    usernameAttributes: [email]\n",
+    )]);
+    let plan = diff(&immutable, &stack, 2);
+    let pool = plan["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["address"] == "userPools.users")
+        .unwrap();
+    assert_eq!(pool["action"], "replace");
+    assert_eq!(pool["changes"][0]["field"], "usernameAttributes");
+    assert_eq!(pool["changes"][0]["forcesReplacement"], true);
+
+    let refused = on_emulator(&immutable, &stack, &["up", "--yes"]);
+    assert_eq!(refused.code, Some(1), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("error: refusing to replace:\nuserPools.users must be replaced (`usernameAttributes` cannot change in place)")
+            && refused.stderr.contains("--allow-replace users")
+            && refused.stderr.contains("nothing was changed"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        user_exists(&aws, &pool_id, "ada").await,
+        "the users are still there"
+    );
+    diff(&file, &stack, 0);
+
+    json_from(&file, &stack, &["down", "--json", "--delete-data"], 0);
+}
+
+#[tokio::test]
+async fn down_keeps_the_pool_and_foreign_things_and_up_adopts_the_pool() {
+    let aws = aws().await;
+    let stack = support::unique("down");
+    let other = support::unique("other");
+    let file = support::write_stack(&[]);
+
+    // A role with this stack's name but not its tag is in the way: `up` refuses, changing nothing.
+    let foreign_role = format!("{stack}-secret-role");
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    aws.iam
+        .create_role()
+        .role_name(&foreign_role)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap();
+    let blocked = on_emulator(&file, &stack, &["up", "--yes"]);
+    assert_eq!(blocked.code, Some(1), "{}", blocked.stderr);
+    assert!(
+        blocked.stderr.contains(&format!(
+            "functions.secret.role: IAM role `{foreign_role}` exists but is not this stack's"
+        )),
+        "{}",
+        blocked.stderr
+    );
+    let pools = aws
+        .cognito
+        .list_user_pools()
+        .max_results(60)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !pools
+            .user_pools()
+            .iter()
+            .any(|p| p.name() == Some(format!("{stack}-users").as_str())),
+        "nothing was created"
+    );
+    aws.iam
+        .delete_role()
+        .role_name(&foreign_role)
+        .send()
+        .await
+        .unwrap();
+
+    // Two stacks up; a user in the first.
+    let report = up(&file, &stack, &[]);
+    up(&file, &other, &[]);
+    let pool_id = report["outputs"]["userPoolId"].as_str().unwrap().to_owned();
+    let client_id = report["outputs"]["userPoolClientId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sign_up_user(&aws, &pool_id, &client_id, "grace").await;
+
+    let down = json_from(&file, &stack, &["down", "--json"], 0);
+    let retained: Vec<&str> = down["retained"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(retained, ["userPools.users.clients.web", "userPools.users"]);
+    assert_eq!(down["deleted"].as_array().unwrap().len(), 13, "{down:#}");
+    assert!(user_exists(&aws, &pool_id, "grace").await);
+    for function in FUNCTIONS {
+        let name = format!("{stack}-{function}");
+        assert!(
+            aws.lambda
+                .get_function()
+                .function_name(&name)
+                .send()
+                .await
+                .is_err()
+        );
+        assert!(
+            aws.iam
+                .get_role()
+                .role_name(format!("{name}-role"))
+                .send()
+                .await
+                .is_err()
+        );
+        let groups = aws
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(format!("/aws/lambda/{name}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(groups.log_groups().is_empty(), "{name}");
+    }
+    assert_eq!(rest_api_id(&aws, &format!("{stack}-api")).await, None);
+    // The other stack is untouched.
+    for function in FUNCTIONS {
+        aws.lambda
+            .get_function()
+            .function_name(format!("{other}-{function}"))
+            .send()
+            .await
+            .expect("the other stack's function");
+    }
+    assert!(rest_api_id(&aws, &format!("{other}-api")).await.is_some());
+
+    // A same-named untagged role appears; a second `down` deletes nothing and leaves it.
+    aws.iam
+        .create_role()
+        .role_name(&foreign_role)
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap();
+    let again = json_from(&file, &stack, &["down", "--json"], 0);
+    assert!(again["deleted"].as_array().unwrap().is_empty(), "{again:#}");
+    assert_eq!(again["calls"]["writes"], 0);
+    aws.iam
+        .get_role()
+        .role_name(&foreign_role)
+        .send()
+        .await
+        .expect("left alone");
+    aws.iam
+        .delete_role()
+        .role_name(&foreign_role)
+        .send()
+        .await
+        .unwrap();
+
+    // `up` adopts the retained pool: same id, users intact, no new pool.
+    let adopted = up(&file, &stack, &[]);
+    assert_eq!(adopted["outputs"]["userPoolId"], pool_id.as_str());
+    assert_eq!(adopted["outputs"]["userPoolClientId"], client_id.as_str());
+    assert_eq!(calls(&adopted, "CognitoIdentityProvider.CreateUserPool"), 0);
+    assert!(user_exists(&aws, &pool_id, "grace").await);
+
+    for name in [&stack, &other] {
+        json_from(&file, name, &["down", "--json", "--delete-data"], 0);
+    }
+    assert!(!user_exists(&aws, &pool_id, "grace").await);
+}
