@@ -345,7 +345,7 @@ async fn cold_up_creates_the_tutorial_stack_and_then_nothing_changes() {
         authorizer.r#type().map(|t| t.as_str()),
         Some("COGNITO_USER_POOLS")
     );
-    assert_eq!(authorizer.provider_arns(), [pool_arn.clone()]);
+    assert_eq!(authorizer.provider_arns(), std::slice::from_ref(&pool_arn));
     assert_eq!(
         authorizer.identity_source(),
         Some("method.request.header.Authorization")
