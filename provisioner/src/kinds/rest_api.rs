@@ -999,3 +999,173 @@ pub async fn delete(client: &Client, pacer: &Pacer, name: &str, id: &str) -> Res
         Err(err) => ignore_not_found(err, "delete", name),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Authorizer, Route};
+
+    fn api(routes: &[(&str, &str, Option<&str>)]) -> DesiredApi {
+        let api = Api {
+            physical_name: "s-api".to_owned(),
+            stage: "prod".to_owned(),
+            authorizers: BTreeMap::from([(
+                "cognito".to_owned(),
+                Authorizer {
+                    user_pool: "users".to_owned(),
+                    identity_source: "method.request.header.Authorization".to_owned(),
+                },
+            )]),
+            routes: routes
+                .iter()
+                .map(|(method, path, authorizer)| Route {
+                    path: (*path).to_owned(),
+                    method: (*method).to_owned(),
+                    function: "f".to_owned(),
+                    authorizer: authorizer.map(str::to_owned),
+                })
+                .collect(),
+        };
+        DesiredApi::new(
+            &api,
+            "aws",
+            "us-east-1",
+            |f| format!("arn:aws:lambda:us-east-1:1:function:{f}"),
+            |p| format!("arn:pool/{p}"),
+        )
+    }
+
+    /// What `desired` looks like once applied and deployed.
+    fn deployed(desired: &DesiredApi) -> LiveApi {
+        let mut resources = BTreeMap::from([("/".to_owned(), "root".to_owned())]);
+        for path in &desired.paths {
+            resources.insert(path.clone(), format!("id{path}"));
+        }
+        LiveApi {
+            id: "a1".to_owned(),
+            name: desired.name.clone(),
+            root_id: "root".to_owned(),
+            resources,
+            methods: desired.methods.clone(),
+            authorizers: desired
+                .authorizers
+                .iter()
+                .map(|(name, settings)| {
+                    (
+                        name.clone(),
+                        LiveAuthorizer {
+                            id: format!("au-{name}"),
+                            settings: settings.clone(),
+                        },
+                    )
+                })
+                .collect(),
+            stage: Some(LiveStage {
+                deployment_id: "d1".to_owned(),
+                shape: Some(desired.shape.clone()),
+            }),
+        }
+    }
+
+    fn key(method: &str, path: &str) -> RouteKey {
+        (path.to_owned(), method.to_owned())
+    }
+
+    const ROUTES: &[(&str, &str, Option<&str>)] = &[
+        ("POST", "/sign-up", None),
+        ("GET", "/users/{id}", Some("cognito")),
+    ];
+
+    #[test]
+    fn a_new_api_creates_every_part_parents_included_and_deploys() {
+        let desired = api(ROUTES);
+        assert_eq!(
+            desired.paths,
+            BTreeSet::from(["/sign-up", "/users", "/users/{id}"].map(str::to_owned))
+        );
+        let changes = diff(None, &desired);
+        assert_eq!(changes.api, Action::Create);
+        assert_eq!(changes.authorizers["cognito"], Action::Create);
+        assert!(changes.resources.values().all(|a| *a == Action::Create));
+        assert_eq!(changes.resources.len(), 3);
+        assert_eq!(changes.routes[&key("GET", "/users/{id}")], Action::Create);
+        assert_eq!(changes.deployment.as_ref().unwrap().live, "none");
+        assert_eq!(changes.stage, Action::Create);
+    }
+
+    #[test]
+    fn a_deployed_api_is_a_no_op_and_deploys_nothing() {
+        let desired = api(ROUTES);
+        let changes = diff(Some(&deployed(&desired)), &desired);
+        assert_eq!(changes.api, Action::NoOp);
+        assert!(changes.authorizers.values().all(|a| *a == Action::NoOp));
+        assert!(changes.resources.is_empty());
+        assert!(changes.routes.values().all(|a| *a == Action::NoOp));
+        assert_eq!(changes.deployment, None);
+        assert_eq!(changes.stage, Action::NoOp);
+    }
+
+    #[test]
+    fn a_changed_method_is_put_again_and_the_api_redeployed() {
+        let desired = api(ROUTES);
+        let mut live = deployed(&desired);
+        let method = live.methods.get_mut(&key("GET", "/users/{id}")).unwrap();
+        method.authorization = "NONE".to_owned();
+        method.authorizer = None;
+        let changes = diff(Some(&live), &desired);
+        let Action::Update { changes: fields } = &changes.routes[&key("GET", "/users/{id}")] else {
+            panic!("an update: {changes:?}");
+        };
+        let names: Vec<&str> = fields.iter().map(|c| c.field).collect();
+        assert_eq!(names, ["authorization", "authorizer"]);
+        assert!(
+            changes
+                .deployment
+                .as_ref()
+                .unwrap()
+                .live
+                .contains("working copy repaired"),
+            "the shape is the same, but the working copy changed"
+        );
+        assert!(matches!(changes.stage, Action::Update { .. }));
+    }
+
+    #[test]
+    fn a_new_pool_replaces_the_authorizer_and_re_puts_its_methods() {
+        let desired = api(ROUTES);
+        let mut live = deployed(&desired);
+        live.authorizers
+            .get_mut("cognito")
+            .unwrap()
+            .settings
+            .provider_arns = vec!["arn:pool/old".to_owned()];
+        let changes = diff(Some(&live), &desired);
+        assert!(
+            matches!(&changes.authorizers["cognito"], Action::Replace { changes } if changes[0].field == "providerARNs")
+        );
+        assert!(matches!(
+            &changes.routes[&key("GET", "/users/{id}")],
+            Action::Update { changes } if changes[0].field == "authorizer"
+        ));
+        assert_eq!(changes.routes[&key("POST", "/sign-up")], Action::NoOp);
+    }
+
+    #[test]
+    fn extra_resources_and_methods_go_and_an_empty_api_is_not_deployed() {
+        let desired = api(&[("POST", "/sign-up", None)]);
+        let live = deployed(&api(ROUTES));
+        let changes = diff(Some(&live), &desired);
+        assert_eq!(changes.resources["/users"], Action::Delete);
+        assert_eq!(changes.resources["/users/{id}"], Action::Delete);
+        assert_eq!(changes.routes[&key("GET", "/users/{id}")], Action::Delete);
+        assert!(changes.deployment.is_some());
+
+        let empty = api(&[]);
+        let changes = diff(None, &empty);
+        assert_eq!(
+            changes.deployment, None,
+            "API Gateway cannot deploy an API without methods"
+        );
+        assert_eq!(changes.stage, Action::NoOp);
+    }
+}

@@ -9,7 +9,7 @@ use aws_sdk_iam::Client;
 use aws_sdk_iam::types::Tag;
 use serde_json::{Value, json};
 
-use crate::plan::{Action, Differ};
+use crate::plan::{Action, Differ, Shown};
 use crate::spec::{OWNERSHIP_TAG, Reference, Statement};
 
 /// The managed policy every function role gets: writing its logs (in partition `aws`; see
@@ -164,8 +164,8 @@ pub fn diff(live: &RoleSettings, desired: &RoleSettings) -> Action {
         if live_doc != desired_doc {
             d.field(
                 "inlinePolicy",
-                &live_doc.map(Compact),
-                &desired_doc.map(Compact),
+                &Shown(live_doc.map_or_else(|| "absent".to_owned(), Value::to_string)),
+                &Shown(desired_doc.map_or_else(|| "absent".to_owned(), Value::to_string)),
             );
         }
     }
