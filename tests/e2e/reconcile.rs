@@ -610,9 +610,25 @@ async fn drift_behind_the_tools_back_shows_in_diff_and_up_repairs_it() {
         .await
         .unwrap();
 
+    // The log group recreated untagged, as Lambda does on a first invocation when it is missing.
+    let group = format!("/aws/lambda/{stack}-secret");
+    aws.logs
+        .delete_log_group()
+        .log_group_name(&group)
+        .send()
+        .await
+        .unwrap();
+    aws.logs
+        .create_log_group()
+        .log_group_name(&group)
+        .send()
+        .await
+        .unwrap();
+
     let plan = diff(&file, &stack, 2);
     let drift = changed(&plan);
     for (address, action) in [
+        ("functions.secret.logGroup", "update"),
         ("functions.sign-in", "update"),
         ("api.routes.GET /secret", "create"),
         ("functions.sign-up.role", "update"),
@@ -631,6 +647,23 @@ async fn drift_behind_the_tools_back_shows_in_diff_and_up_repairs_it() {
     assert_eq!(calls(&report, "Lambda.UpdateFunctionConfiguration"), 1);
     assert_eq!(calls(&report, "IAM.PutRolePolicy"), 1);
     assert_eq!(calls(&report, "Lambda.AddPermission"), 1);
+    let groups = aws
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(&group)
+        .send()
+        .await
+        .unwrap();
+    let adopted = &groups.log_groups()[0];
+    assert_eq!(adopted.retention_in_days(), Some(14));
+    let tags = aws
+        .logs
+        .list_tags_for_resource()
+        .resource_arn(adopted.log_group_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tags.tags().unwrap()["provisioner:stack"], stack, "adopted");
     let plan = diff(&file, &stack, 0);
     assert!(changed(&plan).is_empty(), "{plan:#}");
 
