@@ -54,6 +54,17 @@ pub fn discover(dir: &Path) -> anyhow::Result<Workspace> {
     })
 }
 
+/// Set by cargo for the crate it runs; see `build_functions`.
+const INHERITED_FROM_CARGO: &[&str] = &[
+    "CARGO_MANIFEST_DIR",
+    "CARGO_MANIFEST_PATH",
+    "CARGO_CRATE_NAME",
+    "CARGO_BIN_NAME",
+    "CARGO_PRIMARY_PACKAGE",
+    "CARGO_TARGET_TMPDIR",
+    "OUT_DIR",
+];
+
 /// Builds every function's binary in one `cargo build --release` and returns, per function,
 /// the path of its executable. Cargo's own progress goes to our stderr.
 pub fn build_functions(
@@ -98,6 +109,18 @@ pub fn build_functions(
     }
     for binary in stack.functions.values().map(|f| f.binary.as_str()) {
         command.args(["--bin", binary]);
+    }
+    // Variables cargo sets for a crate it runs (`cargo run`, `cargo test`) are not ours to pass on:
+    // some build scripts (ring's) watch CARGO_MANIFEST_DIR, and an inherited value would make
+    // every build from such a process rebuild the handlers' dependencies from scratch.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if INHERITED_FROM_CARGO.contains(&name.as_ref())
+            || name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_BIN_EXE_")
+        {
+            command.env_remove(name.as_ref());
+        }
     }
     command.stdout(Stdio::piped()).stderr(Stdio::inherit());
     let mut child = command

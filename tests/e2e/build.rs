@@ -79,18 +79,26 @@ async fn build_packages_four_checked_zips_that_are_identical_across_builds() {
         first_zips.push(zip);
     }
 
-    // Rebuild from scratch (the packaging, not cargo's cache): the same bytes, so the same
-    // CodeSha256, so `up` will not redeploy unchanged code.
-    std::fs::remove_dir_all(&lambda_dir).unwrap();
-    let second = build_json();
-    assert_eq!(first, second);
+    // Package the same binaries again from scratch, into a directory of this test's own (other
+    // tests deploy from target/lambda meanwhile): the same bytes, so the same CodeSha256, so `up`
+    // will not redeploy unchanged code.
+    let stack = support::repo_stack("build");
+    let fresh = support::temp_dir("package-again");
     for (name, first_zip) in FUNCTIONS.iter().zip(&first_zips) {
-        let zip = std::fs::read(lambda_dir.join(name).join("bootstrap.zip")).unwrap();
+        let function = &stack.functions[*name];
+        let binary = support::repo_root()
+            .join("target/release")
+            .join(&function.binary);
+        let again = package::package_function(name, function, &binary, &fresh).unwrap();
+        let zip = std::fs::read(&again.zip).unwrap();
         assert!(
             zip == *first_zip,
-            "{name}: bootstrap.zip differs between two builds"
+            "{name}: bootstrap.zip differs between two packagings"
         );
+        assert_eq!(again.code_sha256, package::code_sha256(first_zip));
     }
+    // A second build reuses the zips of unchanged binaries: same answer.
+    assert_eq!(build_json(), first);
 
     init_error_is_reported_to_the_runtime_api(&lambda_dir.join("sign-up/bootstrap"));
     packaged_sign_up_serves_events_and_never_logs_the_password(

@@ -17,18 +17,29 @@ pub fn build(global: &GlobalArgs, args: &BuildArgs) -> anyhow::Result<i32> {
 pub fn build_packages(stack: &super::LoadedStack) -> anyhow::Result<Vec<package::Package>> {
     let functions = &stack.loaded.stack.functions;
     let binaries = crate::cargo::build_functions(&stack.workspace, &stack.loaded.stack)?;
-    functions
-        .iter()
-        .map(|(name, function)| {
-            let binary = binaries
-                .get(name)
-                .with_context(|| format!("no binary was built for function `{name}`"))?;
-            Ok(package::package_function(
-                name,
-                function,
-                binary,
-                &stack.workspace.target_dir,
-            )?)
-        })
-        .collect()
+    // Checking, zipping and hashing each binary is independent work: one thread each.
+    std::thread::scope(|scope| {
+        let jobs: Vec<_> = functions
+            .iter()
+            .map(|(name, function)| {
+                let binary = binaries.get(name);
+                scope.spawn(move || -> anyhow::Result<package::Package> {
+                    let binary = binary
+                        .with_context(|| format!("no binary was built for function `{name}`"))?;
+                    Ok(package::package_function(
+                        name,
+                        function,
+                        binary,
+                        &stack.workspace.target_dir,
+                    )?)
+                })
+            })
+            .collect();
+        jobs.into_iter()
+            .map(|job| {
+                job.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("packaging a function panicked")))
+            })
+            .collect()
+    })
 }

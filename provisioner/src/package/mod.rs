@@ -87,18 +87,31 @@ pub fn package_function(
             binary: binary.to_path_buf(),
             problem,
         })?;
-    let zipped = zip::bootstrap_zip(&bytes).map_err(|err| PackageError::Io {
-        action: "zip",
-        path: binary.to_path_buf(),
-        source: std::io::Error::other(err),
-    })?;
-
     let dir = function_dir(target_dir, function_name);
     std::fs::create_dir_all(&dir).map_err(io("create", &dir))?;
     let bootstrap = dir.join("bootstrap");
-    write_atomically(&bootstrap, &bytes, 0o755).map_err(io("write", &bootstrap))?;
     let zip_path = dir.join("bootstrap.zip");
-    write_atomically(&zip_path, &zipped, 0o644).map_err(io("write", &zip_path))?;
+    // The zip is written before `bootstrap`, so an unchanged `bootstrap` next to a zip means that
+    // zip holds it: reuse it rather than compress megabytes again (no-op runs stay fast).
+    let unchanged = std::fs::read(&bootstrap).is_ok_and(|old| old == bytes);
+    let reused = if unchanged {
+        std::fs::read(&zip_path).ok()
+    } else {
+        None
+    };
+    let zipped = match reused {
+        Some(zipped) => zipped,
+        None => {
+            let zipped = zip::bootstrap_zip(&bytes).map_err(|err| PackageError::Io {
+                action: "zip",
+                path: binary.to_path_buf(),
+                source: std::io::Error::other(err),
+            })?;
+            write_atomically(&zip_path, &zipped, 0o644).map_err(io("write", &zip_path))?;
+            write_atomically(&bootstrap, &bytes, 0o755).map_err(io("write", &bootstrap))?;
+            zipped
+        }
+    };
 
     Ok(Package {
         function: function_name.to_owned(),
