@@ -221,7 +221,7 @@ pub fn down_report(report: &DownReport, json: bool) -> anyhow::Result<()> {
     for entry in &report.retained {
         writeln!(
             out,
-            "Kept {} ({}): {}",
+            "Retained {} ({}): {}",
             entry.address,
             entry.name,
             entry.note.as_deref().unwrap_or("")

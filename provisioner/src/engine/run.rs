@@ -271,7 +271,7 @@ fn down_steps(ctx: &Context, live: &Live, id: &ResourceId, delete_data: bool) ->
     let stack = &ctx.stack;
     let retained_note = |pool: &str| {
         format!(
-            "retained: it holds users' data (deletion protection stays on); `removal: delete` in stack.yaml or `--delete-data` deletes it; the next `up` adopts it (pool `{pool}`)"
+            "it holds users' data: kept, deletion protection on; `removal: delete` for pool `{pool}` in stack.yaml, or `--delete-data`, deletes it; the next `up` adopts it"
         )
     };
     match id {
@@ -311,7 +311,7 @@ fn down_steps(ctx: &Context, live: &Live, id: &ResourceId, delete_data: bool) ->
             } else {
                 vec![DownStep::Keep(Entry {
                     action: Action::NoOp,
-                    ..entry.with_note("retained with its pool, so that apps keep their client id")
+                    ..entry.with_note("kept with its pool, so that apps keep their client id")
                 })]
             }
         }
