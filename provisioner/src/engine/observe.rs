@@ -33,6 +33,22 @@ pub struct Live {
     /// Statements on functions this stack owns.
     pub permissions: BTreeMap<String, Grants>,
     pub api: ApiSearch,
+    pub undeclared: Undeclared,
+}
+
+/// Resources that carry this stack's tag (or, for app clients, live in its pool under its name
+/// prefix) but that stack.yaml no longer declares: `up` and `down` delete them, except pools, which
+/// hold users' data and are only reported.
+#[derive(Debug, Clone, Default)]
+pub struct Undeclared {
+    /// Physical names.
+    pub functions: Vec<String>,
+    pub log_groups: Vec<String>,
+    pub roles: Vec<String>,
+    /// (id, name).
+    pub pools: Vec<(String, String)>,
+    /// (pool id, client).
+    pub clients: Vec<(String, user_pool_client::LiveClient)>,
 }
 
 type PoolFound = (
@@ -126,18 +142,14 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Live> {
     }));
 
     let api = async {
-        let Some(api) = &stack.api else {
-            return Ok(ApiSearch::default());
-        };
-        let mut search = rest_api::find(
-            &ctx.clients.apigateway,
-            &ctx.pacer,
-            &api.physical_name,
-            &stack.name,
-        )
-        .await
-        .context("api: reading")?;
-        if let Some(live) = &mut search.owned {
+        let name = stack
+            .api
+            .as_ref()
+            .map_or("", |api| api.physical_name.as_str());
+        let mut search = rest_api::find(&ctx.clients.apigateway, &ctx.pacer, name, &stack.name)
+            .await
+            .context("api: reading")?;
+        if let (Some(live), Some(api)) = (&mut search.owned, &stack.api) {
             rest_api::read_stage(&ctx.clients.apigateway, &ctx.pacer, live, &api.stage)
                 .await
                 .context("api: reading the stage")?;
@@ -145,7 +157,8 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Live> {
         Ok::<ApiSearch, anyhow::Error>(search)
     };
 
-    let (pools, functions, api) = tokio::try_join!(pools, functions, api)?;
+    let (pools, functions, api, undeclared) =
+        tokio::try_join!(pools, functions, api, undeclared(ctx))?;
     let mut live = Live {
         api,
         ..Live::default()
@@ -153,6 +166,38 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Live> {
     for (name, search, clients) in pools {
         live.pools.insert(name, search);
         live.clients.extend(clients);
+    }
+    live.undeclared = undeclared;
+    // App clients in this stack's pools, with its name prefix, that stack.yaml does not declare.
+    for (name, pool) in &stack.user_pools {
+        let Some(found) = live.pools.get(name).and_then(|s| s.owned.as_ref()) else {
+            continue;
+        };
+        let declared: Vec<&str> = pool
+            .clients
+            .values()
+            .map(|c| c.physical_name.as_str())
+            .collect();
+        let listed = user_pool_client::list(&ctx.clients.cognito, &found.id)
+            .await
+            .with_context(|| format!("userPools.{name}: listing its app clients"))?;
+        for (client_name, id) in listed {
+            if client_name.starts_with(&format!("{}-", stack.name))
+                && !declared.contains(&client_name.as_str())
+            {
+                live.undeclared.clients.push((
+                    found.id.clone(),
+                    user_pool_client::LiveClient {
+                        id,
+                        name: client_name,
+                        settings: user_pool_client::ClientSettings {
+                            auth_flows: Vec::new(),
+                            generate_secret: false,
+                        },
+                    },
+                ));
+            }
+        }
     }
     for (name, found_role, found_group, found_function, grants) in functions {
         if let Some(grants) = grants {
@@ -163,6 +208,87 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Live> {
         live.functions.insert(name, found_function);
     }
     Ok(live)
+}
+
+/// Finds what carries this stack's tag under a name stack.yaml does not declare. Candidates are
+/// found by the `<stack>-` name prefix, then kept only if tagged as this stack's (so stack `auth`
+/// never takes stack `auth-demo`'s resources).
+async fn undeclared(ctx: &Context) -> anyhow::Result<Undeclared> {
+    let stack = &ctx.stack;
+    let prefix = format!("{}-", stack.name);
+    let functions: Vec<&str> = stack
+        .functions
+        .values()
+        .map(|f| f.physical_name.as_str())
+        .collect();
+    let roles: Vec<&str> = stack
+        .functions
+        .values()
+        .map(|f| f.role_name.as_str())
+        .collect();
+    let groups: Vec<String> = functions
+        .iter()
+        .map(|f| log_group::log_group_name(f))
+        .collect();
+    let pools: Vec<&str> = stack
+        .user_pools
+        .values()
+        .map(|p| p.physical_name.as_str())
+        .collect();
+    let mut found = Undeclared::default();
+
+    let (function_names, role_names, group_names, pool_list) = tokio::try_join!(
+        async {
+            function::names_with_prefix(&ctx.clients.lambda, &prefix)
+                .await
+                .context("listing functions")
+        },
+        async {
+            role::names_with_prefix(&ctx.clients.iam, &prefix)
+                .await
+                .context("listing IAM roles")
+        },
+        async {
+            log_group::names_with_prefix(&ctx.clients.logs, &log_group::log_group_name(&prefix))
+                .await
+                .context("listing log groups")
+        },
+        async {
+            user_pool::find_with_prefix(&ctx.clients.cognito, &prefix)
+                .await
+                .context("listing user pools")
+        },
+    )?;
+    for name in function_names
+        .iter()
+        .filter(|n| !functions.contains(&n.as_str()))
+    {
+        if let Some(live) = function::find(&ctx.clients.lambda, name).await?
+            && live.owned_by(&stack.name)
+        {
+            found.functions.push(name.clone());
+        }
+    }
+    for name in role_names.iter().filter(|n| !roles.contains(&n.as_str())) {
+        if let Some(live) = role::find(&ctx.clients.iam, name).await?
+            && live.owned_by(&stack.name)
+        {
+            found.roles.push(name.clone());
+        }
+    }
+    for name in group_names.iter().filter(|n| !groups.contains(n)) {
+        if let Some(live) = log_group::find(&ctx.clients.logs, name).await?
+            && live.owned_by(&stack.name)
+        {
+            found.log_groups.push(name.clone());
+        }
+    }
+    for pool in pool_list {
+        if !pools.contains(&pool.name.as_str()) && pool.owned_by(&stack.name) {
+            found.pools.push((pool.id, pool.name));
+        }
+    }
+    Ok(found)
 }
 
 /// `IAM role `x` exists but is not this stack's` and what to do about it.

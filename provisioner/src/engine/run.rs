@@ -31,6 +31,7 @@ pub fn plan_up(ctx: &Context, live: &Live) -> Plan {
             Err(blocker) => blockers.push(blocker.0),
         }
     }
+    entries.extend(undeclared(ctx, live).into_iter().map(|(entry, _)| entry));
     Plan::new(
         &ctx.stack.name,
         &ctx.target.region,
@@ -38,6 +39,160 @@ pub fn plan_up(ctx: &Context, live: &Live) -> Plan {
         entries,
         blockers,
     )
+}
+
+/// Something of this stack's that stack.yaml no longer declares.
+#[derive(Debug, Clone)]
+enum Undeclared {
+    Api {
+        id: String,
+        name: String,
+    },
+    Function(String),
+    LogGroup(String),
+    Role(String),
+    Client {
+        pool_id: String,
+        client: user_pool_client::LiveClient,
+    },
+    /// Kept: it holds users' data.
+    Pool,
+}
+
+/// The logical name a physical name of this stack stands for (`auth-demo-old` -> `old`).
+fn logical<'a>(ctx: &Context, physical: &'a str) -> &'a str {
+    physical
+        .strip_prefix(&format!("{}-", ctx.stack.name))
+        .unwrap_or(physical)
+}
+
+/// Entries (and what to delete) for everything of this stack's that stack.yaml no longer declares,
+/// in the order they can go: the API, functions, their log groups and roles, app clients.
+fn undeclared(ctx: &Context, live: &Live) -> Vec<(Entry, Undeclared)> {
+    const GONE: &str = "no longer in stack.yaml";
+    let found = &live.undeclared;
+    let mut out = Vec::new();
+    for (id, name) in &live.api.undeclared {
+        out.push((
+            Entry::new(
+                format!("api ({name})"),
+                "restApi",
+                format!("{name} ({id})"),
+                Action::Delete,
+            )
+            .with_note(GONE),
+            Undeclared::Api {
+                id: id.clone(),
+                name: name.clone(),
+            },
+        ));
+    }
+    for name in &found.functions {
+        out.push((
+            Entry::new(
+                format!("functions.{}", logical(ctx, name)),
+                "lambdaFunction",
+                name.clone(),
+                Action::Delete,
+            )
+            .with_note(GONE),
+            Undeclared::Function(name.clone()),
+        ));
+    }
+    for name in &found.log_groups {
+        let function = name.rsplit('/').next().unwrap_or(name);
+        out.push((
+            Entry::new(
+                format!("functions.{}.logGroup", logical(ctx, function)),
+                "logGroup",
+                name.clone(),
+                Action::Delete,
+            )
+            .with_note(GONE),
+            Undeclared::LogGroup(name.clone()),
+        ));
+    }
+    for name in &found.roles {
+        let function = name.strip_suffix("-role").unwrap_or(name);
+        out.push((
+            Entry::new(
+                format!("functions.{}.role", logical(ctx, function)),
+                "iamRole",
+                name.clone(),
+                Action::Delete,
+            )
+            .with_note(GONE),
+            Undeclared::Role(name.clone()),
+        ));
+    }
+    for (pool_id, client) in &found.clients {
+        let pool = live
+            .pools
+            .iter()
+            .find(|(_, s)| s.owned.as_ref().is_some_and(|p| p.id == *pool_id))
+            .map_or("?", |(name, _)| name.as_str());
+        out.push((
+            Entry::new(
+                format!("userPools.{pool}.clients.{}", logical(ctx, &client.name)),
+                "userPoolClient",
+                format!("{} ({})", client.name, client.id),
+                Action::Delete,
+            )
+            .with_note(GONE),
+            Undeclared::Client {
+                pool_id: pool_id.clone(),
+                client: client.clone(),
+            },
+        ));
+    }
+    for (id, name) in &found.pools {
+        out.push((
+            Entry::new(
+                format!("userPools.{}", logical(ctx, name)),
+                "userPool",
+                format!("{name} ({id})"),
+                Action::NoOp,
+            )
+            .with_note(
+                "no longer in stack.yaml, and kept: it holds users' data; declare it again with `removal: delete` and run `down` to delete it",
+            ),
+            Undeclared::Pool,
+        ));
+    }
+    out
+}
+
+/// Deletes what stack.yaml no longer declares (pools excepted), in order; reports each.
+async fn delete_undeclared(ctx: &Context, live: &Live) -> anyhow::Result<Vec<Entry>> {
+    let clients = &ctx.clients;
+    let mut done = Vec::new();
+    for (entry, item) in undeclared(ctx, live) {
+        let started = Instant::now();
+        let result: anyhow::Result<()> = match &item {
+            Undeclared::Pool => continue,
+            Undeclared::Api { id, name } => {
+                rest_api::delete(&clients.apigateway, &ctx.pacer, name, id)
+                    .await
+                    .map_err(Into::into)
+            }
+            Undeclared::Function(name) => function::delete(&clients.lambda, name)
+                .await
+                .map_err(Into::into),
+            Undeclared::LogGroup(name) => log_group::delete(&clients.logs, name)
+                .await
+                .map_err(Into::into),
+            Undeclared::Role(name) => role::delete(&clients.iam, name).await.map_err(Into::into),
+            Undeclared::Client { pool_id, client } => {
+                user_pool_client::delete(&clients.cognito, pool_id, client)
+                    .await
+                    .map_err(Into::into)
+            }
+        };
+        result.with_context(|| format!("{}: deleting", entry.address))?;
+        output::applied(&entry, started.elapsed());
+        done.push(entry);
+    }
+    Ok(done)
 }
 
 /// What a node will create anew has no value yet for those planned after it.
@@ -236,8 +391,12 @@ pub async fn apply_up(
     if !outcome.failed.is_empty() {
         return Err(incomplete(outcome, order.len()));
     }
+    let removed = delete_undeclared(&ctx, &live)
+        .await
+        .context("deleting what stack.yaml no longer declares")?;
     let values = lock(&values).clone();
-    let changes = applied.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut changes = applied.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    changes.extend(removed);
     Ok(UpReport {
         outputs: Outputs::from_values(&ctx, &values),
         summary: Summary::of(&changes),
@@ -393,6 +552,7 @@ pub fn plan_down(ctx: &Context, live: &Live, delete_data: bool) -> Plan {
             }
         }
     }
+    entries.extend(undeclared(ctx, live).into_iter().map(|(entry, _)| entry));
     Plan::new(
         &ctx.stack.name,
         &ctx.target.region,
@@ -453,8 +613,18 @@ pub async fn apply_down(
     if !outcome.failed.is_empty() {
         return Err(incomplete(outcome, order.len()));
     }
-    let deleted = deleted.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let retained = retained.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let removed = delete_undeclared(&ctx, &live)
+        .await
+        .context("deleting what stack.yaml no longer declares")?;
+    let mut deleted = deleted.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    deleted.extend(removed);
+    let mut retained = retained.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    retained.extend(
+        undeclared(&ctx, &live)
+            .into_iter()
+            .filter(|(_, item)| matches!(item, Undeclared::Pool))
+            .map(|(entry, _)| entry),
+    );
     Ok(DownReport {
         deleted,
         retained,

@@ -204,6 +204,27 @@ pub async fn find(client: &Client, name: &str) -> Result<Option<LiveFunction>, F
     }))
 }
 
+/// Names of every function whose name starts with `prefix` (every page listed).
+pub async fn names_with_prefix(
+    client: &Client,
+    prefix: &str,
+) -> Result<Vec<String>, FunctionError> {
+    let mut pages = client.list_functions().into_paginator().send();
+    let mut names = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page =
+            page.map_err(|err| aws_error("list functions named", &format!("{prefix}*"), err))?;
+        names.extend(
+            page.functions()
+                .iter()
+                .filter_map(|f| f.function_name())
+                .filter(|name| name.starts_with(prefix))
+                .map(str::to_owned),
+        );
+    }
+    Ok(names)
+}
+
 /// "The role defined for the function cannot be assumed by Lambda": IAM has not propagated a new
 /// role yet (real AWS, for seconds after CreateRole), or the role does not exist.
 fn role_not_yet_assumable<E: ProvideErrorMetadata>(err: &E) -> bool {

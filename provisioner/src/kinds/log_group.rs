@@ -113,6 +113,30 @@ pub async fn find(client: &Client, name: &str) -> Result<Option<LiveLogGroup>, L
     }))
 }
 
+/// Names of every log group whose name starts with `prefix` (every page listed).
+pub async fn names_with_prefix(
+    client: &Client,
+    prefix: &str,
+) -> Result<Vec<String>, LogGroupError> {
+    let mut pages = client
+        .describe_log_groups()
+        .log_group_name_prefix(prefix)
+        .into_paginator()
+        .send();
+    let mut names = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(aws_error("list", &format!("{prefix}*")))?;
+        names.extend(
+            page.log_groups()
+                .iter()
+                .filter_map(|g| g.log_group_name())
+                .filter(|name| name.starts_with(prefix))
+                .map(str::to_owned),
+        );
+    }
+    Ok(names)
+}
+
 /// Creates the log group, tagged as `stack`'s in the same call, and sets its retention. A group
 /// that appeared meanwhile (Lambda creates it on a first invocation) is not an error: the caller
 /// finds it on the next observation.

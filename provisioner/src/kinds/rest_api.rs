@@ -184,11 +184,14 @@ pub struct LiveApi {
     pub stage: Option<LiveStage>,
 }
 
-/// Every API with the stack's name: at most one of ours, and the ids of foreign ones.
+/// Every API with the stack's name: at most one of ours, and the ids of foreign ones; and other
+/// APIs that carry the stack's tag under another name (stack.yaml no longer declares them).
 #[derive(Debug, Clone, Default)]
 pub struct ApiSearch {
     pub owned: Option<LiveApi>,
     pub foreign: Vec<String>,
+    /// (id, name).
+    pub undeclared: Vec<(String, String)>,
 }
 
 /// What it takes to make the live API match, part by part.
@@ -454,7 +457,8 @@ fn ignore_not_found<E: Into<aws_sdk_apigateway::Error>>(
     }
 }
 
-/// Every REST API named `name` (every page); the one tagged as `stack`'s is read in full.
+/// Every REST API named `name` (every page); the one tagged as `stack`'s is read in full. An empty
+/// `name` (no API declared) finds only undeclared ones.
 pub async fn find(
     client: &Client,
     pacer: &Pacer,
@@ -463,6 +467,7 @@ pub async fn find(
 ) -> Result<ApiSearch, ApiError> {
     let mut owned = Vec::new();
     let mut foreign = Vec::new();
+    let mut undeclared = Vec::new();
     let mut position: Option<String> = None;
     loop {
         pacer.wait(Quotas::General).await;
@@ -474,14 +479,17 @@ pub async fn find(
             .await
             .map_err(aws_error("list the REST APIs", name))?;
         for api in page.items() {
-            if api.name() != Some(name) {
-                continue;
-            }
             let id = api.id().unwrap_or_default().to_owned();
             let ours = api
                 .tags()
                 .and_then(|tags| tags.get(OWNERSHIP_TAG))
                 .is_some_and(|owner| owner == stack);
+            if api.name() != Some(name) {
+                if ours {
+                    undeclared.push((id, api.name().unwrap_or_default().to_owned()));
+                }
+                continue;
+            }
             if ours {
                 owned.push((id, api.root_resource_id().map(str::to_owned)));
             } else {
@@ -507,7 +515,11 @@ pub async fn find(
         Some((id, _)) => Some(read(client, pacer, name, &id).await?),
         None => None,
     };
-    Ok(ApiSearch { owned, foreign })
+    Ok(ApiSearch {
+        owned,
+        foreign,
+        undeclared,
+    })
 }
 
 /// Reads an API's working copy and its stages' deployment.

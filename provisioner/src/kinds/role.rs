@@ -326,6 +326,23 @@ pub async fn find(client: &Client, name: &str) -> Result<Option<LiveRole>, RoleE
     }))
 }
 
+/// Names of every role whose name starts with `prefix` (every page listed).
+pub async fn names_with_prefix(client: &Client, prefix: &str) -> Result<Vec<String>, RoleError> {
+    let mut pages = client.list_roles().into_paginator().send();
+    let mut names = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(aws_error("list roles named", &format!("{prefix}*")))?;
+        names.extend(
+            page.roles()
+                .iter()
+                .map(|role| role.role_name())
+                .filter(|name| name.starts_with(prefix))
+                .map(str::to_owned),
+        );
+    }
+    Ok(names)
+}
+
 /// Creates the role, tagged as `stack`'s in the same call, then attaches and puts its policies.
 /// A crash part-way leaves a tagged role that `update` completes on the next run.
 pub async fn create(

@@ -225,6 +225,23 @@ where
 /// Every pool named `name`, described. Pool names are not unique on AWS, so all of them are listed
 /// (every page) and the caller decides by tag.
 pub async fn find_by_name(client: &Client, name: &str) -> Result<Vec<LivePool>, UserPoolError> {
+    find_where(client, name, |pool_name| pool_name == name).await
+}
+
+/// Every pool whose name starts with `prefix`, described (for finding pools a stack owns but no
+/// longer declares).
+pub async fn find_with_prefix(
+    client: &Client,
+    prefix: &str,
+) -> Result<Vec<LivePool>, UserPoolError> {
+    find_where(client, prefix, |pool_name| pool_name.starts_with(prefix)).await
+}
+
+async fn find_where(
+    client: &Client,
+    name: &str,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<Vec<LivePool>, UserPoolError> {
     let mut pages = client
         .list_user_pools()
         .max_results(60)
@@ -236,13 +253,13 @@ pub async fn find_by_name(client: &Client, name: &str) -> Result<Vec<LivePool>, 
         ids.extend(
             page.user_pools()
                 .iter()
-                .filter(|pool| pool.name() == Some(name))
-                .filter_map(|pool| pool.id().map(str::to_owned)),
+                .filter(|pool| pool.name().is_some_and(&wanted))
+                .filter_map(|pool| Some((pool.id()?.to_owned(), pool.name()?.to_owned()))),
         );
     }
     let mut found = Vec::with_capacity(ids.len());
-    for id in ids {
-        found.push(describe(client, &id, name).await?);
+    for (id, pool_name) in ids {
+        found.push(describe(client, &id, &pool_name).await?);
     }
     Ok(found)
 }

@@ -151,6 +151,26 @@ pub async fn find(
     }
 }
 
+/// Every app client of pool `pool_id` as (name, id), every page listed.
+pub async fn list(client: &Client, pool_id: &str) -> Result<Vec<(String, String)>, ClientError> {
+    let mut pages = client
+        .list_user_pool_clients()
+        .user_pool_id(pool_id)
+        .max_results(60)
+        .into_paginator()
+        .send();
+    let mut found = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(aws_error("list", "*", pool_id))?;
+        found.extend(
+            page.user_pool_clients()
+                .iter()
+                .filter_map(|c| Some((c.client_name()?.to_owned(), c.client_id()?.to_owned()))),
+        );
+    }
+    Ok(found)
+}
+
 fn live_client(client: &UserPoolClientType, name: &str) -> Result<LiveClient, ClientError> {
     Ok(LiveClient {
         id: client
