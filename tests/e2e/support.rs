@@ -66,7 +66,12 @@ pub fn unique(prefix: &str) -> String {
 
 /// The `provisioner` binary, run from the repository root with the emulator's environment.
 pub fn provisioner() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_provisioner"));
+    provisioner_command(env!("CARGO_BIN_EXE_provisioner"))
+}
+
+/// `program` with the environment [`provisioner`] gets (for wrappers such as `script`).
+pub fn provisioner_command(program: &str) -> Command {
+    let mut command = Command::new(program);
     command
         .current_dir(repo_root())
         .env("AWS_ACCESS_KEY_ID", "testing")
