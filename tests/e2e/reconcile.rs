@@ -700,7 +700,7 @@ async fn user_exists(aws: &Aws, pool_id: &str, username: &str) -> bool {
 }
 
 #[tokio::test]
-async fn an_immutable_pool_change_is_refused_without_allow_replace() {
+async fn an_immutable_pool_change_is_refused_unless_named_and_then_everything_follows_the_new_pool() {
     let aws = aws().await;
     let stack = support::unique("guard");
     let file = support::write_stack(&[]);
@@ -742,7 +742,63 @@ async fn an_immutable_pool_change_is_refused_without_allow_replace() {
     );
     diff(&file, &stack, 0);
 
-    json_from(&file, &stack, &["down", "--json", "--delete-data"], 0);
+    // Named, the replacement goes through, and everything that refers to the pool follows it.
+    let replaced = up(&immutable, &stack, &["--yes", "--allow-replace", "users"]);
+    let new_pool = replaced["outputs"]["userPoolId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let new_arn = replaced["outputs"]["userPoolArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let new_client = replaced["outputs"]["userPoolClientId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(new_pool, pool_id);
+    assert_ne!(new_client, client_id);
+    assert_eq!(
+        calls(&replaced, "CognitoIdentityProvider.DeleteUserPool"),
+        1
+    );
+    let described = aws
+        .cognito
+        .describe_user_pool()
+        .user_pool_id(&new_pool)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        described.user_pool().unwrap().username_attributes()[0].as_str(),
+        "email"
+    );
+    let config = aws
+        .lambda
+        .get_function_configuration()
+        .function_name(format!("{stack}-sign-in"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        config.environment().unwrap().variables().unwrap()["USER_POOL_CLIENT_ID"],
+        new_client
+    );
+    let api_id = rest_api_id(&aws, &format!("{stack}-api")).await.unwrap();
+    let authorizers = aws
+        .apigateway
+        .get_authorizers()
+        .rest_api_id(&api_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        authorizers.items()[0].provider_arns(),
+        std::slice::from_ref(&new_arn)
+    );
+    diff(&immutable, &stack, 0);
+
+    json_from(&immutable, &stack, &["down", "--json", "--delete-data"], 0);
 }
 
 #[tokio::test]
