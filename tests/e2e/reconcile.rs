@@ -700,7 +700,8 @@ async fn user_exists(aws: &Aws, pool_id: &str, username: &str) -> bool {
 }
 
 #[tokio::test]
-async fn an_immutable_pool_change_is_refused_unless_named_and_then_everything_follows_the_new_pool() {
+async fn an_immutable_pool_change_is_refused_unless_named_and_then_everything_follows_the_new_pool()
+{
     let aws = aws().await;
     let stack = support::unique("guard");
     let file = support::write_stack(&[]);

@@ -125,6 +125,13 @@ pub enum Resolve {
 }
 
 impl Context {
+    /// The value of `reference` now; in a lenient plan, `(known after apply)` when it has none.
+    pub fn value(&self, values: &Values, reference: &Reference, mode: Resolve) -> Option<String> {
+        values
+            .get(&self.stack, &self.target, reference)
+            .or_else(|| (mode == Resolve::Lenient).then(|| KNOWN_AFTER_APPLY.to_owned()))
+    }
+
     /// `template` with every reference replaced by its value.
     pub fn render(
         &self,
@@ -133,11 +140,7 @@ impl Context {
         mode: Resolve,
     ) -> Result<String, Unresolved> {
         template
-            .render(|reference| {
-                values
-                    .get(&self.stack, &self.target, reference)
-                    .or_else(|| (mode == Resolve::Lenient).then(|| KNOWN_AFTER_APPLY.to_owned()))
-            })
+            .render(|reference| self.value(values, reference, mode))
             .map_err(|reference| Unresolved(reference.clone()))
     }
 }

@@ -18,7 +18,7 @@ use crate::kinds::user_pool::{self, LivePool, PoolSettings};
 use crate::kinds::user_pool_client::{self, ClientSettings, LiveClient};
 use crate::kinds::{function, log_group, role};
 use crate::plan::{Action, Entry, FieldChange};
-use crate::spec::{OWNERSHIP_TAG, ResourceId};
+use crate::spec::{OWNERSHIP_TAG, ResourceId, Stack};
 
 /// A node's plan: observed state, desired state and the action between them.
 #[derive(Debug, Clone)]
@@ -73,6 +73,14 @@ pub struct PermissionPlan {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct Blocker(pub String);
+
+/// A resource of `kind` named `name` is in the way, and it is not `stack`'s.
+fn blocker(address: &str, kind: &str, name: &str, stack: &Stack, owner: Option<&str>) -> Blocker {
+    Blocker(format!(
+        "{address}: {}",
+        foreign(kind, name, &stack.name, owner)
+    ))
+}
 
 fn unresolved(address: &str, err: Unresolved) -> Blocker {
     Blocker(format!("{address}: {err}"))
@@ -132,26 +140,21 @@ pub fn plan(
         ResourceId::Role { function } => {
             let spec = &stack.functions[function];
             let address = format!("functions.{function}.role");
-            let inline = role::inline_policy(&spec.allow, |reference| {
-                values
-                    .get(stack, &ctx.target, reference)
-                    .or_else(|| (mode == Resolve::Lenient).then(|| KNOWN_AFTER_APPLY.to_owned()))
-            })
-            .map_err(|err| unresolved(&address, Unresolved(err.0)))?;
+            let inline =
+                role::inline_policy(&spec.allow, |reference| ctx.value(values, reference, mode))
+                    .map_err(|err| unresolved(&address, Unresolved(err.0)))?;
             let desired = RoleSettings::desired(inline, &ctx.target.partition);
             let found = live.roles.get(function).cloned().flatten();
             let action = match &found {
                 None => Action::Create,
                 Some(found) if !found.owned_by(&stack.name) => {
-                    return Err(Blocker(format!(
-                        "{address}: {}",
-                        foreign(
-                            "IAM role",
-                            &spec.role_name,
-                            &stack.name,
-                            found.owner.as_deref()
-                        )
-                    )));
+                    return Err(blocker(
+                        &address,
+                        "IAM role",
+                        &spec.role_name,
+                        stack,
+                        found.owner.as_deref(),
+                    ));
                 }
                 Some(found) => role::diff(&found.settings, &desired),
             };
@@ -187,15 +190,13 @@ pub fn plan(
             let action = match &found {
                 None => Action::Create,
                 Some(found) if !found.owned_by(&stack.name) => {
-                    return Err(Blocker(format!(
-                        "{address}: {}",
-                        foreign(
-                            "Lambda function",
-                            &spec.physical_name,
-                            &stack.name,
-                            found.owner.as_deref()
-                        )
-                    )));
+                    return Err(blocker(
+                        &address,
+                        "Lambda function",
+                        &spec.physical_name,
+                        stack,
+                        found.owner.as_deref(),
+                    ));
                 }
                 Some(found) => function::diff(&found.settings, &desired),
             };

@@ -380,10 +380,7 @@ pub async fn apply_up(
             for entry in &changing {
                 output::applied(entry, node_started.elapsed());
             }
-            applied
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .extend(changing);
+            guard(&applied).extend(changing);
             Ok(())
         }
     })
@@ -395,7 +392,7 @@ pub async fn apply_up(
         .await
         .context("deleting what stack.yaml no longer declares")?;
     let values = lock(&values).clone();
-    let mut changes = applied.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut changes = guard(&applied).clone();
     changes.extend(removed);
     Ok(UpReport {
         outputs: Outputs::from_values(&ctx, &values),
@@ -404,6 +401,11 @@ pub async fn apply_up(
         calls: ctx.clients.calls.snapshot(),
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The list behind a lock shared by the tasks of a run (a task that panicked left it usable).
+fn guard(entries: &Mutex<Vec<Entry>>) -> std::sync::MutexGuard<'_, Vec<Entry>> {
+    entries.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Outputs of a stack as it is live (for a no-op `up`).
@@ -591,18 +593,12 @@ pub async fn apply_down(
             for step in down_steps(&ctx, &live, &id, delete_data) {
                 match step {
                     DownStep::Absent => {}
-                    DownStep::Keep(entry) => retained
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push(entry),
+                    DownStep::Keep(entry) => guard(&retained).push(entry),
                     DownStep::Delete(entry) => {
                         let step_started = Instant::now();
                         delete(&ctx, &live, &id, &entry).await?;
                         output::applied(&entry, step_started.elapsed());
-                        deleted
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .push(entry);
+                        guard(&deleted).push(entry);
                     }
                 }
             }
@@ -616,9 +612,9 @@ pub async fn apply_down(
     let removed = delete_undeclared(&ctx, &live)
         .await
         .context("deleting what stack.yaml no longer declares")?;
-    let mut deleted = deleted.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut deleted = guard(&deleted).clone();
     deleted.extend(removed);
-    let mut retained = retained.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut retained = guard(&retained).clone();
     retained.extend(
         undeclared(&ctx, &live)
             .into_iter()
