@@ -23,4 +23,5 @@ pub mod kinds;
 pub mod output;
 pub mod package;
 pub mod plan;
+pub mod serve;
 pub mod spec;

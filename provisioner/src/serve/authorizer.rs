@@ -1,0 +1,291 @@
+//! The Cognito user-pool authorizer, as API Gateway evaluates it, for `provisioner serve`: the token
+//! comes from the identity source header (the raw token, or `Bearer <token>`); it must be an RS256
+//! JWT signed by a key of the pool's JWKS, issued by the pool (`iss`), not expired (`exp`), an id
+//! token (`token_use: id`: an authorizer without scopes takes id tokens only) for a client of the
+//! pool (`aud`). Any failure is a 401 `{"message":"Unauthorized"}`; the reason is for serve's log.
+
+use std::collections::{BTreeSet, HashMap};
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{Map, Value};
+
+/// Why a request was not authorized (never shown to the caller, who gets 401 either way).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejected {
+    #[error("no token: the `Authorization` header is missing or empty")]
+    NoToken,
+    #[error("the token is not a JWT: {0}")]
+    Malformed(String),
+    #[error("the token is signed with `{0}`; only RS256 is accepted")]
+    Algorithm(String),
+    #[error("the token names key `{0}`, which the pool's JWKS does not have")]
+    UnknownKey(String),
+    #[error("the token's signature does not verify")]
+    Signature,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token was issued by `{0}`, not this pool")]
+    Issuer(String),
+    #[error("the token is a `{0}` token; this authorizer takes id tokens")]
+    NotAnIdToken(String),
+    #[error("the token is for client `{0}`, not a client of this pool")]
+    Audience(String),
+}
+
+/// The issuer of a pool's tokens, as Cognito writes it (also on the emulator).
+pub fn issuer(region: &str, pool_id: &str) -> String {
+    format!("https://cognito-idp.{region}.amazonaws.com/{pool_id}")
+}
+
+/// Where the pool's signing keys are published: on AWS under the issuer; on an emulator under its
+/// endpoint.
+pub fn jwks_url(endpoint: Option<&str>, region: &str, pool_id: &str) -> String {
+    match endpoint {
+        Some(endpoint) => format!(
+            "{}/{pool_id}/.well-known/jwks.json",
+            endpoint.trim_end_matches('/')
+        ),
+        None => format!("{}/.well-known/jwks.json", issuer(region, pool_id)),
+    }
+}
+
+/// The token in an `Authorization` header value: `Bearer <token>` or the token itself.
+pub fn token_from_header(value: Option<&str>) -> Result<&str, Rejected> {
+    let value = value.map(str::trim).unwrap_or_default();
+    let token = match value.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        None if value.eq_ignore_ascii_case("bearer") => "",
+        _ => value,
+    };
+    if token.is_empty() {
+        Err(Rejected::NoToken)
+    } else {
+        Ok(token)
+    }
+}
+
+/// Verifies tokens for one pool with its current keys.
+pub struct Authorizer {
+    issuer: String,
+    client_ids: BTreeSet<String>,
+    keys: HashMap<String, DecodingKey>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the pool's JWKS is not usable: {0}")]
+pub struct BadJwks(String);
+
+impl Authorizer {
+    /// `jwks` is the JSON document the pool publishes.
+    pub fn new(issuer: String, client_ids: BTreeSet<String>, jwks: &str) -> Result<Self, BadJwks> {
+        let set: JwkSet = serde_json::from_str(jwks).map_err(|err| BadJwks(err.to_string()))?;
+        let mut keys = HashMap::new();
+        for jwk in &set.keys {
+            let Some(kid) = &jwk.common.key_id else {
+                continue;
+            };
+            let key = DecodingKey::from_jwk(jwk).map_err(|err| BadJwks(err.to_string()))?;
+            keys.insert(kid.clone(), key);
+        }
+        if keys.is_empty() {
+            return Err(BadJwks("it has no key with a `kid`".to_owned()));
+        }
+        Ok(Authorizer {
+            issuer,
+            client_ids,
+            keys,
+        })
+    }
+
+    /// The claims of a valid id token in the header value `authorization`.
+    pub fn verify(&self, authorization: Option<&str>) -> Result<Map<String, Value>, Rejected> {
+        let token = token_from_header(authorization)?;
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|err| Rejected::Malformed(err.to_string()))?;
+        if header.alg != Algorithm::RS256 {
+            return Err(Rejected::Algorithm(format!("{:?}", header.alg)));
+        }
+        let kid = header.kid.unwrap_or_default();
+        let key = self
+            .keys
+            .get(&kid)
+            .ok_or_else(|| Rejected::UnknownKey(kid.clone()))?;
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.leeway = 0;
+        validation.validate_exp = true;
+        validation.set_required_spec_claims(&["exp", "iss"]);
+        // `aud` is checked below, with the message it deserves (access tokens have none).
+        validation.validate_aud = false;
+        let data =
+            jsonwebtoken::decode::<Map<String, Value>>(token, key, &validation).map_err(|err| {
+                match err.kind() {
+                    ErrorKind::ExpiredSignature => Rejected::Expired,
+                    ErrorKind::InvalidSignature => Rejected::Signature,
+                    ErrorKind::InvalidAlgorithm => {
+                        Rejected::Algorithm("another algorithm".to_owned())
+                    }
+                    other => Rejected::Malformed(format!("{other:?}")),
+                }
+            })?;
+        let claims = data.claims;
+        let text = |name: &str| claims.get(name).and_then(Value::as_str).unwrap_or_default();
+        if text("iss") != self.issuer {
+            return Err(Rejected::Issuer(text("iss").to_owned()));
+        }
+        if text("token_use") != "id" {
+            return Err(Rejected::NotAnIdToken(text("token_use").to_owned()));
+        }
+        if !self.client_ids.contains(text("aud")) {
+            return Err(Rejected::Audience(text("aud").to_owned()));
+        }
+        Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    use jsonwebtoken::{EncodingKey, Header};
+    use serde_json::json;
+
+    use super::*;
+
+    const ISSUER: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Test";
+
+    fn fixture(name: &str) -> String {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/jwt")
+            .join(name);
+        std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+    }
+
+    fn authorizer() -> Authorizer {
+        Authorizer::new(
+            ISSUER.to_owned(),
+            BTreeSet::from(["client-1".to_owned()]),
+            &fixture("jwks.json"),
+        )
+        .unwrap()
+    }
+
+    fn now() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    }
+
+    fn claims() -> Value {
+        json!({
+            "sub": "abc", "aud": "client-1", "iss": ISSUER, "token_use": "id",
+            "cognito:username": "ada", "email": "ada@example.com",
+            "iat": now() - 10, "exp": now() + 3600,
+        })
+    }
+
+    fn sign(claims: &Value, key: &str, kid: &str) -> String {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(kid.to_owned());
+        let key = EncodingKey::from_rsa_pem(fixture(key).as_bytes()).unwrap();
+        jsonwebtoken::encode(&header, claims, &key).unwrap()
+    }
+
+    fn with(edit: impl FnOnce(&mut Value)) -> String {
+        let mut claims = claims();
+        edit(&mut claims);
+        sign(&claims, "test-key.pem", "test-key")
+    }
+
+    #[test]
+    fn a_valid_id_token_gives_its_claims_raw_or_as_bearer() {
+        let token = with(|_| {});
+        let authorizer = authorizer();
+        let claims = authorizer.verify(Some(&format!("Bearer {token}"))).unwrap();
+        assert_eq!(claims["cognito:username"], "ada");
+        assert_eq!(authorizer.verify(Some(&token)).unwrap(), claims);
+    }
+
+    #[test]
+    fn every_bad_token_is_rejected_for_its_own_reason() {
+        let authorizer = authorizer();
+        let unsigned = {
+            let b64 = |v: &Value| {
+                use base64::Engine;
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+            };
+            format!(
+                "{}.{}.",
+                b64(&json!({"alg": "none", "kid": "test-key"})),
+                b64(&claims())
+            )
+        };
+        type Case = (&'static str, Option<String>, fn(&Rejected) -> bool);
+        let cases: Vec<Case> = vec![
+            ("no header", None, |r| *r == Rejected::NoToken),
+            ("empty", Some(String::new()), |r| *r == Rejected::NoToken),
+            ("bearer, nothing", Some("Bearer ".to_owned()), |r| {
+                *r == Rejected::NoToken
+            }),
+            ("not a JWT", Some("Bearer abc.def".to_owned()), |r| {
+                matches!(r, Rejected::Malformed(_))
+            }),
+            ("alg none", Some(unsigned), |r| {
+                matches!(r, Rejected::Malformed(_) | Rejected::Algorithm(_))
+            }),
+            (
+                "signed by another key",
+                Some(sign(&claims(), "other-key.pem", "test-key")),
+                |r| *r == Rejected::Signature,
+            ),
+            (
+                "unknown key id",
+                Some(sign(&claims(), "other-key.pem", "other")),
+                |r| matches!(r, Rejected::UnknownKey(kid) if kid == "other"),
+            ),
+            (
+                "expired",
+                Some(with(|c| c["exp"] = json!(now() - 1))),
+                |r| *r == Rejected::Expired,
+            ),
+            (
+                "another pool",
+                Some(with(|c| {
+                    c["iss"] = json!("https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other")
+                })),
+                |r| matches!(r, Rejected::Issuer(_)),
+            ),
+            (
+                "an access token",
+                Some(with(|c| {
+                    c["token_use"] = json!("access");
+                    c.as_object_mut().unwrap().remove("aud");
+                })),
+                |r| matches!(r, Rejected::NotAnIdToken(used) if used == "access"),
+            ),
+            (
+                "another client",
+                Some(with(|c| c["aud"] = json!("client-2"))),
+                |r| matches!(r, Rejected::Audience(aud) if aud == "client-2"),
+            ),
+        ];
+        for (case, header, expected) in cases {
+            let rejected = authorizer.verify(header.as_deref()).expect_err(case);
+            assert!(expected(&rejected), "{case}: {rejected:?}");
+        }
+    }
+
+    #[test]
+    fn urls_follow_aws_or_the_emulator() {
+        assert_eq!(
+            jwks_url(None, "eu-west-1", "eu-west-1_A"),
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_A/.well-known/jwks.json"
+        );
+        assert_eq!(
+            jwks_url(Some("http://127.0.0.1:5000/"), "eu-west-1", "eu-west-1_A"),
+            "http://127.0.0.1:5000/eu-west-1_A/.well-known/jwks.json"
+        );
+    }
+}
