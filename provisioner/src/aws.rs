@@ -2,7 +2,10 @@
 //! instance roles), `AWS_ENDPOINT_URL`, and the global `--region`, `--profile` and `--endpoint-url`
 //! flags on top.
 
+use std::time::Duration;
+
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 use crate::calls::CallCounter;
@@ -15,11 +18,18 @@ pub struct AwsOptions {
     pub endpoint_url: Option<String>,
 }
 
-/// Loads the SDK configuration. Throttling is retried with backoff and jitter, longer than the
-/// SDK's default three attempts: API Gateway's control plane allows only a few calls per second.
+/// Loads the SDK configuration. Throttling and 5xx answers are retried with exponential backoff
+/// and jitter, longer than the SDK's default three attempts: API Gateway's control plane allows
+/// only a few calls per second. A connection that cannot be made, or an attempt that hangs, fails
+/// (and is retried) instead of waiting forever; two minutes leave room for a 50 MB code upload.
 pub async fn sdk_config(options: &AwsOptions) -> SdkConfig {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .operation_attempt_timeout(Duration::from_secs(120))
+        .build();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::standard().with_max_attempts(8));
+        .retry_config(RetryConfig::standard().with_max_attempts(8))
+        .timeout_config(timeouts);
     if let Some(region) = &options.region {
         loader = loader.region(Region::new(region.clone()));
     }
@@ -160,5 +170,12 @@ mod tests {
         .await;
         assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-3"));
         assert_eq!(config.endpoint_url(), Some("http://127.0.0.1:1"));
+        let timeouts = config.timeout_config().expect("timeouts are set");
+        assert_eq!(timeouts.connect_timeout(), Some(Duration::from_secs(10)));
+        assert_eq!(
+            timeouts.operation_attempt_timeout(),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(config.retry_config().map(|r| r.max_attempts()), Some(8));
     }
 }
