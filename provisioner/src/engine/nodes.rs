@@ -254,6 +254,16 @@ pub fn plan(
                 return Err(Blocker("api: not declared in stack.yaml".to_owned()));
             };
             let target = &ctx.target;
+            if mode == Resolve::Strict {
+                for authorizer in api.authorizers.values() {
+                    let reference = crate::spec::Reference::UserPoolArn {
+                        pool: authorizer.user_pool.clone(),
+                    };
+                    if values.get(stack, target, &reference).is_none() {
+                        return Err(unresolved("api", Unresolved(reference)));
+                    }
+                }
+            }
             let desired = DesiredApi::new(
                 api,
                 &target.partition,
