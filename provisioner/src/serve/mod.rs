@@ -1,7 +1,9 @@
 //! `provisioner serve` (in progress): the stack's API on this machine. So far: the Cognito
-//! authorizer ([`authorizer`]) and fetching a pool's keys ([`fetch_jwks`]).
+//! authorizer ([`authorizer`]), fetching a pool's keys ([`fetch_jwks`]), and REST proxy events and
+//! responses ([`event`]). Next: the HTTP front, the Lambda Runtime API, the handler processes.
 
 pub mod authorizer;
+pub mod event;
 
 /// GETs a pool's JWKS document (http for an emulator, https on AWS), with a bounded wait.
 pub fn fetch_jwks(url: &str) -> anyhow::Result<String> {
