@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, ExplicitAuthFlowsType};
-use provisioner::serve::authorizer::{self, Authorizer, Rejected};
+use provisioner::serve::authorizer::{self, Authorizer, CachedAuthorizer, Rejected};
 use provisioner::serve::fetch_jwks;
 
 use crate::support;
@@ -107,4 +107,47 @@ async fn tokens_the_emulator_issues_are_checked_like_api_gateway_does() {
         Err(Rejected::Issuer(_))
     ));
     assert_eq!(authorizer.verify(None), Err(Rejected::NoToken));
+}
+
+#[tokio::test]
+async fn keys_are_fetched_when_needed_and_again_for_a_key_they_lack() {
+    let cognito = Client::new(&support::sdk_config().await);
+    let (pool_id, client_id, id_token, _) = pool_with_a_signed_in_user(&cognito).await;
+    let url = authorizer::jwks_url(Some(support::emulator()), support::REGION, &pool_id);
+    let stale =
+        std::fs::read_to_string(support::repo_root().join("tests/fixtures/jwt/jwks.json")).unwrap();
+    let issuer = authorizer::issuer(support::REGION, &pool_id);
+    tokio::task::spawn_blocking(move || {
+        // Fetched on first use.
+        let fresh = CachedAuthorizer::new(
+            url.clone(),
+            issuer.clone(),
+            BTreeSet::from([client_id.clone()]),
+            fetch_jwks,
+        );
+        let claims = fresh
+            .verify(Some(&id_token))
+            .expect("verified with fetched keys");
+        assert_eq!(claims["cognito:username"], "ada");
+
+        // Known keys that lack the token's key: fetched again, then verified.
+        let rotated = CachedAuthorizer::new(url, issuer, BTreeSet::from([client_id]), fetch_jwks)
+            .with_keys(&stale)
+            .unwrap();
+        assert!(rotated.verify(Some(&id_token)).is_ok());
+
+        // Keys that cannot be fetched: refused, with the reason for the log.
+        let unreachable = CachedAuthorizer::new(
+            "http://127.0.0.1:9/none/.well-known/jwks.json".to_owned(),
+            "x".to_owned(),
+            BTreeSet::new(),
+            fetch_jwks,
+        );
+        assert!(matches!(
+            unreachable.verify(Some(&id_token)),
+            Err(Rejected::KeysUnavailable(_))
+        ));
+    })
+    .await
+    .unwrap();
 }

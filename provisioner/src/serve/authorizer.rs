@@ -32,6 +32,8 @@ pub enum Rejected {
     NotAnIdToken(String),
     #[error("the token is for client `{0}`, not a client of this pool")]
     Audience(String),
+    #[error("the pool's signing keys are unavailable: {0}")]
+    KeysUnavailable(String),
 }
 
 /// The issuer of a pool's tokens, as Cognito writes it (also on the emulator).
@@ -141,6 +143,84 @@ impl Authorizer {
             return Err(Rejected::Audience(text("aud").to_owned()));
         }
         Ok(claims)
+    }
+}
+
+/// An [`Authorizer`] whose keys are fetched once, when first needed, and again when a token names
+/// a key they do not have (Cognito rotates keys), at most once a minute.
+pub struct CachedAuthorizer {
+    url: String,
+    issuer: String,
+    client_ids: BTreeSet<String>,
+    fetch: fn(&str) -> anyhow::Result<String>,
+    current: std::sync::Mutex<Keys>,
+}
+
+/// The keys in use, and when they were last fetched (None: given, never fetched).
+#[derive(Default)]
+struct Keys {
+    authorizer: Option<std::sync::Arc<Authorizer>>,
+    fetched: Option<std::time::Instant>,
+}
+
+impl CachedAuthorizer {
+    /// Keys from `url`, fetched with `fetch` (blocking: call `verify` off the async threads).
+    pub fn new(
+        url: String,
+        issuer: String,
+        client_ids: BTreeSet<String>,
+        fetch: fn(&str) -> anyhow::Result<String>,
+    ) -> CachedAuthorizer {
+        CachedAuthorizer {
+            url,
+            issuer,
+            client_ids,
+            fetch,
+            current: std::sync::Mutex::new(Keys::default()),
+        }
+    }
+
+    /// Starts from keys already known (for tests, or keys fetched at start-up).
+    pub fn with_keys(self, jwks: &str) -> Result<CachedAuthorizer, BadJwks> {
+        let authorizer = Authorizer::new(self.issuer.clone(), self.client_ids.clone(), jwks)?;
+        self.lock().authorizer = Some(std::sync::Arc::new(authorizer));
+        Ok(self)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Keys> {
+        self.current.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn refresh(&self) -> Result<std::sync::Arc<Authorizer>, Rejected> {
+        let mut current = self.lock();
+        if let (Some(authorizer), Some(at)) = (&current.authorizer, current.fetched)
+            && at.elapsed() < std::time::Duration::from_secs(60)
+        {
+            return Ok(authorizer.clone());
+        }
+        let jwks =
+            (self.fetch)(&self.url).map_err(|err| Rejected::KeysUnavailable(format!("{err:#}")))?;
+        let authorizer = Authorizer::new(self.issuer.clone(), self.client_ids.clone(), &jwks)
+            .map_err(|err| Rejected::KeysUnavailable(err.to_string()))?;
+        let authorizer = std::sync::Arc::new(authorizer);
+        *current = Keys {
+            authorizer: Some(authorizer.clone()),
+            fetched: Some(std::time::Instant::now()),
+        };
+        Ok(authorizer)
+    }
+
+    /// As [`Authorizer::verify`], fetching the keys first if needed and again on an unknown key.
+    pub fn verify(&self, authorization: Option<&str>) -> Result<Map<String, Value>, Rejected> {
+        let known = self.lock().authorizer.clone();
+        let authorizer = match known {
+            Some(authorizer) => authorizer,
+            None => self.refresh()?,
+        };
+        match authorizer.verify(authorization) {
+            Err(Rejected::UnknownKey(_)) => self.refresh()?.verify(authorization),
+            other => other,
+        }
     }
 }
 
