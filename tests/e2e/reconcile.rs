@@ -670,7 +670,7 @@ async fn drift_behind_the_tools_back_shows_in_diff_and_up_repairs_it() {
     json_from(&file, &stack, &["down", "--json", "--delete-data"], 0);
 }
 
-async fn sign_up_user(aws: &Aws, pool_id: &str, client_id: &str, username: &str) {
+async fn sign_up_user(aws: &Aws, client_id: &str, username: &str) {
     aws.cognito
         .sign_up()
         .client_id(client_id)
@@ -686,7 +686,6 @@ async fn sign_up_user(aws: &Aws, pool_id: &str, client_id: &str, username: &str)
         .send()
         .await
         .unwrap();
-    let _ = pool_id;
 }
 
 async fn user_exists(aws: &Aws, pool_id: &str, username: &str) -> bool {
@@ -711,7 +710,7 @@ async fn an_immutable_pool_change_is_refused_unless_named_and_then_everything_fo
         .as_str()
         .unwrap()
         .to_owned();
-    sign_up_user(&aws, &pool_id, &client_id, "ada").await;
+    sign_up_user(&aws, &client_id, "ada").await;
 
     let immutable = support::write_stack(&[(
         "    selfSignUp: true\n",
@@ -858,7 +857,7 @@ async fn down_keeps_the_pool_and_foreign_things_and_up_adopts_the_pool() {
         .as_str()
         .unwrap()
         .to_owned();
-    sign_up_user(&aws, &pool_id, &client_id, "grace").await;
+    sign_up_user(&aws, &client_id, "grace").await;
 
     let down = json_from(&file, &stack, &["down", "--json"], 0);
     let retained: Vec<&str> = down["retained"]

@@ -616,9 +616,9 @@ pub async fn apply(
             log_group: group,
             log_action,
             desired,
-            live,
             action,
             permissions,
+            ..
         } => {
             let spec = &stack.functions[function];
             let address = format!("functions.{function}");
@@ -679,7 +679,6 @@ pub async fn apply(
                 }
                 Action::Delete => {}
             }
-            let _ = live;
             if let Some(permissions) = permissions
                 && permissions.action != Action::NoOp
             {
