@@ -51,12 +51,6 @@ pub struct Undeclared {
     pub clients: Vec<(String, user_pool_client::LiveClient)>,
 }
 
-type PoolFound = (
-    String,
-    PoolSearch,
-    Vec<((String, String), Option<user_pool_client::LiveClient>)>,
-);
-
 /// One function's role, log group, function and (if ours) permissions.
 type FunctionFound = (
     String,
@@ -68,39 +62,87 @@ type FunctionFound = (
 
 pub async fn observe(ctx: &Context) -> anyhow::Result<Live> {
     let stack = &ctx.stack;
-    let pools = try_join_all(stack.user_pools.iter().map(|(name, pool)| async move {
-        let found = user_pool::find_by_name(&ctx.clients.cognito, &pool.physical_name)
+    // One listing of the pools with the stack's prefix serves the declared pools and finds the
+    // undeclared ones; one listing of each owned pool's clients serves its declared and undeclared
+    // clients.
+    let pools = async {
+        let prefix = format!("{}-", stack.name);
+        let prefixed = user_pool::find_with_prefix(&ctx.clients.cognito, &prefix)
             .await
-            .with_context(|| format!("userPools.{name}: reading"))?;
-        let (mut owned, foreign): (Vec<_>, Vec<_>) =
-            found.into_iter().partition(|p| p.owned_by(&stack.name));
-        if owned.len() > 1 {
-            anyhow::bail!(user_pool::UserPoolError::Ambiguous {
-                name: pool.physical_name.clone(),
-                stack: stack.name.clone(),
-                count: owned.len(),
-                ids: owned.into_iter().map(|p| p.id).collect(),
-            });
-        }
-        let owned = owned.pop();
-        let mut clients = Vec::new();
-        if let Some(live) = &owned {
-            for (client_name, client) in &pool.clients {
-                let found =
-                    user_pool_client::find(&ctx.clients.cognito, &live.id, &client.physical_name)
-                        .await
-                        .with_context(|| {
-                            format!("userPools.{name}.clients.{client_name}: reading")
-                        })?;
-                clients.push(((name.clone(), client_name.clone()), found));
+            .context("userPools: reading")?;
+        let mut found = Vec::new();
+        let mut undeclared_clients = Vec::new();
+        for (name, pool) in &stack.user_pools {
+            let (mut owned, foreign): (Vec<_>, Vec<_>) = prefixed
+                .iter()
+                .filter(|p| p.name == pool.physical_name)
+                .cloned()
+                .partition(|p| p.owned_by(&stack.name));
+            if owned.len() > 1 {
+                anyhow::bail!(user_pool::UserPoolError::Ambiguous {
+                    name: pool.physical_name.clone(),
+                    stack: stack.name.clone(),
+                    count: owned.len(),
+                    ids: owned.into_iter().map(|p| p.id).collect(),
+                });
             }
+            let owned = owned.pop();
+            let mut clients = Vec::new();
+            if let Some(live) = &owned {
+                let listed = user_pool_client::list(&ctx.clients.cognito, &live.id)
+                    .await
+                    .with_context(|| format!("userPools.{name}: listing its app clients"))?;
+                for (client_name, client) in &pool.clients {
+                    let found_client = user_pool_client::find_listed(
+                        &ctx.clients.cognito,
+                        &live.id,
+                        &client.physical_name,
+                        &listed,
+                    )
+                    .await
+                    .with_context(|| format!("userPools.{name}.clients.{client_name}: reading"))?;
+                    clients.push(((name.clone(), client_name.clone()), found_client));
+                }
+                let declared: Vec<&str> = pool
+                    .clients
+                    .values()
+                    .map(|c| c.physical_name.as_str())
+                    .collect();
+                for (client_name, id) in listed {
+                    if client_name.starts_with(&prefix) && !declared.contains(&client_name.as_str())
+                    {
+                        undeclared_clients.push((
+                            live.id.clone(),
+                            user_pool_client::LiveClient {
+                                id,
+                                name: client_name,
+                                settings: user_pool_client::ClientSettings {
+                                    auth_flows: Vec::new(),
+                                    generate_secret: false,
+                                },
+                            },
+                        ));
+                    }
+                }
+            }
+            let search = PoolSearch {
+                owned,
+                foreign: foreign.into_iter().map(|p| p.id).collect(),
+            };
+            found.push((name.clone(), search, clients));
         }
-        let search = PoolSearch {
-            owned,
-            foreign: foreign.into_iter().map(|p| p.id).collect(),
-        };
-        Ok::<PoolFound, anyhow::Error>((name.clone(), search, clients))
-    }));
+        let declared: Vec<&str> = stack
+            .user_pools
+            .values()
+            .map(|p| p.physical_name.as_str())
+            .collect();
+        let undeclared_pools: Vec<(String, String)> = prefixed
+            .into_iter()
+            .filter(|p| !declared.contains(&p.name.as_str()) && p.owned_by(&stack.name))
+            .map(|p| (p.id, p.name))
+            .collect();
+        Ok::<_, anyhow::Error>((found, undeclared_pools, undeclared_clients))
+    };
 
     let functions = try_join_all(stack.functions.iter().map(|(name, f)| async move {
         let address = format!("functions.{name}");
@@ -163,42 +205,14 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Live> {
         api,
         ..Live::default()
     };
+    let (pools, undeclared_pools, undeclared_clients) = pools;
     for (name, search, clients) in pools {
         live.pools.insert(name, search);
         live.clients.extend(clients);
     }
     live.undeclared = undeclared;
-    // App clients in this stack's pools, with its name prefix, that stack.yaml does not declare.
-    for (name, pool) in &stack.user_pools {
-        let Some(found) = live.pools.get(name).and_then(|s| s.owned.as_ref()) else {
-            continue;
-        };
-        let declared: Vec<&str> = pool
-            .clients
-            .values()
-            .map(|c| c.physical_name.as_str())
-            .collect();
-        let listed = user_pool_client::list(&ctx.clients.cognito, &found.id)
-            .await
-            .with_context(|| format!("userPools.{name}: listing its app clients"))?;
-        for (client_name, id) in listed {
-            if client_name.starts_with(&format!("{}-", stack.name))
-                && !declared.contains(&client_name.as_str())
-            {
-                live.undeclared.clients.push((
-                    found.id.clone(),
-                    user_pool_client::LiveClient {
-                        id,
-                        name: client_name,
-                        settings: user_pool_client::ClientSettings {
-                            auth_flows: Vec::new(),
-                            generate_secret: false,
-                        },
-                    },
-                ));
-            }
-        }
-    }
+    live.undeclared.pools = undeclared_pools;
+    live.undeclared.clients = undeclared_clients;
     for (name, found_role, found_group, found_function, grants) in functions {
         if let Some(grants) = grants {
             live.permissions.insert(name.clone(), grants);
@@ -230,14 +244,9 @@ async fn undeclared(ctx: &Context) -> anyhow::Result<Undeclared> {
         .iter()
         .map(|f| log_group::log_group_name(f))
         .collect();
-    let pools: Vec<&str> = stack
-        .user_pools
-        .values()
-        .map(|p| p.physical_name.as_str())
-        .collect();
     let mut found = Undeclared::default();
 
-    let (function_names, role_names, group_names, pool_list) = tokio::try_join!(
+    let (function_names, role_names, group_names) = tokio::try_join!(
         async {
             function::names_with_prefix(&ctx.clients.lambda, &prefix)
                 .await
@@ -252,11 +261,6 @@ async fn undeclared(ctx: &Context) -> anyhow::Result<Undeclared> {
             log_group::names_with_prefix(&ctx.clients.logs, &log_group::log_group_name(&prefix))
                 .await
                 .context("listing log groups")
-        },
-        async {
-            user_pool::find_with_prefix(&ctx.clients.cognito, &prefix)
-                .await
-                .context("listing user pools")
         },
     )?;
     for name in function_names
@@ -281,11 +285,6 @@ async fn undeclared(ctx: &Context) -> anyhow::Result<Undeclared> {
             && live.owned_by(&stack.name)
         {
             found.log_groups.push(name.clone());
-        }
-    }
-    for pool in pool_list {
-        if !pools.contains(&pool.name.as_str()) && pool.owned_by(&stack.name) {
-            found.pools.push((pool.id, pool.name));
         }
     }
     Ok(found)

@@ -109,22 +109,22 @@ pub async fn find(
     pool_id: &str,
     name: &str,
 ) -> Result<Option<LiveClient>, ClientError> {
-    let mut pages = client
-        .list_user_pool_clients()
-        .user_pool_id(pool_id)
-        .max_results(60)
-        .into_paginator()
-        .send();
-    let mut ids = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(aws_error("list", name, pool_id))?;
-        ids.extend(
-            page.user_pool_clients()
-                .iter()
-                .filter(|c| c.client_name() == Some(name))
-                .filter_map(|c| c.client_id().map(str::to_owned)),
-        );
-    }
+    let listed = list(client, pool_id).await?;
+    find_listed(client, pool_id, name, &listed).await
+}
+
+/// As [`find`], from the pool's clients as [`list`] gave them (one listing for several lookups).
+pub async fn find_listed(
+    client: &Client,
+    pool_id: &str,
+    name: &str,
+    listed: &[(String, String)],
+) -> Result<Option<LiveClient>, ClientError> {
+    let ids: Vec<String> = listed
+        .iter()
+        .filter(|(listed_name, _)| listed_name == name)
+        .map(|(_, id)| id.clone())
+        .collect();
     match ids.as_slice() {
         [] => Ok(None),
         [id] => {
