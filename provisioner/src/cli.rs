@@ -63,6 +63,9 @@ pub enum Command {
     Up(UpArgs),
     /// Delete everything this stack owns; the user pool is kept unless asked otherwise.
     Down(DownArgs),
+    /// Run the stack's API on this machine: the real handler binaries, under the stage path, behind
+    /// the pool's real authorizer keys; the stack must be up (Ctrl-C stops).
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -110,4 +113,14 @@ pub struct BuildArgs {
     /// Print the packages as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 3000)]
+    pub port: u16,
+    /// How many processes each function may run at once; further requests wait for one.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
 }

@@ -22,5 +22,8 @@ fn main() {
             commands::exit::ERROR
         }
     };
+    // Dropping the runtime drops every task still running (serve's handler processes are killed
+    // as theirs end); blocked threads get a moment, not forever.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     std::process::exit(code);
 }

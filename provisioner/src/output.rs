@@ -242,3 +242,34 @@ pub fn human_bytes(bytes: u64) -> String {
         format!("{bytes} B")
     }
 }
+
+/// A line a handler process printed, in serve's log (stderr), prefixed with its function.
+pub fn handler_line(function: &str, line: &str) {
+    eprintln!("{function} | {line}");
+}
+
+/// One request serve answered, in its log (stderr).
+pub fn served(method: &str, path: &str, status: u16, took: Duration, note: &str) {
+    let note = if note.is_empty() {
+        String::new()
+    } else {
+        format!("  ({note})")
+    };
+    eprintln!(
+        "{method} {path} -> {status} in {} ms{note}",
+        took.as_millis()
+    );
+}
+
+/// What serve listens on and the routes it serves, on stdout. The first line is
+/// `Serving <stack> at <base url>` (scripts read the URL from it).
+pub fn serve_banner(stack: &str, base_url: &str, routes: &[(String, String, String)]) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "Serving {stack} at {base_url}");
+    let width = routes.iter().map(|(m, _, _)| m.len()).max().unwrap_or(0);
+    for (method, url, target) in routes {
+        let _ = writeln!(out, "  {method:<width$} {url}  -> {target}");
+    }
+    let _ = writeln!(out, "Press Ctrl-C to stop.");
+    let _ = out.flush();
+}

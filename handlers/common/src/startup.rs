@@ -104,7 +104,9 @@ fn init_logging() {
     if let Ok(quiet) = "lambda_runtime::layers::api_response=debug".parse() {
         filter = filter.add_directive(quiet);
     }
+    // No colour codes: CloudWatch Logs (and serve's log) show them as raw escapes.
     let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
         .with_target(false)
         .without_time()
         .with_env_filter(filter);

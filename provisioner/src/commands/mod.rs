@@ -2,6 +2,7 @@
 
 mod build;
 mod reconcile;
+mod serve;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use crate::spec::{self, Loaded, Workspace};
 
 pub use build::build;
 pub use reconcile::{diff, down, up};
+pub use serve::serve;
 pub use validate::validate;
 
 /// Process exit codes, documented in README.md.
@@ -32,6 +34,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Diff(args) => diff(&cli.global, &args).await,
         Command::Up(args) => up(&cli.global, &args).await,
         Command::Down(args) => down(&cli.global, &args).await,
+        Command::Serve(args) => serve(&cli.global, &args).await,
     }
 }
 

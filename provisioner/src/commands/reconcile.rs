@@ -17,7 +17,10 @@ use crate::output;
 use crate::plan::{Action, Plan};
 
 /// Loads stack.yaml and, for commands that deploy code, builds the handlers.
-fn load(global: &GlobalArgs, build: bool) -> anyhow::Result<(LoadedStack, BTreeMap<String, Code>)> {
+pub(super) fn load(
+    global: &GlobalArgs,
+    build: bool,
+) -> anyhow::Result<(LoadedStack, BTreeMap<String, Code>)> {
     let stack = load_stack(global)?;
     output::warnings(&stack.file.display().to_string(), &stack.loaded.warnings);
     let mut code = BTreeMap::new();
@@ -43,8 +46,17 @@ async fn connect(
     code: BTreeMap<String, Code>,
 ) -> anyhow::Result<(Arc<Context>, Arc<observe::Live>)> {
     let config = crate::aws::sdk_config(&global.aws()).await;
-    let clients = Clients::new(&config);
-    let target = Target::discover(&config, &clients).await?;
+    connect_with(&config, stack, code).await
+}
+
+/// As [`connect`], with an SDK configuration the caller keeps (`serve` hands its credentials on).
+pub(super) async fn connect_with(
+    config: &aws_config::SdkConfig,
+    stack: LoadedStack,
+    code: BTreeMap<String, Code>,
+) -> anyhow::Result<(Arc<Context>, Arc<observe::Live>)> {
+    let clients = Clients::new(config);
+    let target = Target::discover(config, &clients).await?;
     let ctx = Context {
         stack: stack.loaded.stack,
         clients,

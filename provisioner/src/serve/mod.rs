@@ -1,9 +1,13 @@
-//! `provisioner serve` (in progress): the stack's API on this machine. So far: the Cognito
-//! authorizer ([`authorizer`]), fetching a pool's keys ([`fetch_jwks`]), and REST proxy events and
-//! responses ([`event`]). Next: the HTTP front, the Lambda Runtime API, the handler processes.
+//! `provisioner serve`: the stack's API on this machine.
+//! - [`gateway`]: the HTTP front, as API Gateway's REST API with Lambda proxy integrations.
+//! - [`authorizer`]: the Cognito user-pool authorizer, with the pool's keys ([`fetch_jwks`]).
+//! - [`event`]: REST (v1) proxy events and responses (pure).
+//! - [`runtime`]: the functions' `bootstrap` processes and the Lambda Runtime API they talk to.
 
 pub mod authorizer;
 pub mod event;
+pub mod gateway;
+pub mod runtime;
 
 /// GETs a pool's JWKS document (http for an emulator, https on AWS), with a bounded wait.
 pub fn fetch_jwks(url: &str) -> anyhow::Result<String> {

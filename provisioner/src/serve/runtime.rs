@@ -1,0 +1,557 @@
+//! The Lambda side of `serve`: each function's `bootstrap` runs as a child process against a Lambda
+//! Runtime API that serve implements, one API endpoint per process as Lambda gives one to each
+//! execution environment.
+//!
+//! Lifecycle of a process (an "instance"), as Lambda's:
+//! - init: started with Lambda's environment; ready when it first asks for `/invocation/next`.
+//!   Exiting first, or not asking within [`INIT_TIMEOUT`], is an init failure.
+//! - invoke: the event is handed out on `/next`; the process answers on `/response` or `/error`.
+//!   It is killed when it exceeds the function's timeout, and lost when it exits meanwhile.
+//! - reuse: after `/response` or `/error` the process is warm and takes the next request.
+//!
+//! A function runs at most `concurrency` processes; further requests wait for one to be free.
+
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::{Method, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::net::TcpListener;
+use tokio::process::{Child, Command};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use crate::output;
+
+/// How long Lambda lets an on-demand function initialise.
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest response a synchronous invocation may return (Lambda's 6 MB payload quota).
+pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
+
+const PREFIX: &str = "/2018-06-01/runtime";
+
+/// What a function process is started with.
+#[derive(Debug, Clone)]
+pub struct FunctionSpec {
+    /// The logical name (stack.yaml), used to prefix its output.
+    pub name: String,
+    pub arn: String,
+    pub bootstrap: PathBuf,
+    /// Lambda's variables, the function's environment, credentials; everything but
+    /// `AWS_LAMBDA_RUNTIME_API` and the log stream, which are per process.
+    pub environment: Vec<(String, String)>,
+    pub timeout: Duration,
+    /// At most this many processes at once.
+    pub concurrency: usize,
+}
+
+/// How an invocation ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Posted to `/response`.
+    Response(Bytes),
+    /// Posted to `/error` (an unhandled error of the handler).
+    FunctionError { error_type: String, body: Bytes },
+    /// Ran past the function's timeout; the process was killed.
+    Timeout,
+    /// The process exited during the invocation (Lambda's `Runtime.ExitError`).
+    Crashed(String),
+    /// No process could be made ready: it exited or reported an init error, or did not ask for
+    /// an event in time, or could not be started at all.
+    InitFailed(String),
+    /// serve is stopping.
+    Stopped,
+}
+
+/// An invocation's outcome, and the process it ran on.
+#[derive(Debug, Clone)]
+pub struct Invoked {
+    pub outcome: Outcome,
+    /// The process's number (1 for the function's first).
+    pub instance: u64,
+    /// Set when this invocation started a process: from starting it to its first `/next`.
+    pub init: Option<Duration>,
+}
+
+/// One function's processes.
+pub struct Function {
+    spec: FunctionSpec,
+    idle: Mutex<Vec<Instance>>,
+    slots: Arc<Semaphore>,
+    started: AtomicU64,
+    stopping: watch::Sender<bool>,
+}
+
+impl Function {
+    pub fn new(spec: FunctionSpec) -> Function {
+        let slots = Arc::new(Semaphore::new(spec.concurrency.max(1)));
+        Function {
+            spec,
+            idle: Mutex::new(Vec::new()),
+            slots,
+            started: AtomicU64::new(0),
+            stopping: watch::channel(false).0,
+        }
+    }
+
+    pub fn spec(&self) -> &FunctionSpec {
+        &self.spec
+    }
+
+    /// Runs one invocation on a warm process, or on a new one.
+    pub async fn invoke(&self, request_id: &str, payload: Bytes) -> Invoked {
+        let stopped = |instance| Invoked {
+            outcome: Outcome::Stopped,
+            instance,
+            init: None,
+        };
+        let Ok(_permit) = self.slots.clone().acquire_owned().await else {
+            return stopped(0);
+        };
+        if *self.stopping.borrow() {
+            return stopped(0);
+        }
+        let warm = self.lock_idle().pop();
+        let (mut instance, init) = match warm {
+            Some(instance) => (instance, None),
+            None => {
+                let number = self.started.fetch_add(1, Ordering::Relaxed) + 1;
+                match self.start(number).await {
+                    Ok((instance, init)) => (instance, Some(init)),
+                    Err(reason) => {
+                        return Invoked {
+                            outcome: Outcome::InitFailed(reason),
+                            instance: number,
+                            init: None,
+                        };
+                    }
+                }
+            }
+        };
+        let outcome = instance
+            .invoke(
+                request_id,
+                payload,
+                self.spec.timeout,
+                self.stopping.subscribe(),
+            )
+            .await;
+        let number = instance.number;
+        let reusable = matches!(
+            outcome,
+            Outcome::Response(_) | Outcome::FunctionError { .. }
+        );
+        if reusable && !*self.stopping.borrow() {
+            self.lock_idle().push(instance);
+        } else {
+            instance.stop().await;
+        }
+        Invoked {
+            outcome,
+            instance: number,
+            init,
+        }
+    }
+
+    /// Stops every process: idle ones now, busy ones as their invocations end (at once, killed).
+    pub async fn shutdown(&self) {
+        self.stopping.send_replace(true);
+        let idle: Vec<Instance> = std::mem::take(&mut *self.lock_idle());
+        for instance in idle {
+            instance.stop().await;
+        }
+        // Every permit back means every busy process has been stopped and reaped.
+        let all = u32::try_from(self.spec.concurrency.max(1)).unwrap_or(u32::MAX);
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.slots.acquire_many(all)).await;
+        self.slots.close();
+    }
+
+    fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<Instance>> {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts process `number` and waits until it asks for its first event.
+    async fn start(&self, number: u64) -> Result<(Instance, Duration), String> {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|err| format!("could not open a Runtime API port: {err}"))?;
+        let address = listener
+            .local_addr()
+            .map_err(|err| format!("could not read the Runtime API port: {err}"))?;
+        let (invocations, receiver) = mpsc::channel(1);
+        let (ready, is_ready) = oneshot::channel();
+        let api = Arc::new(RuntimeApi {
+            arn: self.spec.arn.clone(),
+            next: tokio::sync::Mutex::new(receiver),
+            pending: Mutex::new(None),
+            ready: Mutex::new(Some(ready)),
+            init_error: Mutex::new(None),
+        });
+        let server = tokio::spawn(serve_runtime_api(listener, api.clone()));
+        let label = if number == 1 {
+            self.spec.name.clone()
+        } else {
+            format!("{}#{number}", self.spec.name)
+        };
+        let mut command = Command::new(&self.spec.bootstrap);
+        command
+            .env_clear()
+            .envs(self.spec.environment.iter().map(|(k, v)| (k, v)))
+            .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("serve/{number}"))
+            .current_dir(
+                self.spec
+                    .bootstrap
+                    .parent()
+                    .unwrap_or(std::path::Path::new(".")),
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        die_with_parent(&mut command);
+        let started = Instant::now();
+        let mut child = command.spawn().map_err(|err| {
+            format!(
+                "could not start `{}`: {err} (run `provisioner build`)",
+                self.spec.bootstrap.display()
+            )
+        })?;
+        forward(child.stdout.take(), label.clone());
+        forward(child.stderr.take(), label.clone());
+        let mut instance = Instance {
+            number,
+            child,
+            invocations,
+            api,
+            server,
+        };
+        let mut stopping = self.stopping.subscribe();
+        let failure = tokio::select! {
+            Ok(()) = is_ready => return Ok((instance, started.elapsed())),
+            status = instance.child.wait() => {
+                let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+                match instance.api.take_init_error() {
+                    Some(error) => format!("init failed ({status}): {error}"),
+                    None => format!("the process exited during init ({status})"),
+                }
+            }
+            () = tokio::time::sleep(INIT_TIMEOUT) => {
+                format!("init did not finish within {} s", INIT_TIMEOUT.as_secs())
+            }
+            _ = stopping.wait_for(|stop| *stop) => "serve is stopping".to_owned(),
+        };
+        instance.stop().await;
+        Err(failure)
+    }
+}
+
+/// One running process and its Runtime API.
+struct Instance {
+    number: u64,
+    child: Child,
+    invocations: mpsc::Sender<Invocation>,
+    api: Arc<RuntimeApi>,
+    server: JoinHandle<()>,
+}
+
+impl Instance {
+    async fn invoke(
+        &mut self,
+        request_id: &str,
+        payload: Bytes,
+        timeout: Duration,
+        mut stopping: watch::Receiver<bool>,
+    ) -> Outcome {
+        let (reply, replied) = oneshot::channel();
+        let deadline = SystemTime::now() + timeout;
+        let deadline_ms = deadline
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let invocation = Invocation {
+            request_id: request_id.to_owned(),
+            payload,
+            deadline_ms,
+            reply,
+        };
+        if self.invocations.send(invocation).await.is_err() {
+            return Outcome::Crashed("the Runtime API stopped".to_owned());
+        }
+        tokio::select! {
+            biased;
+            posted = replied => match posted {
+                Ok(Posted::Response(body)) => Outcome::Response(body),
+                Ok(Posted::Error { error_type, body }) => Outcome::FunctionError { error_type, body },
+                Err(_) => Outcome::Crashed("the Runtime API stopped".to_owned()),
+            },
+            status = self.child.wait() => Outcome::Crashed(
+                status.map_or_else(|e| e.to_string(), |s| s.to_string()),
+            ),
+            () = tokio::time::sleep(timeout) => Outcome::Timeout,
+            _ = stopping.wait_for(|stop| *stop) => Outcome::Stopped,
+        }
+    }
+
+    /// Kills the process (if it still runs) and reaps it.
+    async fn stop(mut self) {
+        self.server.abort();
+        let _ = self.child.kill().await;
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Asks Linux to kill the child when serve dies, however it dies (even SIGKILL): no handler
+/// process outlives serve. Ctrl-C and errors stop children explicitly; this is the backstop.
+fn die_with_parent(command: &mut Command) {
+    // SAFETY: the closure runs in the forked child before exec and only makes one
+    // async-signal-safe system call (prctl), as `pre_exec` requires.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Copies a child's output to serve's log, a line at a time, prefixed with the function.
+fn forward(stream: Option<impl AsyncRead + Unpin + Send + 'static>, label: String) {
+    let Some(stream) = stream else { return };
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stream).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            output::handler_line(&label, &line);
+        }
+    });
+}
+
+struct Invocation {
+    request_id: String,
+    payload: Bytes,
+    deadline_ms: u128,
+    reply: oneshot::Sender<Posted>,
+}
+
+enum Posted {
+    Response(Bytes),
+    Error { error_type: String, body: Bytes },
+}
+
+/// One process's Runtime API: its next event, the invocation it is working on, and whether it
+/// has become ready.
+struct RuntimeApi {
+    arn: String,
+    next: tokio::sync::Mutex<mpsc::Receiver<Invocation>>,
+    pending: Mutex<Option<(String, oneshot::Sender<Posted>)>>,
+    ready: Mutex<Option<oneshot::Sender<()>>>,
+    init_error: Mutex<Option<String>>,
+}
+
+impl RuntimeApi {
+    fn take_init_error(&self) -> Option<String> {
+        self.init_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+
+    async fn handle(&self, request: http::Request<Incoming>) -> Response<Full<Bytes>> {
+        let path = request.uri().path().to_owned();
+        let Some(route) = path.strip_prefix(PREFIX) else {
+            return status_json(StatusCode::NOT_FOUND, "UnknownPath", &path);
+        };
+        let method = request.method().clone();
+        let error_type = request
+            .headers()
+            .get("lambda-runtime-function-error-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("Unhandled")
+            .to_owned();
+        match (method, route.split('/').collect::<Vec<_>>().as_slice()) {
+            (Method::GET, ["", "invocation", "next"]) => self.next().await,
+            (Method::POST, ["", "invocation", id, "response"]) => match read_body(request).await {
+                Some(body) => self.post(id, Posted::Response(body)),
+                None => {
+                    let body = serde_json::json!({
+                        "errorType": "Function.ResponseSizeTooLarge",
+                        "errorMessage": format!("Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."),
+                    });
+                    let posted = Posted::Error {
+                        error_type: "Function.ResponseSizeTooLarge".to_owned(),
+                        body: Bytes::from(body.to_string()),
+                    };
+                    let _ = self.post(id, posted);
+                    status_json(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "RequestEntityTooLarge",
+                        "the response is larger than 6 MB",
+                    )
+                }
+            },
+            (Method::POST, ["", "invocation", id, "error"]) => {
+                let body = read_body(request).await.unwrap_or_default();
+                self.post(id, Posted::Error { error_type, body })
+            }
+            (Method::POST, ["", "init", "error"]) => {
+                let body = read_body(request).await.unwrap_or_default();
+                let message = error_message(&error_type, &body);
+                *self.init_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(message);
+                accepted()
+            }
+            _ => status_json(StatusCode::NOT_FOUND, "UnknownPath", &path),
+        }
+    }
+
+    async fn next(&self) -> Response<Full<Bytes>> {
+        if let Some(ready) = self.ready.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = ready.send(());
+        }
+        let invocation = self.next.lock().await.recv().await;
+        let Some(invocation) = invocation else {
+            return status_json(StatusCode::GONE, "ServiceStopping", "serve is stopping");
+        };
+        let Invocation {
+            request_id,
+            payload,
+            deadline_ms,
+            reply,
+        } = invocation;
+        *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = Some((request_id.clone(), reply));
+        Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", "application/json")
+            .header("lambda-runtime-aws-request-id", &request_id)
+            .header("lambda-runtime-deadline-ms", deadline_ms.to_string())
+            .header("lambda-runtime-invoked-function-arn", &self.arn)
+            .header("lambda-runtime-trace-id", trace_id(&request_id))
+            .body(Full::new(payload))
+            .unwrap_or_else(|_| status_json(StatusCode::INTERNAL_SERVER_ERROR, "", ""))
+    }
+
+    /// Delivers what the process posted for invocation `id`.
+    fn post(&self, id: &str, posted: Posted) -> Response<Full<Bytes>> {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        match pending.take() {
+            Some((current, reply)) if current == id => {
+                let _ = reply.send(posted);
+                accepted()
+            }
+            other => {
+                *pending = other;
+                status_json(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidRequestID",
+                    &format!("invocation `{id}` is not in progress"),
+                )
+            }
+        }
+    }
+}
+
+async fn serve_runtime_api(listener: TcpListener, api: Arc<RuntimeApi>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let api = api.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let api = api.clone();
+                async move { Ok::<_, Infallible>(api.handle(request).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// The body, or None when it is larger than a response may be.
+async fn read_body(request: http::Request<Incoming>) -> Option<Bytes> {
+    Limited::new(request.into_body(), MAX_RESPONSE_BYTES)
+        .collect()
+        .await
+        .ok()
+        .map(|body| body.to_bytes())
+}
+
+fn accepted() -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(br#"{"status":"OK"}"#)));
+    *response.status_mut() = StatusCode::ACCEPTED;
+    response
+}
+
+fn status_json(status: StatusCode, error_type: &str, message: &str) -> Response<Full<Bytes>> {
+    let body = serde_json::json!({ "errorType": error_type, "errorMessage": message });
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = status;
+    response
+}
+
+/// `errorType: errorMessage` from an error a runtime posted (or its raw body).
+pub fn error_message(error_type: &str, body: &[u8]) -> String {
+    let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let field = |name: &str| {
+        parsed
+            .as_ref()
+            .and_then(|v| v.get(name))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    };
+    let kind = field("errorType").unwrap_or_else(|| error_type.to_owned());
+    let message = field("errorMessage")
+        .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(500).collect());
+    format!("{kind}: {message}")
+}
+
+/// An X-Ray trace header in the form Lambda passes (`Root=1-<epoch hex>-<24 hex>`), derived from
+/// the request id; nothing is sampled.
+fn trace_id(request_id: &str) -> String {
+    let epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let hex: String = request_id
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .take(24)
+        .collect();
+    format!("Root=1-{epoch:08x}-{hex:0<24};Sampled=0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_messages_come_from_the_runtime_error_document() {
+        let body =
+            br#"{"errorType":"Runtime.InitError","errorMessage":"USER_POOL_CLIENT_ID is not set"}"#;
+        assert_eq!(
+            error_message("Unhandled", body),
+            "Runtime.InitError: USER_POOL_CLIENT_ID is not set"
+        );
+        assert_eq!(error_message("Unhandled", b"boom"), "Unhandled: boom");
+    }
+
+    #[test]
+    fn trace_ids_have_lambdas_shape() {
+        let id = trace_id("c6af9ac6-7b61-11e6-9a41-93e812345678");
+        let root = id.strip_prefix("Root=1-").unwrap();
+        let (epoch, rest) = root.split_once('-').unwrap();
+        assert_eq!(epoch.len(), 8);
+        assert_eq!(rest, "c6af9ac67b6111e69a4193e8;Sampled=0");
+    }
+}
