@@ -12,7 +12,7 @@ use provisioner::serve::fetch_jwks;
 use crate::support;
 
 /// A pool with one client and one confirmed user; returns (pool id, client id, id token, access token).
-async fn pool_with_a_signed_in_user(cognito: &Client) -> (String, String, String, String) {
+pub async fn pool_with_a_signed_in_user(cognito: &Client) -> (String, String, String, String) {
     let pool = cognito
         .create_user_pool()
         .pool_name(support::unique("authorizer"))

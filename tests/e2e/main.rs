@@ -11,6 +11,7 @@ mod permission;
 mod reconcile;
 mod role;
 mod runtime_api;
+mod serve;
 mod support;
 mod user_pool;
 mod validate;

@@ -125,7 +125,7 @@ impl Gateway {
         Some((route, parameters))
     }
 
-    async fn answer(&self, request: Received) -> Reply {
+    async fn answer(&self, request: Received, request_id: &str) -> Reply {
         let stage_prefix = format!("/{}", self.stage);
         let path = match request.path.strip_prefix(&stage_prefix) {
             Some("") => "/",
@@ -152,7 +152,7 @@ impl Gateway {
         let Some(function) = self.functions.get(&route.function).cloned() else {
             return Reply::internal_error(format!("no function `{}`", route.function));
         };
-        let request_id = uuid::Uuid::new_v4().to_string();
+        let request_id = request_id.to_owned();
         let mut headers = request.headers.clone();
         headers.push(("X-Forwarded-For".to_owned(), request.peer.ip().to_string()));
         headers.push((
@@ -245,6 +245,7 @@ impl Gateway {
         local: SocketAddr,
     ) -> Response<Full<Bytes>> {
         let started = Instant::now();
+        let request_id = uuid::Uuid::new_v4().to_string();
         let method = request.method().as_str().to_owned();
         let path = request.uri().path().to_owned();
         let query = request.uri().query().map(str::to_owned);
@@ -269,15 +270,18 @@ impl Gateway {
                 "the body is larger than 10 MB".to_owned(),
             ),
             Ok(body) => {
-                self.answer(Received {
-                    method: method.clone(),
-                    path: path.clone(),
-                    query,
-                    headers,
-                    body: body.to_bytes(),
-                    peer,
-                    local,
-                })
+                self.answer(
+                    Received {
+                        method: method.clone(),
+                        path: path.clone(),
+                        query,
+                        headers,
+                        body: body.to_bytes(),
+                        peer,
+                        local,
+                    },
+                    &request_id,
+                )
                 .await
             }
         };
@@ -296,6 +300,9 @@ impl Gateway {
                 http::header::CONTENT_TYPE,
                 http::HeaderValue::from_static("application/json"),
             );
+        }
+        if let Ok(id) = http::HeaderValue::from_str(&request_id) {
+            response_headers.insert("x-amzn-requestid", id);
         }
         for (name, value) in reply.headers {
             if let (Ok(name), Ok(value)) = (
@@ -436,15 +443,18 @@ mod tests {
             .build()
             .unwrap();
         let ask = |path: &str, method: &str| {
-            runtime.block_on(gateway.answer(Received {
-                method: method.to_owned(),
-                path: path.to_owned(),
-                query: None,
-                headers: Vec::new(),
-                body: Bytes::new(),
-                peer: SocketAddr::from(([127, 0, 0, 1], 50_000)),
-                local: SocketAddr::from(([127, 0, 0, 1], 3000)),
-            }))
+            runtime.block_on(gateway.answer(
+                Received {
+                    method: method.to_owned(),
+                    path: path.to_owned(),
+                    query: None,
+                    headers: Vec::new(),
+                    body: Bytes::new(),
+                    peer: SocketAddr::from(([127, 0, 0, 1], 50_000)),
+                    local: SocketAddr::from(([127, 0, 0, 1], 3000)),
+                },
+                "id",
+            ))
         };
         for (method, path) in [
             ("POST", "/sign-up"),
