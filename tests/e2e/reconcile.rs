@@ -168,6 +168,13 @@ async fn cold_up_creates_the_tutorial_stack_and_then_nothing_changes() {
         ["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_PASSWORD_AUTH"]
     );
     assert_eq!(client.client_secret(), None);
+    let mut read: Vec<&str> = client
+        .read_attributes()
+        .iter()
+        .map(String::as_str)
+        .collect();
+    read.sort_unstable();
+    assert_eq!(read, ["email", "email_verified"]);
 
     // Roles: trust, managed and inline policies (exact actions on the pool's ARN).
     let actions = BTreeMap::from([

@@ -308,6 +308,8 @@ async fn the_tutorial_flow_works_through_serve_and_bad_requests_get_4xx() {
         let answer = http("GET", &format!("{base}/secret"), &[("authorization", &bearer)], None);
         assert_eq!(answer.status, 200, "secret: {}", String::from_utf8_lossy(&answer.body));
         assert_eq!(answer.json()["username"], username.as_str());
+        // The client's readAttributes put the email in the id token.
+        assert_eq!(answer.json()["email"], "ada@example.com");
         assert_eq!(answer.json()["message"], "CAUTION !!! THIS IS VERY SECRET");
         // The raw token works too, as with API Gateway.
         let answer = http("GET", &format!("{base}/secret"), &[("authorization", &id_token)], None);

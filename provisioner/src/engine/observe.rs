@@ -119,6 +119,7 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Live> {
                                 settings: user_pool_client::ClientSettings {
                                     auth_flows: Vec::new(),
                                     generate_secret: false,
+                                    read_attributes: Vec::new(),
                                 },
                             },
                         ));

@@ -14,6 +14,8 @@ pub struct ClientSettings {
     pub auth_flows: Vec<String>,
     /// Immutable on AWS: a client gets a secret at creation or never.
     pub generate_secret: bool,
+    /// Sorted; empty: Cognito's default (every readable attribute).
+    pub read_attributes: Vec<String>,
 }
 
 impl ClientSettings {
@@ -21,9 +23,12 @@ impl ClientSettings {
         let mut auth_flows = client.auth_flows.clone();
         auth_flows.sort();
         auth_flows.dedup();
+        let mut read_attributes = client.read_attributes.clone();
+        read_attributes.sort();
         ClientSettings {
             auth_flows,
             generate_secret: client.generate_secret,
+            read_attributes,
         }
     }
 
@@ -38,9 +43,12 @@ impl ClientSettings {
             .collect();
         auth_flows.sort();
         auth_flows.dedup();
+        let mut read_attributes = client.read_attributes().to_vec();
+        read_attributes.sort();
         ClientSettings {
             auth_flows,
             generate_secret: client.client_secret().is_some(),
+            read_attributes,
         }
     }
 }
@@ -54,6 +62,11 @@ pub fn diff(live: &ClientSettings, desired: &ClientSettings) -> Action {
         &desired.generate_secret,
     );
     d.field("authFlows", &live.auth_flows, &desired.auth_flows);
+    d.field(
+        "readAttributes",
+        &live.read_attributes,
+        &desired.read_attributes,
+    );
     d.action()
 }
 
@@ -194,6 +207,11 @@ fn explicit_auth_flows(settings: &ClientSettings) -> Vec<ExplicitAuthFlowsType> 
         .collect()
 }
 
+/// None (Cognito's default: every readable attribute) when stack.yaml names none.
+fn read_attributes(settings: &ClientSettings) -> Option<Vec<String>> {
+    (!settings.read_attributes.is_empty()).then(|| settings.read_attributes.clone())
+}
+
 pub async fn create(
     client: &Client,
     pool_id: &str,
@@ -207,6 +225,7 @@ pub async fn create(
         .client_name(name)
         .generate_secret(settings.generate_secret)
         .set_explicit_auth_flows(Some(explicit_auth_flows(&settings)))
+        .set_read_attributes(read_attributes(&settings))
         .send()
         .await
         .map_err(aws_error("create", name, pool_id))?;
@@ -233,6 +252,7 @@ pub async fn update(
         .client_id(&live.id)
         .client_name(&app.physical_name)
         .set_explicit_auth_flows(Some(explicit_auth_flows(&settings)))
+        .set_read_attributes(read_attributes(&settings))
         .send()
         .await
         .map_err(aws_error("update", &live.name, pool_id))?;
@@ -272,6 +292,7 @@ mod tests {
         ClientSettings {
             auth_flows: flows.iter().map(|f| (*f).to_owned()).collect(),
             generate_secret: secret,
+            read_attributes: Vec::new(),
         }
     }
 
@@ -294,5 +315,20 @@ mod tests {
             diff(&settings(&["REFRESH_TOKEN_AUTH", "USER_PASSWORD_AUTH"], true), &desired),
             Action::Replace { changes } if changes[0].field == "generateSecret"
         ));
+    }
+
+    #[test]
+    fn read_attributes_update_in_place_and_none_means_cognitos_default() {
+        let default = settings(&["USER_PASSWORD_AUTH"], false);
+        let mut email = default.clone();
+        email.read_attributes = vec!["email".to_owned(), "email_verified".to_owned()];
+        assert_eq!(diff(&email, &email), Action::NoOp);
+        assert!(matches!(
+            diff(&default, &email),
+            Action::Update { changes } if changes[0].field == "readAttributes"
+        ));
+        assert!(matches!(diff(&email, &default), Action::Update { .. }));
+        assert_eq!(read_attributes(&default), None);
+        assert_eq!(read_attributes(&email), Some(email.read_attributes.clone()));
     }
 }

@@ -177,6 +177,9 @@ pub struct AppClient {
     pub auth_flows: Vec<String>,
     /// Immutable on AWS: changing it replaces the client (and its id).
     pub generate_secret: bool,
+    /// The user attributes the client may read, which are also the ones its id tokens carry. Empty:
+    /// Cognito's default (every readable attribute).
+    pub read_attributes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -46,6 +46,7 @@ pub struct RawPasswordPolicy {
 pub struct RawClient {
     pub auth_flows: Option<Vec<String>>,
     pub generate_secret: Option<bool>,
+    pub read_attributes: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -38,6 +38,29 @@ const RESERVED_ENV: &[&str] = &[
     "LAMBDA_TASK_ROOT",
     "LAMBDA_RUNTIME_DIR",
 ];
+/// Cognito's standard user attributes (custom ones are `custom:<name>`).
+const READ_ATTRIBUTES: &[&str] = &[
+    "address",
+    "birthdate",
+    "email",
+    "email_verified",
+    "family_name",
+    "gender",
+    "given_name",
+    "locale",
+    "middle_name",
+    "name",
+    "nickname",
+    "phone_number",
+    "phone_number_verified",
+    "picture",
+    "preferred_username",
+    "profile",
+    "updated_at",
+    "website",
+    "zoneinfo",
+];
+
 const HTTP_METHODS: &[&str] = &[
     "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY",
 ];
@@ -416,12 +439,38 @@ fn user_pool(c: &mut Checker, stack: &str, name: &str, raw: &RawUserPool) -> Use
                 .iter()
                 .map(|flow| flow.strip_prefix("ALLOW_").unwrap_or(flow).to_owned())
                 .collect();
+            let read_attributes = raw_client.read_attributes.clone().unwrap_or_default();
+            if raw_client.read_attributes.as_ref().is_some_and(Vec::is_empty) {
+                c.error_hint(
+                    &at(&["clients", client, "readAttributes"]),
+                    "an empty list would let the client read nothing".to_owned(),
+                    "list the attributes, or leave `readAttributes` out for every readable attribute"
+                        .to_owned(),
+                );
+            }
+            let mut seen = BTreeSet::new();
+            for (i, attribute) in read_attributes.iter().enumerate() {
+                let attribute_at = at(&["clients", client, "readAttributes", &i.to_string()]);
+                let custom = attribute
+                    .strip_prefix("custom:")
+                    .is_some_and(|name| !name.is_empty());
+                if !custom && !READ_ATTRIBUTES.contains(&attribute.as_str()) {
+                    c.error_hint(
+                        &attribute_at,
+                        format!("`{attribute}` is not a Cognito user attribute"),
+                        hint_for(attribute, READ_ATTRIBUTES, "expected a standard attribute or `custom:<name>`; one of"),
+                    );
+                } else if !seen.insert(attribute.as_str()) {
+                    c.error(&attribute_at, format!("`{attribute}` is listed twice"));
+                }
+            }
             (
                 client.clone(),
                 AppClient {
                     physical_name,
                     auth_flows,
                     generate_secret: raw_client.generate_secret.unwrap_or(false),
+                    read_attributes,
                 },
             )
         })
