@@ -90,6 +90,29 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<i32>
         shared_env.push(("AWS_ENDPOINT_URL".to_owned(), endpoint.to_owned()));
     }
 
+    let host = match std::env::consts::ARCH {
+        "aarch64" => "arm64",
+        other => other,
+    };
+    let foreign: Vec<String> = ctx
+        .stack
+        .functions
+        .iter()
+        .filter(|(_, f)| f.architecture.lambda_name() != host)
+        .map(|(name, f)| format!("`{name}` ({})", f.architecture.lambda_name()))
+        .collect();
+    if !foreign.is_empty() || std::env::consts::OS != "linux" {
+        anyhow::bail!(
+            "serve runs each function's Lambda binary on this machine ({} {host}), which cannot run {}\n\nhint: run serve on Linux of the functions' architecture, or set `architecture: {host}` for local work",
+            std::env::consts::OS,
+            if foreign.is_empty() {
+                "Linux binaries".to_owned()
+            } else {
+                format!("functions {}", foreign.join(", "))
+            }
+        );
+    }
+
     let mut functions = BTreeMap::new();
     for (name, function) in &ctx.stack.functions {
         let dir = crate::package::function_dir(&target_dir, name);

@@ -314,6 +314,7 @@ impl Drop for Instance {
 
 /// Asks Linux to kill the child when serve dies, however it dies (even SIGKILL): no handler
 /// process outlives serve. Ctrl-C and errors stop children explicitly; this is the backstop.
+#[cfg(target_os = "linux")]
 fn die_with_parent(command: &mut Command) {
     // SAFETY: the closure runs in the forked child before exec and only makes one
     // async-signal-safe system call (prctl), as `pre_exec` requires.
@@ -326,6 +327,10 @@ fn die_with_parent(command: &mut Command) {
         });
     }
 }
+
+/// Elsewhere there is no such request; Ctrl-C and errors still stop every child explicitly.
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_command: &mut Command) {}
 
 /// Copies a child's output to serve's log, a line at a time, prefixed with the function.
 fn forward(stream: Option<impl AsyncRead + Unpin + Send + 'static>, label: String) {
