@@ -27,6 +27,30 @@ pub fn error(err: &anyhow::Error) {
     eprintln!("error: {err:#}");
 }
 
+/// A failed run of a command asked for `--json`: the error as JSON on stdout (the same error also
+/// goes to stderr), so a pipeline reading stdout gets a document either way:
+/// `{"error": {"message", "causes": [...], "incomplete"?: {"done", "total", "failed", "notStarted"}}}`.
+pub fn error_json(err: &anyhow::Error) {
+    let mut out = std::io::stdout().lock();
+    let _ = serde_json::to_writer_pretty(&mut out, &error_document(err));
+    let _ = writeln!(out);
+}
+
+/// The document [`error_json`] prints.
+pub fn error_document(err: &anyhow::Error) -> serde_json::Value {
+    let causes: Vec<String> = err.chain().skip(1).map(ToString::to_string).collect();
+    let mut error = serde_json::json!({ "message": err.to_string(), "causes": causes });
+    if let Some(incomplete) = err.downcast_ref::<crate::engine::run::Incomplete>() {
+        error["incomplete"] = serde_json::json!({
+            "done": incomplete.done,
+            "total": incomplete.total,
+            "failed": incomplete.failed,
+            "notStarted": incomplete.not_started,
+        });
+    }
+    serde_json::json!({ "error": error })
+}
+
 /// Built packages: a table (or JSON) on stdout.
 pub fn packages(packages: &[Package], json: bool) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
@@ -272,4 +296,46 @@ pub fn serve_banner(stack: &str, base_url: &str, routes: &[(String, String, Stri
     }
     let _ = writeln!(out, "Press Ctrl-C to stop.");
     let _ = out.flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::run::Incomplete;
+
+    #[test]
+    fn errors_become_json_documents_with_causes_and_what_was_left_undone() {
+        let err = anyhow::anyhow!("AccessDenied").context("failed to create role `x-role`");
+        assert_eq!(
+            error_document(&err),
+            serde_json::json!({ "error": {
+                "message": "failed to create role `x-role`",
+                "causes": ["AccessDenied"],
+            }})
+        );
+        let err = anyhow::Error::new(Incomplete {
+            done: 3,
+            total: 5,
+            failed: vec!["functions.extra".to_owned()],
+            not_started: vec!["api".to_owned()],
+            first: anyhow::anyhow!("ResourceConflictException"),
+        });
+        let document = error_document(&err);
+        assert_eq!(
+            document["error"]["incomplete"],
+            serde_json::json!({
+                "done": 3, "total": 5, "failed": ["functions.extra"], "notStarted": ["api"],
+            })
+        );
+        assert_eq!(
+            document["error"]["causes"],
+            serde_json::json!(["ResourceConflictException"])
+        );
+        assert!(
+            document["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("3 of 5 resources done; failed: functions.extra; not started: api")
+        );
+    }
 }

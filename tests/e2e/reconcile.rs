@@ -1135,14 +1135,20 @@ async fn on_a_terminal_up_asks_first_and_a_failed_call_ends_with_a_summary_a_rer
     );
 
     // The next run sees the function is not this stack's and refuses to touch it.
-    let blocked = on_emulator(&changed_file, &stack, &["up", "--yes"]);
+    let blocked = on_emulator(&changed_file, &stack, &["up", "--yes", "--json"]);
     assert_eq!(blocked.code, Some(1));
+    let refusal =
+        format!("functions.extra: Lambda function `{extra}` exists but is not this stack's");
+    assert!(blocked.stderr.contains(&refusal), "{}", blocked.stderr);
+    // With --json, stdout holds the error as a document too.
+    let document: Value = serde_json::from_str(&blocked.stdout)
+        .unwrap_or_else(|err| panic!("not JSON ({err}): {}", blocked.stdout));
     assert!(
-        blocked.stderr.contains(&format!(
-            "functions.extra: Lambda function `{extra}` exists but is not this stack's"
-        )),
-        "{}",
-        blocked.stderr
+        document["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&refusal),
+        "{document}"
     );
     aws.lambda
         .delete_function()

@@ -28,14 +28,25 @@ pub mod exit {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
-    match cli.command {
+    let json = match &cli.command {
+        Command::Build(args) => args.json,
+        Command::Diff(args) => args.json,
+        Command::Up(args) => args.json,
+        Command::Down(args) => args.json,
+        Command::Validate | Command::Serve(_) => false,
+    };
+    let result = match cli.command {
         Command::Validate => validate(&cli.global),
         Command::Build(args) => build(&cli.global, &args),
         Command::Diff(args) => diff(&cli.global, &args).await,
         Command::Up(args) => up(&cli.global, &args).await,
         Command::Down(args) => down(&cli.global, &args).await,
         Command::Serve(args) => serve(&cli.global, &args).await,
+    };
+    if json && let Err(err) = &result {
+        crate::output::error_json(err);
     }
+    result
 }
 
 /// stack.yaml, loaded and validated, with the workspace its crates live in.

@@ -88,6 +88,13 @@ pub async fn diff(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<i32> {
     let (ctx, live) = connect(global, stack, code).await?;
     let plan = run::plan_up(&ctx, &live);
     output::plan(&plan, args.json)?;
+    if args.json && !plan.blockers.is_empty() {
+        // The plan on stdout already lists the blockers: one JSON document, the error on stderr.
+        if let Err(err) = check_blockers(&plan) {
+            output::error(&err);
+        }
+        return Ok(exit::ERROR);
+    }
     check_blockers(&plan)?;
     Ok(if plan.has_changes() {
         exit::CHANGES

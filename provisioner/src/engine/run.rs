@@ -307,13 +307,17 @@ impl Outputs {
 /// How a run of `up` or `down` ended when some resource failed.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "{done} of {total} resources done; failed: {failed}{not_started}\n\nhint: fix the cause and run again: every step is safe to repeat"
+    "{done} of {total} resources done; failed: {}{}\n\nhint: fix the cause and run again: every step is safe to repeat",
+    failed.join(", "),
+    if not_started.is_empty() { String::new() } else { format!("; not started: {}", not_started.join(", ")) }
 )]
 pub struct Incomplete {
     pub done: usize,
     pub total: usize,
-    pub failed: String,
-    pub not_started: String,
+    /// Addresses of the resources that failed.
+    pub failed: Vec<String>,
+    /// Addresses of the resources that never started (they waited on a failed one).
+    pub not_started: Vec<String>,
     /// The first failure, with its causes.
     #[source]
     pub first: anyhow::Error,
@@ -325,16 +329,11 @@ fn incomplete(outcome: dag::Outcome, total: usize) -> anyhow::Error {
         .iter()
         .map(|(id, _)| id.to_string())
         .collect();
-    let not_started = if outcome.not_started.is_empty() {
-        String::new()
-    } else {
-        let names: Vec<String> = outcome
-            .not_started
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        format!("; not started: {}", names.join(", "))
-    };
+    let not_started: Vec<String> = outcome
+        .not_started
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     let mut failures = outcome.failed.into_iter();
     let first = failures
         .next()
@@ -343,7 +342,7 @@ fn incomplete(outcome: dag::Outcome, total: usize) -> anyhow::Error {
     Incomplete {
         done: outcome.done.len(),
         total,
-        failed: failed.join(", "),
+        failed,
         not_started,
         first,
     }
