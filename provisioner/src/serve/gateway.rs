@@ -328,6 +328,8 @@ impl Gateway {
                     Ok(accepted) => accepted,
                     Err(err) => {
                         output::status(&format!("serve: could not accept a connection: {err}"));
+                        // Out of file descriptors, say: wait instead of spinning.
+                        tokio::time::sleep(Duration::from_millis(100)).await;
                         continue;
                     }
                 },

@@ -469,6 +469,8 @@ impl RuntimeApi {
 async fn serve_runtime_api(listener: TcpListener, api: Arc<RuntimeApi>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
+            // Out of file descriptors, say: wait instead of spinning.
+            tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
         let api = api.clone();
