@@ -551,6 +551,25 @@ fn serve_builds_events_as_api_gateway_and_survives_handlers_that_fail() {
         assert_eq!(request.join().unwrap(), 200);
     }
 
+    // A rebuilt binary retires the warm processes: the next request runs the new one.
+    let before = serve.log();
+    std::fs::File::open(support::repo_root().join("target/lambda/echo/bootstrap"))
+        .unwrap()
+        .set_modified(std::time::SystemTime::now())
+        .unwrap();
+    assert_eq!(
+        http("GET", &format!("{base}/echo/new"), &[], None).status,
+        200
+    );
+    let after = serve.log();
+    let after = &after[before.len()..];
+    assert_eq!(
+        after.matches("the binary changed: process #").count(),
+        3,
+        "{after}"
+    );
+    assert!(after.contains("(echo #7, cold start"), "{after}");
+
     let (answer, took) = slow.join().unwrap();
     assert_eq!(answer.status, 504);
     assert_eq!(
@@ -573,8 +592,8 @@ fn serve_builds_events_as_api_gateway_and_survives_handlers_that_fail() {
     }
     // Processes that died or timed out were replaced (panic, exit, timeout: #2, #3, #4); the one
     // that answered an unhandled error or garbage was reused; three at once took two more.
-    assert!(log.contains("(echo #6"), "{log}");
-    assert!(!log.contains("(echo #7"), "{log}");
+    assert!(before.contains("(echo #6"), "{before}");
+    assert!(!before.contains("(echo #7"), "{before}");
 
     // Ctrl-C ends serve and every handler process it started.
     let children: Vec<u32> = children_of(serve.pid())

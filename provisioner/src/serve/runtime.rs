@@ -118,7 +118,21 @@ impl Function {
         if *self.stopping.borrow() {
             return stopped(0);
         }
-        let warm = self.lock_idle().pop();
+        let mut warm = self.lock_idle().pop();
+        // A rebuilt binary (`provisioner build` meanwhile) retires the warm processes of the old
+        // one: the next request runs the new code, as after a deployment.
+        let current = binary_version(&self.spec.bootstrap);
+        while let Some(instance) = warm.take_if(|instance| instance.binary != current) {
+            output::handler_line(
+                &self.spec.name,
+                &format!(
+                    "(serve) the binary changed: process #{} retired",
+                    instance.number
+                ),
+            );
+            instance.stop().await;
+            warm = self.lock_idle().pop();
+        }
         let (mut instance, init) = match warm {
             Some(instance) => (instance, None),
             None => {
@@ -200,6 +214,7 @@ impl Function {
         } else {
             format!("{}#{number}", self.spec.name)
         };
+        let binary = binary_version(&self.spec.bootstrap);
         let mut command = Command::new(&self.spec.bootstrap);
         command
             .env_clear()
@@ -228,6 +243,7 @@ impl Function {
         forward(child.stderr.take(), label.clone());
         let mut instance = Instance {
             number,
+            binary,
             child,
             invocations,
             api,
@@ -256,6 +272,8 @@ impl Function {
 /// One running process and its Runtime API.
 struct Instance {
     number: u64,
+    /// The binary it runs, by modification time (packaging replaces the file).
+    binary: Option<SystemTime>,
     child: Child,
     invocations: mpsc::Sender<Invocation>,
     api: Arc<RuntimeApi>,
@@ -310,6 +328,11 @@ impl Drop for Instance {
     fn drop(&mut self) {
         self.server.abort();
     }
+}
+
+/// When `bootstrap` was last written (None if it cannot be read).
+fn binary_version(bootstrap: &std::path::Path) -> Option<SystemTime> {
+    std::fs::metadata(bootstrap).and_then(|m| m.modified()).ok()
 }
 
 /// Asks Linux to kill the child when serve dies, however it dies (even SIGKILL): no handler
