@@ -564,11 +564,37 @@ fn serve_builds_events_as_api_gateway_and_survives_handlers_that_fail() {
     let after = serve.log();
     let after = &after[before.len()..];
     assert_eq!(
-        after.matches("the binary changed: process #").count(),
+        after.matches("retired: the binary changed").count(),
         3,
         "{after}"
     );
     assert!(after.contains("(echo #7, cold start"), "{after}");
+
+    // A warm process that dies while idle is not handed a request: a new one takes it.
+    let echo: Vec<u32> = children_of(serve.pid())
+        .into_iter()
+        .map(|(pid, _)| pid)
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|cmd| String::from_utf8_lossy(&cmd).contains("/lambda/echo/bootstrap"))
+        })
+        .collect();
+    assert_eq!(echo.len(), 1, "the one warm echo process: {echo:?}");
+    // SAFETY: kill(2) on a process of serve's that this test found by its parent and binary.
+    assert_eq!(
+        unsafe { libc::kill(i32::try_from(echo[0]).unwrap(), libc::SIGKILL) },
+        0
+    );
+    wait_until_ended(&echo);
+    let before_death = serve.log().len();
+    assert_eq!(
+        http("GET", &format!("{base}/echo/again"), &[], None).status,
+        200
+    );
+    let after = serve.log();
+    let after = &after[before_death..];
+    assert!(after.contains("retired: it exited while idle"), "{after}");
+    assert!(after.contains("(echo #8, cold start"), "{after}");
 
     let (answer, took) = slow.join().unwrap();
     assert_eq!(answer.status, 504);

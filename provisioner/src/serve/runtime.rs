@@ -120,15 +120,21 @@ impl Function {
         }
         let mut warm = self.lock_idle().pop();
         // A rebuilt binary (`provisioner build` meanwhile) retires the warm processes of the old
-        // one: the next request runs the new code, as after a deployment.
+        // one: the next request runs the new code, as after a deployment. A process that died
+        // while idle is dropped too, before a request is given to it.
         let current = binary_version(&self.spec.bootstrap);
-        while let Some(instance) = warm.take_if(|instance| instance.binary != current) {
+        while let Some(mut instance) = warm.take() {
+            let why = if instance.binary != current {
+                "the binary changed"
+            } else if instance.exited() {
+                "it exited while idle"
+            } else {
+                warm = Some(instance);
+                break;
+            };
             output::handler_line(
                 &self.spec.name,
-                &format!(
-                    "(serve) the binary changed: process #{} retired",
-                    instance.number
-                ),
+                &format!("(serve) process #{} retired: {why}", instance.number),
             );
             instance.stop().await;
             warm = self.lock_idle().pop();
@@ -315,6 +321,11 @@ impl Instance {
             () = tokio::time::sleep(timeout) => Outcome::Timeout,
             _ = stopping.wait_for(|stop| *stop) => Outcome::Stopped,
         }
+    }
+
+    /// Whether the process has ended (or cannot be asked).
+    fn exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Kills the process (if it still runs) and reaps it.
