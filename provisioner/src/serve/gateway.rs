@@ -5,7 +5,6 @@
 //! times out.
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -335,14 +334,8 @@ impl Gateway {
                 },
             };
             let gateway = self.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |request| {
-                    let gateway = gateway.clone();
-                    async move { Ok::<_, Infallible>(gateway.handle(request, peer, local).await) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
+            super::spawn_http1(stream, move |request| {
+                gateway.clone().handle(request, peer, local)
             });
         }
         futures_util::future::join_all(self.functions.values().map(|f| f.shutdown())).await;

@@ -9,6 +9,27 @@ pub mod event;
 pub mod gateway;
 pub mod runtime;
 
+/// Answers the HTTP/1.1 requests of one accepted connection with `answer`, in a task of its own
+/// (serve's front and each function's Runtime API).
+fn spawn_http1<F, Fut>(stream: tokio::net::TcpStream, answer: F)
+where
+    F: Fn(http::Request<hyper::body::Incoming>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = http::Response<http_body_util::Full<bytes::Bytes>>>
+        + Send
+        + 'static,
+{
+    tokio::spawn(async move {
+        let service = hyper::service::service_fn(move |request| {
+            let response = answer(request);
+            async move { Ok::<_, std::convert::Infallible>(response.await) }
+        });
+        // A connection that breaks off ends here; the next one is served as usual.
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+            .await;
+    });
+}
+
 /// GETs a pool's JWKS document (http for an emulator, https on AWS), with a bounded wait.
 pub fn fetch_jwks(url: &str) -> anyhow::Result<String> {
     use anyhow::Context as _;

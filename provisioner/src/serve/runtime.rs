@@ -11,7 +11,6 @@
 //!
 //! A function runs at most `concurrency` processes; further requests wait for one to be free.
 
-use std::convert::Infallible;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -508,14 +507,9 @@ async fn serve_runtime_api(listener: TcpListener, api: Arc<RuntimeApi>) {
             continue;
         };
         let api = api.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| {
-                let api = api.clone();
-                async move { Ok::<_, Infallible>(api.handle(request).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
+        super::spawn_http1(stream, move |request| {
+            let api = api.clone();
+            async move { api.handle(request).await }
         });
     }
 }
