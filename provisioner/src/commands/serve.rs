@@ -13,7 +13,6 @@ use super::exit;
 use super::reconcile::{connect_with, load};
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::engine::{Context, Resolve, Values, run};
-use crate::kinds::user_pool_client;
 use crate::output;
 use crate::serve::authorizer::{self, CachedAuthorizer};
 use crate::serve::gateway::{Gateway, GatewayRoute, INTEGRATION_TIMEOUT, RouteAuthorizer};
@@ -158,18 +157,13 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<i32>
                 spec.user_pool
             )
         })?;
-        // Like API Gateway's authorizer: an id token of any app client of the pool passes.
-        let clients: BTreeSet<String> = user_pool_client::list(&ctx.clients.cognito, &pool.id)
-            .await
-            .with_context(|| {
-                format!(
-                    "failed to list the app clients of user pool `{}` ({})",
-                    spec.user_pool, pool.id
-                )
-            })?
-            .into_iter()
-            .map(|(_, id)| id)
-            .collect();
+        // Like API Gateway's authorizer: an id token of any app client of the pool passes
+        // (every client id, from observe's one listing of the pool).
+        let clients: BTreeSet<String> = live
+            .pools
+            .get(&spec.user_pool)
+            .map(|search| search.client_ids.iter().cloned().collect())
+            .unwrap_or_default();
         let verifier = CachedAuthorizer::new(
             authorizer::jwks_url(config.endpoint_url(), &ctx.target.region, &pool.id),
             authorizer::issuer(&ctx.target.region, &pool.id),

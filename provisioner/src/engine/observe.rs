@@ -18,6 +18,9 @@ use crate::spec::OWNERSHIP_TAG;
 pub struct PoolSearch {
     pub owned: Option<user_pool::LivePool>,
     pub foreign: Vec<String>,
+    /// The id of every app client of the owned pool, declared or not (serve's authorizer takes
+    /// tokens of any of them, as API Gateway's does).
+    pub client_ids: Vec<String>,
 }
 
 /// What is live, by logical name. Roles, log groups and functions have unique names: what is
@@ -88,10 +91,12 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Live> {
             }
             let owned = owned.pop();
             let mut clients = Vec::new();
+            let mut client_ids = Vec::new();
             if let Some(live) = &owned {
                 let listed = user_pool_client::list(&ctx.clients.cognito, &live.id)
                     .await
                     .with_context(|| format!("userPools.{name}: listing its app clients"))?;
+                client_ids = listed.iter().map(|(_, id)| id.clone()).collect();
                 for (client_name, client) in &pool.clients {
                     let found_client = user_pool_client::find_listed(
                         &ctx.clients.cognito,
@@ -129,6 +134,7 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Live> {
             let search = PoolSearch {
                 owned,
                 foreign: foreign.into_iter().map(|p| p.id).collect(),
+                client_ids,
             };
             found.push((name.clone(), search, clients));
         }
