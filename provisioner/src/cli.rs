@@ -55,7 +55,7 @@ impl GlobalArgs {
 pub enum Command {
     /// Check stack.yaml without calling AWS: prints nothing but problems (exit 0 valid, 1 not).
     Validate,
-    /// Compile every function's crate and write target/lambda/<function>/bootstrap.zip.
+    /// Compile every function's crate and write target/lambda/<binary>/bootstrap.zip.
     Build(BuildArgs),
     /// Show what `up` would change, from stack.yaml and live AWS (exit 0 no changes, 2 changes, 1 error).
     Diff(DiffArgs),

@@ -553,7 +553,7 @@ fn serve_builds_events_as_api_gateway_and_survives_handlers_that_fail() {
 
     // A rebuilt binary retires the warm processes: the next request runs the new one.
     let before = serve.log();
-    std::fs::File::open(support::repo_root().join("target/lambda/echo/bootstrap"))
+    std::fs::File::open(support::repo_root().join("target/lambda/echo-fixture/bootstrap"))
         .unwrap()
         .set_modified(std::time::SystemTime::now())
         .unwrap();
@@ -575,12 +575,14 @@ fn serve_builds_events_as_api_gateway_and_survives_handlers_that_fail() {
         .into_iter()
         .map(|(pid, _)| pid)
         .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|cmd| String::from_utf8_lossy(&cmd).contains("/lambda/echo/bootstrap"))
+            // Functions echo and slow run one binary: tell them apart by Lambda's variable.
+            let wanted = format!("AWS_LAMBDA_FUNCTION_NAME={stack}-echo");
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|var| var == wanted.as_bytes()))
         })
         .collect();
     assert_eq!(echo.len(), 1, "the one warm echo process: {echo:?}");
-    // SAFETY: kill(2) on a process of serve's that this test found by its parent and binary.
+    // SAFETY: kill(2) on a process of serve's that this test found by its parent and function.
     assert_eq!(
         unsafe { libc::kill(i32::try_from(echo[0]).unwrap(), libc::SIGKILL) },
         0

@@ -114,7 +114,7 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<i32>
 
     let mut functions = BTreeMap::new();
     for (name, function) in &ctx.stack.functions {
-        let dir = crate::package::function_dir(&target_dir, name);
+        let dir = crate::package::package_dir(&target_dir, &function.binary);
         let mut environment = Vec::new();
         for (key, template) in &function.environment {
             let value = ctx

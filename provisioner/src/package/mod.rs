@@ -1,6 +1,9 @@
-//! From a compiled handler binary to what Lambda takes: `target/lambda/<function>/bootstrap` and a
+//! From a compiled handler binary to what Lambda takes: `target/lambda/<binary>/bootstrap` and a
 //! deterministic `bootstrap.zip` next to it (cargo-lambda's layout), checked to run on
-//! `provided.al2023`, with the CodeSha256 Lambda will report for it.
+//! `provided.al2023`, with the CodeSha256 Lambda will report for it. Keyed by binary, not by
+//! function: the package is a function of the binary alone, so functions (or stacks) that share a
+//! binary share it, and two stacks that give one function name different crates never overwrite
+//! each other's package.
 
 pub mod elf;
 pub mod zip;
@@ -60,9 +63,9 @@ fn hint(problem: &ElfProblem) -> &'static str {
     }
 }
 
-/// `<target>/lambda/<function>/`.
-pub fn function_dir(target_dir: &Path, function: &str) -> PathBuf {
-    target_dir.join("lambda").join(function)
+/// `<target>/lambda/<binary>/`: where the package of `binary` lives.
+pub fn package_dir(target_dir: &Path, binary: &str) -> PathBuf {
+    target_dir.join("lambda").join(binary)
 }
 
 /// Checks `binary` and writes the function's `bootstrap` and `bootstrap.zip`.
@@ -87,7 +90,7 @@ pub fn package_function(
             binary: binary.to_path_buf(),
             problem,
         })?;
-    let dir = function_dir(target_dir, function_name);
+    let dir = package_dir(target_dir, &function.binary);
     std::fs::create_dir_all(&dir).map_err(io("create", &dir))?;
     let bootstrap = dir.join("bootstrap");
     let zip_path = dir.join("bootstrap.zip");
