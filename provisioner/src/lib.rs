@@ -23,5 +23,6 @@ pub mod kinds;
 pub mod output;
 pub mod package;
 pub mod plan;
+pub mod regions;
 pub mod serve;
 pub mod spec;

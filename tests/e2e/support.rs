@@ -126,9 +126,15 @@ pub fn repo_stack(stack_name: &str) -> provisioner::spec::Stack {
     let root = repo_root();
     let text = std::fs::read_to_string(root.join("stack.yaml")).expect("read stack.yaml");
     let workspace = provisioner::cargo::discover(&root).expect("read the cargo workspace");
-    provisioner::spec::load(&text, "stack.yaml", &root, &workspace, Some(stack_name))
-        .expect("the repository's stack.yaml is valid")
-        .stack
+    provisioner::spec::load(
+        text.as_bytes(),
+        "stack.yaml",
+        &root,
+        &workspace,
+        Some(stack_name),
+    )
+    .expect("the repository's stack.yaml is valid")
+    .stack
 }
 
 /// The repository's stack.yaml with each `(from, to)` replaced once (each must be there), written

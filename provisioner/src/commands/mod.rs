@@ -56,11 +56,13 @@ pub struct LoadedStack {
     pub file: PathBuf,
 }
 
-/// Reads and validates the stack file named by the global flags.
+/// Reads and validates the stack file named by the global flags. The file alone is checked
+/// first, so its problems are reported even outside a cargo workspace or without cargo; only then
+/// is the workspace read to resolve `crate:` paths.
 pub fn load_stack(global: &GlobalArgs) -> anyhow::Result<LoadedStack> {
     let file = &global.file;
-    let text = match std::fs::read_to_string(file) {
-        Ok(text) => text,
+    let bytes = match read_limited(file, spec::MAX_FILE_BYTES) {
+        Ok(bytes) => bytes,
         Err(source) => {
             let hint = if global.file == Path::new("stack.yaml") {
                 "run in the directory that holds stack.yaml, or pass `--file <path>`".to_owned()
@@ -80,12 +82,24 @@ pub fn load_stack(global: &GlobalArgs) -> anyhow::Result<LoadedStack> {
     let dir = dir
         .canonicalize()
         .with_context(|| format!("failed to resolve the directory of `{}`", file.display()))?;
-    let workspace = crate::cargo::discover(&dir)?;
     let label = file.display().to_string();
-    let loaded = spec::load(&text, &label, &dir, &workspace, global.stack.as_deref())?;
+    spec::check(&bytes, &label, &dir, global.stack.as_deref())?;
+    let workspace = crate::cargo::discover(&dir)?;
+    let loaded = spec::load(&bytes, &label, &dir, &workspace, global.stack.as_deref())?;
     Ok(LoadedStack {
         loaded,
         workspace,
         file: file.clone(),
     })
+}
+
+/// Reads at most `limit + 1` bytes of `file`: enough for the loader to see it is too large,
+/// without reading a huge file (or a device that never ends) whole.
+fn read_limited(file: &Path, limit: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)?
+        .take(limit as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
 }

@@ -43,18 +43,24 @@ impl Diagnostic {
     }
 }
 
-/// Why a stack.yaml could not be loaded: every error found, not just the first.
+/// At most this many diagnostics of each severity are kept and shown; the rest are counted.
+pub const MAX_DIAGNOSTICS: usize = 50;
+
+/// Why a stack.yaml could not be loaded: every error found (the first [`MAX_DIAGNOSTICS`] of them
+/// shown), not just the first.
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
-    #[error("{}", render_invalid(file, errors))]
+    #[error("{}", render_invalid(file, errors, *more))]
     Invalid {
         file: String,
         errors: Vec<Diagnostic>,
+        /// Errors found beyond those in `errors`.
+        more: usize,
     },
 }
 
-fn render_invalid(file: &str, errors: &[Diagnostic]) -> String {
-    let count = match errors.len() {
+fn render_invalid(file: &str, errors: &[Diagnostic], more: usize) -> String {
+    let count = match errors.len() + more {
         1 => "1 error".to_owned(),
         n => format!("{n} errors"),
     };
@@ -62,6 +68,9 @@ fn render_invalid(file: &str, errors: &[Diagnostic]) -> String {
     for error in errors {
         out.push('\n');
         out.push_str(&error.render(file));
+    }
+    if more > 0 {
+        out.push_str(&format!("\nand {more} more"));
     }
     out
 }

@@ -12,12 +12,11 @@ mod workspace;
 
 use std::path::Path;
 
-pub use error::{Diagnostic, Severity, SpecError};
+pub use error::{Diagnostic, MAX_DIAGNOSTICS, Severity, SpecError};
 pub use model::*;
 pub use positions::Pos;
 pub use workspace::{Workspace, WorkspaceMember};
 
-use positions::Positions;
 use validate::{Checker, did_you_mean};
 
 /// A valid stack, and what is worth a warning in it.
@@ -27,27 +26,86 @@ pub struct Loaded {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Parses and validates stack.yaml `text`. `file` names it in messages; `stack_dir` is the
+/// The largest stack file read: a real one is a few kilobytes.
+pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+/// The most resources (user pools, app clients, functions, authorizers, routes) one stack declares.
+pub const MAX_RESOURCES: usize = 500;
+
+/// Checks stack.yaml `bytes` as far as it can without the cargo workspace: size, encoding,
+/// nesting, duplicate keys, syntax, the schema, and every rule but the `crate:` paths. Returns
+/// the warnings. Callers run this before reading the workspace, so a broken file is reported as
+/// such even outside a workspace or where cargo is not installed.
+pub fn check(
+    bytes: &[u8],
+    file: &str,
+    stack_dir: &Path,
+    stack_name: Option<&str>,
+) -> Result<Vec<Diagnostic>, SpecError> {
+    run(bytes, file, stack_dir, None, stack_name).map(|(_, warnings)| warnings)
+}
+
+/// Parses and validates stack.yaml `bytes`. `file` names it in messages; `stack_dir` is the
 /// directory it lives in (absolute), against which `crate:` paths are resolved. `stack_name`
 /// (the `--stack` flag) replaces the file's `stack:`.
 ///
 /// This is the only place serde_yaml is used.
 pub fn load(
-    text: &str,
+    bytes: &[u8],
     file: &str,
     stack_dir: &Path,
     workspace: &Workspace,
     stack_name: Option<&str>,
 ) -> Result<Loaded, SpecError> {
-    let positions = Positions::index(text);
-    let invalid = |errors| SpecError::Invalid {
-        file: file.to_owned(),
-        errors,
+    match run(bytes, file, stack_dir, Some(workspace), stack_name)? {
+        (Some(stack), warnings) => Ok(Loaded { stack, warnings }),
+        // Unreachable: with a workspace, a stack without errors is always built.
+        (None, _) => Err(SpecError::Invalid {
+            file: file.to_owned(),
+            errors: Vec::new(),
+            more: 0,
+        }),
+    }
+}
+
+/// The stages of loading, cheapest and most fundamental first; each stops at its own errors.
+fn run(
+    bytes: &[u8],
+    file: &str,
+    stack_dir: &Path,
+    workspace: Option<&Workspace>,
+    stack_name: Option<&str>,
+) -> Result<(Option<Stack>, Vec<Diagnostic>), SpecError> {
+    let invalid = |mut errors: Vec<Diagnostic>| {
+        let more = errors.len().saturating_sub(MAX_DIAGNOSTICS);
+        errors.truncate(MAX_DIAGNOSTICS);
+        SpecError::Invalid {
+            file: file.to_owned(),
+            errors,
+            more,
+        }
     };
+    let text = decode(bytes).map_err(|error| invalid(vec![error]))?;
+    let scan = positions::scan(text);
+    if let Some(pos) = scan.too_deep {
+        return Err(invalid(vec![file_error(
+            Some(pos),
+            format!("the file nests deeper than {} levels", positions::MAX_DEPTH),
+            "a stack.yaml nests at most 7 levels: check the brackets and the indentation here",
+        )]));
+    }
+    if !scan.duplicates.is_empty() {
+        return Err(invalid(
+            scan.duplicates.iter().map(duplicate_diagnostic).collect(),
+        ));
+    }
+    let positions = scan.positions;
     let mut raw: raw::RawStack = match serde_yaml::from_str(text) {
         Ok(raw) => raw,
         Err(err) => return Err(invalid(vec![yaml_diagnostic(&err, text)])),
     };
+    if let Some(error) = too_many_resources(&raw) {
+        return Err(invalid(vec![error]));
+    }
     let mut checker = Checker::new(&positions);
     if let Some(name) = stack_name {
         raw.stack = name.to_owned();
@@ -63,10 +121,96 @@ pub fn load(
         .diagnostics
         .into_iter()
         .partition(|d| d.severity == Severity::Error);
-    match stack {
-        Some(stack) if errors.is_empty() => Ok(Loaded { stack, warnings }),
-        _ => Err(invalid(errors)),
+    if errors.is_empty() && checker.more_errors == 0 {
+        return Ok((stack, warnings));
     }
+    Err(SpecError::Invalid {
+        file: file.to_owned(),
+        errors,
+        more: checker.more_errors,
+    })
+}
+
+fn file_error(pos: Option<Pos>, message: String, hint: &str) -> Diagnostic {
+    Diagnostic {
+        severity: Severity::Error,
+        field: String::new(),
+        pos,
+        message,
+        hint: Some(hint.to_owned()),
+    }
+}
+
+/// The file as text: at most [`MAX_FILE_BYTES`], and UTF-8 (the position of the first byte that
+/// is not is reported).
+fn decode(bytes: &[u8]) -> Result<&str, Diagnostic> {
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(file_error(
+            None,
+            format!(
+                "the file is larger than {MAX_FILE_BYTES} bytes (1 MiB), the most a stack file may be"
+            ),
+            "a stack.yaml is a few kilobytes: check the path given to `--file`",
+        ));
+    }
+    std::str::from_utf8(bytes).map_err(|err| {
+        let valid = &bytes[..err.valid_up_to()];
+        // The valid prefix is UTF-8 by definition.
+        let before = std::str::from_utf8(valid).unwrap_or_default();
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let byte = bytes.get(err.valid_up_to()).copied().unwrap_or_default();
+        file_error(
+            Some(Pos { line, col }),
+            format!("the file is not UTF-8 text (byte 0x{byte:02x})"),
+            "save stack.yaml as UTF-8",
+        )
+    })
+}
+
+fn duplicate_diagnostic(duplicate: &positions::Duplicate) -> Diagnostic {
+    let (key, parent) = match duplicate.path.split_last() {
+        Some((key, parent)) => (key.as_str(), parent.join(".")),
+        None => ("", String::new()),
+    };
+    let within = if parent.is_empty() {
+        "at the top level".to_owned()
+    } else {
+        format!("in `{parent}`")
+    };
+    Diagnostic {
+        severity: Severity::Error,
+        field: duplicate.path.join("."),
+        pos: Some(duplicate.second),
+        message: format!(
+            "`{key}` is written twice {within}: at {} and at {}",
+            duplicate.first, duplicate.second
+        ),
+        hint: Some("YAML would silently keep only the second: remove or rename one".to_owned()),
+    }
+}
+
+/// Counts what the file declares before any of it is checked, so a huge file is refused at once.
+fn too_many_resources(raw: &raw::RawStack) -> Option<Diagnostic> {
+    let pools = raw.user_pools.len();
+    let clients: usize = raw.user_pools.values().map(|p| p.clients.len()).sum();
+    let functions = raw.functions.len();
+    let (authorizers, routes) = raw
+        .api
+        .as_ref()
+        .map_or((0, 0), |api| (api.authorizers.len(), api.routes.len()));
+    let total = pools + clients + functions + authorizers + routes;
+    (total > MAX_RESOURCES).then(|| {
+        file_error(
+            None,
+            format!(
+                "the stack declares {total} resources ({pools} user pools, {clients} app clients, \
+                 {functions} functions, {authorizers} authorizers, {routes} routes); at most \
+                 {MAX_RESOURCES} are allowed"
+            ),
+            "split it into several stacks (`--stack` names each)",
+        )
+    })
 }
 
 /// A serde_yaml error as a diagnostic: its position, its path as the field, and a hint for

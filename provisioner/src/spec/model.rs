@@ -12,6 +12,10 @@ pub const OWNERSHIP_TAG: &str = "provisioner:stack";
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Stack {
     pub name: String,
+    /// The accounts `diff`, `up`, `down` and `serve` may act in; empty: any.
+    pub accounts: Vec<String>,
+    /// The regions they may act in; empty: any.
+    pub regions: Vec<String>,
     pub user_pools: BTreeMap<String, UserPool>,
     pub functions: BTreeMap<String, Function>,
     pub api: Option<Api>,

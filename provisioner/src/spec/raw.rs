@@ -9,6 +9,10 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawStack {
     pub stack: String,
+    /// The AWS accounts this stack may be deployed to (absent: any).
+    pub accounts: Option<Vec<AccountId>>,
+    /// The regions this stack may be deployed to (empty or absent: any).
+    pub regions: Option<Vec<String>>,
     #[serde(default)]
     pub user_pools: BTreeMap<String, RawUserPool>,
     #[serde(default)]
@@ -70,6 +74,15 @@ pub struct RawFunction {
 pub struct RawStatement {
     pub actions: OneOrMany,
     pub resources: OneOrMany,
+}
+
+/// An account id, quoted (`"012345678901"`) or not (YAML then reads it as a number, which loses
+/// a leading zero: `validate` says so).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum AccountId {
+    Text(String),
+    Number(u64),
 }
 
 /// `x` or `[x, y]`.

@@ -1,0 +1,82 @@
+//! The AWS regions `provisioner` knows, so that a typo (`us-esat-1`) is refused before any call
+//! instead of costing half a minute of DNS retries. Source: the SDK's partition metadata
+//! (`partitions.json` in aws-sdk-rust's endpoint resolvers) and AWS's "Regions and Availability
+//! Zones" list, as of 2026-11. A region AWS opens later can be used with
+//! `PROVISIONER_ALLOW_UNKNOWN_REGION=1` until this list learns it.
+
+/// Every region, with its partition.
+pub const KNOWN_REGIONS: &[(&str, &str)] = &[
+    ("af-south-1", "aws"),
+    ("ap-east-1", "aws"),
+    ("ap-east-2", "aws"),
+    ("ap-northeast-1", "aws"),
+    ("ap-northeast-2", "aws"),
+    ("ap-northeast-3", "aws"),
+    ("ap-south-1", "aws"),
+    ("ap-south-2", "aws"),
+    ("ap-southeast-1", "aws"),
+    ("ap-southeast-2", "aws"),
+    ("ap-southeast-3", "aws"),
+    ("ap-southeast-4", "aws"),
+    ("ap-southeast-5", "aws"),
+    ("ap-southeast-6", "aws"),
+    ("ap-southeast-7", "aws"),
+    ("ca-central-1", "aws"),
+    ("ca-west-1", "aws"),
+    ("eu-central-1", "aws"),
+    ("eu-central-2", "aws"),
+    ("eu-north-1", "aws"),
+    ("eu-south-1", "aws"),
+    ("eu-south-2", "aws"),
+    ("eu-west-1", "aws"),
+    ("eu-west-2", "aws"),
+    ("eu-west-3", "aws"),
+    ("il-central-1", "aws"),
+    ("me-central-1", "aws"),
+    ("me-south-1", "aws"),
+    ("mx-central-1", "aws"),
+    ("sa-east-1", "aws"),
+    ("us-east-1", "aws"),
+    ("us-east-2", "aws"),
+    ("us-west-1", "aws"),
+    ("us-west-2", "aws"),
+    ("cn-north-1", "aws-cn"),
+    ("cn-northwest-1", "aws-cn"),
+    ("us-gov-east-1", "aws-us-gov"),
+    ("us-gov-west-1", "aws-us-gov"),
+    ("us-iso-east-1", "aws-iso"),
+    ("us-iso-west-1", "aws-iso"),
+    ("us-isob-east-1", "aws-iso-b"),
+    ("eusc-de-east-1", "aws-eusc"),
+];
+
+/// The environment variable that lets a region missing from [`KNOWN_REGIONS`] through.
+pub const ALLOW_UNKNOWN_REGION: &str = "PROVISIONER_ALLOW_UNKNOWN_REGION";
+
+pub fn is_known(region: &str) -> bool {
+    KNOWN_REGIONS.iter().any(|(name, _)| *name == region)
+}
+
+/// The known region closest to `given`, if one is close enough to be a likely typo.
+pub fn closest(given: &str) -> Option<&'static str> {
+    KNOWN_REGIONS
+        .iter()
+        .map(|(name, _)| (strsim::jaro_winkler(given, name), *name))
+        .filter(|(score, _)| *score >= 0.85)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, name)| name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typos_point_at_the_region_meant() {
+        assert!(is_known("us-east-1") && is_known("cn-north-1"));
+        assert!(!is_known("us-esat-1"));
+        assert_eq!(closest("us-esat-1"), Some("us-east-1"));
+        assert_eq!(closest("eu-west-11"), Some("eu-west-1"));
+        assert_eq!(closest("mars-1"), None);
+    }
+}
