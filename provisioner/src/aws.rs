@@ -1,14 +1,23 @@
 //! The AWS SDK configuration every command shares: the standard chain (environment, profiles, SSO,
 //! instance roles), `AWS_ENDPOINT_URL`, and the global `--region`, `--profile` and `--endpoint-url`
-//! flags on top.
+//! flags on top, resolved as the AWS CLI resolves them: an explicit `--profile` wins over
+//! credentials in the environment.
+//!
+//! Everything that can be checked without a call is checked before the first one: the profile
+//! exists, the endpoint is a URL, the region is one AWS has (all usage errors). The first call
+//! ([`Target::discover`]) fails within seconds when the endpoint cannot be reached, naming it.
 
 use std::time::Duration;
 
+use aws_config::profile::ProfileFileCredentialsProvider;
+use aws_config::provider_config::ProviderConfig;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 
 use crate::calls::CallCounter;
+use crate::commands::UsageError;
 
 /// What the global flags say about reaching AWS. `None` leaves the standard chain to decide.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -18,11 +27,39 @@ pub struct AwsOptions {
     pub endpoint_url: Option<String>,
 }
 
+/// The environment variables that name an endpoint: the SDK's global one and the per-service ones
+/// of the services `provisioner` calls.
+const ENDPOINT_VARIABLES: &[&str] = &[
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_ENDPOINT_URL_IAM",
+    "AWS_ENDPOINT_URL_LAMBDA",
+    "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
+    "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+    "AWS_ENDPOINT_URL_API_GATEWAY",
+];
+
 /// Loads the SDK configuration. Throttling and 5xx answers are retried with exponential backoff
 /// and jitter, longer than the SDK's default three attempts: API Gateway's control plane allows
 /// only a few calls per second. A connection that cannot be made, or an attempt that hangs, fails
 /// (and is retried) instead of waiting forever; two minutes leave room for a 50 MB code upload.
-pub async fn sdk_config(options: &AwsOptions) -> SdkConfig {
+///
+/// Fails with a [`UsageError`] for an endpoint that is not an http(s) URL, a region AWS does not
+/// have, or a `--profile` that is in no profile file; no call is made before these checks.
+pub async fn sdk_config(options: &AwsOptions) -> anyhow::Result<SdkConfig> {
+    if let Some(endpoint) = &options.endpoint_url {
+        check_endpoint(endpoint, "`--endpoint-url`")?;
+    }
+    for variable in ENDPOINT_VARIABLES {
+        if let Ok(endpoint) = std::env::var(variable)
+            && !endpoint.is_empty()
+        {
+            check_endpoint(&endpoint, &format!("`{variable}`"))?;
+        }
+    }
+    if let Some(region) = &options.region {
+        check_region(region, "`--region`")?;
+    }
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(10))
         .operation_attempt_timeout(Duration::from_secs(120))
@@ -34,12 +71,119 @@ pub async fn sdk_config(options: &AwsOptions) -> SdkConfig {
         loader = loader.region(Region::new(region.clone()));
     }
     if let Some(profile) = &options.profile {
-        loader = loader.profile_name(profile);
+        check_profile(profile).await?;
+        // As the AWS CLI: a profile named on the command line is used for credentials even when
+        // the environment has keys (the SDK's default chain reads the environment first).
+        let region = match &options.region {
+            Some(region) => Some(Region::new(region.clone())),
+            None => {
+                aws_config::default_provider::region::Builder::default()
+                    .profile_name(profile)
+                    .build()
+                    .region()
+                    .await
+            }
+        };
+        let credentials = ProfileFileCredentialsProvider::builder()
+            .configure(&ProviderConfig::default().with_region(region))
+            .profile_name(profile)
+            .build();
+        loader = loader
+            .profile_name(profile)
+            .credentials_provider(credentials);
     }
     if let Some(endpoint) = &options.endpoint_url {
         loader = loader.endpoint_url(endpoint);
     }
-    loader.load().await
+    let config = loader.load().await;
+    if options.region.is_none()
+        && let Some(region) = config.region()
+    {
+        let source = match &options.profile {
+            Some(profile) => format!("the region of profile `{profile}` (or `AWS_REGION`)"),
+            None => "the configured region (`AWS_REGION`, `AWS_DEFAULT_REGION` or the profile)"
+                .to_owned(),
+        };
+        check_region(region.as_ref(), &source)?;
+    }
+    Ok(config)
+}
+
+/// An endpoint must be an absolute http(s) URL: `127.0.0.1:5000` would otherwise be taken as a
+/// path and fail deep inside the SDK.
+fn check_endpoint(endpoint: &str, source: &str) -> Result<(), UsageError> {
+    let parsed: Option<http::Uri> = endpoint.parse().ok();
+    let scheme_ok = parsed
+        .as_ref()
+        .and_then(|uri| uri.scheme_str())
+        .is_some_and(|scheme| scheme == "http" || scheme == "https");
+    let host_ok = parsed
+        .as_ref()
+        .and_then(|uri| uri.host())
+        .is_some_and(|host| !host.is_empty());
+    if scheme_ok && host_ok {
+        return Ok(());
+    }
+    let hint = if !endpoint.contains("://") {
+        format!("did you mean `http://{endpoint}`? an endpoint needs its scheme")
+    } else {
+        "write an absolute URL such as `http://127.0.0.1:5000` or `https://example.com`".to_owned()
+    };
+    Err(UsageError(format!(
+        "{source} is `{endpoint}`, which is not an http(s) URL\n\nhint: {hint}"
+    )))
+}
+
+/// A region must be one AWS has (see [`crate::regions`]): a typo otherwise costs half a minute
+/// of DNS retries and ends in an error about something else.
+pub fn check_region(region: &str, source: &str) -> Result<(), UsageError> {
+    if crate::regions::is_known(region)
+        || std::env::var_os(crate::regions::ALLOW_UNKNOWN_REGION).is_some()
+    {
+        return Ok(());
+    }
+    let hint = match crate::regions::closest(region) {
+        Some(known) => format!("did you mean `{known}`?"),
+        None => format!(
+            "if AWS opened this region after this version of provisioner, set `{}=1`",
+            crate::regions::ALLOW_UNKNOWN_REGION
+        ),
+    };
+    Err(UsageError(format!(
+        "{source} is `{region}`, which is not an AWS region\n\nhint: {hint}"
+    )))
+}
+
+/// A named profile must exist in the profile files (`AWS_CONFIG_FILE`, default `~/.aws/config`,
+/// and `AWS_SHARED_CREDENTIALS_FILE`, default `~/.aws/credentials`).
+async fn check_profile(profile: &str) -> anyhow::Result<()> {
+    use aws_types::os_shim_internal::{Env, Fs};
+    let files = aws_runtime::env_config::file::EnvConfigFiles::default();
+    let set = aws_config::profile::load(&Fs::real(), &Env::real(), &files, None)
+        .await
+        .map_err(|err| anyhow::anyhow!("failed to read the AWS profile files: {err}"))?;
+    if set.get_profile(profile).is_some() {
+        return Ok(());
+    }
+    let config = std::env::var("AWS_CONFIG_FILE").unwrap_or_else(|_| "~/.aws/config".to_owned());
+    let credentials = std::env::var("AWS_SHARED_CREDENTIALS_FILE")
+        .unwrap_or_else(|_| "~/.aws/credentials".to_owned());
+    let known: Vec<&str> = set.profiles().collect();
+    let hint = match crate::spec::did_you_mean(profile, known.iter().copied()) {
+        Some(close) => format!("did you mean `{close}`?"),
+        None if known.is_empty() => {
+            "no profile is defined: `aws configure --profile NAME` makes one".to_owned()
+        }
+        None => {
+            let mut known: Vec<String> = known.iter().map(|p| format!("`{p}`")).collect();
+            known.sort();
+            format!("profiles defined: {}", known.join(", "))
+        }
+    };
+    Err(UsageError(format!(
+        "profile `{profile}` is not in `{config}` or `{credentials}`\n\nhint: {hint}"
+    ))
+    .into())
 }
 
 /// One client per service, all sharing one configuration and one call counter.
@@ -78,13 +222,16 @@ impl Clients {
     }
 }
 
-/// Where the stack lives: region, account and partition, as AWS names them in ARNs.
+/// Where the stack lives: region, account and partition, as AWS names them in ARNs, and who is
+/// calling.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Target {
     pub region: String,
     pub account: String,
     pub partition: String,
+    /// The caller's ARN, as `sts:GetCallerIdentity` answers it.
+    pub caller: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,34 +240,96 @@ pub enum TargetError {
         "no AWS region is configured\n\nhint: pass `--region`, set `AWS_REGION`, or set a region in the profile"
     )]
     NoRegion,
+    /// The endpoint could not be reached (refused, no DNS name, TLS, timeout): not a credentials
+    /// problem, so the message says nothing about credentials.
+    #[error("cannot reach AWS at {endpoint}: {cause}\n\nhint: {hint}")]
+    Unreachable {
+        endpoint: String,
+        cause: String,
+        hint: String,
+    },
     #[error(
-        "failed to learn the AWS account (sts:GetCallerIdentity); are credentials configured?\n\nhint: set `AWS_PROFILE` or `--profile`, or `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`"
+        "AWS refused the credentials ({code}: {message}){request_id}\n\nhint: check `AWS_PROFILE` / `--profile`, or `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`; `aws sts get-caller-identity` shows who they are"
     )]
-    Identity(#[source] Box<aws_sdk_sts::Error>),
+    Credentials {
+        code: String,
+        message: String,
+        request_id: String,
+    },
+    #[error(
+        "no AWS credentials were found: {0}\n\nhint: pass `--profile`, set `AWS_PROFILE`, or set `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`"
+    )]
+    NoCredentials(String),
+    #[error("sts:GetCallerIdentity failed at {endpoint}")]
+    Identity {
+        endpoint: String,
+        #[source]
+        source: Box<aws_sdk_sts::Error>,
+    },
     #[error("sts:GetCallerIdentity answered without {0}")]
     Incomplete(&'static str),
 }
 
+/// The first call of a run is tried quickly: a few attempts, short timeouts. An endpoint that is
+/// not there fails the command in seconds; once this call has answered, the later calls get the
+/// patient retries of [`sdk_config`].
+fn first_contact_config() -> aws_sdk_sts::config::Builder {
+    aws_sdk_sts::config::Builder::default()
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(200))
+                .with_max_backoff(Duration::from_secs(1)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(Duration::from_secs(5))
+                .operation_timeout(Duration::from_secs(12))
+                .build(),
+        )
+}
+
+/// The innermost cause of an error: what actually went wrong (`Connection refused (os error 111)`).
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
 impl Target {
-    /// Asks STS who we are: the account id and, from the caller's ARN, the partition.
+    /// Asks STS who we are: the account id, the caller, and from the caller's ARN the partition.
     pub async fn discover(config: &SdkConfig, clients: &Clients) -> Result<Target, TargetError> {
         let region = config
             .region()
             .map(|r| r.as_ref().to_owned())
             .ok_or(TargetError::NoRegion)?;
+        let endpoint = match config.endpoint_url() {
+            Some(url) => format!("`{url}`"),
+            None => format!("the STS endpoint of {region}"),
+        };
         let identity = clients
             .sts
             .get_caller_identity()
+            .customize()
+            .config_override(first_contact_config())
             .send()
             .await
-            .map_err(|err| TargetError::Identity(Box::new(err.into())))?;
+            .map_err(|err| classify_identity_error(err, &endpoint))?;
         let account = identity
             .account()
             .ok_or(TargetError::Incomplete("an account"))?
             .to_owned();
-        let partition = identity
+        let caller = identity
             .arn()
-            .and_then(|arn| arn.split(':').nth(1))
+            .filter(|arn| !arn.is_empty())
+            .ok_or(TargetError::Incomplete("an ARN"))?
+            .to_owned();
+        let partition = caller
+            .split(':')
+            .nth(1)
             .filter(|p| !p.is_empty())
             .ok_or(TargetError::Incomplete("an ARN"))?
             .to_owned();
@@ -128,6 +337,7 @@ impl Target {
             region,
             account,
             partition,
+            caller,
         })
     }
 
@@ -156,6 +366,77 @@ impl Target {
     }
 }
 
+/// Why the first call failed, in terms a user can act on.
+fn classify_identity_error<R: std::fmt::Debug + Send + Sync + 'static>(
+    err: SdkError<aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError, R>,
+    endpoint: &str,
+) -> TargetError {
+    let unreachable = |cause: String| {
+        let hint = if cause.contains("dns error") || cause.contains("failed to lookup") {
+            "the host name does not resolve: check the region and the endpoint URL"
+        } else if cause.contains("Connection refused") {
+            "nothing listens there: check the endpoint URL, or start the emulator"
+        } else if cause.to_ascii_lowercase().contains("tls")
+            || cause.contains("InvalidContentType")
+            || cause.contains("corrupt message")
+        {
+            "the TLS handshake failed: is this an `http://` endpoint given as `https://`?"
+        } else {
+            "check the network, the endpoint URL and any proxy (`HTTPS_PROXY`)"
+        };
+        TargetError::Unreachable {
+            endpoint: endpoint.to_owned(),
+            cause,
+            hint: hint.to_owned(),
+        }
+    };
+    match &err {
+        SdkError::TimeoutError(_) => {
+            return unreachable("no answer in time (timed out after retries)".to_owned());
+        }
+        SdkError::DispatchFailure(failure) if !failure.is_user() => {
+            let cause = failure
+                .as_connector_error()
+                .map(|connector| root_cause(connector))
+                .unwrap_or_else(|| root_cause(&err));
+            return unreachable(cause);
+        }
+        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) => {
+            let cause = root_cause(&err);
+            if cause.to_ascii_lowercase().contains("credential") {
+                return TargetError::NoCredentials(cause);
+            }
+        }
+        SdkError::ServiceError(service) => {
+            let code = service.err().code().unwrap_or_default();
+            if matches!(
+                code,
+                "InvalidClientTokenId"
+                    | "SignatureDoesNotMatch"
+                    | "ExpiredToken"
+                    | "ExpiredTokenException"
+                    | "UnrecognizedClientException"
+                    | "AccessDenied"
+                    | "IncompleteSignature"
+            ) {
+                let request_id = aws_sdk_sts::operation::RequestId::request_id(service.err())
+                    .map(|id| format!(" (request id {id})"))
+                    .unwrap_or_default();
+                return TargetError::Credentials {
+                    code: code.to_owned(),
+                    message: service.err().message().unwrap_or_default().to_owned(),
+                    request_id,
+                };
+            }
+        }
+        _ => {}
+    }
+    TargetError::Identity {
+        endpoint: endpoint.to_owned(),
+        source: Box::new(err.into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,7 +448,8 @@ mod tests {
             profile: None,
             endpoint_url: Some("http://127.0.0.1:1".to_owned()),
         })
-        .await;
+        .await
+        .expect("valid options");
         assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-3"));
         assert_eq!(config.endpoint_url(), Some("http://127.0.0.1:1"));
         let timeouts = config.timeout_config().expect("timeouts are set");
@@ -177,5 +459,18 @@ mod tests {
             Some(Duration::from_secs(120))
         );
         assert_eq!(config.retry_config().map(|r| r.max_attempts()), Some(8));
+    }
+
+    #[test]
+    fn endpoints_need_a_scheme_and_a_host() {
+        assert!(check_endpoint("http://127.0.0.1:5000", "x").is_ok());
+        assert!(check_endpoint("https://sts.us-east-1.amazonaws.com", "x").is_ok());
+        let err = check_endpoint("127.0.0.1:5000", "`--endpoint-url`").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`--endpoint-url` is `127.0.0.1:5000`, which is not an http(s) URL\n\nhint: did you mean `http://127.0.0.1:5000`? an endpoint needs its scheme"
+        );
+        assert!(check_endpoint("ftp://host", "x").is_err());
+        assert!(check_endpoint("http://", "x").is_err());
     }
 }

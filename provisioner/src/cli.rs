@@ -6,9 +6,22 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::aws::AwsOptions;
 
+/// The exit codes, as `--help` shows them (README.md has the same table).
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0   success; for `diff`: live AWS matches stack.yaml
+  1   error: invalid stack.yaml, a refusal (account, region, confirmation, a foreign resource), a failed build or AWS call
+  2   `diff` only: live AWS differs from stack.yaml
+  64  usage error: unknown flag or command, missing value, endpoint URL without a scheme, unknown region";
+
 /// Stand up and reconcile a serverless auth stack on AWS from stack.yaml, with direct SDK calls.
 #[derive(Debug, Parser)]
-#[command(name = "provisioner", version, propagate_version = true)]
+#[command(
+    name = "provisioner",
+    version,
+    propagate_version = true,
+    after_help = EXIT_CODES
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -80,7 +93,8 @@ pub struct UpArgs {
     /// Print the result (outputs, changes, call counts) as JSON on stdout.
     #[arg(long)]
     pub json: bool,
-    /// Apply without asking, even when something is replaced or deleted.
+    /// Apply without asking. Without a terminal (CI), `up` changes nothing unless this is given;
+    /// on a terminal it asks before replacing or deleting.
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// Allow replacing this user pool or app client (logical name, as in stack.yaml), which
@@ -97,7 +111,7 @@ pub struct DownArgs {
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,
-    /// Delete without asking.
+    /// Delete without asking. Without a terminal (CI), `down` deletes nothing unless this is given.
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// Also delete user pools (and every user in them), whatever their `removal` says.

@@ -1,13 +1,25 @@
 //! The `provisioner` binary: parse arguments, run the command, print an error once, exit.
-//! Exit codes: 0 success, 1 error (see `commands::exit`).
+//! Exit codes: see `commands::exit` (usage errors exit 64, never 2, which `diff` uses for changes).
 
-use clap::Parser;
+use clap::Parser as _;
 
 use provisioner::cli::Cli;
 use provisioner::{commands, output};
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap exits 2 on a usage error; here 2 means "diff found changes".
+            let code = if err.use_stderr() {
+                commands::exit::USAGE
+            } else {
+                commands::exit::OK // --help, --version
+            };
+            let _ = err.print();
+            std::process::exit(code);
+        }
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -19,7 +31,11 @@ fn main() {
         Ok(code) => code,
         Err(err) => {
             output::error(&err);
-            commands::exit::ERROR
+            if err.downcast_ref::<commands::UsageError>().is_some() {
+                commands::exit::USAGE
+            } else {
+                commands::exit::ERROR
+            }
         }
     };
     // Dropping the runtime drops every task still running (serve's handler processes are killed

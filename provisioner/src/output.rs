@@ -113,8 +113,8 @@ pub fn applied(entry: &Entry, took: Duration) {
 fn write_plan(out: &mut impl Write, plan: &Plan) -> std::io::Result<()> {
     writeln!(
         out,
-        "Stack `{}` in {} (account {}):",
-        plan.stack, plan.region, plan.account
+        "Stack `{}` in {} (account {}, as {}):",
+        plan.stack, plan.region, plan.account, plan.caller
     )?;
     let shown: Vec<&Entry> = plan
         .entries

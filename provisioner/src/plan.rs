@@ -184,6 +184,8 @@ pub struct Plan {
     pub stack: String,
     pub region: String,
     pub account: String,
+    /// Who the plan was read as: the caller's ARN.
+    pub caller: String,
     /// Every resource, changing or not (`noOp`).
     pub entries: Vec<Entry>,
     pub summary: Summary,
@@ -194,15 +196,15 @@ pub struct Plan {
 impl Plan {
     pub fn new(
         stack: &str,
-        region: &str,
-        account: &str,
+        target: &crate::aws::Target,
         entries: Vec<Entry>,
         blockers: Vec<String>,
     ) -> Plan {
         Plan {
             stack: stack.to_owned(),
-            region: region.to_owned(),
-            account: account.to_owned(),
+            region: target.region.clone(),
+            account: target.account.clone(),
+            caller: target.caller.clone(),
             summary: Summary::of(&entries),
             entries,
             blockers,

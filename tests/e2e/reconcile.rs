@@ -32,7 +32,7 @@ const FUNCTIONS: [&str; 4] = ["confirm", "secret", "sign-in", "sign-up"];
 
 /// `up --json`, which must succeed.
 fn up(file: &Path, stack: &str, extra: &[&str]) -> Value {
-    let mut args = vec!["up", "--json"];
+    let mut args = vec!["up", "--yes", "--json"];
     args.extend_from_slice(extra);
     json_from(file, stack, &args, 0)
 }
@@ -414,7 +414,12 @@ async fn cold_up_creates_the_tutorial_stack_and_then_nothing_changes() {
     assert!(again["calls"]["reads"].as_u64().unwrap() > 0);
     assert_eq!(again["outputs"], report["outputs"]);
 
-    let down = json_from(&file, &stack, &["down", "--json", "--delete-data"], 0);
+    let down = json_from(
+        &file,
+        &stack,
+        &["down", "--yes", "--json", "--delete-data"],
+        0,
+    );
     assert!(down["retained"].as_array().unwrap().is_empty());
 }
 
@@ -532,7 +537,12 @@ async fn changes_in_stack_yaml_show_in_diff_and_up_applies_only_them() {
         BTreeMap::from([("Lambda.UpdateFunctionCode".to_owned(), 1)])
     );
 
-    json_from(&file, &stack, &["down", "--json", "--delete-data"], 0);
+    json_from(
+        &file,
+        &stack,
+        &["down", "--yes", "--json", "--delete-data"],
+        0,
+    );
 }
 
 #[tokio::test]
@@ -674,7 +684,12 @@ async fn drift_behind_the_tools_back_shows_in_diff_and_up_repairs_it() {
     let plan = diff(&file, &stack, 0);
     assert!(changed(&plan).is_empty(), "{plan:#}");
 
-    json_from(&file, &stack, &["down", "--json", "--delete-data"], 0);
+    json_from(
+        &file,
+        &stack,
+        &["down", "--yes", "--json", "--delete-data"],
+        0,
+    );
 }
 
 async fn sign_up_user(aws: &Aws, client_id: &str, username: &str) {
@@ -805,7 +820,12 @@ async fn an_immutable_pool_change_is_refused_unless_named_and_then_everything_fo
     );
     diff(&immutable, &stack, 0);
 
-    json_from(&immutable, &stack, &["down", "--json", "--delete-data"], 0);
+    json_from(
+        &immutable,
+        &stack,
+        &["down", "--yes", "--json", "--delete-data"],
+        0,
+    );
 }
 
 #[tokio::test]
@@ -866,7 +886,7 @@ async fn down_keeps_the_pool_and_foreign_things_and_up_adopts_the_pool() {
         .to_owned();
     sign_up_user(&aws, &client_id, "grace").await;
 
-    let down = json_from(&file, &stack, &["down", "--json"], 0);
+    let down = json_from(&file, &stack, &["down", "--yes", "--json"], 0);
     let retained: Vec<&str> = down["retained"]
         .as_array()
         .unwrap()
@@ -923,7 +943,7 @@ async fn down_keeps_the_pool_and_foreign_things_and_up_adopts_the_pool() {
         .send()
         .await
         .unwrap();
-    let again = json_from(&file, &stack, &["down", "--json"], 0);
+    let again = json_from(&file, &stack, &["down", "--yes", "--json"], 0);
     assert!(again["deleted"].as_array().unwrap().is_empty(), "{again:#}");
     assert_eq!(again["calls"]["writes"], 0);
     aws.iam
@@ -947,7 +967,12 @@ async fn down_keeps_the_pool_and_foreign_things_and_up_adopts_the_pool() {
     assert!(user_exists(&aws, &pool_id, "grace").await);
 
     for name in [&stack, &other] {
-        json_from(&file, name, &["down", "--json", "--delete-data"], 0);
+        json_from(
+            &file,
+            name,
+            &["down", "--yes", "--json", "--delete-data"],
+            0,
+        );
     }
     assert!(!user_exists(&aws, &pool_id, "grace").await);
 }
@@ -1011,10 +1036,15 @@ async fn what_stack_yaml_no_longer_declares_is_deleted_and_a_prefixed_stack_is_n
     json_from(
         &without_secret,
         &stack,
-        &["down", "--json", "--delete-data"],
+        &["down", "--yes", "--json", "--delete-data"],
         0,
     );
-    json_from(&file, &neighbour, &["down", "--json", "--delete-data"], 0);
+    json_from(
+        &file,
+        &neighbour,
+        &["down", "--yes", "--json", "--delete-data"],
+        0,
+    );
 }
 
 /// `provisioner up` on a terminal (a pseudo-terminal from util-linux `script`): waits for the
@@ -1092,7 +1122,7 @@ async fn on_a_terminal_up_asks_first_and_a_failed_call_ends_with_a_summary_a_rer
     let (code, said) = up_on_a_terminal(&changed_file, &stack, "no", || {});
     assert_eq!(code, Some(1), "{said}");
     assert!(
-        said.contains("not applied: the answer was not `yes`"),
+        said.contains("nothing was changed: the answer was not `yes`"),
         "{said}"
     );
     diff(&changed_file, &stack, 2);
@@ -1162,7 +1192,7 @@ async fn on_a_terminal_up_asks_first_and_a_failed_call_ends_with_a_summary_a_rer
     json_from(
         &changed_file,
         &stack,
-        &["down", "--json", "--delete-data"],
+        &["down", "--yes", "--json", "--delete-data"],
         0,
     );
 }

@@ -17,15 +17,25 @@ pub use reconcile::{diff, down, up};
 pub use serve::serve;
 pub use validate::validate;
 
-/// Process exit codes, documented in README.md.
+/// Process exit codes, documented in README.md and `--help` (`cli::EXIT_CODES`).
 pub mod exit {
     /// Success (for `diff`: no changes).
     pub const OK: i32 = 0;
-    /// An error: invalid stack.yaml, a failed build, a failed AWS call.
+    /// An error: invalid stack.yaml, a refusal, a failed build, a failed AWS call.
     pub const ERROR: i32 = 1;
     /// `diff` only: live AWS differs from stack.yaml.
     pub const CHANGES: i32 = 2;
+    /// The command line is wrong: an unknown flag, a missing value, an endpoint URL without a
+    /// scheme, a region AWS does not have (sysexits' EX_USAGE). Never 2, so a typo in a CI
+    /// script cannot read as "changes".
+    pub const USAGE: i32 = 64;
 }
+
+/// A mistake in how the command was called (not in stack.yaml, not in AWS): exits
+/// [`exit::USAGE`]. The message says what to write instead.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
 
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     let json = match &cli.command {

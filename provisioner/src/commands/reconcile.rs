@@ -16,17 +16,19 @@ use crate::kinds::rest_api::Pacer;
 use crate::output;
 use crate::plan::{Action, Plan};
 
-/// Loads stack.yaml and, for commands that deploy code, builds the handlers.
-pub(super) fn load(
-    global: &GlobalArgs,
-    build: bool,
-) -> anyhow::Result<(LoadedStack, BTreeMap<String, Code>)> {
+/// Loads stack.yaml (printing its warnings).
+pub(super) fn load(global: &GlobalArgs) -> anyhow::Result<LoadedStack> {
     let stack = load_stack(global)?;
     output::warnings(&stack.file.display().to_string(), &stack.loaded.warnings);
+    Ok(stack)
+}
+
+/// Builds the handlers of the stack's functions.
+pub(super) fn build(stack: &LoadedStack) -> anyhow::Result<BTreeMap<String, Code>> {
     let mut code = BTreeMap::new();
-    if build && !stack.loaded.stack.functions.is_empty() {
+    if !stack.loaded.stack.functions.is_empty() {
         output::status("Building the handlers (cargo build --release)...");
-        for package in super::build::build_packages(&stack)? {
+        for package in super::build::build_packages(stack)? {
             code.insert(
                 package.function.clone(),
                 Code {
@@ -36,31 +38,45 @@ pub(super) fn load(
             );
         }
     }
-    Ok((stack, code))
+    Ok(code)
 }
 
-/// Connects to AWS (learning the account and partition) and reads what is live.
-async fn connect(
-    global: &GlobalArgs,
-    stack: LoadedStack,
-    code: BTreeMap<String, Code>,
-) -> anyhow::Result<(Arc<Context>, Arc<observe::Live>)> {
-    let config = crate::aws::sdk_config(&global.aws()).await;
-    connect_with(&config, stack, code).await
+/// Who and where a command acts, settled before anything slow or anything that changes AWS: the
+/// AWS options checked, the region pin, the caller's identity (one quick call), the account pin.
+pub(super) struct Session {
+    pub config: aws_config::SdkConfig,
+    clients: Clients,
+    target: Target,
 }
 
-/// As [`connect`], with an SDK configuration the caller keeps (`serve` hands its credentials on).
-pub(super) async fn connect_with(
-    config: &aws_config::SdkConfig,
-    stack: LoadedStack,
-    code: BTreeMap<String, Code>,
-) -> anyhow::Result<(Arc<Context>, Arc<observe::Live>)> {
-    let clients = Clients::new(config);
-    let target = Target::discover(config, &clients).await?;
-    let ctx = Context {
-        stack: stack.loaded.stack,
+/// Opens a [`Session`] for `stack`; refuses (with no call, or only `sts:GetCallerIdentity`) when
+/// the region or the account is not one stack.yaml allows.
+pub(super) async fn open(global: &GlobalArgs, stack: &LoadedStack) -> anyhow::Result<Session> {
+    let config = crate::aws::sdk_config(&global.aws()).await?;
+    let stack = &stack.loaded.stack;
+    if let Some(region) = config.region() {
+        check_region_pin(stack, region.as_ref())?;
+    }
+    let clients = Clients::new(&config);
+    let target = Target::discover(&config, &clients).await?;
+    check_account_pin(stack, &target)?;
+    Ok(Session {
+        config,
         clients,
         target,
+    })
+}
+
+/// Reads what is live for `stack` in the session's account and region.
+pub(super) async fn observe_in(
+    session: Session,
+    stack: LoadedStack,
+    code: BTreeMap<String, Code>,
+) -> anyhow::Result<(Arc<Context>, Arc<observe::Live>)> {
+    let ctx = Context {
+        stack: stack.loaded.stack,
+        clients: session.clients,
+        target: session.target,
         pacer: Pacer::default(),
         code,
         waits: Waits::default(),
@@ -71,6 +87,53 @@ pub(super) async fn connect_with(
     ));
     let live = observe::observe(&ctx).await?;
     Ok((Arc::new(ctx), Arc::new(live)))
+}
+
+/// The whole start of `diff`, `up`, `down`: load, open the session, build (when `build`), observe.
+async fn start(
+    global: &GlobalArgs,
+    build_code: bool,
+) -> anyhow::Result<(Arc<Context>, Arc<observe::Live>)> {
+    let stack = load(global)?;
+    let session = open(global, &stack).await?;
+    let code = if build_code {
+        build(&stack)?
+    } else {
+        BTreeMap::new()
+    };
+    observe_in(session, stack, code).await
+}
+
+/// `regions:` in stack.yaml: refused before any call.
+fn check_region_pin(stack: &crate::spec::Stack, region: &str) -> anyhow::Result<()> {
+    if stack.regions.is_empty() || stack.regions.iter().any(|r| r == region) {
+        return Ok(());
+    }
+    let hint = match stack.regions.as_slice() {
+        [only] => format!("pass `--region {only}`, or add `{region}` to `regions:`"),
+        _ => format!("pass `--region` with one of them, or add `{region}` to `regions:`"),
+    };
+    anyhow::bail!(
+        "stack `{}` may be deployed only to {} (`regions:` in stack.yaml), not to {region}; nothing was called\n\nhint: {hint}",
+        stack.name,
+        stack.regions.join(", "),
+    )
+}
+
+/// `accounts:` in stack.yaml: refused right after `sts:GetCallerIdentity`, before anything else
+/// is read or written.
+fn check_account_pin(stack: &crate::spec::Stack, target: &Target) -> anyhow::Result<()> {
+    if stack.accounts.is_empty() || stack.accounts.contains(&target.account) {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "stack `{}` may be deployed only to account {} (`accounts:` in stack.yaml), but the credentials are of account {} ({}); nothing was read or changed\n\nhint: use credentials of an allowed account (`--profile`), or add {} to `accounts:` if this account is meant",
+        stack.name,
+        stack.accounts.join(", "),
+        target.account,
+        target.caller,
+        target.account,
+    )
 }
 
 fn check_blockers(plan: &Plan) -> anyhow::Result<()> {
@@ -84,8 +147,7 @@ fn check_blockers(plan: &Plan) -> anyhow::Result<()> {
 }
 
 pub async fn diff(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<i32> {
-    let (stack, code) = load(global, true)?;
-    let (ctx, live) = connect(global, stack, code).await?;
+    let (ctx, live) = start(global, true).await?;
     let plan = run::plan_up(&ctx, &live);
     output::plan(&plan, args.json)?;
     if args.json && !plan.blockers.is_empty() {
@@ -103,14 +165,25 @@ pub async fn diff(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<i32> {
     })
 }
 
-/// On a terminal, asks before a plan that replaces or deletes; without one (CI) never waits.
-fn confirm(plan: &Plan, yes: bool, question: &str) -> anyhow::Result<bool> {
+/// Whether to apply a plan that changes something. `--yes` applies. Without a terminal to ask on
+/// (CI, a pipe), nothing is applied without `--yes`: a script must say it means it, as with
+/// Terraform's `-auto-approve`. On a terminal, a plan that replaces or deletes is asked about;
+/// creates and in-place updates go ahead.
+fn confirm(plan: &Plan, yes: bool, question: &str, command: &str) -> anyhow::Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "refusing to change AWS without confirmation: there is no terminal to ask on, and `--yes` was not given; nothing was changed\n\nhint: review the plan above (or `provisioner diff`), then run `provisioner {command} --yes`"
+        );
+    }
     let destructive = plan
         .entries
         .iter()
         .any(|e| matches!(e.action, Action::Replace { .. } | Action::Delete));
-    if yes || !destructive || !std::io::stdin().is_terminal() {
-        return Ok(true);
+    if !destructive {
+        return Ok(());
     }
     eprint!("{question} Only `yes` is accepted: ");
     std::io::stderr().flush()?;
@@ -119,13 +192,15 @@ fn confirm(plan: &Plan, yes: bool, question: &str) -> anyhow::Result<bool> {
         .lock()
         .read_line(&mut answer)
         .context("failed to read the answer")?;
-    Ok(answer.trim() == "yes")
+    if answer.trim() != "yes" {
+        anyhow::bail!("nothing was changed: the answer was not `yes`");
+    }
+    Ok(())
 }
 
 pub async fn up(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
-    let (stack, code) = load(global, true)?;
-    let (ctx, live) = connect(global, stack, code).await?;
+    let (ctx, live) = start(global, true).await?;
     let plan = run::plan_up(&ctx, &live);
     output::plan_to_stderr(&plan)?;
     check_blockers(&plan)?;
@@ -167,9 +242,7 @@ pub async fn up(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<i32> {
         output::up_report(&report, args.json)?;
         return Ok(exit::OK);
     }
-    if !confirm(&plan, args.yes, "Apply these changes?")? {
-        anyhow::bail!("not applied: the answer was not `yes`");
-    }
+    confirm(&plan, args.yes, "Apply these changes?", "up")?;
     let report = run::apply_up(ctx, live, usize::from(args.concurrency), started).await?;
     output::up_report(&report, args.json)?;
     Ok(exit::OK)
@@ -177,12 +250,11 @@ pub async fn up(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<i32> {
 
 pub async fn down(global: &GlobalArgs, args: &DownArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
-    let (stack, code) = load(global, false)?;
-    let (ctx, live) = connect(global, stack, code).await?;
+    let (ctx, live) = start(global, false).await?;
     let plan = run::plan_down(&ctx, &live, args.delete_data);
     output::plan_to_stderr(&plan)?;
-    if plan.has_changes() && !confirm(&plan, args.yes, "Delete these resources?")? {
-        anyhow::bail!("nothing deleted: the answer was not `yes`");
+    if plan.has_changes() {
+        confirm(&plan, args.yes, "Delete these resources?", "down")?;
     }
     let report = run::apply_down(
         ctx,

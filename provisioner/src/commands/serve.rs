@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use aws_credential_types::provider::ProvideCredentials;
 
 use super::exit;
-use super::reconcile::{connect_with, load};
+use super::reconcile::{build, load, observe_in, open};
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::engine::{Context, Resolve, Values, run};
 use crate::output;
@@ -19,10 +19,12 @@ use crate::serve::gateway::{Gateway, GatewayRoute, INTEGRATION_TIMEOUT, RouteAut
 use crate::serve::runtime::{Function, FunctionSpec};
 
 pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<i32> {
-    let (stack, code) = load(global, true)?;
+    let stack = load(global)?;
     let target_dir = stack.workspace.target_dir.clone();
-    let config = crate::aws::sdk_config(&global.aws()).await;
-    let (ctx, live) = connect_with(&config, stack, code).await?;
+    let session = open(global, &stack).await?;
+    let config = session.config.clone();
+    let code = build(&stack)?;
+    let (ctx, live) = observe_in(session, stack, code).await?;
     let Some(api) = ctx.stack.api.clone() else {
         anyhow::bail!(
             "stack `{}` declares no `api`: there is nothing to serve\n\nhint: add an `api:` section with routes to stack.yaml",

@@ -32,13 +32,7 @@ pub fn plan_up(ctx: &Context, live: &Live) -> Plan {
         }
     }
     entries.extend(undeclared(ctx, live).into_iter().map(|(entry, _)| entry));
-    Plan::new(
-        &ctx.stack.name,
-        &ctx.target.region,
-        &ctx.target.account,
-        entries,
-        blockers,
-    )
+    Plan::new(&ctx.stack.name, &ctx.target, entries, blockers)
 }
 
 /// Something of this stack's that stack.yaml no longer declares.
@@ -554,13 +548,7 @@ pub fn plan_down(ctx: &Context, live: &Live, delete_data: bool) -> Plan {
         }
     }
     entries.extend(undeclared(ctx, live).into_iter().map(|(entry, _)| entry));
-    Plan::new(
-        &ctx.stack.name,
-        &ctx.target.region,
-        &ctx.target.account,
-        entries,
-        Vec::new(),
-    )
+    Plan::new(&ctx.stack.name, &ctx.target, entries, Vec::new())
 }
 
 /// What `down` did.

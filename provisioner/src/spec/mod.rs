@@ -17,7 +17,8 @@ pub use model::*;
 pub use positions::Pos;
 pub use workspace::{Workspace, WorkspaceMember};
 
-use validate::{Checker, did_you_mean};
+use validate::Checker;
+pub use validate::did_you_mean;
 
 /// A valid stack, and what is worth a warning in it.
 #[derive(Debug)]
@@ -248,6 +249,8 @@ fn yaml_diagnostic(err: &serde_yaml::Error, text: &str) -> Diagnostic {
         let expected = match expected {
             "i64" | "u64" | "i32" | "u32" => "a whole number",
             "a boolean" => "`true` or `false`",
+            // serde names the Rust type (`struct RawFunction`): the user wrote YAML.
+            other if other.starts_with("struct ") => "a map of settings",
             other => other,
         };
         message = format!("expected {expected}, got {got}");

@@ -197,7 +197,7 @@ impl<'a> Checker<'a> {
 }
 
 /// The closest candidate to `given`, if one is close enough to be a likely typo.
-pub(super) fn did_you_mean<'c>(
+pub fn did_you_mean<'c>(
     given: &str,
     candidates: impl IntoIterator<Item = &'c str>,
 ) -> Option<&'c str> {
