@@ -556,9 +556,8 @@ fn hostile_files_are_refused_naming_the_limit() {
         (
             "account ids that are not",
             format!("accounts: [12345, \"1234567890123\"]\n{}", base()).into_bytes(),
-            format!(
-                "error: `{{file}}` is not a valid stack: 2 errors\n{{file}}:1:12: `accounts.0`: `12345` is not an AWS account id\n  hint: an account id is 12 digits; write it in quotes (`\"012345678901\"`): unquoted, YAML reads it as a number and drops a leading zero\n{{file}}:1:19: `accounts.1`: `1234567890123` is not an AWS account id\n  hint: an account id is 12 digits, as `aws sts get-caller-identity` prints it\n"
-            ),
+                "error: `{file}` is not a valid stack: 2 errors\n{file}:1:12: `accounts.0`: `12345` is not an AWS account id\n  hint: an account id is 12 digits; write it in quotes (`\"012345678901\"`): unquoted, YAML reads it as a number and drops a leading zero\n{file}:1:19: `accounts.1`: `1234567890123` is not an AWS account id\n  hint: an account id is 12 digits, as `aws sts get-caller-identity` prints it\n"
+                .to_owned(),
         ),
         (
             "an empty account list",
