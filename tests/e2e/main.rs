@@ -13,5 +13,6 @@ mod role;
 mod runtime_api;
 mod serve;
 mod support;
+mod trust;
 mod user_pool;
 mod validate;

@@ -182,3 +182,75 @@ pub fn json_from(file: &Path, stack: &str, args: &[&str], code: i32) -> serde_js
     serde_json::from_str(&ran.stdout)
         .unwrap_or_else(|err| panic!("stdout of {args:?} is not JSON ({err}):\n{}", ran.stdout))
 }
+
+/// A stand-in for AWS on 127.0.0.1 that records each request's head and answers every one with
+/// STS's `InvalidClientTokenId` (403), so the CLI stops after its first call. Stops when dropped.
+pub struct Recorder {
+    pub url: String,
+    heads: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Recorder {
+    pub fn start() -> Recorder {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a recorder");
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (seen, stopped) = (heads.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                let Ok((mut stream, _)) = listener.accept() else {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                    continue;
+                };
+                stream.set_nonblocking(false).unwrap();
+                stream
+                    .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                    .unwrap();
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 4096];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buffer) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&request).into_owned();
+                seen.lock().unwrap().push(head);
+                let body = "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message></Error><RequestId>recorder-1</RequestId></ErrorResponse>";
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml\r\nx-amzn-RequestId: recorder-1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Recorder { url, heads, stop }
+    }
+
+    /// The heads of the requests received so far.
+    pub fn heads(&self) -> Vec<String> {
+        self.heads.lock().unwrap().clone()
+    }
+
+    /// The access key ids requests were signed with (`Credential=<key>/...` of SigV4).
+    pub fn access_keys(&self) -> Vec<String> {
+        self.heads()
+            .iter()
+            .filter_map(|head| {
+                let at = head.find("Credential=")? + "Credential=".len();
+                let key = head[at..].split('/').next()?;
+                Some(key.to_owned())
+            })
+            .collect()
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
