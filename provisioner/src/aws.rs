@@ -60,6 +60,12 @@ pub async fn sdk_config(options: &AwsOptions) -> anyhow::Result<SdkConfig> {
     if let Some(region) = &options.region {
         check_region(region, "`--region`")?;
     }
+    if options.profile.is_none()
+        && let Ok(profile) = std::env::var("AWS_PROFILE")
+        && !profile.is_empty()
+    {
+        check_profile(&profile, true).await?;
+    }
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(10))
         .operation_attempt_timeout(Duration::from_secs(120))
@@ -71,7 +77,7 @@ pub async fn sdk_config(options: &AwsOptions) -> anyhow::Result<SdkConfig> {
         loader = loader.region(Region::new(region.clone()));
     }
     if let Some(profile) = &options.profile {
-        check_profile(profile).await?;
+        check_profile(profile, false).await?;
         // As the AWS CLI: a profile named on the command line is used for credentials even when
         // the environment has keys (the SDK's default chain reads the environment first).
         let region = match &options.region {
@@ -156,7 +162,7 @@ pub fn check_region(region: &str, source: &str) -> Result<(), UsageError> {
 
 /// A named profile must exist in the profile files (`AWS_CONFIG_FILE`, default `~/.aws/config`,
 /// and `AWS_SHARED_CREDENTIALS_FILE`, default `~/.aws/credentials`).
-async fn check_profile(profile: &str) -> anyhow::Result<()> {
+async fn check_profile(profile: &str, from_env: bool) -> anyhow::Result<()> {
     use aws_types::os_shim_internal::{Env, Fs};
     let files = aws_runtime::env_config::file::EnvConfigFiles::default();
     let set = aws_config::profile::load(&Fs::real(), &Env::real(), &files, None)
@@ -181,7 +187,12 @@ async fn check_profile(profile: &str) -> anyhow::Result<()> {
         }
     };
     Err(UsageError(format!(
-        "profile `{profile}` is not in `{config}` or `{credentials}`\n\nhint: {hint}"
+        "{} is not in `{config}` or `{credentials}`\n\nhint: {hint}",
+        if from_env {
+            format!("`AWS_PROFILE` is `{profile}`, a profile that")
+        } else {
+            format!("profile `{profile}`")
+        }
     ))
     .into())
 }
@@ -257,7 +268,7 @@ pub enum TargetError {
         request_id: String,
     },
     #[error(
-        "no AWS credentials were found: {0}\n\nhint: pass `--profile`, set `AWS_PROFILE`, or set `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`"
+        "could not load AWS credentials: {0}\n\nhint: pass `--profile`, set `AWS_PROFILE`, or set `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`; for SSO profiles, `aws sso login` first"
     )]
     NoCredentials(String),
     #[error("sts:GetCallerIdentity failed at {endpoint}")]
@@ -390,7 +401,20 @@ fn classify_identity_error<R: std::fmt::Debug + Send + Sync + 'static>(
             hint: hint.to_owned(),
         }
     };
+    // Credentials are resolved before the request is sent: a provider that fails (a profile's
+    // `credential_process`, SSO, no credentials at all) surfaces as a dispatch failure too.
+    let chain: String =
+        std::iter::successors(Some(&err as &(dyn std::error::Error + 'static)), |e| {
+            e.source()
+        })
+        .map(|e| e.to_string().to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join(": ");
+    let about_credentials = chain.contains("credential");
     match &err {
+        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) if about_credentials => {
+            return TargetError::NoCredentials(root_cause(&err));
+        }
         SdkError::TimeoutError(_) => {
             return unreachable("no answer in time (timed out after retries)".to_owned());
         }
@@ -400,12 +424,6 @@ fn classify_identity_error<R: std::fmt::Debug + Send + Sync + 'static>(
                 .map(|connector| root_cause(connector))
                 .unwrap_or_else(|| root_cause(&err));
             return unreachable(cause);
-        }
-        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_) => {
-            let cause = root_cause(&err);
-            if cause.to_ascii_lowercase().contains("credential") {
-                return TargetError::NoCredentials(cause);
-            }
         }
         SdkError::ServiceError(service) => {
             let code = service.err().code().unwrap_or_default();

@@ -765,7 +765,7 @@ async fn an_immutable_pool_change_is_refused_unless_named_and_then_everything_fo
     diff(&file, &stack, 0);
 
     // Named, the replacement goes through, and everything that refers to the pool follows it.
-    let replaced = up(&immutable, &stack, &["--yes", "--allow-replace", "users"]);
+    let replaced = up(&immutable, &stack, &["--allow-replace", "users"]);
     let new_pool = replaced["outputs"]["userPoolId"]
         .as_str()
         .unwrap()
@@ -1186,7 +1186,7 @@ async fn on_a_terminal_up_asks_first_and_a_failed_call_ends_with_a_summary_a_rer
         .send()
         .await
         .unwrap();
-    up(&changed_file, &stack, &["--yes"]);
+    up(&changed_file, &stack, &[]);
     diff(&changed_file, &stack, 0);
 
     json_from(

@@ -29,7 +29,7 @@ fn profile_files() -> (PathBuf, PathBuf) {
     .unwrap();
     std::fs::write(
         &credentials,
-        "[first]\naws_access_key_id = AKIAFIRSTPROFILE0000\naws_secret_access_key = first-secret\n\n[second]\naws_access_key_id = AKIASECONDPROFILE000\naws_secret_access_key = second-secret\n",
+        "[first]\naws_access_key_id = AKIAFIRSTPROFILE0000\naws_secret_access_key = first-secret\n\n[second]\naws_access_key_id = AKIASECONDPROFILE000\naws_secret_access_key = second-secret\n\n[process]\ncredential_process = echo '{\"Version\": 1, \"AccessKeyId\": \"AKIAPROCESSPROFILE00\", \"SecretAccessKey\": \"process-secret\"}'\n\n[broken]\ncredential_process = false\n",
     )
     .unwrap();
     (config, credentials)
@@ -70,6 +70,25 @@ fn an_explicit_profile_wins_over_environment_credentials() {
     };
     assert_eq!(signed_with(Some("second")), ["AKIASECONDPROFILE000"]);
     assert_eq!(signed_with(Some("first")), ["AKIAFIRSTPROFILE0000"]);
+    // Profiles that get credentials elsewhere keep working through aws-config.
+    assert_eq!(signed_with(Some("process")), ["AKIAPROCESSPROFILE00"]);
+    // A profile whose credentials cannot be loaded says so; it is not a network problem.
+    let aws = Recorder::start();
+    let mut command = support::provisioner();
+    command
+        .args(["diff", "--profile", "broken"])
+        .env("AWS_ENDPOINT_URL", &aws.url);
+    with_profiles(&mut command, &files);
+    let ran = support::run(&mut command);
+    assert_eq!(ran.code, Some(1), "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .starts_with("error: could not load AWS credentials: "),
+        "{}",
+        ran.stderr
+    );
+    assert!(!ran.stderr.contains("cannot reach"), "{}", ran.stderr);
+    assert!(aws.heads().is_empty(), "a call was made: {:?}", aws.heads());
     // Without `--profile`, the environment's keys, as the AWS CLI does.
     assert_eq!(signed_with(None), ["AKIAENVIRONMENT00000"]);
 }
@@ -92,6 +111,20 @@ fn a_missing_profile_is_named_before_any_call() {
             files.0.display(),
             files.1.display()
         )
+    );
+    assert!(aws.heads().is_empty(), "a call was made: {:?}", aws.heads());
+
+    // The same for a profile named by `AWS_PROFILE`.
+    let mut command = support::provisioner();
+    command.arg("diff").env("AWS_ENDPOINT_URL", &aws.url);
+    with_profiles(&mut command, &files);
+    let ran = support::run(command.env("AWS_PROFILE", "frist"));
+    assert_eq!(ran.code, Some(64), "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .starts_with("error: `AWS_PROFILE` is `frist`, a profile that is not in"),
+        "{}",
+        ran.stderr
     );
     assert!(aws.heads().is_empty(), "a call was made: {:?}", aws.heads());
 }
@@ -264,7 +297,12 @@ fn pins_and_confirmation_refuse_with_nothing_written() {
     let refusal = format!(
         "error: stack `{stack}` may be deployed only to account 111111111111 (`accounts:` in stack.yaml), but the credentials are of account 123456789012 (arn:aws:sts::123456789012:user/moto); nothing was read or changed\n\nhint: use credentials of an allowed account (`--profile`), or add 123456789012 to `accounts:` if this account is meant\n"
     );
-    for args in [&["diff"][..], &["up", "--yes"], &["down", "--yes"]] {
+    for args in [
+        &["diff"][..],
+        &["up", "--yes"],
+        &["down", "--yes"],
+        &["serve", "--port", "0"],
+    ] {
         let ran = on(&staging, &stack, args);
         assert_eq!(ran.code, Some(1), "{args:?}: {}", ran.stderr);
         assert!(ran.stderr.ends_with(&refusal), "{args:?}: {}", ran.stderr);
