@@ -281,6 +281,9 @@ pub enum TargetError {
     Incomplete(&'static str),
 }
 
+/// How long the first call may take in all, retries included. STS answers in milliseconds.
+const FIRST_CONTACT_TIMEOUT: Duration = Duration::from_secs(8);
+
 /// The first call of a run is tried quickly: a few attempts, short timeouts. An endpoint that is
 /// not there fails the command in seconds; once this call has answered, the later calls get the
 /// patient retries of [`sdk_config`].
@@ -295,8 +298,8 @@ fn first_contact_config() -> aws_sdk_sts::config::Builder {
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(2))
-                .operation_attempt_timeout(Duration::from_secs(5))
-                .operation_timeout(Duration::from_secs(12))
+                .operation_attempt_timeout(Duration::from_secs(3))
+                .operation_timeout(FIRST_CONTACT_TIMEOUT)
                 .build(),
         )
 }
@@ -416,7 +419,10 @@ fn classify_identity_error<R: std::fmt::Debug + Send + Sync + 'static>(
             return TargetError::NoCredentials(root_cause(&err));
         }
         SdkError::TimeoutError(_) => {
-            return unreachable("no answer in time (timed out after retries)".to_owned());
+            return unreachable(format!(
+                "no answer within {} s",
+                FIRST_CONTACT_TIMEOUT.as_secs()
+            ));
         }
         SdkError::DispatchFailure(failure) if !failure.is_user() => {
             let cause = failure
