@@ -212,21 +212,24 @@ pub struct Clients {
 impl Clients {
     pub fn new(config: &SdkConfig) -> Clients {
         let calls = CallCounter::default();
+        // Every client counts its calls; those that meet "still settling" conflicts retry them
+        // (see `retry`).
         macro_rules! client {
-            ($sdk:ident) => {
+            ($sdk:ident $(, $classifier:expr)?) => {
                 $sdk::Client::from_conf(
                     $sdk::config::Builder::from(config)
                         .interceptor(calls.clone())
+                        $(.retry_classifier($classifier))?
                         .build(),
                 )
             };
         }
         Clients {
             cognito: client!(aws_sdk_cognitoidentityprovider),
-            iam: client!(aws_sdk_iam),
-            lambda: client!(aws_sdk_lambda),
-            logs: client!(aws_sdk_cloudwatchlogs),
-            apigateway: client!(aws_sdk_apigateway),
+            iam: client!(aws_sdk_iam, crate::retry::iam()),
+            lambda: client!(aws_sdk_lambda, crate::retry::lambda()),
+            logs: client!(aws_sdk_cloudwatchlogs, crate::retry::logs()),
+            apigateway: client!(aws_sdk_apigateway, crate::retry::api_gateway()),
             sts: client!(aws_sdk_sts),
             calls,
         }

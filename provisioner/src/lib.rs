@@ -24,5 +24,6 @@ pub mod output;
 pub mod package;
 pub mod plan;
 pub mod regions;
+pub mod retry;
 pub mod serve;
 pub mod spec;

@@ -1,0 +1,389 @@
+//! Errors AWS answers while a resource settles, which the SDK's standard retry mode does not
+//! retry (they are neither throttling nor 5xx), and which Terraform's AWS provider retries on
+//! every call that can meet them. Each is a retry classifier on its service's client, so every
+//! call site gets it, with the standard mode's bound (attempts) and exponential backoff with jitter.
+//!
+//! | service | answer | when |
+//! | --- | --- | --- |
+//! | API Gateway | `ConflictException` "... concurrent modification. Please try again later." | under load, after recent changes to the API (other `ConflictException`s are real conflicts) |
+//! | IAM | `DeleteConflict` on `DeleteRole` | right after its policies were detached or deleted |
+//! | IAM | `ConcurrentModification` | two changes to one role at once (attach, detach, put) |
+//! | Lambda | `ResourceConflictException` on `AddPermission` / `RemovePermission` | the function's policy or the function is being updated |
+//! | CloudWatch Logs | `OperationAbortedException` | concurrent changes to one log group |
+//!
+//! Each error is matched through its operation's typed error and the SDK's own error parsing
+//! (`ProvideErrorMetadata`), never by reading response bodies here.
+
+use aws_sdk_lambda::error::ProvideErrorMetadata;
+use aws_smithy_runtime_api::client::interceptors::context::{Error, InterceptorContext};
+use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction};
+
+/// The code and message of an operation error, if it is one of `$ty`.
+macro_rules! metadata_of {
+    ($error:expr, [$($ty:ty),+ $(,)?]) => {{
+        let error: &Error = $error;
+        None$(.or_else(|| error.downcast_ref::<$ty>().map(|e| (e.code(), e.message()))))+
+    }};
+}
+
+/// A classifier that marks the errors `is_transient` recognizes as transient.
+#[derive(Debug, Clone, Copy)]
+pub struct SettlingConflicts {
+    name: &'static str,
+    is_transient: fn(&Error) -> bool,
+}
+
+impl ClassifyRetry for SettlingConflicts {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        match ctx.output_or_error() {
+            Some(Err(err)) => match err.as_operation_error() {
+                Some(error) if (self.is_transient)(error) => RetryAction::transient_error(),
+                _ => RetryAction::NoActionIndicated,
+            },
+            _ => RetryAction::NoActionIndicated,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+/// API Gateway: `ConflictException` with the "concurrent modification" message, on any call.
+pub fn api_gateway() -> SettlingConflicts {
+    SettlingConflicts {
+        name: "provisioner::ApiGatewayConcurrentModification",
+        is_transient: |error| {
+            use aws_sdk_apigateway::operation::*;
+            let metadata = metadata_of!(
+                error,
+                [
+                    create_authorizer::CreateAuthorizerError,
+                    create_deployment::CreateDeploymentError,
+                    create_resource::CreateResourceError,
+                    create_rest_api::CreateRestApiError,
+                    create_stage::CreateStageError,
+                    delete_authorizer::DeleteAuthorizerError,
+                    delete_method::DeleteMethodError,
+                    delete_resource::DeleteResourceError,
+                    delete_rest_api::DeleteRestApiError,
+                    put_integration::PutIntegrationError,
+                    put_method::PutMethodError,
+                    update_stage::UpdateStageError,
+                    get_authorizers::GetAuthorizersError,
+                    get_deployment::GetDeploymentError,
+                    get_resources::GetResourcesError,
+                    get_rest_apis::GetRestApisError,
+                    get_stage::GetStageError,
+                ]
+            );
+            matches!(metadata, Some((Some("ConflictException"), Some(message)))
+                if message.to_ascii_lowercase().contains("concurrent modification"))
+        },
+    }
+}
+
+/// IAM: `DeleteConflict` on `DeleteRole`; `ConcurrentModification` on the calls that change a role.
+pub fn iam() -> SettlingConflicts {
+    SettlingConflicts {
+        name: "provisioner::IamSettling",
+        is_transient: |error| {
+            use aws_sdk_iam::operation::*;
+            if let Some(delete) = error.downcast_ref::<delete_role::DeleteRoleError>() {
+                return matches!(
+                    delete.code(),
+                    Some("DeleteConflict" | "ConcurrentModification")
+                );
+            }
+            let metadata = metadata_of!(
+                error,
+                [
+                    attach_role_policy::AttachRolePolicyError,
+                    detach_role_policy::DetachRolePolicyError,
+                    put_role_policy::PutRolePolicyError,
+                    delete_role_policy::DeleteRolePolicyError,
+                    create_role::CreateRoleError,
+                    update_assume_role_policy::UpdateAssumeRolePolicyError,
+                ]
+            );
+            matches!(metadata, Some((Some("ConcurrentModification"), _)))
+        },
+    }
+}
+
+/// Lambda: `ResourceConflictException` on `AddPermission` and `RemovePermission`.
+pub fn lambda() -> SettlingConflicts {
+    SettlingConflicts {
+        name: "provisioner::LambdaPolicySettling",
+        is_transient: |error| {
+            use aws_sdk_lambda::operation::*;
+            let metadata = metadata_of!(
+                error,
+                [
+                    add_permission::AddPermissionError,
+                    remove_permission::RemovePermissionError,
+                ]
+            );
+            matches!(metadata, Some((Some("ResourceConflictException"), _)))
+        },
+    }
+}
+
+/// CloudWatch Logs: `OperationAbortedException` on the calls that change a log group.
+pub fn logs() -> SettlingConflicts {
+    SettlingConflicts {
+        name: "provisioner::LogsOperationAborted",
+        is_transient: |error| {
+            use aws_sdk_cloudwatchlogs::operation::*;
+            let metadata = metadata_of!(
+                error,
+                [
+                    create_log_group::CreateLogGroupError,
+                    delete_log_group::DeleteLogGroupError,
+                    put_retention_policy::PutRetentionPolicyError,
+                    tag_resource::TagResourceError,
+                ]
+            );
+            matches!(metadata, Some((Some("OperationAbortedException"), _)))
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Each client is built as `aws::Clients` builds it (its classifier, the standard mode) and
+    //! answered as AWS answers on the wire: status, error-type header and body, parsed by the SDK.
+
+    use std::time::Duration;
+
+    use aws_sdk_lambda::config::retry::RetryConfig;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use aws_smithy_runtime_api::http::{Response, StatusCode};
+    use aws_smithy_types::body::SdkBody;
+
+    /// Quick retries, so the tests do not sleep the standard mode's seconds.
+    fn quick() -> RetryConfig {
+        RetryConfig::standard()
+            .with_max_attempts(4)
+            .with_initial_backoff(Duration::from_millis(1))
+            .with_max_backoff(Duration::from_millis(5))
+    }
+
+    /// A REST-JSON error answer (API Gateway, Lambda).
+    fn json_error(status: u16, code: &str, message: &str) -> Response {
+        let body = serde_json::json!({ "message": message }).to_string();
+        let mut response =
+            Response::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body));
+        response
+            .headers_mut()
+            .insert("x-amzn-ErrorType", code.to_owned());
+        response
+            .headers_mut()
+            .insert("Content-Type", "application/json");
+        response
+    }
+
+    /// An AWS Query (XML) error answer (IAM).
+    fn xml_error(status: u16, code: &str, message: &str) -> Response {
+        let body = format!(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>r-1</RequestId></ErrorResponse>"
+        );
+        let mut response =
+            Response::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body));
+        response.headers_mut().insert("Content-Type", "text/xml");
+        response
+    }
+
+    fn json_ok(body: serde_json::Value) -> Response {
+        let mut response = Response::new(
+            StatusCode::try_from(200).unwrap(),
+            SdkBody::from(body.to_string()),
+        );
+        response
+            .headers_mut()
+            .insert("Content-Type", "application/json");
+        response
+    }
+
+    const CONCURRENT: &str =
+        "Unable to complete operation due to concurrent modification. Please try again later.";
+
+    #[tokio::test]
+    async fn api_gateway_concurrent_modification_is_retried_and_other_conflicts_are_not() {
+        use aws_sdk_apigateway::Client;
+        let settles = mock!(Client::create_resource)
+            .sequence()
+            .http_response(|| json_error(409, "ConflictException", CONCURRENT))
+            .output(|| {
+                aws_sdk_apigateway::operation::create_resource::CreateResourceOutput::builder()
+                    .id("r1")
+                    .build()
+            })
+            .build();
+        let client = mock_client!(aws_sdk_apigateway, RuleMode::Sequential, [&settles], |c| c
+            .retry_config(quick())
+            .retry_classifier(super::api_gateway()));
+        let created = client
+            .create_resource()
+            .rest_api_id("api")
+            .parent_id("root")
+            .path_part("sign-up")
+            .send()
+            .await
+            .expect("retried after the concurrent modification");
+        assert_eq!((created.id(), settles.num_calls()), (Some("r1"), 2));
+
+        // A real conflict (the resource exists) is not retried.
+        let exists = mock!(Client::create_resource).then_http_response(|| {
+            json_error(
+                409,
+                "ConflictException",
+                "Another resource with the same parent already has this name: sign-up",
+            )
+        });
+        let client = mock_client!(aws_sdk_apigateway, RuleMode::Sequential, [&exists], |c| c
+            .retry_config(quick())
+            .retry_classifier(super::api_gateway()));
+        let err = client
+            .create_resource()
+            .rest_api_id("api")
+            .parent_id("root")
+            .path_part("sign-up")
+            .send()
+            .await
+            .expect_err("a real conflict fails");
+        assert!(err.into_service_error().is_conflict_exception());
+        assert_eq!(exists.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn api_gateway_retries_are_bounded() {
+        use aws_sdk_apigateway::Client;
+        let never = mock!(Client::create_deployment)
+            .sequence()
+            .http_response(|| json_error(409, "ConflictException", CONCURRENT))
+            .repeatedly()
+            .build();
+        let client = mock_client!(aws_sdk_apigateway, RuleMode::Sequential, [&never], |c| c
+            .retry_config(quick())
+            .retry_classifier(super::api_gateway()));
+        let err = client
+            .create_deployment()
+            .rest_api_id("api")
+            .send()
+            .await
+            .expect_err("still conflicting after every attempt");
+        assert!(err.into_service_error().is_conflict_exception());
+        assert_eq!(
+            never.num_calls(),
+            4,
+            "the standard mode's attempts, no more"
+        );
+    }
+
+    #[tokio::test]
+    async fn iam_delete_conflict_after_detaching_is_retried() {
+        use aws_sdk_iam::Client;
+        let settles = mock!(Client::delete_role)
+            .sequence()
+            .http_response(|| {
+                xml_error(
+                    409,
+                    "DeleteConflict",
+                    "Cannot delete entity, must detach all policies first.",
+                )
+            })
+            .times(2)
+            .output(|| aws_sdk_iam::operation::delete_role::DeleteRoleOutput::builder().build())
+            .build();
+        let client = mock_client!(aws_sdk_iam, RuleMode::Sequential, [&settles], |c| c
+            .retry_config(quick())
+            .retry_classifier(super::iam()));
+        client
+            .delete_role()
+            .role_name("auth-demo-secret-role")
+            .send()
+            .await
+            .expect("retried until IAM settled");
+        assert_eq!(settles.num_calls(), 3);
+
+        let attach = mock!(Client::attach_role_policy)
+            .sequence()
+            .http_response(|| xml_error(409, "ConcurrentModification", "Rate exceeded for role"))
+            .output(|| {
+                aws_sdk_iam::operation::attach_role_policy::AttachRolePolicyOutput::builder()
+                    .build()
+            })
+            .build();
+        let client = mock_client!(aws_sdk_iam, RuleMode::Sequential, [&attach], |c| c
+            .retry_config(quick())
+            .retry_classifier(super::iam()));
+        client
+            .attach_role_policy()
+            .role_name("r")
+            .policy_arn("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
+            .send()
+            .await
+            .expect("retried");
+        assert_eq!(attach.num_calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn lambda_add_permission_conflict_is_retried() {
+        use aws_sdk_lambda::Client;
+        let settles = mock!(Client::add_permission)
+            .sequence()
+            .http_response(|| json_error(409, "ResourceConflictException", "The operation cannot be performed at this time. An update is in progress for resource: arn:aws:lambda:us-east-1:123456789012:function:f"))
+            .http_response(|| json_ok(serde_json::json!({ "Statement": "{}" })))
+            .build();
+        let client = mock_client!(aws_sdk_lambda, RuleMode::Sequential, [&settles], |c| c
+            .retry_config(quick())
+            .retry_classifier(super::lambda()));
+        client
+            .add_permission()
+            .function_name("f")
+            .statement_id("s")
+            .action("lambda:InvokeFunction")
+            .principal("apigateway.amazonaws.com")
+            .send()
+            .await
+            .expect("retried after the policy update");
+        assert_eq!(settles.num_calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn logs_operation_aborted_is_retried() {
+        use aws_sdk_cloudwatchlogs::Client;
+        let settles = mock!(Client::delete_log_group)
+            .sequence()
+            .http_response(|| {
+                let mut response = json_error(
+                    400,
+                    "OperationAbortedException",
+                    "Multiple concurrent requests to update the same resource were in conflict.",
+                );
+                response
+                    .headers_mut()
+                    .insert("Content-Type", "application/x-amz-json-1.1");
+                response
+            })
+            .output(|| {
+                aws_sdk_cloudwatchlogs::operation::delete_log_group::DeleteLogGroupOutput::builder()
+                    .build()
+            })
+            .build();
+        let client = mock_client!(
+            aws_sdk_cloudwatchlogs,
+            RuleMode::Sequential,
+            [&settles],
+            |c| c.retry_config(quick()).retry_classifier(super::logs())
+        );
+        client
+            .delete_log_group()
+            .log_group_name("/aws/lambda/f")
+            .send()
+            .await
+            .expect("retried");
+        assert_eq!(settles.num_calls(), 2);
+    }
+}
