@@ -24,6 +24,8 @@ pub mod output;
 pub mod package;
 pub mod plan;
 pub mod regions;
+#[cfg(test)]
+mod replay;
 pub mod retry;
 pub mod serve;
 pub mod spec;

@@ -154,56 +154,9 @@ mod tests {
     //! Each client is built as `aws::Clients` builds it (its classifier, the standard mode) and
     //! answered as AWS answers on the wire: status, error-type header and body, parsed by the SDK.
 
-    use std::time::Duration;
-
-    use aws_sdk_lambda::config::retry::RetryConfig;
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
-    use aws_smithy_runtime_api::http::{Response, StatusCode};
-    use aws_smithy_types::body::SdkBody;
 
-    /// Quick retries, so the tests do not sleep the standard mode's seconds.
-    fn quick() -> RetryConfig {
-        RetryConfig::standard()
-            .with_max_attempts(4)
-            .with_initial_backoff(Duration::from_millis(1))
-            .with_max_backoff(Duration::from_millis(5))
-    }
-
-    /// A REST-JSON error answer (API Gateway, Lambda).
-    fn json_error(status: u16, code: &str, message: &str) -> Response {
-        let body = serde_json::json!({ "message": message }).to_string();
-        let mut response =
-            Response::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body));
-        response
-            .headers_mut()
-            .insert("x-amzn-ErrorType", code.to_owned());
-        response
-            .headers_mut()
-            .insert("Content-Type", "application/json");
-        response
-    }
-
-    /// An AWS Query (XML) error answer (IAM).
-    fn xml_error(status: u16, code: &str, message: &str) -> Response {
-        let body = format!(
-            "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>r-1</RequestId></ErrorResponse>"
-        );
-        let mut response =
-            Response::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body));
-        response.headers_mut().insert("Content-Type", "text/xml");
-        response
-    }
-
-    fn json_ok(body: serde_json::Value) -> Response {
-        let mut response = Response::new(
-            StatusCode::try_from(200).unwrap(),
-            SdkBody::from(body.to_string()),
-        );
-        response
-            .headers_mut()
-            .insert("Content-Type", "application/json");
-        response
-    }
+    use crate::replay::{json_error, json_ok, quick, xml_error};
 
     const CONCURRENT: &str =
         "Unable to complete operation due to concurrent modification. Please try again later.";

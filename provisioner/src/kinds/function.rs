@@ -134,6 +134,15 @@ pub enum FunctionError {
         #[source]
         source: Box<aws_sdk_lambda::Error>,
     },
+    /// Whether the function is ours cannot be told: never read as "someone else's".
+    #[error(
+        "cannot read the tags of Lambda function `{name}` ({detail}), so cannot tell whether this stack owns it\n\nhint: allow `lambda:ListTags` on `{arn}` to the identity running provisioner"
+    )]
+    TagsUnreadable {
+        name: String,
+        arn: String,
+        detail: String,
+    },
     #[error("Lambda function `{name}` is {state}: {reason}")]
     Failed {
         name: String,
@@ -193,15 +202,51 @@ pub async fn find(client: &Client, name: &str) -> Result<Option<LiveFunction>, F
     let Some(configuration) = output.configuration() else {
         return Ok(None);
     };
+    let arn = configuration.function_arn().unwrap_or_default().to_owned();
+    let owner = match (output.tags(), output.tags_error()) {
+        (Some(tags), _) => tags.get(OWNERSHIP_TAG).cloned(),
+        // GetFunction returns `Tags` only to callers allowed `lambda:ListTags`; others get
+        // `TagsError` instead. Ask ListTags itself, which says plainly when it is denied.
+        (None, Some(tags_error)) => owner_from_list_tags(client, name, &arn, tags_error).await?,
+        (None, None) => None,
+    };
     Ok(Some(LiveFunction {
         name: name.to_owned(),
-        arn: configuration.function_arn().unwrap_or_default().to_owned(),
-        owner: output
-            .tags()
-            .and_then(|tags| tags.get(OWNERSHIP_TAG))
-            .cloned(),
+        arn,
+        owner,
         settings: FunctionSettings::live(configuration),
     }))
+}
+
+/// The ownership tag through `ListTags`, for a caller to whom GetFunction would not show tags.
+async fn owner_from_list_tags(
+    client: &Client,
+    name: &str,
+    arn: &str,
+    tags_error: &aws_sdk_lambda::types::TagsError,
+) -> Result<Option<String>, FunctionError> {
+    match client.list_tags().resource(arn).send().await {
+        Ok(output) => Ok(output
+            .tags()
+            .and_then(|tags| tags.get(OWNERSHIP_TAG))
+            .cloned()),
+        Err(err) => {
+            use aws_sdk_lambda::error::ProvideErrorMetadata;
+            let code = err.code().unwrap_or_default().to_owned();
+            if code.contains("AccessDenied") {
+                Err(FunctionError::TagsUnreadable {
+                    name: name.to_owned(),
+                    arn: arn.to_owned(),
+                    detail: format!(
+                        "GetFunction answered {}; ListTags answered {code}",
+                        tags_error.error_code()
+                    ),
+                })
+            } else {
+                Err(aws_error("read the tags of", name, err))
+            }
+        }
+    }
 }
 
 /// Names of every function whose name starts with `prefix` (every page listed).
@@ -499,6 +544,70 @@ mod tests {
         assert_eq!(
             of(State::Active, Some(LastUpdateStatus::Failed)),
             Readiness::Failed("in a failed update".to_owned(), "boom".to_owned())
+        );
+    }
+
+    /// GetFunction as AWS answers a caller without `lambda:ListTags`: no `Tags`, a `TagsError`.
+    fn get_function_without_tags() -> aws_sdk_lambda::operation::get_function::GetFunctionOutput {
+        use aws_sdk_lambda::types::{FunctionConfiguration, TagsError};
+        aws_sdk_lambda::operation::get_function::GetFunctionOutput::builder()
+            .configuration(
+                FunctionConfiguration::builder()
+                    .function_name("auth-demo-secret")
+                    .function_arn("arn:aws:lambda:us-east-1:123456789012:function:auth-demo-secret")
+                    .build(),
+            )
+            .tags_error(
+                TagsError::builder()
+                    .error_code("AccessDeniedException")
+                    .message("User is not authorized to perform: lambda:ListTags")
+                    .build()
+                    .expect("both fields set"),
+            )
+            .build()
+    }
+
+    #[tokio::test]
+    async fn tags_hidden_from_get_function_are_read_with_list_tags() {
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+        let get = mock!(Client::get_function).then_output(get_function_without_tags);
+        let list = mock!(Client::list_tags)
+            .match_requests(|req| {
+                req.resource()
+                    == Some("arn:aws:lambda:us-east-1:123456789012:function:auth-demo-secret")
+            })
+            .then_http_response(|| {
+                crate::replay::json_ok(serde_json::json!({
+                    "Tags": { "provisioner:stack": "auth-demo" }
+                }))
+            });
+        let client = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&get, &list]);
+        let live = find(&client, "auth-demo-secret")
+            .await
+            .expect("tags read")
+            .expect("the function exists");
+        assert_eq!(live.owner.as_deref(), Some("auth-demo"));
+        assert_eq!((get.num_calls(), list.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn tags_that_cannot_be_read_are_an_error_never_someone_elses() {
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+        let get = mock!(Client::get_function).then_output(get_function_without_tags);
+        let list = mock!(Client::list_tags).then_http_response(|| {
+            crate::replay::json_error(
+                403,
+                "AccessDeniedException",
+                "User is not authorized to perform: lambda:ListTags",
+            )
+        });
+        let client = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&get, &list]);
+        let err = find(&client, "auth-demo-secret")
+            .await
+            .expect_err("ownership unknown");
+        assert_eq!(
+            err.to_string(),
+            "cannot read the tags of Lambda function `auth-demo-secret` (GetFunction answered AccessDeniedException; ListTags answered AccessDeniedException), so cannot tell whether this stack owns it\n\nhint: allow `lambda:ListTags` on `arn:aws:lambda:us-east-1:123456789012:function:auth-demo-secret` to the identity running provisioner"
         );
     }
 }
