@@ -62,7 +62,13 @@ async fn statements_per_route_are_added_read_back_and_repaired() {
         function: "secret".to_owned(),
         authorizer: None,
     });
-    let desired = permission::desired(&routes, support::REGION, "123456789012", "abc123");
+    let target = provisioner::aws::Target {
+        region: support::REGION.to_owned(),
+        account: "123456789012".to_owned(),
+        partition: "aws".to_owned(),
+        caller: "arn:aws:sts::123456789012:user/moto".to_owned(),
+    };
+    let desired = permission::desired(&routes, &target, "abc123");
     assert_eq!(desired.len(), 2);
 
     let live = permission::find(&lambda, &function.physical_name)

@@ -752,8 +752,7 @@ fn api_permissions(ctx: &Context, live: &Live, api_id: &str) -> BTreeMap<String,
         .map(|name| {
             let desired = permission::desired(
                 routes.iter().filter(|r| r.function == *name),
-                &target.region,
-                &target.account,
+                target,
                 api_id,
             );
             // A function created in this run has no statements yet.

@@ -10,6 +10,7 @@ use aws_sdk_lambda::Client;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::aws::Target;
 use crate::plan::{Action, Differ, Shown};
 use crate::spec::Route;
 
@@ -41,9 +42,10 @@ pub fn statement_id(route: &Route) -> String {
     format!("apigw-{readable}-{hash}")
 }
 
-/// `arn:aws:execute-api:<region>:<account>:<api-id>/*/<METHOD>/<path>`: any stage; `ANY` is `*`;
-/// path variables match any segment.
-pub fn source_arn(region: &str, account: &str, api_id: &str, route: &Route) -> String {
+/// `arn:<partition>:execute-api:<region>:<account>:<api-id>/*/<METHOD>/<path>`: any stage; `ANY`
+/// is `*`; path variables match any segment. The partition matters: in `aws-cn` or `aws-us-gov`
+/// an `arn:aws:` condition never matches, and every route would answer 500.
+pub fn source_arn(target: &Target, api_id: &str, route: &Route) -> String {
     let method = if route.method == "ANY" {
         "*"
     } else {
@@ -62,7 +64,10 @@ pub fn source_arn(region: &str, account: &str, api_id: &str, route: &Route) -> S
         })
         .collect();
     format!(
-        "arn:aws:execute-api:{region}:{account}:{api_id}/*/{method}/{}",
+        "arn:{}:execute-api:{}:{}:{api_id}/*/{method}/{}",
+        target.partition,
+        target.region,
+        target.account,
         path.join("/")
     )
 }
@@ -70,8 +75,7 @@ pub fn source_arn(region: &str, account: &str, api_id: &str, route: &Route) -> S
 /// The grants a function needs for `routes` (those routes that target it).
 pub fn desired<'a>(
     routes: impl IntoIterator<Item = &'a Route>,
-    region: &str,
-    account: &str,
+    target: &Target,
     api_id: &str,
 ) -> Grants {
     routes
@@ -82,7 +86,7 @@ pub fn desired<'a>(
                 Grant {
                     principal: PRINCIPAL.to_owned(),
                     action: ACTION.to_owned(),
-                    source_arn: source_arn(region, account, api_id, route),
+                    source_arn: source_arn(target, api_id, route),
                 },
             )
         })
@@ -263,8 +267,13 @@ mod tests {
 
     #[test]
     fn source_arns_cover_every_stage_and_variable_segments() {
-        let arn =
-            |method, path| source_arn("eu-west-1", "123456789012", "a1b2c3", &route(method, path));
+        let target = Target {
+            region: "eu-west-1".to_owned(),
+            account: "123456789012".to_owned(),
+            partition: "aws".to_owned(),
+            caller: "arn:aws:iam::123456789012:user/u".to_owned(),
+        };
+        let arn = |method, path| source_arn(&target, "a1b2c3", &route(method, path));
         assert_eq!(
             arn("POST", "/sign-up"),
             "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/*/POST/sign-up"
@@ -276,6 +285,15 @@ mod tests {
         assert_eq!(
             arn("ANY", "/"),
             "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/*/*/"
+        );
+        let china = Target {
+            region: "cn-north-1".to_owned(),
+            partition: "aws-cn".to_owned(),
+            ..target.clone()
+        };
+        assert_eq!(
+            source_arn(&china, "a1b2c3", &route("POST", "/sign-up")),
+            "arn:aws-cn:execute-api:cn-north-1:123456789012:a1b2c3/*/POST/sign-up"
         );
     }
 
@@ -306,12 +324,13 @@ mod tests {
 
     #[test]
     fn a_missing_an_extra_or_a_changed_statement_is_an_update() {
-        let desired = desired(
-            [&route("POST", "/sign-up")],
-            "us-east-1",
-            "123456789012",
-            "abc",
-        );
+        let target = Target {
+            region: "us-east-1".to_owned(),
+            account: "123456789012".to_owned(),
+            partition: "aws".to_owned(),
+            caller: "arn:aws:iam::123456789012:user/u".to_owned(),
+        };
+        let desired = desired([&route("POST", "/sign-up")], &target, "abc");
         assert_eq!(diff(&desired, &desired), Action::NoOp);
         assert!(
             matches!(diff(&Grants::new(), &desired), Action::Update { changes } if changes.len() == 1)
