@@ -127,11 +127,8 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Live> {
                             user_pool_client::LiveClient {
                                 id,
                                 name: client_name,
-                                settings: user_pool_client::ClientSettings {
-                                    auth_flows: Vec::new(),
-                                    generate_secret: false,
-                                    read_attributes: Vec::new(),
-                                },
+                                // Not described: it is only ever deleted.
+                                settings: user_pool_client::ClientSettings::default(),
                             },
                         ));
                     }

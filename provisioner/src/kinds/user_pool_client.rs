@@ -2,13 +2,24 @@
 //! this stack's when it lives in a pool that carries the stack's tag and has the stack's name for it.
 
 use aws_sdk_cognitoidentityprovider::Client;
-use aws_sdk_cognitoidentityprovider::types::{ExplicitAuthFlowsType, UserPoolClientType};
+use aws_sdk_cognitoidentityprovider::types::{
+    ExplicitAuthFlowsType, PreventUserExistenceErrorTypes, UserPoolClientType,
+};
 
 use crate::plan::{Action, Differ};
-use crate::spec::AppClient;
+use crate::spec::{AppClient, STANDARD_READ_ATTRIBUTES};
 
-/// The settings of an app client that stack.yaml controls.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Cognito's defaults at CreateUserPoolClient for settings stack.yaml does not expose. They are
+/// sent on create and on every update (UpdateUserPoolClient resets what it is not sent: a first
+/// update without `EnableTokenRevocation` could turn revocation off) and diffed, so drift made in
+/// the console is shown and repaired.
+const TOKEN_REVOCATION: bool = true;
+const PREVENT_USER_EXISTENCE_ERRORS: &str = "LEGACY";
+/// Minutes an authentication session (between challenges) lasts.
+const AUTH_SESSION_VALIDITY: i32 = 3;
+
+/// The settings of an app client that `provisioner` manages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientSettings {
     /// Without the `ALLOW_` prefix, sorted.
     pub auth_flows: Vec<String>,
@@ -16,6 +27,10 @@ pub struct ClientSettings {
     pub generate_secret: bool,
     /// Sorted; empty: Cognito's default (every readable attribute).
     pub read_attributes: Vec<String>,
+    pub token_revocation: bool,
+    /// `LEGACY` or `ENABLED`.
+    pub prevent_user_existence_errors: String,
+    pub auth_session_validity: i32,
 }
 
 impl ClientSettings {
@@ -25,10 +40,20 @@ impl ClientSettings {
         auth_flows.dedup();
         let mut read_attributes = client.read_attributes.clone();
         read_attributes.sort();
+        // Every standard attribute is Cognito's default set (our pools have no custom ones), which
+        // DescribeUserPoolClient reports as no list: written out, it would differ on every run.
+        let mut every: Vec<&str> = STANDARD_READ_ATTRIBUTES.to_vec();
+        every.sort();
+        if read_attributes == every {
+            read_attributes.clear();
+        }
         ClientSettings {
             auth_flows,
             generate_secret: client.generate_secret,
             read_attributes,
+            token_revocation: TOKEN_REVOCATION,
+            prevent_user_existence_errors: PREVENT_USER_EXISTENCE_ERRORS.to_owned(),
+            auth_session_validity: AUTH_SESSION_VALIDITY,
         }
     }
 
@@ -49,6 +74,15 @@ impl ClientSettings {
             auth_flows,
             generate_secret: client.client_secret().is_some(),
             read_attributes,
+            token_revocation: client.enable_token_revocation().unwrap_or(false),
+            // Absent means Cognito's default for each.
+            prevent_user_existence_errors: client
+                .prevent_user_existence_errors()
+                .map_or(PREVENT_USER_EXISTENCE_ERRORS, |p| p.as_str())
+                .to_owned(),
+            auth_session_validity: client
+                .auth_session_validity()
+                .unwrap_or(AUTH_SESSION_VALIDITY),
         }
     }
 }
@@ -66,6 +100,21 @@ pub fn diff(live: &ClientSettings, desired: &ClientSettings) -> Action {
         "readAttributes",
         &live.read_attributes,
         &desired.read_attributes,
+    );
+    d.field(
+        "tokenRevocation",
+        &live.token_revocation,
+        &desired.token_revocation,
+    );
+    d.field(
+        "preventUserExistenceErrors",
+        &live.prevent_user_existence_errors,
+        &desired.prevent_user_existence_errors,
+    );
+    d.field(
+        "authSessionValidity",
+        &live.auth_session_validity,
+        &desired.auth_session_validity,
     );
     d.action()
 }
@@ -226,6 +275,11 @@ pub async fn create(
         .generate_secret(settings.generate_secret)
         .set_explicit_auth_flows(Some(explicit_auth_flows(&settings)))
         .set_read_attributes(read_attributes(&settings))
+        .enable_token_revocation(settings.token_revocation)
+        .prevent_user_existence_errors(PreventUserExistenceErrorTypes::from(
+            settings.prevent_user_existence_errors.as_str(),
+        ))
+        .auth_session_validity(settings.auth_session_validity)
         .send()
         .await
         .map_err(aws_error("create", name, pool_id))?;
@@ -253,6 +307,11 @@ pub async fn update(
         .client_name(&app.physical_name)
         .set_explicit_auth_flows(Some(explicit_auth_flows(&settings)))
         .set_read_attributes(read_attributes(&settings))
+        .enable_token_revocation(settings.token_revocation)
+        .prevent_user_existence_errors(PreventUserExistenceErrorTypes::from(
+            settings.prevent_user_existence_errors.as_str(),
+        ))
+        .auth_session_validity(settings.auth_session_validity)
         .send()
         .await
         .map_err(aws_error("update", &live.name, pool_id))?;
@@ -293,7 +352,93 @@ mod tests {
             auth_flows: flows.iter().map(|f| (*f).to_owned()).collect(),
             generate_secret: secret,
             read_attributes: Vec::new(),
+            token_revocation: true,
+            prevent_user_existence_errors: "LEGACY".to_owned(),
+            auth_session_validity: 3,
         }
+    }
+
+    fn app(read_attributes: &[&str]) -> AppClient {
+        AppClient {
+            physical_name: "auth-demo-web".to_owned(),
+            auth_flows: vec!["USER_PASSWORD_AUTH".to_owned()],
+            generate_secret: false,
+            read_attributes: read_attributes.iter().map(|a| (*a).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn every_managed_setting_is_diffed_and_drift_shows() {
+        let desired = ClientSettings::desired(&app(&["email"]));
+        let mut live = desired.clone();
+        live.token_revocation = false;
+        live.prevent_user_existence_errors = "ENABLED".to_owned();
+        live.auth_session_validity = 15;
+        let Action::Update { changes } = diff(&live, &desired) else {
+            panic!("an update");
+        };
+        let fields: Vec<&str> = changes.iter().map(|c| c.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "tokenRevocation",
+                "preventUserExistenceErrors",
+                "authSessionValidity"
+            ]
+        );
+    }
+
+    #[test]
+    fn reading_every_standard_attribute_is_cognitos_default_set() {
+        // DescribeUserPoolClient leaves ReadAttributes out for the default set.
+        let live = ClientSettings::live(
+            &UserPoolClientType::builder()
+                .client_id("c")
+                .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+                .enable_token_revocation(true)
+                .auth_session_validity(3)
+                .build(),
+        );
+        let every = ClientSettings::desired(&app(STANDARD_READ_ATTRIBUTES));
+        assert_eq!(diff(&live, &every), Action::NoOp);
+        assert!(matches!(
+            diff(&live, &ClientSettings::desired(&app(&["email"]))),
+            Action::Update { .. }
+        ));
+    }
+
+    /// UpdateUserPoolClient resets what it is not sent: the request carries every setting.
+    #[tokio::test]
+    async fn an_update_sends_the_whole_configuration() {
+        use aws_sdk_cognitoidentityprovider::operation::update_user_pool_client::UpdateUserPoolClientOutput;
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+        let update = mock!(Client::update_user_pool_client)
+            .match_requests(|req| {
+                req.user_pool_id() == Some("us-east-1_pool")
+                    && req.client_id() == Some("client-id")
+                    && req.client_name() == Some("auth-demo-web")
+                    && req.explicit_auth_flows() == [ExplicitAuthFlowsType::AllowUserPasswordAuth]
+                    && req.read_attributes() == ["email"]
+                    && req.enable_token_revocation() == Some(true)
+                    && req.prevent_user_existence_errors()
+                        == Some(&PreventUserExistenceErrorTypes::Legacy)
+                    && req.auth_session_validity() == Some(3)
+            })
+            .then_output(|| UpdateUserPoolClientOutput::builder().build());
+        let client = mock_client!(
+            aws_sdk_cognitoidentityprovider,
+            RuleMode::Sequential,
+            [&update]
+        );
+        let live = LiveClient {
+            id: "client-id".to_owned(),
+            name: "auth-demo-web".to_owned(),
+            settings: settings(&["USER_PASSWORD_AUTH"], false),
+        };
+        super::update(&client, "us-east-1_pool", &live, &app(&["email"]))
+            .await
+            .expect("the request carried every setting");
+        assert_eq!(update.num_calls(), 1);
     }
 
     #[test]

@@ -9,6 +9,31 @@ use serde::Serialize;
 /// Tag put on every taggable resource this stack creates: `provisioner:stack=<stack name>`.
 pub const OWNERSHIP_TAG: &str = "provisioner:stack";
 
+/// Cognito's standard user attributes an app client can read (custom ones are `custom:<name>`).
+/// A client that reads all of them (and the pool has no custom attribute) reads Cognito's default
+/// set, which DescribeUserPoolClient reports as no list at all.
+pub const STANDARD_READ_ATTRIBUTES: &[&str] = &[
+    "address",
+    "birthdate",
+    "email",
+    "email_verified",
+    "family_name",
+    "gender",
+    "given_name",
+    "locale",
+    "middle_name",
+    "name",
+    "nickname",
+    "phone_number",
+    "phone_number_verified",
+    "picture",
+    "preferred_username",
+    "profile",
+    "updated_at",
+    "website",
+    "zoneinfo",
+];
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Stack {
     pub name: String,

@@ -38,28 +38,6 @@ const RESERVED_ENV: &[&str] = &[
     "LAMBDA_TASK_ROOT",
     "LAMBDA_RUNTIME_DIR",
 ];
-/// Cognito's standard user attributes (custom ones are `custom:<name>`).
-const READ_ATTRIBUTES: &[&str] = &[
-    "address",
-    "birthdate",
-    "email",
-    "email_verified",
-    "family_name",
-    "gender",
-    "given_name",
-    "locale",
-    "middle_name",
-    "name",
-    "nickname",
-    "phone_number",
-    "phone_number_verified",
-    "picture",
-    "preferred_username",
-    "profile",
-    "updated_at",
-    "website",
-    "zoneinfo",
-];
 
 /// API Gateway's quotas per REST API (Service Quotas: "Authorizers per API", "Resources per API").
 const MAX_AUTHORIZERS: usize = 10;
@@ -575,11 +553,11 @@ fn user_pool(c: &mut Checker, stack: &str, name: &str, raw: &RawUserPool) -> Use
                         format!("`{attribute}` is not an attribute of user pool `{name}`"),
                         "stack.yaml declares no custom attributes, so the pool has none; list standard attributes only",
                     );
-                } else if !READ_ATTRIBUTES.contains(&attribute.as_str()) {
+                } else if !STANDARD_READ_ATTRIBUTES.contains(&attribute.as_str()) {
                     c.error_hint(
                         &attribute_at,
                         format!("`{attribute}` is not a Cognito user attribute"),
-                        hint_for(attribute, READ_ATTRIBUTES, "expected one of"),
+                        hint_for(attribute, STANDARD_READ_ATTRIBUTES, "expected one of"),
                     );
                 } else if !seen.insert(attribute.as_str()) {
                     c.error(&attribute_at, format!("`{attribute}` is listed twice"));
