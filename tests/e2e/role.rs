@@ -11,9 +11,11 @@ use crate::support;
 
 const POOL_ARN: &str = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_Test123";
 
-/// The repository's `sign-up` function for a stack of this test's own, and its desired role.
+/// The repository's `sign-up` function (with a statement of its own: `SIGN_UP_GRANT`) for a stack
+/// of this test's own, and its desired role.
 fn sign_up(stack: &str) -> (Function, RoleSettings) {
-    let function = support::repo_stack(stack).functions["sign-up"].clone();
+    let function =
+        support::repo_stack_with(stack, &[support::SIGN_UP_GRANT]).functions["sign-up"].clone();
     let inline = role::inline_policy(&function.allow, |_| Some(POOL_ARN.to_owned())).unwrap();
     (function, RoleSettings::desired(inline, "aws"))
 }
@@ -57,7 +59,7 @@ async fn a_created_role_reads_back_equal_and_drift_is_repaired() {
     );
     assert_eq!(
         live.settings.inline_policies[INLINE_POLICY_NAME]["Statement"],
-        json!([{ "Effect": "Allow", "Action": ["cognito-idp:SignUp"], "Resource": [POOL_ARN] }]),
+        json!([{ "Effect": "Allow", "Action": ["cognito-idp:AdminGetUser"], "Resource": [POOL_ARN] }]),
         "exactly the action the function calls, on exactly the pool"
     );
     assert_eq!(role::diff(&live.settings, &desired), Action::NoOp);

@@ -121,10 +121,30 @@ pub fn fixture(name: &str) -> serde_json::Value {
         .unwrap_or_else(|err| panic!("{} is not JSON: {err}", path.display()))
 }
 
+/// An edit for [`write_stack`] and [`repo_stack_with`]: sign-up's role gets a statement IAM does
+/// evaluate, on the pool (the repository's stack grants none: the tutorial's grant nothing), so
+/// tests of inline policies have one to check.
+pub const SIGN_UP_GRANT: (&str, &str) = (
+    "      USER_POOL_CLIENT_ID: ${userPools.users.clients.web.id}\n  confirm:\n",
+    "      USER_POOL_CLIENT_ID: ${userPools.users.clients.web.id}\n    allow:\n      - actions: [cognito-idp:AdminGetUser]\n        resources: ${userPools.users.arn}\n  confirm:\n",
+);
+
 /// The repository's stack.yaml, loaded as the CLI loads it, under a stack name of the test's own.
 pub fn repo_stack(stack_name: &str) -> provisioner::spec::Stack {
+    repo_stack_with(stack_name, &[])
+}
+
+/// As [`repo_stack`], with each `(from, to)` replaced once (each must be there).
+pub fn repo_stack_with(stack_name: &str, edits: &[(&str, &str)]) -> provisioner::spec::Stack {
     let root = repo_root();
-    let text = std::fs::read_to_string(root.join("stack.yaml")).expect("read stack.yaml");
+    let mut text = std::fs::read_to_string(root.join("stack.yaml")).expect("read stack.yaml");
+    for (from, to) in edits {
+        assert!(
+            text.contains(from),
+            "stack.yaml no longer contains {from:?}: update this test"
+        );
+        text = text.replacen(from, to, 1);
+    }
     let workspace = provisioner::cargo::discover(&root).expect("read the cargo workspace");
     provisioner::spec::load(
         text.as_bytes(),

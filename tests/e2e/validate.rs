@@ -57,6 +57,16 @@ fn edited(edits: &[(&str, &str)]) -> String {
     text
 }
 
+/// `base()` with an `allow` statement for sign-up (at lines 32-34): `actions: [action]`,
+/// `resources: resource`.
+fn with_allow(action: &str, resource: &str) -> String {
+    let env = "      USER_POOL_CLIENT_ID: ${userPools.users.clients.web.id}\n";
+    edited(&[(
+        env,
+        &format!("{env}    allow:\n      - actions: [{action}]\n        resources: {resource}\n"),
+    )])
+}
+
 fn no_aws_calls(aws: &TcpListener) {
     aws.set_nonblocking(true).unwrap();
     match aws.accept() {
@@ -74,6 +84,35 @@ fn the_repository_stack_is_valid_and_validate_prints_nothing() {
         (ran.code, ran.stdout.as_str(), ran.stderr.as_str()),
         (Some(0), "", "")
     );
+    no_aws_calls(&aws);
+}
+
+/// The tutorial's statements for sign-up: Cognito does not evaluate IAM for SignUp, so the
+/// statement grants nothing (a warning, not an error: it is harmless, only misleading).
+#[test]
+fn a_statement_iam_never_evaluates_is_a_warning() {
+    let aws = TcpListener::bind("127.0.0.1:0").unwrap();
+    let ran = validate(
+        &with_allow(
+            "cognito-idp:SignUp, cognito-idp:InitiateAuth",
+            "${userPools.users.arn}",
+        ),
+        &aws,
+    );
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    assert_eq!(
+        ran.stderr,
+        "{file}:33:18: warning: `functions.sign-up.allow.0.actions`: grants nothing: Cognito does not evaluate IAM policies for `cognito-idp:SignUp`, `cognito-idp:InitiateAuth`\n  hint: remove the statement; the app client's `authFlows` (and, for token-authorized calls, the user's access token) is what allows these calls\n"
+    );
+    // One action IAM does evaluate makes the statement real.
+    let ran = validate(
+        &with_allow(
+            "cognito-idp:SignUp, cognito-idp:AdminGetUser",
+            "${userPools.users.arn}",
+        ),
+        &aws,
+    );
+    assert_eq!((ran.code, ran.stderr.as_str()), (Some(0), ""));
     no_aws_calls(&aws);
 }
 
@@ -107,7 +146,7 @@ fn each_rule_names_the_file_position_field_and_fix() {
         (
             "YAML syntax",
             edited(&[("  sign-in:\n", "  sign-in\n")]),
-            "error: `{file}` is not a valid stack: 1 error\n{file}:34:10: could not find expected ':', while scanning a simple key\n  hint: check the indentation and the `key: value` syntax here\n",
+            "error: `{file}` is not a valid stack: 1 error\n{file}:37:10: could not find expected ':', while scanning a simple key\n  hint: check the indentation and the `key: value` syntax here\n",
         ),
         (
             "unknown key",
@@ -200,15 +239,15 @@ fn each_rule_names_the_file_position_field_and_fix() {
                 "crate: ../../../handlers/confirm",
                 "crate: ../../../handlers/confrim",
             )]),
-            "error: `{file}` is not a valid stack: 1 error\n{file}:27:12: `functions.confirm.crate`: `../../../handlers/confrim` is not a crate of the cargo workspace at `{root}`\n  hint: did you mean `../../../handlers/confirm`?\n",
+            "error: `{file}` is not a valid stack: 1 error\n{file}:33:12: `functions.confirm.crate`: `../../../handlers/confrim` is not a crate of the cargo workspace at `{root}`\n  hint: did you mean `../../../handlers/confirm`?\n",
         ),
         (
             "unknown reference",
             edited(&[(
-                "resources: ${userPools.users.arn}",
-                "resources: ${userPools.user.arn}",
+                "USER_POOL_CLIENT_ID: ${userPools.users.clients.web.id}",
+                "USER_POOL_CLIENT_ID: ${userPools.user.clients.web.id}",
             )]),
-            "error: `{file}` is not a valid stack: 1 error\n{file}:25:20: `functions.sign-up.allow.0.resources`: `${userPools.user.arn}` does not name anything in this stack\n  hint: did you mean `${userPools.users.arn}`?\n",
+            "error: `{file}` is not a valid stack: 1 error\n{file}:31:28: `functions.sign-up.environment.USER_POOL_CLIENT_ID`: `${userPools.user.clients.web.id}` does not name anything in this stack\n  hint: did you mean `${userPools.users.clients.web.id}`?\n",
         ),
         (
             "unterminated reference",
@@ -216,7 +255,7 @@ fn each_rule_names_the_file_position_field_and_fix() {
                 "USER_POOL_CLIENT_ID: ${userPools.users.clients.web.id}",
                 "USER_POOL_CLIENT_ID: ${userPools.users.clients.web.id",
             )]),
-            "error: `{file}` is not a valid stack: 1 error\n{file}:22:28: `functions.sign-up.environment.USER_POOL_CLIENT_ID`: `${userPools.users.clients.web.id` has a `${` without its closing `}`\n  hint: write `$${` for a literal `${`\n",
+            "error: `{file}` is not a valid stack: 1 error\n{file}:31:28: `functions.sign-up.environment.USER_POOL_CLIENT_ID`: `${userPools.users.clients.web.id` has a `${` without its closing `}`\n  hint: write `$${` for a literal `${`\n",
         ),
         (
             "reserved environment variable",
@@ -224,22 +263,22 @@ fn each_rule_names_the_file_position_field_and_fix() {
                 "      USER_POOL_CLIENT_ID: ${userPools.users.clients.web.id}\n",
                 "      AWS_REGION: eu-west-1\n",
             )]),
-            "error: `{file}` is not a valid stack: 1 error\n{file}:22:7: `functions.sign-up.environment.AWS_REGION`: `AWS_REGION` is set by Lambda itself and cannot be configured\n  hint: choose another name\n",
+            "error: `{file}` is not a valid stack: 1 error\n{file}:31:7: `functions.sign-up.environment.AWS_REGION`: `AWS_REGION` is set by Lambda itself and cannot be configured\n  hint: choose another name\n",
         ),
         (
             "wildcard action",
-            edited(&[("actions: [cognito-idp:SignUp]", "actions: [cognito-idp:*]")]),
-            "error: `{file}` is not a valid stack: 1 error\n{file}:24:19: `functions.sign-up.allow.0.actions.0`: `cognito-idp:*` is a wildcard; roles here get exact actions only\n  hint: list each action the function calls\n",
+            with_allow("cognito-idp:*", "${userPools.users.arn}"),
+            "error: `{file}` is not a valid stack: 1 error\n{file}:33:19: `functions.sign-up.allow.0.actions.0`: `cognito-idp:*` is a wildcard; roles here get exact actions only\n  hint: list each action the function calls\n",
         ),
         (
             "wildcard resource",
-            edited(&[("resources: ${userPools.users.arn}", "resources: \"*\"")]),
-            "error: `{file}` is not a valid stack: 1 error\n{file}:25:20: `functions.sign-up.allow.0.resources`: `*` grants the action on every resource; roles here get exact resources only\n  hint: name the resource, for example `${userPools.users.arn}`\n",
+            with_allow("cognito-idp:AdminGetUser", "\"*\""),
+            "error: `{file}` is not a valid stack: 1 error\n{file}:34:20: `functions.sign-up.allow.0.resources`: `*` grants the action on every resource; roles here get exact resources only\n  hint: name the resource, for example `${userPools.users.arn}`\n",
         ),
         (
             "malformed action",
-            edited(&[("actions: [cognito-idp:SignUp]", "actions: [SignUp]")]),
-            "error: `{file}` is not a valid stack: 1 error\n{file}:24:19: `functions.sign-up.allow.0.actions.0`: `SignUp` is not an IAM action\n  hint: write `service:Action`, for example `cognito-idp:SignUp`\n",
+            with_allow("AdminGetUser", "${userPools.users.arn}"),
+            "error: `{file}` is not a valid stack: 1 error\n{file}:33:19: `functions.sign-up.allow.0.actions.0`: `AdminGetUser` is not an IAM action\n  hint: write `service:Action`, for example `cognito-idp:SignUp`\n",
         ),
         (
             "auth flow",
@@ -318,7 +357,7 @@ fn each_rule_names_the_file_position_field_and_fix() {
                     "    crate: ../../../handlers/confirm\n    environment:\n      SECRET: ${functions.secret.name}\n",
                 ),
             ]),
-            "error: `{file}` is not a valid stack: 1 error\n{file}:29:13: `functions.confirm.environment`: references form a cycle: functions.confirm -> functions.secret -> functions.confirm\n  hint: a resource cannot need, directly or through others, a value of its own\n",
+            "error: `{file}` is not a valid stack: 1 error\n{file}:35:13: `functions.confirm.environment`: references form a cycle: functions.confirm -> functions.secret -> functions.confirm\n  hint: a resource cannot need, directly or through others, a value of its own\n",
         ),
         (
             "several errors at once",
@@ -444,7 +483,7 @@ fn hostile_files_are_refused_naming_the_limit() {
             )])
             .into_bytes(),
             format!(
-                "{one}{{file}}:40:3: `functions.sign-up`: `sign-up` is written twice in `functions`: at 19:3 and at 40:3\n{hint_dup}"
+                "{one}{{file}}:40:3: `functions.sign-up`: `sign-up` is written twice in `functions`: at 28:3 and at 40:3\n{hint_dup}"
             ),
         ),
         (
@@ -455,7 +494,7 @@ fn hostile_files_are_refused_naming_the_limit() {
             )])
             .into_bytes(),
             format!(
-                "{one}{{file}}:18:3: `userPools.users`: `users` is written twice in `userPools`: at 7:3 and at 18:3\n{hint_dup}"
+                "{one}{{file}}:27:3: `userPools.users`: `users` is written twice in `userPools`: at 7:3 and at 27:3\n{hint_dup}"
             ),
         ),
         (
@@ -539,18 +578,14 @@ fn hostile_files_are_refused_naming_the_limit() {
             )])
             .into_bytes(),
             format!(
-                "{one}{{file}}:22:7: `functions.sign-up.environment.X`: `X` is not a valid environment variable name\n  hint: use at least two letters, digits and `_`, starting with a letter (Lambda's rule)\n"
+                "{one}{{file}}:31:7: `functions.sign-up.environment.X`: `X` is not a valid environment variable name\n  hint: use at least two letters, digits and `_`, starting with a letter (Lambda's rule)\n"
             ),
         ),
         (
             "an incomplete ARN",
-            edited(&[(
-                "resources: ${userPools.users.arn}",
-                "resources: arn:aws:cognito-idp",
-            )])
-            .into_bytes(),
+            with_allow("cognito-idp:AdminGetUser", "arn:aws:cognito-idp").into_bytes(),
             format!(
-                "{one}{{file}}:25:20: `functions.sign-up.allow.0.resources`: `arn:aws:cognito-idp` is not a complete ARN\n  hint: ARNs have six parts: `arn:<partition>:<service>:<region>:<account>:<resource>`\n"
+                "{one}{{file}}:34:20: `functions.sign-up.allow.0.resources`: `arn:aws:cognito-idp` is not a complete ARN\n  hint: ARNs have six parts: `arn:<partition>:<service>:<region>:<account>:<resource>`\n"
             ),
         ),
         (

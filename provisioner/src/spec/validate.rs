@@ -846,6 +846,7 @@ fn function(
         .map(|(i, statement)| {
             let index = i.to_string();
             let actions = statement.actions.items();
+            check_statement_grants_something(c, &at(&["allow", &index, "actions"]), &actions);
             for (j, action) in actions.iter().enumerate() {
                 let mut action_at = at(&["allow", &index, "actions"]);
                 action_at.extend(statement.actions.item_segment(j));
@@ -972,6 +973,56 @@ fn inline_policy_size(allow: &[Statement], stack: &str) -> usize {
     serde_json::json!({"Version": "2012-10-17", "Statement": statements})
         .to_string()
         .len()
+}
+
+/// Cognito user-pool operations that IAM does not authorize: Cognito evaluates no IAM policy for
+/// them (each API reference says so; see "Authorization for Amazon Cognito user pools API
+/// operations" in the Cognito developer guide). The public ones are gated by the app client's
+/// auth flows, the token-authorized ones by the user's access token. Granting them grants nothing.
+const NOT_IAM_AUTHORIZED: &[&str] = &[
+    // Public (unauthenticated) operations.
+    "cognito-idp:SignUp",
+    "cognito-idp:ConfirmSignUp",
+    "cognito-idp:InitiateAuth",
+    "cognito-idp:RespondToAuthChallenge",
+    "cognito-idp:ForgotPassword",
+    "cognito-idp:ConfirmForgotPassword",
+    "cognito-idp:ResendConfirmationCode",
+    // Token-authorized operations (the user's access token).
+    "cognito-idp:GetUser",
+    "cognito-idp:ChangePassword",
+    "cognito-idp:GlobalSignOut",
+    "cognito-idp:UpdateUserAttributes",
+    "cognito-idp:DeleteUser",
+    "cognito-idp:DeleteUserAttributes",
+    "cognito-idp:VerifyUserAttribute",
+    "cognito-idp:GetUserAttributeVerificationCode",
+    "cognito-idp:SetUserMFAPreference",
+    "cognito-idp:SetUserSettings",
+    "cognito-idp:AssociateSoftwareToken",
+    "cognito-idp:VerifySoftwareToken",
+    "cognito-idp:ConfirmDevice",
+    "cognito-idp:ForgetDevice",
+    "cognito-idp:GetDevice",
+    "cognito-idp:ListDevices",
+    "cognito-idp:UpdateDeviceStatus",
+    "cognito-idp:RevokeToken",
+];
+
+/// A statement whose every action IAM never evaluates grants nothing: worth a warning, since it
+/// looks like least privilege and protects nothing.
+fn check_statement_grants_something(c: &mut Checker, at: &[String], actions: &[&str]) {
+    if actions.is_empty() || !actions.iter().all(|a| NOT_IAM_AUTHORIZED.contains(a)) {
+        return;
+    }
+    c.warning(
+        at,
+        format!(
+            "grants nothing: Cognito does not evaluate IAM policies for {}",
+            quote_list(actions)
+        ),
+        "remove the statement; the app client's `authFlows` (and, for token-authorized calls, the user's access token) is what allows these calls",
+    );
 }
 
 /// `service:Action`, exactly: no wildcards, since a role gets only what its function calls.
