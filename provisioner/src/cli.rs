@@ -104,6 +104,10 @@ pub struct UpArgs {
     /// How many resources to change at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+    /// How long to wait, in seconds, for a Lambda function to become Active or finish an update
+    /// (a large function in a VPC can take minutes; Terraform waits up to 900).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub settle_timeout: u64,
 }
 
 #[derive(Debug, Clone, Args)]

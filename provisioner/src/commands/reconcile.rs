@@ -72,6 +72,7 @@ pub(super) async fn observe_in(
     session: Session,
     stack: LoadedStack,
     code: BTreeMap<String, Code>,
+    waits: Waits,
 ) -> anyhow::Result<(Arc<Context>, Arc<observe::Live>)> {
     let ctx = Context {
         stack: stack.loaded.stack,
@@ -79,7 +80,7 @@ pub(super) async fn observe_in(
         target: session.target,
         pacer: Pacer::default(),
         code,
-        waits: Waits::default(),
+        waits,
     };
     output::status(&format!(
         "Reading stack `{}` in {} (account {})...",
@@ -93,6 +94,7 @@ pub(super) async fn observe_in(
 async fn start(
     global: &GlobalArgs,
     build_code: bool,
+    waits: Waits,
 ) -> anyhow::Result<(Arc<Context>, Arc<observe::Live>)> {
     let stack = load(global)?;
     let session = open(global, &stack).await?;
@@ -101,7 +103,7 @@ async fn start(
     } else {
         BTreeMap::new()
     };
-    observe_in(session, stack, code).await
+    observe_in(session, stack, code, waits).await
 }
 
 /// `regions:` in stack.yaml: refused before any call.
@@ -147,7 +149,7 @@ fn check_blockers(plan: &Plan) -> anyhow::Result<()> {
 }
 
 pub async fn diff(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<i32> {
-    let (ctx, live) = start(global, true).await?;
+    let (ctx, live) = start(global, true, Waits::default()).await?;
     let plan = run::plan_up(&ctx, &live);
     output::plan(&plan, args.json)?;
     if args.json && !plan.blockers.is_empty() {
@@ -200,7 +202,11 @@ fn confirm(plan: &Plan, yes: bool, question: &str, command: &str) -> anyhow::Res
 
 pub async fn up(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
-    let (ctx, live) = start(global, true).await?;
+    let waits = Waits {
+        settle: std::time::Duration::from_secs(args.settle_timeout),
+        ..Waits::default()
+    };
+    let (ctx, live) = start(global, true, waits).await?;
     let plan = run::plan_up(&ctx, &live);
     output::plan_to_stderr(&plan)?;
     check_blockers(&plan)?;
@@ -250,7 +256,7 @@ pub async fn up(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<i32> {
 
 pub async fn down(global: &GlobalArgs, args: &DownArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
-    let (ctx, live) = start(global, false).await?;
+    let (ctx, live) = start(global, false, Waits::default()).await?;
     let plan = run::plan_down(&ctx, &live, args.delete_data);
     output::plan_to_stderr(&plan)?;
     if plan.has_changes() {

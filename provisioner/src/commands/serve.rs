@@ -13,6 +13,7 @@ use super::exit;
 use super::reconcile::{build, load, observe_in, open};
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::engine::{Context, Resolve, Values, run};
+use crate::kinds::function::Waits;
 use crate::output;
 use crate::serve::authorizer::{self, CachedAuthorizer};
 use crate::serve::gateway::{Gateway, GatewayRoute, INTEGRATION_TIMEOUT, RouteAuthorizer};
@@ -24,7 +25,7 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<i32>
     let session = open(global, &stack).await?;
     let config = session.config.clone();
     let code = build(&stack)?;
-    let (ctx, live) = observe_in(session, stack, code).await?;
+    let (ctx, live) = observe_in(session, stack, code, Waits::default()).await?;
     let Some(api) = ctx.stack.api.clone() else {
         anyhow::bail!(
             "stack `{}` declares no `api`: there is nothing to serve\n\nhint: add an `api:` section with routes to stack.yaml",
