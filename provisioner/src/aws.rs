@@ -219,6 +219,7 @@ impl Clients {
                 $sdk::Client::from_conf(
                     $sdk::config::Builder::from(config)
                         .interceptor(calls.clone())
+                        .interceptor(crate::calls::CallLog)
                         $(.retry_classifier($classifier))?
                         .build(),
                 )
@@ -383,6 +384,31 @@ impl Target {
     }
 }
 
+/// The request id of the first AWS error in `err`'s chain: what AWS support asks for.
+pub fn request_id(err: &anyhow::Error) -> Option<String> {
+    use aws_types::request_id::RequestId;
+    err.chain().find_map(|cause| {
+        macro_rules! try_service {
+            ($($sdk:ident),+) => {
+                None$(.or_else(|| {
+                    cause
+                        .downcast_ref::<$sdk::Error>()
+                        .and_then(|e| e.request_id())
+                        .map(str::to_owned)
+                }))+
+            };
+        }
+        try_service!(
+            aws_sdk_lambda,
+            aws_sdk_iam,
+            aws_sdk_apigateway,
+            aws_sdk_cognitoidentityprovider,
+            aws_sdk_cloudwatchlogs,
+            aws_sdk_sts
+        )
+    })
+}
+
 /// Why the first call failed, in terms a user can act on.
 fn classify_identity_error<R: std::fmt::Debug + Send + Sync + 'static>(
     err: SdkError<aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError, R>,
@@ -486,6 +512,26 @@ mod tests {
             Some(Duration::from_secs(120))
         );
         assert_eq!(config.retry_config().map(|r| r.max_attempts()), Some(8));
+    }
+
+    #[test]
+    fn an_aws_error_anywhere_in_the_chain_gives_its_request_id() {
+        use aws_sdk_lambda::error::ErrorMetadata;
+        use aws_sdk_lambda::types::error::ResourceNotFoundException;
+        let answered = ResourceNotFoundException::builder()
+            .message("Function not found")
+            .meta(
+                ErrorMetadata::builder()
+                    .code("ResourceNotFoundException")
+                    .custom("aws_request_id", "0b1c-request")
+                    .build(),
+            )
+            .build();
+        let err = anyhow::Error::new(aws_sdk_lambda::Error::ResourceNotFoundException(answered))
+            .context("failed to read Lambda function `auth-demo-secret`")
+            .context("functions.secret: reading");
+        assert_eq!(request_id(&err).as_deref(), Some("0b1c-request"));
+        assert_eq!(request_id(&anyhow::anyhow!("not from AWS")), None);
     }
 
     #[test]

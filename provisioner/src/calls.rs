@@ -1,6 +1,9 @@
-//! Counting AWS calls: an SDK interceptor on every client records each operation once (however
-//! many attempts its retries take), so `up --json` can say how many reads and writes a run made,
-//! and by operation. A read is an operation whose name starts with Get, List or Describe.
+//! Counting and logging AWS calls. [`CallCounter`], an SDK interceptor on every client, records
+//! each operation once (however many attempts its retries take), so `up --json` can say how many
+//! reads and writes a run made, and by operation. A read is an operation whose name starts with
+//! Get, List or Describe. [`CallLog`] logs every attempt (`-v` or `RUST_LOG`): service, operation,
+//! the resource, status, duration, attempt number and AWS's request id; never a body or a header
+//! that could hold a secret.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -8,7 +11,10 @@ use std::sync::{Arc, Mutex};
 use aws_sdk_lambda::config::ConfigBag;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    FinalizerInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use serde::Serialize;
@@ -84,9 +90,168 @@ impl Intercept for CallCounter {
     }
 }
 
+/// Logs each attempt of each AWS call at `info` under the target `provisioner::aws`.
+#[derive(Debug, Clone, Default)]
+pub struct CallLog;
+
+/// What `read_before_transmit` learns for `read_after_attempt`.
+#[derive(Debug, Clone)]
+struct AttemptStart {
+    started: std::time::Instant,
+    resource: String,
+}
+
+impl aws_smithy_types::config_bag::Storable for AttemptStart {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
+}
+
+/// Parameters that name a resource in query-protocol (IAM, STS) and JSON-protocol (Cognito, Logs)
+/// request bodies. Only these are ever read from a body: bodies can hold secrets and zips.
+const RESOURCE_PARAMETERS: &[&str] = &[
+    "RoleName",
+    "PolicyName",
+    "PolicyArn",
+    "UserPoolId",
+    "ClientId",
+    "PoolName",
+    "ClientName",
+    "logGroupName",
+    "logGroupNamePrefix",
+    "resourceArn",
+];
+
+/// The resource a request is about: its path when that names it (REST APIs: Lambda, API Gateway),
+/// and the identifying parameters of a small form or JSON body.
+fn resource_of(request: &aws_smithy_runtime_api::http::Request) -> String {
+    let mut parts = Vec::new();
+    let path = request.uri().split('?').next().unwrap_or_default();
+    let path = path
+        .split_once("://")
+        .map_or(path, |(_, rest)| rest.find('/').map_or("/", |i| &rest[i..]));
+    if path != "/" && !path.is_empty() {
+        parts.push(path.to_owned());
+    }
+    let Some(body) = request.body().bytes().filter(|b| b.len() <= 16 * 1024) else {
+        return parts.join(" ");
+    };
+    if let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice(body) {
+        for key in RESOURCE_PARAMETERS {
+            if let Some(serde_json::Value::String(value)) = fields.get(*key) {
+                parts.push(format!("{key}={value}"));
+            }
+        }
+    } else if let Ok(text) = std::str::from_utf8(body) {
+        for pair in text.split('&') {
+            if let Some((key, value)) = pair.split_once('=')
+                && RESOURCE_PARAMETERS.contains(&key)
+            {
+                let value = percent_encoding::percent_decode_str(value).decode_utf8_lossy();
+                parts.push(format!("{key}={value}"));
+            }
+        }
+    }
+    parts.join(" ")
+}
+
+impl Intercept for CallLog {
+    fn name(&self) -> &'static str {
+        "provisioner::CallLog"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if tracing::enabled!(target: "provisioner::aws", tracing::Level::INFO) {
+            cfg.interceptor_state().store_put(AttemptStart {
+                started: std::time::Instant::now(),
+                resource: resource_of(context.request()),
+            });
+        }
+        Ok(())
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if !tracing::enabled!(target: "provisioner::aws", tracing::Level::INFO) {
+            return Ok(());
+        }
+        let (service, operation) = cfg
+            .load::<Metadata>()
+            .map_or(("?", "?"), |m| (m.service(), m.name()));
+        let attempt = cfg
+            .load::<aws_smithy_runtime_api::client::retries::RequestAttempts>()
+            .map_or(1, |a| a.attempts());
+        let (took, resource) = cfg.load::<AttemptStart>().map_or((0, String::new()), |s| {
+            (s.started.elapsed().as_millis(), s.resource.clone())
+        });
+        let status = match context.response() {
+            Some(response) => response.status().as_u16().to_string(),
+            None => "no response".to_owned(),
+        };
+        let request_id = context
+            .response()
+            .and_then(|r| {
+                ["x-amzn-requestid", "x-amz-request-id"]
+                    .iter()
+                    .find_map(|h| r.headers().get(*h))
+            })
+            .unwrap_or("-");
+        let service: String = service.split_whitespace().collect();
+        let resource = if resource.is_empty() {
+            resource
+        } else {
+            format!(" {resource}")
+        };
+        tracing::info!(
+            target: "provisioner::aws",
+            "{service}.{operation}{resource} -> {status} in {took} ms (attempt {attempt}, request id {request_id})"
+        );
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_resource_comes_from_the_path_or_identifying_parameters_only() {
+        let request = |uri: &str, body: &str| {
+            let mut request = aws_smithy_runtime_api::http::Request::new(
+                aws_smithy_types::body::SdkBody::from(body.to_owned()),
+            );
+            request.set_uri(uri).unwrap();
+            request
+        };
+        assert_eq!(
+            resource_of(&request(
+                "https://lambda.us-east-1.amazonaws.com/2015-03-31/functions/auth-demo-secret/configuration",
+                ""
+            )),
+            "/2015-03-31/functions/auth-demo-secret/configuration"
+        );
+        assert_eq!(
+            resource_of(&request(
+                "https://iam.amazonaws.com/",
+                "Action=PutRolePolicy&RoleName=auth-demo-secret-role&PolicyName=provisioner-allow&PolicyDocument=%7B%22Version%22%7D&Version=2010-05-08"
+            )),
+            "RoleName=auth-demo-secret-role PolicyName=provisioner-allow"
+        );
+        assert_eq!(
+            resource_of(&request(
+                "https://cognito-idp.us-east-1.amazonaws.com/",
+                r#"{"UserPoolId":"us-east-1_abc","ClientId":"c1","ClientSecret":"never","Password":"never"}"#
+            )),
+            "UserPoolId=us-east-1_abc ClientId=c1"
+        );
+    }
 
     #[test]
     fn reads_and_writes_by_operation_name() {

@@ -52,6 +52,10 @@ pub struct GlobalArgs {
     /// Send every AWS call to this endpoint (a local emulator); `AWS_ENDPOINT_URL` works too.
     #[arg(long = "endpoint-url", global = true)]
     pub endpoint_url: Option<String>,
+    /// Log every AWS call on stderr: operation, resource, status, duration, attempt, request id
+    /// (`RUST_LOG` takes precedence, e.g. `RUST_LOG=provisioner=info,aws_smithy_runtime=debug`).
+    #[arg(short = 'v', long, global = true)]
+    pub verbose: bool,
 }
 
 impl GlobalArgs {

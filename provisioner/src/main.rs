@@ -20,6 +20,7 @@ fn main() {
             std::process::exit(code);
         }
     };
+    init_logging(cli.global.verbose);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -42,4 +43,21 @@ fn main() {
     // as theirs end); blocked threads get a moment, not forever.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     std::process::exit(code);
+}
+
+/// Logs go to stderr: `RUST_LOG` if set, else each AWS call with `-v`, else nothing.
+fn init_logging(verbose: bool) {
+    use std::io::IsTerminal;
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(directives) if !directives.is_empty() => EnvFilter::new(directives),
+        _ if verbose => EnvFilter::new("provisioner=info"),
+        _ => return,
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_timer(tracing_subscriber::fmt::time::uptime())
+        .init();
 }

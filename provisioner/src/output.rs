@@ -22,9 +22,15 @@ pub fn warnings(file: &str, warnings: &[Diagnostic]) {
     }
 }
 
-/// The final error of a run, on stderr, with its whole chain of causes.
+/// The final error of a run, on stderr, with its whole chain of causes, and AWS's request id
+/// when AWS answered it.
 pub fn error(err: &anyhow::Error) {
-    eprintln!("error: {err:#}");
+    match crate::aws::request_id(err) {
+        Some(id) if !err.to_string().contains(&id) && !format!("{err:#}").contains(&id) => {
+            eprintln!("error: {err:#} (AWS request id {id})")
+        }
+        _ => eprintln!("error: {err:#}"),
+    }
 }
 
 /// A failed run of a command asked for `--json`: the error as JSON on stdout (the same error also

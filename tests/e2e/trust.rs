@@ -362,3 +362,55 @@ fn pins_and_confirmation_refuse_with_nothing_written() {
     assert_eq!(ran.code, Some(0), "{}", ran.stderr);
     assert!(!function_exists(&stack, "secret"));
 }
+
+/// `-v` logs each AWS call on stderr with what AWS support asks for; `RUST_LOG` takes over.
+#[test]
+fn verbose_logs_every_call_with_its_request_id() {
+    let stack = support::unique("verbose");
+    let file = support::write_stack(&[]);
+    let ran = on(&file, &stack, &["diff", "-v"]);
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    let calls: Vec<&str> = ran
+        .stderr
+        .lines()
+        .filter(|l| l.contains("provisioner::aws:"))
+        .collect();
+    let line = |needle: &str| {
+        calls
+            .iter()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no `{needle}` in:\n{}", ran.stderr))
+            .to_owned()
+    };
+    assert!(line("STS.GetCallerIdentity -> 200 in ").contains("(attempt 1, request id "));
+    let role = line(&format!(
+        "IAM.GetRole RoleName={stack}-sign-up-role -> 404 in "
+    ));
+    assert!(!role.contains("request id -)"), "{role}");
+    line(&format!(
+        "Lambda.GetFunction /2015-03-31/functions/{stack}-secret -> 404"
+    ));
+    // Never a credential.
+    assert!(!ran.stderr.contains("testing"), "{}", ran.stderr);
+
+    // Without -v, nothing is logged; RUST_LOG chooses for itself.
+    let quiet = on(&file, &stack, &["diff"]);
+    assert!(
+        !quiet.stderr.contains("provisioner::aws:"),
+        "{}",
+        quiet.stderr
+    );
+    let ran = support::run(
+        support::provisioner()
+            .args(["diff", "--file"])
+            .arg(&file)
+            .args(["--stack", &stack])
+            .env("AWS_ENDPOINT_URL", support::emulator())
+            .env("RUST_LOG", "provisioner::aws=info"),
+    );
+    assert!(
+        ran.stderr.contains("STS.GetCallerIdentity -> 200"),
+        "{}",
+        ran.stderr
+    );
+}
