@@ -23,9 +23,11 @@ pub mod kinds;
 pub mod output;
 pub mod package;
 pub mod plan;
+pub mod progress;
 pub mod regions;
 #[cfg(test)]
 mod replay;
+pub mod report;
 pub mod retry;
 pub mod serve;
 pub mod spec;

@@ -5,9 +5,9 @@ use std::io::Write;
 
 use std::time::Duration;
 
-use crate::engine::run::{DownReport, Outputs, UpReport};
 use crate::package::Package;
 use crate::plan::{Action, Entry, Plan};
+use crate::report::{DownReport, Outputs, UpReport};
 use crate::spec::Diagnostic;
 
 /// A progress line on stderr.
@@ -46,7 +46,7 @@ pub fn error_json(err: &anyhow::Error) {
 pub fn error_document(err: &anyhow::Error) -> serde_json::Value {
     let causes: Vec<String> = err.chain().skip(1).map(ToString::to_string).collect();
     let mut error = serde_json::json!({ "message": err.to_string(), "causes": causes });
-    if let Some(incomplete) = err.downcast_ref::<crate::engine::run::Incomplete>() {
+    if let Some(incomplete) = err.downcast_ref::<crate::report::Incomplete>() {
         error["incomplete"] = serde_json::json!({
             "done": incomplete.done,
             "total": incomplete.total,
@@ -103,15 +103,43 @@ fn verb(action: &Action) -> &'static str {
     }
 }
 
-/// One applied change, on stderr, as it finishes.
-pub fn applied(entry: &Entry, took: Duration) {
-    eprintln!(
-        "{:>3} {} {}  ({:.1}s)",
-        marker(&entry.action),
-        entry.address,
-        verb(&entry.action),
-        took.as_secs_f64()
-    );
+/// A question on stderr, before the answer is read from stdin.
+pub fn prompt(question: &str) -> std::io::Result<()> {
+    let mut err = std::io::stderr().lock();
+    write!(err, "{question} Only `yes` is accepted: ")?;
+    err.flush()
+}
+
+/// The run's progress, on stderr: each change as it is applied, and waits worth knowing about.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Terminal;
+
+impl crate::progress::Progress for Terminal {
+    fn applied(&self, entry: &Entry, took: Duration) {
+        eprintln!(
+            "{:>3} {} {}  ({:.1}s)",
+            marker(&entry.action),
+            entry.address,
+            verb(&entry.action),
+            took.as_secs_f64()
+        );
+    }
+
+    fn waiting(&self, subject: &str, reason: &str, waited: Duration, limit: Option<Duration>) {
+        eprintln!("{}", waiting_line(subject, reason, waited, limit));
+    }
+}
+
+/// `    ... Lambda function `x`: waiting for it to settle (it is Pending), 7 s of at most 300 s`
+fn waiting_line(subject: &str, reason: &str, waited: Duration, limit: Option<Duration>) -> String {
+    let mut line = format!("    ... {subject}: waiting for {reason}");
+    if waited >= Duration::from_secs(1) {
+        line.push_str(&format!(", {} s", waited.as_secs()));
+        if let Some(limit) = limit {
+            line.push_str(&format!(" of at most {} s", limit.as_secs()));
+        }
+    }
+    line
 }
 
 /// Writes the human form of a plan: changing entries (and entries with a note), aligned, then
@@ -305,9 +333,36 @@ pub fn serve_banner(stack: &str, base_url: &str, routes: &[(String, String, Stri
 }
 
 #[cfg(test)]
+mod waiting_tests {
+    use super::*;
+
+    #[test]
+    fn a_wait_says_what_for_how_long_and_until_when() {
+        assert_eq!(
+            waiting_line(
+                "Lambda function `auth-demo-secret`",
+                "it to settle (it is Pending)",
+                Duration::from_millis(7400),
+                Some(Duration::from_secs(300))
+            ),
+            "    ... Lambda function `auth-demo-secret`: waiting for it to settle (it is Pending), 7 s of at most 300 s"
+        );
+        assert_eq!(
+            waiting_line(
+                "API Gateway",
+                "its quota (DeleteRestApi: 1 per 30 seconds): next call in 28 s",
+                Duration::ZERO,
+                None
+            ),
+            "    ... API Gateway: waiting for its quota (DeleteRestApi: 1 per 30 seconds): next call in 28 s"
+        );
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::run::Incomplete;
+    use crate::report::Incomplete;
 
     #[test]
     fn errors_become_json_documents_with_causes_and_what_was_left_undone() {

@@ -9,6 +9,7 @@ use provisioner::kinds::function::{self, FunctionError, FunctionSettings, Waits}
 use provisioner::kinds::role::{self, RoleSettings};
 use provisioner::package;
 use provisioner::plan::Action;
+use provisioner::progress::{Progress, Silent};
 use provisioner::spec::Function;
 
 use crate::support;
@@ -60,6 +61,7 @@ async fn a_function_is_created_updated_by_code_and_by_configuration_and_deleted(
         &desired,
         &zip,
         Waits::default(),
+        &Silent,
     )
     .await
     .unwrap();
@@ -106,6 +108,7 @@ async fn a_function_is_created_updated_by_code_and_by_configuration_and_deleted(
         &desired,
         &zip,
         Waits::default(),
+        &Silent,
     )
     .await
     .unwrap();
@@ -142,6 +145,7 @@ async fn a_function_is_created_updated_by_code_and_by_configuration_and_deleted(
         &desired,
         &zip,
         Waits::default(),
+        &Silent,
     )
     .await
     .unwrap();
@@ -165,6 +169,21 @@ async fn a_function_is_created_updated_by_code_and_by_configuration_and_deleted(
         .expect("deleting a function that is gone is done");
 }
 
+/// Records the waits it is told of.
+#[derive(Debug, Default)]
+struct Recorded(std::sync::Mutex<Vec<String>>);
+
+impl Progress for Recorded {
+    fn applied(&self, _entry: &provisioner::plan::Entry, _took: Duration) {}
+    fn waiting(&self, subject: &str, reason: &str, _waited: Duration, limit: Option<Duration>) {
+        let limit = limit.map_or(String::new(), |l| format!(", limit {} s", l.as_secs()));
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("{subject}: {reason}{limit}"));
+    }
+}
+
 /// The emulator answers a missing role with the error real AWS gives while a new role propagates:
 /// create retries it, for no longer than allowed, then fails naming the function.
 #[tokio::test]
@@ -181,9 +200,10 @@ async fn a_role_lambda_cannot_assume_is_retried_within_a_bound_then_reported() {
         &package::code_sha256(&zip),
     );
     let waits = Waits {
-        role_propagation: Duration::from_secs(2),
+        role_propagation: Duration::from_secs(4),
         ..Waits::default()
     };
+    let progress = Recorded::default();
     let started = Instant::now();
     let err = function::create(
         &lambda,
@@ -192,13 +212,22 @@ async fn a_role_lambda_cannot_assume_is_retried_within_a_bound_then_reported() {
         &desired,
         &zip,
         waits,
+        &progress,
     )
     .await
     .unwrap_err();
     assert!(
-        started.elapsed() >= Duration::from_secs(2),
+        started.elapsed() >= Duration::from_secs(4),
         "gave up after {:?} without retrying",
         started.elapsed()
+    );
+    // The wait said what it waited for, and its bound.
+    assert_eq!(
+        *progress.0.lock().unwrap(),
+        [format!(
+            "Lambda function `{}`: IAM to let Lambda assume its new role (propagation), limit 4 s",
+            function.physical_name
+        )]
     );
     assert!(
         matches!(

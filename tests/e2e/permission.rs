@@ -43,6 +43,7 @@ async fn statements_per_route_are_added_read_back_and_repaired() {
         &settings,
         &zip,
         Waits::default(),
+        &provisioner::progress::Silent,
     )
     .await
     .unwrap();

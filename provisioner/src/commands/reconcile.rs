@@ -1,7 +1,7 @@
 //! `diff`, `up` and `down`: load stack.yaml, connect, observe, plan, and (for `up`/`down`) apply.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -74,13 +74,15 @@ pub(super) async fn observe_in(
     code: BTreeMap<String, Code>,
     waits: Waits,
 ) -> anyhow::Result<(Arc<Context>, Arc<observe::Live>)> {
+    let progress: Arc<dyn crate::progress::Progress> = Arc::new(output::Terminal);
     let ctx = Context {
         stack: stack.loaded.stack,
         clients: session.clients,
         target: session.target,
-        pacer: Pacer::default(),
+        pacer: Pacer::reporting(progress.clone()),
         code,
         waits,
+        progress,
     };
     output::status(&format!(
         "Reading stack `{}` in {} (account {})...",
@@ -187,8 +189,7 @@ fn confirm(plan: &Plan, yes: bool, question: &str, command: &str) -> anyhow::Res
     if !destructive {
         return Ok(());
     }
-    eprint!("{question} Only `yes` is accepted: ");
-    std::io::stderr().flush()?;
+    output::prompt(question)?;
     let mut answer = String::new();
     std::io::stdin()
         .lock()
@@ -238,7 +239,7 @@ pub async fn up(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<i32> {
         );
     }
     if !plan.has_changes() {
-        let report = run::UpReport {
+        let report = crate::report::UpReport {
             outputs: run::outputs(&ctx, &live),
             changes: Vec::new(),
             summary: plan.summary,

@@ -35,6 +35,8 @@ pub struct Context {
     /// By function (logical name); empty for `down`, which needs no code.
     pub code: BTreeMap<String, Code>,
     pub waits: Waits,
+    /// Where the run's events go (`output` renders them; the engine never prints).
+    pub progress: std::sync::Arc<dyn crate::progress::Progress>,
 }
 
 /// A function's package, as `up` uploads it.

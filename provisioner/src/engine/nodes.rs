@@ -655,6 +655,7 @@ pub async fn apply(
                         desired,
                         &zip,
                         ctx.waits,
+                        ctx.progress.as_ref(),
                     )
                     .await
                     .with_context(|| format!("{address}: creating"))?;
@@ -673,6 +674,7 @@ pub async fn apply(
                         desired,
                         &zip,
                         ctx.waits,
+                        ctx.progress.as_ref(),
                     )
                     .await
                     .with_context(|| format!("{address}: updating"))?;

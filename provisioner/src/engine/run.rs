@@ -1,19 +1,16 @@
 //! The flows of `diff`, `up` and `down` over observe, plan and apply. No printing of results here
 //! (commands hand them to `output`); progress lines go through `output::status`.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::Context as _;
-use serde::Serialize;
 
 use super::nodes::{self, NodePlan, lock};
 use super::{Context, Live, Resolve, Values, dag};
-use crate::calls::Calls;
 use crate::kinds::{function, log_group, rest_api, role, user_pool, user_pool_client};
-use crate::output;
 use crate::plan::{Action, Entry, Plan, Summary};
+use crate::report::{DownReport, Incomplete, Outputs, PoolOutputs, UpReport};
 use crate::spec::{Removal, ResourceId};
 
 /// The plan for `up`: every node in dependency order, with what cannot be known before applying
@@ -183,7 +180,7 @@ async fn delete_undeclared(ctx: &Context, live: &Live) -> anyhow::Result<Vec<Ent
             }
         };
         result.with_context(|| format!("{}: deleting", entry.address))?;
-        output::applied(&entry, started.elapsed());
+        ctx.progress.applied(&entry, started.elapsed());
         done.push(entry);
     }
     Ok(done)
@@ -228,93 +225,34 @@ pub fn unallowed_replacements<'p>(plan: &'p Plan, allowed: &[String]) -> Vec<&'p
         .collect()
 }
 
-/// What `up` did.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UpReport {
-    pub outputs: Outputs,
-    /// The entries applied, in the order they finished.
-    pub changes: Vec<Entry>,
-    pub summary: Summary,
-    pub calls: Calls,
-    pub seconds: f64,
-}
-
-/// What users of the stack need: the API's URL, the pools' and clients' ids.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Outputs {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub api_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub api_id: Option<String>,
-    /// The stack's pool and client when it has exactly one of each (the usual case).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_pool_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_pool_arn: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_pool_client_id: Option<String>,
-    /// Every pool, by logical name.
-    pub user_pools: BTreeMap<String, PoolOutputs>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PoolOutputs {
-    pub id: String,
-    pub arn: String,
-    pub clients: BTreeMap<String, String>,
-}
-
-impl Outputs {
-    pub fn from_values(ctx: &Context, values: &Values) -> Outputs {
-        let mut outputs = Outputs {
-            api_id: values.api_id.clone(),
-            api_url: match (&values.api_id, &ctx.stack.api) {
-                (Some(id), Some(api)) => Some(ctx.target.api_url(id, &api.stage)),
-                _ => None,
+/// The outputs of a stack whose values are `values`.
+fn outputs_from_values(ctx: &Context, values: &Values) -> Outputs {
+    let mut outputs = Outputs {
+        api_id: values.api_id.clone(),
+        api_url: match (&values.api_id, &ctx.stack.api) {
+            (Some(id), Some(api)) => Some(ctx.target.api_url(id, &api.stage)),
+            _ => None,
+        },
+        ..Outputs::default()
+    };
+    for (name, pool) in &values.pools {
+        outputs.user_pools.insert(
+            name.clone(),
+            PoolOutputs {
+                id: pool.id.clone(),
+                arn: pool.arn.clone(),
+                clients: values.clients.get(name).cloned().unwrap_or_default(),
             },
-            ..Outputs::default()
-        };
-        for (name, pool) in &values.pools {
-            outputs.user_pools.insert(
-                name.clone(),
-                PoolOutputs {
-                    id: pool.id.clone(),
-                    arn: pool.arn.clone(),
-                    clients: values.clients.get(name).cloned().unwrap_or_default(),
-                },
-            );
-        }
-        if let [(_, pool)] = outputs.user_pools.iter().collect::<Vec<_>>().as_slice() {
-            outputs.user_pool_id = Some(pool.id.clone());
-            outputs.user_pool_arn = Some(pool.arn.clone());
-            if let [(_, client)] = pool.clients.iter().collect::<Vec<_>>().as_slice() {
-                outputs.user_pool_client_id = Some((*client).clone());
-            }
-        }
-        outputs
+        );
     }
-}
-
-/// How a run of `up` or `down` ended when some resource failed.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "{done} of {total} resources done; failed: {}{}\n\nhint: fix the cause and run again: every step is safe to repeat",
-    failed.join(", "),
-    if not_started.is_empty() { String::new() } else { format!("; not started: {}", not_started.join(", ")) }
-)]
-pub struct Incomplete {
-    pub done: usize,
-    pub total: usize,
-    /// Addresses of the resources that failed.
-    pub failed: Vec<String>,
-    /// Addresses of the resources that never started (they waited on a failed one).
-    pub not_started: Vec<String>,
-    /// The first failure, with its causes.
-    #[source]
-    pub first: anyhow::Error,
+    if let [(_, pool)] = outputs.user_pools.iter().collect::<Vec<_>>().as_slice() {
+        outputs.user_pool_id = Some(pool.id.clone());
+        outputs.user_pool_arn = Some(pool.arn.clone());
+        if let [(_, client)] = pool.clients.iter().collect::<Vec<_>>().as_slice() {
+            outputs.user_pool_client_id = Some((*client).clone());
+        }
+    }
+    outputs
 }
 
 fn incomplete(outcome: dag::Outcome, total: usize) -> anyhow::Error {
@@ -371,7 +309,7 @@ pub async fn apply_up(
             let node_started = Instant::now();
             nodes::apply(&ctx, &live, &node, &values).await?;
             for entry in &changing {
-                output::applied(entry, node_started.elapsed());
+                ctx.progress.applied(entry, node_started.elapsed());
             }
             guard(&applied).extend(changing);
             Ok(())
@@ -388,7 +326,7 @@ pub async fn apply_up(
     let mut changes = guard(&applied).clone();
     changes.extend(removed);
     Ok(UpReport {
-        outputs: Outputs::from_values(&ctx, &values),
+        outputs: outputs_from_values(&ctx, &values),
         summary: Summary::of(&changes),
         changes,
         calls: ctx.clients.calls.snapshot(),
@@ -403,7 +341,7 @@ fn guard(entries: &Mutex<Vec<Entry>>) -> std::sync::MutexGuard<'_, Vec<Entry>> {
 
 /// Outputs of a stack as it is live (for a no-op `up`).
 pub fn outputs(ctx: &Context, live: &Live) -> Outputs {
-    Outputs::from_values(ctx, &Values::from_live(live))
+    outputs_from_values(ctx, &Values::from_live(live))
 }
 
 /// What `down` does to one resource.
@@ -551,16 +489,6 @@ pub fn plan_down(ctx: &Context, live: &Live, delete_data: bool) -> Plan {
     Plan::new(&ctx.stack.name, &ctx.target, entries, Vec::new())
 }
 
-/// What `down` did.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DownReport {
-    pub deleted: Vec<Entry>,
-    pub retained: Vec<Entry>,
-    pub calls: Calls,
-    pub seconds: f64,
-}
-
 /// Deletes what the stack owns, each resource once nothing that needs it is left.
 pub async fn apply_down(
     ctx: Arc<Context>,
@@ -584,7 +512,7 @@ pub async fn apply_down(
                     DownStep::Delete(entry) => {
                         let step_started = Instant::now();
                         delete(&ctx, &live, &id, &entry).await?;
-                        output::applied(&entry, step_started.elapsed());
+                        ctx.progress.applied(&entry, step_started.elapsed());
                         guard(&deleted).push(entry);
                     }
                 }

@@ -17,6 +17,7 @@ use aws_sdk_lambda::types::{
 };
 
 use crate::plan::{Action, Differ, FieldChange};
+use crate::progress::{Progress, Waiting};
 use crate::spec::OWNERSHIP_TAG;
 
 pub const RUNTIME: &str = "provided.al2023";
@@ -281,7 +282,11 @@ fn role_not_yet_assumable<E: ProvideErrorMetadata>(err: &E) -> bool {
 
 /// Runs `call` until it succeeds, fails with another error, or `limit` has passed since the first
 /// try, backing off from 0.5 s to 10 s between tries while the role is not yet assumable.
-async fn retry_while_role_propagates<T, E, F, Fut>(limit: Duration, mut call: F) -> Result<T, E>
+async fn retry_while_role_propagates<T, E, F, Fut>(
+    limit: Duration,
+    waiting: &mut Waiting<'_>,
+    mut call: F,
+) -> Result<T, E>
 where
     E: ProvideErrorMetadata,
     F: FnMut() -> Fut,
@@ -292,6 +297,7 @@ where
     loop {
         match call().await {
             Err(err) if role_not_yet_assumable(&err) && started.elapsed() < limit => {
+                waiting.tick("IAM to let Lambda assume its new role (propagation)");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(10));
             }
@@ -319,8 +325,11 @@ pub async fn create(
     desired: &FunctionSettings,
     zip: &[u8],
     waits: Waits,
+    progress: &dyn Progress,
 ) -> Result<String, FunctionError> {
-    let output = retry_while_role_propagates(waits.role_propagation, || {
+    let subject = format!("Lambda function `{name}`");
+    let mut waiting = Waiting::new(progress, &subject, Some(waits.role_propagation));
+    let output = retry_while_role_propagates(waits.role_propagation, &mut waiting, || {
         client
             .create_function()
             .function_name(name)
@@ -338,7 +347,7 @@ pub async fn create(
     })
     .await
     .map_err(|err| aws_error("create", name, err))?;
-    wait_until_settled(client, name, waits.settle).await?;
+    wait_until_settled(client, name, waits.settle, progress).await?;
     Ok(output.function_arn().unwrap_or_default().to_owned())
 }
 
@@ -352,10 +361,11 @@ pub async fn update(
     desired: &FunctionSettings,
     zip: &[u8],
     waits: Waits,
+    progress: &dyn Progress,
 ) -> Result<(), FunctionError> {
     let (code, configuration) = update_calls(changes);
     if code {
-        wait_until_settled(client, name, waits.settle).await?;
+        wait_until_settled(client, name, waits.settle, progress).await?;
         client
             .update_function_code()
             .function_name(name)
@@ -364,11 +374,13 @@ pub async fn update(
             .send()
             .await
             .map_err(|err| aws_error("update the code of", name, err))?;
-        wait_until_settled(client, name, waits.settle).await?;
+        wait_until_settled(client, name, waits.settle, progress).await?;
     }
     if configuration {
-        wait_until_settled(client, name, waits.settle).await?;
-        retry_while_role_propagates(waits.role_propagation, || {
+        wait_until_settled(client, name, waits.settle, progress).await?;
+        let subject = format!("Lambda function `{name}`");
+        let mut waiting = Waiting::new(progress, &subject, Some(waits.role_propagation));
+        retry_while_role_propagates(waits.role_propagation, &mut waiting, || {
             client
                 .update_function_configuration()
                 .function_name(name)
@@ -383,7 +395,7 @@ pub async fn update(
         })
         .await
         .map_err(|err| aws_error("update the configuration of", name, err))?;
-        wait_until_settled(client, name, waits.settle).await?;
+        wait_until_settled(client, name, waits.settle, progress).await?;
     }
     Ok(())
 }
@@ -436,7 +448,10 @@ pub async fn wait_until_settled(
     client: &Client,
     name: &str,
     limit: Duration,
+    progress: &dyn Progress,
 ) -> Result<(), FunctionError> {
+    let subject = format!("Lambda function `{name}`");
+    let mut waiting = Waiting::new(progress, &subject, Some(limit));
     let started = tokio::time::Instant::now();
     let mut delay = Duration::from_millis(250);
     loop {
@@ -467,7 +482,8 @@ pub async fn wait_until_settled(
                     waited: started.elapsed(),
                 });
             }
-            Readiness::Busy(_) => {
+            Readiness::Busy(state) => {
+                waiting.tick(&format!("it to settle (it is {state})"));
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
             }

@@ -27,6 +27,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::plan::{Action, Differ, FieldChange};
+use crate::progress::Progress;
 use crate::spec::{Api, OWNERSHIP_TAG};
 
 /// Prefix of the description of deployments this tool creates; the shape hash follows.
@@ -352,6 +353,8 @@ pub fn diff(live: Option<&LiveApi>, desired: &DesiredApi) -> ApiChanges {
 /// absorb what other clients of the account cause.
 #[derive(Debug)]
 pub struct Pacer {
+    /// Told of any wait long enough to notice (DeleteRestApi: one per 30 s).
+    progress: std::sync::Arc<dyn Progress>,
     general: DefaultDirectRateLimiter,
     resources: DefaultDirectRateLimiter,
     get_resources: DefaultDirectRateLimiter,
@@ -377,8 +380,16 @@ fn one_per(period: Duration) -> DefaultDirectRateLimiter {
 
 impl Default for Pacer {
     fn default() -> Self {
+        Pacer::reporting(std::sync::Arc::new(crate::progress::Silent))
+    }
+}
+
+impl Pacer {
+    /// A pacer that reports its long waits to `progress`.
+    pub fn reporting(progress: std::sync::Arc<dyn Progress>) -> Self {
         let n = |v: u32| NonZeroU32::new(v).unwrap_or(NonZeroU32::MIN);
         Pacer {
+            progress,
             general: RateLimiter::direct(Quota::per_second(n(10)).allow_burst(n(40))),
             resources: RateLimiter::direct(Quota::per_second(n(5))),
             get_resources: RateLimiter::direct(
@@ -395,15 +406,27 @@ impl Default for Pacer {
 
 impl Pacer {
     async fn wait(&self, quota: Quotas) {
-        let limiter = match quota {
-            Quotas::General => &self.general,
-            Quotas::Resource => &self.resources,
-            Quotas::GetResources => &self.get_resources,
-            Quotas::Deployment => &self.deployments,
-            Quotas::CreateApi => &self.create_api,
-            Quotas::DeleteApi => &self.delete_api,
+        let (limiter, what) = match quota {
+            Quotas::General => (&self.general, "10 calls per second"),
+            Quotas::Resource => (&self.resources, "CreateResource: 5 per second"),
+            Quotas::GetResources => (&self.get_resources, "GetResources: 5 per 2 seconds"),
+            Quotas::Deployment => (&self.deployments, "CreateDeployment: 1 per 5 seconds"),
+            Quotas::CreateApi => (&self.create_api, "CreateRestApi: 1 per 3 seconds"),
+            Quotas::DeleteApi => (&self.delete_api, "DeleteRestApi: 1 per 30 seconds"),
         };
-        limiter.until_ready().await;
+        if let Err(not_until) = limiter.check() {
+            use governor::clock::{Clock, DefaultClock};
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            if wait >= crate::progress::FIRST_REPORT {
+                self.progress.waiting(
+                    "API Gateway",
+                    &format!("its quota ({what}): next call in {} s", wait.as_secs()),
+                    Duration::ZERO,
+                    None,
+                );
+            }
+            limiter.until_ready().await;
+        }
     }
 }
 
