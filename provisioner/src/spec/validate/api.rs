@@ -1,0 +1,292 @@
+//! `api`: stage, authorizers and routes, with API Gateway's rules for paths.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::references::KnownNames;
+use super::*;
+
+pub(super) fn api(c: &mut Checker, stack: &str, raw: &RawApi, known: &KnownNames) -> Api {
+    let at = |field: &[&str]| {
+        let mut p = path(&["api"]);
+        p.extend(path(field));
+        p
+    };
+    let name = raw.name.clone().unwrap_or_else(|| "api".to_owned());
+    if raw.name.is_some() {
+        check_logical_name(c, &at(&["name"]), "API");
+    }
+    let stage = raw.stage.clone().unwrap_or_else(|| "prod".to_owned());
+    if stage.is_empty()
+        || stage.len() > 128
+        || !stage
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+    {
+        c.error_hint(
+            &at(&["stage"]),
+            format!("`{stage}` is not a valid stage name"),
+            "use 1 to 128 letters, digits, `-` and `_`",
+        );
+    }
+
+    let mut authorizers = BTreeMap::new();
+    for (name, authorizer) in &raw.authorizers {
+        let authorizer_at = at(&["authorizers", name]);
+        check_logical_name(c, &authorizer_at, "authorizer");
+        if !known.pools.contains(&authorizer.user_pool) {
+            let mut pool_at = authorizer_at.clone();
+            pool_at.push("userPool".to_owned());
+            c.error_hint(
+                &pool_at,
+                format!(
+                    "user pool `{}` is not defined in `userPools`",
+                    authorizer.user_pool
+                ),
+                hint_for(
+                    &authorizer.user_pool,
+                    &known.pool_names(),
+                    "defined user pools",
+                ),
+            );
+        }
+        let identity_source = authorizer
+            .identity_source
+            .clone()
+            .unwrap_or_else(|| "method.request.header.Authorization".to_owned());
+        let header = identity_source
+            .strip_prefix("method.request.header.")
+            .unwrap_or_default();
+        let token = !header.is_empty()
+            && header
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(ch));
+        if !token {
+            let mut source_at = authorizer_at.clone();
+            source_at.push("identitySource".to_owned());
+            c.error_hint(
+                &source_at,
+                format!("`{identity_source}` is not a header identity source"),
+                "a Cognito authorizer reads a header: `method.request.header.Authorization`",
+            );
+        }
+        authorizers.insert(
+            name.clone(),
+            Authorizer {
+                user_pool: authorizer.user_pool.clone(),
+                identity_source,
+            },
+        );
+    }
+
+    if raw.authorizers.len() > MAX_AUTHORIZERS {
+        c.error_hint(
+            &at(&["authorizers"]),
+            format!(
+                "{} authorizers; API Gateway allows {MAX_AUTHORIZERS} per API",
+                raw.authorizers.len()
+            ),
+            "routes can share an authorizer",
+        );
+    }
+    if raw.routes.is_empty() {
+        c.error_hint(
+            &at(&["routes"]),
+            "an API needs at least one route",
+            "add `routes: { GET /hello: { function: hello } }`",
+        );
+    }
+    let mut routes: Vec<Route> = Vec::new();
+    let mut seen: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut used_authorizers = BTreeSet::new();
+    for (key, route) in &raw.routes {
+        let route_at = at(&["routes", key]);
+        let Some((method, route_path)) = parse_route_key(c, &route_at, key) else {
+            continue;
+        };
+        if let Some(first) = seen.insert((method.clone(), route_path.clone()), key.clone()) {
+            c.key_error(
+                &route_at,
+                format!("route `{key}` repeats `{first}`"),
+                Some("keep one of them".to_owned()),
+            );
+        }
+        if !known.functions.contains(&route.function) {
+            let mut function_at = route_at.clone();
+            function_at.push("function".to_owned());
+            c.error_hint(
+                &function_at,
+                format!(
+                    "function `{}` is not defined in `functions`",
+                    route.function
+                ),
+                hint_for(
+                    &route.function,
+                    &known.function_names(),
+                    "defined functions",
+                ),
+            );
+        }
+        if let Some(authorizer) = &route.authorizer {
+            used_authorizers.insert(authorizer.clone());
+            if !raw.authorizers.contains_key(authorizer) {
+                let names: Vec<&str> = raw.authorizers.keys().map(String::as_str).collect();
+                let mut authorizer_at = route_at.clone();
+                authorizer_at.push("authorizer".to_owned());
+                c.error_hint(
+                    &authorizer_at,
+                    format!("authorizer `{authorizer}` is not defined in `api.authorizers`"),
+                    hint_for(authorizer, &names, "defined authorizers"),
+                );
+            }
+        }
+        routes.push(Route {
+            path: route_path,
+            method,
+            function: route.function.clone(),
+            authorizer: route.authorizer.clone(),
+        });
+    }
+    check_path_variables(c, &routes, &at(&["routes"]));
+    let resources: BTreeSet<&str> = routes
+        .iter()
+        .flat_map(|route| {
+            route
+                .path
+                .match_indices('/')
+                .map(|(i, _)| &route.path[..i])
+                .chain(std::iter::once(route.path.as_str()))
+        })
+        .filter(|prefix| !prefix.is_empty() && *prefix != "/")
+        .collect();
+    if resources.len() > MAX_API_RESOURCES {
+        c.error_hint(
+            &at(&["routes"]),
+            format!(
+                "the routes make {} API resources (paths and their parents); API Gateway allows {MAX_API_RESOURCES} per API",
+                resources.len()
+            ),
+            "API Gateway can raise this quota on request; or split the API",
+        );
+    }
+    for name in raw.authorizers.keys() {
+        if !used_authorizers.contains(name) {
+            c.warning(
+                &at(&["authorizers", name]),
+                format!("authorizer `{name}` is not used by any route"),
+                "add `authorizer: <name>` to a route, or remove it",
+            );
+        }
+    }
+    routes.sort();
+    Api {
+        physical_name: format!("{stack}-{name}"),
+        stage,
+        authorizers,
+        routes,
+    }
+}
+
+/// `POST /sign-up` -> (`POST`, `/sign-up`).
+fn parse_route_key(c: &mut Checker, at: &[String], key: &str) -> Option<(String, String)> {
+    let mut words = key.split_whitespace();
+    let (Some(method), Some(route_path), None) = (words.next(), words.next(), words.next()) else {
+        c.key_error(
+            at,
+            format!("`{key}` is not a route"),
+            Some("write `METHOD /path`, for example `POST /sign-up`".to_owned()),
+        );
+        return None;
+    };
+    let upper = method.to_ascii_uppercase();
+    if !HTTP_METHODS.contains(&upper.as_str()) {
+        c.key_error(
+            at,
+            format!("`{method}` is not an HTTP method API Gateway routes"),
+            Some(hint_for(&upper, HTTP_METHODS, "expected one of")),
+        );
+        return None;
+    }
+    if let Err(problem) = check_path(route_path) {
+        c.key_error(
+            at,
+            format!("`{route_path}` is not a valid API path: {problem}"),
+            Some("paths look like `/users/{id}`: segments of letters, digits, `-`, `.`, `_`, `~`, or one `{variable}`".to_owned()),
+        );
+        return None;
+    }
+    Some((upper, route_path.to_owned()))
+}
+
+fn check_path(route_path: &str) -> Result<(), String> {
+    let Some(rest) = route_path.strip_prefix('/') else {
+        return Err("it must start with `/`".to_owned());
+    };
+    if rest.is_empty() {
+        return Ok(());
+    }
+    let segments: Vec<&str> = rest.split('/').collect();
+    let mut variables = BTreeSet::new();
+    for (i, segment) in segments.iter().enumerate() {
+        if segment.is_empty() {
+            return Err("it has an empty segment (`//` or a trailing `/`)".to_owned());
+        }
+        if let Some(inner) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            let (name, greedy) = match inner.strip_suffix('+') {
+                Some(name) => (name, true),
+                None => (inner, false),
+            };
+            if greedy && i + 1 != segments.len() {
+                return Err(format!(
+                    "the greedy variable `{segment}` must be the last segment"
+                ));
+            }
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+            {
+                return Err(format!("`{segment}` is not a valid path variable"));
+            }
+            if !variables.insert(name) {
+                return Err(format!("the variable `{name}` appears twice"));
+            }
+        } else if !segment
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "-._~".contains(ch))
+        {
+            return Err(format!(
+                "the segment `{segment}` has characters API Gateway does not accept"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// API Gateway refuses two sibling resources that are both variables (`/users/{id}` and `/users/{name}`).
+fn check_path_variables(c: &mut Checker, routes: &[Route], at: &[String]) {
+    let mut variable_at: BTreeMap<String, (String, String)> = BTreeMap::new();
+    for route in routes {
+        let mut parent = String::new();
+        for segment in route.path.split('/').filter(|s| !s.is_empty()) {
+            if segment.starts_with('{') {
+                match variable_at.get(&parent) {
+                    Some((other, other_key)) if other != segment => {
+                        let mut route_at = at.to_vec();
+                        route_at.push(route.key());
+                        c.key_error(
+                            &route_at,
+                            format!("`{segment}` and `{other}` (in `{other_key}`) are sibling path variables under `{}`", if parent.is_empty() { "/" } else { &parent }),
+                            Some("API Gateway allows one variable per level: use the same name in both routes".to_owned()),
+                        );
+                    }
+                    Some(_) => {}
+                    None => {
+                        variable_at.insert(parent.clone(), (segment.to_owned(), route.key()));
+                    }
+                }
+            }
+            parent.push('/');
+            parent.push_str(segment);
+        }
+    }
+}

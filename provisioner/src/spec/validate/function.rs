@@ -1,0 +1,481 @@
+//! `functions`: settings, environment, the role's statements and their limits, and the crate.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+use super::references::{KnownNames, template};
+use super::*;
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn function(
+    c: &mut Checker,
+    stack: &str,
+    name: &str,
+    raw: &RawFunction,
+    known: &KnownNames,
+    workspace: Option<&Workspace>,
+    stack_dir: &Path,
+    routed: bool,
+) -> Option<Function> {
+    let at = |field: &[&str]| {
+        let mut p = path(&["functions", name]);
+        p.extend(path(field));
+        p
+    };
+    check_logical_name(c, &at(&[]), "function");
+    let physical_name = format!("{stack}-{name}");
+    check_physical_name(c, &at(&[]), "Lambda function", &physical_name, 64);
+    let role_name = format!("{stack}-{name}-role");
+    check_physical_name(c, &at(&[]), "IAM role", &role_name, 64);
+
+    let memory_mb = match raw.memory {
+        None => 128,
+        Some(mb) if (128..=10240).contains(&mb) => mb as u32,
+        Some(mb) => {
+            c.error_hint(
+                &at(&["memory"]),
+                format!("must be between 128 and 10240 (MB), got {mb}"),
+                "Lambda gives a function 128 MB to 10240 MB",
+            );
+            128
+        }
+    };
+    let timeout_s = match raw.timeout {
+        None => 10,
+        Some(s) if (1..=900).contains(&s) => s as u32,
+        Some(s) => {
+            c.error_hint(
+                &at(&["timeout"]),
+                format!("must be between 1 and 900 (seconds), got {s}"),
+                "Lambda runs a function for at most 15 minutes",
+            );
+            10
+        }
+    };
+    if routed && timeout_s > API_GATEWAY_TIMEOUT_S {
+        c.warning(
+            &at(&["timeout"]),
+            format!(
+                "is {timeout_s} s, but API Gateway answers 504 after {API_GATEWAY_TIMEOUT_S} s"
+            ),
+            format!(
+                "a function behind the API gets no more than {API_GATEWAY_TIMEOUT_S} s per request"
+            ),
+        );
+    }
+    let architecture = match raw.architecture.as_deref() {
+        None | Some("x86_64") => Architecture::X86_64,
+        Some("arm64") => Architecture::Arm64,
+        Some(other) => {
+            // Other names for the same two architectures.
+            let hint = match other.to_ascii_lowercase().as_str() {
+                "amd64" | "x86-64" | "x64" | "x86" => "did you mean `x86_64`?".to_owned(),
+                "aarch64" | "arm" | "arm64v8" => "did you mean `arm64`?".to_owned(),
+                _ => hint_for(other, &["x86_64", "arm64"], "expected one of"),
+            };
+            c.error_hint(
+                &at(&["architecture"]),
+                format!("`{other}` is not a Lambda architecture"),
+                hint,
+            );
+            Architecture::X86_64
+        }
+    };
+    let log_retention_days = match raw.log_retention_days {
+        None => 14,
+        Some(days) if LOG_RETENTION_DAYS.contains(&(days as u32)) && days > 0 => days as u32,
+        Some(days) => {
+            let allowed: Vec<String> = LOG_RETENTION_DAYS.iter().map(u32::to_string).collect();
+            c.error_hint(
+                &at(&["logRetentionDays"]),
+                format!("CloudWatch Logs does not keep logs for {days} days"),
+                format!("expected one of {}", allowed.join(", ")),
+            );
+            14
+        }
+    };
+
+    let mut environment = BTreeMap::new();
+    let mut env_size = 0;
+    for (key, value) in &raw.environment {
+        let key_at = at(&["environment", key]);
+        // Lambda's pattern: `[a-zA-Z]([a-zA-Z0-9_])+`, so at least two characters.
+        let valid = key.len() >= 2
+            && key
+                .chars()
+                .next()
+                .is_some_and(|ch| ch.is_ascii_alphabetic())
+            && key
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+        if !valid {
+            c.key_error(
+                &key_at,
+                format!("`{key}` is not a valid environment variable name"),
+                Some(
+                    "use at least two letters, digits and `_`, starting with a letter (Lambda's rule)"
+                        .to_owned(),
+                ),
+            );
+        } else if RESERVED_ENV.contains(&key.as_str()) {
+            c.key_error(
+                &key_at,
+                format!("`{key}` is set by Lambda itself and cannot be configured"),
+                Some("choose another name".to_owned()),
+            );
+        }
+        let value = template(c, &key_at, value, known);
+        env_size += key.len() + longest_rendering(&value, stack);
+        environment.insert(key.clone(), value);
+    }
+    if env_size > 4096 {
+        c.error_hint(
+            &at(&["environment"]),
+            format!(
+                "environment is up to {env_size} bytes once references are filled in; Lambda allows 4 KB in all"
+            ),
+            "keep large configuration elsewhere (SSM Parameter Store, a file in the package)",
+        );
+    }
+
+    let allow: Vec<Statement> = raw
+        .allow
+        .iter()
+        .enumerate()
+        .map(|(i, statement)| {
+            let index = i.to_string();
+            let actions = statement.actions.items();
+            check_statement_grants_something(c, &at(&["allow", &index, "actions"]), &actions);
+            for (j, action) in actions.iter().enumerate() {
+                let mut action_at = at(&["allow", &index, "actions"]);
+                action_at.extend(statement.actions.item_segment(j));
+                check_action(c, &action_at, action);
+            }
+            let resources = statement
+                .resources
+                .items()
+                .iter()
+                .enumerate()
+                .map(|(j, resource)| {
+                    let mut resource_at = at(&["allow", &index, "resources"]);
+                    resource_at.extend(statement.resources.item_segment(j));
+                    check_resource(c, &resource_at, resource, known)
+                })
+                .collect();
+            Statement {
+                actions: actions.into_iter().map(str::to_owned).collect(),
+                resources,
+            }
+        })
+        .collect();
+
+    // Without the workspace (`spec::check`), everything but the crate is checked.
+    let policy_size = inline_policy_size(&allow, stack);
+    if policy_size > INLINE_POLICY_MAX_CHARS {
+        c.error_hint(
+            &at(&["allow"]),
+            format!(
+                "the role's policy is up to {policy_size} characters once references are filled in; IAM allows {INLINE_POLICY_MAX_CHARS}"
+            ),
+            "merge statements that share resources, or split the function",
+        );
+    }
+    if let Some(description) = &raw.description
+        && description.chars().count() > 256
+    {
+        c.error_hint(
+            &at(&["description"]),
+            format!(
+                "is {} characters; Lambda allows at most 256",
+                description.chars().count()
+            ),
+            "shorten the description",
+        );
+    }
+
+    let (package, binary) = match workspace {
+        Some(workspace) => crate_target(c, &at(&["crate"]), &raw.crate_path, workspace, stack_dir)?,
+        None => (String::new(), String::new()),
+    };
+    Some(Function {
+        physical_name,
+        role_name,
+        package,
+        binary,
+        crate_path: raw.crate_path.clone(),
+        description: raw
+            .description
+            .clone()
+            .unwrap_or_else(|| format!("{name} ({stack}, managed by provisioner)")),
+        memory_mb,
+        timeout_s,
+        architecture,
+        log_retention_days,
+        environment,
+        allow,
+    })
+}
+
+/// IAM's limit on a role's inline policies, in characters without whitespace.
+const INLINE_POLICY_MAX_CHARS: usize = 10_240;
+
+/// The longest value a reference can take on AWS (ids and ARNs in the longest partition and
+/// region names), so that size limits are checked before the values exist.
+fn longest_value(reference: &Reference, stack: &str) -> usize {
+    // `arn:aws-us-gov:<service>:ap-southeast-4:123456789012:`
+    const ARN_PREFIX: usize = "arn:aws-us-gov::ap-southeast-4:123456789012:".len();
+    const REGION: usize = "ap-southeast-4".len();
+    const POOL_ID: usize = REGION + 1 + 9;
+    match reference {
+        Reference::UserPoolId { .. } => POOL_ID,
+        Reference::UserPoolArn { .. } => {
+            ARN_PREFIX + "cognito-idp".len() + "userpool/".len() + POOL_ID
+        }
+        // Cognito app client ids are 26 characters.
+        Reference::UserPoolClientId { .. } => 26,
+        Reference::FunctionArn { function } => {
+            ARN_PREFIX + "lambda".len() + "function:".len() + stack.len() + 1 + function.len()
+        }
+        Reference::FunctionName { function } => stack.len() + 1 + function.len(),
+        Reference::StackName => stack.len(),
+        Reference::Region => REGION,
+        Reference::AccountId => 12,
+    }
+}
+
+/// The length of `template` with every reference at its longest.
+fn longest_rendering(template: &Template, stack: &str) -> usize {
+    template
+        .parts
+        .iter()
+        .map(|part| match part {
+            Part::Text(text) => text.len(),
+            Part::Ref(reference) => longest_value(reference, stack),
+        })
+        .sum()
+}
+
+/// The size IAM counts for the role's inline policy (JSON without whitespace), references at
+/// their longest.
+fn inline_policy_size(allow: &[Statement], stack: &str) -> usize {
+    let statements: Vec<serde_json::Value> = allow
+        .iter()
+        .map(|statement| {
+            let resources: Vec<String> = statement
+                .resources
+                .iter()
+                .map(|template| "x".repeat(longest_rendering(template, stack)))
+                .collect();
+            serde_json::json!({"Effect": "Allow", "Action": statement.actions, "Resource": resources})
+        })
+        .collect();
+    serde_json::json!({"Version": "2012-10-17", "Statement": statements})
+        .to_string()
+        .len()
+}
+
+/// Cognito user-pool operations that IAM does not authorize: Cognito evaluates no IAM policy for
+/// them (each API reference says so; see "Authorization for Amazon Cognito user pools API
+/// operations" in the Cognito developer guide). The public ones are gated by the app client's
+/// auth flows, the token-authorized ones by the user's access token. Granting them grants nothing.
+const NOT_IAM_AUTHORIZED: &[&str] = &[
+    // Public (unauthenticated) operations.
+    "cognito-idp:SignUp",
+    "cognito-idp:ConfirmSignUp",
+    "cognito-idp:InitiateAuth",
+    "cognito-idp:RespondToAuthChallenge",
+    "cognito-idp:ForgotPassword",
+    "cognito-idp:ConfirmForgotPassword",
+    "cognito-idp:ResendConfirmationCode",
+    // Token-authorized operations (the user's access token).
+    "cognito-idp:GetUser",
+    "cognito-idp:ChangePassword",
+    "cognito-idp:GlobalSignOut",
+    "cognito-idp:UpdateUserAttributes",
+    "cognito-idp:DeleteUser",
+    "cognito-idp:DeleteUserAttributes",
+    "cognito-idp:VerifyUserAttribute",
+    "cognito-idp:GetUserAttributeVerificationCode",
+    "cognito-idp:SetUserMFAPreference",
+    "cognito-idp:SetUserSettings",
+    "cognito-idp:AssociateSoftwareToken",
+    "cognito-idp:VerifySoftwareToken",
+    "cognito-idp:ConfirmDevice",
+    "cognito-idp:ForgetDevice",
+    "cognito-idp:GetDevice",
+    "cognito-idp:ListDevices",
+    "cognito-idp:UpdateDeviceStatus",
+    "cognito-idp:RevokeToken",
+];
+
+/// A statement whose every action IAM never evaluates grants nothing: worth a warning, since it
+/// looks like least privilege and protects nothing.
+fn check_statement_grants_something(c: &mut Checker, at: &[String], actions: &[&str]) {
+    if actions.is_empty() || !actions.iter().all(|a| NOT_IAM_AUTHORIZED.contains(a)) {
+        return;
+    }
+    c.warning(
+        at,
+        format!(
+            "grants nothing: Cognito does not evaluate IAM policies for {}",
+            quote_list(actions)
+        ),
+        "remove the statement; the app client's `authFlows` (and, for token-authorized calls, the user's access token) is what allows these calls",
+    );
+}
+
+/// `service:Action`, exactly: no wildcards, since a role gets only what its function calls.
+fn check_action(c: &mut Checker, at: &[String], action: &str) {
+    let Some((service, name)) = action.split_once(':') else {
+        c.error_hint(
+            at,
+            format!("`{action}` is not an IAM action"),
+            "write `service:Action`, for example `cognito-idp:SignUp`",
+        );
+        return;
+    };
+    if action.contains('*') {
+        c.error_hint(
+            at,
+            format!("`{action}` is a wildcard; roles here get exact actions only"),
+            "list each action the function calls",
+        );
+    } else if service.is_empty()
+        || !service
+            .chars()
+            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+        || name.is_empty()
+        || !name.chars().all(|ch| ch.is_ascii_alphanumeric())
+    {
+        c.error_hint(
+            at,
+            format!("`{action}` is not an IAM action"),
+            "write `service:Action`, for example `cognito-idp:SignUp`",
+        );
+    }
+}
+
+fn check_resource(c: &mut Checker, at: &[String], resource: &str, known: &KnownNames) -> Template {
+    let parsed = template(c, at, resource, known);
+    let has_ref = parsed.references().next().is_some();
+    if resource.trim() == "*" {
+        c.error_hint(
+            at,
+            "`*` grants the action on every resource; roles here get exact resources only",
+            "name the resource, for example `${userPools.users.arn}`",
+        );
+    } else if !has_ref && !resource.contains("${") && !resource.starts_with("arn:") {
+        c.error_hint(
+            at,
+            format!("`{resource}` is neither an ARN nor a reference"),
+            "write a reference such as `${userPools.users.arn}`, or a full `arn:...`",
+        );
+    } else if !has_ref && resource.starts_with("arn:") && resource.splitn(6, ':').count() < 6 {
+        c.error_hint(
+            at,
+            format!("`{resource}` is not a complete ARN"),
+            "ARNs have six parts: `arn:<partition>:<service>:<region>:<account>:<resource>`",
+        );
+    }
+    parsed
+}
+
+/// The workspace package (and its binary) whose directory is `crate_path`, relative to stack.yaml.
+fn crate_target(
+    c: &mut Checker,
+    at: &[String],
+    crate_path: &str,
+    workspace: &Workspace,
+    stack_dir: &Path,
+) -> Option<(String, String)> {
+    let wanted = normalize(&stack_dir.join(crate_path));
+    let Some(member) = workspace.members.iter().find(|member| member.dir == wanted) else {
+        let relative: Vec<String> = workspace
+            .members
+            .iter()
+            .filter(|member| !member.binaries.is_empty())
+            .map(|member| relative_to(&member.dir, stack_dir))
+            .collect();
+        let hint = match did_you_mean(crate_path, relative.iter().map(String::as_str)) {
+            Some(candidate) => format!("did you mean `{candidate}`?"),
+            None if relative.is_empty() => format!(
+                "add the crate to `[workspace] members` in `{}`",
+                workspace.root.join("Cargo.toml").display()
+            ),
+            None => format!(
+                "workspace crates with a binary: {}; or add the crate to `[workspace] members`",
+                quote_list(&relative)
+            ),
+        };
+        c.error_hint(
+            at,
+            format!(
+                "`{crate_path}` is not a crate of the cargo workspace at `{}`",
+                workspace.root.display()
+            ),
+            hint,
+        );
+        return None;
+    };
+    let binary = match member.binaries.as_slice() {
+        [] => {
+            c.error_hint(
+                at,
+                format!(
+                    "crate `{}` has no binary target to run on Lambda",
+                    member.package
+                ),
+                "add `src/main.rs` that calls the Lambda runtime",
+            );
+            return None;
+        }
+        [only] => only.clone(),
+        several => match several.iter().find(|bin| **bin == member.package) {
+            Some(bin) => bin.clone(),
+            None => {
+                c.error_hint(
+                    at,
+                    format!(
+                        "crate `{}` has several binaries ({}) and none is named after the crate",
+                        member.package,
+                        quote_list(several)
+                    ),
+                    "keep one binary per handler crate",
+                );
+                return None;
+            }
+        },
+    };
+    Some((member.package.clone(), binary))
+}
+
+/// `a/./b/../c` -> `a/c`, without touching the file system.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// `path` written relative to the directory `base` (both absolute), with `..` where needed.
+fn relative_to(path: &Path, base: &Path) -> String {
+    let (path, base) = (normalize(path), normalize(base));
+    let path: Vec<Component> = path.components().collect();
+    let base: Vec<Component> = base.components().collect();
+    let common = path.iter().zip(&base).take_while(|(a, b)| a == b).count();
+    let mut out = PathBuf::new();
+    for _ in common..base.len() {
+        out.push("..");
+    }
+    for component in &path[common..] {
+        out.push(component);
+    }
+    out.display().to_string()
+}
