@@ -74,6 +74,21 @@ impl Served {
         self.log.lock().unwrap().clone()
     }
 
+    /// The log from byte `from` on, once it contains `needle` (serve writes its log lines as
+    /// things happen, so a line can land a moment after the answer that caused it). Gives up,
+    /// returning what is there, after 10 s.
+    fn log_since_once(&self, from: usize, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log();
+            let since = log.get(from..).unwrap_or_default().to_owned();
+            if since.contains(needle) || Instant::now() > deadline {
+                return since;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn pid(&self) -> u32 {
         self.child.as_ref().unwrap().id()
     }
@@ -561,8 +576,7 @@ fn serve_builds_events_as_api_gateway_and_survives_handlers_that_fail() {
         http("GET", &format!("{base}/echo/new"), &[], None).status,
         200
     );
-    let after = serve.log();
-    let after = &after[before.len()..];
+    let after = serve.log_since_once(before.len(), "(echo #7, cold start");
     assert_eq!(
         after.matches("retired: the binary changed").count(),
         3,
@@ -593,8 +607,7 @@ fn serve_builds_events_as_api_gateway_and_survives_handlers_that_fail() {
         http("GET", &format!("{base}/echo/again"), &[], None).status,
         200
     );
-    let after = serve.log();
-    let after = &after[before_death..];
+    let after = serve.log_since_once(before_death, "(echo #8, cold start");
     assert!(after.contains("retired: it exited while idle"), "{after}");
     assert!(after.contains("(echo #8, cold start"), "{after}");
 
