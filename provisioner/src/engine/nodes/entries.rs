@@ -1,0 +1,183 @@
+//! The plan entries a node shows: what `diff` prints and `up` reports.
+
+use super::*;
+
+impl NodePlan {
+    /// The plan entries this node shows, NoOps included.
+    pub fn entries(&self, ctx: &Context) -> Vec<Entry> {
+        let stack = &ctx.stack;
+        match self {
+            NodePlan::Pool {
+                name,
+                live,
+                action,
+                foreign,
+            } => {
+                let physical = live
+                    .as_ref()
+                    .map(|p| format!("{} ({})", p.name, p.id))
+                    .unwrap_or_else(|| stack.user_pools[name].physical_name.clone());
+                let mut entry = Entry::new(
+                    format!("userPools.{name}"),
+                    "userPool",
+                    physical,
+                    action.clone(),
+                );
+                if let Action::Replace { .. } = action {
+                    entry = entry.with_note(format!(
+                        "replacing the pool deletes every user in it; `up` refuses unless run with `--allow-replace {name}`"
+                    ));
+                } else if !foreign.is_empty() {
+                    entry = entry.with_note(format!(
+                        "other pools named `{}` without this stack's tag are left alone: {}",
+                        stack.user_pools[name].physical_name,
+                        foreign.join(", ")
+                    ));
+                }
+                vec![entry]
+            }
+            NodePlan::Client {
+                pool,
+                client,
+                live,
+                action,
+                ..
+            } => {
+                let physical = live
+                    .as_ref()
+                    .map(|c| format!("{} ({})", c.name, c.id))
+                    .unwrap_or_else(|| {
+                        stack.user_pools[pool].clients[client].physical_name.clone()
+                    });
+                let mut entry = Entry::new(
+                    format!("userPools.{pool}.clients.{client}"),
+                    "userPoolClient",
+                    physical,
+                    action.clone(),
+                );
+                if let Action::Replace { .. } = action {
+                    entry = entry.with_note(format!(
+                        "a new client gets a new id that apps must be given; `up` refuses unless run with `--allow-replace {client}`"
+                    ));
+                }
+                vec![entry]
+            }
+            NodePlan::Role {
+                function, action, ..
+            } => vec![Entry::new(
+                format!("functions.{function}.role"),
+                "iamRole",
+                stack.functions[function].role_name.clone(),
+                action.clone(),
+            )],
+            NodePlan::Function {
+                function,
+                log_group: group,
+                log_action,
+                action,
+                permissions,
+                ..
+            } => {
+                let spec = &stack.functions[function];
+                let group_name = log_group::log_group_name(&spec.physical_name);
+                let mut log_entry = Entry::new(
+                    format!("functions.{function}.logGroup"),
+                    "logGroup",
+                    group_name,
+                    log_action.clone(),
+                );
+                if *log_action == Action::NoOp
+                    && group.as_ref().is_some_and(|g| !g.owned_by(&stack.name))
+                {
+                    log_entry = log_entry.with_note(
+                        "exists without this stack's tag: left alone (the function logs into it)",
+                    );
+                }
+                let mut entries = vec![
+                    log_entry,
+                    Entry::new(
+                        format!("functions.{function}"),
+                        "lambdaFunction",
+                        spec.physical_name.clone(),
+                        action.clone(),
+                    ),
+                ];
+                if let Some(permissions) = permissions {
+                    entries.push(Entry::new(
+                        format!("functions.{function}.permissions"),
+                        "lambdaPermissions",
+                        spec.physical_name.clone(),
+                        permissions.action.clone(),
+                    ));
+                }
+                entries
+            }
+            NodePlan::Api {
+                desired,
+                live,
+                changes,
+                foreign,
+                permissions,
+            } => {
+                let api_name = match live {
+                    Some(api) => format!("{} ({})", api.name, api.id),
+                    None => desired.name.clone(),
+                };
+                let mut api_entry = Entry::new("api", "restApi", api_name, changes.api.clone());
+                if !foreign.is_empty() {
+                    api_entry = api_entry.with_note(format!(
+                        "other REST APIs named `{}` without this stack's tag are left alone: {}",
+                        desired.name,
+                        foreign.join(", ")
+                    ));
+                }
+                let mut entries = vec![api_entry];
+                for (name, action) in &changes.authorizers {
+                    entries.push(Entry::new(
+                        format!("api.authorizers.{name}"),
+                        "apiAuthorizer",
+                        name.clone(),
+                        action.clone(),
+                    ));
+                }
+                for (path, action) in &changes.resources {
+                    entries.push(Entry::new(
+                        format!("api.resources.{path}"),
+                        "apiResource",
+                        path.clone(),
+                        action.clone(),
+                    ));
+                }
+                for ((path, method), action) in &changes.routes {
+                    entries.push(Entry::new(
+                        format!("api.routes.{method} {path}"),
+                        "apiMethod",
+                        format!("{method} {path}"),
+                        action.clone(),
+                    ));
+                }
+                for (function, permission) in permissions {
+                    entries.push(Entry::new(
+                        format!("functions.{function}.permissions"),
+                        "lambdaPermissions",
+                        stack.functions[function].physical_name.clone(),
+                        permission.action.clone(),
+                    ));
+                }
+                if let Some(change) = &changes.deployment {
+                    entries.push(
+                        Entry::new("api.deployment", "apiDeployment", "", Action::Create)
+                            .with_note(format!("shape {} -> {}", change.live, change.desired)),
+                    );
+                }
+                entries.push(Entry::new(
+                    format!("api.stages.{}", desired.stage),
+                    "apiStage",
+                    desired.stage.clone(),
+                    changes.stage.clone(),
+                ));
+                entries
+            }
+        }
+    }
+}

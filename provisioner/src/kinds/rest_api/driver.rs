@@ -1,0 +1,566 @@
+//! Reading a REST API from AWS, and the calls that make it match stack.yaml.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_apigateway::Client;
+use aws_sdk_apigateway::types::{
+    AuthorizerType, EndpointConfiguration, EndpointType, IntegrationType, Op, PatchOperation,
+};
+
+use super::pacer::{Pacer, Quotas};
+use super::*;
+
+/// Every REST API named `name` (every page); the one tagged as `stack`'s is read in full. An empty
+/// `name` (no API declared) finds only undeclared ones.
+pub async fn find(
+    client: &Client,
+    pacer: &Pacer,
+    name: &str,
+    stack: &str,
+) -> Result<ApiSearch, ApiError> {
+    let mut owned = Vec::new();
+    let mut foreign = Vec::new();
+    let mut undeclared = Vec::new();
+    let mut position: Option<String> = None;
+    loop {
+        pacer.wait(Quotas::General).await;
+        let page = client
+            .get_rest_apis()
+            .limit(500)
+            .set_position(position.take())
+            .send()
+            .await
+            .map_err(aws_error("list the REST APIs", name))?;
+        for api in page.items() {
+            let id = api.id().unwrap_or_default().to_owned();
+            let ours = api
+                .tags()
+                .and_then(|tags| tags.get(OWNERSHIP_TAG))
+                .is_some_and(|owner| owner == stack);
+            if api.name() != Some(name) {
+                if ours {
+                    undeclared.push((id, api.name().unwrap_or_default().to_owned()));
+                }
+                continue;
+            }
+            if ours {
+                owned.push((id, api.root_resource_id().map(str::to_owned)));
+            } else {
+                foreign.push(id);
+            }
+        }
+        match page.position() {
+            Some(next) if !next.is_empty() && !page.items().is_empty() => {
+                position = Some(next.to_owned())
+            }
+            _ => break,
+        }
+    }
+    if owned.len() > 1 {
+        return Err(ApiError::Ambiguous {
+            name: name.to_owned(),
+            stack: stack.to_owned(),
+            count: owned.len(),
+            ids: owned.into_iter().map(|(id, _)| id).collect(),
+        });
+    }
+    let owned = match owned.pop() {
+        Some((id, _)) => Some(read(client, pacer, name, &id).await?),
+        None => None,
+    };
+    Ok(ApiSearch {
+        owned,
+        foreign,
+        undeclared,
+    })
+}
+
+/// Reads an API's working copy and its stages' deployment.
+async fn read(client: &Client, pacer: &Pacer, name: &str, id: &str) -> Result<LiveApi, ApiError> {
+    // Authorizers first: methods name theirs by id.
+    let mut authorizers = BTreeMap::new();
+    let mut names_by_id = HashMap::new();
+    let mut position: Option<String> = None;
+    loop {
+        pacer.wait(Quotas::General).await;
+        let page = client
+            .get_authorizers()
+            .rest_api_id(id)
+            .limit(500)
+            .set_position(position.take())
+            .send()
+            .await
+            .map_err(aws_error("read the authorizers", name))?;
+        for authorizer in page.items() {
+            let (Some(authorizer_id), Some(authorizer_name)) = (authorizer.id(), authorizer.name())
+            else {
+                continue;
+            };
+            names_by_id.insert(authorizer_id.to_owned(), authorizer_name.to_owned());
+            authorizers.insert(
+                authorizer_name.to_owned(),
+                LiveAuthorizer {
+                    id: authorizer_id.to_owned(),
+                    settings: AuthorizerSettings {
+                        kind: authorizer
+                            .r#type()
+                            .map(|t| t.as_str().to_owned())
+                            .unwrap_or_default(),
+                        provider_arns: authorizer.provider_arns().to_vec(),
+                        identity_source: authorizer
+                            .identity_source()
+                            .unwrap_or_default()
+                            .to_owned(),
+                    },
+                },
+            );
+        }
+        match page.position() {
+            Some(next) if !next.is_empty() && !page.items().is_empty() => {
+                position = Some(next.to_owned())
+            }
+            _ => break,
+        }
+    }
+
+    let mut resources = BTreeMap::new();
+    let mut methods = BTreeMap::new();
+    let mut position: Option<String> = None;
+    loop {
+        pacer.wait(Quotas::GetResources).await;
+        let page = client
+            .get_resources()
+            .rest_api_id(id)
+            .limit(500)
+            .embed("methods")
+            .set_position(position.take())
+            .send()
+            .await
+            .map_err(aws_error("read the resources", name))?;
+        for resource in page.items() {
+            let (Some(resource_id), Some(path)) = (resource.id(), resource.path()) else {
+                continue;
+            };
+            resources.insert(path.to_owned(), resource_id.to_owned());
+            for (http_method, method) in resource.resource_methods().into_iter().flatten() {
+                let authorizer = method.authorizer_id().map(|authorizer_id| {
+                    names_by_id
+                        .get(authorizer_id)
+                        .cloned()
+                        .unwrap_or_else(|| format!("(unknown authorizer {authorizer_id})"))
+                });
+                let integration = method.method_integration().map(|i| IntegrationSettings {
+                    kind: i
+                        .r#type()
+                        .map(|t| t.as_str().to_owned())
+                        .unwrap_or_default(),
+                    http_method: i.http_method().unwrap_or_default().to_owned(),
+                    uri: i.uri().unwrap_or_default().to_owned(),
+                });
+                methods.insert(
+                    (path.to_owned(), http_method.clone()),
+                    MethodSettings {
+                        authorization: method.authorization_type().unwrap_or("NONE").to_owned(),
+                        authorizer,
+                        integration,
+                    },
+                );
+            }
+        }
+        match page.position() {
+            Some(next) if !next.is_empty() && !page.items().is_empty() => {
+                position = Some(next.to_owned())
+            }
+            _ => break,
+        }
+    }
+    let root_id = resources.get("/").cloned().ok_or(ApiError::Incomplete {
+        action: "GetResources",
+        name: name.to_owned(),
+        missing: "the root resource `/`",
+    })?;
+    Ok(LiveApi {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        root_id,
+        resources,
+        methods,
+        authorizers,
+        stage: None,
+    })
+}
+
+/// Reads the stage `stage` of a live API and the shape its deployment serves.
+pub async fn read_stage(
+    client: &Client,
+    pacer: &Pacer,
+    live: &mut LiveApi,
+    stage: &str,
+) -> Result<(), ApiError> {
+    pacer.wait(Quotas::General).await;
+    let found = match client
+        .get_stage()
+        .rest_api_id(&live.id)
+        .stage_name(stage)
+        .send()
+        .await
+    {
+        Ok(found) => found,
+        Err(err) => {
+            ignore_not_found(err, format!("read stage `{stage}`"), &live.name)?;
+            live.stage = None;
+            return Ok(());
+        }
+    };
+    let Some(deployment_id) = found.deployment_id() else {
+        live.stage = None;
+        return Ok(());
+    };
+    pacer.wait(Quotas::General).await;
+    let shape = match client
+        .get_deployment()
+        .rest_api_id(&live.id)
+        .deployment_id(deployment_id)
+        .send()
+        .await
+    {
+        Ok(deployment) => deployment
+            .description()
+            .and_then(|d| d.strip_prefix(DEPLOYMENT_PREFIX))
+            .map(str::to_owned),
+        Err(err) => {
+            ignore_not_found(err, "read the deployment", &live.name)?;
+            None
+        }
+    };
+    live.stage = Some(LiveStage {
+        deployment_id: deployment_id.to_owned(),
+        shape,
+    });
+    Ok(())
+}
+
+/// Applies `changes` (from [`diff`] of `live` and `desired`) and returns the API's id. Every
+/// step re-runs safely: a crash part-way leaves a tagged API whose next diff finishes the job.
+pub async fn apply(
+    client: &Client,
+    pacer: &Pacer,
+    stack: &str,
+    live: Option<&LiveApi>,
+    desired: &DesiredApi,
+    changes: &ApiChanges,
+) -> Result<String, ApiError> {
+    let name = desired.name.as_str();
+    let (api_id, root_id, mut resource_ids, live_authorizers) = match live {
+        Some(live) => (
+            live.id.clone(),
+            live.root_id.clone(),
+            live.resources.clone(),
+            live.authorizers.clone(),
+        ),
+        None => {
+            pacer.wait(Quotas::CreateApi).await;
+            let created = client
+                .create_rest_api()
+                .name(name)
+                .description(format!("Managed by provisioner (stack `{stack}`)"))
+                .endpoint_configuration(
+                    EndpointConfiguration::builder()
+                        .types(EndpointType::Regional)
+                        .build(),
+                )
+                .tags(OWNERSHIP_TAG, stack)
+                .send()
+                .await
+                .map_err(aws_error("create", name))?;
+            let id = created.id().ok_or(ApiError::Incomplete {
+                action: "CreateRestApi",
+                name: name.to_owned(),
+                missing: "an id",
+            })?;
+            let root = created.root_resource_id().ok_or(ApiError::Incomplete {
+                action: "CreateRestApi",
+                name: name.to_owned(),
+                missing: "a root resource id",
+            })?;
+            let resources = BTreeMap::from([("/".to_owned(), root.to_owned())]);
+            (id.to_owned(), root.to_owned(), resources, BTreeMap::new())
+        }
+    };
+    resource_ids.insert("/".to_owned(), root_id);
+
+    // 1. Methods that go away or are put again, before the authorizers they may use.
+    for ((path, method), action) in &changes.routes {
+        let reput = matches!(action, Action::Update { changes } if changes.iter().any(|c| METHOD_FIELDS.contains(&c.field)));
+        if matches!(action, Action::Delete) || reput {
+            let resource_id = resource_id(&resource_ids, path, name)?;
+            pacer.wait(Quotas::General).await;
+            if let Err(err) = client
+                .delete_method()
+                .rest_api_id(&api_id)
+                .resource_id(resource_id)
+                .http_method(method)
+                .send()
+                .await
+            {
+                ignore_not_found(err, format!("delete method {method} {path}"), name)?;
+            }
+        }
+    }
+
+    // 2. Authorizers: delete replaced and extra ones, create new and replacement ones.
+    let mut authorizer_ids: BTreeMap<String, String> = live_authorizers
+        .iter()
+        .map(|(n, a)| (n.clone(), a.id.clone()))
+        .collect();
+    for (authorizer, action) in &changes.authorizers {
+        if matches!(action, Action::Delete | Action::Replace { .. })
+            && let Some(id) = authorizer_ids.remove(authorizer)
+        {
+            pacer.wait(Quotas::General).await;
+            if let Err(err) = client
+                .delete_authorizer()
+                .rest_api_id(&api_id)
+                .authorizer_id(id)
+                .send()
+                .await
+            {
+                ignore_not_found(err, format!("delete authorizer `{authorizer}`"), name)?;
+            }
+        }
+    }
+    for (authorizer, action) in &changes.authorizers {
+        if matches!(action, Action::Create | Action::Replace { .. }) {
+            let settings =
+                desired
+                    .authorizers
+                    .get(authorizer)
+                    .ok_or_else(|| ApiError::Inconsistent {
+                        name: name.to_owned(),
+                        detail: format!("authorizer `{authorizer}` is planned but not wanted"),
+                    })?;
+            pacer.wait(Quotas::General).await;
+            let created = client
+                .create_authorizer()
+                .rest_api_id(&api_id)
+                .name(authorizer)
+                .r#type(AuthorizerType::from(settings.kind.as_str()))
+                .set_provider_arns(Some(settings.provider_arns.clone()))
+                .identity_source(&settings.identity_source)
+                .send()
+                .await
+                .map_err(aws_error(format!("create authorizer `{authorizer}`"), name))?;
+            let id = created.id().ok_or(ApiError::Incomplete {
+                action: "CreateAuthorizer",
+                name: name.to_owned(),
+                missing: "an id",
+            })?;
+            authorizer_ids.insert(authorizer.clone(), id.to_owned());
+        }
+    }
+
+    // 3. Resources, parents first.
+    let mut to_create: Vec<&String> = changes
+        .resources
+        .iter()
+        .filter(|(_, action)| **action == Action::Create)
+        .map(|(path, _)| path)
+        .collect();
+    to_create.sort_by_key(|path| path.matches('/').count());
+    for path in to_create {
+        let (parent, part) = path.rsplit_once('/').unwrap_or(("", path));
+        let parent = if parent.is_empty() { "/" } else { parent };
+        let parent_id = resource_id(&resource_ids, parent, name)?.to_owned();
+        pacer.wait(Quotas::Resource).await;
+        let created = client
+            .create_resource()
+            .rest_api_id(&api_id)
+            .parent_id(parent_id)
+            .path_part(part)
+            .send()
+            .await
+            .map_err(aws_error(format!("create resource `{path}`"), name))?;
+        let id = created.id().ok_or(ApiError::Incomplete {
+            action: "CreateResource",
+            name: name.to_owned(),
+            missing: "an id",
+        })?;
+        resource_ids.insert(path.clone(), id.to_owned());
+    }
+
+    // 4. Methods and integrations.
+    for (key, action) in &changes.routes {
+        let (path, method) = key;
+        let (put_method, put_integration) = match action {
+            Action::Create => (true, true),
+            Action::Update { changes } => {
+                let reput = changes.iter().any(|c| METHOD_FIELDS.contains(&c.field));
+                (reput, true)
+            }
+            _ => (false, false),
+        };
+        let settings = desired
+            .methods
+            .get(key)
+            .ok_or_else(|| ApiError::Inconsistent {
+                name: name.to_owned(),
+                detail: format!("route `{method} {path}` is planned but not wanted"),
+            });
+        if !put_integration {
+            continue;
+        }
+        let settings = settings?;
+        let resource_id = resource_id(&resource_ids, path, name)?.to_owned();
+        if put_method {
+            let authorizer_id = match &settings.authorizer {
+                Some(authorizer) => Some(
+                    authorizer_ids
+                        .get(authorizer)
+                        .ok_or_else(|| ApiError::Inconsistent {
+                            name: name.to_owned(),
+                            detail: format!("authorizer `{authorizer}` does not exist"),
+                        })?
+                        .clone(),
+                ),
+                None => None,
+            };
+            pacer.wait(Quotas::General).await;
+            client
+                .put_method()
+                .rest_api_id(&api_id)
+                .resource_id(&resource_id)
+                .http_method(method)
+                .authorization_type(&settings.authorization)
+                .set_authorizer_id(authorizer_id)
+                .send()
+                .await
+                .map_err(aws_error(format!("put method {method} {path}"), name))?;
+        }
+        if let Some(integration) = &settings.integration {
+            pacer.wait(Quotas::General).await;
+            client
+                .put_integration()
+                .rest_api_id(&api_id)
+                .resource_id(&resource_id)
+                .http_method(method)
+                .r#type(IntegrationType::from(integration.kind.as_str()))
+                .integration_http_method(&integration.http_method)
+                .uri(&integration.uri)
+                .send()
+                .await
+                .map_err(aws_error(
+                    format!("put the integration of {method} {path}"),
+                    name,
+                ))?;
+        }
+    }
+
+    // 5. Resources that go away, children first.
+    let mut to_delete: Vec<&String> = changes
+        .resources
+        .iter()
+        .filter(|(_, action)| **action == Action::Delete)
+        .map(|(path, _)| path)
+        .collect();
+    to_delete.sort_by_key(|path| std::cmp::Reverse(path.matches('/').count()));
+    for path in to_delete {
+        let id = resource_id(&resource_ids, path, name)?.to_owned();
+        pacer.wait(Quotas::Resource).await;
+        if let Err(err) = client
+            .delete_resource()
+            .rest_api_id(&api_id)
+            .resource_id(id)
+            .send()
+            .await
+        {
+            ignore_not_found(err, format!("delete resource `{path}`"), name)?;
+        }
+    }
+
+    // 6. A deployment of the new shape, and the stage on it.
+    let mut deployment_id = None;
+    if changes.deployment.is_some() {
+        pacer.wait(Quotas::Deployment).await;
+        let deployment = client
+            .create_deployment()
+            .rest_api_id(&api_id)
+            .description(format!("{DEPLOYMENT_PREFIX}{}", desired.shape))
+            .send()
+            .await
+            .map_err(aws_error("create a deployment", name))?;
+        deployment_id = Some(
+            deployment
+                .id()
+                .map(str::to_owned)
+                .ok_or(ApiError::Incomplete {
+                    action: "CreateDeployment",
+                    name: name.to_owned(),
+                    missing: "an id",
+                })?,
+        );
+    }
+    match (&changes.stage, deployment_id) {
+        (Action::Create, Some(deployment_id)) => {
+            pacer.wait(Quotas::General).await;
+            client
+                .create_stage()
+                .rest_api_id(&api_id)
+                .stage_name(&desired.stage)
+                .deployment_id(deployment_id)
+                .tags(OWNERSHIP_TAG, stack)
+                .send()
+                .await
+                .map_err(aws_error(format!("create stage `{}`", desired.stage), name))?;
+        }
+        (Action::Update { .. } | Action::NoOp, Some(deployment_id)) => {
+            pacer.wait(Quotas::General).await;
+            client
+                .update_stage()
+                .rest_api_id(&api_id)
+                .stage_name(&desired.stage)
+                .patch_operations(
+                    PatchOperation::builder()
+                        .op(Op::Replace)
+                        .path("/deploymentId")
+                        .value(deployment_id)
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(aws_error(format!("update stage `{}`", desired.stage), name))?;
+        }
+        (Action::Create, None) => {
+            return Err(ApiError::Inconsistent {
+                name: name.to_owned(),
+                detail: format!(
+                    "stage `{}` is planned without a deployment for it",
+                    desired.stage
+                ),
+            });
+        }
+        _ => {}
+    }
+    Ok(api_id)
+}
+
+fn resource_id<'a>(
+    ids: &'a BTreeMap<String, String>,
+    path: &str,
+    name: &str,
+) -> Result<&'a str, ApiError> {
+    ids.get(path)
+        .map(String::as_str)
+        .ok_or_else(|| ApiError::Inconsistent {
+            name: name.to_owned(),
+            detail: format!("resource `{path}` has no id (its parent was not created?)"),
+        })
+}
+
+/// Deletes the whole API (with everything in it); one already gone counts as deleted.
+pub async fn delete(client: &Client, pacer: &Pacer, name: &str, id: &str) -> Result<(), ApiError> {
+    pacer.wait(Quotas::DeleteApi).await;
+    match client.delete_rest_api().rest_api_id(id).send().await {
+        Ok(_) => Ok(()),
+        Err(err) => ignore_not_found(err, "delete", name),
+    }
+}

@@ -1,0 +1,571 @@
+//! The REST API (REGIONAL): its resource tree, methods, AWS_PROXY integrations, Cognito
+//! authorizers, deployment and stage.
+//!
+//! API Gateway keeps a working copy (resources, methods, authorizers) and immutable deployments
+//! (snapshots of it); a stage serves one deployment. This module edits the working copy to match
+//! stack.yaml and creates a deployment exactly when the API's shape (a hash of routes, methods,
+//! integrations and authorizers, kept in the deployment's description) differs from what the stage
+//! serves, or when this run had to repair the working copy.
+//!
+//! Changes use calls that mean the same on AWS and on the emulator: a method is changed by deleting
+//! and putting it again (UpdateMethod is missing on moto; PutMethod on an existing method is a
+//! ConflictException on AWS), an authorizer by deleting and creating it (moto cannot patch
+//! providerARNs); PutIntegration overwrites an integration on both. Resources are created parents
+//! first and deleted children first (moto leaves orphans that break the API otherwise). Calls are
+//! paced to API Gateway's fixed control-plane quotas (see [`Pacer`]).
+
+//!
+//! Here: the settings, the pure diff and the errors; `driver.rs` reads and applies, `pacer.rs`
+//! spaces the calls.
+
+mod driver;
+mod pacer;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::plan::{Action, Differ, FieldChange};
+use crate::spec::{Api, OWNERSHIP_TAG};
+
+pub use driver::{apply, delete, find, read_stage};
+pub use pacer::Pacer;
+
+/// Prefix of the description of deployments this tool creates; the shape hash follows.
+pub const DEPLOYMENT_PREFIX: &str = "provisioner shape ";
+/// How stack.yaml's value reads in a plan before the resource it names exists.
+pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
+
+/// A route's method: `(path, HTTP method)`.
+pub type RouteKey = (String, String);
+
+/// A method as this tool manages it: authorization and its Lambda proxy integration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MethodSettings {
+    /// `NONE` or `COGNITO_USER_POOLS`.
+    pub authorization: String,
+    /// The authorizer's name.
+    pub authorizer: Option<String>,
+    /// None: the method has no integration (API Gateway cannot deploy it).
+    pub integration: Option<IntegrationSettings>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IntegrationSettings {
+    pub kind: String,
+    pub http_method: String,
+    pub uri: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizerSettings {
+    pub kind: String,
+    pub provider_arns: Vec<String>,
+    pub identity_source: String,
+}
+
+/// What stack.yaml wants the API to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredApi {
+    pub name: String,
+    pub stage: String,
+    /// Every resource path but the root.
+    pub paths: BTreeSet<String>,
+    pub methods: BTreeMap<RouteKey, MethodSettings>,
+    pub authorizers: BTreeMap<String, AuthorizerSettings>,
+    /// Hash of methods and authorizers: what a deployment of this API serves.
+    pub shape: String,
+}
+
+/// The Lambda proxy integration URI for a function.
+pub fn integration_uri(partition: &str, region: &str, function_arn: &str) -> String {
+    format!(
+        "arn:{partition}:apigateway:{region}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
+    )
+}
+
+impl DesiredApi {
+    /// From the validated API; `function_arn` and `pool_arn` give the ARNs of the stack's
+    /// functions and pools (or [`KNOWN_AFTER_APPLY`] for a pool that does not exist yet).
+    pub fn new(
+        api: &Api,
+        partition: &str,
+        region: &str,
+        function_arn: impl Fn(&str) -> String,
+        pool_arn: impl Fn(&str) -> String,
+    ) -> DesiredApi {
+        let mut paths = BTreeSet::new();
+        let mut methods = BTreeMap::new();
+        for route in &api.routes {
+            let mut path = String::new();
+            for segment in route.path.split('/').filter(|s| !s.is_empty()) {
+                path.push('/');
+                path.push_str(segment);
+                paths.insert(path.clone());
+            }
+            methods.insert(
+                (route.path.clone(), route.method.clone()),
+                MethodSettings {
+                    authorization: if route.authorizer.is_some() {
+                        "COGNITO_USER_POOLS".to_owned()
+                    } else {
+                        "NONE".to_owned()
+                    },
+                    authorizer: route.authorizer.clone(),
+                    integration: Some(IntegrationSettings {
+                        kind: "AWS_PROXY".to_owned(),
+                        http_method: "POST".to_owned(),
+                        uri: integration_uri(partition, region, &function_arn(&route.function)),
+                    }),
+                },
+            );
+        }
+        let authorizers: BTreeMap<String, AuthorizerSettings> = api
+            .authorizers
+            .iter()
+            .map(|(name, authorizer)| {
+                (
+                    name.clone(),
+                    AuthorizerSettings {
+                        kind: "COGNITO_USER_POOLS".to_owned(),
+                        provider_arns: vec![pool_arn(&authorizer.user_pool)],
+                        identity_source: authorizer.identity_source.clone(),
+                    },
+                )
+            })
+            .collect();
+        let shape = shape_hash(&methods, &authorizers);
+        DesiredApi {
+            name: api.physical_name.clone(),
+            stage: api.stage.clone(),
+            paths,
+            methods,
+            authorizers,
+            shape,
+        }
+    }
+}
+
+fn shape_hash(
+    methods: &BTreeMap<RouteKey, MethodSettings>,
+    authorizers: &BTreeMap<String, AuthorizerSettings>,
+) -> String {
+    let methods: Vec<(&RouteKey, &MethodSettings)> = methods.iter().collect();
+    let canonical = serde_json::json!({ "methods": methods, "authorizers": authorizers });
+    let digest = Sha256::digest(canonical.to_string().as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The stage as found live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveStage {
+    pub deployment_id: String,
+    /// The shape hash in its deployment's description (None: not a deployment of ours).
+    pub shape: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveAuthorizer {
+    pub id: String,
+    pub settings: AuthorizerSettings,
+}
+
+/// An API found live under the stack's physical name, with this stack's tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveApi {
+    pub id: String,
+    pub name: String,
+    pub root_id: String,
+    /// Resource ids by path (the root is `/`).
+    pub resources: BTreeMap<String, String>,
+    pub methods: BTreeMap<RouteKey, MethodSettings>,
+    pub authorizers: BTreeMap<String, LiveAuthorizer>,
+    pub stage: Option<LiveStage>,
+}
+
+/// Every API with the stack's name: at most one of ours, and the ids of foreign ones; and other
+/// APIs that carry the stack's tag under another name (stack.yaml no longer declares them).
+#[derive(Debug, Clone, Default)]
+pub struct ApiSearch {
+    pub owned: Option<LiveApi>,
+    pub foreign: Vec<String>,
+    /// (id, name).
+    pub undeclared: Vec<(String, String)>,
+}
+
+/// What it takes to make the live API match, part by part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiChanges {
+    pub api: Action,
+    pub authorizers: BTreeMap<String, Action>,
+    /// Create (parents first) or Delete (children first), by path.
+    pub resources: BTreeMap<String, Action>,
+    pub routes: BTreeMap<RouteKey, Action>,
+    /// A new deployment, and why: the shape it serves changes.
+    pub deployment: Option<FieldChange>,
+    pub stage: Action,
+}
+
+/// Fields of a route whose change needs the method deleted and put again.
+const METHOD_FIELDS: &[&str] = &["authorization", "authorizer"];
+
+/// What it takes to make `live` (None: no API yet) match `desired`. Pure.
+pub fn diff(live: Option<&LiveApi>, desired: &DesiredApi) -> ApiChanges {
+    let empty = LiveApi {
+        id: String::new(),
+        name: desired.name.clone(),
+        root_id: String::new(),
+        resources: BTreeMap::new(),
+        methods: BTreeMap::new(),
+        authorizers: BTreeMap::new(),
+        stage: None,
+    };
+    let api = if live.is_some() {
+        Action::NoOp
+    } else {
+        Action::Create
+    };
+    let live = live.unwrap_or(&empty);
+
+    let mut authorizers = BTreeMap::new();
+    let mut replaced = BTreeSet::new();
+    for name in live.authorizers.keys().chain(desired.authorizers.keys()) {
+        let action = match (live.authorizers.get(name), desired.authorizers.get(name)) {
+            (None, Some(_)) => Action::Create,
+            (Some(_), None) => Action::Delete,
+            (Some(l), Some(d)) => {
+                let mut differ = Differ::default();
+                differ.immutable("type", &l.settings.kind, &d.kind);
+                differ.immutable("providerARNs", &l.settings.provider_arns, &d.provider_arns);
+                differ.immutable(
+                    "identitySource",
+                    &l.settings.identity_source,
+                    &d.identity_source,
+                );
+                let action = differ.action();
+                if action != Action::NoOp {
+                    replaced.insert(name.clone());
+                }
+                action
+            }
+            (None, None) => Action::NoOp,
+        };
+        authorizers.insert(name.clone(), action);
+    }
+
+    let mut resources = BTreeMap::new();
+    for path in &desired.paths {
+        if !live.resources.contains_key(path) {
+            resources.insert(path.clone(), Action::Create);
+        }
+    }
+    for path in live.resources.keys() {
+        if path != "/" && !desired.paths.contains(path) {
+            resources.insert(path.clone(), Action::Delete);
+        }
+    }
+
+    let mut routes = BTreeMap::new();
+    let keys: BTreeSet<&RouteKey> = live.methods.keys().chain(desired.methods.keys()).collect();
+    for key in keys {
+        let action = match (live.methods.get(key), desired.methods.get(key)) {
+            (None, Some(_)) => Action::Create,
+            (Some(_), None) => Action::Delete,
+            (Some(l), Some(d)) => {
+                let mut differ = Differ::default();
+                differ.field("authorization", &l.authorization, &d.authorization);
+                differ.field("authorizer", &l.authorizer, &d.authorizer);
+                differ.field("integration", &l.integration, &d.integration);
+                let mut action = differ.action();
+                if let Some(name) = &d.authorizer
+                    && replaced.contains(name)
+                    && action == Action::NoOp
+                {
+                    action = Action::Update {
+                        changes: vec![FieldChange {
+                            field: "authorizer",
+                            live: format!("{name} (the authorizer being replaced)"),
+                            desired: format!("{name} (its replacement)"),
+                            forces_replacement: false,
+                        }],
+                    };
+                }
+                action
+            }
+            (None, None) => Action::NoOp,
+        };
+        routes.insert(key.clone(), action);
+    }
+
+    let working_copy_changes = authorizers
+        .values()
+        .chain(resources.values())
+        .chain(routes.values())
+        .any(|action| *action != Action::NoOp);
+    let served = live.stage.as_ref().and_then(|stage| stage.shape.clone());
+    let deployment = if desired.methods.is_empty() {
+        // API Gateway refuses to deploy an API without methods.
+        None
+    } else if served.as_deref() != Some(desired.shape.as_str()) {
+        Some(FieldChange {
+            field: "shape",
+            live: served.unwrap_or_else(|| "none".to_owned()),
+            desired: desired.shape.clone(),
+            forces_replacement: false,
+        })
+    } else if working_copy_changes {
+        Some(FieldChange {
+            field: "shape",
+            live: format!("{} (working copy repaired)", desired.shape),
+            desired: desired.shape.clone(),
+            forces_replacement: false,
+        })
+    } else {
+        None
+    };
+    let stage = match (&live.stage, &deployment) {
+        (None, None) => Action::NoOp,
+        (None, Some(_)) => Action::Create,
+        (Some(stage), Some(_)) => Action::Update {
+            changes: vec![FieldChange {
+                field: "deployment",
+                live: stage.deployment_id.clone(),
+                desired: KNOWN_AFTER_APPLY.to_owned(),
+                forces_replacement: false,
+            }],
+        },
+        (Some(_), None) => Action::NoOp,
+    };
+    ApiChanges {
+        api,
+        authorizers,
+        resources,
+        routes,
+        deployment,
+        stage,
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{count} REST APIs named `{name}` carry the tag `{OWNERSHIP_TAG}={stack}`; cannot tell which is this stack's\n\nhint: delete or untag the extra ones (ids: {})", ids.join(", "))]
+    Ambiguous {
+        name: String,
+        stack: String,
+        count: usize,
+        ids: Vec<String>,
+    },
+    #[error("REST API `{name}`: failed to {action}")]
+    Aws {
+        action: String,
+        name: String,
+        #[source]
+        source: Box<aws_sdk_apigateway::Error>,
+    },
+    #[error("AWS answered {action} for REST API `{name}` without {missing}")]
+    Incomplete {
+        action: &'static str,
+        name: String,
+        missing: &'static str,
+    },
+    #[error("REST API `{name}`: {detail}")]
+    Inconsistent { name: String, detail: String },
+}
+
+fn aws_error<E: Into<aws_sdk_apigateway::Error>>(
+    action: impl Into<String>,
+    name: &str,
+) -> impl FnOnce(E) -> ApiError {
+    let (action, name) = (action.into(), name.to_owned());
+    move |err| ApiError::Aws {
+        action,
+        name,
+        source: Box::new(err.into()),
+    }
+}
+
+/// A NotFound answer is not an error for a delete (or a read of something optional).
+fn ignore_not_found<E: Into<aws_sdk_apigateway::Error>>(
+    err: E,
+    action: impl Into<String>,
+    name: &str,
+) -> Result<(), ApiError> {
+    match err.into() {
+        aws_sdk_apigateway::Error::NotFoundException(_) => Ok(()),
+        other => Err(aws_error(action, name)(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{Authorizer, Route};
+
+    fn api(routes: &[(&str, &str, Option<&str>)]) -> DesiredApi {
+        let api = Api {
+            physical_name: "s-api".to_owned(),
+            stage: "prod".to_owned(),
+            authorizers: BTreeMap::from([(
+                "cognito".to_owned(),
+                Authorizer {
+                    user_pool: "users".to_owned(),
+                    identity_source: "method.request.header.Authorization".to_owned(),
+                },
+            )]),
+            routes: routes
+                .iter()
+                .map(|(method, path, authorizer)| Route {
+                    path: (*path).to_owned(),
+                    method: (*method).to_owned(),
+                    function: "f".to_owned(),
+                    authorizer: authorizer.map(str::to_owned),
+                })
+                .collect(),
+        };
+        DesiredApi::new(
+            &api,
+            "aws",
+            "us-east-1",
+            |f| format!("arn:aws:lambda:us-east-1:1:function:{f}"),
+            |p| format!("arn:pool/{p}"),
+        )
+    }
+
+    /// What `desired` looks like once applied and deployed.
+    fn deployed(desired: &DesiredApi) -> LiveApi {
+        let mut resources = BTreeMap::from([("/".to_owned(), "root".to_owned())]);
+        for path in &desired.paths {
+            resources.insert(path.clone(), format!("id{path}"));
+        }
+        LiveApi {
+            id: "a1".to_owned(),
+            name: desired.name.clone(),
+            root_id: "root".to_owned(),
+            resources,
+            methods: desired.methods.clone(),
+            authorizers: desired
+                .authorizers
+                .iter()
+                .map(|(name, settings)| {
+                    (
+                        name.clone(),
+                        LiveAuthorizer {
+                            id: format!("au-{name}"),
+                            settings: settings.clone(),
+                        },
+                    )
+                })
+                .collect(),
+            stage: Some(LiveStage {
+                deployment_id: "d1".to_owned(),
+                shape: Some(desired.shape.clone()),
+            }),
+        }
+    }
+
+    fn key(method: &str, path: &str) -> RouteKey {
+        (path.to_owned(), method.to_owned())
+    }
+
+    const ROUTES: &[(&str, &str, Option<&str>)] = &[
+        ("POST", "/sign-up", None),
+        ("GET", "/users/{id}", Some("cognito")),
+    ];
+
+    #[test]
+    fn a_new_api_creates_every_part_parents_included_and_deploys() {
+        let desired = api(ROUTES);
+        assert_eq!(
+            desired.paths,
+            BTreeSet::from(["/sign-up", "/users", "/users/{id}"].map(str::to_owned))
+        );
+        let changes = diff(None, &desired);
+        assert_eq!(changes.api, Action::Create);
+        assert_eq!(changes.authorizers["cognito"], Action::Create);
+        assert!(changes.resources.values().all(|a| *a == Action::Create));
+        assert_eq!(changes.resources.len(), 3);
+        assert_eq!(changes.routes[&key("GET", "/users/{id}")], Action::Create);
+        assert_eq!(changes.deployment.as_ref().unwrap().live, "none");
+        assert_eq!(changes.stage, Action::Create);
+    }
+
+    #[test]
+    fn a_deployed_api_is_a_no_op_and_deploys_nothing() {
+        let desired = api(ROUTES);
+        let changes = diff(Some(&deployed(&desired)), &desired);
+        assert_eq!(changes.api, Action::NoOp);
+        assert!(changes.authorizers.values().all(|a| *a == Action::NoOp));
+        assert!(changes.resources.is_empty());
+        assert!(changes.routes.values().all(|a| *a == Action::NoOp));
+        assert_eq!(changes.deployment, None);
+        assert_eq!(changes.stage, Action::NoOp);
+    }
+
+    #[test]
+    fn a_changed_method_is_put_again_and_the_api_redeployed() {
+        let desired = api(ROUTES);
+        let mut live = deployed(&desired);
+        let method = live.methods.get_mut(&key("GET", "/users/{id}")).unwrap();
+        method.authorization = "NONE".to_owned();
+        method.authorizer = None;
+        let changes = diff(Some(&live), &desired);
+        let Action::Update { changes: fields } = &changes.routes[&key("GET", "/users/{id}")] else {
+            panic!("an update: {changes:?}");
+        };
+        let names: Vec<&str> = fields.iter().map(|c| c.field).collect();
+        assert_eq!(names, ["authorization", "authorizer"]);
+        assert!(
+            changes
+                .deployment
+                .as_ref()
+                .unwrap()
+                .live
+                .contains("working copy repaired"),
+            "the shape is the same, but the working copy changed"
+        );
+        assert!(matches!(changes.stage, Action::Update { .. }));
+    }
+
+    #[test]
+    fn a_new_pool_replaces_the_authorizer_and_re_puts_its_methods() {
+        let desired = api(ROUTES);
+        let mut live = deployed(&desired);
+        live.authorizers
+            .get_mut("cognito")
+            .unwrap()
+            .settings
+            .provider_arns = vec!["arn:pool/old".to_owned()];
+        let changes = diff(Some(&live), &desired);
+        assert!(
+            matches!(&changes.authorizers["cognito"], Action::Replace { changes } if changes[0].field == "providerARNs")
+        );
+        assert!(matches!(
+            &changes.routes[&key("GET", "/users/{id}")],
+            Action::Update { changes } if changes[0].field == "authorizer"
+        ));
+        assert_eq!(changes.routes[&key("POST", "/sign-up")], Action::NoOp);
+    }
+
+    #[test]
+    fn extra_resources_and_methods_go_and_an_empty_api_is_not_deployed() {
+        let desired = api(&[("POST", "/sign-up", None)]);
+        let live = deployed(&api(ROUTES));
+        let changes = diff(Some(&live), &desired);
+        assert_eq!(changes.resources["/users"], Action::Delete);
+        assert_eq!(changes.resources["/users/{id}"], Action::Delete);
+        assert_eq!(changes.routes[&key("GET", "/users/{id}")], Action::Delete);
+        assert!(changes.deployment.is_some());
+
+        let empty = api(&[]);
+        let changes = diff(None, &empty);
+        assert_eq!(
+            changes.deployment, None,
+            "API Gateway cannot deploy an API without methods"
+        );
+        assert_eq!(changes.stage, Action::NoOp);
+    }
+}
