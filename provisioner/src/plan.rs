@@ -48,13 +48,108 @@ impl Action {
     }
 }
 
-/// A value shown in a diff exactly as given (its `Debug` is the text itself, unquoted).
-#[derive(Clone, PartialEq, Eq)]
+/// A value as stack.yaml writes it, for the plan's `live -> desired`: `128`, `true`, `email`,
+/// `[email, phone_number]`, `{TABLE: users}`, `(none)`. Never Rust's `Debug`.
+pub trait Render {
+    fn render(&self) -> String;
+}
+
+/// A value shown in a diff exactly as given.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shown(pub String);
 
-impl std::fmt::Debug for Shown {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+impl Render for Shown {
+    fn render(&self) -> String {
+        self.0.clone()
+    }
+}
+
+impl Render for String {
+    /// Plain when YAML would read it back as the same string, quoted otherwise.
+    fn render(&self) -> String {
+        let plain = !self.is_empty()
+            && self.trim() == self
+            && !self.starts_with(|c: char| "[{&*!|>'\"%@`#,?-".contains(c))
+            && !self.contains(": ")
+            && !self.contains(" #")
+            && !matches!(
+                self.as_str(),
+                "true" | "false" | "null" | "~" | "yes" | "no" | "on" | "off"
+            )
+            && self.parse::<f64>().is_err();
+        if plain {
+            self.clone()
+        } else {
+            serde_json::Value::String(self.clone()).to_string()
+        }
+    }
+}
+
+impl Render for str {
+    fn render(&self) -> String {
+        self.to_owned().render()
+    }
+}
+
+macro_rules! render_as_display {
+    ($($ty:ty),+) => {
+        $(impl Render for $ty {
+            fn render(&self) -> String {
+                self.to_string()
+            }
+        })+
+    };
+}
+render_as_display!(bool, u8, u16, u32, u64, i32, i64, usize);
+
+impl<T: Render + ?Sized> Render for &T {
+    fn render(&self) -> String {
+        (*self).render()
+    }
+}
+
+impl<T: Render> Render for Option<T> {
+    fn render(&self) -> String {
+        match self {
+            Some(value) => value.render(),
+            None => "(none)".to_owned(),
+        }
+    }
+}
+
+impl<T: Render> Render for [T] {
+    fn render(&self) -> String {
+        let items: Vec<String> = self.iter().map(Render::render).collect();
+        format!("[{}]", items.join(", "))
+    }
+}
+
+impl<T: Render> Render for Vec<T> {
+    fn render(&self) -> String {
+        self.as_slice().render()
+    }
+}
+
+impl<T: Render> Render for std::collections::BTreeSet<T> {
+    fn render(&self) -> String {
+        let items: Vec<String> = self.iter().map(Render::render).collect();
+        format!("[{}]", items.join(", "))
+    }
+}
+
+impl<V: Render> Render for std::collections::BTreeMap<String, V> {
+    fn render(&self) -> String {
+        let items: Vec<String> = self
+            .iter()
+            .map(|(key, value)| format!("{}: {}", key.render(), value.render()))
+            .collect();
+        format!("{{{}}}", items.join(", "))
+    }
+}
+
+impl Render for serde_json::Value {
+    fn render(&self) -> String {
+        self.to_string()
     }
 }
 
@@ -66,26 +161,16 @@ pub struct Differ {
 
 impl Differ {
     /// Records `field` if `live` and `desired` differ.
-    pub fn field<T: PartialEq + std::fmt::Debug>(
-        &mut self,
-        field: &'static str,
-        live: &T,
-        desired: &T,
-    ) {
+    pub fn field<T: PartialEq + Render>(&mut self, field: &'static str, live: &T, desired: &T) {
         self.push(field, live, desired, false);
     }
 
     /// Records `field`, which AWS cannot change in place, if the values differ.
-    pub fn immutable<T: PartialEq + std::fmt::Debug>(
-        &mut self,
-        field: &'static str,
-        live: &T,
-        desired: &T,
-    ) {
+    pub fn immutable<T: PartialEq + Render>(&mut self, field: &'static str, live: &T, desired: &T) {
         self.push(field, live, desired, true);
     }
 
-    fn push<T: PartialEq + std::fmt::Debug>(
+    fn push<T: PartialEq + Render>(
         &mut self,
         field: &'static str,
         live: &T,
@@ -95,8 +180,8 @@ impl Differ {
         if live != desired {
             self.changes.push(FieldChange {
                 field,
-                live: format!("{live:?}"),
-                desired: format!("{desired:?}"),
+                live: live.render(),
+                desired: desired.render(),
                 forces_replacement,
             });
         }
@@ -220,6 +305,41 @@ impl Plan {
         self.entries
             .iter()
             .filter(|e| matches!(e.action, Action::Replace { .. }))
+    }
+}
+
+#[cfg(test)]
+mod render_tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn values_render_as_stack_yaml_writes_them() {
+        let cases: Vec<(String, &str)> = vec![
+            (128u32.render(), "128"),
+            (true.render(), "true"),
+            ("cognito".to_owned().render(), "cognito"),
+            (Some("cognito".to_owned()).render(), "cognito"),
+            (None::<String>.render(), "(none)"),
+            (
+                vec!["email".to_owned(), "phone_number".to_owned()].render(),
+                "[email, phone_number]",
+            ),
+            (Vec::<String>::new().render(), "[]"),
+            (
+                BTreeMap::from([("TABLE".to_owned(), "users".to_owned())]).render(),
+                "{TABLE: users}",
+            ),
+            // Strings YAML would read as something else are quoted.
+            (String::new().render(), "\"\""),
+            ("true".to_owned().render(), "\"true\""),
+            ("10".to_owned().render(), "\"10\""),
+            ("a: b".to_owned().render(), "\"a: b\""),
+            (" padded".to_owned().render(), "\" padded\""),
+        ];
+        for (rendered, expected) in cases {
+            assert_eq!(rendered, expected);
+        }
     }
 }
 

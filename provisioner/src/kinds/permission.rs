@@ -108,8 +108,8 @@ pub fn diff(live: &Grants, desired: &Grants) -> Action {
         if live.get(id) != desired.get(id) {
             d.field(
                 "statement",
-                &Shown(format!("{id}: {:?}", show(live.get(id)))),
-                &Shown(format!("{id}: {:?}", show(desired.get(id)))),
+                &Shown(format!("{id}: {}", show(live.get(id)).0)),
+                &Shown(format!("{id}: {}", show(desired.get(id)).0)),
             );
         }
     }

@@ -141,11 +141,7 @@ fn sorted_list(value: Value) -> Value {
 /// What it takes to make `live` match `desired`. Pure. Everything on a role changes in place.
 pub fn diff(live: &RoleSettings, desired: &RoleSettings) -> Action {
     let mut d = Differ::default();
-    d.field(
-        "trustPolicy",
-        &Compact(&live.trust_policy),
-        &Compact(&desired.trust_policy),
-    );
+    d.field("trustPolicy", &live.trust_policy, &desired.trust_policy);
     d.field(
         "managedPolicies",
         &live.managed_policies,
@@ -170,16 +166,6 @@ pub fn diff(live: &RoleSettings, desired: &RoleSettings) -> Action {
         }
     }
     d.action()
-}
-
-/// Shows a document as one line of JSON in diffs.
-#[derive(PartialEq)]
-struct Compact<'a>(&'a Value);
-
-impl std::fmt::Debug for Compact<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)
-    }
 }
 
 /// A role found live under the stack's physical name.

@@ -511,6 +511,31 @@ fn username_attribute(attribute: VerifiedAttribute) -> UsernameAttributeType {
     }
 }
 
+impl crate::plan::Render for VerifiedAttribute {
+    /// As stack.yaml writes it.
+    fn render(&self) -> String {
+        match self {
+            VerifiedAttribute::Email => "email",
+            VerifiedAttribute::PhoneNumber => "phone_number",
+        }
+        .to_owned()
+    }
+}
+
+impl crate::plan::Render for PasswordPolicy {
+    /// As stack.yaml's `passwordPolicy` writes it.
+    fn render(&self) -> String {
+        format!(
+            "{{minLength: {}, requireLowercase: {}, requireUppercase: {}, requireNumbers: {}, requireSymbols: {}}}",
+            self.min_length,
+            self.require_lowercase,
+            self.require_uppercase,
+            self.require_numbers,
+            self.require_symbols
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -564,7 +589,7 @@ mod tests {
         check(
             |s| s.auto_verify.clear(),
             Action::Update {
-                changes: vec![change("autoVerify", "[]", "[Email]", false)],
+                changes: vec![change("autoVerify", "[]", "[email]", false)],
             },
         );
         check(
@@ -576,7 +601,12 @@ mod tests {
         check(
             |s| s.account_recovery = vec![VerifiedAttribute::PhoneNumber],
             Action::Update {
-                changes: vec![change("accountRecovery", "[PhoneNumber]", "[Email]", false)],
+                changes: vec![change(
+                    "accountRecovery",
+                    "[phone_number]",
+                    "[email]",
+                    false,
+                )],
             },
         );
         check(
@@ -584,8 +614,8 @@ mod tests {
             Action::Update {
                 changes: vec![change(
                     "passwordPolicy",
-                    "PasswordPolicy { min_length: 12, require_lowercase: true, require_uppercase: true, require_numbers: true, require_symbols: true }",
-                    "PasswordPolicy { min_length: 8, require_lowercase: true, require_uppercase: true, require_numbers: true, require_symbols: true }",
+                    "{minLength: 12, requireLowercase: true, requireUppercase: true, requireNumbers: true, requireSymbols: true}",
+                    "{minLength: 8, requireLowercase: true, requireUppercase: true, requireNumbers: true, requireSymbols: true}",
                     false,
                 )],
             },
@@ -597,7 +627,7 @@ mod tests {
         check(
             |s| s.username_attributes = vec![VerifiedAttribute::Email],
             Action::Replace {
-                changes: vec![change("usernameAttributes", "[Email]", "[]", true)],
+                changes: vec![change("usernameAttributes", "[email]", "[]", true)],
             },
         );
         check(
@@ -607,7 +637,7 @@ mod tests {
             },
             Action::Replace {
                 changes: vec![
-                    change("requiredAttributes", "[\"email\"]", "[]", true),
+                    change("requiredAttributes", "[email]", "[]", true),
                     change("selfSignUp", "false", "true", false),
                 ],
             },

@@ -450,8 +450,8 @@ mod tests {
             Action::Update {
                 changes: vec![FieldChange {
                     field: "authFlows",
-                    live: "[\"REFRESH_TOKEN_AUTH\"]".to_owned(),
-                    desired: "[\"REFRESH_TOKEN_AUTH\", \"USER_PASSWORD_AUTH\"]".to_owned(),
+                    live: "[REFRESH_TOKEN_AUTH]".to_owned(),
+                    desired: "[REFRESH_TOKEN_AUTH, USER_PASSWORD_AUTH]".to_owned(),
                     forces_replacement: false,
                 }],
             }

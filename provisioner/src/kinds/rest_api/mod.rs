@@ -60,6 +60,13 @@ pub struct IntegrationSettings {
     pub uri: String,
 }
 
+impl crate::plan::Render for IntegrationSettings {
+    /// `AWS_PROXY POST arn:aws:apigateway:...`
+    fn render(&self) -> String {
+        format!("{} {} {}", self.kind, self.http_method, self.uri)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthorizerSettings {
