@@ -192,6 +192,45 @@ impl Differ {
     }
 }
 
+/// A [`Differ`] that also records, for every field that differs, the typed change `C` that applying
+/// it takes (`FunctionChange::Code`, ...). Apply acts on those, never on the shown labels, which are
+/// for people: renaming a label cannot change what is called.
+#[derive(Debug)]
+pub struct TypedDiffer<C> {
+    differ: Differ,
+    typed: std::collections::BTreeSet<C>,
+}
+
+impl<C: Ord> Default for TypedDiffer<C> {
+    fn default() -> Self {
+        TypedDiffer {
+            differ: Differ::default(),
+            typed: std::collections::BTreeSet::new(),
+        }
+    }
+}
+
+impl<C: Ord> TypedDiffer<C> {
+    /// Records `field` (shown) and `change` (applied) if `live` and `desired` differ.
+    pub fn field<T: PartialEq + Render>(
+        &mut self,
+        change: C,
+        field: &'static str,
+        live: &T,
+        desired: &T,
+    ) {
+        if live != desired {
+            self.typed.insert(change);
+        }
+        self.differ.field(field, live, desired);
+    }
+
+    /// The action shown, and the typed changes that apply it (empty for NoOp).
+    pub fn finish(self) -> (Action, std::collections::BTreeSet<C>) {
+        (self.differ.action(), self.typed)
+    }
+}
+
 /// One resource (or part of the API) and what happens to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

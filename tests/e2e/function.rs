@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use provisioner::kinds::function::{self, FunctionError, FunctionSettings, Waits};
+use provisioner::kinds::function::{FunctionChange, FunctionChanges};
 use provisioner::kinds::role::{self, RoleSettings};
 use provisioner::package;
 use provisioner::plan::Action;
@@ -97,10 +98,10 @@ async fn a_function_is_created_updated_by_code_and_by_configuration_and_deleted(
         code_sha256: package::code_sha256(&zip),
         ..desired
     };
-    let Action::Update { changes } = function::diff(&live.settings, &desired) else {
+    let (Action::Update { .. }, changes) = function::diff(&live.settings, &desired) else {
         panic!("expected an update")
     };
-    assert_eq!(function::update_calls(&changes), (true, false));
+    assert_eq!(changes, FunctionChanges::from([FunctionChange::Code]));
     function::update(
         &lambda,
         &function.physical_name,
@@ -116,7 +117,7 @@ async fn a_function_is_created_updated_by_code_and_by_configuration_and_deleted(
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(function::diff(&live.settings, &desired), Action::NoOp);
+    assert_eq!(function::diff(&live.settings, &desired).0, Action::NoOp);
 
     // A timeout changed in the console: a configuration update puts it back.
     lambda
@@ -130,14 +131,18 @@ async fn a_function_is_created_updated_by_code_and_by_configuration_and_deleted(
         .await
         .unwrap()
         .unwrap();
-    let Action::Update { changes } = function::diff(&drifted.settings, &desired) else {
+    let (Action::Update { changes: shown }, changes) = function::diff(&drifted.settings, &desired)
+    else {
         panic!("expected an update")
     };
     assert_eq!(
-        (changes.len(), changes[0].field, changes[0].live.as_str()),
+        (shown.len(), shown[0].field, shown[0].live.as_str()),
         (1, "timeout", "3")
     );
-    assert_eq!(function::update_calls(&changes), (false, true));
+    assert_eq!(
+        changes,
+        FunctionChanges::from([FunctionChange::Configuration])
+    );
     function::update(
         &lambda,
         &function.physical_name,
@@ -153,7 +158,7 @@ async fn a_function_is_created_updated_by_code_and_by_configuration_and_deleted(
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(function::diff(&live.settings, &desired), Action::NoOp);
+    assert_eq!(function::diff(&live.settings, &desired).0, Action::NoOp);
 
     function::delete(&lambda, &function.physical_name)
         .await

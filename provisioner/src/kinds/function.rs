@@ -16,15 +16,12 @@ use aws_sdk_lambda::types::{
     LastUpdateStatus, Runtime, State,
 };
 
-use crate::plan::{Action, Differ, FieldChange};
+use crate::plan::{Action, TypedDiffer};
 use crate::progress::{Progress, Waiting};
 use crate::spec::OWNERSHIP_TAG;
 
 pub const RUNTIME: &str = "provided.al2023";
 pub const HANDLER: &str = "bootstrap";
-
-/// Fields of a function that UpdateFunctionCode changes; every other one is configuration.
-const CODE_FIELDS: &[&str] = &["code", "architecture"];
 
 /// The settings of a function that stack.yaml (and the built zip) control.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,27 +85,54 @@ impl FunctionSettings {
     }
 }
 
-/// What it takes to make `live` match `desired`. Pure. Everything changes in place: code (and
-/// architecture) with UpdateFunctionCode, the rest with UpdateFunctionConfiguration.
-pub fn diff(live: &FunctionSettings, desired: &FunctionSettings) -> Action {
-    let mut d = Differ::default();
-    d.field("code", &live.code_sha256, &desired.code_sha256);
-    d.field("architecture", &live.architecture, &desired.architecture);
-    d.field("role", &live.role_arn, &desired.role_arn);
-    d.field("runtime", &live.runtime, &desired.runtime);
-    d.field("handler", &live.handler, &desired.handler);
-    d.field("description", &live.description, &desired.description);
-    d.field("memory", &live.memory_mb, &desired.memory_mb);
-    d.field("timeout", &live.timeout_s, &desired.timeout_s);
-    d.field("environment", &live.environment, &desired.environment);
-    d.action()
+/// What applying a function's update takes: each is one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FunctionChange {
+    /// UpdateFunctionCode: the code or the architecture (which goes with the code).
+    Code,
+    /// UpdateFunctionConfiguration: role, runtime, handler, description, memory, timeout,
+    /// environment.
+    Configuration,
 }
 
-/// Which calls an update needs: (UpdateFunctionCode, UpdateFunctionConfiguration).
-pub fn update_calls(changes: &[FieldChange]) -> (bool, bool) {
-    let code = changes.iter().any(|c| CODE_FIELDS.contains(&c.field));
-    let configuration = changes.iter().any(|c| !CODE_FIELDS.contains(&c.field));
-    (code, configuration)
+/// The typed changes of an update (empty when nothing changes).
+pub type FunctionChanges = std::collections::BTreeSet<FunctionChange>;
+
+/// What it takes to make `live` match `desired`. Pure. Everything changes in place: the action
+/// shows the fields; the typed changes say which calls apply them.
+pub fn diff(live: &FunctionSettings, desired: &FunctionSettings) -> (Action, FunctionChanges) {
+    use FunctionChange::{Code, Configuration};
+    let mut d = TypedDiffer::default();
+    d.field(Code, "code", &live.code_sha256, &desired.code_sha256);
+    d.field(
+        Code,
+        "architecture",
+        &live.architecture,
+        &desired.architecture,
+    );
+    d.field(Configuration, "role", &live.role_arn, &desired.role_arn);
+    d.field(Configuration, "runtime", &live.runtime, &desired.runtime);
+    d.field(Configuration, "handler", &live.handler, &desired.handler);
+    d.field(
+        Configuration,
+        "description",
+        &live.description,
+        &desired.description,
+    );
+    d.field(Configuration, "memory", &live.memory_mb, &desired.memory_mb);
+    d.field(
+        Configuration,
+        "timeout",
+        &live.timeout_s,
+        &desired.timeout_s,
+    );
+    d.field(
+        Configuration,
+        "environment",
+        &live.environment,
+        &desired.environment,
+    );
+    d.finish()
 }
 
 /// A function found live under the stack's physical name.
@@ -351,20 +375,41 @@ pub async fn create(
     Ok(output.function_arn().unwrap_or_default().to_owned())
 }
 
-/// Applies an update: UpdateFunctionCode when the code or architecture changed (exactly one call
-/// for a code-only change), UpdateFunctionConfiguration when anything else did, waiting for the
-/// function to settle before and after each.
+/// Applies an update: one call per typed change (exactly one UpdateFunctionCode for a code-only
+/// change), waiting for the function to settle before and after each; the code goes first (the
+/// order `FunctionChange` sorts in).
 pub async fn update(
     client: &Client,
     name: &str,
-    changes: &[FieldChange],
+    changes: &FunctionChanges,
     desired: &FunctionSettings,
     zip: &[u8],
     waits: Waits,
     progress: &dyn Progress,
 ) -> Result<(), FunctionError> {
-    let (code, configuration) = update_calls(changes);
-    if code {
+    for change in changes {
+        match change {
+            FunctionChange::Code => {
+                update_code(client, name, desired, zip, waits, progress).await?
+            }
+            FunctionChange::Configuration => {
+                update_configuration(client, name, desired, waits, progress).await?
+            }
+        }
+    }
+    Ok(())
+}
+
+/// UpdateFunctionCode (with the architecture, which goes with the code).
+async fn update_code(
+    client: &Client,
+    name: &str,
+    desired: &FunctionSettings,
+    zip: &[u8],
+    waits: Waits,
+    progress: &dyn Progress,
+) -> Result<(), FunctionError> {
+    {
         wait_until_settled(client, name, waits.settle, progress).await?;
         client
             .update_function_code()
@@ -376,7 +421,18 @@ pub async fn update(
             .map_err(|err| aws_error("update the code of", name, err))?;
         wait_until_settled(client, name, waits.settle, progress).await?;
     }
-    if configuration {
+    Ok(())
+}
+
+/// UpdateFunctionConfiguration with the whole configuration (it resets what it is not sent).
+async fn update_configuration(
+    client: &Client,
+    name: &str,
+    desired: &FunctionSettings,
+    waits: Waits,
+    progress: &dyn Progress,
+) -> Result<(), FunctionError> {
+    {
         wait_until_settled(client, name, waits.settle, progress).await?;
         let subject = format!("Lambda function `{name}`");
         let mut waiting = Waiting::new(progress, &subject, Some(waits.role_propagation));
@@ -513,9 +569,15 @@ mod tests {
         let mut live = settings();
         edit(&mut live);
         match diff(&live, &settings()) {
-            Action::NoOp => (false, false),
-            Action::Update { changes } => update_calls(&changes),
-            other => panic!("a function always changes in place, got {other:?}"),
+            (Action::NoOp, changes) => {
+                assert!(changes.is_empty());
+                (false, false)
+            }
+            (Action::Update { .. }, changes) => (
+                changes.contains(&FunctionChange::Code),
+                changes.contains(&FunctionChange::Configuration),
+            ),
+            (other, _) => panic!("a function always changes in place, got {other:?}"),
         }
     }
 

@@ -1,6 +1,7 @@
 //! The calls that apply a node's plan.
 
 use super::*;
+use crate::kinds::function::FunctionChange;
 
 /// Applies one node's plan; records new values (ids, ARNs) in `values`.
 pub async fn apply(
@@ -136,8 +137,10 @@ pub async fn apply(
             function,
             log_group: group,
             log_action,
+            log_changes,
             desired,
             action,
+            changes,
             permissions,
             ..
         } => {
@@ -151,19 +154,31 @@ pub async fn apply(
                         .await
                         .with_context(|| format!("{address}.logGroup: creating"))?
                 }
-                (Action::Update { changes }, Some(group)) => {
-                    if changes.iter().any(|c| c.field == "owner") {
-                        log_group::adopt(&clients.logs, &stack.name, group)
-                            .await
-                            .with_context(|| format!("{address}.logGroup: adopting"))?;
-                    }
-                    if changes.iter().any(|c| c.field == "retentionDays") {
-                        log_group::set_retention(&clients.logs, &group_name, retention)
-                            .await
-                            .with_context(|| format!("{address}.logGroup: PutRetentionPolicy"))?;
+                (Action::Update { .. }, Some(group)) => {
+                    for change in log_changes {
+                        match change {
+                            // Tagging comes first: the group is not ours until it is tagged.
+                            LogGroupChange::Adopt => {
+                                log_group::adopt(&clients.logs, &stack.name, group)
+                                    .await
+                                    .with_context(|| format!("{address}.logGroup: adopting"))?
+                            }
+                            LogGroupChange::Retention => {
+                                log_group::set_retention(&clients.logs, &group_name, retention)
+                                    .await
+                                    .with_context(|| {
+                                        format!("{address}.logGroup: PutRetentionPolicy")
+                                    })?
+                            }
+                        }
                     }
                 }
-                _ => {}
+                // Nothing to do, or nothing live to update (an update is planned only for a group
+                // that exists); log groups are never replaced, and deleted only by `down`.
+                (
+                    Action::NoOp | Action::Update { .. } | Action::Replace { .. } | Action::Delete,
+                    _,
+                ) => {}
             }
             match action {
                 Action::NoOp => {}
@@ -181,9 +196,9 @@ pub async fn apply(
                     .await
                     .with_context(|| format!("{address}: creating"))?;
                 }
-                Action::Update { changes } | Action::Replace { changes } => {
-                    let (code, _) = function::update_calls(changes);
-                    let zip = if code {
+                // Functions have no setting that forces a replacement: an update either way.
+                Action::Update { .. } | Action::Replace { .. } => {
+                    let zip = if changes.contains(&FunctionChange::Code) {
                         read_zip(ctx, function)?
                     } else {
                         Vec::new()

@@ -2,7 +2,7 @@
 //! values known so far), the diff against what was observed, the plan entries that show it, and
 //! the calls that apply it. `diff` and `up` share this code, so what is shown is what is done.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Context as _;
 use futures_util::future::try_join_all;
@@ -14,7 +14,7 @@ pub use apply::apply;
 
 use super::observe::foreign;
 use super::{Context, Live, PoolValues, Resolve, Unresolved, Values};
-use crate::kinds::function::{FunctionSettings, LiveFunction};
+use crate::kinds::function::{FunctionChanges, FunctionSettings, LiveFunction};
 use crate::kinds::log_group::LiveLogGroup;
 use crate::kinds::permission::{self, Grants};
 use crate::kinds::rest_api::{self, ApiChanges, DesiredApi, KNOWN_AFTER_APPLY, LiveApi};
@@ -52,9 +52,13 @@ pub enum NodePlan {
         function: String,
         log_group: Option<Box<LiveLogGroup>>,
         log_action: Action,
+        /// What applying `log_action` takes (an update only).
+        log_changes: BTreeSet<LogGroupChange>,
         desired: Box<FunctionSettings>,
         live: Option<Box<LiveFunction>>,
         action: Action,
+        /// What applying `action` takes (an update only).
+        changes: FunctionChanges,
         /// Its invoke permissions, when the stack has no API (the API node manages them).
         permissions: Option<PermissionPlan>,
     },
@@ -65,6 +69,15 @@ pub enum NodePlan {
         foreign: Vec<String>,
         permissions: BTreeMap<String, PermissionPlan>,
     },
+}
+
+/// What applying a log group's update takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogGroupChange {
+    /// Tag an untagged group of our function's (Lambda created it on a first invocation).
+    Adopt,
+    /// PutRetentionPolicy.
+    Retention,
 }
 
 #[derive(Debug, Clone)]
@@ -193,7 +206,7 @@ pub fn plan(
             );
             let found = live.functions.get(function).cloned().flatten();
             let action = match &found {
-                None => Action::Create,
+                None => (Action::Create, FunctionChanges::new()),
                 Some(found) if !found.owned_by(&stack.name) => {
                     return Err(blocker(
                         &address,
@@ -205,12 +218,18 @@ pub fn plan(
                 }
                 Some(found) => function::diff(&found.settings, &desired),
             };
+            let (action, changes) = action;
             let group = live.log_groups.get(function).cloned().flatten();
             let retention = i32::try_from(spec.log_retention_days).unwrap_or(i32::MAX);
+            let mut log_changes = BTreeSet::new();
             let log_action = match &group {
                 None => Action::Create,
                 Some(group) if group.owned_by(&stack.name) => {
-                    log_group::diff(group.retention_days, retention)
+                    let action = log_group::diff(group.retention_days, retention);
+                    if action != Action::NoOp {
+                        log_changes.insert(LogGroupChange::Retention);
+                    }
+                    action
                 }
                 // Lambda creates the group untagged on a first invocation: a group named after
                 // a function of ours that carries our tag is that function's, and is adopted.
@@ -218,6 +237,7 @@ pub fn plan(
                     if !group.tags.contains_key(OWNERSHIP_TAG)
                         && found.as_ref().is_some_and(|f| f.owned_by(&stack.name)) =>
                 {
+                    log_changes.insert(LogGroupChange::Adopt);
                     let mut changes = vec![FieldChange {
                         field: "owner",
                         live: "untagged (created by Lambda)".to_owned(),
@@ -227,6 +247,7 @@ pub fn plan(
                     if let Action::Update { changes: more } =
                         log_group::diff(group.retention_days, retention)
                     {
+                        log_changes.insert(LogGroupChange::Retention);
                         changes.extend(more);
                     }
                     Action::Update { changes }
@@ -248,6 +269,8 @@ pub fn plan(
                 function: function.clone(),
                 log_group: group.map(Box::new),
                 log_action,
+                log_changes,
+                changes,
                 desired: Box::new(desired),
                 live: found.map(Box::new),
                 action,
