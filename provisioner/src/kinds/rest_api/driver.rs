@@ -290,8 +290,12 @@ pub async fn apply(
     resource_ids.insert("/".to_owned(), root_id);
 
     // 1. Methods that go away or are put again, before the authorizers they may use.
-    for ((path, method), action) in &changes.routes {
-        let reput = matches!(action, Action::Update { changes } if changes.iter().any(|c| METHOD_FIELDS.contains(&c.field)));
+    for (key, action) in &changes.routes {
+        let (path, method) = key;
+        let reput = changes
+            .route_changes
+            .get(key)
+            .is_some_and(|typed| typed.contains(&RouteChange::Method));
         if matches!(action, Action::Delete) || reput {
             let resource_id = resource_id(&resource_ids, path, name)?;
             pacer.wait(Quotas::General).await;
@@ -393,11 +397,17 @@ pub async fn apply(
         let (path, method) = key;
         let (put_method, put_integration) = match action {
             Action::Create => (true, true),
-            Action::Update { changes } => {
-                let reput = changes.iter().any(|c| METHOD_FIELDS.contains(&c.field));
-                (reput, true)
-            }
-            _ => (false, false),
+            // A method put again loses its integration, so an update always puts the integration;
+            // the method only when it changed.
+            Action::Update { .. } => (
+                changes
+                    .route_changes
+                    .get(key)
+                    .is_some_and(|typed| typed.contains(&RouteChange::Method)),
+                true,
+            ),
+            // Deleted in step 1; routes are never replaced; nothing to do.
+            Action::Delete | Action::Replace { .. } | Action::NoOp => (false, false),
         };
         let settings = desired
             .methods

@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::plan::{Action, Differ, FieldChange};
+use crate::plan::{Action, Differ, FieldChange, TypedDiffer};
 use crate::spec::{Api, OWNERSHIP_TAG};
 
 pub use driver::{apply, delete, find, read_stage};
@@ -212,13 +212,22 @@ pub struct ApiChanges {
     /// Create (parents first) or Delete (children first), by path.
     pub resources: BTreeMap<String, Action>,
     pub routes: BTreeMap<RouteKey, Action>,
+    /// What applying each route's update takes (routes with an update only).
+    pub route_changes: BTreeMap<RouteKey, BTreeSet<RouteChange>>,
     /// A new deployment, and why: the shape it serves changes.
     pub deployment: Option<FieldChange>,
     pub stage: Action,
 }
 
-/// Fields of a route whose change needs the method deleted and put again.
-const METHOD_FIELDS: &[&str] = &["authorization", "authorizer"];
+/// What applying a route's update takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RouteChange {
+    /// The method's authorization or authorizer: delete the method and put it again (and with it
+    /// its integration, which goes with the method).
+    Method,
+    /// PutIntegration, which overwrites.
+    Integration,
+}
 
 /// What it takes to make `live` (None: no API yet) match `desired`. Pure.
 pub fn diff(live: Option<&LiveApi>, desired: &DesiredApi) -> ApiChanges {
@@ -277,21 +286,39 @@ pub fn diff(live: Option<&LiveApi>, desired: &DesiredApi) -> ApiChanges {
     }
 
     let mut routes = BTreeMap::new();
+    let mut route_changes = BTreeMap::new();
     let keys: BTreeSet<&RouteKey> = live.methods.keys().chain(desired.methods.keys()).collect();
     for key in keys {
         let action = match (live.methods.get(key), desired.methods.get(key)) {
             (None, Some(_)) => Action::Create,
             (Some(_), None) => Action::Delete,
             (Some(l), Some(d)) => {
-                let mut differ = Differ::default();
-                differ.field("authorization", &l.authorization, &d.authorization);
-                differ.field("authorizer", &l.authorizer, &d.authorizer);
-                differ.field("integration", &l.integration, &d.integration);
-                let mut action = differ.action();
+                let mut differ = TypedDiffer::default();
+                differ.field(
+                    RouteChange::Method,
+                    "authorization",
+                    &l.authorization,
+                    &d.authorization,
+                );
+                differ.field(
+                    RouteChange::Method,
+                    "authorizer",
+                    &l.authorizer,
+                    &d.authorizer,
+                );
+                differ.field(
+                    RouteChange::Integration,
+                    "integration",
+                    &l.integration,
+                    &d.integration,
+                );
+                let (mut action, mut typed) = differ.finish();
                 if let Some(name) = &d.authorizer
                     && replaced.contains(name)
                     && action == Action::NoOp
                 {
+                    // The method must point at the replacement authorizer's new id.
+                    typed.insert(RouteChange::Method);
                     action = Action::Update {
                         changes: vec![FieldChange {
                             field: "authorizer",
@@ -300,6 +327,9 @@ pub fn diff(live: Option<&LiveApi>, desired: &DesiredApi) -> ApiChanges {
                             forces_replacement: false,
                         }],
                     };
+                }
+                if !typed.is_empty() {
+                    route_changes.insert(key.clone(), typed);
                 }
                 action
             }
@@ -352,6 +382,7 @@ pub fn diff(live: Option<&LiveApi>, desired: &DesiredApi) -> ApiChanges {
         authorizers,
         resources,
         routes,
+        route_changes,
         deployment,
         stage,
     }
@@ -525,6 +556,12 @@ mod tests {
         };
         let names: Vec<&str> = fields.iter().map(|c| c.field).collect();
         assert_eq!(names, ["authorization", "authorizer"]);
+        // Applied as the method put again (and its integration with it), whatever the labels say.
+        assert_eq!(
+            changes.route_changes[&key("GET", "/users/{id}")],
+            BTreeSet::from([RouteChange::Method])
+        );
+        assert!(!changes.route_changes.contains_key(&key("POST", "/sign-up")));
         assert!(
             changes
                 .deployment
