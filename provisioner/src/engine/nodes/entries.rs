@@ -164,10 +164,15 @@ impl NodePlan {
                         permission.action.clone(),
                     ));
                 }
-                if let Some(change) = &changes.deployment {
+                if changes.deployment.is_some() {
                     entries.push(
-                        Entry::new("api.deployment", "apiDeployment", "", Action::Create)
-                            .with_note(format!("shape {} -> {}", change.live, change.desired)),
+                        Entry::new(
+                            "api.deployment",
+                            "apiDeployment",
+                            format!("for stage {}", desired.stage),
+                            Action::Create,
+                        )
+                        .with_note(deployment_reason(live.is_some(), changes)),
                     );
                 }
                 entries.push(Entry::new(
@@ -178,6 +183,36 @@ impl NodePlan {
                 ));
                 entries
             }
+        }
+    }
+}
+
+/// Why the API is deployed again, in terms of stack.yaml: the routes that change.
+fn deployment_reason(api_exists: bool, changes: &rest_api::ApiChanges) -> String {
+    let routes: Vec<String> = changes
+        .routes
+        .iter()
+        .filter(|(_, action)| **action != Action::NoOp)
+        .map(|((path, method), action)| {
+            let verb = match action {
+                Action::Create => "added",
+                Action::Delete => "removed",
+                Action::Update { .. } | Action::Replace { .. } | Action::NoOp => "changed",
+            };
+            format!("{method} {path} {verb}")
+        })
+        .collect();
+    let authorizers = changes
+        .authorizers
+        .values()
+        .any(|action| *action != Action::NoOp);
+    match (api_exists, routes.is_empty(), authorizers) {
+        (false, _, _) => format!("first deployment: {} routes", changes.routes.len()),
+        (true, false, _) => routes.join(", "),
+        (true, true, true) => "an authorizer changes".to_owned(),
+        (true, true, false) => {
+            "the stage serves an older shape of the API, or its working copy was repaired"
+                .to_owned()
         }
     }
 }
