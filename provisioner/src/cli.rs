@@ -56,6 +56,18 @@ pub struct GlobalArgs {
     /// (`RUST_LOG` takes precedence, e.g. `RUST_LOG=provisioner=info,aws_smithy_runtime=debug`).
     #[arg(short = 'v', long, global = true)]
     pub verbose: bool,
+    /// Colour the plan: `auto` on a terminal unless `NO_COLOR` is set; never in `--json`.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+}
+
+/// When to colour the plan's markers (`+` green, `~` yellow, `-` red, `-/+` magenta).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Color {
+    /// On a terminal, unless `NO_COLOR` is set.
+    Auto,
+    Always,
+    Never,
 }
 
 impl GlobalArgs {

@@ -21,6 +21,7 @@ fn main() {
         }
     };
     init_logging(cli.global.verbose);
+    output::set_color(cli.global.color);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {

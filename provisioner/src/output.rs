@@ -10,6 +10,44 @@ use crate::plan::{Action, Entry, Plan};
 use crate::report::{DownReport, Outputs, UpReport};
 use crate::spec::Diagnostic;
 
+static COLOR: std::sync::OnceLock<crate::cli::Color> = std::sync::OnceLock::new();
+
+/// How `--color` was given; set once at start.
+pub fn set_color(choice: crate::cli::Color) {
+    let _ = COLOR.set(choice);
+}
+
+/// Whether to colour what goes to a stream that is (`terminal`) or is not a terminal. An explicit
+/// `--color` wins over `NO_COLOR` (no-color.org: command-line arguments override it).
+fn use_color(terminal: bool) -> bool {
+    match COLOR.get().copied().unwrap_or(crate::cli::Color::Auto) {
+        crate::cli::Color::Always => true,
+        crate::cli::Color::Never => false,
+        crate::cli::Color::Auto => {
+            terminal
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+        }
+    }
+}
+
+/// The marker of `action`, right-aligned in three columns, coloured when `color`.
+fn styled_marker(action: &Action, color: bool) -> String {
+    let text = format!("{:>3}", marker(action));
+    if !color {
+        return text;
+    }
+    let style = match action {
+        Action::Create => anstyle::AnsiColor::Green,
+        Action::Update { .. } => anstyle::AnsiColor::Yellow,
+        Action::Replace { .. } => anstyle::AnsiColor::Magenta,
+        Action::Delete => anstyle::AnsiColor::Red,
+        Action::NoOp => return text,
+    };
+    let style = anstyle::Style::new().fg_color(Some(style.into())).bold();
+    format!("{style}{text}{style:#}")
+}
+
 /// A progress line on stderr.
 pub fn status(message: &str) {
     eprintln!("{message}");
@@ -116,9 +154,10 @@ pub struct Terminal;
 
 impl crate::progress::Progress for Terminal {
     fn applied(&self, entry: &Entry, took: Duration) {
+        use std::io::IsTerminal;
         eprintln!(
-            "{:>3} {} {}  ({:.1}s)",
-            marker(&entry.action),
+            "{} {} {}  ({:.1}s)",
+            styled_marker(&entry.action, use_color(std::io::stderr().is_terminal())),
             entry.address,
             verb(&entry.action),
             took.as_secs_f64()
@@ -144,7 +183,7 @@ fn waiting_line(subject: &str, reason: &str, waited: Duration, limit: Option<Dur
 
 /// Writes the human form of a plan: changing entries (and entries with a note), aligned, then
 /// one summary line. `verb` names the command in the summary (`Plan`, `Down`).
-fn write_plan(out: &mut impl Write, plan: &Plan) -> std::io::Result<()> {
+fn write_plan(out: &mut impl Write, plan: &Plan, color: bool) -> std::io::Result<()> {
     writeln!(
         out,
         "Stack `{}` in {} (account {}, as {}):",
@@ -163,8 +202,8 @@ fn write_plan(out: &mut impl Write, plan: &Plan) -> std::io::Result<()> {
     for entry in &shown {
         writeln!(
             out,
-            "  {:>3} {:<width$}  {:<kind_width$}  {}",
-            marker(&entry.action),
+            "  {} {:<width$}  {:<kind_width$}  {}",
+            styled_marker(&entry.action, color),
             entry.address,
             entry.kind,
             entry.name
@@ -211,14 +250,18 @@ pub fn plan(plan: &Plan, json: bool) -> anyhow::Result<()> {
         serde_json::to_writer_pretty(&mut out, plan)?;
         writeln!(out)?;
     } else {
-        write_plan(&mut out, plan)?;
+        use std::io::IsTerminal;
+        let color = use_color(std::io::stdout().is_terminal());
+        write_plan(&mut out, plan, color)?;
     }
     Ok(())
 }
 
 /// A plan on stderr (for `up`/`down`, whose stdout carries the result).
 pub fn plan_to_stderr(plan: &Plan) -> anyhow::Result<()> {
-    write_plan(&mut std::io::stderr().lock(), plan)?;
+    use std::io::IsTerminal;
+    let color = use_color(std::io::stderr().is_terminal());
+    write_plan(&mut std::io::stderr().lock(), plan, color)?;
     Ok(())
 }
 
@@ -335,6 +378,27 @@ pub fn serve_banner(stack: &str, base_url: &str, routes: &[(String, String, Stri
 #[cfg(test)]
 mod waiting_tests {
     use super::*;
+
+    #[test]
+    fn markers_are_coloured_only_when_asked() {
+        let update = Action::Update {
+            changes: Vec::new(),
+        };
+        assert_eq!(styled_marker(&Action::Create, false), "  +");
+        assert_eq!(
+            styled_marker(&Action::Create, true),
+            "\u{1b}[1m\u{1b}[32m  +\u{1b}[0m"
+        );
+        assert_eq!(
+            styled_marker(&update, true),
+            "\u{1b}[1m\u{1b}[33m  ~\u{1b}[0m"
+        );
+        assert_eq!(
+            styled_marker(&Action::Delete, true),
+            "\u{1b}[1m\u{1b}[31m  -\u{1b}[0m"
+        );
+        assert_eq!(styled_marker(&Action::NoOp, true), "   ");
+    }
 
     #[test]
     fn a_wait_says_what_for_how_long_and_until_when() {

@@ -414,3 +414,26 @@ fn verbose_logs_every_call_with_its_request_id() {
         ran.stderr
     );
 }
+
+/// The plan is coloured on request (or on a terminal), never in JSON or when piped.
+#[test]
+fn the_plan_is_coloured_only_when_asked_and_never_in_json() {
+    let stack = support::unique("colour");
+    let file = support::write_stack(&[]);
+    let escape = '\u{1b}';
+    let coloured = on(&file, &stack, &["diff", "--color", "always"]);
+    assert_eq!(coloured.code, Some(2), "{}", coloured.stderr);
+    assert!(
+        coloured.stdout.contains(&format!(
+            "{escape}[1m{escape}[32m  +{escape}[0m userPools.users"
+        )),
+        "{}",
+        coloured.stdout
+    );
+    // Piped (as here), `auto` does not colour; `--json` never does.
+    let piped = on(&file, &stack, &["diff"]);
+    assert!(!piped.stdout.contains(escape), "{}", piped.stdout);
+    let json = on(&file, &stack, &["diff", "--json", "--color", "always"]);
+    assert!(!json.stdout.contains(escape), "{}", json.stdout);
+    serde_json::from_str::<serde_json::Value>(&json.stdout).expect("JSON");
+}
