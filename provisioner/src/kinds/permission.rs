@@ -95,14 +95,6 @@ pub fn desired<'a>(
 
 /// What it takes to make the live statements match. Pure. One field per statement id.
 pub fn diff(live: &Grants, desired: &Grants) -> Action {
-    // A function without statements gets them all: that is a create (a cold stack shows creates
-    // only), and one that keeps none loses them all.
-    if live.is_empty() && !desired.is_empty() {
-        return Action::Create;
-    }
-    if desired.is_empty() && !live.is_empty() {
-        return Action::Delete;
-    }
     let mut d = Differ::default();
     let ids: std::collections::BTreeSet<&String> = live.keys().chain(desired.keys()).collect();
     let show = |grant: Option<&Grant>| {
@@ -340,9 +332,10 @@ mod tests {
         };
         let desired = desired([&route("POST", "/sign-up")], &target, "abc");
         assert_eq!(diff(&desired, &desired), Action::NoOp);
-        // A function without statements gets them all (a create); one that keeps none loses all.
-        assert_eq!(diff(&Grants::new(), &desired), Action::Create);
-        assert_eq!(diff(&desired, &Grants::new()), Action::Delete);
+        // Statements missing from a live function are shown one by one (drift, or a new route).
+        assert!(
+            matches!(diff(&Grants::new(), &desired), Action::Update { changes } if changes.len() == 1)
+        );
         let mut extra = desired.clone();
         extra.insert(
             "someone-else".to_owned(),

@@ -347,12 +347,19 @@ fn api_permissions(ctx: &Context, live: &Live, api_id: &str) -> BTreeMap<String,
                 target,
                 api_id,
             );
-            // A function created in this run has no statements yet.
+            // A function created in this run has no statements yet: they are created with it
+            // (a cold stack shows creates only). A live function's are diffed one by one.
             let live_grants = live.permissions.get(name).cloned().unwrap_or_default();
+            let function_exists = live.functions.get(name).is_some_and(Option::is_some);
+            let action = if !function_exists && !desired.is_empty() {
+                Action::Create
+            } else {
+                permission::diff(&live_grants, &desired)
+            };
             (
                 name.clone(),
                 PermissionPlan {
-                    action: permission::diff(&live_grants, &desired),
+                    action,
                     live: live_grants,
                     desired,
                 },
