@@ -208,6 +208,9 @@ fn write_plan(out: &mut impl Write, plan: &Plan, color: bool) -> std::io::Result
             entry.kind,
             entry.name
         )?;
+        for attribute in &entry.attributes {
+            writeln!(out, "        {}: {}", attribute.field, attribute.value)?;
+        }
         if let Action::Update { changes } | Action::Replace { changes } = &entry.action {
             for change in changes {
                 let forces = if change.forces_replacement {
@@ -265,17 +268,34 @@ pub fn plan_to_stderr(plan: &Plan) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn write_outputs(out: &mut impl Write, outputs: &Outputs) -> std::io::Result<()> {
-    writeln!(out, "Outputs:")?;
+/// The outputs as (name, value), named as stack.yaml's references name them.
+fn output_lines(outputs: &Outputs) -> Vec<(String, String)> {
+    let mut lines = Vec::new();
     if let Some(url) = &outputs.api_url {
-        writeln!(out, "  apiUrl            = {url}")?;
+        lines.push(("apiUrl".to_owned(), url.clone()));
+    }
+    if let Some(id) = &outputs.api_id {
+        lines.push(("apiId".to_owned(), id.clone()));
     }
     for (name, pool) in &outputs.user_pools {
-        writeln!(out, "  userPools.{name}.id  = {}", pool.id)?;
-        writeln!(out, "  userPools.{name}.arn = {}", pool.arn)?;
+        lines.push((format!("userPools.{name}.id"), pool.id.clone()));
+        lines.push((format!("userPools.{name}.arn"), pool.arn.clone()));
         for (client, id) in &pool.clients {
-            writeln!(out, "  userPools.{name}.clients.{client}.id = {id}")?;
+            lines.push((format!("userPools.{name}.clients.{client}.id"), id.clone()));
         }
+    }
+    lines
+}
+
+fn write_outputs(out: &mut impl Write, outputs: &Outputs) -> std::io::Result<()> {
+    let lines = output_lines(outputs);
+    if lines.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "Outputs:")?;
+    let width = lines.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    for (name, value) in lines {
+        writeln!(out, "  {name:<width$} = {value}")?;
     }
     Ok(())
 }
@@ -378,6 +398,35 @@ pub fn serve_banner(stack: &str, base_url: &str, routes: &[(String, String, Stri
 #[cfg(test)]
 mod waiting_tests {
     use super::*;
+
+    #[test]
+    fn outputs_are_aligned_and_named_as_references() {
+        let mut outputs = Outputs {
+            api_url: Some("https://a1.execute-api.us-east-1.amazonaws.com/prod/".to_owned()),
+            api_id: Some("a1".to_owned()),
+            ..Outputs::default()
+        };
+        outputs.user_pools.insert(
+            "users".to_owned(),
+            crate::report::PoolOutputs {
+                id: "us-east-1_p".to_owned(),
+                arn: "arn:aws:cognito-idp:us-east-1:1:userpool/us-east-1_p".to_owned(),
+                clients: std::collections::BTreeMap::from([("web".to_owned(), "c1".to_owned())]),
+            },
+        );
+        let mut text = Vec::new();
+        write_outputs(&mut text, &outputs).unwrap();
+        assert_eq!(
+            String::from_utf8(text).unwrap(),
+            "Outputs:
+  apiUrl                         = https://a1.execute-api.us-east-1.amazonaws.com/prod/
+  apiId                          = a1
+  userPools.users.id             = us-east-1_p
+  userPools.users.arn            = arn:aws:cognito-idp:us-east-1:1:userpool/us-east-1_p
+  userPools.users.clients.web.id = c1
+"
+        );
+    }
 
     #[test]
     fn markers_are_coloured_only_when_asked() {

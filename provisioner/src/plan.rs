@@ -248,6 +248,24 @@ pub struct Entry {
     /// Why, where it is not obvious (a retained pool, a foreign resource left alone).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// For a create: what it is created with, so it can be reviewed before the first `up`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<Attribute>,
+}
+
+/// One setting of a resource to be created, as stack.yaml writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attribute {
+    pub field: &'static str,
+    pub value: String,
+}
+
+/// `field: value`, rendered.
+pub fn attribute<T: Render + ?Sized>(field: &'static str, value: &T) -> Attribute {
+    Attribute {
+        field,
+        value: value.render(),
+    }
 }
 
 impl Entry {
@@ -263,11 +281,20 @@ impl Entry {
             name: name.into(),
             action,
             note: None,
+            attributes: Vec::new(),
         }
     }
 
     pub fn with_note(mut self, note: impl Into<String>) -> Entry {
         self.note = Some(note.into());
+        self
+    }
+
+    /// The attributes a create shows (ignored for other actions).
+    pub fn with_attributes(mut self, attributes: Vec<Attribute>) -> Entry {
+        if self.action == Action::Create {
+            self.attributes = attributes;
+        }
         self
     }
 }

@@ -9,32 +9,7 @@ use crate::support;
 /// Writes `text` as a stack file inside the workspace and runs `validate` on it with AWS pointed at
 /// a listener that must never be called.
 fn validate(text: &str, aws: &TcpListener) -> support::Ran {
-    let dir = support::repo_root()
-        .join("target/e2e-stacks")
-        .join(support::unique("validate"));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("stack.yaml"), text).unwrap();
-    let file = dir
-        .strip_prefix(support::repo_root())
-        .unwrap()
-        .join("stack.yaml");
-    let endpoint = format!("http://{}", aws.local_addr().unwrap());
-    let ran = support::run(
-        support::provisioner()
-            .args(["validate", "--file"])
-            .arg(&file)
-            .env("AWS_ENDPOINT_URL", endpoint),
-    );
-    // Messages name the file as given and the workspace by its absolute path; tests compare
-    // against `{file}` and `{root}`.
-    let root = support::repo_root().display().to_string();
-    support::Ran {
-        stderr: ran
-            .stderr
-            .replace(&file.display().to_string(), "{file}")
-            .replace(&root, "{root}"),
-        ..ran
-    }
+    validate_bytes(text.as_bytes(), aws)
 }
 
 /// The repository's stack.yaml, with crate paths that work from `target/e2e-stacks/<case>/`.
@@ -393,14 +368,16 @@ fn a_missing_stack_file_says_which_and_how_to_point_at_one() {
     );
 }
 
-/// Runs `validate` on `bytes` (written as is) with a deadline: a file that makes the loader hang
-/// fails the test instead of hanging the suite. Returns exit code and stderr ({file} filtered).
+/// Runs `validate` on `bytes` (written as is, inside the workspace) with AWS pointed at `aws`, and a
+/// deadline: a file that makes the loader hang fails the test instead of hanging the suite.
+/// Messages name the file as given and the workspace by its absolute path; stderr has them as
+/// `{file}` and `{root}`.
 fn validate_bytes(bytes: &[u8], aws: &TcpListener) -> support::Ran {
     use std::io::Read;
     use std::time::{Duration, Instant};
     let dir = support::repo_root()
         .join("target/e2e-stacks")
-        .join(support::unique("hostile"));
+        .join(support::unique("validate"));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("stack.yaml"), bytes).unwrap();
     let file = dir
@@ -419,7 +396,7 @@ fn validate_bytes(bytes: &[u8], aws: &TcpListener) -> support::Ran {
         .spawn()
         .unwrap();
     // Not a speed check (scripts/bench-validate prints the times): a guard against the
-    // minutes-long parses these files used to cause.
+    // minutes-long parses hostile files used to cause.
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -445,10 +422,13 @@ fn validate_bytes(bytes: &[u8], aws: &TcpListener) -> support::Ran {
         .unwrap()
         .read_to_string(&mut stderr)
         .unwrap();
+    let root = support::repo_root().display().to_string();
     support::Ran {
         code: status.code(),
         stdout,
-        stderr: stderr.replace(&file.display().to_string(), "{file}"),
+        stderr: stderr
+            .replace(&file.display().to_string(), "{file}")
+            .replace(&root, "{root}"),
     }
 }
 

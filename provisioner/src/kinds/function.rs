@@ -85,6 +85,20 @@ impl FunctionSettings {
     }
 }
 
+impl FunctionSettings {
+    /// What a new function is created with, for the plan.
+    pub fn attributes(&self) -> Vec<crate::plan::Attribute> {
+        use crate::plan::attribute;
+        vec![
+            attribute("architecture", &self.architecture),
+            attribute("memory", &self.memory_mb),
+            attribute("timeout", &self.timeout_s),
+            attribute("description", &self.description),
+            attribute("environment", &self.environment),
+        ]
+    }
+}
+
 /// What applying a function's update takes: each is one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum FunctionChange {

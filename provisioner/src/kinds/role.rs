@@ -81,6 +81,35 @@ pub fn inline_policy(
 }
 
 impl RoleSettings {
+    /// What a new role is created with, for the plan: its managed policies and each statement of
+    /// its inline policy, one per line.
+    pub fn attributes(&self) -> Vec<crate::plan::Attribute> {
+        use crate::plan::{Shown, attribute};
+        let mut attributes = vec![attribute("managedPolicies", &self.managed_policies)];
+        for doc in self.inline_policies.values() {
+            let statements = doc["Statement"].as_array().cloned().unwrap_or_default();
+            for statement in statements {
+                let list = |v: &Value| match v {
+                    Value::Array(items) => items
+                        .iter()
+                        .map(|i| i.as_str().unwrap_or_default().to_owned())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    other => other.as_str().unwrap_or_default().to_owned(),
+                };
+                attributes.push(attribute(
+                    "allow",
+                    &Shown(format!(
+                        "{} on {}",
+                        list(&statement["Action"]),
+                        list(&statement["Resource"])
+                    )),
+                ));
+            }
+        }
+        attributes
+    }
+
     pub fn desired(inline: Option<Value>, partition: &str) -> RoleSettings {
         RoleSettings {
             trust_policy: normalize_policy(&lambda_trust_policy()),
@@ -533,6 +562,27 @@ mod tests {
         detached.managed_policies.clear();
         assert!(
             matches!(diff(&detached, &desired), Action::Update { changes } if changes[0].field == "managedPolicies")
+        );
+    }
+
+    #[test]
+    fn a_new_role_shows_its_policies_one_statement_per_line() {
+        let inline = serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["cognito-idp:AdminGetUser"], "Resource": ["arn:aws:cognito-idp:us-east-1:1:userpool/p"]},
+            {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem"], "Resource": ["arn:aws:dynamodb:us-east-1:1:table/t"]}
+        ]});
+        let shown: Vec<String> = RoleSettings::desired(Some(inline), "aws")
+            .attributes()
+            .iter()
+            .map(|a| format!("{}: {}", a.field, a.value))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "managedPolicies: [arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+                "allow: cognito-idp:AdminGetUser on arn:aws:cognito-idp:us-east-1:1:userpool/p",
+                "allow: dynamodb:GetItem, dynamodb:PutItem on arn:aws:dynamodb:us-east-1:1:table/t",
+            ]
         );
     }
 }

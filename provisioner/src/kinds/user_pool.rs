@@ -33,6 +33,20 @@ pub struct PoolSettings {
 }
 
 impl PoolSettings {
+    /// What a new pool is created with, for the plan.
+    pub fn attributes(&self) -> Vec<crate::plan::Attribute> {
+        use crate::plan::attribute;
+        vec![
+            attribute("selfSignUp", &self.self_sign_up),
+            attribute("autoVerify", &self.auto_verify),
+            attribute("usernameAttributes", &self.username_attributes),
+            attribute("requiredAttributes", &self.required_attributes),
+            attribute("passwordPolicy", &self.password_policy),
+            attribute("accountRecovery", &self.account_recovery),
+            attribute("deletionProtection", &self.deletion_protection),
+        ]
+    }
+
     pub fn desired(pool: &UserPool) -> PoolSettings {
         let sorted = |mut v: Vec<VerifiedAttribute>| {
             v.sort();

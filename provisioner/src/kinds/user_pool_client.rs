@@ -34,6 +34,22 @@ pub struct ClientSettings {
 }
 
 impl ClientSettings {
+    /// What a new client is created with, for the plan.
+    pub fn attributes(&self) -> Vec<crate::plan::Attribute> {
+        use crate::plan::{Shown, attribute};
+        let read = if self.read_attributes.is_empty() {
+            Shown("(every readable attribute)".to_owned())
+        } else {
+            Shown(crate::plan::Render::render(&self.read_attributes))
+        };
+        vec![
+            attribute("authFlows", &self.auth_flows),
+            attribute("generateSecret", &self.generate_secret),
+            attribute("readAttributes", &read),
+            attribute("tokenRevocation", &self.token_revocation),
+        ]
+    }
+
     pub fn desired(client: &AppClient) -> ClientSettings {
         let mut auth_flows = client.auth_flows.clone();
         auth_flows.sort();

@@ -22,7 +22,8 @@ impl NodePlan {
                     "userPool",
                     physical,
                     action.clone(),
-                );
+                )
+                .with_attributes(PoolSettings::desired(&stack.user_pools[name]).attributes());
                 if let Action::Replace { .. } = action {
                     entry = entry.with_note(format!(
                         "replacing the pool deletes every user in it; `up` refuses unless run with `--allow-replace {name}`"
@@ -54,6 +55,9 @@ impl NodePlan {
                     "userPoolClient",
                     physical,
                     action.clone(),
+                )
+                .with_attributes(
+                    ClientSettings::desired(&stack.user_pools[pool].clients[client]).attributes(),
                 );
                 if let Action::Replace { .. } = action {
                     entry = entry.with_note(format!(
@@ -63,18 +67,25 @@ impl NodePlan {
                 vec![entry]
             }
             NodePlan::Role {
-                function, action, ..
-            } => vec![Entry::new(
-                format!("functions.{function}.role"),
-                "iamRole",
-                stack.functions[function].role_name.clone(),
-                action.clone(),
-            )],
+                function,
+                action,
+                desired,
+                ..
+            } => vec![
+                Entry::new(
+                    format!("functions.{function}.role"),
+                    "iamRole",
+                    stack.functions[function].role_name.clone(),
+                    action.clone(),
+                )
+                .with_attributes(desired.attributes()),
+            ],
             NodePlan::Function {
                 function,
                 log_group: group,
                 log_action,
                 action,
+                desired,
                 permissions,
                 ..
             } => {
@@ -85,7 +96,11 @@ impl NodePlan {
                     "logGroup",
                     group_name,
                     log_action.clone(),
-                );
+                )
+                .with_attributes(vec![crate::plan::attribute(
+                    "retentionDays",
+                    &spec.log_retention_days,
+                )]);
                 if *log_action == Action::NoOp
                     && group.as_ref().is_some_and(|g| !g.owned_by(&stack.name))
                 {
@@ -100,7 +115,8 @@ impl NodePlan {
                         "lambdaFunction",
                         spec.physical_name.clone(),
                         action.clone(),
-                    ),
+                    )
+                    .with_attributes(desired.attributes()),
                 ];
                 if let Some(permissions) = permissions {
                     entries.push(Entry::new(
