@@ -702,4 +702,105 @@ mod tests {
             "cannot read the tags of Lambda function `auth-demo-secret` (GetFunction answered AccessDeniedException; ListTags answered AccessDeniedException), so cannot tell whether this stack owns it\n\nhint: allow `lambda:ListTags` on `arn:aws:lambda:us-east-1:123456789012:function:auth-demo-secret` to the identity running provisioner"
         );
     }
+
+    /// A function that takes updates: Active, its last update done.
+    fn settled()
+    -> aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput {
+        aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput::builder()
+            .state(State::Active)
+            .last_update_status(LastUpdateStatus::Successful)
+            .build()
+    }
+
+    /// Replay: `changes` applied to function `f`, answered by `rules` in order; any other request
+    /// fails the call (aws-smithy-mocks answers only what a rule matches).
+    async fn apply_changes(
+        changes: &FunctionChanges,
+        rules: &[&aws_smithy_mocks::Rule],
+    ) -> Result<(), FunctionError> {
+        let client = aws_smithy_mocks::mock_client!(
+            aws_sdk_lambda,
+            aws_smithy_mocks::RuleMode::Sequential,
+            rules.iter().copied()
+        );
+        update(
+            &client,
+            "f",
+            changes,
+            &settings(),
+            b"zip",
+            Waits::default(),
+            &crate::progress::Silent,
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn no_change_makes_no_request() {
+        apply_changes(&FunctionChanges::new(), &[])
+            .await
+            .expect("nothing to call");
+    }
+
+    /// A timeout change is one UpdateFunctionConfiguration carrying the whole configuration (it
+    /// resets what it is not sent), between waits for the function to settle; never the code.
+    #[tokio::test]
+    async fn a_configuration_change_is_one_call_with_the_whole_configuration() {
+        use aws_smithy_mocks::mock;
+        let before = mock!(Client::get_function_configuration).then_output(settled);
+        let update = mock!(Client::update_function_configuration)
+            .match_requests(|req| {
+                let desired = settings();
+                req.function_name() == Some("f")
+                    && req.role() == Some(desired.role_arn.as_str())
+                    && req.runtime().map(|r| r.as_str()) == Some(RUNTIME)
+                    && req.handler() == Some(HANDLER)
+                    && req.description() == Some("d")
+                    && req.memory_size() == Some(128)
+                    && req.timeout() == Some(10)
+                    && req
+                        .environment()
+                        .and_then(|e| e.variables())
+                        .is_some_and(|v| v.get("USER_POOL_CLIENT_ID").map(String::as_str) == Some("abc"))
+            })
+            .then_output(|| {
+                aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationOutput::builder().build()
+            });
+        let after = mock!(Client::get_function_configuration).then_output(settled);
+        apply_changes(
+            &FunctionChanges::from([FunctionChange::Configuration]),
+            &[&before, &update, &after],
+        )
+        .await
+        .expect("the exact calls");
+        assert_eq!(
+            (before.num_calls(), update.num_calls(), after.num_calls()),
+            (1, 1, 1)
+        );
+    }
+
+    /// New code is one UpdateFunctionCode (with the architecture), and no configuration call.
+    #[tokio::test]
+    async fn a_code_change_is_one_update_function_code() {
+        use aws_smithy_mocks::mock;
+        let before = mock!(Client::get_function_configuration).then_output(settled);
+        let code = mock!(Client::update_function_code)
+            .match_requests(|req| {
+                req.function_name() == Some("f")
+                    && req.zip_file().map(|z| z.as_ref()) == Some(&b"zip"[..])
+                    && req.architectures() == [LambdaArchitecture::X8664]
+            })
+            .then_output(|| {
+                aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeOutput::builder()
+                    .build()
+            });
+        let after = mock!(Client::get_function_configuration).then_output(settled);
+        apply_changes(
+            &FunctionChanges::from([FunctionChange::Code]),
+            &[&before, &code, &after],
+        )
+        .await
+        .expect("the exact calls");
+        assert_eq!(code.num_calls(), 1);
+    }
 }
