@@ -9,6 +9,8 @@ mod api;
 mod function;
 mod pool;
 mod references;
+#[cfg(test)]
+mod tests;
 
 use references::KnownNames;
 

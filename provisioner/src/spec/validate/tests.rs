@@ -1,0 +1,327 @@
+//! The rules, one case each: a small edit of the repository's stack.yaml and the exact message,
+//! checked through one helper without starting the binary (the e2e suite keeps a few cases end to
+//! end). `{file}` stands for the file's name in messages, `{root}` for the workspace root.
+
+use std::path::{Path, PathBuf};
+
+use crate::spec::{self, Workspace, WorkspaceMember};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// The repository's workspace as `cargo metadata` describes it, by hand: the handler crates, each
+/// with the binary named after it.
+fn workspace() -> Workspace {
+    let root = repo();
+    let member = |dir: &str, binaries: &[&str]| WorkspaceMember {
+        package: dir.rsplit('/').next().unwrap_or(dir).to_owned(),
+        dir: root.join(dir),
+        binaries: binaries.iter().map(|b| (*b).to_owned()).collect(),
+    };
+    Workspace {
+        target_dir: root.join("target"),
+        members: vec![
+            member("provisioner", &["provisioner"]),
+            member("handlers/common", &[]),
+            member("handlers/sign-up", &["sign-up"]),
+            member("handlers/confirm", &["confirm"]),
+            member("handlers/sign-in", &["sign-in"]),
+            member("handlers/secret", &["secret"]),
+        ],
+        root,
+    }
+}
+
+/// The repository's stack.yaml.
+fn base() -> String {
+    std::fs::read_to_string(repo().join("stack.yaml")).unwrap_or_default()
+}
+
+/// `base()` with each `(from, to)` replaced once (each must be there).
+fn edited(edits: &[(&str, &str)]) -> String {
+    let mut text = base();
+    for (from, to) in edits {
+        assert!(
+            text.contains(from),
+            "stack.yaml no longer contains {from:?}: update this test"
+        );
+        text = text.replacen(from, to, 1);
+    }
+    text
+}
+
+/// `base()` with an `allow` statement for sign-up (at lines 32-34).
+fn with_allow(action: &str, resource: &str) -> String {
+    let env = "      USER_POOL_CLIENT_ID: ${userPools.users.clients.web.id}\n";
+    edited(&[(
+        env,
+        &format!("{env}    allow:\n      - actions: [{action}]\n        resources: {resource}\n"),
+    )])
+}
+
+/// What loading `text` says: the error, or the warnings (empty when the stack is valid).
+fn check(text: &str) -> String {
+    let root = repo();
+    let said = match spec::load(text.as_bytes(), "{file}", &root, &workspace(), None) {
+        Ok(loaded) => loaded
+            .warnings
+            .iter()
+            .map(|w| w.render("{file}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Err(err) => err.to_string(),
+    };
+    said.replace(&root.display().to_string(), "{root}")
+}
+
+#[test]
+fn the_repository_stack_is_valid_without_a_warning() {
+    assert_eq!(check(&base()), "");
+}
+
+#[test]
+fn each_rule_names_the_file_position_field_and_fix() {
+    let cases: Vec<(&str, String, &str)> = vec![
+        // (rule, stack text, expected stderr)
+        (
+            "empty file",
+            String::new(),
+            "`{file}` is not a valid stack: 1 error\n{file}:1:1: the file is empty\n  hint: start with `stack: <name>`; see README.md for the format",
+        ),
+        (
+            "YAML syntax",
+            edited(&[("  sign-in:\n", "  sign-in\n")]),
+            "`{file}` is not a valid stack: 1 error\n{file}:37:10: could not find expected ':', while scanning a simple key\n  hint: check the indentation and the `key: value` syntax here",
+        ),
+        (
+            "unknown key",
+            edited(&[(
+                "    crate: handlers/secret\n",
+                "    crate: handlers/secret\n    memroy: 256\n",
+            )]),
+            "`{file}` is not a valid stack: 1 error\n{file}:42:5: `functions.secret`: unknown field `memroy`\n  hint: did you mean `memory`?",
+        ),
+        (
+            "missing field",
+            edited(&[("    crate: handlers/secret\n", "    timeout: 5\n")]),
+            "`{file}` is not a valid stack: 1 error\n{file}:41:5: `functions.secret`: missing field `crate`",
+        ),
+        (
+            "wrong type",
+            edited(&[(
+                "    crate: handlers/secret\n",
+                "    crate: handlers/secret\n    timeout: ten\n",
+            )]),
+            "`{file}` is not a valid stack: 1 error\n{file}:42:14: `functions.secret.timeout`: expected a whole number, got string \"ten\"",
+        ),
+        (
+            "boolean expected",
+            edited(&[("selfSignUp: true", "selfSignUp: maybe")]),
+            "`{file}` is not a valid stack: 1 error\n{file}:8:17: `userPools.users.selfSignUp`: expected `true` or `false`, got string \"maybe\"",
+        ),
+        (
+            "stack name",
+            edited(&[("stack: auth-demo", "stack: auth demo")]),
+            "`{file}` is not a valid stack: 1 error\n{file}:4:8: `stack`: `auth demo` is not a valid stack name\n  hint: use letters, digits and `-`, starting with a letter: it prefixes every resource's name",
+        ),
+        (
+            "memory range",
+            edited(&[(
+                "    crate: handlers/secret\n",
+                "    crate: handlers/secret\n    memory: 64\n",
+            )]),
+            "`{file}` is not a valid stack: 1 error\n{file}:42:13: `functions.secret.memory`: must be between 128 and 10240 (MB), got 64\n  hint: Lambda gives a function 128 MB to 10240 MB",
+        ),
+        (
+            "timeout range",
+            edited(&[(
+                "    crate: handlers/secret\n",
+                "    crate: handlers/secret\n    timeout: 901\n",
+            )]),
+            "`{file}` is not a valid stack: 1 error\n{file}:42:14: `functions.secret.timeout`: must be between 1 and 900 (seconds), got 901\n  hint: Lambda runs a function for at most 15 minutes",
+        ),
+        (
+            "architecture",
+            edited(&[(
+                "    crate: handlers/secret\n",
+                "    crate: handlers/secret\n    architecture: amd64\n",
+            )]),
+            "`{file}` is not a valid stack: 1 error\n{file}:42:19: `functions.secret.architecture`: `amd64` is not a Lambda architecture\n  hint: did you mean `x86_64`?",
+        ),
+        (
+            "log retention",
+            edited(&[(
+                "    crate: handlers/secret\n",
+                "    crate: handlers/secret\n    logRetentionDays: 10\n",
+            )]),
+            "`{file}` is not a valid stack: 1 error\n{file}:42:23: `functions.secret.logRetentionDays`: CloudWatch Logs does not keep logs for 10 days\n  hint: expected one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653",
+        ),
+        (
+            "function name length",
+            edited(&[
+                (
+                    "  secret:\n",
+                    "  secret-with-a-name-long-enough-to-overflow-aws-limits:\n",
+                ),
+                (
+                    "{ function: secret,",
+                    "{ function: secret-with-a-name-long-enough-to-overflow-aws-limits,",
+                ),
+            ]),
+            "`{file}` is not a valid stack: 1 error\n{file}:40:3: `functions.secret-with-a-name-long-enough-to-overflow-aws-limits`: the IAM role name `auth-demo-secret-with-a-name-long-enough-to-overflow-aws-limits-role` is 68 characters; AWS allows at most 64\n  hint: shorten the stack name or this key",
+        ),
+        (
+            "logical name characters",
+            edited(&[
+                ("  secret:\n", "  \"secret!\":\n"),
+                ("{ function: secret,", "{ function: \"secret!\","),
+            ]),
+            "`{file}` is not a valid stack: 1 error\n{file}:40:3: `functions.secret!`: `secret!` is not a valid function name\n  hint: use letters, digits, `-` and `_`, starting with a letter or digit",
+        ),
+        (
+            "crate not in workspace",
+            edited(&[("crate: handlers/confirm", "crate: handlers/confrim")]),
+            "`{file}` is not a valid stack: 1 error\n{file}:33:12: `functions.confirm.crate`: `handlers/confrim` is not a crate of the cargo workspace at `{root}`\n  hint: did you mean `handlers/confirm`?",
+        ),
+        (
+            "unknown reference",
+            edited(&[(
+                "USER_POOL_CLIENT_ID: ${userPools.users.clients.web.id}",
+                "USER_POOL_CLIENT_ID: ${userPools.user.clients.web.id}",
+            )]),
+            "`{file}` is not a valid stack: 1 error\n{file}:31:28: `functions.sign-up.environment.USER_POOL_CLIENT_ID`: `${userPools.user.clients.web.id}` does not name anything in this stack\n  hint: did you mean `${userPools.users.clients.web.id}`?",
+        ),
+        (
+            "unterminated reference",
+            edited(&[(
+                "USER_POOL_CLIENT_ID: ${userPools.users.clients.web.id}",
+                "USER_POOL_CLIENT_ID: ${userPools.users.clients.web.id",
+            )]),
+            "`{file}` is not a valid stack: 1 error\n{file}:31:28: `functions.sign-up.environment.USER_POOL_CLIENT_ID`: `${userPools.users.clients.web.id` has a `${` without its closing `}`\n  hint: write `$${` for a literal `${`",
+        ),
+        (
+            "reserved environment variable",
+            edited(&[(
+                "      USER_POOL_CLIENT_ID: ${userPools.users.clients.web.id}\n",
+                "      AWS_REGION: eu-west-1\n",
+            )]),
+            "`{file}` is not a valid stack: 1 error\n{file}:31:7: `functions.sign-up.environment.AWS_REGION`: `AWS_REGION` is set by Lambda itself and cannot be configured\n  hint: choose another name",
+        ),
+        (
+            "wildcard action",
+            with_allow("cognito-idp:*", "${userPools.users.arn}"),
+            "`{file}` is not a valid stack: 1 error\n{file}:33:19: `functions.sign-up.allow.0.actions.0`: `cognito-idp:*` is a wildcard; roles here get exact actions only\n  hint: list each action the function calls",
+        ),
+        (
+            "wildcard resource",
+            with_allow("cognito-idp:AdminGetUser", "\"*\""),
+            "`{file}` is not a valid stack: 1 error\n{file}:34:20: `functions.sign-up.allow.0.resources`: `*` grants the action on every resource; roles here get exact resources only\n  hint: name the resource, for example `${userPools.users.arn}`",
+        ),
+        (
+            "malformed action",
+            with_allow("AdminGetUser", "${userPools.users.arn}"),
+            "`{file}` is not a valid stack: 1 error\n{file}:33:19: `functions.sign-up.allow.0.actions.0`: `AdminGetUser` is not an IAM action\n  hint: write `service:Action`, for example `cognito-idp:SignUp`",
+        ),
+        (
+            "auth flow",
+            edited(&[(
+                "authFlows: [USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH]",
+                "authFlows: [USER_PASWORD_AUTH, REFRESH_TOKEN_AUTH]",
+            )]),
+            "`{file}` is not a valid stack: 1 error\n{file}:14:21: `userPools.users.clients.web.authFlows.0`: `USER_PASWORD_AUTH` is not a Cognito auth flow\n  hint: did you mean `USER_PASSWORD_AUTH`?",
+        ),
+        (
+            "read attribute",
+            edited(&[(
+                "readAttributes: [email, email_verified]",
+                "readAttributes: [emial, email_verified]",
+            )]),
+            "`{file}` is not a valid stack: 1 error\n{file}:16:26: `userPools.users.clients.web.readAttributes.0`: `emial` is not a Cognito user attribute\n  hint: did you mean `email`?",
+        ),
+        (
+            "HTTP method",
+            edited(&[("POST /confirm:", "FETCH /confirm:")]),
+            "`{file}` is not a valid stack: 1 error\n{file}:50:5: `api.routes.FETCH /confirm`: `FETCH` is not an HTTP method API Gateway routes\n  hint: expected one of: `GET`, `POST`, `PUT`, `PATCH`, `DELETE`, `HEAD`, `OPTIONS`, `ANY`",
+        ),
+        (
+            "path syntax",
+            edited(&[("POST /confirm:", "POST confirm:")]),
+            "`{file}` is not a valid stack: 1 error\n{file}:50:5: `api.routes.POST confirm`: `confirm` is not a valid API path: it must start with `/`\n  hint: paths look like `/users/{id}`: segments of letters, digits, `-`, `.`, `_`, `~`, or one `{variable}`",
+        ),
+        (
+            "path segment",
+            edited(&[("POST /confirm:", "POST /con%firm/x:")]),
+            "`{file}` is not a valid stack: 1 error\n{file}:50:5: `api.routes.POST /con%firm/x`: `/con%firm/x` is not a valid API path: the segment `con%firm` has characters API Gateway does not accept\n  hint: paths look like `/users/{id}`: segments of letters, digits, `-`, `.`, `_`, `~`, or one `{variable}`",
+        ),
+        (
+            "duplicate route",
+            edited(&[(
+                "    GET /secret:",
+                "    post /sign-up: { function: sign-up }\n    GET /secret:",
+            )]),
+            "`{file}` is not a valid stack: 1 error\n{file}:52:5: `api.routes.post /sign-up`: route `post /sign-up` repeats `POST /sign-up`\n  hint: keep one of them",
+        ),
+        (
+            "sibling path variables",
+            edited(&[(
+                "    GET /secret:",
+                "    GET /users/{id}: { function: secret }\n    DELETE /users/{name}: { function: secret }\n    GET /secret:",
+            )]),
+            "`{file}` is not a valid stack: 1 error\n{file}:52:5: `api.routes.GET /users/{id}`: `{id}` and `{name}` (in `DELETE /users/{name}`) are sibling path variables under `/users`\n  hint: API Gateway allows one variable per level: use the same name in both routes",
+        ),
+        (
+            "route to unknown function",
+            edited(&[(
+                "POST /confirm: { function: confirm }",
+                "POST /confirm: { function: confirmation }",
+            )]),
+            "`{file}` is not a valid stack: 1 error\n{file}:50:32: `api.routes.POST /confirm.function`: function `confirmation` is not defined in `functions`\n  hint: did you mean `confirm`?",
+        ),
+        (
+            "unknown authorizer",
+            edited(&[("authorizer: cognito }", "authorizer: cognitoo }")]),
+            "`{file}` is not a valid stack: 1 error\n{file}:52:50: `api.routes.GET /secret.authorizer`: authorizer `cognitoo` is not defined in `api.authorizers`\n  hint: did you mean `cognito`?",
+        ),
+        (
+            "authorizer pool",
+            edited(&[("      userPool: users\n", "      userPool: members\n")]),
+            "`{file}` is not a valid stack: 1 error\n{file}:47:17: `api.authorizers.cognito.userPool`: user pool `members` is not defined in `userPools`\n  hint: defined user pools: `users`",
+        ),
+        (
+            "cycle",
+            edited(&[
+                (
+                    "    crate: handlers/secret\n",
+                    "    crate: handlers/secret\n    environment: { CONFIRM: \"${functions.confirm.arn}\" }\n",
+                ),
+                (
+                    "    crate: handlers/confirm\n    environment:\n",
+                    "    crate: handlers/confirm\n    environment:\n      SECRET: ${functions.secret.name}\n",
+                ),
+            ]),
+            "`{file}` is not a valid stack: 1 error\n{file}:35:13: `functions.confirm.environment`: references form a cycle: functions.confirm -> functions.secret -> functions.confirm\n  hint: a resource cannot need, directly or through others, a value of its own",
+        ),
+        (
+            "several errors at once",
+            edited(&[(
+                "    crate: handlers/secret\n",
+                "    crate: handlers/secret\n    memory: 0\n    timeout: 0\n",
+            )]),
+            "`{file}` is not a valid stack: 2 errors\n{file}:42:13: `functions.secret.memory`: must be between 128 and 10240 (MB), got 0\n  hint: Lambda gives a function 128 MB to 10240 MB\n{file}:43:14: `functions.secret.timeout`: must be between 1 and 900 (seconds), got 0\n  hint: Lambda runs a function for at most 15 minutes",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (rule, text, expected) in &cases {
+        let said = check(text);
+        if said != *expected {
+            failures.push(format!(
+                "rule `{rule}`:\n--- said\n{said}\n--- expected\n{expected}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
