@@ -8,6 +8,7 @@ mod function;
 mod handlers;
 mod log_group;
 mod permission;
+mod plan_text;
 mod reconcile;
 mod role;
 mod runtime_api;
