@@ -95,8 +95,22 @@ async fn a_created_role_reads_back_equal_and_drift_is_repaired() {
         .unwrap();
     match role::diff(&drifted.settings, &desired) {
         Action::Update { changes } => {
-            let fields: Vec<&str> = changes.iter().map(|c| c.field).collect();
-            assert_eq!(fields, ["managedPolicies", "inlinePolicy", "inlinePolicy"]);
+            // Each statement added or removed on a line of its own.
+            let lines: Vec<String> = changes
+                .iter()
+                .map(|c| format!("{}: {} -> {}", c.field, c.live, c.desired))
+                .collect();
+            assert_eq!(
+                lines,
+                [
+                    "managedPolicies: [] -> [arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]".to_owned(),
+                    format!("inlinePolicy: extra: Allow cognito-idp:SignUp on {POOL_ARN} -> (removed)"),
+                    "inlinePolicy: extra: Allow s3:* on * -> (removed)".to_owned(),
+                    format!("inlinePolicy: provisioner-allow: Allow cognito-idp:SignUp on {POOL_ARN} -> (removed)"),
+                    "inlinePolicy: provisioner-allow: Allow s3:* on * -> (removed)".to_owned(),
+                    format!("inlinePolicy: (absent) -> provisioner-allow: Allow cognito-idp:AdminGetUser on {POOL_ARN}"),
+                ]
+            );
         }
         other => panic!("expected an update, got {other:?}"),
     }

@@ -186,7 +186,40 @@ pub fn diff(live: &RoleSettings, desired: &RoleSettings) -> Action {
             live.inline_policies.get(name),
             desired.inline_policies.get(name),
         );
-        if live_doc != desired_doc {
+        if live_doc == desired_doc {
+            continue;
+        }
+        // One line per statement removed or added, as people review a policy change.
+        let statements = |doc: Option<&Value>| -> Vec<Value> {
+            doc.and_then(|d| d["Statement"].as_array().cloned())
+                .unwrap_or_default()
+        };
+        let (live_statements, desired_statements) = (statements(live_doc), statements(desired_doc));
+        let mut shown = false;
+        for statement in live_statements
+            .iter()
+            .filter(|s| !desired_statements.contains(s))
+        {
+            d.field(
+                "inlinePolicy",
+                &Shown(statement_line(name, statement)),
+                &Shown("(removed)".to_owned()),
+            );
+            shown = true;
+        }
+        for statement in desired_statements
+            .iter()
+            .filter(|s| !live_statements.contains(s))
+        {
+            d.field(
+                "inlinePolicy",
+                &Shown("(absent)".to_owned()),
+                &Shown(statement_line(name, statement)),
+            );
+            shown = true;
+        }
+        if !shown {
+            // The same statements in documents that differ otherwise (a Version, say).
             d.field(
                 "inlinePolicy",
                 &Shown(live_doc.map_or_else(|| "absent".to_owned(), Value::to_string)),
@@ -195,6 +228,31 @@ pub fn diff(live: &RoleSettings, desired: &RoleSettings) -> Action {
         }
     }
     d.action()
+}
+
+/// `provisioner-allow: Allow cognito-idp:AdminGetUser on arn:...` (and its condition, if any).
+fn statement_line(policy: &str, statement: &Value) -> String {
+    let list = |v: &Value| match v {
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Null => String::new(),
+        other => other
+            .as_str()
+            .map_or_else(|| other.to_string(), str::to_owned),
+    };
+    let mut line = format!(
+        "{policy}: {} {} on {}",
+        list(&statement["Effect"]),
+        list(&statement["Action"]),
+        list(&statement["Resource"])
+    );
+    if let Some(condition) = statement.get("Condition") {
+        line.push_str(&format!(" if {condition}"));
+    }
+    line
 }
 
 /// A role found live under the stack's physical name.
