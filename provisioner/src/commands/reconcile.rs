@@ -152,7 +152,7 @@ fn check_blockers(plan: &Plan) -> anyhow::Result<()> {
 
 pub async fn diff(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<i32> {
     let (ctx, live) = start(global, true, Waits::default()).await?;
-    let plan = run::plan_up(&ctx, &live);
+    let plan = run::plan_up(&ctx.model(), &live);
     output::plan(&plan, args.json)?;
     if args.json && !plan.blockers.is_empty() {
         // The plan on stdout already lists the blockers: one JSON document, the error on stderr.
@@ -208,7 +208,7 @@ pub async fn up(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<i32> {
         ..Waits::default()
     };
     let (ctx, live) = start(global, true, waits).await?;
-    let plan = run::plan_up(&ctx, &live);
+    let plan = run::plan_up(&ctx.model(), &live);
     output::plan_to_stderr(&plan)?;
     check_blockers(&plan)?;
     let refused = run::unallowed_replacements(&plan, &args.allow_replace);
@@ -240,7 +240,7 @@ pub async fn up(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<i32> {
     }
     if !plan.has_changes() {
         let report = crate::report::UpReport {
-            outputs: run::outputs(&ctx, &live),
+            outputs: run::outputs(&ctx.model(), &live),
             changes: Vec::new(),
             summary: plan.summary,
             calls: ctx.clients.calls.snapshot(),
@@ -258,7 +258,7 @@ pub async fn up(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<i32> {
 pub async fn down(global: &GlobalArgs, args: &DownArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
     let (ctx, live) = start(global, false, Waits::default()).await?;
-    let plan = run::plan_down(&ctx, &live, args.delete_data);
+    let plan = run::plan_down(&ctx.model(), &live, args.delete_data);
     output::plan_to_stderr(&plan)?;
     if plan.has_changes() {
         confirm(&plan, args.yes, "Delete these resources?", "down")?;

@@ -43,7 +43,7 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<i32>
             missing.join("; ")
         );
     }
-    let plan = run::plan_up(&ctx, &live);
+    let plan = run::plan_up(&ctx.model(), &live);
     if plan.has_changes() {
         output::status(&format!(
             "warning: live AWS differs from stack.yaml ({} to create, {} to update, {} to replace, {} to delete); serve runs this checkout's handlers and routes. `provisioner diff` shows the differences, `provisioner up` applies them.",
@@ -121,6 +121,7 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<i32>
         let mut environment = Vec::new();
         for (key, template) in &function.environment {
             let value = ctx
+                .model()
                 .render(&values, template, Resolve::Strict)
                 .with_context(|| format!("function `{name}`, environment `{key}`"))?;
             environment.push((key.clone(), value));
@@ -254,7 +255,7 @@ fn not_up(ctx: &Context, values: &Values) -> Vec<String> {
     }
     for (name, function) in &ctx.stack.functions {
         for (key, template) in &function.environment {
-            if let Err(unresolved) = ctx.render(values, template, Resolve::Strict) {
+            if let Err(unresolved) = ctx.model().render(values, template, Resolve::Strict) {
                 missing.push(format!(
                     "function `{name}`'s environment `{key}` refers to `${{{}}}`, which does not exist",
                     unresolved.0

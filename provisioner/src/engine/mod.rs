@@ -126,11 +126,33 @@ pub enum Resolve {
     Strict,
 }
 
+/// What the planner needs, and nothing that reaches AWS: the stack, where it goes (region,
+/// account, partition) and its functions' code hashes. `nodes::plan`, `run::plan_up` and
+/// `run::plan_down` are pure functions of a model, what was observed and the values known.
+#[derive(Debug, Clone, Copy)]
+pub struct Model<'a> {
+    pub stack: &'a Stack,
+    pub target: &'a Target,
+    /// By function (logical name); empty for `down`.
+    pub code: &'a BTreeMap<String, Code>,
+}
+
 impl Context {
+    /// The part of the context the planner sees.
+    pub fn model(&self) -> Model<'_> {
+        Model {
+            stack: &self.stack,
+            target: &self.target,
+            code: &self.code,
+        }
+    }
+}
+
+impl Model<'_> {
     /// The value of `reference` now; in a lenient plan, `(known after apply)` when it has none.
     pub fn value(&self, values: &Values, reference: &Reference, mode: Resolve) -> Option<String> {
         values
-            .get(&self.stack, &self.target, reference)
+            .get(self.stack, self.target, reference)
             .or_else(|| (mode == Resolve::Lenient).then(|| KNOWN_AFTER_APPLY.to_owned()))
     }
 

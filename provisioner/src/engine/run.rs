@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 
 use super::nodes::{self, NodePlan, lock};
-use super::{Context, Live, Resolve, Values, dag};
+use super::{Context, Live, Model, Resolve, Values, dag};
 use crate::kinds::{function, log_group, rest_api, role, user_pool, user_pool_client};
 use crate::plan::{Action, Entry, Plan, Summary};
 use crate::report::{DownReport, Incomplete, Outputs, PoolOutputs, UpReport};
@@ -15,7 +15,7 @@ use crate::spec::{Removal, ResourceId};
 
 /// The plan for `up`: every node in dependency order, with what cannot be known before applying
 /// shown as `(known after apply)`.
-pub fn plan_up(ctx: &Context, live: &Live) -> Plan {
+pub fn plan_up(ctx: &Model, live: &Live) -> Plan {
     let mut values = Values::from_live(live);
     let mut entries = Vec::new();
     let mut blockers = Vec::new();
@@ -51,7 +51,7 @@ enum Undeclared {
 }
 
 /// The logical name a physical name of this stack stands for (`auth-demo-old` -> `old`).
-fn logical<'a>(ctx: &Context, physical: &'a str) -> &'a str {
+fn logical<'a>(ctx: &Model, physical: &'a str) -> &'a str {
     physical
         .strip_prefix(&format!("{}-", ctx.stack.name))
         .unwrap_or(physical)
@@ -59,7 +59,7 @@ fn logical<'a>(ctx: &Context, physical: &'a str) -> &'a str {
 
 /// Entries (and what to delete) for everything of this stack's that stack.yaml no longer declares,
 /// in the order they can go: the API, functions, their log groups and roles, app clients.
-fn undeclared(ctx: &Context, live: &Live) -> Vec<(Entry, Undeclared)> {
+fn undeclared(ctx: &Model, live: &Live) -> Vec<(Entry, Undeclared)> {
     const GONE: &str = "no longer in stack.yaml";
     let found = &live.undeclared;
     let mut out = Vec::new();
@@ -157,7 +157,7 @@ fn undeclared(ctx: &Context, live: &Live) -> Vec<(Entry, Undeclared)> {
 async fn delete_undeclared(ctx: &Context, live: &Live) -> anyhow::Result<Vec<Entry>> {
     let clients = &ctx.clients;
     let mut done = Vec::new();
-    for (entry, item) in undeclared(ctx, live) {
+    for (entry, item) in undeclared(&ctx.model(), live) {
         let started = Instant::now();
         let result: anyhow::Result<()> = match &item {
             Undeclared::Pool => continue,
@@ -226,7 +226,7 @@ pub fn unallowed_replacements<'p>(plan: &'p Plan, allowed: &[String]) -> Vec<&'p
 }
 
 /// The outputs of a stack whose values are `values`.
-fn outputs_from_values(ctx: &Context, values: &Values) -> Outputs {
+fn outputs_from_values(ctx: &Model, values: &Values) -> Outputs {
     let mut outputs = Outputs {
         api_id: values.api_id.clone(),
         api_url: match (&values.api_id, &ctx.stack.api) {
@@ -297,9 +297,9 @@ pub async fn apply_up(
             (ctx.clone(), live.clone(), values.clone(), applied.clone());
         async move {
             let snapshot = lock(&values).clone();
-            let node = nodes::plan(&ctx, &live, &snapshot, &id, Resolve::Strict)?;
+            let node = nodes::plan(&ctx.model(), &live, &snapshot, &id, Resolve::Strict)?;
             let changing: Vec<Entry> = node
-                .entries(&ctx)
+                .entries(&ctx.model())
                 .into_iter()
                 .filter(|e| e.action != Action::NoOp)
                 .collect();
@@ -326,7 +326,7 @@ pub async fn apply_up(
     let mut changes = guard(&applied).clone();
     changes.extend(removed);
     Ok(UpReport {
-        outputs: outputs_from_values(&ctx, &values),
+        outputs: outputs_from_values(&ctx.model(), &values),
         summary: Summary::of(&changes),
         changes,
         calls: ctx.clients.calls.snapshot(),
@@ -340,7 +340,7 @@ fn guard(entries: &Mutex<Vec<Entry>>) -> std::sync::MutexGuard<'_, Vec<Entry>> {
 }
 
 /// Outputs of a stack as it is live (for a no-op `up`).
-pub fn outputs(ctx: &Context, live: &Live) -> Outputs {
+pub fn outputs(ctx: &Model, live: &Live) -> Outputs {
     outputs_from_values(ctx, &Values::from_live(live))
 }
 
@@ -355,11 +355,11 @@ enum DownStep {
 }
 
 /// Whether the pool's data goes: stack.yaml's `removal: delete`, or `--delete-data`.
-fn deletes_data(ctx: &Context, pool: &str, delete_data: bool) -> bool {
+fn deletes_data(ctx: &Model, pool: &str, delete_data: bool) -> bool {
     delete_data || ctx.stack.user_pools[pool].removal == Removal::Delete
 }
 
-fn down_steps(ctx: &Context, live: &Live, id: &ResourceId, delete_data: bool) -> Vec<DownStep> {
+fn down_steps(ctx: &Model, live: &Live, id: &ResourceId, delete_data: bool) -> Vec<DownStep> {
     let stack = &ctx.stack;
     let retained_note = |pool: &str| {
         format!(
@@ -475,7 +475,7 @@ fn down_steps(ctx: &Context, live: &Live, id: &ResourceId, delete_data: bool) ->
 }
 
 /// The plan for `down`: in reverse dependency order, what goes and what is kept.
-pub fn plan_down(ctx: &Context, live: &Live, delete_data: bool) -> Plan {
+pub fn plan_down(ctx: &Model, live: &Live, delete_data: bool) -> Plan {
     let mut entries = Vec::new();
     for id in ctx.stack.order.iter().rev() {
         for step in down_steps(ctx, live, id, delete_data) {
@@ -505,7 +505,7 @@ pub async fn apply_down(
         let (ctx, live, deleted, retained) =
             (ctx.clone(), live.clone(), deleted.clone(), retained.clone());
         async move {
-            for step in down_steps(&ctx, &live, &id, delete_data) {
+            for step in down_steps(&ctx.model(), &live, &id, delete_data) {
                 match step {
                     DownStep::Absent => {}
                     DownStep::Keep(entry) => guard(&retained).push(entry),
@@ -531,7 +531,7 @@ pub async fn apply_down(
     deleted.extend(removed);
     let mut retained = guard(&retained).clone();
     retained.extend(
-        undeclared(&ctx, &live)
+        undeclared(&ctx.model(), &live)
             .into_iter()
             .filter(|(_, item)| matches!(item, Undeclared::Pool))
             .map(|(entry, _)| entry),
@@ -599,4 +599,90 @@ async fn delete(ctx: &Context, live: &Live, id: &ResourceId, entry: &Entry) -> a
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The planner is pure: these plans are made from a model and an observed state written by
+    //! hand, with no client anywhere.
+
+    use super::*;
+    use crate::aws::Target;
+    use crate::engine::Code;
+    use std::collections::BTreeMap;
+
+    fn target() -> Target {
+        Target {
+            region: "eu-west-1".to_owned(),
+            account: "111122223333".to_owned(),
+            partition: "aws".to_owned(),
+            caller: "arn:aws:iam::111122223333:user/ci".to_owned(),
+        }
+    }
+
+    fn code(stack: &crate::spec::Stack) -> BTreeMap<String, Code> {
+        stack
+            .functions
+            .keys()
+            .map(|name| {
+                (
+                    name.clone(),
+                    Code {
+                        sha256: format!("sha-of-{name}"),
+                        zip: std::path::PathBuf::from("unused.zip"),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn nothing_live_plans_every_resource_as_a_create() {
+        let stack = crate::spec::testing::repo_stack();
+        let (target, code) = (target(), code(&stack));
+        let model = Model {
+            stack: &stack,
+            target: &target,
+            code: &code,
+        };
+        let plan = plan_up(&model, &Live::default());
+        assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
+        assert!(
+            plan.entries.iter().all(|e| e.action == Action::Create),
+            "{:#?}",
+            plan.entries
+        );
+        // Pool, client, API, authorizer, stage, deployment; per function its role, log group,
+        // function and permissions; per route its resource and method.
+        assert_eq!(plan.summary.create, 6 + 4 * 4 + 4 * 2);
+        assert_eq!(
+            (plan.region.as_str(), plan.account.as_str()),
+            ("eu-west-1", "111122223333")
+        );
+        // References to what does not exist yet read as such.
+        let function = plan
+            .entries
+            .iter()
+            .find(|e| e.address == "functions.sign-up")
+            .expect("sign-up");
+        assert!(
+            function.attributes.iter().any(|a| a.field == "environment"
+                && a.value == "{USER_POOL_CLIENT_ID: (known after apply)}"),
+            "{:?}",
+            function.attributes
+        );
+    }
+
+    #[test]
+    fn down_of_nothing_live_deletes_nothing() {
+        let stack = crate::spec::testing::repo_stack();
+        let (target, code) = (target(), BTreeMap::new());
+        let model = Model {
+            stack: &stack,
+            target: &target,
+            code: &code,
+        };
+        let plan = plan_down(&model, &Live::default(), false);
+        assert!(!plan.has_changes(), "{:#?}", plan.entries);
+    }
 }

@@ -7,6 +7,8 @@ mod error;
 mod model;
 mod positions;
 mod raw;
+#[cfg(test)]
+pub(crate) mod testing;
 mod validate;
 mod workspace;
 

@@ -251,7 +251,7 @@ pub async fn apply(
             // Planned before the API had an id, maybe: the statements name it.
             let permissions = match live {
                 Some(_) => permissions.clone(),
-                None => api_permissions(ctx, observed, &api_id),
+                None => api_permissions(&ctx.model(), observed, &api_id),
             };
             try_join_all(
                 permissions

@@ -4,7 +4,7 @@ use super::*;
 
 impl NodePlan {
     /// The plan entries this node shows, NoOps included.
-    pub fn entries(&self, ctx: &Context) -> Vec<Entry> {
+    pub fn entries(&self, ctx: &Model) -> Vec<Entry> {
         let stack = &ctx.stack;
         match self {
             NodePlan::Pool {

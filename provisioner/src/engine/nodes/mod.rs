@@ -13,7 +13,7 @@ mod entries;
 pub use apply::apply;
 
 use super::observe::foreign;
-use super::{Context, Live, PoolValues, Resolve, Unresolved, Values};
+use super::{Context, Live, Model, PoolValues, Resolve, Unresolved, Values};
 use crate::kinds::function::{FunctionChanges, FunctionSettings, LiveFunction};
 use crate::kinds::log_group::LiveLogGroup;
 use crate::kinds::permission::{self, Grants};
@@ -106,7 +106,7 @@ fn unresolved(address: &str, err: Unresolved) -> Blocker {
 
 /// Plans one node from what was observed and the values known now.
 pub fn plan(
-    ctx: &Context,
+    ctx: &Model,
     live: &Live,
     values: &Values,
     id: &ResourceId,
@@ -330,7 +330,7 @@ pub fn plan(
 }
 
 /// Per function, the statements the API's routes need, given the API's id.
-fn api_permissions(ctx: &Context, live: &Live, api_id: &str) -> BTreeMap<String, PermissionPlan> {
+fn api_permissions(ctx: &Model, live: &Live, api_id: &str) -> BTreeMap<String, PermissionPlan> {
     let target = &ctx.target;
     let routes = ctx
         .stack

@@ -2,44 +2,8 @@
 //! checked through one helper without starting the binary (the e2e suite keeps a few cases end to
 //! end). `{file}` stands for the file's name in messages, `{root}` for the workspace root.
 
-use std::path::{Path, PathBuf};
-
-use crate::spec::{self, Workspace, WorkspaceMember};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
-}
-
-/// The repository's workspace as `cargo metadata` describes it, by hand: the handler crates, each
-/// with the binary named after it.
-fn workspace() -> Workspace {
-    let root = repo();
-    let member = |dir: &str, binaries: &[&str]| WorkspaceMember {
-        package: dir.rsplit('/').next().unwrap_or(dir).to_owned(),
-        dir: root.join(dir),
-        binaries: binaries.iter().map(|b| (*b).to_owned()).collect(),
-    };
-    Workspace {
-        target_dir: root.join("target"),
-        members: vec![
-            member("provisioner", &["provisioner"]),
-            member("handlers/common", &[]),
-            member("handlers/sign-up", &["sign-up"]),
-            member("handlers/confirm", &["confirm"]),
-            member("handlers/sign-in", &["sign-in"]),
-            member("handlers/secret", &["secret"]),
-        ],
-        root,
-    }
-}
-
-/// The repository's stack.yaml.
-fn base() -> String {
-    std::fs::read_to_string(repo().join("stack.yaml")).unwrap_or_default()
-}
+use crate::spec;
+use crate::spec::testing::{base, repo, workspace};
 
 /// `base()` with each `(from, to)` replaced once (each must be there).
 fn edited(edits: &[(&str, &str)]) -> String {
