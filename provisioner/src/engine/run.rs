@@ -29,7 +29,7 @@ pub fn plan_up(ctx: &Model, live: &Live) -> Plan {
         }
     }
     entries.extend(undeclared(ctx, live).into_iter().map(|(entry, _)| entry));
-    Plan::new(&ctx.stack.name, &ctx.target, entries, blockers)
+    Plan::new(&ctx.stack.name, ctx.target, entries, blockers)
 }
 
 /// Something of this stack's that stack.yaml no longer declares.
@@ -486,7 +486,7 @@ pub fn plan_down(ctx: &Model, live: &Live, delete_data: bool) -> Plan {
         }
     }
     entries.extend(undeclared(ctx, live).into_iter().map(|(entry, _)| entry));
-    Plan::new(&ctx.stack.name, &ctx.target, entries, Vec::new())
+    Plan::new(&ctx.stack.name, ctx.target, entries, Vec::new())
 }
 
 /// Deletes what the stack owns, each resource once nothing that needs it is left.
