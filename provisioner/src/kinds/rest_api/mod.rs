@@ -612,4 +612,79 @@ mod tests {
         );
         assert_eq!(changes.stage, Action::NoOp);
     }
+
+    /// Replay of apply: the route `GET /users/{id}` loses its authorizer. Exactly its method deleted
+    /// and put again (no authorizer), its integration put again, a deployment and the stage moved
+    /// to it; nothing else (any other request has no rule and fails the run).
+    #[tokio::test]
+    async fn a_method_change_deletes_and_puts_the_method_then_deploys() {
+        use aws_sdk_apigateway::operation::{
+            create_deployment::CreateDeploymentOutput, delete_method::DeleteMethodOutput,
+            put_integration::PutIntegrationOutput, put_method::PutMethodOutput,
+            update_stage::UpdateStageOutput,
+        };
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+        let live = deployed(&api(ROUTES));
+        let desired = api(&[("POST", "/sign-up", None), ("GET", "/users/{id}", None)]);
+        let changes = diff(Some(&live), &desired);
+        assert_eq!(
+            changes.route_changes[&key("GET", "/users/{id}")],
+            BTreeSet::from([RouteChange::Method])
+        );
+        let resource = "id/users/{id}";
+        let delete = mock!(aws_sdk_apigateway::Client::delete_method)
+            .match_requests(move |r| {
+                r.rest_api_id() == Some("a1")
+                    && r.resource_id() == Some(resource)
+                    && r.http_method() == Some("GET")
+            })
+            .then_output(|| DeleteMethodOutput::builder().build());
+        let put = mock!(aws_sdk_apigateway::Client::put_method)
+            .match_requests(move |r| {
+                r.resource_id() == Some(resource)
+                    && r.http_method() == Some("GET")
+                    && r.authorization_type() == Some("NONE")
+                    && r.authorizer_id().is_none()
+            })
+            .then_output(|| PutMethodOutput::builder().build());
+        let integration = mock!(aws_sdk_apigateway::Client::put_integration)
+            .match_requests(move |r| {
+                r.resource_id() == Some(resource)
+                    && r.integration_http_method() == Some("POST")
+                    && r.uri()
+                        .is_some_and(|u| u.ends_with("function:f/invocations"))
+            })
+            .then_output(|| PutIntegrationOutput::builder().build());
+        let deploy = mock!(aws_sdk_apigateway::Client::create_deployment)
+            .match_requests(|r| r.rest_api_id() == Some("a1"))
+            .then_output(|| CreateDeploymentOutput::builder().id("d2").build());
+        let stage = mock!(aws_sdk_apigateway::Client::update_stage)
+            .match_requests(|r| r.stage_name() == Some("prod"))
+            .then_output(|| UpdateStageOutput::builder().build());
+        let client = mock_client!(
+            aws_sdk_apigateway,
+            RuleMode::Sequential,
+            [&delete, &put, &integration, &deploy, &stage]
+        );
+        let id = apply(
+            &client,
+            &Pacer::default(),
+            "s",
+            Some(&live),
+            &desired,
+            &changes,
+        )
+        .await
+        .expect("exactly these calls");
+        assert_eq!(id, "a1");
+        for (rule, name) in [
+            (&delete, "DeleteMethod"),
+            (&put, "PutMethod"),
+            (&integration, "PutIntegration"),
+            (&deploy, "CreateDeployment"),
+            (&stage, "UpdateStage"),
+        ] {
+            assert_eq!(rule.num_calls(), 1, "{name}");
+        }
+    }
 }
