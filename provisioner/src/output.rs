@@ -195,7 +195,7 @@ fn write_plan(out: &mut impl Write, plan: &Plan, color: bool) -> std::io::Result
         .filter(|e| e.action != Action::NoOp || e.note.is_some())
         .collect();
     let width = shown.iter().map(|e| e.address.len()).max().unwrap_or(0);
-    let kind_width = shown.iter().map(|e| e.kind.len()).max().unwrap_or(0);
+    let kind_width = shown.iter().map(|e| e.kind.name().len()).max().unwrap_or(0);
     if !shown.is_empty() {
         writeln!(out)?;
     }

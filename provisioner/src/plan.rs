@@ -231,6 +231,69 @@ impl<C: Ord> TypedDiffer<C> {
     }
 }
 
+/// Every kind of resource a stack manages: one closed list. Code that must handle every kind
+/// (the plan's entries, the cleanup of what stack.yaml no longer declares) matches on it
+/// exhaustively, so a new variant makes the compiler name each place left to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Kind {
+    UserPool,
+    UserPoolClient,
+    IamRole,
+    LogGroup,
+    LambdaFunction,
+    LambdaPermissions,
+    RestApi,
+    ApiAuthorizer,
+    ApiResource,
+    ApiMethod,
+    ApiDeployment,
+    ApiStage,
+}
+
+impl Kind {
+    /// Every kind, in the order resources of a stack are created.
+    pub const ALL: [Kind; 12] = [
+        Kind::UserPool,
+        Kind::UserPoolClient,
+        Kind::IamRole,
+        Kind::LogGroup,
+        Kind::LambdaFunction,
+        Kind::RestApi,
+        Kind::ApiAuthorizer,
+        Kind::ApiResource,
+        Kind::ApiMethod,
+        Kind::LambdaPermissions,
+        Kind::ApiDeployment,
+        Kind::ApiStage,
+    ];
+
+    /// The name the plan and its JSON show (`lambdaFunction`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::UserPool => "userPool",
+            Kind::UserPoolClient => "userPoolClient",
+            Kind::IamRole => "iamRole",
+            Kind::LogGroup => "logGroup",
+            Kind::LambdaFunction => "lambdaFunction",
+            Kind::LambdaPermissions => "lambdaPermissions",
+            Kind::RestApi => "restApi",
+            Kind::ApiAuthorizer => "apiAuthorizer",
+            Kind::ApiResource => "apiResource",
+            Kind::ApiMethod => "apiMethod",
+            Kind::ApiDeployment => "apiDeployment",
+            Kind::ApiStage => "apiStage",
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    /// Padded as asked (`{:<14}`), for the plan's columns.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
 /// One resource (or part of the API) and what happens to it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -238,9 +301,7 @@ pub struct Entry {
     /// Where it comes from in stack.yaml: `userPools.users`, `functions.sign-up.role`,
     /// `api.routes.POST /sign-up`.
     pub address: String,
-    /// `userPool`, `userPoolClient`, `iamRole`, `logGroup`, `lambdaFunction`, `lambdaPermissions`,
-    /// `restApi`, `apiAuthorizer`, `apiResource`, `apiMethod`, `apiDeployment`, `apiStage`.
-    pub kind: &'static str,
+    pub kind: Kind,
     /// Its name (or id) on AWS.
     pub name: String,
     #[serde(flatten)]
@@ -271,7 +332,7 @@ pub fn attribute<T: Render + ?Sized>(field: &'static str, value: &T) -> Attribut
 impl Entry {
     pub fn new(
         address: impl Into<String>,
-        kind: &'static str,
+        kind: Kind,
         name: impl Into<String>,
         action: Action,
     ) -> Entry {

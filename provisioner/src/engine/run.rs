@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use super::nodes::{self, NodePlan, lock};
 use super::{Context, Live, Model, Resolve, Values, dag};
 use crate::kinds::{function, log_group, rest_api, role, user_pool, user_pool_client};
-use crate::plan::{Action, Entry, Plan, Summary};
+use crate::plan::{Action, Entry, Kind, Plan, Summary};
 use crate::report::{DownReport, Incomplete, Outputs, PoolOutputs, UpReport};
 use crate::spec::{Removal, ResourceId};
 
@@ -63,92 +63,117 @@ fn undeclared(ctx: &Model, live: &Live) -> Vec<(Entry, Undeclared)> {
     const GONE: &str = "no longer in stack.yaml";
     let found = &live.undeclared;
     let mut out = Vec::new();
-    for (id, name) in &live.api.undeclared {
-        out.push((
-            Entry::new(
-                format!("api ({name})"),
-                "restApi",
-                format!("{name} ({id})"),
-                Action::Delete,
-            )
-            .with_note(GONE),
-            Undeclared::Api {
-                id: id.clone(),
-                name: name.clone(),
-            },
-        ));
-    }
-    for name in &found.functions {
-        out.push((
-            Entry::new(
-                format!("functions.{}", logical(ctx, name)),
-                "lambdaFunction",
-                name.clone(),
-                Action::Delete,
-            )
-            .with_note(GONE),
-            Undeclared::Function(name.clone()),
-        ));
-    }
-    for name in &found.log_groups {
-        let function = name.rsplit('/').next().unwrap_or(name);
-        out.push((
-            Entry::new(
-                format!("functions.{}.logGroup", logical(ctx, function)),
-                "logGroup",
-                name.clone(),
-                Action::Delete,
-            )
-            .with_note(GONE),
-            Undeclared::LogGroup(name.clone()),
-        ));
-    }
-    for name in &found.roles {
-        let function = name.strip_suffix("-role").unwrap_or(name);
-        out.push((
-            Entry::new(
-                format!("functions.{}.role", logical(ctx, function)),
-                "iamRole",
-                name.clone(),
-                Action::Delete,
-            )
-            .with_note(GONE),
-            Undeclared::Role(name.clone()),
-        ));
-    }
-    for (pool_id, client) in &found.clients {
-        let pool = live
-            .pools
-            .iter()
-            .find(|(_, s)| s.owned.as_ref().is_some_and(|p| p.id == *pool_id))
-            .map_or("?", |(name, _)| name.as_str());
-        out.push((
-            Entry::new(
-                format!("userPools.{pool}.clients.{}", logical(ctx, &client.name)),
-                "userPoolClient",
-                format!("{} ({})", client.name, client.id),
-                Action::Delete,
-            )
-            .with_note(GONE),
-            Undeclared::Client {
-                pool_id: pool_id.clone(),
-                client: client.clone(),
-            },
-        ));
-    }
-    for (id, name) in &found.pools {
-        out.push((
-            Entry::new(
-                format!("userPools.{}", logical(ctx, name)),
-                "userPool",
-                format!("{name} ({id})"),
-                Action::NoOp,
-            )
-            .with_note(
-                "no longer in stack.yaml, and kept: it holds users' data; declare it again with `removal: delete` and run `down` to delete it",
-            ),
-            Undeclared::Pool,
-        ));
+    // Every kind, in the order they can go (the reverse of creation): the match is exhaustive, so
+    // a new kind cannot be added without deciding what of it can be left over.
+    for kind in Kind::ALL.iter().rev() {
+        match kind {
+            Kind::RestApi => {
+                for (id, name) in &live.api.undeclared {
+                    out.push((
+                        Entry::new(
+                            format!("api ({name})"),
+                            Kind::RestApi,
+                            format!("{name} ({id})"),
+                            Action::Delete,
+                        )
+                        .with_note(GONE),
+                        Undeclared::Api {
+                            id: id.clone(),
+                            name: name.clone(),
+                        },
+                    ));
+                }
+            }
+            Kind::LambdaFunction => {
+                for name in &found.functions {
+                    out.push((
+                        Entry::new(
+                            format!("functions.{}", logical(ctx, name)),
+                            Kind::LambdaFunction,
+                            name.clone(),
+                            Action::Delete,
+                        )
+                        .with_note(GONE),
+                        Undeclared::Function(name.clone()),
+                    ));
+                }
+            }
+            Kind::LogGroup => {
+                for name in &found.log_groups {
+                    let function = name.rsplit('/').next().unwrap_or(name);
+                    out.push((
+                        Entry::new(
+                            format!("functions.{}.logGroup", logical(ctx, function)),
+                            Kind::LogGroup,
+                            name.clone(),
+                            Action::Delete,
+                        )
+                        .with_note(GONE),
+                        Undeclared::LogGroup(name.clone()),
+                    ));
+                }
+            }
+            Kind::IamRole => {
+                for name in &found.roles {
+                    let function = name.strip_suffix("-role").unwrap_or(name);
+                    out.push((
+                        Entry::new(
+                            format!("functions.{}.role", logical(ctx, function)),
+                            Kind::IamRole,
+                            name.clone(),
+                            Action::Delete,
+                        )
+                        .with_note(GONE),
+                        Undeclared::Role(name.clone()),
+                    ));
+                }
+            }
+            Kind::UserPoolClient => {
+                for (pool_id, client) in &found.clients {
+                    let pool = live
+                        .pools
+                        .iter()
+                        .find(|(_, s)| s.owned.as_ref().is_some_and(|p| p.id == *pool_id))
+                        .map_or("?", |(name, _)| name.as_str());
+                    out.push((
+                        Entry::new(
+                            format!("userPools.{pool}.clients.{}", logical(ctx, &client.name)),
+                            Kind::UserPoolClient,
+                            format!("{} ({})", client.name, client.id),
+                            Action::Delete,
+                        )
+                        .with_note(GONE),
+                        Undeclared::Client {
+                            pool_id: pool_id.clone(),
+                            client: client.clone(),
+                        },
+                    ));
+                }
+            }
+            Kind::UserPool => {
+                for (id, name) in &found.pools {
+                    out.push((
+                    Entry::new(
+                        format!("userPools.{}", logical(ctx, name)),
+                        Kind::UserPool,
+                        format!("{name} ({id})"),
+                        Action::NoOp,
+                    )
+                    .with_note(
+                        "no longer in stack.yaml, and kept: it holds users' data; declare it again with `removal: delete` and run `down` to delete it",
+                    ),
+                    Undeclared::Pool,
+                ));
+                }
+            }
+            // Parts of the API, and a function's permissions, go with the API or the function.
+            Kind::ApiAuthorizer
+            | Kind::ApiResource
+            | Kind::ApiMethod
+            | Kind::ApiDeployment
+            | Kind::ApiStage
+            | Kind::LambdaPermissions => {}
+        }
     }
     out
 }
@@ -215,7 +240,7 @@ fn forget_replaced(values: &mut Values, node: &NodePlan) {
 /// breaks apps, so `up` refuses them.
 pub fn unallowed_replacements<'p>(plan: &'p Plan, allowed: &[String]) -> Vec<&'p Entry> {
     plan.replacements()
-        .filter(|entry| matches!(entry.kind, "userPool" | "userPoolClient"))
+        .filter(|entry| matches!(entry.kind, Kind::UserPool | Kind::UserPoolClient))
         .filter(|entry| {
             let logical = entry.address.rsplit('.').next().unwrap_or(&entry.address);
             !allowed
@@ -373,7 +398,7 @@ fn down_steps(ctx: &Model, live: &Live, id: &ResourceId, delete_data: bool) -> V
             };
             let entry = Entry::new(
                 format!("userPools.{pool}"),
-                "userPool",
+                Kind::UserPool,
                 format!("{} ({})", found.name, found.id),
                 Action::Delete,
             );
@@ -394,7 +419,7 @@ fn down_steps(ctx: &Model, live: &Live, id: &ResourceId, delete_data: bool) -> V
             };
             let entry = Entry::new(
                 format!("userPools.{pool}.clients.{client}"),
-                "userPoolClient",
+                Kind::UserPoolClient,
                 format!("{} ({})", found.name, found.id),
                 Action::Delete,
             );
@@ -414,7 +439,7 @@ fn down_steps(ctx: &Model, live: &Live, id: &ResourceId, delete_data: bool) -> V
                 Some(found) if !found.owned_by(&stack.name) => vec![DownStep::Keep(
                     Entry::new(
                         format!("functions.{function}.role"),
-                        "iamRole",
+                        Kind::IamRole,
                         spec.role_name.clone(),
                         Action::NoOp,
                     )
@@ -422,7 +447,7 @@ fn down_steps(ctx: &Model, live: &Live, id: &ResourceId, delete_data: bool) -> V
                 )],
                 Some(_) => vec![DownStep::Delete(Entry::new(
                     format!("functions.{function}.role"),
-                    "iamRole",
+                    Kind::IamRole,
                     spec.role_name.clone(),
                     Action::Delete,
                 ))],
@@ -436,7 +461,7 @@ fn down_steps(ctx: &Model, live: &Live, id: &ResourceId, delete_data: bool) -> V
                 Some(found) if !found.owned_by(&stack.name) => steps.push(DownStep::Keep(
                     Entry::new(
                         format!("functions.{function}"),
-                        "lambdaFunction",
+                        Kind::LambdaFunction,
                         spec.physical_name.clone(),
                         Action::NoOp,
                     )
@@ -444,7 +469,7 @@ fn down_steps(ctx: &Model, live: &Live, id: &ResourceId, delete_data: bool) -> V
                 )),
                 Some(_) => steps.push(DownStep::Delete(Entry::new(
                     format!("functions.{function}"),
-                    "lambdaFunction",
+                    Kind::LambdaFunction,
                     spec.physical_name.clone(),
                     Action::Delete,
                 ))),
@@ -453,7 +478,7 @@ fn down_steps(ctx: &Model, live: &Live, id: &ResourceId, delete_data: bool) -> V
                 Some(group) if group.owned_by(&stack.name) => {
                     steps.push(DownStep::Delete(Entry::new(
                         format!("functions.{function}.logGroup"),
-                        "logGroup",
+                        Kind::LogGroup,
                         group.name,
                         Action::Delete,
                     )))
@@ -466,7 +491,7 @@ fn down_steps(ctx: &Model, live: &Live, id: &ResourceId, delete_data: bool) -> V
             None => vec![DownStep::Absent],
             Some(api) => vec![DownStep::Delete(Entry::new(
                 "api",
-                "restApi",
+                Kind::RestApi,
                 format!("{} ({})", api.name, api.id),
                 Action::Delete,
             ))],
@@ -577,7 +602,7 @@ async fn delete(ctx: &Context, live: &Live, id: &ResourceId, entry: &Entry) -> a
         }
         ResourceId::Function { function } => {
             let spec = &stack.functions[function];
-            if entry.kind == "logGroup" {
+            if entry.kind == Kind::LogGroup {
                 log_group::delete(
                     &clients.logs,
                     &log_group::log_group_name(&spec.physical_name),

@@ -1,6 +1,7 @@
 //! The plan entries a node shows: what `diff` prints and `up` reports.
 
 use super::*;
+use crate::plan::Kind;
 
 impl NodePlan {
     /// The plan entries this node shows, NoOps included.
@@ -19,7 +20,7 @@ impl NodePlan {
                     .unwrap_or_else(|| stack.user_pools[name].physical_name.clone());
                 let mut entry = Entry::new(
                     format!("userPools.{name}"),
-                    "userPool",
+                    Kind::UserPool,
                     physical,
                     action.clone(),
                 )
@@ -52,7 +53,7 @@ impl NodePlan {
                     });
                 let mut entry = Entry::new(
                     format!("userPools.{pool}.clients.{client}"),
-                    "userPoolClient",
+                    Kind::UserPoolClient,
                     physical,
                     action.clone(),
                 )
@@ -74,7 +75,7 @@ impl NodePlan {
             } => vec![
                 Entry::new(
                     format!("functions.{function}.role"),
-                    "iamRole",
+                    Kind::IamRole,
                     stack.functions[function].role_name.clone(),
                     action.clone(),
                 )
@@ -93,7 +94,7 @@ impl NodePlan {
                 let group_name = log_group::log_group_name(&spec.physical_name);
                 let mut log_entry = Entry::new(
                     format!("functions.{function}.logGroup"),
-                    "logGroup",
+                    Kind::LogGroup,
                     group_name,
                     log_action.clone(),
                 )
@@ -112,7 +113,7 @@ impl NodePlan {
                     log_entry,
                     Entry::new(
                         format!("functions.{function}"),
-                        "lambdaFunction",
+                        Kind::LambdaFunction,
                         spec.physical_name.clone(),
                         action.clone(),
                     )
@@ -121,7 +122,7 @@ impl NodePlan {
                 if let Some(permissions) = permissions {
                     entries.push(Entry::new(
                         format!("functions.{function}.permissions"),
-                        "lambdaPermissions",
+                        Kind::LambdaPermissions,
                         spec.physical_name.clone(),
                         permissions.action.clone(),
                     ));
@@ -139,7 +140,7 @@ impl NodePlan {
                     Some(api) => format!("{} ({})", api.name, api.id),
                     None => desired.name.clone(),
                 };
-                let mut api_entry = Entry::new("api", "restApi", api_name, changes.api.clone());
+                let mut api_entry = Entry::new("api", Kind::RestApi, api_name, changes.api.clone());
                 if !foreign.is_empty() {
                     api_entry = api_entry.with_note(format!(
                         "other REST APIs named `{}` without this stack's tag are left alone: {}",
@@ -151,7 +152,7 @@ impl NodePlan {
                 for (name, action) in &changes.authorizers {
                     entries.push(Entry::new(
                         format!("api.authorizers.{name}"),
-                        "apiAuthorizer",
+                        Kind::ApiAuthorizer,
                         name.clone(),
                         action.clone(),
                     ));
@@ -159,7 +160,7 @@ impl NodePlan {
                 for (path, action) in &changes.resources {
                     entries.push(Entry::new(
                         format!("api.resources.{path}"),
-                        "apiResource",
+                        Kind::ApiResource,
                         path.clone(),
                         action.clone(),
                     ));
@@ -167,7 +168,7 @@ impl NodePlan {
                 for ((path, method), action) in &changes.routes {
                     entries.push(Entry::new(
                         format!("api.routes.{method} {path}"),
-                        "apiMethod",
+                        Kind::ApiMethod,
                         format!("{method} {path}"),
                         action.clone(),
                     ));
@@ -175,7 +176,7 @@ impl NodePlan {
                 for (function, permission) in permissions {
                     entries.push(Entry::new(
                         format!("functions.{function}.permissions"),
-                        "lambdaPermissions",
+                        Kind::LambdaPermissions,
                         stack.functions[function].physical_name.clone(),
                         permission.action.clone(),
                     ));
@@ -184,7 +185,7 @@ impl NodePlan {
                     entries.push(
                         Entry::new(
                             "api.deployment",
-                            "apiDeployment",
+                            Kind::ApiDeployment,
                             format!("for stage {}", desired.stage),
                             Action::Create,
                         )
@@ -193,7 +194,7 @@ impl NodePlan {
                 }
                 entries.push(Entry::new(
                     format!("api.stages.{}", desired.stage),
-                    "apiStage",
+                    Kind::ApiStage,
                     desired.stage.clone(),
                     changes.stage.clone(),
                 ));
