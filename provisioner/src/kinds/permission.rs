@@ -347,4 +347,63 @@ mod tests {
         );
         assert!(matches!(diff(&extra, &desired), Action::Update { changes } if changes.len() == 1));
     }
+
+    /// Replay of apply: a statement someone added is removed, the missing one is added (with its
+    /// SourceArn), the one in place is left alone; nothing else is called.
+    #[tokio::test]
+    async fn an_update_removes_the_extra_statement_and_adds_the_missing_one() {
+        use aws_sdk_lambda::operation::{
+            add_permission::AddPermissionOutput, remove_permission::RemovePermissionOutput,
+        };
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+        let target = Target {
+            region: "us-east-1".to_owned(),
+            account: "123456789012".to_owned(),
+            partition: "aws".to_owned(),
+            caller: "arn:aws:iam::123456789012:user/u".to_owned(),
+        };
+        let desired = desired(
+            [&route("POST", "/sign-up"), &route("GET", "/users/{id}")],
+            &target,
+            "abc",
+        );
+        let (kept, missing) = {
+            let mut ids = desired.keys();
+            (ids.next().cloned().unwrap(), ids.next().cloned().unwrap())
+        };
+        let mut live: Grants = desired
+            .iter()
+            .filter(|(id, _)| **id == kept)
+            .map(|(id, grant)| (id.clone(), grant.clone()))
+            .collect();
+        live.insert(
+            "someone-else".to_owned(),
+            Grant {
+                principal: "s3.amazonaws.com".to_owned(),
+                action: ACTION.to_owned(),
+                source_arn: String::new(),
+            },
+        );
+        let wanted = desired[&missing].clone();
+        let remove = mock!(Client::remove_permission)
+            .match_requests(|r| {
+                r.function_name() == Some("f") && r.statement_id() == Some("someone-else")
+            })
+            .then_output(|| RemovePermissionOutput::builder().build());
+        let missing_id = missing.clone();
+        let add = mock!(Client::add_permission)
+            .match_requests(move |r| {
+                r.function_name() == Some("f")
+                    && r.statement_id() == Some(missing_id.as_str())
+                    && r.principal() == Some("apigateway.amazonaws.com")
+                    && r.action() == Some(ACTION)
+                    && r.source_arn() == Some(wanted.source_arn.as_str())
+            })
+            .then_output(|| AddPermissionOutput::builder().build());
+        let client = mock_client!(aws_sdk_lambda, RuleMode::Sequential, [&remove, &add]);
+        update(&client, "f", &live, &desired)
+            .await
+            .expect("exactly these calls");
+        assert_eq!((remove.num_calls(), add.num_calls()), (1, 1));
+    }
 }

@@ -643,4 +643,57 @@ mod tests {
             ]
         );
     }
+
+    /// Replay of apply: drift (the logging policy detached, an extra inline policy, ours widened)
+    /// is repaired with exactly AttachRolePolicy, PutRolePolicy of ours and DeleteRolePolicy of the
+    /// extra one; the unchanged trust policy is not sent.
+    #[tokio::test]
+    async fn an_update_repairs_exactly_what_drifted() {
+        use aws_sdk_iam::operation::{
+            attach_role_policy::AttachRolePolicyOutput, delete_role_policy::DeleteRolePolicyOutput,
+            put_role_policy::PutRolePolicyOutput,
+        };
+        use aws_smithy_mocks::{RuleMode, mock, mock_client};
+        let ours = json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["cognito-idp:AdminGetUser"], "Resource": ["arn:aws:cognito-idp:us-east-1:1:userpool/p"]}
+        ]});
+        let desired = RoleSettings::desired(Some(ours.clone()), "aws");
+        let widened = json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["s3:*"], "Resource": ["*"]}
+        ]});
+        let live = RoleSettings {
+            trust_policy: desired.trust_policy.clone(),
+            managed_policies: BTreeSet::new(),
+            inline_policies: std::collections::BTreeMap::from([
+                (INLINE_POLICY_NAME.to_owned(), normalize_policy(&widened)),
+                ("extra".to_owned(), normalize_policy(&widened)),
+            ]),
+        };
+        let attach = mock!(Client::attach_role_policy)
+            .match_requests(|r| {
+                r.role_name() == Some("r")
+                    && r.policy_arn() == Some(basic_execution_policy("aws").as_str())
+            })
+            .then_output(|| AttachRolePolicyOutput::builder().build());
+        let expected_doc = normalize_policy(&ours);
+        let put = mock!(Client::put_role_policy)
+            .match_requests(move |r| {
+                r.policy_name() == Some(INLINE_POLICY_NAME)
+                    && r.policy_document()
+                        .and_then(|d| serde_json::from_str::<Value>(d).ok())
+                        .is_some_and(|d| normalize_policy(&d) == expected_doc)
+            })
+            .then_output(|| PutRolePolicyOutput::builder().build());
+        let delete = mock!(Client::delete_role_policy)
+            .match_requests(|r| r.policy_name() == Some("extra"))
+            .then_output(|| DeleteRolePolicyOutput::builder().build());
+        let client = mock_client!(aws_sdk_iam, RuleMode::Sequential, [&attach, &put, &delete]);
+        update(&client, "r", &live, &desired)
+            .await
+            .expect("exactly these calls");
+        assert_eq!(
+            (attach.num_calls(), put.num_calls(), delete.num_calls()),
+            (1, 1, 1)
+        );
+    }
 }
