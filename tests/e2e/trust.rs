@@ -335,6 +335,13 @@ fn pins_and_confirmation_refuse_with_nothing_written() {
         ran.stderr
     );
     assert!(function_exists(&stack, "secret"));
+    // On the emulator, the URL AWS would give answers nothing: `up` says where to call the API.
+    assert!(
+        ran.stderr
+            .contains("`provisioner serve` runs it here, at http://127.0.0.1:3000/prod/"),
+        "{}",
+        ran.stderr
+    );
 
     // A no-op `up` needs no confirmation: there is nothing to confirm.
     let ran = on(&plain, &stack, &["up"]);

@@ -247,12 +247,31 @@ pub async fn up(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<i32> {
             seconds: started.elapsed().as_secs_f64(),
         };
         output::up_report(&report, args.json)?;
+        emulator_hint(global, &ctx.stack);
         return Ok(exit::OK);
     }
     confirm(&plan, args.yes, "Apply these changes?", "up")?;
+    let stack = ctx.stack.clone();
     let report = run::apply_up(ctx, live, usize::from(args.concurrency), started).await?;
     output::up_report(&report, args.json)?;
+    emulator_hint(global, &stack);
     Ok(exit::OK)
+}
+
+/// On an emulator the API's URL answers nothing (moto provisions Lambda but runs no function):
+/// say where the API can be called instead.
+fn emulator_hint(global: &GlobalArgs, stack: &crate::spec::Stack) {
+    let endpoint = global
+        .endpoint_url
+        .clone()
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
+        .filter(|url| !url.is_empty());
+    if let (Some(endpoint), Some(api)) = (endpoint, &stack.api) {
+        output::status(&format!(
+            "note: `{endpoint}` provisions the API but runs no function, so nothing answers at apiUrl; `provisioner serve` runs it here, at http://127.0.0.1:3000/{}/",
+            api.stage
+        ));
+    }
 }
 
 pub async fn down(global: &GlobalArgs, args: &DownArgs) -> anyhow::Result<i32> {
