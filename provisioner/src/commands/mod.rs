@@ -93,9 +93,9 @@ pub fn load_stack(global: &GlobalArgs) -> anyhow::Result<LoadedStack> {
         .canonicalize()
         .with_context(|| format!("failed to resolve the directory of `{}`", file.display()))?;
     let label = file.display().to_string();
-    spec::check(&bytes, &label, &dir, global.stack.as_deref())?;
+    let checked = spec::check(&bytes, &label, &dir, global.stack.as_deref())?;
     let workspace = crate::cargo::discover(&dir)?;
-    let loaded = spec::load(&bytes, &label, &dir, &workspace, global.stack.as_deref())?;
+    let loaded = checked.resolve(&workspace)?;
     Ok(LoadedStack {
         loaded,
         workspace,

@@ -19,6 +19,7 @@ pub use model::*;
 pub use positions::Pos;
 pub use workspace::{Workspace, WorkspaceMember};
 
+use positions::Positions;
 use validate::Checker;
 pub use validate::did_you_mean;
 
@@ -34,24 +35,54 @@ pub const MAX_FILE_BYTES: usize = 1024 * 1024;
 /// The most resources (user pools, app clients, functions, authorizers, routes) one stack declares.
 pub const MAX_RESOURCES: usize = 500;
 
-/// Checks stack.yaml `bytes` as far as it can without the cargo workspace: size, encoding,
-/// nesting, duplicate keys, syntax, the schema, and every rule but the `crate:` paths. Returns
-/// the warnings. Callers run this before reading the workspace, so a broken file is reported as
-/// such even outside a workspace or where cargo is not installed.
+/// A stack.yaml checked in full but for its `crate:` paths, which need the cargo workspace:
+/// size, encoding, nesting, duplicate keys, syntax, the schema and every other rule passed.
+/// Callers check before reading the workspace, so a broken file is reported as such even outside a
+/// workspace or where cargo is not installed; [`Checked::resolve`] then finishes the job.
+#[derive(Debug)]
+pub struct Checked {
+    /// Functions' `package` and `binary` are empty until resolved.
+    stack: Stack,
+    warnings: Vec<Diagnostic>,
+    positions: Positions,
+    file: String,
+    stack_dir: std::path::PathBuf,
+}
+
+impl Checked {
+    /// Resolves every function's `crate:` to a workspace package and its binary.
+    pub fn resolve(mut self, workspace: &Workspace) -> Result<Loaded, SpecError> {
+        let mut checker = Checker::new(&self.positions);
+        validate::resolve_crates(&mut self.stack, &mut checker, workspace, &self.stack_dir);
+        if checker.diagnostics.is_empty() && checker.more_errors == 0 {
+            return Ok(Loaded {
+                stack: self.stack,
+                warnings: self.warnings,
+            });
+        }
+        Err(SpecError::Invalid {
+            file: self.file,
+            errors: checker.diagnostics,
+            more: checker.more_errors,
+        })
+    }
+}
+
+/// Checks stack.yaml `bytes` (everything but the `crate:` paths). `file` names it in messages;
+/// `stack_dir` is the directory it lives in (absolute), against which `crate:` paths are later
+/// resolved. `stack_name` (the `--stack` flag) replaces the file's `stack:`.
 pub fn check(
     bytes: &[u8],
     file: &str,
     stack_dir: &Path,
     stack_name: Option<&str>,
-) -> Result<Vec<Diagnostic>, SpecError> {
-    run(bytes, file, stack_dir, None, stack_name).map(|(_, warnings)| warnings)
+) -> Result<Checked, SpecError> {
+    run(bytes, file, stack_dir, stack_name)
 }
 
-/// Parses and validates stack.yaml `bytes`. `file` names it in messages; `stack_dir` is the
-/// directory it lives in (absolute), against which `crate:` paths are resolved. `stack_name`
-/// (the `--stack` flag) replaces the file's `stack:`.
+/// Parses and validates stack.yaml `bytes` in full: [`check`], then [`Checked::resolve`].
 ///
-/// This is the only place serde_yaml is used.
+/// This, through [`check`], is the only place serde_yaml is used.
 pub fn load(
     bytes: &[u8],
     file: &str,
@@ -59,15 +90,7 @@ pub fn load(
     workspace: &Workspace,
     stack_name: Option<&str>,
 ) -> Result<Loaded, SpecError> {
-    match run(bytes, file, stack_dir, Some(workspace), stack_name)? {
-        (Some(stack), warnings) => Ok(Loaded { stack, warnings }),
-        // Unreachable: with a workspace, a stack without errors is always built.
-        (None, _) => Err(SpecError::Invalid {
-            file: file.to_owned(),
-            errors: Vec::new(),
-            more: 0,
-        }),
-    }
+    check(bytes, file, stack_dir, stack_name)?.resolve(workspace)
 }
 
 /// The stages of loading, cheapest and most fundamental first; each stops at its own errors.
@@ -75,9 +98,8 @@ fn run(
     bytes: &[u8],
     file: &str,
     stack_dir: &Path,
-    workspace: Option<&Workspace>,
     stack_name: Option<&str>,
-) -> Result<(Option<Stack>, Vec<Diagnostic>), SpecError> {
+) -> Result<Checked, SpecError> {
     let invalid = |mut errors: Vec<Diagnostic>| {
         let more = errors.len().saturating_sub(MAX_DIAGNOSTICS);
         errors.truncate(MAX_DIAGNOSTICS);
@@ -113,24 +135,28 @@ fn run(
     if let Some(name) = stack_name {
         raw.stack = name.to_owned();
     }
-    let stack = validate::validate(
-        &raw,
-        &mut checker,
-        workspace,
-        stack_dir,
-        stack_name.is_some(),
-    );
+    let stack = validate::validate(&raw, &mut checker, stack_name.is_some());
+    let more_errors = checker.more_errors;
     let (errors, warnings): (Vec<_>, Vec<_>) = checker
         .diagnostics
         .into_iter()
         .partition(|d| d.severity == Severity::Error);
-    if errors.is_empty() && checker.more_errors == 0 {
-        return Ok((stack, warnings));
+    if let Some(stack) = stack
+        && errors.is_empty()
+        && more_errors == 0
+    {
+        return Ok(Checked {
+            stack,
+            warnings,
+            positions,
+            file: file.to_owned(),
+            stack_dir: stack_dir.to_owned(),
+        });
     }
     Err(SpecError::Invalid {
         file: file.to_owned(),
         errors,
-        more: checker.more_errors,
+        more: more_errors,
     })
 }
 

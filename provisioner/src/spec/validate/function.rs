@@ -6,17 +6,14 @@ use std::path::{Component, Path, PathBuf};
 use super::references::{KnownNames, template};
 use super::*;
 
-#[allow(clippy::too_many_arguments)]
 pub(super) fn function(
     c: &mut Checker,
     stack: &str,
     name: &str,
     raw: &RawFunction,
     known: &KnownNames,
-    workspace: Option<&Workspace>,
-    stack_dir: &Path,
     routed: bool,
-) -> Option<Function> {
+) -> Function {
     let at = |field: &[&str]| {
         let mut p = path(&["functions", name]);
         p.extend(path(field));
@@ -169,7 +166,6 @@ pub(super) fn function(
         })
         .collect();
 
-    // Without the workspace (`spec::check`), everything but the crate is checked.
     let policy_size = inline_policy_size(&allow, stack);
     if policy_size > INLINE_POLICY_MAX_CHARS {
         c.error_hint(
@@ -193,15 +189,12 @@ pub(super) fn function(
         );
     }
 
-    let (package, binary) = match workspace {
-        Some(workspace) => crate_target(c, &at(&["crate"]), &raw.crate_path, workspace, stack_dir)?,
-        None => (String::new(), String::new()),
-    };
-    Some(Function {
+    Function {
         physical_name,
         role_name,
-        package,
-        binary,
+        // Resolved from `crate_path` once the workspace is known (`resolve_crates`).
+        package: String::new(),
+        binary: String::new(),
         crate_path: raw.crate_path.clone(),
         description: raw
             .description
@@ -213,7 +206,21 @@ pub(super) fn function(
         log_retention_days,
         environment,
         allow,
-    })
+    }
+}
+
+/// Resolves every function's `crate:` to a workspace member and its binary, with the file
+/// position of each path that names none.
+pub fn resolve_crates(stack: &mut Stack, c: &mut Checker, workspace: &Workspace, stack_dir: &Path) {
+    for (name, function) in &mut stack.functions {
+        let at = path(&["functions", name, "crate"]);
+        if let Some((package, binary)) =
+            crate_target(c, &at, &function.crate_path, workspace, stack_dir)
+        {
+            function.package = package;
+            function.binary = binary;
+        }
+    }
 }
 
 /// IAM's limit on a role's inline policies, in characters without whitespace.

@@ -9,13 +9,14 @@ mod api;
 mod function;
 mod pool;
 mod references;
+
+pub(super) use function::resolve_crates;
 #[cfg(test)]
 mod tests;
 
 use references::KnownNames;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use super::error::{Diagnostic, MAX_DIAGNOSTICS, Severity};
 use super::model::*;
@@ -234,13 +235,8 @@ fn check_logical_name(c: &mut Checker, at: &[String], kind: &str) {
     }
 }
 
-pub(super) fn validate(
-    raw: &RawStack,
-    c: &mut Checker,
-    workspace: Option<&Workspace>,
-    stack_dir: &Path,
-    name_from_flag: bool,
-) -> Option<Stack> {
+/// Everything but the `crate:` paths (see [`resolve_crates`]); None when something is wrong.
+pub(super) fn validate(raw: &RawStack, c: &mut Checker, name_from_flag: bool) -> Option<Stack> {
     let stack_name = raw.stack.as_str();
     check_stack_name(c, stack_name, name_from_flag);
 
@@ -254,15 +250,15 @@ pub(super) fn validate(
     let functions: BTreeMap<String, Function> = raw
         .functions
         .iter()
-        .filter_map(|(name, function)| {
+        .map(|(name, function)| {
             let routed = raw
                 .api
                 .as_ref()
                 .is_some_and(|api| api.routes.values().any(|route| &route.function == name));
-            function::function(
-                c, stack_name, name, function, &known, workspace, stack_dir, routed,
+            (
+                name.clone(),
+                function::function(c, stack_name, name, function, &known, routed),
             )
-            .map(|f| (name.clone(), f))
         })
         .collect();
 
