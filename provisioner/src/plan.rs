@@ -234,8 +234,7 @@ impl<C: Ord> TypedDiffer<C> {
 /// Every kind of resource a stack manages: one closed list. Code that must handle every kind
 /// (the plan's entries, the cleanup of what stack.yaml no longer declares) matches on it
 /// exhaustively, so a new variant makes the compiler name each place left to write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
     UserPool,
     UserPoolClient,
@@ -284,6 +283,13 @@ impl Kind {
             Kind::ApiDeployment => "apiDeployment",
             Kind::ApiStage => "apiStage",
         }
+    }
+}
+
+impl Serialize for Kind {
+    /// As [`Kind::name`]: one spelling for the plan and its JSON.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
     }
 }
 
