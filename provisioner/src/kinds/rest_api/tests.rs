@@ -1,0 +1,247 @@
+use super::*;
+use crate::spec::{Authorizer, Route};
+
+fn api(routes: &[(&str, &str, Option<&str>)]) -> DesiredApi {
+    let api = Api {
+        physical_name: "s-api".to_owned(),
+        stage: "prod".to_owned(),
+        authorizers: BTreeMap::from([(
+            "cognito".to_owned(),
+            Authorizer {
+                user_pool: "users".to_owned(),
+                identity_source: "method.request.header.Authorization".to_owned(),
+            },
+        )]),
+        routes: routes
+            .iter()
+            .map(|(method, path, authorizer)| Route {
+                path: (*path).to_owned(),
+                method: (*method).to_owned(),
+                function: "f".to_owned(),
+                authorizer: authorizer.map(str::to_owned),
+            })
+            .collect(),
+    };
+    DesiredApi::new(
+        &api,
+        "aws",
+        "us-east-1",
+        |f| format!("arn:aws:lambda:us-east-1:1:function:{f}"),
+        |p| format!("arn:pool/{p}"),
+    )
+}
+
+/// What `desired` looks like once applied and deployed.
+fn deployed(desired: &DesiredApi) -> LiveApi {
+    let mut resources = BTreeMap::from([("/".to_owned(), "root".to_owned())]);
+    for path in &desired.paths {
+        resources.insert(path.clone(), format!("id{path}"));
+    }
+    LiveApi {
+        id: "a1".to_owned(),
+        name: desired.name.clone(),
+        root_id: "root".to_owned(),
+        resources,
+        methods: desired.methods.clone(),
+        authorizers: desired
+            .authorizers
+            .iter()
+            .map(|(name, settings)| {
+                (
+                    name.clone(),
+                    LiveAuthorizer {
+                        id: format!("au-{name}"),
+                        settings: settings.clone(),
+                    },
+                )
+            })
+            .collect(),
+        stage: Some(LiveStage {
+            deployment_id: "d1".to_owned(),
+            shape: Some(desired.shape.clone()),
+        }),
+    }
+}
+
+fn key(method: &str, path: &str) -> RouteKey {
+    (path.to_owned(), method.to_owned())
+}
+
+const ROUTES: &[(&str, &str, Option<&str>)] = &[
+    ("POST", "/sign-up", None),
+    ("GET", "/users/{id}", Some("cognito")),
+];
+
+#[test]
+fn a_new_api_creates_every_part_parents_included_and_deploys() {
+    let desired = api(ROUTES);
+    assert_eq!(
+        desired.paths,
+        BTreeSet::from(["/sign-up", "/users", "/users/{id}"].map(str::to_owned))
+    );
+    let changes = diff(None, &desired);
+    assert_eq!(changes.api, Action::Create);
+    assert_eq!(changes.authorizers["cognito"], Action::Create);
+    assert!(changes.resources.values().all(|a| *a == Action::Create));
+    assert_eq!(changes.resources.len(), 3);
+    assert_eq!(changes.routes[&key("GET", "/users/{id}")], Action::Create);
+    assert_eq!(changes.deployment.as_ref().unwrap().live, "none");
+    assert_eq!(changes.stage, Action::Create);
+}
+
+#[test]
+fn a_deployed_api_is_a_no_op_and_deploys_nothing() {
+    let desired = api(ROUTES);
+    let changes = diff(Some(&deployed(&desired)), &desired);
+    assert_eq!(changes.api, Action::NoOp);
+    assert!(changes.authorizers.values().all(|a| *a == Action::NoOp));
+    assert!(changes.resources.is_empty());
+    assert!(changes.routes.values().all(|a| *a == Action::NoOp));
+    assert_eq!(changes.deployment, None);
+    assert_eq!(changes.stage, Action::NoOp);
+}
+
+#[test]
+fn a_changed_method_is_put_again_and_the_api_redeployed() {
+    let desired = api(ROUTES);
+    let mut live = deployed(&desired);
+    let method = live.methods.get_mut(&key("GET", "/users/{id}")).unwrap();
+    method.authorization = "NONE".to_owned();
+    method.authorizer = None;
+    let changes = diff(Some(&live), &desired);
+    let Action::Update { changes: fields } = &changes.routes[&key("GET", "/users/{id}")] else {
+        panic!("an update: {changes:?}");
+    };
+    let names: Vec<&str> = fields.iter().map(|c| c.field).collect();
+    assert_eq!(names, ["authorization", "authorizer"]);
+    // Applied as the method put again (and its integration with it), whatever the labels say.
+    assert_eq!(
+        changes.route_changes[&key("GET", "/users/{id}")],
+        BTreeSet::from([RouteChange::Method])
+    );
+    assert!(!changes.route_changes.contains_key(&key("POST", "/sign-up")));
+    assert!(
+        changes
+            .deployment
+            .as_ref()
+            .unwrap()
+            .live
+            .contains("working copy repaired"),
+        "the shape is the same, but the working copy changed"
+    );
+    assert!(matches!(changes.stage, Action::Update { .. }));
+}
+
+#[test]
+fn a_new_pool_replaces_the_authorizer_and_re_puts_its_methods() {
+    let desired = api(ROUTES);
+    let mut live = deployed(&desired);
+    live.authorizers
+        .get_mut("cognito")
+        .unwrap()
+        .settings
+        .provider_arns = vec!["arn:pool/old".to_owned()];
+    let changes = diff(Some(&live), &desired);
+    assert!(
+        matches!(&changes.authorizers["cognito"], Action::Replace { changes } if changes[0].field == "providerARNs")
+    );
+    assert!(matches!(
+        &changes.routes[&key("GET", "/users/{id}")],
+        Action::Update { changes } if changes[0].field == "authorizer"
+    ));
+    assert_eq!(changes.routes[&key("POST", "/sign-up")], Action::NoOp);
+}
+
+#[test]
+fn extra_resources_and_methods_go_and_an_empty_api_is_not_deployed() {
+    let desired = api(&[("POST", "/sign-up", None)]);
+    let live = deployed(&api(ROUTES));
+    let changes = diff(Some(&live), &desired);
+    assert_eq!(changes.resources["/users"], Action::Delete);
+    assert_eq!(changes.resources["/users/{id}"], Action::Delete);
+    assert_eq!(changes.routes[&key("GET", "/users/{id}")], Action::Delete);
+    assert!(changes.deployment.is_some());
+
+    let empty = api(&[]);
+    let changes = diff(None, &empty);
+    assert_eq!(
+        changes.deployment, None,
+        "API Gateway cannot deploy an API without methods"
+    );
+    assert_eq!(changes.stage, Action::NoOp);
+}
+
+/// Replay of apply: the route `GET /users/{id}` loses its authorizer. Exactly its method deleted
+/// and put again (no authorizer), its integration put again, a deployment and the stage moved
+/// to it; nothing else (any other request has no rule and fails the run).
+#[tokio::test]
+async fn a_method_change_deletes_and_puts_the_method_then_deploys() {
+    use aws_sdk_apigateway::operation::{
+        create_deployment::CreateDeploymentOutput, delete_method::DeleteMethodOutput,
+        put_integration::PutIntegrationOutput, put_method::PutMethodOutput,
+        update_stage::UpdateStageOutput,
+    };
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    let live = deployed(&api(ROUTES));
+    let desired = api(&[("POST", "/sign-up", None), ("GET", "/users/{id}", None)]);
+    let changes = diff(Some(&live), &desired);
+    assert_eq!(
+        changes.route_changes[&key("GET", "/users/{id}")],
+        BTreeSet::from([RouteChange::Method])
+    );
+    let resource = "id/users/{id}";
+    let delete = mock!(aws_sdk_apigateway::Client::delete_method)
+        .match_requests(move |r| {
+            r.rest_api_id() == Some("a1")
+                && r.resource_id() == Some(resource)
+                && r.http_method() == Some("GET")
+        })
+        .then_output(|| DeleteMethodOutput::builder().build());
+    let put = mock!(aws_sdk_apigateway::Client::put_method)
+        .match_requests(move |r| {
+            r.resource_id() == Some(resource)
+                && r.http_method() == Some("GET")
+                && r.authorization_type() == Some("NONE")
+                && r.authorizer_id().is_none()
+        })
+        .then_output(|| PutMethodOutput::builder().build());
+    let integration = mock!(aws_sdk_apigateway::Client::put_integration)
+        .match_requests(move |r| {
+            r.resource_id() == Some(resource)
+                && r.integration_http_method() == Some("POST")
+                && r.uri()
+                    .is_some_and(|u| u.ends_with("function:f/invocations"))
+        })
+        .then_output(|| PutIntegrationOutput::builder().build());
+    let deploy = mock!(aws_sdk_apigateway::Client::create_deployment)
+        .match_requests(|r| r.rest_api_id() == Some("a1"))
+        .then_output(|| CreateDeploymentOutput::builder().id("d2").build());
+    let stage = mock!(aws_sdk_apigateway::Client::update_stage)
+        .match_requests(|r| r.stage_name() == Some("prod"))
+        .then_output(|| UpdateStageOutput::builder().build());
+    let client = mock_client!(
+        aws_sdk_apigateway,
+        RuleMode::Sequential,
+        [&delete, &put, &integration, &deploy, &stage]
+    );
+    let id = apply(
+        &client,
+        &Pacer::default(),
+        "s",
+        Some(&live),
+        &desired,
+        &changes,
+    )
+    .await
+    .expect("exactly these calls");
+    assert_eq!(id, "a1");
+    for (rule, name) in [
+        (&delete, "DeleteMethod"),
+        (&put, "PutMethod"),
+        (&integration, "PutIntegration"),
+        (&deploy, "CreateDeployment"),
+        (&stage, "UpdateStage"),
+    ] {
+        assert_eq!(rule.num_calls(), 1, "{name}");
+    }
+}

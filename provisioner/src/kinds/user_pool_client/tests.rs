@@ -1,0 +1,132 @@
+use super::*;
+use crate::plan::FieldChange;
+
+fn settings(flows: &[&str], secret: bool) -> ClientSettings {
+    ClientSettings {
+        auth_flows: flows.iter().map(|f| (*f).to_owned()).collect(),
+        generate_secret: secret,
+        read_attributes: Vec::new(),
+        token_revocation: true,
+        prevent_user_existence_errors: "LEGACY".to_owned(),
+        auth_session_validity: 3,
+    }
+}
+
+fn app(read_attributes: &[&str]) -> AppClient {
+    AppClient {
+        physical_name: "auth-demo-web".to_owned(),
+        auth_flows: vec!["USER_PASSWORD_AUTH".to_owned()],
+        generate_secret: false,
+        read_attributes: read_attributes.iter().map(|a| (*a).to_owned()).collect(),
+    }
+}
+
+#[test]
+fn every_managed_setting_is_diffed_and_drift_shows() {
+    let desired = ClientSettings::desired(&app(&["email"]));
+    let mut live = desired.clone();
+    live.token_revocation = false;
+    live.prevent_user_existence_errors = "ENABLED".to_owned();
+    live.auth_session_validity = 15;
+    let Action::Update { changes } = diff(&live, &desired) else {
+        panic!("an update");
+    };
+    let fields: Vec<&str> = changes.iter().map(|c| c.field).collect();
+    assert_eq!(
+        fields,
+        [
+            "tokenRevocation",
+            "preventUserExistenceErrors",
+            "authSessionValidity"
+        ]
+    );
+}
+
+#[test]
+fn reading_every_standard_attribute_is_cognitos_default_set() {
+    // DescribeUserPoolClient leaves ReadAttributes out for the default set.
+    let live = ClientSettings::live(
+        &UserPoolClientType::builder()
+            .client_id("c")
+            .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
+            .enable_token_revocation(true)
+            .auth_session_validity(3)
+            .build(),
+    );
+    let every = ClientSettings::desired(&app(STANDARD_READ_ATTRIBUTES));
+    assert_eq!(diff(&live, &every), Action::NoOp);
+    assert!(matches!(
+        diff(&live, &ClientSettings::desired(&app(&["email"]))),
+        Action::Update { .. }
+    ));
+}
+
+/// UpdateUserPoolClient resets what it is not sent: the request carries every setting.
+#[tokio::test]
+async fn an_update_sends_the_whole_configuration() {
+    use aws_sdk_cognitoidentityprovider::operation::update_user_pool_client::UpdateUserPoolClientOutput;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    let update = mock!(Client::update_user_pool_client)
+        .match_requests(|req| {
+            req.user_pool_id() == Some("us-east-1_pool")
+                && req.client_id() == Some("client-id")
+                && req.client_name() == Some("auth-demo-web")
+                && req.explicit_auth_flows() == [ExplicitAuthFlowsType::AllowUserPasswordAuth]
+                && req.read_attributes() == ["email"]
+                && req.enable_token_revocation() == Some(true)
+                && req.prevent_user_existence_errors()
+                    == Some(&PreventUserExistenceErrorTypes::Legacy)
+                && req.auth_session_validity() == Some(3)
+        })
+        .then_output(|| UpdateUserPoolClientOutput::builder().build());
+    let client = mock_client!(
+        aws_sdk_cognitoidentityprovider,
+        RuleMode::Sequential,
+        [&update]
+    );
+    let live = LiveClient {
+        id: "client-id".to_owned(),
+        name: "auth-demo-web".to_owned(),
+        settings: settings(&["USER_PASSWORD_AUTH"], false),
+    };
+    super::update(&client, "us-east-1_pool", &live, &app(&["email"]))
+        .await
+        .expect("the request carried every setting");
+    assert_eq!(update.num_calls(), 1);
+}
+
+#[test]
+fn flows_update_in_place_and_a_secret_forces_replacement() {
+    let desired = settings(&["REFRESH_TOKEN_AUTH", "USER_PASSWORD_AUTH"], false);
+    assert_eq!(diff(&desired, &desired), Action::NoOp);
+    assert_eq!(
+        diff(&settings(&["REFRESH_TOKEN_AUTH"], false), &desired),
+        Action::Update {
+            changes: vec![FieldChange {
+                field: "authFlows",
+                live: "[REFRESH_TOKEN_AUTH]".to_owned(),
+                desired: "[REFRESH_TOKEN_AUTH, USER_PASSWORD_AUTH]".to_owned(),
+                forces_replacement: false,
+            }],
+        }
+    );
+    assert!(matches!(
+        diff(&settings(&["REFRESH_TOKEN_AUTH", "USER_PASSWORD_AUTH"], true), &desired),
+        Action::Replace { changes } if changes[0].field == "generateSecret"
+    ));
+}
+
+#[test]
+fn read_attributes_update_in_place_and_none_means_cognitos_default() {
+    let default = settings(&["USER_PASSWORD_AUTH"], false);
+    let mut email = default.clone();
+    email.read_attributes = vec!["email".to_owned(), "email_verified".to_owned()];
+    assert_eq!(diff(&email, &email), Action::NoOp);
+    assert!(matches!(
+        diff(&default, &email),
+        Action::Update { changes } if changes[0].field == "readAttributes"
+    ));
+    assert!(matches!(diff(&email, &default), Action::Update { .. }));
+    assert_eq!(read_attributes(&default), None);
+    assert_eq!(read_attributes(&email), Some(email.read_attributes.clone()));
+}
