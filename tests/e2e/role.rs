@@ -62,7 +62,7 @@ async fn a_created_role_reads_back_equal_and_drift_is_repaired() {
         json!([{ "Effect": "Allow", "Action": ["cognito-idp:AdminGetUser"], "Resource": [POOL_ARN] }]),
         "exactly the action the function calls, on exactly the pool"
     );
-    assert_eq!(role::diff(&live.settings, &desired), Action::NoOp);
+    assert_eq!(role::diff(&live.settings, &desired).0, Action::NoOp);
 
     // Behind our back: a wider statement, a second inline policy, the logging policy detached.
     let widened = json!({"Version": "2012-10-17", "Statement": [
@@ -93,7 +93,7 @@ async fn a_created_role_reads_back_equal_and_drift_is_repaired() {
         .await
         .unwrap()
         .unwrap();
-    match role::diff(&drifted.settings, &desired) {
+    match role::diff(&drifted.settings, &desired).0 {
         Action::Update { changes } => {
             // Each statement added or removed on a line of its own.
             let lines: Vec<String> = changes
@@ -115,14 +115,19 @@ async fn a_created_role_reads_back_equal_and_drift_is_repaired() {
         other => panic!("expected an update, got {other:?}"),
     }
 
-    role::update(&iam, &function.role_name, &drifted.settings, &desired)
-        .await
-        .unwrap();
+    role::update(
+        &iam,
+        &function.role_name,
+        &role::diff(&drifted.settings, &desired).1,
+        &desired,
+    )
+    .await
+    .unwrap();
     let repaired = role::find(&iam, &function.role_name)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(role::diff(&repaired.settings, &desired), Action::NoOp);
+    assert_eq!(role::diff(&repaired.settings, &desired).0, Action::NoOp);
 
     // Delete reads the role afresh: a policy attached since it was observed goes too.
     iam.attach_role_policy()

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use super::{LoadedStack, exit, load_stack};
 use crate::aws::{Clients, Target};
 use crate::cli::{DiffArgs, DownArgs, GlobalArgs, UpArgs};
-use crate::engine::{Code, Context, observe, run};
+use crate::engine::{Code, Context, Live, observe, run};
 use crate::kinds::function::Waits;
 use crate::kinds::rest_api::Pacer;
 use crate::output;
@@ -73,7 +73,7 @@ pub(super) async fn observe_in(
     stack: LoadedStack,
     code: BTreeMap<String, Code>,
     waits: Waits,
-) -> anyhow::Result<(Arc<Context>, Arc<observe::Live>)> {
+) -> anyhow::Result<(Arc<Context>, Arc<Live>)> {
     let progress: Arc<dyn crate::progress::Progress> = Arc::new(output::Terminal);
     let ctx = Context {
         stack: stack.loaded.stack,
@@ -88,7 +88,7 @@ pub(super) async fn observe_in(
         "Reading stack `{}` in {} (account {})...",
         ctx.stack.name, ctx.target.region, ctx.target.account
     ));
-    let live = observe::observe(&ctx).await?;
+    let live = observe(&ctx).await?;
     Ok((Arc::new(ctx), Arc::new(live)))
 }
 
@@ -97,7 +97,7 @@ async fn start(
     global: &GlobalArgs,
     build_code: bool,
     waits: Waits,
-) -> anyhow::Result<(Arc<Context>, Arc<observe::Live>)> {
+) -> anyhow::Result<(Arc<Context>, Arc<Live>)> {
     let stack = load(global)?;
     let session = open(global, &stack).await?;
     let code = if build_code {

@@ -164,9 +164,9 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<i32>
         // Like API Gateway's authorizer: an id token of any app client of the pool passes
         // (every client id, from observe's one listing of the pool).
         let clients: BTreeSet<String> = live
-            .pools
+            .client_ids
             .get(&spec.user_pool)
-            .map(|search| search.client_ids.iter().cloned().collect())
+            .map(|ids| ids.iter().cloned().collect())
             .unwrap_or_default();
         let verifier = CachedAuthorizer::new(
             authorizer::jwks_url(config.endpoint_url(), &ctx.target.region, &pool.id),

@@ -1,17 +1,20 @@
 //! The reconcile engine: load -> observe -> plan (pure) -> apply, with live AWS as the only truth.
 //!
-//! - [`observe`]: reads every resource the stack declares, concurrently, and sorts what it finds
-//!   into this stack's (tagged) and foreign.
-//! - [`nodes`]: per resource of `Stack::order`, what it should be (references resolved with the
-//!   [`Values`] known so far), the diff against what is live, and the calls that apply it. The
-//!   same code plans (`diff`) and applies (`up`), so what is shown is what is done.
+//! Each kind of resource is one unit under `kinds/<kind>/unit.rs`: how it is read, planned,
+//! applied, deleted, and what of it is left over. This module holds what they share; [`units`]
+//! is the one place that lists the kinds (one line per kind per operation, every match
+//! exhaustive):
+//! - [`units::observe`]: reads every resource the stack declares, concurrently, sorting what it
+//!   finds into this stack's (tagged) and foreign, plus the leftovers stack.yaml no longer declares.
+//! - [`units::plan`]: per resource of `Stack::order`, what it should be (references resolved with
+//!   the [`Values`] known so far) and the typed change against what is live; pure. `diff` and `up`
+//!   share it, so what is shown is what is done; [`units::apply`] makes the calls.
 //! - [`dag`]: runs nodes concurrently, each after what it needs (`down`: before).
 //! - [`run`]: the three commands' flows on top.
 
 pub mod dag;
-pub mod nodes;
-pub mod observe;
 pub mod run;
+pub mod units;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -21,9 +24,10 @@ use serde::Serialize;
 use crate::aws::{Clients, Target};
 use crate::kinds::function::Waits;
 use crate::kinds::rest_api::{KNOWN_AFTER_APPLY, Pacer};
-use crate::spec::{Reference, Stack, Template};
+use crate::plan::Entry;
+use crate::spec::{OWNERSHIP_TAG, Reference, Stack, Template};
 
-pub use observe::Live;
+pub use units::{Live, observe};
 
 /// Everything a run shares: the stack, where it lives, how to reach it, and the built code.
 #[derive(Debug)]
@@ -167,4 +171,82 @@ impl Model<'_> {
             .render(|reference| self.value(values, reference, mode))
             .map_err(|reference| Unresolved(reference.clone()))
     }
+}
+
+/// Something in the way of a node's plan: a foreign resource where the stack needs its own, or a
+/// reference without a value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Blocker(pub String);
+
+impl Blocker {
+    /// A resource of `kind` named `name` is in the way at `address`, and it is not `stack`'s.
+    pub fn foreign(
+        address: &str,
+        kind: &str,
+        name: &str,
+        stack: &Stack,
+        owner: Option<&str>,
+    ) -> Blocker {
+        Blocker(format!(
+            "{address}: {}",
+            foreign(kind, name, &stack.name, owner)
+        ))
+    }
+
+    /// `address` needs a value that does not exist yet.
+    pub fn unresolved(address: &str, err: Unresolved) -> Blocker {
+        Blocker(format!("{address}: {err}"))
+    }
+}
+
+/// `IAM role `x` exists but is not this stack's` and what to do about it.
+pub fn foreign(kind: &str, name: &str, stack: &str, owner: Option<&str>) -> String {
+    let whose = match owner {
+        Some(other) => format!("it belongs to stack `{other}`"),
+        None => format!("it does not carry the tag `{OWNERSHIP_TAG}={stack}`"),
+    };
+    format!(
+        "{kind} `{name}` exists but is not this stack's ({whose}); it is left untouched\n  hint: choose another stack name (`stack:` or `--stack`), or delete or rename that {kind}"
+    )
+}
+
+/// What `down` does to one resource.
+#[derive(Debug, Clone)]
+pub enum DownStep {
+    /// Nothing of ours is there.
+    Absent,
+    /// Ours (or in the way), kept: the entry explains why.
+    Keep(Entry),
+    Delete(Entry),
+}
+
+/// Something that carries this stack's tag (or, for app clients, lives in its pool under its
+/// name prefix) but that stack.yaml no longer declares, as its kind's `observe` found it. `up`
+/// and `down` delete it, unless its entry is a NoOp (pools: they hold users' data).
+#[derive(Debug, Clone)]
+pub struct Leftover {
+    /// `- functions.old` (its kind is the entry's).
+    pub entry: Entry,
+    /// Its name on AWS.
+    pub name: String,
+    /// Its id, for what AWS addresses by id (pools, app clients, REST APIs).
+    pub id: Option<String>,
+    /// The id of what it lives in (an app client's pool).
+    pub parent: Option<String>,
+}
+
+/// The logical name a physical name of `stack` stands for (`auth-demo-old` -> `old`).
+pub fn logical<'a>(stack: &Stack, physical: &'a str) -> &'a str {
+    physical
+        .strip_prefix(&format!("{}-", stack.name))
+        .unwrap_or(physical)
+}
+
+/// The note of every leftover that is deleted.
+pub const NO_LONGER_DECLARED: &str = "no longer in stack.yaml";
+
+/// The values behind the lock shared by the tasks of a run (a task that panicked left them usable).
+pub(crate) fn lock(values: &std::sync::Mutex<Values>) -> std::sync::MutexGuard<'_, Values> {
+    values.lock().unwrap_or_else(|e| e.into_inner())
 }

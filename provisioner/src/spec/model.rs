@@ -85,7 +85,12 @@ impl Stack {
                 .flat_map(Template::references)
                 .filter_map(Reference::resource)
                 .collect();
+            let log_group = ResourceId::LogGroup {
+                function: name.clone(),
+            };
+            needs.entry(log_group.clone()).or_default();
             function_needs.insert(role);
+            function_needs.insert(log_group);
             needs
                 .entry(ResourceId::Function {
                     function: name.clone(),
@@ -118,10 +123,24 @@ impl Stack {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum ResourceId {
-    UserPool { pool: String },
-    UserPoolClient { pool: String, client: String },
-    Role { function: String },
-    Function { function: String },
+    UserPool {
+        pool: String,
+    },
+    UserPoolClient {
+        pool: String,
+        client: String,
+    },
+    Role {
+        function: String,
+    },
+    /// A function's log group, `/aws/lambda/<function>`: before the function, so that Lambda
+    /// never creates it first (untagged, kept forever).
+    LogGroup {
+        function: String,
+    },
+    Function {
+        function: String,
+    },
     Api,
 }
 
@@ -133,6 +152,7 @@ impl fmt::Display for ResourceId {
                 write!(f, "userPools.{pool}.clients.{client}")
             }
             ResourceId::Role { function } => write!(f, "functions.{function} (role)"),
+            ResourceId::LogGroup { function } => write!(f, "functions.{function} (log group)"),
             ResourceId::Function { function } => write!(f, "functions.{function}"),
             ResourceId::Api => f.write_str("api"),
         }

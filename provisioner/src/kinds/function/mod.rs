@@ -563,3 +563,4 @@ pub async fn wait_until_settled(
 
 #[cfg(test)]
 mod tests;
+pub mod unit;

@@ -212,3 +212,4 @@ pub async fn delete(client: &Client, name: &str) -> Result<(), LogGroupError> {
 
 #[cfg(test)]
 mod tests;
+pub mod unit;

@@ -93,9 +93,24 @@ pub fn desired<'a>(
         .collect()
 }
 
-/// What it takes to make the live statements match. Pure. One field per statement id.
-pub fn diff(live: &Grants, desired: &Grants) -> Action {
+/// One call that applies part of a permissions change, in the order they are made (removals
+/// first: a changed statement keeps its id).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PermissionChange {
+    /// RemovePermission of this statement id (extra, or changed).
+    Remove(String),
+    /// AddPermission of the desired statement with this id (missing, or changed).
+    Add(String),
+}
+
+/// The typed changes of an update (empty when nothing changes).
+pub type PermissionChanges = std::collections::BTreeSet<PermissionChange>;
+
+/// What it takes to make the live statements match. Pure. One shown field per statement id; one
+/// call per statement removed or added.
+pub fn diff(live: &Grants, desired: &Grants) -> (Action, PermissionChanges) {
     let mut d = Differ::default();
+    let mut changes = PermissionChanges::new();
     let ids: std::collections::BTreeSet<&String> = live.keys().chain(desired.keys()).collect();
     let show = |grant: Option<&Grant>| {
         Shown(match grant {
@@ -106,6 +121,12 @@ pub fn diff(live: &Grants, desired: &Grants) -> Action {
     };
     for id in ids {
         if live.get(id) != desired.get(id) {
+            if live.contains_key(id) {
+                changes.insert(PermissionChange::Remove(id.clone()));
+            }
+            if desired.contains_key(id) {
+                changes.insert(PermissionChange::Add(id.clone()));
+            }
             d.field(
                 "statement",
                 &Shown(format!("{id}: {}", show(live.get(id)).0)),
@@ -113,7 +134,7 @@ pub fn diff(live: &Grants, desired: &Grants) -> Action {
             );
         }
     }
-    d.action()
+    (d.action(), changes)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -200,12 +221,12 @@ fn parse_policy(text: &str) -> Result<Grants, String> {
         .collect()
 }
 
-/// Makes the function's statements match: removes extra and changed ones, adds missing and
-/// changed ones. A statement already gone counts as removed; every step is safe to repeat.
+/// Makes exactly the calls of `changes` on `function`'s policy, with the statements of
+/// `desired`. A statement already gone counts as removed; every step is safe to repeat.
 pub async fn update(
     client: &Client,
     function: &str,
-    live: &Grants,
+    changes: &PermissionChanges,
     desired: &Grants,
 ) -> Result<(), PermissionError> {
     let aws = |action: &'static str| {
@@ -216,37 +237,38 @@ pub async fn update(
             source: Box::new(err),
         }
     };
-    for (id, grant) in live {
-        if desired.get(id) != Some(grant) {
-            match client
-                .remove_permission()
-                .function_name(function)
-                .statement_id(id)
-                .send()
-                .await
-            {
-                Ok(_) => {}
-                Err(err) => {
+    for change in changes {
+        match change {
+            PermissionChange::Remove(id) => {
+                if let Err(err) = client
+                    .remove_permission()
+                    .function_name(function)
+                    .statement_id(id)
+                    .send()
+                    .await
+                {
                     let err = aws_sdk_lambda::Error::from(err);
                     if !matches!(err, aws_sdk_lambda::Error::ResourceNotFoundException(_)) {
                         return Err(aws("remove a statement from")(err));
                     }
                 }
             }
-        }
-    }
-    for (id, grant) in desired {
-        if live.get(id) != Some(grant) {
-            client
-                .add_permission()
-                .function_name(function)
-                .statement_id(id)
-                .principal(&grant.principal)
-                .action(&grant.action)
-                .source_arn(&grant.source_arn)
-                .send()
-                .await
-                .map_err(|err| aws("add a statement to")(err.into()))?;
+            PermissionChange::Add(id) => {
+                let Some(grant) = desired.get(id) else {
+                    // The diff adds this change only for a statement `desired` has.
+                    continue;
+                };
+                client
+                    .add_permission()
+                    .function_name(function)
+                    .statement_id(id)
+                    .principal(&grant.principal)
+                    .action(&grant.action)
+                    .source_arn(&grant.source_arn)
+                    .send()
+                    .await
+                    .map_err(|err| aws("add a statement to")(err.into()))?;
+            }
         }
     }
     Ok(())
@@ -254,3 +276,4 @@ pub async fn update(
 
 #[cfg(test)]
 mod tests;
+pub mod unit;

@@ -74,10 +74,18 @@ fn a_missing_an_extra_or_a_changed_statement_is_an_update() {
         caller: "arn:aws:iam::123456789012:user/u".to_owned(),
     };
     let desired = desired([&route("POST", "/sign-up")], &target, "abc");
-    assert_eq!(diff(&desired, &desired), Action::NoOp);
+    assert_eq!(
+        diff(&desired, &desired),
+        (Action::NoOp, PermissionChanges::new())
+    );
     // Statements missing from a live function are shown one by one (drift, or a new route).
     assert!(
-        matches!(diff(&Grants::new(), &desired), Action::Update { changes } if changes.len() == 1)
+        matches!(diff(&Grants::new(), &desired).0, Action::Update { changes } if changes.len() == 1)
+    );
+    let id = desired.keys().next().unwrap().clone();
+    assert_eq!(
+        diff(&Grants::new(), &desired).1,
+        PermissionChanges::from([PermissionChange::Add(id.clone())])
     );
     let mut extra = desired.clone();
     extra.insert(
@@ -88,7 +96,20 @@ fn a_missing_an_extra_or_a_changed_statement_is_an_update() {
             source_arn: String::new(),
         },
     );
-    assert!(matches!(diff(&extra, &desired), Action::Update { changes } if changes.len() == 1));
+    assert!(matches!(diff(&extra, &desired).0, Action::Update { changes } if changes.len() == 1));
+    assert_eq!(
+        diff(&extra, &desired).1,
+        PermissionChanges::from([PermissionChange::Remove("someone-else".to_owned())])
+    );
+    // A changed statement (another API id) is removed and added again under its id.
+    let moved = super::desired([&route("POST", "/sign-up")], &target, "other");
+    assert_eq!(
+        diff(&moved, &desired).1,
+        PermissionChanges::from([
+            PermissionChange::Remove(id.clone()),
+            PermissionChange::Add(id)
+        ])
+    );
 }
 
 /// Replay of apply: a statement someone added is removed, the missing one is added (with its
@@ -144,7 +165,7 @@ async fn an_update_removes_the_extra_statement_and_adds_the_missing_one() {
         })
         .then_output(|| AddPermissionOutput::builder().build());
     let client = mock_client!(aws_sdk_lambda, RuleMode::Sequential, [&remove, &add]);
-    update(&client, "f", &live, &desired)
+    update(&client, "f", &diff(&live, &desired).1, &desired)
         .await
         .expect("exactly these calls");
     assert_eq!((remove.num_calls(), add.num_calls()), (1, 1));

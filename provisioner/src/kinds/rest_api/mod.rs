@@ -20,6 +20,7 @@
 
 mod driver;
 mod pacer;
+pub mod unit;
 
 use std::collections::{BTreeMap, BTreeSet};
 

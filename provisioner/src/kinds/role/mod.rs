@@ -167,8 +167,58 @@ fn sorted_list(value: Value) -> Value {
     Value::Array(items)
 }
 
-/// What it takes to make `live` match `desired`. Pure. Everything on a role changes in place.
-pub fn diff(live: &RoleSettings, desired: &RoleSettings) -> Action {
+/// One call that applies part of a role's update. Their order is the order they are made in.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RoleChange {
+    /// UpdateAssumeRolePolicy.
+    TrustPolicy,
+    /// AttachRolePolicy of this managed policy ARN.
+    Attach(String),
+    /// DetachRolePolicy of this managed policy ARN (stack.yaml does not give it).
+    Detach(String),
+    /// PutRolePolicy of this inline policy, as desired.
+    PutInline(String),
+    /// DeleteRolePolicy of this inline policy (stack.yaml does not give it).
+    DeleteInline(String),
+}
+
+/// The typed changes of an update (empty when nothing changes).
+pub type RoleChanges = BTreeSet<RoleChange>;
+
+/// What it takes to make `live` match `desired`. Pure. Everything on a role changes in place: the
+/// action shows it to people (a policy change one statement per line); the typed changes are
+/// the calls that apply it.
+pub fn diff(live: &RoleSettings, desired: &RoleSettings) -> (Action, RoleChanges) {
+    let mut changes = RoleChanges::new();
+    if live.trust_policy != desired.trust_policy {
+        changes.insert(RoleChange::TrustPolicy);
+    }
+    changes.extend(
+        desired
+            .managed_policies
+            .difference(&live.managed_policies)
+            .map(|arn| RoleChange::Attach(arn.clone())),
+    );
+    changes.extend(
+        live.managed_policies
+            .difference(&desired.managed_policies)
+            .map(|arn| RoleChange::Detach(arn.clone())),
+    );
+    for (name, doc) in &desired.inline_policies {
+        if live.inline_policies.get(name) != Some(doc) {
+            changes.insert(RoleChange::PutInline(name.clone()));
+        }
+    }
+    for name in live.inline_policies.keys() {
+        if !desired.inline_policies.contains_key(name) {
+            changes.insert(RoleChange::DeleteInline(name.clone()));
+        }
+    }
+    (shown(live, desired), changes)
+}
+
+/// The field lines people review.
+fn shown(live: &RoleSettings, desired: &RoleSettings) -> Action {
     let mut d = Differ::default();
     d.field("trustPolicy", &live.trust_policy, &desired.trust_policy);
     d.field(
@@ -451,66 +501,66 @@ pub async fn create(
         managed_policies: BTreeSet::new(),
         inline_policies: Default::default(),
     };
-    update(client, name, &empty, desired).await?;
+    update(client, name, &diff(&empty, desired).1, desired).await?;
     Ok(arn)
 }
 
-/// Makes the live role's policies match: trust, managed attachments (attach missing, detach
-/// extra), inline policies (put ours, delete any other).
+/// Makes exactly the calls of `changes` on role `name`, with the documents of `desired`.
 pub async fn update(
     client: &Client,
     name: &str,
-    live: &RoleSettings,
+    changes: &RoleChanges,
     desired: &RoleSettings,
 ) -> Result<(), RoleError> {
-    if live.trust_policy != desired.trust_policy {
-        client
-            .update_assume_role_policy()
-            .role_name(name)
-            .policy_document(desired.trust_policy.to_string())
-            .send()
-            .await
-            .map_err(aws_error("update the trust policy of", name))?;
-    }
-    for arn in desired.managed_policies.difference(&live.managed_policies) {
-        client
-            .attach_role_policy()
-            .role_name(name)
-            .policy_arn(arn)
-            .send()
-            .await
-            .map_err(aws_error("attach a managed policy to", name))?;
-    }
-    for arn in live.managed_policies.difference(&desired.managed_policies) {
-        client
-            .detach_role_policy()
-            .role_name(name)
-            .policy_arn(arn)
-            .send()
-            .await
-            .map_err(aws_error("detach a managed policy from", name))?;
-    }
-    for (policy_name, doc) in &desired.inline_policies {
-        if live.inline_policies.get(policy_name) != Some(doc) {
-            client
-                .put_role_policy()
+    for change in changes {
+        match change {
+            RoleChange::TrustPolicy => client
+                .update_assume_role_policy()
                 .role_name(name)
-                .policy_name(policy_name)
-                .policy_document(doc.to_string())
+                .policy_document(desired.trust_policy.to_string())
                 .send()
                 .await
-                .map_err(aws_error("put the inline policy of", name))?;
-        }
-    }
-    for policy_name in live.inline_policies.keys() {
-        if !desired.inline_policies.contains_key(policy_name) {
-            client
+                .map(drop)
+                .map_err(aws_error("update the trust policy of", name))?,
+            RoleChange::Attach(arn) => client
+                .attach_role_policy()
+                .role_name(name)
+                .policy_arn(arn)
+                .send()
+                .await
+                .map(drop)
+                .map_err(aws_error("attach a managed policy to", name))?,
+            RoleChange::Detach(arn) => client
+                .detach_role_policy()
+                .role_name(name)
+                .policy_arn(arn)
+                .send()
+                .await
+                .map(drop)
+                .map_err(aws_error("detach a managed policy from", name))?,
+            RoleChange::PutInline(policy_name) => {
+                let Some(doc) = desired.inline_policies.get(policy_name) else {
+                    // The diff adds this change only for a policy `desired` has.
+                    continue;
+                };
+                client
+                    .put_role_policy()
+                    .role_name(name)
+                    .policy_name(policy_name)
+                    .policy_document(doc.to_string())
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(aws_error("put the inline policy of", name))?
+            }
+            RoleChange::DeleteInline(policy_name) => client
                 .delete_role_policy()
                 .role_name(name)
                 .policy_name(policy_name)
                 .send()
                 .await
-                .map_err(aws_error("delete an inline policy of", name))?;
+                .map(drop)
+                .map_err(aws_error("delete an inline policy of", name))?,
         }
     }
     Ok(())
@@ -529,7 +579,7 @@ pub async fn delete(client: &Client, name: &str) -> Result<(), RoleError> {
         managed_policies: BTreeSet::new(),
         inline_policies: Default::default(),
     };
-    update(client, name, &live.settings, &gone).await?;
+    update(client, name, &diff(&live.settings, &gone).1, &gone).await?;
     match client.delete_role().role_name(name).send().await {
         Ok(_) => Ok(()),
         Err(err) => {
@@ -549,3 +599,4 @@ pub async fn delete(client: &Client, name: &str) -> Result<(), RoleError> {
 
 #[cfg(test)]
 mod tests;
+pub mod unit;

@@ -50,7 +50,7 @@ fn the_inline_policy_names_exact_actions_on_resolved_arns() {
 fn an_added_statement_or_a_detached_policy_is_an_update() {
     let doc = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "cognito-idp:SignUp", "Resource": "arn:x"}]});
     let desired = RoleSettings::desired(Some(doc.clone()), "aws");
-    assert_eq!(diff(&desired, &desired), Action::NoOp);
+    assert_eq!(diff(&desired, &desired), (Action::NoOp, RoleChanges::new()));
 
     let mut widened = desired.clone();
     let mut more = doc;
@@ -62,13 +62,28 @@ fn an_added_statement_or_a_detached_policy_is_an_update() {
         .inline_policies
         .insert(INLINE_POLICY_NAME.to_owned(), normalize_policy(&more));
     assert!(
-        matches!(diff(&widened, &desired), Action::Update { changes } if changes.len() == 1 && changes[0].field == "inlinePolicy")
+        matches!(diff(&widened, &desired).0, Action::Update { changes } if changes.len() == 1 && changes[0].field == "inlinePolicy")
+    );
+    assert_eq!(
+        diff(&widened, &desired).1,
+        RoleChanges::from([RoleChange::PutInline(INLINE_POLICY_NAME.to_owned())])
     );
 
     let mut detached = desired.clone();
     detached.managed_policies.clear();
     assert!(
-        matches!(diff(&detached, &desired), Action::Update { changes } if changes[0].field == "managedPolicies")
+        matches!(diff(&detached, &desired).0, Action::Update { changes } if changes[0].field == "managedPolicies")
+    );
+    assert_eq!(
+        diff(&detached, &desired).1,
+        RoleChanges::from([RoleChange::Attach(basic_execution_policy("aws"))])
+    );
+    // A trust policy changed behind our back is put back, and only it.
+    let mut trusting = desired.clone();
+    trusting.trust_policy = json!({"Version": "2012-10-17", "Statement": []});
+    assert_eq!(
+        diff(&trusting, &desired).1,
+        RoleChanges::from([RoleChange::TrustPolicy])
     );
 }
 
@@ -137,7 +152,7 @@ async fn an_update_repairs_exactly_what_drifted() {
         .match_requests(|r| r.policy_name() == Some("extra"))
         .then_output(|| DeleteRolePolicyOutput::builder().build());
     let client = mock_client!(aws_sdk_iam, RuleMode::Sequential, [&attach, &put, &delete]);
-    update(&client, "r", &live, &desired)
+    update(&client, "r", &diff(&live, &desired).1, &desired)
         .await
         .expect("exactly these calls");
     assert_eq!(

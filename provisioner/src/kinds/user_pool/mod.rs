@@ -552,3 +552,4 @@ impl crate::plan::Render for PasswordPolicy {
 
 #[cfg(test)]
 mod tests;
+pub mod unit;

@@ -360,3 +360,4 @@ pub async fn delete(client: &Client, pool_id: &str, live: &LiveClient) -> Result
 
 #[cfg(test)]
 mod tests;
+pub mod unit;

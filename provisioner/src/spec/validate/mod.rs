@@ -455,9 +455,9 @@ fn dependency_order(c: &mut Checker, stack: &Stack) -> Option<Vec<ResourceId>> {
     let described: Vec<String> = cycle.iter().map(ToString::to_string).collect();
     let first = cycle.first().cloned().unwrap_or(ResourceId::Api);
     let at = match &first {
-        ResourceId::Function { function } | ResourceId::Role { function } => {
-            path(&["functions", function, "environment"])
-        }
+        ResourceId::Function { function }
+        | ResourceId::Role { function }
+        | ResourceId::LogGroup { function } => path(&["functions", function, "environment"]),
         _ => Vec::new(),
     };
     c.error_hint(

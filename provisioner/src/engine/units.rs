@@ -1,0 +1,211 @@
+//! The one place that lists the kinds of resource a stack is made of. Each kind is a unit in
+//! `kinds/<kind>/unit.rs` (observe, plan, entries, apply, down, delete, leftovers); here each
+//! operation dispatches to them, one line per kind, every match exhaustive: adding a kind is a
+//! new unit, a `ResourceId` and a `Kind` variant, and the compiler names each line left to write
+//! here (the leftover sweep included).
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use super::{Blocker, Context, DownStep, Leftover, Model, Resolve, Values};
+use crate::kinds::function::{self, LiveFunction};
+use crate::kinds::log_group::{self, LiveLogGroup};
+use crate::kinds::permission::Grants;
+use crate::kinds::rest_api::{self, ApiSearch};
+use crate::kinds::role::{self, LiveRole};
+use crate::kinds::user_pool::{self, unit::PoolSearch};
+use crate::kinds::user_pool_client::{self, LiveClient};
+use crate::plan::{Entry, Kind};
+use crate::spec::ResourceId;
+
+/// What is live, by logical name, as each kind's `observe` found it. Roles, log groups and
+/// functions have unique names: what is found may be foreign (check `owned_by`).
+#[derive(Debug, Clone, Default)]
+pub struct Live {
+    pub pools: BTreeMap<String, PoolSearch>,
+    /// Clients of owned pools, by (pool, client).
+    pub clients: BTreeMap<(String, String), Option<LiveClient>>,
+    /// By pool: every app client id it has, declared or not.
+    pub client_ids: BTreeMap<String, Vec<String>>,
+    pub roles: BTreeMap<String, Option<LiveRole>>,
+    pub log_groups: BTreeMap<String, Option<LiveLogGroup>>,
+    pub functions: BTreeMap<String, Option<LiveFunction>>,
+    /// Statements on functions this stack owns.
+    pub permissions: BTreeMap<String, Grants>,
+    pub api: ApiSearch,
+    /// What carries this stack's tag but stack.yaml no longer declares, every kind's.
+    pub leftovers: Vec<Leftover>,
+}
+
+/// Reads every resource the stack declares, and its leftovers: the kinds concurrently (app
+/// clients after their pools). Nothing here writes.
+pub async fn observe(ctx: &Context) -> anyhow::Result<Live> {
+    let cognito = async {
+        let (pools, pool_leftovers) = user_pool::unit::observe(ctx).await?;
+        let clients = user_pool_client::unit::observe(ctx, &pools).await?;
+        Ok::<_, anyhow::Error>((pools, pool_leftovers, clients))
+    };
+    let (
+        (pools, pool_leftovers, (clients, client_ids, client_leftovers)),
+        (roles, role_leftovers),
+        (log_groups, group_leftovers),
+        (functions, permissions, function_leftovers),
+        (api, api_leftovers),
+    ) = tokio::try_join!(
+        cognito,
+        role::unit::observe(ctx),
+        log_group::unit::observe(ctx),
+        function::unit::observe(ctx),
+        rest_api::unit::observe(ctx),
+    )?;
+    let mut leftovers: Vec<Leftover> = [
+        pool_leftovers,
+        client_leftovers,
+        role_leftovers,
+        group_leftovers,
+        function_leftovers,
+        api_leftovers,
+    ]
+    .concat();
+    // In the order they can go: the reverse of creation.
+    leftovers.sort_by_key(|l| std::cmp::Reverse(Kind::ALL.iter().position(|k| *k == l.entry.kind)));
+    Ok(Live {
+        pools,
+        clients,
+        client_ids,
+        roles,
+        log_groups,
+        functions,
+        permissions,
+        api,
+        leftovers,
+    })
+}
+
+/// A node's plan: what is live, what is desired, and the typed change between them.
+#[derive(Debug, Clone)]
+pub enum NodePlan {
+    Pool(user_pool::unit::Node),
+    Client(user_pool_client::unit::Node),
+    Role(role::unit::Node),
+    LogGroup(log_group::unit::Node),
+    Function(function::unit::Node),
+    Api(rest_api::unit::Node),
+}
+
+/// Plans one node from what was observed and the values known now. Pure.
+pub fn plan(
+    model: &Model,
+    live: &Live,
+    values: &Values,
+    id: &ResourceId,
+    mode: Resolve,
+) -> Result<NodePlan, Blocker> {
+    Ok(match id {
+        ResourceId::UserPool { pool } => NodePlan::Pool(user_pool::unit::plan(model, live, pool)?),
+        ResourceId::UserPoolClient { pool, client } => NodePlan::Client(
+            user_pool_client::unit::plan(model, live, values, pool, client)?,
+        ),
+        ResourceId::Role { function } => {
+            NodePlan::Role(role::unit::plan(model, live, values, function, mode)?)
+        }
+        ResourceId::LogGroup { function } => {
+            NodePlan::LogGroup(log_group::unit::plan(model, live, function)?)
+        }
+        ResourceId::Function { function } => {
+            NodePlan::Function(function::unit::plan(model, live, values, function, mode)?)
+        }
+        ResourceId::Api => NodePlan::Api(rest_api::unit::plan(model, live, values, mode)?),
+    })
+}
+
+impl NodePlan {
+    /// The plan entries this node shows, NoOps included.
+    pub fn entries(&self, model: &Model) -> Vec<Entry> {
+        match self {
+            NodePlan::Pool(node) => node.entries(model),
+            NodePlan::Client(node) => node.entries(model),
+            NodePlan::Role(node) => node.entries(model),
+            NodePlan::LogGroup(node) => node.entries(model),
+            NodePlan::Function(node) => node.entries(model),
+            NodePlan::Api(node) => node.entries(model),
+        }
+    }
+
+    /// What this node creates anew has no value (id, ARN) yet for those planned after it.
+    pub fn forget(&self, values: &mut Values) {
+        match self {
+            NodePlan::Pool(node) => node.forget(values),
+            NodePlan::Client(node) => node.forget(values),
+            // Their values (ARNs, names) are known before they exist.
+            NodePlan::Role(_) | NodePlan::LogGroup(_) | NodePlan::Function(_) => {}
+            // The API's id is looked up when its permissions are applied.
+            NodePlan::Api(_) => {}
+        }
+    }
+
+    /// Makes the calls of this node's plan; records new values (ids, ARNs) in `values`.
+    pub async fn apply(
+        &self,
+        ctx: &Context,
+        observed: &Live,
+        values: &Mutex<Values>,
+    ) -> anyhow::Result<()> {
+        match self {
+            NodePlan::Pool(node) => node.apply(ctx, values).await,
+            NodePlan::Client(node) => node.apply(ctx, values).await,
+            NodePlan::Role(node) => node.apply(ctx).await,
+            NodePlan::LogGroup(node) => node.apply(ctx).await,
+            NodePlan::Function(node) => node.apply(ctx).await,
+            NodePlan::Api(node) => node.apply(ctx, observed, values).await,
+        }
+    }
+}
+
+/// What `down` does to one resource.
+pub fn down(model: &Model, live: &Live, id: &ResourceId, delete_data: bool) -> Vec<DownStep> {
+    match id {
+        ResourceId::UserPool { pool } => user_pool::unit::down(model, live, pool, delete_data),
+        ResourceId::UserPoolClient { pool, client } => {
+            user_pool_client::unit::down(model, live, pool, client, delete_data)
+        }
+        ResourceId::Role { function } => role::unit::down(model, live, function),
+        ResourceId::LogGroup { function } => log_group::unit::down(model, live, function),
+        ResourceId::Function { function } => function::unit::down(model, live, function),
+        ResourceId::Api => rest_api::unit::down(live),
+    }
+}
+
+/// Deletes one resource `down` planned to delete.
+pub async fn delete(ctx: &Context, live: &Live, id: &ResourceId) -> anyhow::Result<()> {
+    match id {
+        ResourceId::UserPool { pool } => user_pool::unit::delete(ctx, live, pool).await,
+        ResourceId::UserPoolClient { pool, client } => {
+            user_pool_client::unit::delete(ctx, live, pool, client).await
+        }
+        ResourceId::Role { function } => role::unit::delete(ctx, function).await,
+        ResourceId::LogGroup { function } => log_group::unit::delete(ctx, function).await,
+        ResourceId::Function { function } => function::unit::delete(ctx, function).await,
+        ResourceId::Api => rest_api::unit::delete(ctx, live).await,
+    }
+}
+
+/// Deletes a leftover (a NoOp entry, a kept pool, is left alone by its kind).
+pub async fn delete_leftover(ctx: &Context, leftover: &Leftover) -> anyhow::Result<()> {
+    match leftover.entry.kind {
+        Kind::UserPool => user_pool::unit::delete_leftover(leftover),
+        Kind::UserPoolClient => user_pool_client::unit::delete_leftover(ctx, leftover).await,
+        Kind::IamRole => role::unit::delete_leftover(ctx, leftover).await,
+        Kind::LogGroup => log_group::unit::delete_leftover(ctx, leftover).await,
+        Kind::LambdaFunction => function::unit::delete_leftover(ctx, leftover).await,
+        Kind::RestApi => rest_api::unit::delete_leftover(ctx, leftover).await,
+        // Parts of an API, and a function's permissions, go with the API or the function:
+        // no observe reports them as leftovers.
+        Kind::ApiAuthorizer
+        | Kind::ApiResource
+        | Kind::ApiMethod
+        | Kind::ApiDeployment
+        | Kind::ApiStage
+        | Kind::LambdaPermissions => Ok(()),
+    }
+}

@@ -1,0 +1,280 @@
+//! The Lambda function as a unit of the engine: reading the stack's functions (and, for ours,
+//! their invoke permissions), planning one, applying its changes, `down`, and the functions
+//! stack.yaml no longer declares. Its log group and role are units of their own, planned before
+//! it.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context as _;
+use futures_util::future::try_join_all;
+
+use super::{FunctionChanges, FunctionSettings, LiveFunction};
+use crate::engine::{
+    Blocker, Context, DownStep, Leftover, Live, Model, NO_LONGER_DECLARED, Resolve, Values, logical,
+};
+use crate::kinds::permission::{self, Grants, unit::PermissionPlan};
+use crate::plan::{Action, Entry, Kind};
+
+/// What `observe` found: by function, the function (which may be foreign) and, for ours, its
+/// statements; and the leftovers.
+pub type Observed = (
+    BTreeMap<String, Option<LiveFunction>>,
+    BTreeMap<String, Grants>,
+    Vec<Leftover>,
+);
+
+pub async fn observe(ctx: &Context) -> anyhow::Result<Observed> {
+    let stack = &ctx.stack;
+    let lambda = &ctx.clients.lambda;
+    let found = try_join_all(stack.functions.iter().map(|(name, f)| async move {
+        let address = format!("functions.{name}");
+        let function = super::find(lambda, &f.physical_name)
+            .await
+            .with_context(|| format!("{address}: reading"))?;
+        let grants = match &function {
+            Some(live) if live.owned_by(&stack.name) => Some(
+                permission::find(lambda, &f.physical_name)
+                    .await
+                    .with_context(|| format!("{address}.permissions: reading"))?,
+            ),
+            _ => None,
+        };
+        Ok::<_, anyhow::Error>((name.clone(), function, grants))
+    }));
+    let leftovers = async {
+        let declared: Vec<&str> = stack
+            .functions
+            .values()
+            .map(|f| f.physical_name.as_str())
+            .collect();
+        let names = super::names_with_prefix(lambda, &format!("{}-", stack.name))
+            .await
+            .context("listing functions")?;
+        let mut leftovers = Vec::new();
+        for name in names
+            .into_iter()
+            .filter(|n| !declared.contains(&n.as_str()))
+        {
+            if let Some(live) = super::find(lambda, &name).await?
+                && live.owned_by(&stack.name)
+            {
+                leftovers.push(Leftover {
+                    entry: Entry::new(
+                        format!("functions.{}", logical(stack, &name)),
+                        Kind::LambdaFunction,
+                        name.clone(),
+                        Action::Delete,
+                    )
+                    .with_note(NO_LONGER_DECLARED),
+                    name,
+                    id: None,
+                    parent: None,
+                });
+            }
+        }
+        Ok::<_, anyhow::Error>(leftovers)
+    };
+    let (found, leftovers) = tokio::try_join!(found, leftovers)?;
+    let mut functions = BTreeMap::new();
+    let mut permissions = BTreeMap::new();
+    for (name, function, grants) in found {
+        if let Some(grants) = grants {
+            permissions.insert(name.clone(), grants);
+        }
+        functions.insert(name, function);
+    }
+    Ok((functions, permissions, leftovers))
+}
+
+/// What applying a function's plan takes.
+#[derive(Debug, Clone)]
+pub enum FunctionWork {
+    None,
+    /// CreateFunction (tagged) from the package, then wait until Active.
+    Create,
+    /// One call per typed change, each after the function settles.
+    Update(FunctionChanges),
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub function: String,
+    pub desired: Box<FunctionSettings>,
+    pub live: Option<Box<LiveFunction>>,
+    pub action: Action,
+    pub work: FunctionWork,
+    /// Its invoke permissions, when the stack has no API (the API node manages them otherwise).
+    pub permissions: Option<PermissionPlan>,
+}
+
+pub fn plan(
+    model: &Model,
+    live: &Live,
+    values: &Values,
+    function: &str,
+    mode: Resolve,
+) -> Result<Node, Blocker> {
+    let stack = &model.stack;
+    let spec = &stack.functions[function];
+    let address = format!("functions.{function}");
+    let mut environment = BTreeMap::new();
+    for (key, template) in &spec.environment {
+        let value = model
+            .render(values, template, mode)
+            .map_err(|err| Blocker::unresolved(&address, err))?;
+        environment.insert(key.clone(), value);
+    }
+    let code = model
+        .code
+        .get(function)
+        .map(|c| c.sha256.clone())
+        .unwrap_or_default();
+    let desired = FunctionSettings::desired(
+        spec,
+        environment,
+        &model.target.role_arn(&spec.role_name),
+        &code,
+    );
+    let found = live.functions.get(function).cloned().flatten();
+    let (action, work) = match &found {
+        None => (Action::Create, FunctionWork::Create),
+        Some(found) if !found.owned_by(&stack.name) => {
+            return Err(Blocker::foreign(
+                &address,
+                "Lambda function",
+                &spec.physical_name,
+                stack,
+                found.owner.as_deref(),
+            ));
+        }
+        Some(found) => {
+            let (action, changes) = super::diff(&found.settings, &desired);
+            let work = if changes.is_empty() {
+                FunctionWork::None
+            } else {
+                FunctionWork::Update(changes)
+            };
+            (action, work)
+        }
+    };
+    // Without an API nothing may invoke it: any statement on it is drift.
+    let permissions = stack
+        .api
+        .is_none()
+        .then(|| permission::unit::plan(live, function, Grants::new()));
+    Ok(Node {
+        function: function.to_owned(),
+        desired: Box::new(desired),
+        live: found.map(Box::new),
+        action,
+        work,
+        permissions,
+    })
+}
+
+impl Node {
+    pub fn entries(&self, model: &Model) -> Vec<Entry> {
+        let spec = &model.stack.functions[&self.function];
+        let mut entries = vec![
+            Entry::new(
+                format!("functions.{}", self.function),
+                Kind::LambdaFunction,
+                spec.physical_name.clone(),
+                self.action.clone(),
+            )
+            .with_attributes(self.desired.attributes()),
+        ];
+        if let Some(permissions) = &self.permissions {
+            entries.push(permissions.entry(model, &self.function));
+        }
+        entries
+    }
+
+    pub async fn apply(&self, ctx: &Context) -> anyhow::Result<()> {
+        let lambda = &ctx.clients.lambda;
+        let spec = &ctx.stack.functions[&self.function];
+        let address = format!("functions.{}", self.function);
+        match &self.work {
+            FunctionWork::None => {}
+            FunctionWork::Create => {
+                let zip = read_zip(ctx, &self.function)?;
+                super::create(
+                    lambda,
+                    &ctx.stack.name,
+                    &spec.physical_name,
+                    &self.desired,
+                    &zip,
+                    ctx.waits,
+                    ctx.progress.as_ref(),
+                )
+                .await
+                .with_context(|| format!("{address}: creating"))?;
+            }
+            FunctionWork::Update(changes) => {
+                let zip = if changes.contains(&super::FunctionChange::Code) {
+                    read_zip(ctx, &self.function)?
+                } else {
+                    Vec::new()
+                };
+                super::update(
+                    lambda,
+                    &spec.physical_name,
+                    changes,
+                    &self.desired,
+                    &zip,
+                    ctx.waits,
+                    ctx.progress.as_ref(),
+                )
+                .await
+                .with_context(|| format!("{address}: updating"))?;
+            }
+        }
+        if let Some(permissions) = &self.permissions {
+            permissions.apply(ctx, &self.function).await?;
+        }
+        Ok(())
+    }
+}
+
+fn read_zip(ctx: &Context, function: &str) -> anyhow::Result<Vec<u8>> {
+    let code = ctx
+        .code
+        .get(function)
+        .with_context(|| format!("functions.{function}: no package was built"))?;
+    std::fs::read(&code.zip).with_context(|| format!("failed to read `{}`", code.zip.display()))
+}
+
+pub fn down(model: &Model, live: &Live, function: &str) -> Vec<DownStep> {
+    let stack = &model.stack;
+    let spec = &stack.functions[function];
+    let entry = |action| {
+        Entry::new(
+            format!("functions.{function}"),
+            Kind::LambdaFunction,
+            spec.physical_name.clone(),
+            action,
+        )
+    };
+    match live.functions.get(function).cloned().flatten() {
+        None => vec![DownStep::Absent],
+        Some(found) if !found.owned_by(&stack.name) => vec![DownStep::Keep(
+            entry(Action::NoOp).with_note("not this stack's (no ownership tag): left untouched"),
+        )],
+        // Its permissions live in its resource policy and go with it.
+        Some(_) => vec![DownStep::Delete(entry(Action::Delete))],
+    }
+}
+
+pub async fn delete(ctx: &Context, function: &str) -> anyhow::Result<()> {
+    super::delete(
+        &ctx.clients.lambda,
+        &ctx.stack.functions[function].physical_name,
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn delete_leftover(ctx: &Context, leftover: &Leftover) -> anyhow::Result<()> {
+    super::delete(&ctx.clients.lambda, &leftover.name).await?;
+    Ok(())
+}

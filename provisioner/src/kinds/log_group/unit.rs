@@ -1,0 +1,205 @@
+//! A function's log group as a unit of the engine: reading the stack's groups, planning one
+//! (create, adopt the group Lambda made, retention), applying it, `down`, and the groups
+//! stack.yaml no longer declares. It is planned before its function, so that Lambda never
+//! creates it first.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::Context as _;
+use futures_util::future::try_join_all;
+
+use super::{LiveLogGroup, log_group_name};
+use crate::engine::{
+    Blocker, Context, DownStep, Leftover, Live, Model, NO_LONGER_DECLARED, logical,
+};
+use crate::plan::{Action, Entry, FieldChange, Kind, attribute};
+use crate::spec::OWNERSHIP_TAG;
+
+/// What `observe` found: by function, its group (which may be foreign); and the leftovers.
+pub type Observed = (BTreeMap<String, Option<LiveLogGroup>>, Vec<Leftover>);
+
+pub async fn observe(ctx: &Context) -> anyhow::Result<Observed> {
+    let stack = &ctx.stack;
+    let logs = &ctx.clients.logs;
+    let found = try_join_all(stack.functions.iter().map(|(name, f)| async move {
+        let group = super::find(logs, &log_group_name(&f.physical_name))
+            .await
+            .with_context(|| format!("functions.{name}.logGroup: reading"))?;
+        Ok::<_, anyhow::Error>((name.clone(), group))
+    }));
+    let leftovers = async {
+        let declared: Vec<String> = stack
+            .functions
+            .values()
+            .map(|f| log_group_name(&f.physical_name))
+            .collect();
+        let names = super::names_with_prefix(logs, &log_group_name(&format!("{}-", stack.name)))
+            .await
+            .context("listing log groups")?;
+        let mut leftovers = Vec::new();
+        for name in names.into_iter().filter(|n| !declared.contains(n)) {
+            if let Some(live) = super::find(logs, &name).await?
+                && live.owned_by(&stack.name)
+            {
+                let function = name.rsplit('/').next().unwrap_or(&name);
+                leftovers.push(Leftover {
+                    entry: Entry::new(
+                        format!("functions.{}.logGroup", logical(stack, function)),
+                        Kind::LogGroup,
+                        name.clone(),
+                        Action::Delete,
+                    )
+                    .with_note(NO_LONGER_DECLARED),
+                    name,
+                    id: None,
+                    parent: None,
+                });
+            }
+        }
+        Ok::<_, anyhow::Error>(leftovers)
+    };
+    let (found, leftovers) = tokio::try_join!(found, leftovers)?;
+    Ok((found.into_iter().collect(), leftovers))
+}
+
+/// One call that applies part of a log group's update, in the order they are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogGroupChange {
+    /// TagResource: an untagged group of our function's (Lambda made it on a first invocation)
+    /// becomes ours. First: the group is not ours until it is tagged.
+    Adopt,
+    /// PutRetentionPolicy.
+    Retention,
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub function: String,
+    pub live: Option<Box<LiveLogGroup>>,
+    pub action: Action,
+    /// CreateLogGroup when None and the action is a create; else these calls.
+    pub changes: BTreeSet<LogGroupChange>,
+}
+
+pub fn plan(model: &Model, live: &Live, function: &str) -> Result<Node, Blocker> {
+    let stack = &model.stack;
+    let group = live.log_groups.get(function).cloned().flatten();
+    let function_is_ours = live
+        .functions
+        .get(function)
+        .and_then(Option::as_ref)
+        .is_some_and(|f| f.owned_by(&stack.name));
+    let retention = retention_days(model, function);
+    let mut changes = BTreeSet::new();
+    let action = match &group {
+        None => Action::Create,
+        Some(group) if group.owned_by(&stack.name) => {
+            let action = super::diff(group.retention_days, retention);
+            if action != Action::NoOp {
+                changes.insert(LogGroupChange::Retention);
+            }
+            action
+        }
+        // Lambda creates the group untagged on a first invocation: a group named after a
+        // function of ours that carries our tag is that function's, and is adopted.
+        Some(group) if !group.tags.contains_key(OWNERSHIP_TAG) && function_is_ours => {
+            changes.insert(LogGroupChange::Adopt);
+            let mut shown = vec![FieldChange {
+                field: "owner",
+                live: "untagged (created by Lambda)".to_owned(),
+                desired: format!("{OWNERSHIP_TAG}={}", stack.name),
+                forces_replacement: false,
+            }];
+            if let Action::Update { changes: more } = super::diff(group.retention_days, retention) {
+                changes.insert(LogGroupChange::Retention);
+                shown.extend(more);
+            }
+            Action::Update { changes: shown }
+        }
+        // Someone else's group (another stack's tag, or untagged beside a function that is
+        // not ours): the function logs into it; it is left alone.
+        Some(_) => Action::NoOp,
+    };
+    Ok(Node {
+        function: function.to_owned(),
+        live: group.map(Box::new),
+        action,
+        changes,
+    })
+}
+
+fn retention_days(model: &Model, function: &str) -> i32 {
+    i32::try_from(model.stack.functions[function].log_retention_days).unwrap_or(i32::MAX)
+}
+
+impl Node {
+    pub fn entries(&self, model: &Model) -> Vec<Entry> {
+        let stack = &model.stack;
+        let spec = &stack.functions[&self.function];
+        let mut entry = Entry::new(
+            format!("functions.{}.logGroup", self.function),
+            Kind::LogGroup,
+            log_group_name(&spec.physical_name),
+            self.action.clone(),
+        )
+        .with_attributes(vec![attribute("retentionDays", &spec.log_retention_days)]);
+        if self.action == Action::NoOp
+            && self.live.as_ref().is_some_and(|g| !g.owned_by(&stack.name))
+        {
+            entry = entry.with_note(
+                "exists without this stack's tag: left alone (the function logs into it)",
+            );
+        }
+        vec![entry]
+    }
+
+    pub async fn apply(&self, ctx: &Context) -> anyhow::Result<()> {
+        let logs = &ctx.clients.logs;
+        let address = format!("functions.{}.logGroup", self.function);
+        let name = log_group_name(&ctx.stack.functions[&self.function].physical_name);
+        let retention = retention_days(&ctx.model(), &self.function);
+        let Some(group) = &self.live else {
+            // Nothing live: the plan is a create.
+            return super::create(logs, &ctx.stack.name, &name, retention)
+                .await
+                .with_context(|| format!("{address}: creating"));
+        };
+        for change in &self.changes {
+            match change {
+                LogGroupChange::Adopt => super::adopt(logs, &ctx.stack.name, group)
+                    .await
+                    .with_context(|| format!("{address}: adopting"))?,
+                LogGroupChange::Retention => super::set_retention(logs, &name, retention)
+                    .await
+                    .with_context(|| format!("{address}: PutRetentionPolicy"))?,
+            }
+        }
+        Ok(())
+    }
+}
+
+pub fn down(model: &Model, live: &Live, function: &str) -> Vec<DownStep> {
+    match live.log_groups.get(function).cloned().flatten() {
+        Some(group) if group.owned_by(&model.stack.name) => {
+            vec![DownStep::Delete(Entry::new(
+                format!("functions.{function}.logGroup"),
+                Kind::LogGroup,
+                group.name,
+                Action::Delete,
+            ))]
+        }
+        // Absent, or someone else's: the function logged into it; it is not ours to delete.
+        _ => vec![DownStep::Absent],
+    }
+}
+
+pub async fn delete(ctx: &Context, function: &str) -> anyhow::Result<()> {
+    let name = log_group_name(&ctx.stack.functions[function].physical_name);
+    super::delete(&ctx.clients.logs, &name).await?;
+    Ok(())
+}
+
+pub async fn delete_leftover(ctx: &Context, leftover: &Leftover) -> anyhow::Result<()> {
+    super::delete(&ctx.clients.logs, &leftover.name).await?;
+    Ok(())
+}

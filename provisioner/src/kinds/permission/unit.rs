@@ -1,0 +1,87 @@
+//! A function's invoke permissions as part of a unit: the API's (one statement per route that
+//! targets the function) or, for a stack without an API, the function's own (none). Planned by
+//! whichever node owns them; this module plans and applies one function's set.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context as _;
+
+use super::{Grants, PermissionChanges};
+use crate::engine::{Context, Live, Model};
+use crate::plan::{Action, Entry, Kind};
+
+#[derive(Debug, Clone)]
+pub struct PermissionPlan {
+    pub live: Grants,
+    pub desired: Grants,
+    pub action: Action,
+    pub changes: PermissionChanges,
+}
+
+/// Plans `function`'s statements against `desired`.
+pub fn plan(live: &Live, function: &str, desired: Grants) -> PermissionPlan {
+    // A function created in this run has no statements yet: they are created with it (a cold
+    // stack shows creates only). A live function's are diffed one by one.
+    let live_grants = live.permissions.get(function).cloned().unwrap_or_default();
+    let function_exists = live.functions.get(function).is_some_and(Option::is_some);
+    let (action, changes) = super::diff(&live_grants, &desired);
+    let action = if !function_exists && !desired.is_empty() {
+        Action::Create
+    } else {
+        action
+    };
+    PermissionPlan {
+        live: live_grants,
+        desired,
+        action,
+        changes,
+    }
+}
+
+/// Per function, the statements the API's routes need, given the API's id.
+pub fn for_api(model: &Model, live: &Live, api_id: &str) -> BTreeMap<String, PermissionPlan> {
+    let routes = model
+        .stack
+        .api
+        .as_ref()
+        .map(|api| api.routes.as_slice())
+        .unwrap_or_default();
+    model
+        .stack
+        .functions
+        .keys()
+        .map(|name| {
+            let desired = super::desired(
+                routes.iter().filter(|r| r.function == *name),
+                model.target,
+                api_id,
+            );
+            (name.clone(), plan(live, name, desired))
+        })
+        .collect()
+}
+
+impl PermissionPlan {
+    pub fn entry(&self, model: &Model, function: &str) -> Entry {
+        Entry::new(
+            format!("functions.{function}.permissions"),
+            Kind::LambdaPermissions,
+            model.stack.functions[function].physical_name.clone(),
+            self.action.clone(),
+        )
+    }
+
+    pub async fn apply(&self, ctx: &Context, function: &str) -> anyhow::Result<()> {
+        if self.changes.is_empty() {
+            return Ok(());
+        }
+        super::update(
+            &ctx.clients.lambda,
+            &ctx.stack.functions[function].physical_name,
+            &self.changes,
+            &self.desired,
+        )
+        .await
+        .with_context(|| format!("functions.{function}.permissions: updating"))
+    }
+}

@@ -1,0 +1,267 @@
+//! The REST API as a unit of the engine: reading it (and its stage), planning it with its parts
+//! and the invoke permissions its routes need, applying, `down`, and the APIs of this stack's
+//! that stack.yaml no longer declares.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context as _;
+use futures_util::future::try_join_all;
+
+use super::{ApiChanges, ApiSearch, DesiredApi, KNOWN_AFTER_APPLY, LiveApi};
+use crate::engine::{
+    Blocker, Context, DownStep, Leftover, Live, Model, NO_LONGER_DECLARED, Resolve, Unresolved,
+    Values, lock,
+};
+use crate::kinds::permission::unit::{self as permissions, PermissionPlan};
+use crate::plan::{Action, Entry, Kind};
+use crate::spec::Reference;
+
+/// What `observe` found: the API of the stack's name that is ours (with its stage) and the
+/// foreign ones; and the leftovers (ours under another name).
+pub type Observed = (ApiSearch, Vec<Leftover>);
+
+pub async fn observe(ctx: &Context) -> anyhow::Result<Observed> {
+    let stack = &ctx.stack;
+    let name = stack
+        .api
+        .as_ref()
+        .map_or("", |api| api.physical_name.as_str());
+    let mut search = super::find(&ctx.clients.apigateway, &ctx.pacer, name, &stack.name)
+        .await
+        .context("api: reading")?;
+    if let (Some(live), Some(api)) = (&mut search.owned, &stack.api) {
+        super::read_stage(&ctx.clients.apigateway, &ctx.pacer, live, &api.stage)
+            .await
+            .context("api: reading the stage")?;
+    }
+    let leftovers = std::mem::take(&mut search.undeclared)
+        .into_iter()
+        .map(|(id, name)| Leftover {
+            entry: Entry::new(
+                format!("api ({name})"),
+                Kind::RestApi,
+                format!("{name} ({id})"),
+                Action::Delete,
+            )
+            .with_note(NO_LONGER_DECLARED),
+            name,
+            id: Some(id),
+            parent: None,
+        })
+        .collect();
+    Ok((search, leftovers))
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub desired: Box<DesiredApi>,
+    pub live: Option<Box<LiveApi>>,
+    /// The typed changes, part by part (each route's as `RouteChange`s).
+    pub changes: ApiChanges,
+    pub foreign: Vec<String>,
+    /// By function: the statements its routes need.
+    pub permissions: BTreeMap<String, PermissionPlan>,
+}
+
+pub fn plan(model: &Model, live: &Live, values: &Values, mode: Resolve) -> Result<Node, Blocker> {
+    let stack = &model.stack;
+    let Some(api) = &stack.api else {
+        return Err(Blocker("api: not declared in stack.yaml".to_owned()));
+    };
+    let target = model.target;
+    if mode == Resolve::Strict {
+        for authorizer in api.authorizers.values() {
+            let reference = Reference::UserPoolArn {
+                pool: authorizer.user_pool.clone(),
+            };
+            if values.get(stack, target, &reference).is_none() {
+                return Err(Blocker::unresolved("api", Unresolved(reference)));
+            }
+        }
+    }
+    let desired = DesiredApi::new(
+        api,
+        &target.partition,
+        &target.region,
+        |f| {
+            stack
+                .functions
+                .get(f)
+                .map(|spec| target.lambda_arn(&spec.physical_name))
+                .unwrap_or_else(|| KNOWN_AFTER_APPLY.to_owned())
+        },
+        |p| {
+            values
+                .pools
+                .get(p)
+                .map(|v| v.arn.clone())
+                .unwrap_or_else(|| KNOWN_AFTER_APPLY.to_owned())
+        },
+    );
+    let owned = live.api.owned.as_ref();
+    let changes = super::diff(owned, &desired);
+    let api_id = values
+        .api_id
+        .clone()
+        .unwrap_or_else(|| KNOWN_AFTER_APPLY.to_owned());
+    Ok(Node {
+        desired: Box::new(desired),
+        live: owned.cloned().map(Box::new),
+        changes,
+        foreign: live.api.foreign.clone(),
+        permissions: permissions::for_api(model, live, &api_id),
+    })
+}
+
+impl Node {
+    pub fn entries(&self, model: &Model) -> Vec<Entry> {
+        let (desired, changes) = (&self.desired, &self.changes);
+        let api_name = match &self.live {
+            Some(api) => format!("{} ({})", api.name, api.id),
+            None => desired.name.clone(),
+        };
+        let mut api_entry = Entry::new("api", Kind::RestApi, api_name, changes.api.clone());
+        if !self.foreign.is_empty() {
+            api_entry = api_entry.with_note(format!(
+                "other REST APIs named `{}` without this stack's tag are left alone: {}",
+                desired.name,
+                self.foreign.join(", ")
+            ));
+        }
+        let mut entries = vec![api_entry];
+        for (name, action) in &changes.authorizers {
+            entries.push(Entry::new(
+                format!("api.authorizers.{name}"),
+                Kind::ApiAuthorizer,
+                name.clone(),
+                action.clone(),
+            ));
+        }
+        for (path, action) in &changes.resources {
+            entries.push(Entry::new(
+                format!("api.resources.{path}"),
+                Kind::ApiResource,
+                path.clone(),
+                action.clone(),
+            ));
+        }
+        for ((path, method), action) in &changes.routes {
+            entries.push(Entry::new(
+                format!("api.routes.{method} {path}"),
+                Kind::ApiMethod,
+                format!("{method} {path}"),
+                action.clone(),
+            ));
+        }
+        for (function, permission) in &self.permissions {
+            entries.push(permission.entry(model, function));
+        }
+        if changes.deployment.is_some() {
+            entries.push(
+                Entry::new(
+                    "api.deployment",
+                    Kind::ApiDeployment,
+                    format!("for stage {}", desired.stage),
+                    Action::Create,
+                )
+                .with_note(deployment_reason(self.live.is_some(), changes)),
+            );
+        }
+        entries.push(Entry::new(
+            format!("api.stages.{}", desired.stage),
+            Kind::ApiStage,
+            desired.stage.clone(),
+            changes.stage.clone(),
+        ));
+        entries
+    }
+
+    pub async fn apply(
+        &self,
+        ctx: &Context,
+        observed: &Live,
+        values: &std::sync::Mutex<Values>,
+    ) -> anyhow::Result<()> {
+        let api_id = super::apply(
+            &ctx.clients.apigateway,
+            &ctx.pacer,
+            &ctx.stack.name,
+            self.live.as_deref(),
+            &self.desired,
+            &self.changes,
+        )
+        .await
+        .context("api: applying")?;
+        lock(values).api_id = Some(api_id.clone());
+        // Planned before the API had an id, maybe: the statements name it.
+        let planned = match &self.live {
+            Some(_) => self.permissions.clone(),
+            None => permissions::for_api(&ctx.model(), observed, &api_id),
+        };
+        try_join_all(
+            planned
+                .iter()
+                .map(|(function, plan)| plan.apply(ctx, function)),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// Why the API is deployed again, in terms of stack.yaml: the routes that change.
+fn deployment_reason(api_exists: bool, changes: &ApiChanges) -> String {
+    let routes: Vec<String> = changes
+        .routes
+        .iter()
+        .filter(|(_, action)| **action != Action::NoOp)
+        .map(|((path, method), action)| {
+            let verb = match action {
+                Action::Create => "added",
+                Action::Delete => "removed",
+                Action::Update { .. } | Action::Replace { .. } | Action::NoOp => "changed",
+            };
+            format!("{method} {path} {verb}")
+        })
+        .collect();
+    let authorizers = changes
+        .authorizers
+        .values()
+        .any(|action| *action != Action::NoOp);
+    match (api_exists, routes.is_empty(), authorizers) {
+        (false, _, _) => format!("first deployment: {} routes", changes.routes.len()),
+        (true, false, _) => routes.join(", "),
+        (true, true, true) => "an authorizer changes".to_owned(),
+        (true, true, false) => {
+            "the stage serves an older shape of the API, or its working copy was repaired"
+                .to_owned()
+        }
+    }
+}
+
+pub fn down(live: &Live) -> Vec<DownStep> {
+    match &live.api.owned {
+        None => vec![DownStep::Absent],
+        // Its parts, deployments and stage go with it.
+        Some(api) => vec![DownStep::Delete(Entry::new(
+            "api",
+            Kind::RestApi,
+            format!("{} ({})", api.name, api.id),
+            Action::Delete,
+        ))],
+    }
+}
+
+pub async fn delete(ctx: &Context, live: &Live) -> anyhow::Result<()> {
+    if let Some(api) = &live.api.owned {
+        super::delete(&ctx.clients.apigateway, &ctx.pacer, &api.name, &api.id).await?;
+    }
+    Ok(())
+}
+
+pub async fn delete_leftover(ctx: &Context, leftover: &Leftover) -> anyhow::Result<()> {
+    let Some(id) = &leftover.id else {
+        anyhow::bail!("a REST API left over without its id");
+    };
+    super::delete(&ctx.clients.apigateway, &ctx.pacer, &leftover.name, id).await?;
+    Ok(())
+}

@@ -1,0 +1,204 @@
+//! A function's IAM role as a unit of the engine: reading the stack's roles, planning one,
+//! applying its changes, `down`, and the roles stack.yaml no longer declares.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context as _;
+use futures_util::future::try_join_all;
+
+use super::{LiveRole, RoleChanges, RoleSettings};
+use crate::engine::{
+    Blocker, Context, DownStep, Leftover, Live, Model, NO_LONGER_DECLARED, Resolve, Unresolved,
+    Values, logical,
+};
+use crate::plan::{Action, Entry, Kind};
+
+/// What `observe` found: by function, its role (which may be foreign); and the leftovers.
+pub type Observed = (BTreeMap<String, Option<LiveRole>>, Vec<Leftover>);
+
+pub async fn observe(ctx: &Context) -> anyhow::Result<Observed> {
+    let stack = &ctx.stack;
+    let iam = &ctx.clients.iam;
+    let found = try_join_all(stack.functions.iter().map(|(name, f)| async move {
+        let role = super::find(iam, &f.role_name)
+            .await
+            .with_context(|| format!("functions.{name}.role: reading"))?;
+        Ok::<_, anyhow::Error>((name.clone(), role))
+    }));
+    let leftovers = async {
+        let prefix = format!("{}-", stack.name);
+        let declared: Vec<&str> = stack
+            .functions
+            .values()
+            .map(|f| f.role_name.as_str())
+            .collect();
+        let names = super::names_with_prefix(iam, &prefix)
+            .await
+            .context("listing IAM roles")?;
+        let mut leftovers = Vec::new();
+        for name in names
+            .into_iter()
+            .filter(|n| !declared.contains(&n.as_str()))
+        {
+            if let Some(live) = super::find(iam, &name).await?
+                && live.owned_by(&stack.name)
+            {
+                let function = name.strip_suffix("-role").unwrap_or(&name);
+                leftovers.push(Leftover {
+                    entry: Entry::new(
+                        format!("functions.{}.role", logical(stack, function)),
+                        Kind::IamRole,
+                        name.clone(),
+                        Action::Delete,
+                    )
+                    .with_note(NO_LONGER_DECLARED),
+                    name,
+                    id: None,
+                    parent: None,
+                });
+            }
+        }
+        Ok::<_, anyhow::Error>(leftovers)
+    };
+    let (found, leftovers) = tokio::try_join!(found, leftovers)?;
+    Ok((found.into_iter().collect(), leftovers))
+}
+
+/// What applying a role's plan takes.
+#[derive(Debug, Clone)]
+pub enum RoleWork {
+    None,
+    /// CreateRole (tagged), then its policies.
+    Create,
+    /// Exactly these calls on the live role.
+    Update(RoleChanges),
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub function: String,
+    pub desired: Box<RoleSettings>,
+    pub live: Option<Box<LiveRole>>,
+    pub action: Action,
+    pub work: RoleWork,
+}
+
+pub fn plan(
+    model: &Model,
+    live: &Live,
+    values: &Values,
+    function: &str,
+    mode: Resolve,
+) -> Result<Node, Blocker> {
+    let stack = &model.stack;
+    let spec = &stack.functions[function];
+    let address = format!("functions.{function}.role");
+    let inline = super::inline_policy(&spec.allow, |reference| {
+        model.value(values, reference, mode)
+    })
+    .map_err(|err| Blocker::unresolved(&address, Unresolved(err.0)))?;
+    let desired = RoleSettings::desired(inline, &model.target.partition);
+    let found = live.roles.get(function).cloned().flatten();
+    let (action, work) = match &found {
+        None => (Action::Create, RoleWork::Create),
+        Some(found) if !found.owned_by(&stack.name) => {
+            return Err(Blocker::foreign(
+                &address,
+                "IAM role",
+                &spec.role_name,
+                stack,
+                found.owner.as_deref(),
+            ));
+        }
+        Some(found) => {
+            let (action, changes) = super::diff(&found.settings, &desired);
+            let work = if changes.is_empty() {
+                RoleWork::None
+            } else {
+                RoleWork::Update(changes)
+            };
+            (action, work)
+        }
+    };
+    Ok(Node {
+        function: function.to_owned(),
+        desired: Box::new(desired),
+        live: found.map(Box::new),
+        action,
+        work,
+    })
+}
+
+impl Node {
+    pub fn entries(&self, model: &Model) -> Vec<Entry> {
+        vec![
+            Entry::new(
+                format!("functions.{}.role", self.function),
+                Kind::IamRole,
+                model.stack.functions[&self.function].role_name.clone(),
+                self.action.clone(),
+            )
+            .with_attributes(self.desired.attributes()),
+        ]
+    }
+
+    pub async fn apply(&self, ctx: &Context) -> anyhow::Result<()> {
+        let stack = &ctx.stack;
+        let spec = &stack.functions[&self.function];
+        let address = format!("functions.{}.role", self.function);
+        match &self.work {
+            RoleWork::None => {}
+            RoleWork::Create => {
+                let description = format!(
+                    "Lambda function {} of stack {} (managed by provisioner)",
+                    spec.physical_name, stack.name
+                );
+                super::create(
+                    &ctx.clients.iam,
+                    &stack.name,
+                    &spec.role_name,
+                    &description,
+                    &self.desired,
+                )
+                .await
+                .with_context(|| format!("{address}: creating"))?;
+            }
+            RoleWork::Update(changes) => {
+                super::update(&ctx.clients.iam, &spec.role_name, changes, &self.desired)
+                    .await
+                    .with_context(|| format!("{address}: updating"))?
+            }
+        }
+        Ok(())
+    }
+}
+
+pub fn down(model: &Model, live: &Live, function: &str) -> Vec<DownStep> {
+    let stack = &model.stack;
+    let spec = &stack.functions[function];
+    let entry = |action| {
+        Entry::new(
+            format!("functions.{function}.role"),
+            Kind::IamRole,
+            spec.role_name.clone(),
+            action,
+        )
+    };
+    match live.roles.get(function).cloned().flatten() {
+        None => vec![DownStep::Absent],
+        Some(found) if !found.owned_by(&stack.name) => vec![DownStep::Keep(
+            entry(Action::NoOp).with_note("not this stack's (no ownership tag): left untouched"),
+        )],
+        Some(_) => vec![DownStep::Delete(entry(Action::Delete))],
+    }
+}
+
+pub async fn delete(ctx: &Context, function: &str) -> anyhow::Result<()> {
+    super::delete(&ctx.clients.iam, &ctx.stack.functions[function].role_name).await?;
+    Ok(())
+}
+
+pub async fn delete_leftover(ctx: &Context, leftover: &Leftover) -> anyhow::Result<()> {
+    super::delete(&ctx.clients.iam, &leftover.name).await?;
+    Ok(())
+}

@@ -1,0 +1,270 @@
+//! The user pool as a unit of the engine: reading the stack's pools, planning one, applying its
+//! change, `down`, and the pools stack.yaml no longer declares (reported and kept: they hold
+//! users' data).
+
+use std::collections::BTreeMap;
+
+use anyhow::Context as _;
+
+use super::{LivePool, PoolSettings, UserPoolError};
+use crate::engine::{
+    Blocker, Context, DownStep, Leftover, Live, Model, PoolValues, Values, lock, logical,
+};
+use crate::plan::{Action, Entry, Kind};
+use crate::spec::Removal;
+
+/// Pools with the stack's pool name: at most one of ours, and the ids of the others.
+#[derive(Debug, Clone, Default)]
+pub struct PoolSearch {
+    pub owned: Option<LivePool>,
+    pub foreign: Vec<String>,
+}
+
+/// What `observe` found: the declared pools by logical name, and the leftovers.
+pub type Observed = (BTreeMap<String, PoolSearch>, Vec<Leftover>);
+
+/// One listing of the pools under the stack's prefix serves the declared pools and finds the
+/// undeclared ones.
+pub async fn observe(ctx: &Context) -> anyhow::Result<Observed> {
+    let stack = &ctx.stack;
+    // A stack without pools does not read Cognito at all: its deploy role needs no Cognito
+    // permission, and it deploys where Cognito is not offered. The cost: a pool left over from
+    // an earlier stack.yaml is not reported (it is kept either way, as every undeclared pool).
+    if stack.user_pools.is_empty() {
+        return Ok(Default::default());
+    }
+    let prefix = format!("{}-", stack.name);
+    let prefixed = super::find_with_prefix(&ctx.clients.cognito, &prefix)
+        .await
+        .context("userPools: reading")?;
+    let mut found = BTreeMap::new();
+    for (name, pool) in &stack.user_pools {
+        let (mut owned, foreign): (Vec<_>, Vec<_>) = prefixed
+            .iter()
+            .filter(|p| p.name == pool.physical_name)
+            .cloned()
+            .partition(|p| p.owned_by(&stack.name));
+        if owned.len() > 1 {
+            anyhow::bail!(UserPoolError::Ambiguous {
+                name: pool.physical_name.clone(),
+                stack: stack.name.clone(),
+                count: owned.len(),
+                ids: owned.into_iter().map(|p| p.id).collect(),
+            });
+        }
+        let search = PoolSearch {
+            owned: owned.pop(),
+            foreign: foreign.into_iter().map(|p| p.id).collect(),
+        };
+        found.insert(name.clone(), search);
+    }
+    let declared: Vec<&str> = stack
+        .user_pools
+        .values()
+        .map(|p| p.physical_name.as_str())
+        .collect();
+    let leftovers = prefixed
+        .into_iter()
+        .filter(|p| !declared.contains(&p.name.as_str()) && p.owned_by(&stack.name))
+        .map(|p| Leftover {
+            entry: Entry::new(
+                format!("userPools.{}", logical(stack, &p.name)),
+                Kind::UserPool,
+                format!("{} ({})", p.name, p.id),
+                Action::NoOp,
+            )
+            .with_note(
+                "no longer in stack.yaml, and kept: it holds users' data; declare it again with `removal: delete` and run `down` to delete it",
+            ),
+            name: p.name,
+            id: Some(p.id),
+            parent: None,
+        })
+        .collect();
+    Ok((found, leftovers))
+}
+
+/// What applying a pool's plan takes. Each carries what its calls need, so no state is left
+/// for apply to guess.
+#[derive(Debug, Clone)]
+pub enum PoolChange {
+    None,
+    /// CreateUserPool.
+    Create,
+    /// UpdateUserPool with the whole configuration (Cognito resets what an update leaves out).
+    Update(Box<LivePool>),
+    /// DeleteUserPool, then CreateUserPool: only with `--allow-replace` (run refuses otherwise).
+    Replace(Box<LivePool>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub name: String,
+    pub live: Option<Box<LivePool>>,
+    pub action: Action,
+    pub change: PoolChange,
+    pub foreign: Vec<String>,
+}
+
+pub fn plan(model: &Model, live: &Live, name: &str) -> Result<Node, Blocker> {
+    let spec = &model.stack.user_pools[name];
+    let search = live.pools.get(name).cloned().unwrap_or_default();
+    let (action, change) = match search.owned.clone().map(Box::new) {
+        None => (Action::Create, PoolChange::Create),
+        Some(found) => {
+            let action = super::diff(&found.settings, &PoolSettings::desired(spec));
+            let change = match &action {
+                Action::NoOp => PoolChange::None,
+                Action::Replace { .. } => PoolChange::Replace(found),
+                // A live pool's diff is NoOp, Update or Replace; anything else would be a
+                // bug in `diff`, and updating is the change that loses nothing.
+                Action::Update { .. } | Action::Create | Action::Delete => {
+                    PoolChange::Update(found)
+                }
+            };
+            (action, change)
+        }
+    };
+    Ok(Node {
+        name: name.to_owned(),
+        live: search.owned.map(Box::new),
+        action,
+        change,
+        foreign: search.foreign,
+    })
+}
+
+impl Node {
+    pub fn entries(&self, model: &Model) -> Vec<Entry> {
+        let spec = &model.stack.user_pools[&self.name];
+        let physical = self
+            .live
+            .as_ref()
+            .map(|p| format!("{} ({})", p.name, p.id))
+            .unwrap_or_else(|| spec.physical_name.clone());
+        let mut entry = Entry::new(
+            format!("userPools.{}", self.name),
+            Kind::UserPool,
+            physical,
+            self.action.clone(),
+        )
+        .with_attributes(PoolSettings::desired(spec).attributes());
+        if let Action::Replace { .. } = self.action {
+            entry = entry.with_note(format!(
+                "replacing the pool deletes every user in it; `up` refuses unless run with `--allow-replace {}`",
+                self.name
+            ));
+        } else if !self.foreign.is_empty() {
+            entry = entry.with_note(format!(
+                "other pools named `{}` without this stack's tag are left alone: {}",
+                spec.physical_name,
+                self.foreign.join(", ")
+            ));
+        }
+        vec![entry]
+    }
+
+    /// A pool created anew has no id or ARN yet for what is planned after it (its clients go
+    /// with it).
+    pub fn forget(&self, values: &mut Values) {
+        match self.change {
+            PoolChange::Create | PoolChange::Replace(_) => {
+                values.pools.remove(&self.name);
+                values.clients.remove(&self.name);
+            }
+            PoolChange::None | PoolChange::Update(_) => {}
+        }
+    }
+
+    pub async fn apply(
+        &self,
+        ctx: &Context,
+        values: &std::sync::Mutex<Values>,
+    ) -> anyhow::Result<()> {
+        let (stack, cognito) = (&ctx.stack, &ctx.clients.cognito);
+        let spec = &stack.user_pools[&self.name];
+        let address = format!("userPools.{}", self.name);
+        let created = match &self.change {
+            PoolChange::None => None,
+            PoolChange::Update(live) => {
+                super::update(cognito, &stack.name, live, spec)
+                    .await
+                    .with_context(|| format!("{address}: UpdateUserPool"))?;
+                None
+            }
+            PoolChange::Replace(live) => {
+                super::delete(cognito, &stack.name, live, spec)
+                    .await
+                    .with_context(|| format!("{address}: replacing (DeleteUserPool)"))?;
+                Some(
+                    super::create(cognito, &stack.name, spec)
+                        .await
+                        .with_context(|| format!("{address}: replacing (CreateUserPool)"))?,
+                )
+            }
+            PoolChange::Create => Some(
+                super::create(cognito, &stack.name, spec)
+                    .await
+                    .with_context(|| format!("{address}: CreateUserPool"))?,
+            ),
+        };
+        if let Some(created) = created {
+            lock(values).pools.insert(
+                self.name.clone(),
+                PoolValues {
+                    id: created.id,
+                    arn: created.arn,
+                },
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Whether the pool's data goes: stack.yaml's `removal: delete`, or `--delete-data`.
+pub fn deletes_data(model: &Model, pool: &str, delete_data: bool) -> bool {
+    delete_data || model.stack.user_pools[pool].removal == Removal::Delete
+}
+
+pub fn down(model: &Model, live: &Live, pool: &str, delete_data: bool) -> Vec<DownStep> {
+    let Some(found) = live.pools.get(pool).and_then(|s| s.owned.as_ref()) else {
+        return vec![DownStep::Absent];
+    };
+    let entry = Entry::new(
+        format!("userPools.{pool}"),
+        Kind::UserPool,
+        format!("{} ({})", found.name, found.id),
+        Action::Delete,
+    );
+    if deletes_data(model, pool, delete_data) {
+        vec![DownStep::Delete(
+            entry.with_note("deletes every user in the pool"),
+        )]
+    } else {
+        vec![DownStep::Keep(Entry {
+            action: Action::NoOp,
+            ..entry.with_note(format!(
+                "it holds users' data: kept, deletion protection on; `removal: delete` for pool `{pool}` in stack.yaml, or `--delete-data`, deletes it; the next `up` adopts it"
+            ))
+        })]
+    }
+}
+
+pub async fn delete(ctx: &Context, live: &Live, pool: &str) -> anyhow::Result<()> {
+    if let Some(found) = live.pools.get(pool).and_then(|s| s.owned.as_ref()) {
+        super::delete(
+            &ctx.clients.cognito,
+            &ctx.stack.name,
+            found,
+            &ctx.stack.user_pools[pool],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A pool stack.yaml no longer declares is never deleted: it holds users' data, and the only
+/// opt-in (`removal: delete`) is written on a declared pool.
+pub fn delete_leftover(_leftover: &Leftover) -> anyhow::Result<()> {
+    Ok(())
+}

@@ -1,0 +1,279 @@
+//! The app client as a unit of the engine: reading the clients of the stack's pools, planning
+//! one, applying its change, `down`, and the clients stack.yaml no longer declares.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context as _;
+
+use super::{ClientSettings, LiveClient};
+use crate::engine::{
+    Blocker, Context, DownStep, Leftover, Live, Model, NO_LONGER_DECLARED, Values, lock, logical,
+};
+use crate::kinds::user_pool::unit::{PoolSearch, deletes_data};
+use crate::plan::{Action, Entry, Kind};
+
+/// What `observe` found: by (pool, client) the declared clients of owned pools; by pool the id of
+/// every client it has, declared or not (serve's authorizer takes tokens of any of them, as API
+/// Gateway's does); and the leftovers.
+pub type Observed = (
+    BTreeMap<(String, String), Option<LiveClient>>,
+    BTreeMap<String, Vec<String>>,
+    Vec<Leftover>,
+);
+
+/// One listing of each owned pool's clients serves its declared and undeclared clients.
+pub async fn observe(
+    ctx: &Context,
+    pools: &BTreeMap<String, PoolSearch>,
+) -> anyhow::Result<Observed> {
+    let stack = &ctx.stack;
+    let prefix = format!("{}-", stack.name);
+    let (mut found, mut ids, mut leftovers) = Observed::default();
+    for (name, pool) in &stack.user_pools {
+        let Some(live) = pools.get(name).and_then(|s| s.owned.as_ref()) else {
+            continue;
+        };
+        let listed = super::list(&ctx.clients.cognito, &live.id)
+            .await
+            .with_context(|| format!("userPools.{name}: listing its app clients"))?;
+        ids.insert(
+            name.clone(),
+            listed.iter().map(|(_, id)| id.clone()).collect(),
+        );
+        for (client_name, client) in &pool.clients {
+            let found_client = super::find_listed(
+                &ctx.clients.cognito,
+                &live.id,
+                &client.physical_name,
+                &listed,
+            )
+            .await
+            .with_context(|| format!("userPools.{name}.clients.{client_name}: reading"))?;
+            found.insert((name.clone(), client_name.clone()), found_client);
+        }
+        let declared: Vec<&str> = pool
+            .clients
+            .values()
+            .map(|c| c.physical_name.as_str())
+            .collect();
+        for (client_name, id) in listed {
+            if client_name.starts_with(&prefix) && !declared.contains(&client_name.as_str()) {
+                leftovers.push(Leftover {
+                    entry: Entry::new(
+                        format!("userPools.{name}.clients.{}", logical(stack, &client_name)),
+                        Kind::UserPoolClient,
+                        format!("{client_name} ({id})"),
+                        Action::Delete,
+                    )
+                    .with_note(NO_LONGER_DECLARED),
+                    name: client_name,
+                    id: Some(id),
+                    parent: Some(live.id.clone()),
+                });
+            }
+        }
+    }
+    Ok((found, ids, leftovers))
+}
+
+/// What applying a client's plan takes.
+#[derive(Debug, Clone)]
+pub enum ClientChange {
+    None,
+    /// CreateUserPoolClient.
+    Create,
+    /// UpdateUserPoolClient with every managed setting (Cognito resets what an update leaves out).
+    Update(LiveClient),
+    /// DeleteUserPoolClient, then CreateUserPoolClient: a new id, so only with `--allow-replace`.
+    Replace(LiveClient),
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub pool: String,
+    pub client: String,
+    /// The pool it goes into (None while the pool does not exist).
+    pub pool_id: Option<String>,
+    pub live: Option<LiveClient>,
+    pub action: Action,
+    pub change: ClientChange,
+}
+
+pub fn plan(
+    model: &Model,
+    live: &Live,
+    values: &Values,
+    pool: &str,
+    client: &str,
+) -> Result<Node, Blocker> {
+    let spec = &model.stack.user_pools[pool].clients[client];
+    let observed_pool = live.pools.get(pool).and_then(|s| s.owned.as_ref());
+    let pool_id = values.pools.get(pool).map(|p| p.id.clone());
+    // A client observed in a pool that is being replaced goes with it.
+    let found = match (observed_pool, &pool_id) {
+        (Some(observed), Some(current)) if observed.id == *current => live
+            .clients
+            .get(&(pool.to_owned(), client.to_owned()))
+            .cloned()
+            .flatten(),
+        _ => None,
+    };
+    let (action, change) = match &found {
+        None => (Action::Create, ClientChange::Create),
+        Some(found) => {
+            let action = super::diff(&found.settings, &ClientSettings::desired(spec));
+            let change = match &action {
+                Action::NoOp => ClientChange::None,
+                Action::Replace { .. } => ClientChange::Replace(found.clone()),
+                // A live client's diff is NoOp, Update or Replace; updating loses nothing.
+                Action::Update { .. } | Action::Create | Action::Delete => {
+                    ClientChange::Update(found.clone())
+                }
+            };
+            (action, change)
+        }
+    };
+    Ok(Node {
+        pool: pool.to_owned(),
+        client: client.to_owned(),
+        pool_id,
+        live: found,
+        action,
+        change,
+    })
+}
+
+impl Node {
+    pub fn entries(&self, model: &Model) -> Vec<Entry> {
+        let spec = &model.stack.user_pools[&self.pool].clients[&self.client];
+        let physical = self
+            .live
+            .as_ref()
+            .map(|c| format!("{} ({})", c.name, c.id))
+            .unwrap_or_else(|| spec.physical_name.clone());
+        let mut entry = Entry::new(
+            format!("userPools.{}.clients.{}", self.pool, self.client),
+            Kind::UserPoolClient,
+            physical,
+            self.action.clone(),
+        )
+        .with_attributes(ClientSettings::desired(spec).attributes());
+        if let Action::Replace { .. } = self.action {
+            entry = entry.with_note(format!(
+                "a new client gets a new id that apps must be given; `up` refuses unless run with `--allow-replace {}`",
+                self.client
+            ));
+        }
+        vec![entry]
+    }
+
+    /// A client created anew has no id yet for what is planned after it.
+    pub fn forget(&self, values: &mut Values) {
+        match self.change {
+            ClientChange::Create | ClientChange::Replace(_) => {
+                if let Some(clients) = values.clients.get_mut(&self.pool) {
+                    clients.remove(&self.client);
+                }
+            }
+            ClientChange::None | ClientChange::Update(_) => {}
+        }
+    }
+
+    pub async fn apply(
+        &self,
+        ctx: &Context,
+        values: &std::sync::Mutex<Values>,
+    ) -> anyhow::Result<()> {
+        let cognito = &ctx.clients.cognito;
+        let spec = &ctx.stack.user_pools[&self.pool].clients[&self.client];
+        let address = format!("userPools.{}.clients.{}", self.pool, self.client);
+        if let ClientChange::None = self.change {
+            return Ok(());
+        }
+        let pool_id = self
+            .pool_id
+            .clone()
+            .with_context(|| format!("{address}: its pool has no id"))?;
+        let created = match &self.change {
+            ClientChange::None => None,
+            ClientChange::Update(live) => {
+                super::update(cognito, &pool_id, live, spec)
+                    .await
+                    .with_context(|| format!("{address}: UpdateUserPoolClient"))?;
+                None
+            }
+            ClientChange::Replace(live) => {
+                super::delete(cognito, &pool_id, live)
+                    .await
+                    .with_context(|| format!("{address}: replacing (DeleteUserPoolClient)"))?;
+                Some(
+                    super::create(cognito, &pool_id, spec)
+                        .await
+                        .with_context(|| format!("{address}: replacing (CreateUserPoolClient)"))?,
+                )
+            }
+            ClientChange::Create => Some(
+                super::create(cognito, &pool_id, spec)
+                    .await
+                    .with_context(|| format!("{address}: CreateUserPoolClient"))?,
+            ),
+        };
+        if let Some(created) = created {
+            lock(values)
+                .clients
+                .entry(self.pool.clone())
+                .or_default()
+                .insert(self.client.clone(), created.id);
+        }
+        Ok(())
+    }
+}
+
+pub fn down(
+    model: &Model,
+    live: &Live,
+    pool: &str,
+    client: &str,
+    delete_data: bool,
+) -> Vec<DownStep> {
+    let Some(Some(found)) = live.clients.get(&(pool.to_owned(), client.to_owned())) else {
+        return vec![DownStep::Absent];
+    };
+    let entry = Entry::new(
+        format!("userPools.{pool}.clients.{client}"),
+        Kind::UserPoolClient,
+        format!("{} ({})", found.name, found.id),
+        Action::Delete,
+    );
+    if deletes_data(model, pool, delete_data) {
+        vec![DownStep::Delete(entry)]
+    } else {
+        vec![DownStep::Keep(Entry {
+            action: Action::NoOp,
+            ..entry.with_note("kept with its pool, so that apps keep their client id")
+        })]
+    }
+}
+
+pub async fn delete(ctx: &Context, live: &Live, pool: &str, client: &str) -> anyhow::Result<()> {
+    let found_pool = live.pools.get(pool).and_then(|s| s.owned.as_ref());
+    let found = live.clients.get(&(pool.to_owned(), client.to_owned()));
+    if let (Some(found_pool), Some(Some(found))) = (found_pool, found) {
+        super::delete(&ctx.clients.cognito, &found_pool.id, found).await?;
+    }
+    Ok(())
+}
+
+pub async fn delete_leftover(ctx: &Context, leftover: &Leftover) -> anyhow::Result<()> {
+    let (Some(pool_id), Some(id)) = (&leftover.parent, &leftover.id) else {
+        anyhow::bail!("an app client left over without its pool id or its own");
+    };
+    let client = LiveClient {
+        id: id.clone(),
+        name: leftover.name.clone(),
+        // Not described: it is only deleted.
+        settings: ClientSettings::default(),
+    };
+    super::delete(&ctx.clients.cognito, pool_id, &client).await?;
+    Ok(())
+}
