@@ -14,6 +14,8 @@
 
 pub mod dag;
 pub mod run;
+#[cfg(test)]
+mod tests;
 pub mod units;
 
 use std::collections::BTreeMap;

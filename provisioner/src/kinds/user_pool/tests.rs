@@ -98,3 +98,112 @@ fn sign_in_and_required_attributes_force_a_replacement() {
         },
     );
 }
+
+mod replay {
+    //! The exact requests the pool's driver makes (aws-smithy-mocks answers only what a rule
+    //! matches, so any other request fails the call).
+
+    use aws_sdk_cognitoidentityprovider::operation::delete_user_pool::DeleteUserPoolOutput;
+    use aws_sdk_cognitoidentityprovider::operation::update_user_pool::UpdateUserPoolOutput;
+    use aws_sdk_cognitoidentityprovider::types::DeletionProtectionType;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use super::super::*;
+
+    fn spec() -> UserPool {
+        crate::spec::testing::repo_stack().user_pools["users"].clone()
+    }
+
+    fn live() -> LivePool {
+        LivePool {
+            id: "us-east-1_pool".to_owned(),
+            arn: "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_pool".to_owned(),
+            name: spec().physical_name,
+            tags: HashMap::from([
+                (OWNERSHIP_TAG.to_owned(), "auth-demo".to_owned()),
+                ("team".to_owned(), "identity".to_owned()),
+            ]),
+            settings: PoolSettings::desired(&spec()),
+        }
+    }
+
+    /// UpdateUserPool resets what it is not sent: one request with every setting, and the
+    /// tags the pool has (someone's `team` tag kept, ours set).
+    #[tokio::test]
+    async fn an_update_is_one_request_with_every_setting_and_the_tags() {
+        let update = mock!(Client::update_user_pool)
+            .match_requests(|r| {
+                let tags = r.user_pool_tags().cloned().unwrap_or_default();
+                let password = r.policies().and_then(|p| p.password_policy());
+                r.user_pool_id() == Some("us-east-1_pool")
+                    && tags.get(OWNERSHIP_TAG).map(String::as_str) == Some("auth-demo")
+                    && tags.get("team").map(String::as_str) == Some("identity")
+                    && password.and_then(|p| p.minimum_length()) == Some(8)
+                    && r.deletion_protection() == Some(&DeletionProtectionType::Active)
+                    && r.admin_create_user_config()
+                        .is_some_and(|c| !c.allow_admin_create_user_only())
+                    && r.auto_verified_attributes() == [VerifiedAttributeType::Email]
+                    && r.account_recovery_setting().is_some()
+            })
+            .then_output(|| UpdateUserPoolOutput::builder().build());
+        let client = mock_client!(
+            aws_sdk_cognitoidentityprovider,
+            RuleMode::Sequential,
+            [&update]
+        );
+        super::super::update(&client, "auth-demo", &live(), &spec())
+            .await
+            .expect("one request with every setting");
+        assert_eq!(update.num_calls(), 1);
+    }
+
+    /// AWS refuses to delete a protected pool: protection is lifted (the whole configuration
+    /// again), then the pool deleted; nothing else.
+    #[tokio::test]
+    async fn a_delete_lifts_deletion_protection_first() {
+        let unprotect = mock!(Client::update_user_pool)
+            .match_requests(|r| {
+                r.user_pool_id() == Some("us-east-1_pool")
+                    && r.deletion_protection() == Some(&DeletionProtectionType::Inactive)
+                    && r.policies().is_some()
+            })
+            .then_output(|| UpdateUserPoolOutput::builder().build());
+        let delete = mock!(Client::delete_user_pool)
+            .match_requests(|r| r.user_pool_id() == Some("us-east-1_pool"))
+            .then_output(|| DeleteUserPoolOutput::builder().build());
+        let client = mock_client!(
+            aws_sdk_cognitoidentityprovider,
+            RuleMode::Sequential,
+            [&unprotect, &delete]
+        );
+        super::super::delete(&client, "auth-demo", &live(), &spec())
+            .await
+            .expect("unprotect, then delete");
+        assert_eq!((unprotect.num_calls(), delete.num_calls()), (1, 1));
+    }
+
+    /// A pool already gone (a re-run after a crash) counts as deleted.
+    #[tokio::test]
+    async fn a_pool_already_gone_counts_as_deleted() {
+        let mut unprotected = live();
+        unprotected.settings.deletion_protection = false;
+        let delete = mock!(Client::delete_user_pool)
+            .match_requests(|r| r.user_pool_id() == Some("us-east-1_pool"))
+            .then_http_response(|| {
+                crate::replay::json_error(
+                    400,
+                    "ResourceNotFoundException",
+                    "User pool us-east-1_pool does not exist.",
+                )
+            });
+        let client = mock_client!(
+            aws_sdk_cognitoidentityprovider,
+            RuleMode::Sequential,
+            [&delete]
+        );
+        super::super::delete(&client, "auth-demo", &unprotected, &spec())
+            .await
+            .expect("gone is deleted");
+        assert_eq!(delete.num_calls(), 1);
+    }
+}

@@ -130,3 +130,42 @@ fn read_attributes_update_in_place_and_none_means_cognitos_default() {
     assert_eq!(read_attributes(&default), None);
     assert_eq!(read_attributes(&email), Some(email.read_attributes.clone()));
 }
+
+/// CreateUserPoolClient carries every managed setting (no secret, the flows, token revocation,
+/// LEGACY existence errors, 3-minute sessions), so a new client needs no update after it.
+#[tokio::test]
+async fn a_create_sends_every_setting() {
+    use aws_sdk_cognitoidentityprovider::operation::create_user_pool_client::CreateUserPoolClientOutput;
+    use aws_sdk_cognitoidentityprovider::types::UserPoolClientType;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    let create = mock!(Client::create_user_pool_client)
+        .match_requests(|req| {
+            req.user_pool_id() == Some("us-east-1_pool")
+                && req.client_name() == Some("auth-demo-web")
+                && req.generate_secret() == Some(false)
+                && req.explicit_auth_flows() == [ExplicitAuthFlowsType::AllowUserPasswordAuth]
+                && req.enable_token_revocation() == Some(true)
+                && req.prevent_user_existence_errors()
+                    == Some(&PreventUserExistenceErrorTypes::Legacy)
+                && req.auth_session_validity() == Some(3)
+        })
+        .then_output(|| {
+            CreateUserPoolClientOutput::builder()
+                .user_pool_client(
+                    UserPoolClientType::builder()
+                        .client_id("new-id")
+                        .client_name("auth-demo-web")
+                        .build(),
+                )
+                .build()
+        });
+    let client = mock_client!(
+        aws_sdk_cognitoidentityprovider,
+        RuleMode::Sequential,
+        [&create]
+    );
+    let created = super::create(&client, "us-east-1_pool", &app(&[]))
+        .await
+        .expect("one request with every setting");
+    assert_eq!((created.id.as_str(), create.num_calls()), ("new-id", 1));
+}

@@ -1,0 +1,330 @@
+//! The planner is pure: these plans are made from a model and an observed state written by hand,
+//! with no client anywhere. Per kind: what it plans for nothing live, for its own resource in
+//! sync or drifted, and for someone else's in the way.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::run::{plan_down, plan_up, unallowed_replacements};
+use super::units::{self, NodePlan};
+use super::{Code, Leftover, Live, Model, Resolve, Values};
+use crate::aws::Target;
+use crate::kinds::function::{FunctionSettings, LiveFunction};
+use crate::kinds::log_group::LiveLogGroup;
+use crate::kinds::log_group::unit::LogGroupChange;
+use crate::kinds::role::{LiveRole, RoleSettings};
+use crate::kinds::user_pool::unit::{PoolChange, PoolSearch};
+use crate::kinds::user_pool::{LivePool, PoolSettings};
+use crate::plan::{Action, Entry, Kind};
+use crate::spec::{OWNERSHIP_TAG, ResourceId, Stack};
+
+fn target() -> Target {
+    Target {
+        region: "eu-west-1".to_owned(),
+        account: "111122223333".to_owned(),
+        partition: "aws".to_owned(),
+        caller: "arn:aws:iam::111122223333:user/ci".to_owned(),
+    }
+}
+
+fn code(stack: &Stack) -> BTreeMap<String, Code> {
+    stack
+        .functions
+        .keys()
+        .map(|name| {
+            (
+                name.clone(),
+                Code {
+                    sha256: format!("sha-of-{name}"),
+                    zip: std::path::PathBuf::from("unused.zip"),
+                },
+            )
+        })
+        .collect()
+}
+
+/// Runs `check` with the repository's stack as a model.
+fn with_model(check: impl FnOnce(&Model)) {
+    let stack = crate::spec::testing::repo_stack();
+    let (target, code) = (target(), code(&stack));
+    check(&Model {
+        stack: &stack,
+        target: &target,
+        code: &code,
+    });
+}
+
+fn tags(owner: &str) -> HashMap<String, String> {
+    HashMap::from([(OWNERSHIP_TAG.to_owned(), owner.to_owned())])
+}
+
+/// `function` as `up` would create it, owned by `owner`.
+fn live_function(model: &Model, function: &str, owner: &str) -> LiveFunction {
+    let spec = &model.stack.functions[function];
+    LiveFunction {
+        name: spec.physical_name.clone(),
+        arn: model.target.lambda_arn(&spec.physical_name),
+        owner: Some(owner.to_owned()),
+        settings: FunctionSettings::desired(
+            spec,
+            BTreeMap::new(),
+            &model.target.role_arn(&spec.role_name),
+            &model.code[function].sha256,
+        ),
+    }
+}
+
+fn live_group(model: &Model, function: &str, tags: HashMap<String, String>) -> LiveLogGroup {
+    let name =
+        crate::kinds::log_group::log_group_name(&model.stack.functions[function].physical_name);
+    LiveLogGroup {
+        arn: format!("arn:aws:logs:eu-west-1:111122223333:log-group:{name}"),
+        name,
+        retention_days: None,
+        tags,
+    }
+}
+
+fn plan_node(model: &Model, live: &Live, id: ResourceId) -> Result<NodePlan, super::Blocker> {
+    units::plan(model, live, &Values::from_live(live), &id, Resolve::Lenient)
+}
+
+fn log_group(function: &str) -> ResourceId {
+    ResourceId::LogGroup {
+        function: function.to_owned(),
+    }
+}
+
+#[test]
+fn nothing_live_plans_every_resource_as_a_create() {
+    with_model(|model| {
+        let plan = plan_up(model, &Live::default());
+        assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
+        assert!(
+            plan.entries.iter().all(|e| e.action == Action::Create),
+            "{:#?}",
+            plan.entries
+        );
+        // Pool, client, API, authorizer, stage, deployment; per function its role, log group,
+        // function and permissions; per route its resource and method.
+        assert_eq!(plan.summary.create, 6 + 4 * 4 + 4 * 2);
+        assert_eq!(
+            (plan.region.as_str(), plan.account.as_str()),
+            ("eu-west-1", "111122223333")
+        );
+        // References to what does not exist yet read as such.
+        let function = plan
+            .entries
+            .iter()
+            .find(|e| e.address == "functions.sign-up")
+            .expect("sign-up");
+        assert!(
+            function.attributes.iter().any(|a| a.field == "environment"
+                && a.value == "{USER_POOL_CLIENT_ID: (known after apply)}"),
+            "{:?}",
+            function.attributes
+        );
+    });
+}
+
+#[test]
+fn down_of_nothing_live_deletes_nothing() {
+    with_model(|model| {
+        let plan = plan_down(model, &Live::default(), false);
+        assert!(!plan.has_changes(), "{:#?}", plan.entries);
+    });
+}
+
+/// A log group: created when absent; its retention set when ours; adopted (tagged) when Lambda
+/// made it for a function of ours; left alone when someone else's.
+#[test]
+fn log_groups_are_created_adopted_or_left_alone() {
+    with_model(|model| {
+        let plan = |live: &Live| match plan_node(model, live, log_group("secret")) {
+            Ok(NodePlan::LogGroup(node)) => (node.action, node.changes),
+            other => panic!("expected a log group node, got {other:?}"),
+        };
+        let mut live = Live::default();
+        let (action, changes) = plan(&live);
+        assert_eq!((action, changes.len()), (Action::Create, 0));
+
+        let mut ours = live_group(model, "secret", tags(&model.stack.name));
+        ours.retention_days = Some(14);
+        live.log_groups
+            .insert("secret".to_owned(), Some(ours.clone()));
+        assert_eq!(plan(&live).0, Action::NoOp);
+        ours.retention_days = Some(30);
+        live.log_groups.insert("secret".to_owned(), Some(ours));
+        assert_eq!(
+            plan(&live).1.into_iter().collect::<Vec<_>>(),
+            [LogGroupChange::Retention]
+        );
+
+        // Untagged beside a function of ours: Lambda made it; adopted, then its retention set.
+        live.log_groups.insert(
+            "secret".to_owned(),
+            Some(live_group(model, "secret", HashMap::new())),
+        );
+        live.functions.insert(
+            "secret".to_owned(),
+            Some(live_function(model, "secret", &model.stack.name)),
+        );
+        let (action, changes) = plan(&live);
+        assert!(
+            matches!(&action, Action::Update { changes } if changes[0].field == "owner"),
+            "{action:?}"
+        );
+        assert_eq!(
+            changes.into_iter().collect::<Vec<_>>(),
+            [LogGroupChange::Adopt, LogGroupChange::Retention]
+        );
+
+        // Untagged beside someone else's function, or another stack's: never touched.
+        live.functions.insert(
+            "secret".to_owned(),
+            Some(live_function(model, "secret", "other-stack")),
+        );
+        assert_eq!(plan(&live), (Action::NoOp, Default::default()));
+        live.log_groups.insert(
+            "secret".to_owned(),
+            Some(live_group(model, "secret", tags("other-stack"))),
+        );
+        assert_eq!(plan(&live), (Action::NoOp, Default::default()));
+    });
+}
+
+/// A function or role of another stack's where ours must go blocks the plan, naming the owner.
+#[test]
+fn someone_elses_function_or_role_is_a_blocker_naming_its_owner() {
+    with_model(|model| {
+        let mut live = Live::default();
+        live.functions.insert(
+            "secret".to_owned(),
+            Some(live_function(model, "secret", "other-stack")),
+        );
+        let blocker = plan_node(
+            model,
+            &live,
+            ResourceId::Function {
+                function: "secret".to_owned(),
+            },
+        )
+        .expect_err("a foreign function is in the way");
+        assert!(
+            blocker.0.contains("functions.secret")
+                && blocker.0.contains("belongs to stack `other-stack`"),
+            "{blocker}"
+        );
+
+        let spec = &model.stack.functions["secret"];
+        live.roles.insert(
+            "secret".to_owned(),
+            Some(LiveRole {
+                name: spec.role_name.clone(),
+                arn: model.target.role_arn(&spec.role_name),
+                owner: None,
+                settings: RoleSettings::desired(None, "aws"),
+            }),
+        );
+        let blocker = plan_node(
+            model,
+            &live,
+            ResourceId::Role {
+                function: "secret".to_owned(),
+            },
+        )
+        .expect_err("an untagged role is in the way");
+        assert!(blocker.0.contains("does not carry the tag"), "{blocker}");
+        // The whole plan lists both, and `up` refuses on blockers.
+        assert_eq!(plan_up(model, &live).blockers.len(), 2);
+    });
+}
+
+/// A pool whose sign-in attributes changed must be replaced: planned as such, refused unless
+/// named in `--allow-replace`, and its clients are planned as new (they go with it).
+#[test]
+fn a_pool_replacement_is_typed_planned_with_its_clients_and_refused_unless_named() {
+    with_model(|model| {
+        let spec = &model.stack.user_pools["users"];
+        let mut settings = PoolSettings::desired(spec);
+        settings.username_attributes = vec![crate::spec::VerifiedAttribute::PhoneNumber];
+        let pool = LivePool {
+            id: "eu-west-1_abc".to_owned(),
+            arn: "arn:aws:cognito-idp:eu-west-1:111122223333:userpool/eu-west-1_abc".to_owned(),
+            name: spec.physical_name.clone(),
+            tags: tags(&model.stack.name),
+            settings,
+        };
+        let mut live = Live::default();
+        live.pools.insert(
+            "users".to_owned(),
+            PoolSearch {
+                owned: Some(pool),
+                foreign: Vec::new(),
+            },
+        );
+        match plan_node(
+            model,
+            &live,
+            ResourceId::UserPool {
+                pool: "users".to_owned(),
+            },
+        ) {
+            Ok(NodePlan::Pool(node)) => {
+                assert!(matches!(node.change, PoolChange::Replace(_)));
+                assert!(matches!(node.action, Action::Replace { .. }));
+            }
+            other => panic!("expected a pool node, got {other:?}"),
+        }
+        let plan = plan_up(model, &live);
+        let client = plan
+            .entries
+            .iter()
+            .find(|e| e.kind == Kind::UserPoolClient)
+            .expect("the client");
+        assert_eq!(client.action, Action::Create);
+        let refused: Vec<&str> = unallowed_replacements(&plan, &[])
+            .iter()
+            .map(|e| e.address.as_str())
+            .collect();
+        assert_eq!(refused, ["userPools.users"]);
+        assert!(unallowed_replacements(&plan, &["users".to_owned()]).is_empty());
+    });
+}
+
+/// Leftovers are planned after everything declared: deleted, except pools (kept), by `up` and
+/// `down` alike.
+#[test]
+fn leftovers_are_deleted_after_the_stack_and_pools_are_kept() {
+    with_model(|model| {
+        let leftover = |kind, address: &str, action| Leftover {
+            entry: Entry::new(address, kind, "x", action),
+            name: "x".to_owned(),
+            id: None,
+            parent: None,
+        };
+        let live = Live {
+            leftovers: vec![
+                leftover(Kind::LambdaFunction, "functions.old", Action::Delete),
+                leftover(Kind::UserPool, "userPools.old", Action::NoOp),
+            ],
+            ..Live::default()
+        };
+        let plan = plan_up(model, &live);
+        let tail: Vec<(&str, &Action)> = plan
+            .entries
+            .iter()
+            .rev()
+            .take(2)
+            .map(|e| (e.address.as_str(), &e.action))
+            .collect();
+        assert_eq!(
+            tail,
+            [
+                ("userPools.old", &Action::NoOp),
+                ("functions.old", &Action::Delete)
+            ]
+        );
+        let down = plan_down(model, &live, false);
+        assert_eq!(down.summary.delete, 1);
+    });
+}
