@@ -149,23 +149,95 @@ pub fn prompt(question: &str) -> std::io::Result<()> {
 }
 
 /// The run's progress, on stderr: each change as it is applied, and waits worth knowing about.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Terminal;
+/// On a terminal a wait is a spinner line that counts the seconds and goes away when the wait is
+/// over; elsewhere (CI logs, pipes) it is a plain line every few seconds.
+#[derive(Debug, Default)]
+pub struct Terminal {
+    /// Present on a terminal.
+    spinners: Option<Spinners>,
+}
+
+#[derive(Debug)]
+struct Spinners {
+    multi: indicatif::MultiProgress,
+    /// By subject: the wait it stands for.
+    bars: std::sync::Mutex<std::collections::BTreeMap<String, indicatif::ProgressBar>>,
+}
+
+impl Terminal {
+    /// Spinners if stderr is a terminal, plain lines otherwise.
+    pub fn stderr() -> Terminal {
+        use std::io::IsTerminal;
+        if std::io::stderr().is_terminal() {
+            Terminal::drawing_to(indicatif::ProgressDrawTarget::stderr())
+        } else {
+            Terminal::default()
+        }
+    }
+
+    fn drawing_to(target: indicatif::ProgressDrawTarget) -> Terminal {
+        Terminal {
+            spinners: Some(Spinners {
+                multi: indicatif::MultiProgress::with_draw_target(target),
+                bars: std::sync::Mutex::default(),
+            }),
+        }
+    }
+
+    /// Prints `line` on stderr, above any spinner.
+    fn line(&self, line: &str) {
+        match &self.spinners {
+            Some(spinners) => spinners.multi.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+}
 
 impl crate::progress::Progress for Terminal {
     fn applied(&self, entry: &Entry, took: Duration) {
         use std::io::IsTerminal;
-        eprintln!(
+        self.line(&format!(
             "{} {} {}  ({:.1}s)",
             styled_marker(&entry.action, use_color(std::io::stderr().is_terminal())),
             entry.address,
             verb(&entry.action),
             took.as_secs_f64()
-        );
+        ));
     }
 
     fn waiting(&self, subject: &str, reason: &str, waited: Duration, limit: Option<Duration>) {
-        eprintln!("{}", waiting_line(subject, reason, waited, limit));
+        let Some(spinners) = &self.spinners else {
+            eprintln!("{}", waiting_line(subject, reason, waited, limit));
+            return;
+        };
+        let mut bars = spinners.bars.lock().unwrap_or_else(|e| e.into_inner());
+        let bar = bars.entry(subject.to_owned()).or_insert_with(|| {
+            let until =
+                limit.map_or_else(String::new, |l| format!(" of at most {} s", l.as_secs()));
+            let template =
+                format!("    {{spinner}} {{prefix}}: waiting for {{msg}}, {{elapsed}}{until}");
+            let style = indicatif::ProgressStyle::with_template(&template)
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+            let bar = spinners.multi.add(
+                indicatif::ProgressBar::new_spinner()
+                    .with_style(style)
+                    .with_prefix(subject.to_owned())
+                    .with_elapsed(waited),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        bar.set_message(reason.to_owned());
+    }
+
+    fn wait_over(&self, subject: &str, _waited: Duration) {
+        if let Some(spinners) = &self.spinners {
+            let mut bars = spinners.bars.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(bar) = bars.remove(subject) {
+                bar.finish_and_clear();
+                spinners.multi.remove(&bar);
+            }
+        }
     }
 }
 
@@ -449,6 +521,45 @@ mod waiting_tests {
         assert_eq!(styled_marker(&Action::NoOp, true), "   ");
     }
 
+    /// On a terminal a wait is one spinner line, counting, that is gone once the wait is over.
+    #[test]
+    fn on_a_terminal_a_wait_is_a_spinner_line_that_goes_when_it_is_over() {
+        use crate::progress::Progress;
+        let screen = indicatif::InMemoryTerm::new(8, 160);
+        let terminal = Terminal::drawing_to(indicatif::ProgressDrawTarget::term_like(Box::new(
+            screen.clone(),
+        )));
+        let subject = "Lambda function `auth-demo-secret`";
+        terminal.waiting(
+            subject,
+            "it to settle (it is Pending)",
+            Duration::from_secs(7),
+            Some(Duration::from_secs(300)),
+        );
+        std::thread::sleep(Duration::from_millis(400));
+        let shown = screen.contents();
+        assert!(
+            shown.contains(
+                "Lambda function `auth-demo-secret`: waiting for it to settle (it is Pending), 7s of at most 300 s"
+            ),
+            "{shown:?}"
+        );
+        // The next report of the same wait updates the same line.
+        terminal.waiting(
+            subject,
+            "it to settle (it is InProgress)",
+            Duration::from_secs(12),
+            None,
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        let shown = screen.contents();
+        assert_eq!(shown.matches("waiting for").count(), 1, "{shown:?}");
+        assert!(shown.contains("(it is InProgress)"), "{shown:?}");
+        terminal.wait_over(subject, Duration::from_secs(13));
+        let shown = screen.contents();
+        assert!(!shown.contains("waiting for"), "{shown:?}");
+    }
+
     #[test]
     fn a_wait_says_what_for_how_long_and_until_when() {
         assert_eq!(
@@ -463,11 +574,11 @@ mod waiting_tests {
         assert_eq!(
             waiting_line(
                 "API Gateway",
-                "its quota (DeleteRestApi: 1 per 30 seconds): next call in 28 s",
+                "its quota (DeleteRestApi: 1 per 30 seconds)",
                 Duration::ZERO,
                 None
             ),
-            "    ... API Gateway: waiting for its quota (DeleteRestApi: 1 per 30 seconds): next call in 28 s"
+            "    ... API Gateway: waiting for its quota (DeleteRestApi: 1 per 30 seconds)"
         );
     }
 }

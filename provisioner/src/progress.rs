@@ -18,6 +18,8 @@ pub trait Progress: Send + Sync + std::fmt::Debug {
     fn applied(&self, entry: &Entry, took: Duration);
     /// `subject` has waited `waited` so far for `reason`; it gives up after `limit`, if any.
     fn waiting(&self, subject: &str, reason: &str, waited: Duration, limit: Option<Duration>);
+    /// A wait that was reported is over (a terminal clears its spinner line).
+    fn wait_over(&self, _subject: &str, _waited: Duration) {}
 }
 
 /// Reports nothing: for tests and callers that only want the result.
@@ -66,6 +68,16 @@ impl<'a> Waiting<'a> {
                 now.duration_since(self.started),
                 self.limit,
             );
+        }
+    }
+}
+
+impl Drop for Waiting<'_> {
+    /// However the wait ends (done, failed, timed out), a reported wait is declared over.
+    fn drop(&mut self) {
+        if self.reported.is_some() {
+            self.progress
+                .wait_over(self.subject, self.started.elapsed());
         }
     }
 }

@@ -74,7 +74,7 @@ pub(super) async fn observe_in(
     code: BTreeMap<String, Code>,
     waits: Waits,
 ) -> anyhow::Result<(Arc<Context>, Arc<Live>)> {
-    let progress: Arc<dyn crate::progress::Progress> = Arc::new(output::Terminal);
+    let progress: Arc<dyn crate::progress::Progress> = Arc::new(output::Terminal::stderr());
     let ctx = Context {
         stack: stack.loaded.stack,
         clients: session.clients,

@@ -76,15 +76,18 @@ impl Pacer {
         if let Err(not_until) = limiter.check() {
             use governor::clock::{Clock, DefaultClock};
             let wait = not_until.wait_time_from(DefaultClock::default().now());
-            if wait >= crate::progress::FIRST_REPORT {
-                self.progress.waiting(
-                    "API Gateway",
-                    &format!("its quota ({what}): next call in {} s", wait.as_secs()),
-                    Duration::ZERO,
-                    None,
-                );
+            // Said after 2 s and every 5 s after that (a spinner on a terminal), like every wait.
+            let mut waiting =
+                crate::progress::Waiting::new(self.progress.as_ref(), "API Gateway", Some(wait));
+            let reason = format!("its quota ({what})");
+            let ready = limiter.until_ready();
+            tokio::pin!(ready);
+            loop {
+                tokio::select! {
+                    () = &mut ready => break,
+                    () = tokio::time::sleep(Duration::from_millis(500)) => waiting.tick(&reason),
+                }
             }
-            limiter.until_ready().await;
         }
     }
 }
