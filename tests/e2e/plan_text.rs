@@ -1,5 +1,6 @@
 //! The human plan, as people read it, pinned by snapshots (`tests/e2e/snapshots/`): a cold stack,
-//! a no-op, a change to stack.yaml, a refused replacement and `down`. Ids, names and times the
+//! the progress of its `up`, a no-op, drift made behind the tool's back, a change to stack.yaml, a
+//! refused replacement and `down`. Ids, names and times the
 //! emulator makes up are filtered, so a snapshot changes only when what people see changes.
 //! After an intended change: `INSTA_UPDATE=always cargo test -p provisioner --test e2e plan_text`,
 //! then review the diff of the `.snap` files.
@@ -25,6 +26,8 @@ fn filters(stack: &str) -> Vec<(String, &'static str)> {
             r"deployment: [0-9a-z]{10} ->".to_owned(),
             "deployment: [deployment-id] ->",
         ),
+        (r"\(\d+\.\ds\)".to_owned(), "([seconds])"),
+        (r"http://127\.0\.0\.1:\d+`".to_owned(), "[emulator]`"),
     ]
 }
 
@@ -66,8 +69,106 @@ fn plan_of(stderr: &str) -> String {
     stderr[start..end].to_owned()
 }
 
-#[test]
-fn the_plan_reads_as_people_review_it() {
+/// The progress lines of `up` (one per change applied, in order with `--concurrency 1`); waits,
+/// which depend on the machine's load, are left out.
+fn progress_of(stderr: &str) -> String {
+    let start = stderr.find("\nPlan: ").map_or(0, |at| at + 1);
+    stderr[start..]
+        .lines()
+        .skip(1)
+        .filter(|line| !line.trim_start().starts_with("..."))
+        .take_while(|line| !line.starts_with("Outputs:"))
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
+/// Drift of every sort behind the tool's back: a function's timeout, a method deleted, a
+/// statement added to a role's policy, the logging policy detached, an invoke permission
+/// removed, a log group's retention.
+async fn drift(stack: &str) {
+    let config = support::sdk_config().await;
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let apigateway = aws_sdk_apigateway::Client::new(&config);
+    let iam = aws_sdk_iam::Client::new(&config);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+    lambda
+        .update_function_configuration()
+        .function_name(format!("{stack}-sign-in"))
+        .timeout(3)
+        .send()
+        .await
+        .unwrap();
+    let apis = apigateway.get_rest_apis().send().await.unwrap();
+    let api_id = apis
+        .items()
+        .iter()
+        .find(|api| api.name() == Some(format!("{stack}-api").as_str()))
+        .and_then(|api| api.id())
+        .unwrap()
+        .to_owned();
+    let resources = apigateway
+        .get_resources()
+        .rest_api_id(&api_id)
+        .send()
+        .await
+        .unwrap();
+    let secret = resources
+        .items()
+        .iter()
+        .find(|r| r.path() == Some("/secret"))
+        .and_then(|r| r.id())
+        .unwrap();
+    apigateway
+        .delete_method()
+        .rest_api_id(&api_id)
+        .resource_id(secret)
+        .http_method("GET")
+        .send()
+        .await
+        .unwrap();
+    iam.put_role_policy()
+        .role_name(format!("{stack}-sign-up-role"))
+        .policy_name("provisioner-allow")
+        .policy_document(
+            serde_json::json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}
+            ]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    iam.detach_role_policy()
+        .role_name(format!("{stack}-confirm-role"))
+        .policy_arn("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
+        .send()
+        .await
+        .unwrap();
+    let confirm = format!("{stack}-confirm");
+    let policy = lambda
+        .get_policy()
+        .function_name(&confirm)
+        .send()
+        .await
+        .unwrap();
+    let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    lambda
+        .remove_permission()
+        .function_name(&confirm)
+        .statement_id(policy["Statement"][0]["Sid"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    logs.put_retention_policy()
+        .log_group_name(format!("/aws/lambda/{stack}-secret"))
+        .retention_in_days(30)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_plan_reads_as_people_review_it() {
     let stack = support::unique("plantext");
     let file = support::write_stack(&[support::SIGN_UP_GRANT]);
 
@@ -75,11 +176,19 @@ fn the_plan_reads_as_people_review_it() {
     assert_eq!(cold.code, Some(2), "{}", cold.stderr);
     snapshot("cold_stack", &stack, &cold.stdout);
 
-    let up = on_emulator(&file, &stack, &["up", "--yes"]);
+    let up = on_emulator(&file, &stack, &["up", "--yes", "--concurrency", "1"]);
     assert_eq!(up.code, Some(0), "{}", up.stderr);
+    snapshot("cold_up_progress", &stack, &progress_of(&up.stderr));
     let noop = on_emulator(&file, &stack, &["diff"]);
     assert_eq!(noop.code, Some(0), "{}", noop.stderr);
     snapshot("no_op", &stack, &noop.stdout);
+
+    drift(&stack).await;
+    let drifted = on_emulator(&file, &stack, &["diff"]);
+    assert_eq!(drifted.code, Some(2), "{}", drifted.stderr);
+    snapshot("drift", &stack, &drifted.stdout);
+    let repaired = on_emulator(&file, &stack, &["up", "--yes"]);
+    assert_eq!(repaired.code, Some(0), "{}", repaired.stderr);
 
     // A timeout, an environment variable and a new route.
     let changed = support::write_stack(&[
