@@ -148,9 +148,10 @@ pub fn prompt(question: &str) -> std::io::Result<()> {
     err.flush()
 }
 
-/// The run's progress, on stderr: each change as it is applied, and waits worth knowing about.
-/// On a terminal a wait is a spinner line that counts the seconds and goes away when the wait is
-/// over; elsewhere (CI logs, pipes) it is a plain line every few seconds.
+/// The run's progress, on stderr: each change as it is applied (or fails), and waits worth knowing
+/// about. On a terminal, one spinner line names what is in flight, and a wait is a spinner line
+/// that counts the seconds and goes away when the wait is over; elsewhere (CI logs, pipes) a wait
+/// is a plain line every few seconds and nothing is redrawn.
 #[derive(Debug, Default)]
 pub struct Terminal {
     /// Present on a terminal.
@@ -162,6 +163,43 @@ struct Spinners {
     multi: indicatif::MultiProgress,
     /// By subject: the wait it stands for.
     bars: std::sync::Mutex<std::collections::BTreeMap<String, indicatif::ProgressBar>>,
+    /// What is in flight, oldest first, and the line that names it (while anything is).
+    activity: std::sync::Mutex<(Vec<String>, Option<indicatif::ProgressBar>)>,
+}
+
+impl Spinners {
+    /// `address` starts (`true`) or ends: the activity line follows.
+    fn track(&self, address: &str, starts: bool) {
+        let mut activity = self.activity.lock().unwrap_or_else(|e| e.into_inner());
+        let (active, bar) = &mut *activity;
+        if starts {
+            active.push(address.to_owned());
+        } else if let Some(at) = active.iter().position(|a| a == address) {
+            active.remove(at);
+        }
+        if active.is_empty() {
+            if let Some(bar) = bar.take() {
+                bar.finish_and_clear();
+                self.multi.remove(&bar);
+            }
+            return;
+        }
+        let bar = bar.get_or_insert_with(|| {
+            let style = indicatif::ProgressStyle::with_template("    {spinner} {msg} ({elapsed})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+            let bar = self
+                .multi
+                .insert(0, indicatif::ProgressBar::new_spinner().with_style(style));
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        let shown: Vec<&str> = active.iter().take(3).map(String::as_str).collect();
+        let more = match active.len().saturating_sub(shown.len()) {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        };
+        bar.set_message(format!("applying {}{more}", shown.join(", ")));
+    }
 }
 
 impl Terminal {
@@ -180,6 +218,7 @@ impl Terminal {
             spinners: Some(Spinners {
                 multi: indicatif::MultiProgress::with_draw_target(target),
                 bars: std::sync::Mutex::default(),
+                activity: std::sync::Mutex::default(),
             }),
         }
     }
@@ -194,13 +233,40 @@ impl Terminal {
 }
 
 impl crate::progress::Progress for Terminal {
+    fn started(&self, entry: &Entry) {
+        if let Some(spinners) = &self.spinners {
+            spinners.track(&entry.address, true);
+        }
+    }
+
     fn applied(&self, entry: &Entry, took: Duration) {
         use std::io::IsTerminal;
+        if let Some(spinners) = &self.spinners {
+            spinners.track(&entry.address, false);
+        }
         self.line(&format!(
             "{} {} {}  ({:.1}s)",
             styled_marker(&entry.action, use_color(std::io::stderr().is_terminal())),
             entry.address,
             verb(&entry.action),
+            took.as_secs_f64()
+        ));
+    }
+
+    fn failed(&self, entry: &Entry, took: Duration) {
+        use std::io::IsTerminal;
+        if let Some(spinners) = &self.spinners {
+            spinners.track(&entry.address, false);
+        }
+        let marker = if use_color(std::io::stderr().is_terminal()) {
+            let red = anstyle::AnsiColor::Red.on_default().bold();
+            format!("{red}  !{red:#}")
+        } else {
+            "  !".to_owned()
+        };
+        self.line(&format!(
+            "{marker} {} failed  ({:.1}s)",
+            entry.address,
             took.as_secs_f64()
         ));
     }
@@ -558,6 +624,53 @@ mod waiting_tests {
         terminal.wait_over(subject, Duration::from_secs(13));
         let shown = screen.contents();
         assert!(!shown.contains("waiting for"), "{shown:?}");
+    }
+
+    /// On a terminal one line names what is in flight; it follows starts and ends, and is gone
+    /// when nothing is.
+    #[test]
+    fn on_a_terminal_one_line_names_what_is_in_flight() {
+        use crate::progress::Progress;
+        let screen = indicatif::InMemoryTerm::new(8, 160);
+        let terminal = Terminal::drawing_to(indicatif::ProgressDrawTarget::term_like(Box::new(
+            screen.clone(),
+        )));
+        let entry = |address: &str| {
+            Entry::new(
+                address,
+                crate::plan::Kind::LambdaFunction,
+                "f",
+                Action::Create,
+            )
+        };
+        for address in [
+            "functions.a",
+            "functions.b",
+            "functions.c",
+            "functions.d",
+            "functions.e",
+        ] {
+            terminal.started(&entry(address));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let shown = screen.contents();
+        assert!(
+            shown.contains("applying functions.a, functions.b, functions.c and 2 more"),
+            "{shown:?}"
+        );
+        terminal.applied(&entry("functions.a"), Duration::from_millis(1200));
+        terminal.failed(&entry("functions.b"), Duration::from_millis(300));
+        std::thread::sleep(Duration::from_millis(300));
+        let shown = screen.contents();
+        assert!(
+            shown.contains("applying functions.c, functions.d, functions.e ("),
+            "{shown:?}"
+        );
+        for address in ["functions.c", "functions.d", "functions.e"] {
+            terminal.applied(&entry(address), Duration::from_millis(10));
+        }
+        let shown = screen.contents();
+        assert!(!shown.contains("applying"), "{shown:?}");
     }
 
     #[test]

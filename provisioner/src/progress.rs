@@ -12,10 +12,15 @@ pub const FIRST_REPORT: Duration = Duration::from_secs(2);
 /// How often a long wait says it is still waiting.
 pub const REPORT_EVERY: Duration = Duration::from_secs(5);
 
-/// Where a run's events go.
+/// Where a run's events go. For each resource that changes: `started`, then `applied` or
+/// `failed`; `waiting` (and `wait_over`) in between for waits worth knowing about.
 pub trait Progress: Send + Sync + std::fmt::Debug {
+    /// Work on a resource's change began.
+    fn started(&self, entry: &Entry);
     /// A resource's change was applied, in `took`.
     fn applied(&self, entry: &Entry, took: Duration);
+    /// A resource's change failed after `took` (the error itself ends the run's report).
+    fn failed(&self, entry: &Entry, took: Duration);
     /// `subject` has waited `waited` so far for `reason`; it gives up after `limit`, if any.
     fn waiting(&self, subject: &str, reason: &str, waited: Duration, limit: Option<Duration>);
     /// A wait that was reported is over (a terminal clears its spinner line).
@@ -27,7 +32,9 @@ pub trait Progress: Send + Sync + std::fmt::Debug {
 pub struct Silent;
 
 impl Progress for Silent {
+    fn started(&self, _entry: &Entry) {}
     fn applied(&self, _entry: &Entry, _took: Duration) {}
+    fn failed(&self, _entry: &Entry, _took: Duration) {}
     fn waiting(&self, _subject: &str, _reason: &str, _waited: Duration, _limit: Option<Duration>) {}
 }
 
@@ -91,6 +98,8 @@ mod tests {
     struct Recorded(Mutex<Vec<String>>);
 
     impl Progress for Recorded {
+        fn started(&self, _entry: &Entry) {}
+        fn failed(&self, _entry: &Entry, _took: Duration) {}
         fn applied(&self, entry: &Entry, _took: Duration) {
             self.0
                 .lock()

@@ -179,7 +179,9 @@ async fn a_function_is_created_updated_by_code_and_by_configuration_and_deleted(
 struct Recorded(std::sync::Mutex<Vec<String>>);
 
 impl Progress for Recorded {
+    fn started(&self, _entry: &provisioner::plan::Entry) {}
     fn applied(&self, _entry: &provisioner::plan::Entry, _took: Duration) {}
+    fn failed(&self, _entry: &provisioner::plan::Entry, _took: Duration) {}
     fn waiting(&self, subject: &str, reason: &str, _waited: Duration, limit: Option<Duration>) {
         let limit = limit.map_or(String::new(), |l| format!(", limit {} s", l.as_secs()));
         self.0

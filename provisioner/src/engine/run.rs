@@ -1,5 +1,5 @@
-//! The flows of `diff`, `up` and `down` over observe, plan and apply. No printing of results here
-//! (commands hand them to `output`); progress lines go through `output::status`.
+//! The flows of `diff`, `up` and `down` over observe, plan and apply. Nothing printed here: results
+//! are returned (commands hand them to `output`), events go to the `Context`'s `Progress` sink.
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -41,9 +41,11 @@ async fn delete_leftovers(ctx: &Context, live: &Live) -> anyhow::Result<Vec<Entr
         .filter(|l| l.entry.action != Action::NoOp)
     {
         let started = Instant::now();
-        units::delete_leftover(ctx, leftover)
-            .await
-            .with_context(|| format!("{}: deleting", leftover.entry.address))?;
+        ctx.progress.started(&leftover.entry);
+        if let Err(err) = units::delete_leftover(ctx, leftover).await {
+            ctx.progress.failed(&leftover.entry, started.elapsed());
+            return Err(err.context(format!("{}: deleting", leftover.entry.address)));
+        }
         ctx.progress.applied(&leftover.entry, started.elapsed());
         done.push(leftover.entry.clone());
     }
@@ -146,7 +148,15 @@ pub async fn apply_up(
                 return Ok(());
             }
             let node_started = Instant::now();
-            node.apply(&ctx, &live, &values).await?;
+            for entry in &changing {
+                ctx.progress.started(entry);
+            }
+            if let Err(err) = node.apply(&ctx, &live, &values).await {
+                for entry in &changing {
+                    ctx.progress.failed(entry, node_started.elapsed());
+                }
+                return Err(err);
+            }
             for entry in &changing {
                 ctx.progress.applied(entry, node_started.elapsed());
             }
@@ -220,9 +230,11 @@ pub async fn apply_down(
                     DownStep::Keep(entry) => guard(&retained).push(entry),
                     DownStep::Delete(entry) => {
                         let step_started = Instant::now();
-                        units::delete(&ctx, &live, &id)
-                            .await
-                            .with_context(|| format!("{}: deleting", entry.address))?;
+                        ctx.progress.started(&entry);
+                        if let Err(err) = units::delete(&ctx, &live, &id).await {
+                            ctx.progress.failed(&entry, step_started.elapsed());
+                            return Err(err.context(format!("{}: deleting", entry.address)));
+                        }
                         ctx.progress.applied(&entry, step_started.elapsed());
                         guard(&deleted).push(entry);
                     }

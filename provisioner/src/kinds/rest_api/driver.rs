@@ -548,7 +548,10 @@ pub async fn apply(
                 ),
             });
         }
-        _ => {}
+        // No new deployment: the stage already serves the current shape.
+        (Action::Update { .. } | Action::NoOp, None) => {}
+        // A stage goes with its API (`down` deletes the API) and is never replaced.
+        (Action::Delete | Action::Replace { .. }, _) => {}
     }
     Ok(api_id)
 }
