@@ -26,7 +26,7 @@ use serde::Serialize;
 use crate::aws::{Clients, Target};
 use crate::kinds::function::Waits;
 use crate::kinds::rest_api::{KNOWN_AFTER_APPLY, Pacer};
-use crate::plan::Entry;
+use crate::plan::{Action, Entry, Kind};
 use crate::spec::{OWNERSHIP_TAG, Reference, Stack, Template};
 
 pub use units::{Live, observe};
@@ -236,6 +236,57 @@ pub struct Leftover {
     pub id: Option<String>,
     /// The id of what it lives in (an app client's pool).
     pub parent: Option<String>,
+}
+
+impl DownStep {
+    /// `down` of a resource found by its unique name: absent (`None`), someone else's (kept and
+    /// untouched), or ours (deleted). `entry` makes its entry for an action.
+    pub fn by_owner(ours: Option<bool>, entry: impl Fn(Action) -> Entry) -> Vec<DownStep> {
+        match ours {
+            None => vec![DownStep::Absent],
+            Some(false) => vec![DownStep::Keep(
+                entry(Action::NoOp)
+                    .with_note("not this stack's (no ownership tag): left untouched"),
+            )],
+            Some(true) => vec![DownStep::Delete(entry(Action::Delete))],
+        }
+    }
+}
+
+impl Leftover {
+    /// A leftover AWS addresses by its name alone (a role, a log group, a function).
+    pub fn named(address: String, kind: Kind, name: String) -> Leftover {
+        Leftover {
+            entry: Entry::new(address, kind, name.clone(), Action::Delete)
+                .with_note(NO_LONGER_DECLARED),
+            name,
+            id: None,
+            parent: None,
+        }
+    }
+}
+
+/// The leftovers of a kind whose names are unique (roles, log groups, functions): of `listed`
+/// (every name under the stack's prefix), those stack.yaml does not `declare` and that carry the
+/// stack's tag (`is_ours` reads each), as `leftover` makes them. Written once for every such kind,
+/// so none of them can forget the ownership check.
+pub async fn leftovers_by_name<F, Fut>(
+    listed: Vec<String>,
+    declared: &[String],
+    is_ours: F,
+    leftover: impl Fn(String) -> Leftover,
+) -> anyhow::Result<Vec<Leftover>>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<bool>>,
+{
+    let mut found = Vec::new();
+    for name in listed.into_iter().filter(|n| !declared.contains(n)) {
+        if is_ours(name.clone()).await? {
+            found.push(leftover(name));
+        }
+    }
+    Ok(found)
 }
 
 /// The logical name a physical name of `stack` stands for (`auth-demo-old` -> `old`).

@@ -10,7 +10,7 @@ use futures_util::future::try_join_all;
 
 use super::{FunctionChanges, FunctionSettings, LiveFunction};
 use crate::engine::{
-    Blocker, Context, DownStep, Leftover, Live, Model, NO_LONGER_DECLARED, Resolve, Values, logical,
+    Blocker, Context, DownStep, Leftover, Live, Model, Resolve, Values, leftovers_by_name, logical,
 };
 use crate::kinds::permission::{self, Grants, unit::PermissionPlan};
 use crate::plan::{Action, Entry, Kind};
@@ -42,37 +42,28 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Observed> {
         Ok::<_, anyhow::Error>((name.clone(), function, grants))
     }));
     let leftovers = async {
-        let declared: Vec<&str> = stack
+        let declared: Vec<String> = stack
             .functions
             .values()
-            .map(|f| f.physical_name.as_str())
+            .map(|f| f.physical_name.clone())
             .collect();
-        let names = super::names_with_prefix(lambda, &format!("{}-", stack.name))
+        let listed = super::names_with_prefix(lambda, &format!("{}-", stack.name))
             .await
             .context("listing functions")?;
-        let mut leftovers = Vec::new();
-        for name in names
-            .into_iter()
-            .filter(|n| !declared.contains(&n.as_str()))
-        {
-            if let Some(live) = super::find(lambda, &name).await?
-                && live.owned_by(&stack.name)
-            {
-                leftovers.push(Leftover {
-                    entry: Entry::new(
-                        format!("functions.{}", logical(stack, &name)),
-                        Kind::LambdaFunction,
-                        name.clone(),
-                        Action::Delete,
-                    )
-                    .with_note(NO_LONGER_DECLARED),
-                    name,
-                    id: None,
-                    parent: None,
-                });
-            }
-        }
-        Ok::<_, anyhow::Error>(leftovers)
+        leftovers_by_name(
+            listed,
+            &declared,
+            |name| async move {
+                Ok(super::find(lambda, &name)
+                    .await?
+                    .is_some_and(|live| live.owned_by(&stack.name)))
+            },
+            |name| {
+                let address = format!("functions.{}", logical(stack, &name));
+                Leftover::named(address, Kind::LambdaFunction, name)
+            },
+        )
+        .await
     };
     let (found, leftovers) = tokio::try_join!(found, leftovers)?;
     let mut functions = BTreeMap::new();
@@ -246,23 +237,20 @@ fn read_zip(ctx: &Context, function: &str) -> anyhow::Result<Vec<u8>> {
 
 pub fn down(model: &Model, live: &Live, function: &str) -> Vec<DownStep> {
     let stack = &model.stack;
-    let spec = &stack.functions[function];
-    let entry = |action| {
+    let ours = live
+        .functions
+        .get(function)
+        .and_then(Option::as_ref)
+        .map(|found| found.owned_by(&stack.name));
+    // Its permissions live in its resource policy and go with it.
+    DownStep::by_owner(ours, |action| {
         Entry::new(
             format!("functions.{function}"),
             Kind::LambdaFunction,
-            spec.physical_name.clone(),
+            stack.functions[function].physical_name.clone(),
             action,
         )
-    };
-    match live.functions.get(function).cloned().flatten() {
-        None => vec![DownStep::Absent],
-        Some(found) if !found.owned_by(&stack.name) => vec![DownStep::Keep(
-            entry(Action::NoOp).with_note("not this stack's (no ownership tag): left untouched"),
-        )],
-        // Its permissions live in its resource policy and go with it.
-        Some(_) => vec![DownStep::Delete(entry(Action::Delete))],
-    }
+    })
 }
 
 pub async fn delete(ctx: &Context, function: &str) -> anyhow::Result<()> {

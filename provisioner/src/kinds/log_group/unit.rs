@@ -10,7 +10,7 @@ use futures_util::future::try_join_all;
 
 use super::{LiveLogGroup, log_group_name};
 use crate::engine::{
-    Blocker, Context, DownStep, Leftover, Live, Model, NO_LONGER_DECLARED, logical,
+    Blocker, Context, DownStep, Leftover, Live, Model, leftovers_by_name, logical,
 };
 use crate::plan::{Action, Entry, FieldChange, Kind, attribute};
 use crate::spec::OWNERSHIP_TAG;
@@ -33,30 +33,24 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Observed> {
             .values()
             .map(|f| log_group_name(&f.physical_name))
             .collect();
-        let names = super::names_with_prefix(logs, &log_group_name(&format!("{}-", stack.name)))
+        let listed = super::names_with_prefix(logs, &log_group_name(&format!("{}-", stack.name)))
             .await
             .context("listing log groups")?;
-        let mut leftovers = Vec::new();
-        for name in names.into_iter().filter(|n| !declared.contains(n)) {
-            if let Some(live) = super::find(logs, &name).await?
-                && live.owned_by(&stack.name)
-            {
+        leftovers_by_name(
+            listed,
+            &declared,
+            |name| async move {
+                Ok(super::find(logs, &name)
+                    .await?
+                    .is_some_and(|live| live.owned_by(&stack.name)))
+            },
+            |name| {
                 let function = name.rsplit('/').next().unwrap_or(&name);
-                leftovers.push(Leftover {
-                    entry: Entry::new(
-                        format!("functions.{}.logGroup", logical(stack, function)),
-                        Kind::LogGroup,
-                        name.clone(),
-                        Action::Delete,
-                    )
-                    .with_note(NO_LONGER_DECLARED),
-                    name,
-                    id: None,
-                    parent: None,
-                });
-            }
-        }
-        Ok::<_, anyhow::Error>(leftovers)
+                let address = format!("functions.{}.logGroup", logical(stack, function));
+                Leftover::named(address, Kind::LogGroup, name)
+            },
+        )
+        .await
     };
     let (found, leftovers) = tokio::try_join!(found, leftovers)?;
     Ok((found.into_iter().collect(), leftovers))

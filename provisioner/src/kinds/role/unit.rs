@@ -8,8 +8,8 @@ use futures_util::future::try_join_all;
 
 use super::{LiveRole, RoleChanges, RoleSettings};
 use crate::engine::{
-    Blocker, Context, DownStep, Leftover, Live, Model, NO_LONGER_DECLARED, Resolve, Unresolved,
-    Values, logical,
+    Blocker, Context, DownStep, Leftover, Live, Model, Resolve, Unresolved, Values,
+    leftovers_by_name, logical,
 };
 use crate::plan::{Action, Entry, Kind};
 
@@ -26,39 +26,29 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Observed> {
         Ok::<_, anyhow::Error>((name.clone(), role))
     }));
     let leftovers = async {
-        let prefix = format!("{}-", stack.name);
-        let declared: Vec<&str> = stack
+        let declared: Vec<String> = stack
             .functions
             .values()
-            .map(|f| f.role_name.as_str())
+            .map(|f| f.role_name.clone())
             .collect();
-        let names = super::names_with_prefix(iam, &prefix)
+        let listed = super::names_with_prefix(iam, &format!("{}-", stack.name))
             .await
             .context("listing IAM roles")?;
-        let mut leftovers = Vec::new();
-        for name in names
-            .into_iter()
-            .filter(|n| !declared.contains(&n.as_str()))
-        {
-            if let Some(live) = super::find(iam, &name).await?
-                && live.owned_by(&stack.name)
-            {
+        leftovers_by_name(
+            listed,
+            &declared,
+            |name| async move {
+                Ok(super::find(iam, &name)
+                    .await?
+                    .is_some_and(|live| live.owned_by(&stack.name)))
+            },
+            |name| {
                 let function = name.strip_suffix("-role").unwrap_or(&name);
-                leftovers.push(Leftover {
-                    entry: Entry::new(
-                        format!("functions.{}.role", logical(stack, function)),
-                        Kind::IamRole,
-                        name.clone(),
-                        Action::Delete,
-                    )
-                    .with_note(NO_LONGER_DECLARED),
-                    name,
-                    id: None,
-                    parent: None,
-                });
-            }
-        }
-        Ok::<_, anyhow::Error>(leftovers)
+                let address = format!("functions.{}.role", logical(stack, function));
+                Leftover::named(address, Kind::IamRole, name)
+            },
+        )
+        .await
     };
     let (found, leftovers) = tokio::try_join!(found, leftovers)?;
     Ok((found.into_iter().collect(), leftovers))
@@ -175,22 +165,19 @@ impl Node {
 
 pub fn down(model: &Model, live: &Live, function: &str) -> Vec<DownStep> {
     let stack = &model.stack;
-    let spec = &stack.functions[function];
-    let entry = |action| {
+    let ours = live
+        .roles
+        .get(function)
+        .and_then(Option::as_ref)
+        .map(|found| found.owned_by(&stack.name));
+    DownStep::by_owner(ours, |action| {
         Entry::new(
             format!("functions.{function}.role"),
             Kind::IamRole,
-            spec.role_name.clone(),
+            stack.functions[function].role_name.clone(),
             action,
         )
-    };
-    match live.roles.get(function).cloned().flatten() {
-        None => vec![DownStep::Absent],
-        Some(found) if !found.owned_by(&stack.name) => vec![DownStep::Keep(
-            entry(Action::NoOp).with_note("not this stack's (no ownership tag): left untouched"),
-        )],
-        Some(_) => vec![DownStep::Delete(entry(Action::Delete))],
-    }
+    })
 }
 
 pub async fn delete(ctx: &Context, function: &str) -> anyhow::Result<()> {
