@@ -23,6 +23,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Default)]
 pub struct CallCounter {
     counts: Arc<Mutex<BTreeMap<String, u64>>>,
+    /// Attempts after an operation's first (throttling, 5xx, a reset, a settling conflict).
+    retries: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// What a run called, for reports.
@@ -31,6 +33,8 @@ pub struct CallCounter {
 pub struct Calls {
     pub reads: u64,
     pub writes: u64,
+    /// Attempts beyond each operation's first, bounded by the retry policy (8 attempts a call).
+    pub retries: u64,
     /// `Service.Operation` -> how many times.
     pub operations: BTreeMap<String, u64>,
 }
@@ -55,6 +59,7 @@ impl CallCounter {
         let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         let mut calls = Calls {
             operations: counts.clone(),
+            retries: self.retries.load(std::sync::atomic::Ordering::Relaxed),
             ..Calls::default()
         };
         for (key, count) in counts.iter() {
@@ -85,6 +90,23 @@ impl Intercept for CallCounter {
     ) -> Result<(), BoxError> {
         if let Some(metadata) = cfg.load::<Metadata>() {
             self.record(metadata.service(), metadata.name());
+        }
+        Ok(())
+    }
+
+    // Once per attempt: an attempt after the first is a retry.
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let attempt = cfg
+            .load::<aws_smithy_runtime_api::client::retries::RequestAttempts>()
+            .map_or(1, |a| a.attempts());
+        if attempt > 1 {
+            self.retries
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         Ok(())
     }

@@ -95,6 +95,9 @@ pub enum Command {
     /// Run the stack's API on this machine: the real handler binaries, under the stage path, behind
     /// the pool's real authorizer keys; the stack must be up (Ctrl-C stops).
     Serve(ServeArgs),
+    /// Remove the stack's lock by hand, whoever holds it (only when certain no `up` or `down` of
+    /// the stack is running: a run on this host that died is taken over without this).
+    Unlock,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -124,6 +127,10 @@ pub struct UpArgs {
     /// (a large function in a VPC can take minutes; Terraform waits up to 900).
     #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub settle_timeout: u64,
+    /// How long to wait, in seconds, while another `up` or `down` of this stack holds its lock
+    /// (0: refuse at once, naming the holder).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=86400))]
+    pub lock_timeout: u64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -140,6 +147,10 @@ pub struct DownArgs {
     /// How many resources to delete at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+    /// How long to wait, in seconds, while another `up` or `down` of this stack holds its lock
+    /// (0: refuse at once, naming the holder).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=86400))]
+    pub lock_timeout: u64,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -10,6 +10,7 @@
 //!   actions a diff produces and the whole-stack plan.
 //! - [`engine`]: observe live AWS, plan each resource, apply concurrently in dependency order.
 //! - [`calls`]: counting AWS calls with an SDK interceptor.
+//! - [`lock`]: the stack's lock (a CloudWatch Logs group), so that `up` and `down` exclude each other.
 //! - [`cli`], [`commands`]: argument parsing and one thin function per subcommand.
 //! - [`output`]: the only module that prints.
 
@@ -20,6 +21,7 @@ pub mod cli;
 pub mod commands;
 pub mod engine;
 pub mod kinds;
+pub mod lock;
 pub mod output;
 pub mod package;
 pub mod plan;

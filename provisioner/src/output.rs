@@ -53,6 +53,11 @@ pub fn status(message: &str) {
     eprintln!("{message}");
 }
 
+/// A warning about the run (not about stack.yaml), on stderr.
+pub fn warning(message: &str) {
+    eprintln!("warning: {message}");
+}
+
 /// Warnings from loading stack.yaml, on stderr.
 pub fn warnings(file: &str, warnings: &[Diagnostic]) {
     for warning in warnings {

@@ -4,8 +4,10 @@
 mod authorizer;
 mod build;
 mod emulator;
+mod faults;
 mod function;
 mod handlers;
+mod lock;
 mod log_group;
 mod permission;
 mod plan_text;

@@ -13,7 +13,7 @@ use crate::cli::{Cli, Command, GlobalArgs};
 use crate::spec::{self, Loaded, Workspace};
 
 pub use build::build;
-pub use reconcile::{diff, down, up};
+pub use reconcile::{diff, down, unlock, up};
 pub use serve::serve;
 pub use validate::validate;
 
@@ -43,7 +43,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Diff(args) => args.json,
         Command::Up(args) => args.json,
         Command::Down(args) => args.json,
-        Command::Validate | Command::Serve(_) => false,
+        Command::Validate | Command::Serve(_) | Command::Unlock => false,
     };
     let result = match cli.command {
         Command::Validate => validate(&cli.global),
@@ -52,6 +52,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Up(args) => up(&cli.global, &args).await,
         Command::Down(args) => down(&cli.global, &args).await,
         Command::Serve(args) => serve(&cli.global, &args).await,
+        Command::Unlock => unlock(&cli.global).await,
     };
     if json && let Err(err) = &result {
         crate::output::error_json(err);

@@ -13,6 +13,7 @@ use crate::cli::{DiffArgs, DownArgs, GlobalArgs, UpArgs};
 use crate::engine::{Code, Context, Live, observe, run};
 use crate::kinds::function::Waits;
 use crate::kinds::rest_api::Pacer;
+use crate::lock;
 use crate::output;
 use crate::plan::{Action, Plan};
 
@@ -251,10 +252,101 @@ pub async fn up(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<i32> {
         return Ok(exit::OK);
     }
     confirm(&plan, args.yes, "Apply these changes?", "up")?;
-    let stack = ctx.stack.clone();
-    let report = run::apply_up(ctx, live, usize::from(args.concurrency), started).await?;
+    let lock = take_lock(&ctx, "up", args.lock_timeout).await?;
+    let applied = async {
+        // Under the lock, the plan shown is applied only if live AWS still gives it.
+        let live = Arc::new(observe(&ctx).await?);
+        let again = run::plan_up(&ctx.model(), &live);
+        if !still_the_plan(&plan, &again, "up")? {
+            return Ok(crate::report::UpReport {
+                outputs: run::outputs(&ctx.model(), &live),
+                changes: Vec::new(),
+                summary: again.summary,
+                calls: ctx.clients.calls.snapshot(),
+                seconds: started.elapsed().as_secs_f64(),
+            });
+        }
+        run::apply_up(ctx.clone(), live, usize::from(args.concurrency), started).await
+    }
+    .await;
+    release_lock(&ctx, lock).await;
+    let mut report = applied?;
+    // The lock's calls count too.
+    report.calls = ctx.clients.calls.snapshot();
     output::up_report(&report, args.json)?;
-    emulator_hint(global, &stack);
+    emulator_hint(global, &ctx.stack);
+    Ok(exit::OK)
+}
+
+/// Takes the stack's lock for `command`, waiting up to `timeout` seconds for another run's.
+async fn take_lock(ctx: &Context, command: &str, timeout: u64) -> anyhow::Result<lock::Lock> {
+    Ok(lock::Lock::acquire(
+        &ctx.clients.logs,
+        &ctx.stack.name,
+        &ctx.target.caller,
+        command,
+        std::time::Duration::from_secs(timeout),
+        ctx.progress.as_ref(),
+        output::status,
+    )
+    .await?)
+}
+
+/// Gives the lock back; a failure to is said, not fatal (the next run finds it stale or
+/// `provisioner unlock` removes it).
+async fn release_lock(ctx: &Context, lock: lock::Lock) {
+    if let Err(err) = lock.release(&ctx.clients.logs).await {
+        output::warning(&format!(
+            "{:#}\n  hint: `provisioner unlock` removes the lock",
+            anyhow::Error::from(err)
+        ));
+    }
+}
+
+/// Whether `again`, planned under the lock, is still the plan that was shown and confirmed: then
+/// it is applied. If another run applied it meanwhile there is nothing left to do (false); any
+/// other difference is refused, since what would be applied was not what was reviewed.
+fn still_the_plan(shown: &Plan, again: &Plan, command: &str) -> anyhow::Result<bool> {
+    if shown.entries == again.entries && shown.blockers == again.blockers {
+        return Ok(true);
+    }
+    if !again.has_changes() {
+        output::status("nothing left to change: another run made these changes meanwhile");
+        return Ok(false);
+    }
+    let mut differ: Vec<String> = again
+        .blockers
+        .iter()
+        .filter(|blocker| !shown.blockers.contains(blocker))
+        .cloned()
+        .collect();
+    differ.extend(
+        again
+            .entries
+            .iter()
+            .chain(&shown.entries)
+            .filter(|entry| !(shown.entries.contains(entry) && again.entries.contains(entry)))
+            .map(|entry| entry.address.clone()),
+    );
+    differ.dedup();
+    differ.truncate(5);
+    anyhow::bail!(
+        "live AWS changed between the plan and the lock (another run, or a change by hand): the plan shown is not what would be applied; nothing was changed\n  now: {}\n\nhint: run `provisioner {command}` again to review the new plan",
+        differ.join("\n  now: ")
+    )
+}
+
+/// `provisioner unlock`: removes the stack's lock, saying who held it.
+pub async fn unlock(global: &GlobalArgs) -> anyhow::Result<i32> {
+    let stack = load(global)?;
+    let session = open(global, &stack).await?;
+    let name = &stack.loaded.stack.name;
+    match lock::remove(&session.clients.logs, name).await? {
+        Some(holder) => output::status(&format!(
+            "removed the lock of stack `{name}`, held by {holder}"
+        )),
+        None => output::status(&format!("stack `{name}` is not locked")),
+    }
     Ok(exit::OK)
 }
 
@@ -279,17 +371,35 @@ pub async fn down(global: &GlobalArgs, args: &DownArgs) -> anyhow::Result<i32> {
     let (ctx, live) = start(global, false, Waits::default()).await?;
     let plan = run::plan_down(&ctx.model(), &live, args.delete_data);
     output::plan_to_stderr(&plan)?;
-    if plan.has_changes() {
-        confirm(&plan, args.yes, "Delete these resources?", "down")?;
+    if !plan.has_changes() {
+        // Nothing to delete: no lock needed, nothing written.
+        let report = run::apply_down(ctx, live, 1, args.delete_data, started).await?;
+        output::down_report(&report, args.json)?;
+        return Ok(exit::OK);
     }
-    let report = run::apply_down(
-        ctx,
-        live,
-        usize::from(args.concurrency),
-        args.delete_data,
-        started,
-    )
-    .await?;
+    confirm(&plan, args.yes, "Delete these resources?", "down")?;
+    let lock = take_lock(&ctx, "down", args.lock_timeout).await?;
+    let deleted = async {
+        let live = Arc::new(observe(&ctx).await?);
+        let again = run::plan_down(&ctx.model(), &live, args.delete_data);
+        // What went meanwhile need not go again: `down` of what is left is what was asked
+        // for. Anything new was not reviewed.
+        if !again.entries.iter().all(|e| plan.entries.contains(e)) {
+            still_the_plan(&plan, &again, "down")?;
+        }
+        run::apply_down(
+            ctx.clone(),
+            live,
+            usize::from(args.concurrency),
+            args.delete_data,
+            started,
+        )
+        .await
+    }
+    .await;
+    release_lock(&ctx, lock).await;
+    let mut report = deleted?;
+    report.calls = ctx.clients.calls.snapshot();
     output::down_report(&report, args.json)?;
     Ok(exit::OK)
 }

@@ -75,10 +75,13 @@ async fn changes_in_stack_yaml_show_in_diff_and_up_applies_only_them() {
                 ("Lambda.AddPermission", 1),
                 ("APIGateway.CreateDeployment", 1),
                 ("APIGateway.UpdateStage", 1),
+                // The stack's lock, taken and given back.
+                ("CloudWatchLogs.CreateLogGroup", 1),
+                ("CloudWatchLogs.DeleteLogGroup", 1),
             ]
             .map(|(a, b)| (a.to_owned(), b))
         ),
-        "only what changed is written"
+        "only what changed is written, under the lock"
     );
     let config = aws
         .lambda
@@ -113,7 +116,14 @@ async fn changes_in_stack_yaml_show_in_diff_and_up_applies_only_them() {
     let report = up(&new_code, &stack, &[]);
     assert_eq!(
         writes(&report),
-        BTreeMap::from([("Lambda.UpdateFunctionCode".to_owned(), 1)])
+        BTreeMap::from(
+            [
+                ("Lambda.UpdateFunctionCode", 1),
+                ("CloudWatchLogs.CreateLogGroup", 1),
+                ("CloudWatchLogs.DeleteLogGroup", 1),
+            ]
+            .map(|(a, b)| (a.to_owned(), b))
+        )
     );
 
     json_from(

@@ -1,4 +1,5 @@
-//! On a terminal `up` asks first; a call that fails mid-run ends with a summary; a re-run finishes.
+//! On a terminal `up` asks first; a change behind its back while it asked is refused; a call that
+//! fails mid-run ends with a summary; a re-run finishes.
 
 use super::*;
 
@@ -7,6 +8,7 @@ use super::*;
 fn up_on_a_terminal(
     file: &Path,
     stack: &str,
+    endpoint: &str,
     answer: &str,
     before_answer: impl FnOnce(),
 ) -> (Option<i32>, String) {
@@ -19,7 +21,7 @@ fn up_on_a_terminal(
     );
     let mut child = support::provisioner_command("script")
         .args(["-qec", &command, "/dev/null"])
-        .env("AWS_ENDPOINT_URL", support::emulator())
+        .env("AWS_ENDPOINT_URL", endpoint)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -60,7 +62,8 @@ fn up_on_a_terminal(
 }
 
 #[tokio::test]
-async fn on_a_terminal_up_asks_first_and_a_failed_call_ends_with_a_summary_a_rerun_finishes() {
+async fn on_a_terminal_up_asks_first_refuses_a_changed_plan_and_a_failed_call_ends_with_a_summary()
+{
     let aws = aws().await;
     let stack = support::unique("tty");
     let file = support::write_stack(&[]);
@@ -74,7 +77,7 @@ async fn on_a_terminal_up_asks_first_and_a_failed_call_ends_with_a_summary_a_rer
         ),
         ("    POST /confirm: { function: confirm }\n", ""),
     ]);
-    let (code, said) = up_on_a_terminal(&changed_file, &stack, "no", || {});
+    let (code, said) = up_on_a_terminal(&changed_file, &stack, support::emulator(), "no", || {});
     assert_eq!(code, Some(1), "{said}");
     assert!(
         said.contains("nothing was changed: the answer was not `yes`"),
@@ -82,10 +85,10 @@ async fn on_a_terminal_up_asks_first_and_a_failed_call_ends_with_a_summary_a_rer
     );
     diff(&changed_file, &stack, 2);
 
-    // Someone creates the function between the plan and the answer: CreateFunction fails, the run
-    // stops with what was done and what was not.
+    // Someone creates the function between the plan and the answer: under the lock the run reads
+    // live AWS again, and what it would apply is no longer the plan shown: refused, nothing done.
     let extra = format!("{stack}-extra");
-    let (code, said) = up_on_a_terminal(&changed_file, &stack, "yes", || {
+    let (code, said) = up_on_a_terminal(&changed_file, &stack, support::emulator(), "yes", || {
         let zip =
             std::fs::read(support::repo_root().join("target/lambda/secret/bootstrap.zip")).unwrap();
         let role = format!("arn:aws:iam::123456789012:role/{stack}-secret-role");
@@ -113,9 +116,11 @@ async fn on_a_terminal_up_asks_first_and_a_failed_call_ends_with_a_summary_a_rer
     });
     assert_eq!(code, Some(1), "{said}");
     assert!(
-        said.contains("failed: functions.extra")
-            && said.contains("functions.extra: creating")
-            && said.contains("hint: fix the cause and run again: every step is safe to repeat"),
+        said.contains("live AWS changed between the plan and the lock")
+            && said.contains(&format!(
+                "Lambda function `{extra}` exists but is not this stack's"
+            ))
+            && said.contains("nothing was changed"),
         "{said}"
     );
 
@@ -141,6 +146,30 @@ async fn on_a_terminal_up_asks_first_and_a_failed_call_ends_with_a_summary_a_rer
         .send()
         .await
         .unwrap();
+    // A call that fails mid-run (the fault proxy refuses CreateFunction of the new function):
+    // the run stops with what was done, what failed and what never started.
+    let proxy = crate::faults::FaultProxy::start(|call| {
+        (call.method == "POST"
+            && call.path.ends_with("/functions")
+            && call.body.contains("-extra\""))
+        .then_some(crate::faults::Fault::Error {
+            status: 400,
+            code: "InvalidParameterValueException",
+        })
+    });
+    let (code, said) = up_on_a_terminal(&changed_file, &stack, &proxy.url, "yes", || {});
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains("failed: functions.extra")
+            && said.contains("functions.extra: creating")
+            && said.contains("injected by the fault proxy")
+            && said.contains("hint: fix the cause and run again: every step is safe to repeat"),
+        "{said}"
+    );
+    assert_eq!(proxy.injected.load(std::sync::atomic::Ordering::Relaxed), 1);
+    drop(proxy);
+
+    // The next run finishes the job.
     up(&changed_file, &stack, &[]);
     diff(&changed_file, &stack, 0);
 

@@ -1,0 +1,456 @@
+//! The stack's lock, without a state backend: `up` and `down` of one stack (account, region,
+//! stack name) exclude each other.
+//!
+//! The lock is a CloudWatch Logs log group, `/provisioner/locks/<stack>`, made by CreateLogGroup
+//! with its holder in the tags of the same call. Why Logs: the stack already uses it (its
+//! functions' log groups), its names are unique per account and region, exactly the lock's
+//! scope, and CreateLogGroup is an atomic create-if-absent: of two concurrent calls one succeeds
+//! and the other gets `ResourceAlreadyExistsException`; the holder cannot be seen without the
+//! lock, since the tags come with the create. (IAM would be atomic too, but it is global, not per
+//! region, and eventually consistent on reads.) The deploy role needs `logs:CreateLogGroup`,
+//! `DeleteLogGroup`, `DescribeLogGroups` and `ListTagsForResource` on
+//! `arn:aws:logs:*:*:log-group:/provisioner/locks/*`.
+//!
+//! A lock is stale, and taken over with a notice, when its holder ran on this host and is no
+//! longer running (a killed run must not block the next one), or when it is older than [`TTL`].
+//! Taking over is itself guarded by a second group, `<lock>.takeover`, so that of two runs that
+//! find the same stale lock only one replaces it. `provisioner unlock` removes a lock by hand.
+
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_cloudwatchlogs::Client;
+
+use crate::progress::{Progress, Waiting};
+
+/// A lock older than this is stale whoever holds it: no run takes this long.
+pub const TTL: Duration = Duration::from_secs(60 * 60);
+/// A takeover marker older than this was left by a run killed while taking over.
+const TAKEOVER_TTL: Duration = Duration::from_secs(60);
+/// How often a waiting run looks again.
+const POLL: Duration = Duration::from_secs(2);
+
+const TAG_CALLER: &str = "provisioner:lock-caller";
+const TAG_HOST: &str = "provisioner:lock-host";
+const TAG_PID: &str = "provisioner:lock-pid";
+const TAG_COMMAND: &str = "provisioner:lock-command";
+
+/// The lock's log group for `stack`.
+pub fn lock_name(stack: &str) -> String {
+    format!("/provisioner/locks/{stack}")
+}
+
+/// Who holds a lock, as its tags and creation time say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub caller: String,
+    pub host: String,
+    pub pid: u32,
+    pub command: String,
+    /// When the lock was taken (the group's creation time, by AWS's clock), in ms since the epoch.
+    pub created_ms: i64,
+}
+
+impl Holder {
+    fn age(&self) -> Duration {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        now.saturating_sub(Duration::from_millis(
+            u64::try_from(self.created_ms).unwrap_or(0),
+        ))
+    }
+
+    /// Why this lock no longer protects anything, if it does not.
+    pub fn stale(&self) -> Option<String> {
+        if self.host == hostname() && !process_alive(self.pid) {
+            return Some(format!(
+                "its holder (pid {} on this host) is no longer running",
+                self.pid
+            ));
+        }
+        let age = self.age();
+        (age > TTL).then(|| {
+            format!(
+                "it is {} min old, older than the lock's {} min",
+                age.as_secs() / 60,
+                TTL.as_secs() / 60
+            )
+        })
+    }
+}
+
+impl std::fmt::Display for Holder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`{}` by {} on host `{}` (pid {}), {} s ago",
+            self.command,
+            self.caller,
+            self.host,
+            self.pid,
+            self.age().as_secs()
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error(
+        "stack `{stack}` is locked: {holder} holds it{waited}; nothing was changed\n\nhint: wait for that run to finish (or pass `--lock-timeout <seconds>` to wait for it); if it is certain that no run holds it, `provisioner unlock` removes the lock"
+    )]
+    Held {
+        stack: String,
+        holder: Holder,
+        /// `, waited 30 s` or nothing.
+        waited: String,
+    },
+    #[error("failed to {action} the lock of stack `{stack}` (log group `{name}`)")]
+    Aws {
+        action: &'static str,
+        stack: String,
+        name: String,
+        #[source]
+        source: Box<aws_sdk_cloudwatchlogs::Error>,
+    },
+}
+
+/// A lock this run holds. Release it with [`Lock::release`]; a run killed outright leaves it
+/// behind, and the next run on this host finds it stale.
+#[derive(Debug)]
+pub struct Lock {
+    stack: String,
+    name: String,
+    created_ms: i64,
+}
+
+/// What trying to create the lock gave.
+enum Attempt {
+    Taken(i64),
+    Held(Option<Holder>),
+}
+
+impl Lock {
+    /// Takes `stack`'s lock for `command`, waiting up to `timeout` while another run holds it;
+    /// a stale lock is taken over, said through `notice`.
+    pub async fn acquire(
+        client: &Client,
+        stack: &str,
+        caller: &str,
+        command: &str,
+        timeout: Duration,
+        progress: &dyn Progress,
+        notice: impl Fn(&str),
+    ) -> Result<Lock, LockError> {
+        let name = lock_name(stack);
+        let subject = format!("stack `{stack}`");
+        let mut waiting = Waiting::new(progress, &subject, Some(timeout));
+        let started = std::time::Instant::now();
+        loop {
+            match try_create(client, stack, &name, caller, command).await? {
+                Attempt::Taken(created_ms) => {
+                    return Ok(Lock {
+                        stack: stack.to_owned(),
+                        name,
+                        created_ms,
+                    });
+                }
+                // Released between our create and our read: try again.
+                Attempt::Held(None) => tokio::time::sleep(Duration::from_millis(100)).await,
+                // Our own create went through but its answer was lost (a reset), and the SDK's
+                // retry found the group: it is ours.
+                Attempt::Held(Some(holder))
+                    if holder.host == hostname() && holder.pid == std::process::id() =>
+                {
+                    return Ok(Lock {
+                        stack: stack.to_owned(),
+                        name,
+                        created_ms: holder.created_ms,
+                    });
+                }
+                Attempt::Held(Some(holder)) => {
+                    if let Some(why) = holder.stale() {
+                        notice(&format!(
+                            "note: taking over the lock of stack `{stack}`, held by {holder}: {why}"
+                        ));
+                        take_over(client, stack, &name, &holder).await?;
+                        continue;
+                    }
+                    let waited = started.elapsed();
+                    if waited >= timeout {
+                        return Err(LockError::Held {
+                            stack: stack.to_owned(),
+                            holder,
+                            waited: if timeout.is_zero() {
+                                String::new()
+                            } else {
+                                format!(", waited {} s", waited.as_secs())
+                            },
+                        });
+                    }
+                    waiting.tick(&format!("its lock, held by {holder}"));
+                    tokio::time::sleep(POLL.min(timeout - waited)).await;
+                }
+            }
+        }
+    }
+
+    /// Gives the lock back, unless it is no longer this run's (taken over as stale meanwhile).
+    pub async fn release(self, client: &Client) -> Result<(), LockError> {
+        match read(client, &self.stack, &self.name).await? {
+            Some(holder) if holder.created_ms == self.created_ms => {
+                delete(client, &self.stack, &self.name).await
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Removes `stack`'s lock whoever holds it (`provisioner unlock`); returns who held it.
+pub async fn remove(client: &Client, stack: &str) -> Result<Option<Holder>, LockError> {
+    let name = lock_name(stack);
+    let holder = read(client, stack, &name).await?;
+    if holder.is_some() {
+        delete(client, stack, &name).await?;
+    }
+    Ok(holder)
+}
+
+/// Who holds `stack`'s lock now, if anyone.
+pub async fn holder(client: &Client, stack: &str) -> Result<Option<Holder>, LockError> {
+    read(client, stack, &lock_name(stack)).await
+}
+
+async fn try_create(
+    client: &Client,
+    stack: &str,
+    name: &str,
+    caller: &str,
+    command: &str,
+) -> Result<Attempt, LockError> {
+    let created = client
+        .create_log_group()
+        .log_group_name(name)
+        .tags(crate::spec::OWNERSHIP_TAG, stack)
+        .tags(TAG_CALLER, tag_value(caller))
+        .tags(TAG_HOST, tag_value(&hostname()))
+        .tags(TAG_PID, std::process::id().to_string())
+        .tags(TAG_COMMAND, command)
+        .send()
+        .await;
+    match created {
+        Ok(_) => {
+            // The creation time is the lock's identity (`release` checks it).
+            let created_ms = read(client, stack, name)
+                .await?
+                .map_or(0, |holder| holder.created_ms);
+            Ok(Attempt::Taken(created_ms))
+        }
+        Err(err) => {
+            let err = aws_sdk_cloudwatchlogs::Error::from(err);
+            if matches!(
+                err,
+                aws_sdk_cloudwatchlogs::Error::ResourceAlreadyExistsException(_)
+            ) {
+                Ok(Attempt::Held(read(client, stack, name).await?))
+            } else {
+                Err(aws_error("take", stack, name)(err))
+            }
+        }
+    }
+}
+
+/// Replaces the stale lock `stale`: only the run that creates the takeover marker may, and only
+/// if the lock is still that one.
+async fn take_over(
+    client: &Client,
+    stack: &str,
+    name: &str,
+    stale: &Holder,
+) -> Result<(), LockError> {
+    let marker = format!("{name}.takeover");
+    match try_create(client, stack, &marker, "takeover", "takeover").await? {
+        Attempt::Taken(_) => {
+            if read(client, stack, name)
+                .await?
+                .is_some_and(|now| now.created_ms == stale.created_ms)
+            {
+                delete(client, stack, name).await?;
+            }
+            delete(client, stack, &marker).await
+        }
+        // Another run is taking over; a marker left by a run killed meanwhile expires.
+        Attempt::Held(Some(other)) if other.age() > TAKEOVER_TTL => {
+            delete(client, stack, &marker).await
+        }
+        Attempt::Held(_) => {
+            tokio::time::sleep(POLL).await;
+            Ok(())
+        }
+    }
+}
+
+async fn read(client: &Client, stack: &str, name: &str) -> Result<Option<Holder>, LockError> {
+    let page = client
+        .describe_log_groups()
+        .log_group_name_prefix(name)
+        .send()
+        .await
+        .map_err(aws_error("read", stack, name))?;
+    let Some(group) = page
+        .log_groups()
+        .iter()
+        .find(|g| g.log_group_name() == Some(name))
+    else {
+        return Ok(None);
+    };
+    let arn = group
+        .log_group_arn()
+        .map(str::to_owned)
+        .or_else(|| group.arn().map(|arn| arn.trim_end_matches(":*").to_owned()))
+        .unwrap_or_default();
+    let tags = match client
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+    {
+        Ok(output) => output.tags().cloned().unwrap_or_default(),
+        Err(err) => {
+            let err = aws_sdk_cloudwatchlogs::Error::from(err);
+            // Deleted between the two reads: released.
+            if matches!(
+                err,
+                aws_sdk_cloudwatchlogs::Error::ResourceNotFoundException(_)
+            ) {
+                return Ok(None);
+            }
+            return Err(aws_error("read the holder of", stack, name)(err));
+        }
+    };
+    let tag = |key: &str| tags.get(key).cloned().unwrap_or_else(|| "?".to_owned());
+    Ok(Some(Holder {
+        caller: tag(TAG_CALLER),
+        host: tag(TAG_HOST),
+        pid: tag(TAG_PID).parse().unwrap_or(0),
+        command: tag(TAG_COMMAND),
+        created_ms: group.creation_time().unwrap_or(0),
+    }))
+}
+
+async fn delete(client: &Client, stack: &str, name: &str) -> Result<(), LockError> {
+    match client.delete_log_group().log_group_name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(err) => {
+            let err = aws_sdk_cloudwatchlogs::Error::from(err);
+            if matches!(
+                err,
+                aws_sdk_cloudwatchlogs::Error::ResourceNotFoundException(_)
+            ) {
+                Ok(())
+            } else {
+                Err(aws_error("remove", stack, name)(err))
+            }
+        }
+    }
+}
+
+fn aws_error<E: Into<aws_sdk_cloudwatchlogs::Error>>(
+    action: &'static str,
+    stack: &str,
+    name: &str,
+) -> impl FnOnce(E) -> LockError {
+    let (stack, name) = (stack.to_owned(), name.to_owned());
+    move |err| LockError::Aws {
+        action,
+        stack,
+        name,
+        source: Box::new(err.into()),
+    }
+}
+
+/// A tag value keeps letters, digits, spaces and `_.:/=+-@` (CloudWatch Logs' rule), at most 256.
+fn tag_value(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || " _.:/=+-@".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(256)
+        .collect()
+}
+
+/// This machine's name (what a lock's holder is compared with).
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map_or_else(|| "unknown".to_owned(), |name| tag_value(&name))
+}
+
+/// Whether process `pid` of this host still runs (`kill(pid, 0)`: ESRCH means it does not).
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 sends nothing; it only checks that the process exists.
+    let result = unsafe { libc::kill(pid, 0) };
+    result == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dead_holder_on_this_host_or_an_old_lock_is_stale() {
+        let now_ms = i64::try_from(
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_millis(),
+        )
+        .unwrap();
+        let holder = Holder {
+            caller: "arn:aws:iam::1:user/ci".to_owned(),
+            host: hostname(),
+            pid: std::process::id(),
+            command: "up".to_owned(),
+            created_ms: now_ms,
+        };
+        assert_eq!(holder.stale(), None, "this process is alive");
+        // A pid past the kernel's limit runs nowhere.
+        let dead = Holder {
+            pid: 4_194_304 + 7,
+            ..holder.clone()
+        };
+        assert!(dead.stale().unwrap().contains("no longer running"));
+        // On another host the pid says nothing: only age makes it stale.
+        let elsewhere = Holder {
+            host: "build-agent-7".to_owned(),
+            ..dead.clone()
+        };
+        assert_eq!(elsewhere.stale(), None);
+        let old = Holder {
+            created_ms: now_ms - i64::try_from(TTL.as_millis()).unwrap() - 60_000,
+            ..elsewhere
+        };
+        assert!(old.stale().unwrap().contains("older than"));
+    }
+
+    #[test]
+    fn tag_values_keep_what_logs_allows() {
+        assert_eq!(
+            tag_value("arn:aws:sts::1:assumed-role/ci/run#7"),
+            "arn:aws:sts::1:assumed-role/ci/run_7"
+        );
+    }
+}

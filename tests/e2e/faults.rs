@@ -1,0 +1,339 @@
+//! A fault-injection proxy in front of the emulator: every request is forwarded unless the
+//! proxy's policy answers it with a fault instead (an AWS error as the service would send it, or
+//! a connection closed without an answer). The real binary is pointed at the proxy with
+//! `AWS_ENDPOINT_URL`, so its real SDK clients, retries and error handling meet the faults.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+
+use crate::support::{self, on_emulator};
+
+/// One request, as far as a policy needs to tell what it is.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    pub path: String,
+    /// `X-Amz-Target` (JSON protocols: Cognito, CloudWatch Logs).
+    pub target: Option<String>,
+    pub body: String,
+}
+
+impl Call {
+    /// The service's operation, best effort: `Logs_20140328.CreateLogGroup` -> `CreateLogGroup`,
+    /// `Action=CreateRole` (IAM, STS), else the method and path (REST: Lambda, API Gateway).
+    pub fn operation(&self) -> String {
+        if let Some(target) = &self.target {
+            return target.rsplit('.').next().unwrap_or(target).to_owned();
+        }
+        if let Some(action) = self
+            .body
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("Action="))
+        {
+            return action.to_owned();
+        }
+        format!("{} {}", self.method, self.path)
+    }
+}
+
+/// What the proxy answers instead of forwarding.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// An AWS error with this status and code, in the protocol the call used.
+    Error { status: u16, code: &'static str },
+    /// The connection closed without an answer (a reset, as a client sees it).
+    Reset,
+}
+
+impl Fault {
+    pub fn throttled() -> Fault {
+        Fault::Error {
+            status: 400,
+            code: "ThrottlingException",
+        }
+    }
+
+    pub fn unavailable() -> Fault {
+        Fault::Error {
+            status: 503,
+            code: "ServiceUnavailable",
+        }
+    }
+}
+
+type Policy = dyn Fn(&Call) -> Option<Fault> + Send + Sync;
+
+/// The running proxy; stopped when dropped.
+pub struct FaultProxy {
+    pub url: String,
+    /// How many calls got a fault.
+    pub injected: Arc<AtomicUsize>,
+    /// How many calls were forwarded.
+    pub forwarded: Arc<AtomicUsize>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FaultProxy {
+    /// Starts a proxy to the emulator on 127.0.0.1 that answers with `policy`'s fault, if any.
+    pub fn start(policy: impl Fn(&Call) -> Option<Fault> + Send + Sync + 'static) -> FaultProxy {
+        let policy: Arc<Policy> = Arc::new(policy);
+        let upstream = support::emulator().to_owned();
+        let injected = Arc::new(AtomicUsize::new(0));
+        let forwarded = Arc::new(AtomicUsize::new(0));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (counted_injected, counted_forwarded) = (injected.clone(), forwarded.clone());
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .max_redirects(0)
+                    .build()
+                    .into();
+                tokio::pin!(stopped);
+                loop {
+                    let stream = tokio::select! {
+                        _ = &mut stopped => break,
+                        accepted = listener.accept() => match accepted {
+                            Ok((stream, _)) => stream,
+                            Err(_) => continue,
+                        },
+                    };
+                    let (policy, upstream, agent) =
+                        (policy.clone(), upstream.clone(), agent.clone());
+                    let (injected, forwarded) =
+                        (counted_injected.clone(), counted_forwarded.clone());
+                    tokio::spawn(async move {
+                        let service = hyper::service::service_fn(move |request| {
+                            let (policy, upstream, agent) =
+                                (policy.clone(), upstream.clone(), agent.clone());
+                            let (injected, forwarded) = (injected.clone(), forwarded.clone());
+                            async move {
+                                answer(request, &*policy, &upstream, agent, &injected, &forwarded)
+                                    .await
+                            }
+                        });
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                            .await;
+                    });
+                }
+            });
+        });
+        FaultProxy {
+            url,
+            injected,
+            forwarded,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A reset: hyper closes the connection without an answer when the service fails.
+#[derive(Debug)]
+struct Reset;
+
+impl std::fmt::Display for Reset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("injected connection reset")
+    }
+}
+
+impl std::error::Error for Reset {}
+
+async fn answer(
+    request: http::Request<hyper::body::Incoming>,
+    policy: &Policy,
+    upstream: &str,
+    agent: ureq::Agent,
+    injected: &AtomicUsize,
+    forwarded: &AtomicUsize,
+) -> Result<http::Response<Full<Bytes>>, Reset> {
+    let (parts, body) = request.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let call = Call {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_owned(),
+        target: parts
+            .headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        body: String::from_utf8_lossy(&body).into_owned(),
+    };
+    match policy(&call) {
+        Some(Fault::Reset) => {
+            injected.fetch_add(1, Ordering::Relaxed);
+            return Err(Reset);
+        }
+        Some(Fault::Error { status, code }) => {
+            injected.fetch_add(1, Ordering::Relaxed);
+            return Ok(error_response(&call, status, code));
+        }
+        None => {}
+    }
+    forwarded.fetch_add(1, Ordering::Relaxed);
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |pq| pq.as_str())
+        .to_owned();
+    let mut upstream_request = http::Request::builder()
+        .method(parts.method.clone())
+        .uri(format!("{upstream}{path_and_query}"));
+    for (name, value) in &parts.headers {
+        if name != http::header::HOST && name != http::header::CONTENT_LENGTH {
+            upstream_request = upstream_request.header(name, value);
+        }
+    }
+    let upstream_request = upstream_request.body(body.to_vec()).unwrap();
+    let response = tokio::task::spawn_blocking(move || {
+        let mut response = agent.run(upstream_request).map_err(|_| Reset)?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024 * 1024)
+            .read_to_vec()
+            .map_err(|_| Reset)?;
+        Ok::<_, Reset>((status, headers, body))
+    })
+    .await
+    .map_err(|_| Reset)??;
+    let (status, headers, body) = response;
+    let mut answer = http::Response::builder().status(status);
+    for (name, value) in &headers {
+        if name != http::header::CONTENT_LENGTH && name != http::header::TRANSFER_ENCODING {
+            answer = answer.header(name, value);
+        }
+    }
+    Ok(answer.body(Full::new(Bytes::from(body))).unwrap())
+}
+
+/// An AWS error in the protocol `call` used: XML for the query protocols (IAM, STS), JSON with
+/// `x-amzn-ErrorType` for the others.
+fn error_response(call: &Call, status: u16, code: &str) -> http::Response<Full<Bytes>> {
+    let message = format!("injected by the fault proxy ({})", call.operation());
+    let query = call.target.is_none() && call.body.contains("Action=");
+    let (content_type, body) = if query {
+        (
+            "text/xml",
+            format!(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>injected</RequestId></ErrorResponse>"
+            ),
+        )
+    } else {
+        (
+            "application/json",
+            serde_json::json!({ "__type": code, "message": message }).to_string(),
+        )
+    };
+    http::Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .header("x-amzn-ErrorType", code)
+        .header("x-amzn-RequestId", "injected")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap()
+}
+
+/// `provisioner <args>` for `stack`, with every AWS call through `proxy`.
+fn through(proxy: &FaultProxy, file: &std::path::Path, stack: &str, args: &[&str]) -> support::Ran {
+    support::run(
+        support::provisioner()
+            .args(args)
+            .arg("--file")
+            .arg(file)
+            .args(["--stack", stack])
+            .env("AWS_ENDPOINT_URL", &proxy.url),
+    )
+}
+
+/// One call in five fails transiently (throttling, a 503, a connection reset, in turn): `up` and
+/// then `down --delete-data` converge all the same; the retries are bounded and `--json` counts
+/// them; nothing is left.
+#[test]
+fn with_a_fifth_of_calls_failing_transiently_up_and_down_converge() {
+    let stack = support::unique("faults");
+    let file = support::write_stack(&[]);
+    let seen = AtomicUsize::new(0);
+    let proxy = FaultProxy::start(move |_call| {
+        let n = seen.fetch_add(1, Ordering::Relaxed);
+        (n % 5 == 4).then(|| match (n / 5) % 3 {
+            0 => Fault::throttled(),
+            1 => Fault::unavailable(),
+            _ => Fault::Reset,
+        })
+    });
+
+    let up = through(&proxy, &file, &stack, &["up", "--yes", "--json"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    let report: serde_json::Value = serde_json::from_str(&up.stdout).unwrap();
+    let injected_by_up = proxy.injected.load(Ordering::Relaxed);
+    let retries = report["calls"]["retries"].as_u64().unwrap();
+    assert!(injected_by_up >= 10, "{injected_by_up} faults");
+    // Every fault is retried, except those of the first contact (STS), which has its own quick
+    // attempts outside the counted clients.
+    assert!(
+        retries + 3 >= injected_by_up as u64 && retries > 0,
+        "{retries} retries for {injected_by_up} faults: {:#}",
+        report["calls"]
+    );
+    let diff = on_emulator(&file, &stack, &["diff"]);
+    assert_eq!(
+        diff.code,
+        Some(0),
+        "the stack is as stack.yaml says: {}",
+        diff.stdout
+    );
+
+    let down = through(
+        &proxy,
+        &file,
+        &stack,
+        &["down", "--yes", "--json", "--delete-data"],
+    );
+    assert_eq!(down.code, Some(0), "{}", down.stderr);
+    assert!(proxy.injected.load(Ordering::Relaxed) > injected_by_up);
+    assert!(proxy.forwarded.load(Ordering::Relaxed) > 100);
+    let after = on_emulator(&file, &stack, &["diff", "--json"]);
+    assert_eq!(after.code, Some(2), "{}", after.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&after.stdout).unwrap();
+    assert!(
+        plan["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["action"] == "create"),
+        "nothing is left: {plan:#}"
+    );
+}

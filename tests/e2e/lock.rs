@@ -1,0 +1,287 @@
+//! The stack's lock (a CloudWatch Logs group, `/provisioner/locks/<stack>`): two runs of one
+//! stack exclude each other, a held lock is refused naming its holder, a dead holder's lock is
+//! taken over, `unlock` removes one, and no run leaves one behind.
+
+use std::process::Stdio;
+
+use crate::support::{self, on_emulator};
+
+fn logs() -> aws_sdk_cloudwatchlogs::Client {
+    let config = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(support::sdk_config());
+    aws_sdk_cloudwatchlogs::Client::new(&config)
+}
+
+/// Whether `stack`'s lock exists, and its tags if so.
+fn lock_of(stack: &str) -> Option<std::collections::HashMap<String, String>> {
+    let logs = logs();
+    let name = format!("/provisioner/locks/{stack}");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let page = logs
+            .describe_log_groups()
+            .log_group_name_prefix(&name)
+            .send()
+            .await
+            .unwrap();
+        let group = page
+            .log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(name.as_str()))?
+            .clone();
+        let arn = group.log_group_arn().unwrap_or_default().to_owned();
+        let tags = logs
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        Some(tags.tags().cloned().unwrap_or_default())
+    })
+}
+
+/// Takes `stack`'s lock as another run would (CreateLogGroup with its holder in the tags).
+fn hold_lock(stack: &str, host: &str, pid: u32) {
+    let logs = logs();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        logs.create_log_group()
+            .log_group_name(format!("/provisioner/locks/{stack}"))
+            .tags("provisioner:stack", stack)
+            .tags(
+                "provisioner:lock-caller",
+                "arn:aws:iam::123456789012:user/alice",
+            )
+            .tags("provisioner:lock-host", host)
+            .tags("provisioner:lock-pid", pid.to_string())
+            .tags("provisioner:lock-command", "up")
+            .send()
+            .await
+            .unwrap();
+    });
+}
+
+/// Two `up`s of one stack started together: one applies, the other waits for the lock, then
+/// finds nothing left to change; the stack is as stack.yaml says, and no lock is left.
+#[test]
+fn two_ups_at_once_one_applies_and_the_other_waits_then_finds_nothing_to_do() {
+    let stack = support::unique("lockpair");
+    let file = support::write_stack(&[]);
+    let spawn = || {
+        support::provisioner()
+            .args(["up", "--yes", "--json", "--lock-timeout", "300", "--file"])
+            .arg(&file)
+            .args(["--stack", &stack])
+            .env("AWS_ENDPOINT_URL", support::emulator())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (first, second) = (spawn(), spawn());
+    let outputs = [first, second].map(|child| child.wait_with_output().unwrap());
+    let mut applied = Vec::new();
+    for output in &outputs {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        applied.push(report["changes"].as_array().map_or(0, Vec::len));
+    }
+    applied.sort_unstable();
+    assert_eq!(applied[0], 0, "one run found nothing left to change");
+    assert!(applied[1] > 20, "the other applied the stack: {applied:?}");
+    let waited = outputs
+        .iter()
+        .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+        .find(|stderr| stderr.contains("nothing left to change"))
+        .expect("the second run says why it did nothing");
+    assert!(!waited.contains("created"), "{waited}");
+    let diff = on_emulator(&file, &stack, &["diff"]);
+    assert_eq!(diff.code, Some(0), "{}", diff.stderr);
+    assert_eq!(lock_of(&stack), None, "no lock is left behind");
+
+    let down = on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
+    assert_eq!(down.code, Some(0), "{}", down.stderr);
+    assert_eq!(lock_of(&stack), None, "down leaves no lock");
+}
+
+/// A lock held by a run elsewhere: refused at once naming the holder, or after
+/// `--lock-timeout`; nothing is written. `unlock` removes it, and the next `up` goes through.
+#[test]
+fn a_held_lock_is_refused_naming_its_holder_and_unlock_removes_it() {
+    let stack = support::unique("lockheld");
+    let file = support::write_stack(&[]);
+    hold_lock(&stack, "build-agent-7", 4242);
+
+    let refused = on_emulator(&file, &stack, &["up", "--yes", "-v"]);
+    assert_eq!(refused.code, Some(1), "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains(&format!("stack `{stack}` is locked"))
+            && refused
+                .stderr
+                .contains("`up` by arn:aws:iam::123456789012:user/alice")
+            && refused
+                .stderr
+                .contains("on host `build-agent-7` (pid 4242)")
+            && refused.stderr.contains("provisioner unlock"),
+        "{}",
+        refused.stderr
+    );
+    // Only the lock was tried (`-v` logs every call): nothing of the stack was written.
+    let calls: Vec<&str> = refused
+        .stderr
+        .lines()
+        .filter(|l| l.contains("provisioner::aws:"))
+        .collect();
+    let writes: Vec<&&str> = calls
+        .iter()
+        .filter(|l| {
+            [".Create", ".Put", ".Update", ".Delete", ".Attach", ".Tag"]
+                .iter()
+                .any(|w| l.contains(w))
+        })
+        .collect();
+    assert!(calls.len() > 10, "the calls are logged: {calls:?}");
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert!(
+        writes[0].contains("CreateLogGroup logGroupName=/provisioner/locks/"),
+        "{writes:?}"
+    );
+
+    let started = std::time::Instant::now();
+    let waited = on_emulator(&file, &stack, &["up", "--yes", "--lock-timeout", "3"]);
+    assert_eq!(waited.code, Some(1), "{}", waited.stderr);
+    assert!(started.elapsed() >= std::time::Duration::from_secs(3));
+    assert!(waited.stderr.contains("waited 3 s"), "{}", waited.stderr);
+
+    // `diff` never takes the lock.
+    let diff = on_emulator(&file, &stack, &["diff"]);
+    assert_eq!(diff.code, Some(2), "{}", diff.stderr);
+
+    let unlocked = on_emulator(&file, &stack, &["unlock"]);
+    assert_eq!(unlocked.code, Some(0), "{}", unlocked.stderr);
+    assert!(
+        unlocked
+            .stderr
+            .contains(&format!("removed the lock of stack `{stack}`"))
+            && unlocked.stderr.contains("build-agent-7"),
+        "{}",
+        unlocked.stderr
+    );
+    assert_eq!(lock_of(&stack), None);
+    let up = on_emulator(&file, &stack, &["up", "--yes"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    let down = on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
+    assert_eq!(down.code, Some(0), "{}", down.stderr);
+}
+
+/// A lock whose holder ran on this host and is gone (killed) is stale at once: the next run says
+/// so and takes it over.
+#[test]
+fn a_dead_holders_lock_on_this_host_is_taken_over() {
+    let stack = support::unique("lockstale");
+    let file = support::write_stack(&[]);
+    let host = provisioner::lock::hostname();
+    // A process that has exited: its pid runs nothing now.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    hold_lock(&stack, &host, pid);
+    assert!(lock_of(&stack).is_some());
+
+    let up = on_emulator(&file, &stack, &["up", "--yes"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    assert!(
+        up.stderr.contains(&format!(
+            "taking over the lock of stack `{stack}`, held by `up` by arn:aws:iam::123456789012:user/alice on host `{host}` (pid {pid})"
+        )) && up.stderr.contains("is no longer running"),
+        "{}",
+        up.stderr
+    );
+    assert_eq!(lock_of(&stack), None);
+    let down = on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
+    assert_eq!(down.code, Some(0), "{}", down.stderr);
+    assert_eq!(lock_of(&stack), None);
+}
+
+/// A run that waited for the lock applies only the plan it showed: live AWS changed meanwhile
+/// (a timeout changed by hand) is refused with nothing written, and says to look again.
+#[test]
+fn a_plan_that_changed_while_waiting_for_the_lock_is_refused() {
+    let stack = support::unique("lockdrift");
+    let file = support::write_stack(&[]);
+    let up = on_emulator(&file, &stack, &["up", "--yes"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    let longer = support::write_stack(&[(
+        "  secret:\n    crate: handlers/secret\n",
+        "  secret:\n    crate: handlers/secret\n    timeout: 20\n",
+    )]);
+    hold_lock(&stack, "build-agent-7", 4242);
+    let mut waiting = support::provisioner()
+        .args(["up", "--yes", "--lock-timeout", "120", "--file"])
+        .arg(&longer)
+        .args(["--stack", &stack])
+        .env("AWS_ENDPOINT_URL", support::emulator())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Its stderr, line by line, as it comes.
+    let (lines, said) = std::sync::mpsc::channel::<String>();
+    let stderr = waiting.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines.send(line);
+        }
+    });
+    let mut seen = String::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !seen.contains("waiting for its lock") {
+        match said.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) {
+            Ok(line) => seen.push_str(&format!("{line}\n")),
+            Err(_) => {
+                let _ = waiting.kill();
+                panic!("the run never waited for the lock:\n{seen}");
+            }
+        }
+    }
+    // It waits, its plan shown: someone changes another function by hand and lets go.
+    let config = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(support::sdk_config());
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        aws_sdk_lambda::Client::new(&config)
+            .update_function_configuration()
+            .function_name(format!("{stack}-sign-in"))
+            .timeout(3)
+            .send()
+            .await
+            .unwrap();
+        aws_sdk_cloudwatchlogs::Client::new(&config)
+            .delete_log_group()
+            .log_group_name(format!("/provisioner/locks/{stack}"))
+            .send()
+            .await
+            .unwrap();
+    });
+    let status = waiting.wait().unwrap();
+    reader.join().unwrap();
+    seen.extend(said.try_iter().map(|line| format!("{line}\n")));
+    let stderr = seen;
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("live AWS changed between the plan and the lock")
+            && stderr.contains("functions.sign-in")
+            && stderr.contains("nothing was changed"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("updated"), "{stderr}");
+    assert_eq!(lock_of(&stack), None, "the refusing run gave the lock back");
+    let down = on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
+    assert_eq!(down.code, Some(0), "{}", down.stderr);
+}
