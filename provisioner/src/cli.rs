@@ -12,7 +12,8 @@ Exit codes:
   0   success; for `diff`: live AWS matches stack.yaml
   1   error: invalid stack.yaml, a refusal (account, region, confirmation, a foreign resource), a failed build or AWS call
   2   `diff` only: live AWS differs from stack.yaml
-  64  usage error: unknown flag or command, missing value, endpoint URL without a scheme, unknown region";
+  64  usage error: unknown flag or command, missing value, endpoint URL without a scheme, unknown region
+  130 `up` or `down` interrupted (SIGINT, SIGTERM): what was done and what was not is printed; run again";
 
 /// Stand up and reconcile a serverless auth stack on AWS from stack.yaml, with direct SDK calls.
 #[derive(Debug, Parser)]

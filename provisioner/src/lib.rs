@@ -20,6 +20,7 @@ pub mod cargo;
 pub mod cli;
 pub mod commands;
 pub mod engine;
+pub mod interrupt;
 pub mod kinds;
 pub mod lock;
 pub mod output;

@@ -215,9 +215,21 @@ pub async fn remove(client: &Client, stack: &str) -> Result<Option<Holder>, Lock
     Ok(holder)
 }
 
-/// Who holds `stack`'s lock now, if anyone.
-pub async fn holder(client: &Client, stack: &str) -> Result<Option<Holder>, LockError> {
-    read(client, stack, &lock_name(stack)).await
+/// Removes `stack`'s lock if it is stale (a `down` with nothing left to delete cleans up after a
+/// run killed at its very end); returns who held it and why it was stale.
+pub async fn remove_if_stale(
+    client: &Client,
+    stack: &str,
+) -> Result<Option<(Holder, String)>, LockError> {
+    let name = lock_name(stack);
+    let Some(holder) = read(client, stack, &name).await? else {
+        return Ok(None);
+    };
+    let Some(why) = holder.stale() else {
+        return Ok(None);
+    };
+    delete(client, stack, &name).await?;
+    Ok(Some((holder, why)))
 }
 
 async fn try_create(

@@ -35,6 +35,11 @@ fn main() {
             output::error(&err);
             if err.downcast_ref::<commands::UsageError>().is_some() {
                 commands::exit::USAGE
+            } else if err
+                .downcast_ref::<provisioner::interrupt::Interrupted>()
+                .is_some()
+            {
+                provisioner::interrupt::EXIT_CODE
             } else {
                 commands::exit::ERROR
             }

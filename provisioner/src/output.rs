@@ -97,6 +97,14 @@ pub fn error_document(err: &anyhow::Error) -> serde_json::Value {
             "notStarted": incomplete.not_started,
         });
     }
+    if let Some(interrupted) = err.downcast_ref::<crate::interrupt::Interrupted>() {
+        error["interrupted"] = serde_json::json!({
+            "done": interrupted.done,
+            "total": interrupted.total,
+            "stopped": interrupted.stopped,
+            "notStarted": interrupted.not_started,
+        });
+    }
     serde_json::json!({ "error": error })
 }
 

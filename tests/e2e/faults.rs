@@ -37,6 +37,15 @@ impl Call {
         }
         format!("{} {}", self.method, self.path)
     }
+
+    /// Whether this call changes nothing (Get, List, Describe; a REST GET).
+    pub fn reads(&self) -> bool {
+        let operation = self.operation();
+        ["Get", "List", "Describe"]
+            .iter()
+            .any(|prefix| operation.starts_with(prefix))
+            || operation.starts_with("GET ")
+    }
 }
 
 /// What the proxy answers instead of forwarding.
@@ -46,6 +55,11 @@ pub enum Fault {
     Error { status: u16, code: &'static str },
     /// The connection closed without an answer (a reset, as a client sees it).
     Reset,
+    /// Forwarded after this long (a slow call).
+    Delay(std::time::Duration),
+    /// Held this long, then closed without an answer: never forwarded (a call in flight when
+    /// its client is killed).
+    Hold(std::time::Duration),
 }
 
 impl Fault {
@@ -194,6 +208,12 @@ async fn answer(
             injected.fetch_add(1, Ordering::Relaxed);
             return Err(Reset);
         }
+        Some(Fault::Hold(how_long)) => {
+            injected.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(how_long).await;
+            return Err(Reset);
+        }
+        Some(Fault::Delay(how_long)) => tokio::time::sleep(how_long).await,
         Some(Fault::Error { status, code }) => {
             injected.fetch_add(1, Ordering::Relaxed);
             return Ok(error_response(&call, status, code));

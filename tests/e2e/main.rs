@@ -7,6 +7,7 @@ mod emulator;
 mod faults;
 mod function;
 mod handlers;
+mod interrupt;
 mod lock;
 mod log_group;
 mod permission;

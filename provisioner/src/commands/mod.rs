@@ -29,6 +29,8 @@ pub mod exit {
     /// scheme, a region AWS does not have (sysexits' EX_USAGE). Never 2, so a typo in a CI
     /// script cannot read as "changes".
     pub const USAGE: i32 = 64;
+    /// `up` or `down` stopped by SIGINT or SIGTERM (128 + SIGINT); the next run finishes.
+    pub const INTERRUPTED: i32 = crate::interrupt::EXIT_CODE;
 }
 
 /// A mistake in how the command was called (not in stack.yaml, not in AWS): exits

@@ -84,6 +84,7 @@ pub(super) async fn observe_in(
         code,
         waits,
         progress,
+        interrupt: crate::interrupt::Interrupt::default(),
     };
     output::status(&format!(
         "Reading stack `{}` in {} (account {})...",
@@ -252,7 +253,7 @@ pub async fn up(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<i32> {
         return Ok(exit::OK);
     }
     confirm(&plan, args.yes, "Apply these changes?", "up")?;
-    let lock = take_lock(&ctx, "up", args.lock_timeout).await?;
+    let lock = take_lock_unless_interrupted(&ctx, &plan, "up", args.lock_timeout).await?;
     let applied = async {
         // Under the lock, the plan shown is applied only if live AWS still gives it.
         let live = Arc::new(observe(&ctx).await?);
@@ -276,6 +277,40 @@ pub async fn up(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<i32> {
     output::up_report(&report, args.json)?;
     emulator_hint(global, &ctx.stack);
     Ok(exit::OK)
+}
+
+/// From here on SIGINT and SIGTERM stop the run cleanly (see `interrupt`); then the stack's lock.
+/// An interrupt while waiting for the lock ends the run with nothing done.
+async fn take_lock_unless_interrupted(
+    ctx: &Context,
+    plan: &Plan,
+    command: &str,
+    timeout: u64,
+) -> anyhow::Result<lock::Lock> {
+    ctx.interrupt.listen(|signal| {
+        output::status(&format!(
+            "{signal}: stopping: nothing new starts, what is in flight gets at most {} s to finish, the lock is given back; {signal} again stops at once",
+            crate::interrupt::GRACE.as_secs()
+        ))
+    });
+    tokio::select! {
+        lock = take_lock(ctx, command, timeout) => lock,
+        () = ctx.interrupt.wait() => {
+            let changing: Vec<String> = plan
+                .entries
+                .iter()
+                .filter(|e| e.action != Action::NoOp)
+                .map(|e| e.address.clone())
+                .collect();
+            Err(crate::interrupt::Interrupted {
+                done: 0,
+                total: changing.len(),
+                stopped: Vec::new(),
+                not_started: changing,
+            }
+            .into())
+        }
+    }
 }
 
 /// Takes the stack's lock for `command`, waiting up to `timeout` seconds for another run's.
@@ -372,13 +407,22 @@ pub async fn down(global: &GlobalArgs, args: &DownArgs) -> anyhow::Result<i32> {
     let plan = run::plan_down(&ctx.model(), &live, args.delete_data);
     output::plan_to_stderr(&plan)?;
     if !plan.has_changes() {
-        // Nothing to delete: no lock needed, nothing written.
+        // Nothing to delete: no lock needed. A lock left by a run killed at its very end is
+        // removed if stale, so that `down` leaves none behind.
+        if let Some((holder, why)) =
+            lock::remove_if_stale(&ctx.clients.logs, &ctx.stack.name).await?
+        {
+            output::status(&format!(
+                "note: removed the stale lock of stack `{}`, held by {holder}: {why}",
+                ctx.stack.name
+            ));
+        }
         let report = run::apply_down(ctx, live, 1, args.delete_data, started).await?;
         output::down_report(&report, args.json)?;
         return Ok(exit::OK);
     }
     confirm(&plan, args.yes, "Delete these resources?", "down")?;
-    let lock = take_lock(&ctx, "down", args.lock_timeout).await?;
+    let lock = take_lock_unless_interrupted(&ctx, &plan, "down", args.lock_timeout).await?;
     let deleted = async {
         let live = Arc::new(observe(&ctx).await?);
         let again = run::plan_down(&ctx.model(), &live, args.delete_data);

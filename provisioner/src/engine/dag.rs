@@ -1,12 +1,15 @@
 //! Runs one task per resource, at most `concurrency` at a time, each once everything it waits for
 //! has finished. After a failure nothing new starts; tasks already running finish, so the run
-//! ends with an exact account of what was done, what failed and what never started.
+//! ends with an exact account of what was done, what failed and what never started. After an
+//! interrupt nothing new starts either, and what is in flight gets [`GRACE`] to finish before it
+//! is cut off.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 
 use tokio::task::JoinSet;
 
+use crate::interrupt::{GRACE, Interrupt};
 use crate::spec::ResourceId;
 
 /// How a run of tasks ended.
@@ -15,6 +18,10 @@ pub struct Outcome {
     pub done: Vec<ResourceId>,
     pub failed: Vec<(ResourceId, anyhow::Error)>,
     pub not_started: Vec<ResourceId>,
+    /// Cut off after an interrupt's grace period.
+    pub stopped: Vec<ResourceId>,
+    /// The run was interrupted.
+    pub interrupted: bool,
 }
 
 /// `needs` turned around: for each resource, the resources that need it. Deleting runs in this
@@ -35,11 +42,12 @@ pub fn reversed(
 }
 
 /// Runs `work` for every resource in `order` (every key of `waits_for`), each after all it waits
-/// for, `concurrency` at most at a time (at least one).
+/// for, `concurrency` at most at a time (at least one), until done, a failure or `interrupt`.
 pub async fn run<F, Fut>(
     order: &[ResourceId],
     waits_for: &BTreeMap<ResourceId, BTreeSet<ResourceId>>,
     concurrency: usize,
+    interrupt: &Interrupt,
     work: F,
 ) -> Outcome
 where
@@ -49,10 +57,12 @@ where
     let concurrency = concurrency.max(1);
     let mut pending: Vec<ResourceId> = order.to_vec();
     let mut finished: BTreeSet<ResourceId> = BTreeSet::new();
+    let mut in_flight: BTreeSet<ResourceId> = BTreeSet::new();
     let mut outcome = Outcome::default();
     let mut running: JoinSet<(ResourceId, anyhow::Result<()>)> = JoinSet::new();
+    let mut cut_off_at: Option<tokio::time::Instant> = None;
     loop {
-        if outcome.failed.is_empty() {
+        if outcome.failed.is_empty() && !interrupt.is_set() {
             // Start what is ready, in `order`'s order, while there is room.
             let mut index = 0;
             while index < pending.len() && running.len() < concurrency {
@@ -63,21 +73,46 @@ where
                 if ready {
                     let id = pending.remove(index);
                     let task = work(id.clone());
+                    in_flight.insert(id.clone());
                     running.spawn(async move { (id, task.await) });
                 } else {
                     index += 1;
                 }
             }
         }
-        let Some(joined) = running.join_next().await else {
+        if interrupt.is_set() && cut_off_at.is_none() {
+            cut_off_at = Some(tokio::time::Instant::now() + GRACE);
+        }
+        let joined = match cut_off_at {
+            None => tokio::select! {
+                joined = running.join_next() => joined,
+                // Stop starting work; what runs gets its grace period.
+                () = interrupt.wait() => continue,
+            },
+            Some(at) => match tokio::time::timeout_at(at, running.join_next()).await {
+                Ok(joined) => joined,
+                Err(_) => {
+                    // The grace period is over: cut off what is still in flight.
+                    running.abort_all();
+                    while running.join_next().await.is_some() {}
+                    outcome.stopped = std::mem::take(&mut in_flight).into_iter().collect();
+                    break;
+                }
+            },
+        };
+        let Some(joined) = joined else {
             break;
         };
         match joined {
             Ok((id, Ok(()))) => {
+                in_flight.remove(&id);
                 finished.insert(id.clone());
                 outcome.done.push(id);
             }
-            Ok((id, Err(err))) => outcome.failed.push((id, err)),
+            Ok((id, Err(err))) => {
+                in_flight.remove(&id);
+                outcome.failed.push((id, err));
+            }
             Err(join_error) => {
                 // A task panicked or was cancelled: the resource it worked on is unknown here,
                 // so stop starting anything new and report it.
@@ -89,6 +124,7 @@ where
         }
     }
     outcome.not_started = pending;
+    outcome.interrupted = interrupt.is_set();
     outcome
 }
 
@@ -116,7 +152,7 @@ mod tests {
         ]);
         let order = vec![f("a"), f("b"), f("c"), f("d")];
         let log = Arc::new(Mutex::new(Vec::new()));
-        let outcome = run(&order, &needs, 8, |id| {
+        let outcome = run(&order, &needs, 8, &Interrupt::default(), |id| {
             let log = log.clone();
             async move {
                 tokio::time::sleep(Duration::from_millis(5)).await;
@@ -131,7 +167,7 @@ mod tests {
         assert!(pos(&f("b")) < pos(&f("d")));
         assert_eq!(outcome.done.len(), 4);
 
-        let outcome = run(&order, &needs, 1, |id| async move {
+        let outcome = run(&order, &needs, 1, &Interrupt::default(), |id| async move {
             if id == f("b") {
                 anyhow::bail!("boom")
             }
@@ -141,6 +177,39 @@ mod tests {
         assert_eq!(outcome.done, vec![f("a")]);
         assert_eq!(outcome.failed.len(), 1);
         assert_eq!(outcome.not_started, vec![f("c"), f("d")]);
+    }
+
+    /// After an interrupt nothing new starts; what is in flight finishes if it can within the
+    /// grace period, and is cut off after it.
+    #[tokio::test(start_paused = true)]
+    async fn an_interrupt_starts_nothing_new_and_cuts_off_what_outlasts_the_grace() {
+        // a and slow run at once; b waits on a.
+        let needs = BTreeMap::from([
+            (f("a"), BTreeSet::new()),
+            (f("slow"), BTreeSet::new()),
+            (f("b"), BTreeSet::from([f("a")])),
+        ]);
+        let order = vec![f("a"), f("slow"), f("b")];
+        let interrupt = Interrupt::default();
+        let outcome = run(&order, &needs, 8, &interrupt, |id| {
+            let interrupt = interrupt.clone();
+            async move {
+                if id == f("a") {
+                    // Interrupted while a is in flight: a still finishes.
+                    interrupt.set();
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                } else {
+                    tokio::time::sleep(GRACE * 3).await;
+                }
+                Ok(())
+            }
+        })
+        .await;
+        assert!(outcome.interrupted);
+        assert_eq!(outcome.done, vec![f("a")]);
+        assert_eq!(outcome.stopped, vec![f("slow")]);
+        assert_eq!(outcome.not_started, vec![f("b")]);
+        assert!(outcome.failed.is_empty());
     }
 
     #[test]

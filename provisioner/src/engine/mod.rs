@@ -43,6 +43,8 @@ pub struct Context {
     pub waits: Waits,
     /// Where the run's events go (`output` renders them; the engine never prints).
     pub progress: std::sync::Arc<dyn crate::progress::Progress>,
+    /// Set by SIGINT / SIGTERM: start nothing new.
+    pub interrupt: crate::interrupt::Interrupt,
 }
 
 /// A function's package, as `up` uploads it.

@@ -7,7 +7,8 @@ use std::time::Instant;
 use anyhow::Context as _;
 
 use super::units::{self, Live};
-use super::{Context, DownStep, Model, Resolve, Values, dag, lock};
+use super::{Context, DownStep, Leftover, Model, Resolve, Values, dag, lock};
+use crate::interrupt::Interrupted;
 use crate::plan::{Action, Entry, Kind, Plan, Summary};
 use crate::report::{DownReport, Incomplete, Outputs, PoolOutputs, UpReport};
 use crate::spec::ResourceId;
@@ -35,11 +36,24 @@ pub fn plan_up(ctx: &Model, live: &Live) -> Plan {
 /// order observe sorted them; reports each.
 async fn delete_leftovers(ctx: &Context, live: &Live) -> anyhow::Result<Vec<Entry>> {
     let mut done = Vec::new();
-    for leftover in live
+    let leftovers: Vec<&Leftover> = live
         .leftovers
         .iter()
         .filter(|l| l.entry.action != Action::NoOp)
-    {
+        .collect();
+    for (at, leftover) in leftovers.iter().enumerate() {
+        if ctx.interrupt.is_set() {
+            return Err(Interrupted {
+                done: at,
+                total: leftovers.len(),
+                stopped: Vec::new(),
+                not_started: leftovers[at..]
+                    .iter()
+                    .map(|l| l.entry.address.clone())
+                    .collect(),
+            }
+            .into());
+        }
         let started = Instant::now();
         ctx.progress.started(&leftover.entry);
         if let Err(err) = units::delete_leftover(ctx, leftover).await {
@@ -96,6 +110,23 @@ fn outputs_from_values(ctx: &Model, values: &Values) -> Outputs {
     outputs
 }
 
+/// How a run that did not finish ended: interrupted, or stopped by a failure.
+fn unfinished(outcome: dag::Outcome, total: usize) -> anyhow::Error {
+    if outcome.interrupted && outcome.failed.is_empty() {
+        let addresses = |ids: &[crate::spec::ResourceId]| -> Vec<String> {
+            ids.iter().map(ToString::to_string).collect()
+        };
+        return Interrupted {
+            done: outcome.done.len(),
+            total,
+            stopped: addresses(&outcome.stopped),
+            not_started: addresses(&outcome.not_started),
+        }
+        .into();
+    }
+    incomplete(outcome, total)
+}
+
 fn incomplete(outcome: dag::Outcome, total: usize) -> anyhow::Error {
     let failed: Vec<String> = outcome
         .failed
@@ -133,7 +164,7 @@ pub async fn apply_up(
     let applied: Arc<Mutex<Vec<Entry>>> = Arc::default();
     let needs = ctx.stack.needs();
     let order = ctx.stack.order.clone();
-    let outcome = dag::run(&order, &needs, concurrency, |id| {
+    let outcome = dag::run(&order, &needs, concurrency, &ctx.interrupt, |id| {
         let (ctx, live, values, applied) =
             (ctx.clone(), live.clone(), values.clone(), applied.clone());
         async move {
@@ -165,8 +196,8 @@ pub async fn apply_up(
         }
     })
     .await;
-    if !outcome.failed.is_empty() {
-        return Err(incomplete(outcome, order.len()));
+    if !outcome.failed.is_empty() || outcome.interrupted {
+        return Err(unfinished(outcome, order.len()));
     }
     let removed = delete_leftovers(&ctx, &live)
         .await
@@ -220,7 +251,7 @@ pub async fn apply_down(
     let retained: Arc<Mutex<Vec<Entry>>> = Arc::default();
     let waits_for = dag::reversed(&ctx.stack.needs());
     let order: Vec<ResourceId> = ctx.stack.order.iter().rev().cloned().collect();
-    let outcome = dag::run(&order, &waits_for, concurrency, |id| {
+    let outcome = dag::run(&order, &waits_for, concurrency, &ctx.interrupt, |id| {
         let (ctx, live, deleted, retained) =
             (ctx.clone(), live.clone(), deleted.clone(), retained.clone());
         async move {
@@ -244,8 +275,8 @@ pub async fn apply_down(
         }
     })
     .await;
-    if !outcome.failed.is_empty() {
-        return Err(incomplete(outcome, order.len()));
+    if !outcome.failed.is_empty() || outcome.interrupted {
+        return Err(unfinished(outcome, order.len()));
     }
     let removed = delete_leftovers(&ctx, &live)
         .await
