@@ -106,6 +106,9 @@ pub struct DiffArgs {
     /// Print the plan as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Also save the plan, with what it was computed from, for `up --plan FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -121,6 +124,10 @@ pub struct UpArgs {
     /// deletes its users or changes its client id. Repeat for several.
     #[arg(long = "allow-replace", value_name = "NAME")]
     pub allow_replace: Vec<String>,
+    /// Apply exactly this plan, saved by `diff --out FILE` (and reviewed): refused, with nothing
+    /// changed, if stack.yaml, the code or live AWS changed since. Needs no `--yes`.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<std::path::PathBuf>,
     /// How many resources to change at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,

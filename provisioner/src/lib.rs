@@ -26,6 +26,7 @@ pub mod lock;
 pub mod output;
 pub mod package;
 pub mod plan;
+pub mod planfile;
 pub mod progress;
 pub mod regions;
 #[cfg(test)]

@@ -12,6 +12,7 @@ mod lock;
 mod log_group;
 mod permission;
 mod plan_text;
+mod planfile;
 mod reconcile;
 mod role;
 mod runtime_api;

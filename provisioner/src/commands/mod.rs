@@ -67,6 +67,8 @@ pub struct LoadedStack {
     pub loaded: Loaded,
     pub workspace: Workspace,
     pub file: PathBuf,
+    /// The file as read (at most 1 MiB): what a saved plan fingerprints.
+    pub bytes: Vec<u8>,
 }
 
 /// Reads and validates the stack file named by the global flags. The file alone is checked
@@ -103,6 +105,7 @@ pub fn load_stack(global: &GlobalArgs) -> anyhow::Result<LoadedStack> {
         loaded,
         workspace,
         file: file.clone(),
+        bytes,
     })
 }
 

@@ -94,20 +94,41 @@ pub(super) async fn observe_in(
     Ok((Arc::new(ctx), Arc::new(live)))
 }
 
+/// A run of `diff`, `up` or `down` once it has read live AWS.
+struct Started {
+    ctx: Arc<Context>,
+    live: Arc<Live>,
+    /// stack.yaml as read.
+    stack_file: Vec<u8>,
+}
+
 /// The whole start of `diff`, `up`, `down`: load, open the session, build (when `build`), observe.
-async fn start(
-    global: &GlobalArgs,
-    build_code: bool,
-    waits: Waits,
-) -> anyhow::Result<(Arc<Context>, Arc<Live>)> {
-    let stack = load(global)?;
+async fn start(global: &GlobalArgs, build_code: bool, waits: Waits) -> anyhow::Result<Started> {
+    let mut stack = load(global)?;
     let session = open(global, &stack).await?;
     let code = if build_code {
         build(&stack)?
     } else {
         BTreeMap::new()
     };
-    observe_in(session, stack, code, waits).await
+    let stack_file = std::mem::take(&mut stack.bytes);
+    let (ctx, live) = observe_in(session, stack, code, waits).await?;
+    Ok(Started {
+        ctx,
+        live,
+        stack_file,
+    })
+}
+
+/// The plan file of `plan`: what it was computed from, as this run saw it.
+fn plan_file(started: &Started, plan: &Plan) -> crate::planfile::PlanFile {
+    let code = started
+        .ctx
+        .code
+        .iter()
+        .map(|(function, code)| (function.clone(), code.sha256.clone()))
+        .collect();
+    crate::planfile::PlanFile::new(plan, &started.stack_file, code)
 }
 
 /// `regions:` in stack.yaml: refused before any call.
@@ -153,9 +174,18 @@ fn check_blockers(plan: &Plan) -> anyhow::Result<()> {
 }
 
 pub async fn diff(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<i32> {
-    let (ctx, live) = start(global, true, Waits::default()).await?;
-    let plan = run::plan_up(&ctx.model(), &live);
+    let started = start(global, true, Waits::default()).await?;
+    let (ctx, live) = (&started.ctx, &started.live);
+    let plan = run::plan_up(&ctx.model(), live);
     output::plan(&plan, args.json)?;
+    if let Some(out) = &args.out {
+        plan_file(&started, &plan).write(out)?;
+        output::status(&format!(
+            "Saved the plan to `{}`: `provisioner up --plan {}` applies exactly it",
+            out.display(),
+            out.display()
+        ));
+    }
     if args.json && !plan.blockers.is_empty() {
         // The plan on stdout already lists the blockers: one JSON document, the error on stderr.
         if let Err(err) = check_blockers(&plan) {
@@ -209,8 +239,28 @@ pub async fn up(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<i32> {
         settle: std::time::Duration::from_secs(args.settle_timeout),
         ..Waits::default()
     };
-    let (ctx, live) = start(global, true, waits).await?;
-    let plan = run::plan_up(&ctx.model(), &live);
+    // A saved plan is read before anything is built or called: a bad file costs nothing.
+    let saved = match &args.plan {
+        Some(path) => Some(crate::planfile::PlanFile::read(path).map_err(|err| {
+            anyhow::anyhow!(
+                "{err}; nothing was changed\n\nhint: save a plan with `provisioner diff --out {}`",
+                path.display()
+            )
+        })?),
+        None => None,
+    };
+    let started_run = start(global, true, waits).await?;
+    let plan = run::plan_up(&started_run.ctx.model(), &started_run.live);
+    if let (Some(saved), Some(path)) = (&saved, &args.plan) {
+        saved.still(&plan_file(&started_run, &plan)).map_err(|stale| {
+            anyhow::anyhow!(
+                "refusing to apply `{}`: {stale}; nothing was changed\n\nhint: save and review a new plan: `provisioner diff --out {}`",
+                path.display(),
+                path.display()
+            )
+        })?;
+    }
+    let Started { ctx, live, .. } = started_run;
     output::plan_to_stderr(&plan)?;
     check_blockers(&plan)?;
     let refused = run::unallowed_replacements(&plan, &args.allow_replace);
@@ -252,7 +302,10 @@ pub async fn up(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<i32> {
         emulator_hint(global, &ctx.stack);
         return Ok(exit::OK);
     }
-    confirm(&plan, args.yes, "Apply these changes?", "up")?;
+    // A saved plan was reviewed when it was saved (as with `terraform apply PLANFILE`).
+    if saved.is_none() {
+        confirm(&plan, args.yes, "Apply these changes?", "up")?;
+    }
     let lock = take_lock_unless_interrupted(&ctx, &plan, "up", args.lock_timeout).await?;
     let applied = async {
         // Under the lock, the plan shown is applied only if live AWS still gives it.
@@ -403,7 +456,7 @@ fn emulator_hint(global: &GlobalArgs, stack: &crate::spec::Stack) {
 
 pub async fn down(global: &GlobalArgs, args: &DownArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
-    let (ctx, live) = start(global, false, Waits::default()).await?;
+    let Started { ctx, live, .. } = start(global, false, Waits::default()).await?;
     let plan = run::plan_down(&ctx.model(), &live, args.delete_data);
     output::plan_to_stderr(&plan)?;
     if !plan.has_changes() {
