@@ -60,6 +60,10 @@ pub struct GlobalArgs {
     /// Colour the plan: `auto` on a terminal unless `NO_COLOR` is set; never in `--json`.
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+    /// For `diff`, `up` and `serve`: use the packages `provisioner build --out DIR` wrote instead
+    /// of building (no cargo, no workspace needed; a missing or mismatched package is refused).
+    #[arg(long, global = true, value_name = "DIR", env = "PROVISIONER_ARTIFACTS")]
+    pub artifacts: Option<PathBuf>,
 }
 
 /// When to colour the plan's markers (`+` green, `~` yellow, `-` red, `-/+` magenta).
@@ -103,9 +107,12 @@ pub enum Command {
 
 #[derive(Debug, Clone, Args)]
 pub struct DiffArgs {
-    /// Print the plan as JSON on stdout.
-    #[arg(long)]
+    /// Print the plan as JSON on stdout (the same as `--format json`).
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// How to print the plan: `text`, `json`, or `markdown` (for a CI job summary).
+    #[arg(long, value_enum, default_value_t = crate::output::Format::Text)]
+    pub format: crate::output::Format,
     /// Also save the plan, with what it was computed from, for `up --plan FILE`.
     #[arg(long, value_name = "FILE")]
     pub out: Option<std::path::PathBuf>,
@@ -166,6 +173,10 @@ pub struct BuildArgs {
     /// Print the packages as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Also write the packages and their manifest to DIR, for `--artifacts DIR` on a runner
+    /// without cargo.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

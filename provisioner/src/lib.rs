@@ -14,6 +14,7 @@
 //! - [`cli`], [`commands`]: argument parsing and one thin function per subcommand.
 //! - [`output`]: the only module that prints.
 
+pub mod artifacts;
 pub mod aws;
 pub mod calls;
 pub mod cargo;

@@ -332,6 +332,56 @@ fn waiting_line(subject: &str, reason: &str, waited: Duration, limit: Option<Dur
     line
 }
 
+/// The plan as GitHub-flavoured markdown: a heading, the summary, the blockers, and the text plan
+/// in a `diff` block (markers in the first column, so `+` shows green and `-` red).
+fn write_plan_markdown(out: &mut impl Write, plan: &Plan) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "### Plan for stack `{}` in {} (account {})\n",
+        plan.stack, plan.region, plan.account
+    )?;
+    let s = plan.summary;
+    if s.is_empty() {
+        writeln!(out, "**No changes**: live AWS matches stack.yaml.")?;
+    } else {
+        writeln!(
+            out,
+            "**Plan: {} to create, {} to update, {} to replace, {} to delete.**",
+            s.create, s.update, s.replace, s.delete
+        )?;
+    }
+    for blocker in &plan.blockers {
+        writeln!(out, "\n> **Blocked:** {}", blocker.replace('\n', " "))?;
+    }
+    let mut text = Vec::new();
+    write_plan(&mut text, plan, false)?;
+    let text = String::from_utf8_lossy(&text);
+    let lines: Vec<String> = text
+        .lines()
+        .skip(1)
+        .filter(|line| !line.starts_with("Plan: ") && !line.starts_with("No changes"))
+        .map(|line| {
+            // The text plan's markers (`    + `, `  -/+ `) move to the first column.
+            ["  -/+ ", "    + ", "    ~ ", "    - "]
+                .iter()
+                .find_map(|marker| {
+                    line.strip_prefix(marker)
+                        .map(|rest| format!("{:<3} {rest}", marker.trim()))
+                })
+                .unwrap_or_else(|| line.strip_prefix("  ").unwrap_or(line).to_owned())
+        })
+        .collect();
+    let body = lines.join("\n");
+    if !body.trim().is_empty() {
+        writeln!(
+            out,
+            "\n<details open><summary>Changes</summary>\n\n```diff\n{}\n```\n\n</details>",
+            body.trim_matches('\n')
+        )?;
+    }
+    Ok(())
+}
+
 /// Writes the human form of a plan: changing entries (and entries with a note), aligned, then
 /// one summary line. `verb` names the command in the summary (`Plan`, `Down`).
 fn write_plan(out: &mut impl Write, plan: &Plan, color: bool) -> std::io::Result<()> {
@@ -399,7 +449,28 @@ fn write_plan(out: &mut impl Write, plan: &Plan, color: bool) -> std::io::Result
 
 /// A plan on stdout: human, or JSON with a stable shape.
 pub fn plan(plan: &Plan, json: bool) -> anyhow::Result<()> {
+    plan_as(plan, if json { Format::Json } else { Format::Text })
+}
+
+/// How `diff` prints its plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// For people on a terminal (`+ ~ - -/+`, coloured there).
+    Text,
+    /// The plan as one JSON document.
+    Json,
+    /// GitHub-flavoured markdown, for a pull request comment or a CI job summary.
+    Markdown,
+}
+
+/// The plan on stdout, in `format`.
+pub fn plan_as(plan: &Plan, format: Format) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
+    if format == Format::Markdown {
+        write_plan_markdown(&mut out, plan)?;
+        return Ok(());
+    }
+    let json = format == Format::Json;
     if json {
         serde_json::to_writer_pretty(&mut out, plan)?;
         writeln!(out)?;
@@ -576,6 +647,77 @@ mod waiting_tests {
   userPools.users.arn            = arn:aws:cognito-idp:us-east-1:1:userpool/us-east-1_p
   userPools.users.clients.web.id = c1
 "
+        );
+    }
+
+    /// Markdown for a job summary: the summary in bold, the plan in a `diff` block with each
+    /// marker in the first column, attributes and notes indented.
+    #[test]
+    fn a_markdown_plan_puts_markers_in_the_first_column() {
+        use crate::plan::Kind;
+        let target = crate::aws::Target {
+            region: "eu-west-1".to_owned(),
+            account: "111122223333".to_owned(),
+            partition: "aws".to_owned(),
+            caller: "arn:aws:iam::111122223333:user/ci".to_owned(),
+        };
+        let change = |field, live: &str, desired: &str, forces| crate::plan::FieldChange {
+            field,
+            live: live.to_owned(),
+            desired: desired.to_owned(),
+            forces_replacement: forces,
+        };
+        let plan = Plan::new(
+            "auth",
+            &target,
+            vec![
+                Entry::new("functions.new", Kind::LambdaFunction, "auth-new", Action::Create),
+                Entry::new(
+                    "functions.secret",
+                    Kind::LambdaFunction,
+                    "auth-secret",
+                    Action::Update {
+                        changes: vec![change("timeout", "10", "20", false)],
+                    },
+                ),
+                Entry::new(
+                    "userPools.users",
+                    Kind::UserPool,
+                    "auth-users",
+                    Action::Replace {
+                        changes: vec![change("usernameAttributes", "[]", "[email]", true)],
+                    },
+                ),
+                Entry::new("functions.old", Kind::LambdaFunction, "auth-old", Action::Delete)
+                    .with_note("no longer in stack.yaml"),
+            ],
+            Vec::new(),
+        );
+        let mut out = Vec::new();
+        write_plan_markdown(&mut out, &plan).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.starts_with("### Plan for stack `auth` in eu-west-1 (account 111122223333)\n\n**Plan: 1 to create, 1 to update, 1 to replace, 1 to delete.**\n"),
+            "{text}"
+        );
+        let block: Vec<&str> = text
+            .split("```diff\n")
+            .nth(1)
+            .and_then(|rest| rest.split("\n```").next())
+            .unwrap()
+            .lines()
+            .collect();
+        assert_eq!(
+            block,
+            [
+                "+   functions.new     lambdaFunction  auth-new",
+                "~   functions.secret  lambdaFunction  auth-secret",
+                "      timeout: 10 -> 20",
+                "-/+ userPools.users   userPool        auth-users",
+                "      usernameAttributes: [] -> [email]   # forces replacement",
+                "-   functions.old     lambdaFunction  auth-old",
+                "      # no longer in stack.yaml",
+            ]
         );
     }
 

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `provisioner` binary, the real handler code, and a local AWS
 //! emulator (moto) that the harness starts once for the whole run and stops when the run ends.
 
+mod artifacts;
 mod authorizer;
 mod build;
 mod emulator;
@@ -21,3 +22,4 @@ mod support;
 mod trust;
 mod user_pool;
 mod validate;
+mod workflow;

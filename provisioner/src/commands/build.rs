@@ -6,9 +6,24 @@ use crate::cli::{BuildArgs, GlobalArgs};
 use crate::{output, package};
 
 pub fn build(global: &GlobalArgs, args: &BuildArgs) -> anyhow::Result<i32> {
+    if global.artifacts.is_some() {
+        return Err(super::UsageError(
+            "`build` compiles the handlers: `--artifacts` is for `diff`, `up` and `serve` (write artifacts with `provisioner build --out DIR`)".to_owned(),
+        )
+        .into());
+    }
     let stack = super::load_stack(global)?;
     output::warnings(&stack.file.display().to_string(), &stack.loaded.warnings);
     let packages = build_packages(&stack)?;
+    if let Some(dir) = &args.out {
+        crate::artifacts::write(dir, &stack.loaded.stack, &packages)?;
+        output::status(&format!(
+            "Wrote {} package(s) and their manifest to `{}`: `--artifacts {}` deploys them without cargo",
+            packages.len(),
+            dir.display(),
+            dir.display()
+        ));
+    }
     output::packages(&packages, args.json)?;
     Ok(super::exit::OK)
 }

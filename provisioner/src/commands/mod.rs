@@ -5,6 +5,7 @@ mod reconcile;
 mod serve;
 mod validate;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -42,7 +43,7 @@ pub struct UsageError(pub String);
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     let json = match &cli.command {
         Command::Build(args) => args.json,
-        Command::Diff(args) => args.json,
+        Command::Diff(args) => args.json || args.format == crate::output::Format::Json,
         Command::Up(args) => args.json,
         Command::Down(args) => args.json,
         Command::Validate | Command::Serve(_) | Command::Unlock => false,
@@ -69,12 +70,20 @@ pub struct LoadedStack {
     pub file: PathBuf,
     /// The file as read (at most 1 MiB): what a saved plan fingerprints.
     pub bytes: Vec<u8>,
+    /// `--artifacts`: the directory and its manifest (then `workspace` is empty).
+    pub artifacts: Option<(PathBuf, crate::artifacts::Manifest)>,
 }
 
 /// Reads and validates the stack file named by the global flags. The file alone is checked
 /// first, so its problems are reported even outside a cargo workspace or without cargo; only then
 /// is the workspace read to resolve `crate:` paths.
 pub fn load_stack(global: &GlobalArgs) -> anyhow::Result<LoadedStack> {
+    load_stack_for(global, true)
+}
+
+/// As [`load_stack`]; without `code` (`down`, `unlock`: nothing is built or deployed) neither
+/// cargo nor the workspace is read, so they run where only stack.yaml is.
+pub fn load_stack_for(global: &GlobalArgs, code: bool) -> anyhow::Result<LoadedStack> {
     let file = &global.file;
     let bytes = match read_limited(file, spec::MAX_FILE_BYTES) {
         Ok(bytes) => bytes,
@@ -99,6 +108,27 @@ pub fn load_stack(global: &GlobalArgs) -> anyhow::Result<LoadedStack> {
         .with_context(|| format!("failed to resolve the directory of `{}`", file.display()))?;
     let label = file.display().to_string();
     let checked = spec::check(&bytes, &label, &dir, global.stack.as_deref())?;
+    if !code {
+        return Ok(LoadedStack {
+            loaded: checked.resolved_by(&BTreeMap::new()),
+            workspace: Workspace::default(),
+            file: file.clone(),
+            bytes,
+            artifacts: None,
+        });
+    }
+    if let Some(artifacts) = &global.artifacts {
+        // Built elsewhere: no cargo, no workspace; the manifest says what each function is.
+        let manifest = crate::artifacts::read(artifacts)?;
+        let binaries = manifest.binaries(artifacts, checked.stack())?;
+        return Ok(LoadedStack {
+            loaded: checked.resolved_by(&binaries),
+            workspace: Workspace::default(),
+            file: file.clone(),
+            bytes,
+            artifacts: Some((artifacts.clone(), manifest)),
+        });
+    }
     let workspace = crate::cargo::discover(&dir)?;
     let loaded = checked.resolve(&workspace)?;
     Ok(LoadedStack {
@@ -106,6 +136,7 @@ pub fn load_stack(global: &GlobalArgs) -> anyhow::Result<LoadedStack> {
         workspace,
         file: file.clone(),
         bytes,
+        artifacts: None,
     })
 }
 

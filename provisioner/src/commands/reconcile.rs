@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 
-use super::{LoadedStack, exit, load_stack};
+use super::{LoadedStack, exit};
 use crate::aws::{Clients, Target};
 use crate::cli::{DiffArgs, DownArgs, GlobalArgs, UpArgs};
 use crate::engine::{Code, Context, Live, observe, run};
@@ -19,13 +19,21 @@ use crate::plan::{Action, Plan};
 
 /// Loads stack.yaml (printing its warnings).
 pub(super) fn load(global: &GlobalArgs) -> anyhow::Result<LoadedStack> {
-    let stack = load_stack(global)?;
+    load_for(global, true)
+}
+
+/// As [`load`]; without `code`, neither cargo nor the workspace is needed (see `load_stack_for`).
+fn load_for(global: &GlobalArgs, code: bool) -> anyhow::Result<LoadedStack> {
+    let stack = super::load_stack_for(global, code)?;
     output::warnings(&stack.file.display().to_string(), &stack.loaded.warnings);
     Ok(stack)
 }
 
-/// Builds the handlers of the stack's functions.
+/// Builds the handlers of the stack's functions (or takes them from `--artifacts`).
 pub(super) fn build(stack: &LoadedStack) -> anyhow::Result<BTreeMap<String, Code>> {
+    if let Some((dir, manifest)) = &stack.artifacts {
+        return Ok(manifest.code(dir, &stack.loaded.stack)?);
+    }
     let mut code = BTreeMap::new();
     if !stack.loaded.stack.functions.is_empty() {
         output::status("Building the handlers (cargo build --release)...");
@@ -104,7 +112,7 @@ struct Started {
 
 /// The whole start of `diff`, `up`, `down`: load, open the session, build (when `build`), observe.
 async fn start(global: &GlobalArgs, build_code: bool, waits: Waits) -> anyhow::Result<Started> {
-    let mut stack = load(global)?;
+    let mut stack = load_for(global, build_code)?;
     let session = open(global, &stack).await?;
     let code = if build_code {
         build(&stack)?
@@ -177,7 +185,12 @@ pub async fn diff(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<i32> {
     let started = start(global, true, Waits::default()).await?;
     let (ctx, live) = (&started.ctx, &started.live);
     let plan = run::plan_up(&ctx.model(), live);
-    output::plan(&plan, args.json)?;
+    let format = if args.json {
+        output::Format::Json
+    } else {
+        args.format
+    };
+    output::plan_as(&plan, format)?;
     if let Some(out) = &args.out {
         plan_file(&started, &plan).write(out)?;
         output::status(&format!(
@@ -186,7 +199,7 @@ pub async fn diff(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<i32> {
             out.display()
         ));
     }
-    if args.json && !plan.blockers.is_empty() {
+    if format == output::Format::Json && !plan.blockers.is_empty() {
         // The plan on stdout already lists the blockers: one JSON document, the error on stderr.
         if let Err(err) = check_blockers(&plan) {
             output::error(&err);
@@ -426,7 +439,7 @@ fn still_the_plan(shown: &Plan, again: &Plan, command: &str) -> anyhow::Result<b
 
 /// `provisioner unlock`: removes the stack's lock, saying who held it.
 pub async fn unlock(global: &GlobalArgs) -> anyhow::Result<i32> {
-    let stack = load(global)?;
+    let stack = load_for(global, false)?;
     let session = open(global, &stack).await?;
     let name = &stack.loaded.stack.name;
     match lock::remove(&session.clients.logs, name).await? {

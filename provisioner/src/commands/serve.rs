@@ -21,7 +21,16 @@ use crate::serve::runtime::{Function, FunctionSpec};
 
 pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<i32> {
     let stack = load(global)?;
-    let target_dir = stack.workspace.target_dir.clone();
+    // Where each binary's `bootstrap` is: the build's `target/lambda/<binary>/`, or the
+    // artifacts' `<dir>/<binary>/`.
+    let bootstrap_dir = {
+        let target_dir = stack.workspace.target_dir.clone();
+        let artifacts = stack.artifacts.as_ref().map(|(dir, _)| dir.clone());
+        move |binary: &str| match &artifacts {
+            Some(dir) => crate::artifacts::bootstrap_dir(dir, binary),
+            None => crate::package::package_dir(&target_dir, binary),
+        }
+    };
     let session = open(global, &stack).await?;
     let config = session.config.clone();
     let code = build(&stack)?;
@@ -117,7 +126,7 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<i32>
 
     let mut functions = BTreeMap::new();
     for (name, function) in &ctx.stack.functions {
-        let dir = crate::package::package_dir(&target_dir, &function.binary);
+        let dir = bootstrap_dir(&function.binary);
         let mut environment = Vec::new();
         for (key, template) in &function.environment {
             let value = ctx

@@ -12,6 +12,7 @@ pub(crate) mod testing;
 mod validate;
 mod workspace;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use error::{Diagnostic, MAX_DIAGNOSTICS, Severity, SpecError};
@@ -50,6 +51,27 @@ pub struct Checked {
 }
 
 impl Checked {
+    /// The stack, its functions' `package` and `binary` still empty.
+    pub fn stack(&self) -> &Stack {
+        &self.stack
+    }
+
+    /// Takes every function's package and binary from `binaries` (by function), as built
+    /// elsewhere (`--artifacts`): no workspace is read. The caller checks they cover every
+    /// function and match its `crate:`.
+    pub fn resolved_by(mut self, binaries: &BTreeMap<String, (String, String)>) -> Loaded {
+        for (name, function) in &mut self.stack.functions {
+            if let Some((package, binary)) = binaries.get(name) {
+                function.package = package.clone();
+                function.binary = binary.clone();
+            }
+        }
+        Loaded {
+            stack: self.stack,
+            warnings: self.warnings,
+        }
+    }
+
     /// Resolves every function's `crate:` to a workspace package and its binary.
     pub fn resolve(mut self, workspace: &Workspace) -> Result<Loaded, SpecError> {
         let mut checker = Checker::new(&self.positions);

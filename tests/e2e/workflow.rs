@@ -1,0 +1,115 @@
+//! The GitHub Actions example (`examples/github-actions.yml`) runs: every `run:` step of its jobs,
+//! in order, against the emulator. What GitHub provides is stood in for: the `uses:` steps
+//! (checkout, toolchain, artifact transfer, OIDC credentials) by one shared directory and the
+//! emulator's credentials, the release build of provisioner by the binary under test. The plan
+//! and apply jobs run without cargo on PATH, from a checkout that holds only stack.yaml.
+
+use std::path::Path;
+
+use crate::support;
+
+fn run_step(script: &str, dir: &Path, env: &[(&str, String)], path: &str) -> support::Ran {
+    let mut command = support::provisioner_command("bash");
+    command
+        .args(["-e", "-c", script])
+        .current_dir(dir)
+        .env("PATH", path)
+        .env("AWS_ENDPOINT_URL", support::emulator());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    support::run(&mut command)
+}
+
+#[test]
+fn the_github_actions_example_builds_plans_and_applies_the_reviewed_plan() {
+    let workflow: serde_yaml::Value = serde_yaml::from_slice(
+        &std::fs::read(support::repo_root().join("examples/github-actions.yml")).unwrap(),
+    )
+    .unwrap();
+    let stack = support::unique("workflow");
+    let deploy = support::temp_dir("deploy");
+    let summary = deploy.join("summary.md");
+    let outputs = deploy.join("outputs");
+    // A runner's fresh checkout: stack.yaml only.
+    let checkout = std::env::temp_dir().join(support::unique("checkout"));
+    std::fs::create_dir_all(&checkout).unwrap();
+    std::fs::copy(
+        support::repo_root().join("stack.yaml"),
+        checkout.join("stack.yaml"),
+    )
+    .unwrap();
+    let env = [
+        ("DEPLOY_DIR", deploy.display().to_string()),
+        ("PROVISIONER_STACK", stack.clone()),
+        ("GITHUB_STEP_SUMMARY", summary.display().to_string()),
+        ("GITHUB_OUTPUT", outputs.display().to_string()),
+    ];
+    let with_cargo = std::env::var("PATH").unwrap();
+    let mut ran = Vec::new();
+    for job in ["build", "plan", "apply"] {
+        let steps = workflow["jobs"][job]["steps"].as_sequence().unwrap();
+        for step in steps {
+            let Some(script) = step["run"].as_str() else {
+                continue;
+            };
+            if step["id"].as_str() == Some("provisioner-binary") {
+                // The binary under test stands in for the release build.
+                std::fs::create_dir_all(deploy.join("bin")).unwrap();
+                std::fs::copy(
+                    env!("CARGO_BIN_EXE_provisioner"),
+                    deploy.join("bin/provisioner"),
+                )
+                .unwrap();
+                continue;
+            }
+            let (dir, path) = if job == "build" {
+                (support::repo_root(), with_cargo.as_str())
+            } else {
+                (checkout.clone(), "/usr/bin:/bin")
+            };
+            let done = run_step(script, &dir, &env, path);
+            assert_eq!(
+                done.code,
+                Some(0),
+                "{job}: {}\nstdout: {}\nstderr: {}",
+                step["name"].as_str().unwrap_or(""),
+                done.stdout,
+                done.stderr
+            );
+            ran.push(format!("{job}: {}", step["name"].as_str().unwrap_or("")));
+        }
+    }
+    assert_eq!(
+        ran,
+        [
+            "build: Build the handlers once",
+            "plan: Plan",
+            "apply: Apply the reviewed plan"
+        ]
+    );
+    let summary = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        summary.contains(&format!("### Plan for stack `{stack}`"))
+            && summary.contains("**Plan: 30 to create")
+            && summary.contains("```diff\n+   userPools.users"),
+        "{summary}"
+    );
+    assert!(
+        std::fs::read_to_string(&outputs)
+            .unwrap()
+            .contains("changes=true")
+    );
+    // The reviewed plan was applied: the stack is as stack.yaml says.
+    let file = checkout.join("stack.yaml");
+    let artifacts = deploy.join("artifacts");
+    let diff = support::on_emulator(
+        &file,
+        &stack,
+        &["diff", "--artifacts", artifacts.to_str().unwrap()],
+    );
+    assert_eq!(diff.code, Some(0), "{}{}", diff.stdout, diff.stderr);
+    let down = support::on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
+    assert_eq!(down.code, Some(0), "{}", down.stderr);
+    std::fs::remove_dir_all(&checkout).unwrap();
+}
