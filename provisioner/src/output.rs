@@ -671,7 +671,12 @@ mod waiting_tests {
             "auth",
             &target,
             vec![
-                Entry::new("functions.new", Kind::LambdaFunction, "auth-new", Action::Create),
+                Entry::new(
+                    "functions.new",
+                    Kind::LambdaFunction,
+                    "auth-new",
+                    Action::Create,
+                ),
                 Entry::new(
                     "functions.secret",
                     Kind::LambdaFunction,
@@ -688,8 +693,13 @@ mod waiting_tests {
                         changes: vec![change("usernameAttributes", "[]", "[email]", true)],
                     },
                 ),
-                Entry::new("functions.old", Kind::LambdaFunction, "auth-old", Action::Delete)
-                    .with_note("no longer in stack.yaml"),
+                Entry::new(
+                    "functions.old",
+                    Kind::LambdaFunction,
+                    "auth-old",
+                    Action::Delete,
+                )
+                .with_note("no longer in stack.yaml"),
             ],
             Vec::new(),
         );

@@ -409,6 +409,9 @@ pub struct Plan {
     pub summary: Summary,
     /// Things that stop the plan from being applied (a foreign resource in the way).
     pub blockers: Vec<String>,
+    /// The longest chain of calls applying it takes, one waiting on another (with every call
+    /// 100 ms away, `up` cannot take less than this many tenths of a second, pacing aside).
+    pub critical_path: usize,
 }
 
 impl Plan {
@@ -426,6 +429,7 @@ impl Plan {
             summary: Summary::of(&entries),
             entries,
             blockers,
+            critical_path: 0,
         }
     }
 

@@ -19,17 +19,37 @@ pub fn plan_up(ctx: &Model, live: &Live) -> Plan {
     let mut values = Values::from_live(live);
     let mut entries = Vec::new();
     let mut blockers = Vec::new();
+    let needs = ctx.stack.needs();
+    // Per node: the calls on the longest chain that ends with it.
+    let mut depth: std::collections::BTreeMap<&ResourceId, usize> = Default::default();
     for id in &ctx.stack.order {
         match units::plan(ctx, live, &values, id, Resolve::Lenient) {
             Ok(node) => {
                 node.forget(&mut values);
                 entries.extend(node.entries(ctx));
+                let before = needs
+                    .get(id)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|dep| depth.get(dep))
+                    .max()
+                    .copied()
+                    .unwrap_or(0);
+                depth.insert(id, before + node.calls());
             }
             Err(blocker) => blockers.push(blocker.0),
         }
     }
     entries.extend(live.leftovers.iter().map(|l| l.entry.clone()));
-    Plan::new(&ctx.stack.name, ctx.target, entries, blockers)
+    let mut plan = Plan::new(&ctx.stack.name, ctx.target, entries, blockers);
+    // Leftovers go one after another, after the rest.
+    let leftovers = live
+        .leftovers
+        .iter()
+        .filter(|l| l.entry.action != Action::NoOp)
+        .count();
+    plan.critical_path = depth.values().max().copied().unwrap_or(0) + leftovers;
+    plan
 }
 
 /// Deletes what stack.yaml no longer declares (pools excepted: their entries are NoOps), in the

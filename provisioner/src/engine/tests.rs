@@ -107,6 +107,11 @@ fn nothing_live_plans_every_resource_as_a_create() {
         // Pool, client, API, authorizer, stage, deployment; per function its role, log group,
         // function and permissions; per route its resource and method.
         assert_eq!(plan.summary.create, 6 + 4 * 4 + 4 * 2);
+        // The longest chain of calls: a role (CreateRole, AttachRolePolicy) or log group (create,
+        // retention), the function (create, wait), then the API: CreateRestApi, the authorizer,
+        // the resources (one level), each route's method and integration (at once), deployment,
+        // stage; the permissions go in beside the API's parts.
+        assert_eq!(plan.critical_path, 2 + 2 + (1 + 1 + 1 + 2 + 1 + 1));
         assert_eq!(
             (plan.region.as_str(), plan.account.as_str()),
             ("eu-west-1", "111122223333")

@@ -132,6 +132,18 @@ impl NodePlan {
         }
     }
 
+    /// How many calls applying this node takes, one after another.
+    pub fn calls(&self) -> usize {
+        match self {
+            NodePlan::Pool(node) => node.calls(),
+            NodePlan::Client(node) => node.calls(),
+            NodePlan::Role(node) => node.calls(),
+            NodePlan::LogGroup(node) => node.calls(),
+            NodePlan::Function(node) => node.calls(),
+            NodePlan::Api(node) => node.calls(),
+        }
+    }
+
     /// What this node creates anew has no value (id, ARN) yet for those planned after it.
     pub fn forget(&self, values: &mut Values) {
         match self {

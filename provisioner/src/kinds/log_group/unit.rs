@@ -147,6 +147,15 @@ impl Node {
         vec![entry]
     }
 
+    /// How many calls applying this takes, one after another.
+    pub fn calls(&self) -> usize {
+        match &self.live {
+            // CreateLogGroup, PutRetentionPolicy.
+            None => 2,
+            Some(_) => self.changes.len(),
+        }
+    }
+
     pub async fn apply(&self, ctx: &Context) -> anyhow::Result<()> {
         let logs = &ctx.clients.logs;
         let address = format!("functions.{}.logGroup", self.function);

@@ -7,6 +7,8 @@ use aws_sdk_apigateway::types::{
     AuthorizerType, EndpointConfiguration, EndpointType, IntegrationType, Op, PatchOperation,
 };
 
+use futures_util::future::try_join_all;
+
 use super::pacer::{Pacer, Quotas};
 use super::*;
 
@@ -17,6 +19,7 @@ pub async fn find(
     pacer: &Pacer,
     name: &str,
     stack: &str,
+    stage: Option<&str>,
 ) -> Result<ApiSearch, ApiError> {
     let mut owned = Vec::new();
     let mut foreign = Vec::new();
@@ -65,7 +68,7 @@ pub async fn find(
         });
     }
     let owned = match owned.pop() {
-        Some((id, _)) => Some(read(client, pacer, name, &id).await?),
+        Some((id, _)) => Some(read(client, pacer, name, &id, stage).await?),
         None => None,
     };
     Ok(ApiSearch {
@@ -75,11 +78,62 @@ pub async fn find(
     })
 }
 
-/// Reads an API's working copy and its stages' deployment.
-async fn read(client: &Client, pacer: &Pacer, name: &str, id: &str) -> Result<LiveApi, ApiError> {
-    // Authorizers first: methods name theirs by id.
+/// Reads an API's working copy and the deployment `stage` serves: its authorizers, its resources
+/// with their methods, and its stage, at once.
+async fn read(
+    client: &Client,
+    pacer: &Pacer,
+    name: &str,
+    id: &str,
+    stage: Option<&str>,
+) -> Result<LiveApi, ApiError> {
+    let (authorizers, (resources, mut methods), stage) = tokio::try_join!(
+        read_authorizers(client, pacer, name, id),
+        read_resources(client, pacer, name, id),
+        async {
+            match stage {
+                Some(stage) => read_stage(client, pacer, name, id, stage).await,
+                None => Ok(None),
+            }
+        },
+    )?;
+    // Methods name their authorizer by id: by name here, as stack.yaml does.
+    let names_by_id: HashMap<&str, &str> = authorizers
+        .iter()
+        .map(|(name, a)| (a.id.as_str(), name.as_str()))
+        .collect();
+    for method in methods.values_mut() {
+        if let Some(authorizer_id) = &method.authorizer {
+            method.authorizer = Some(names_by_id.get(authorizer_id.as_str()).map_or_else(
+                || format!("(unknown authorizer {authorizer_id})"),
+                |n| (*n).to_owned(),
+            ));
+        }
+    }
+    let root_id = resources.get("/").cloned().ok_or(ApiError::Incomplete {
+        action: "GetResources",
+        name: name.to_owned(),
+        missing: "the root resource `/`",
+    })?;
+    Ok(LiveApi {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        root_id,
+        resources,
+        methods,
+        authorizers,
+        stage,
+    })
+}
+
+/// The API's authorizers, by name.
+async fn read_authorizers(
+    client: &Client,
+    pacer: &Pacer,
+    name: &str,
+    id: &str,
+) -> Result<BTreeMap<String, LiveAuthorizer>, ApiError> {
     let mut authorizers = BTreeMap::new();
-    let mut names_by_id = HashMap::new();
     let mut position: Option<String> = None;
     loop {
         pacer.wait(Quotas::General).await;
@@ -96,7 +150,6 @@ async fn read(client: &Client, pacer: &Pacer, name: &str, id: &str) -> Result<Li
             else {
                 continue;
             };
-            names_by_id.insert(authorizer_id.to_owned(), authorizer_name.to_owned());
             authorizers.insert(
                 authorizer_name.to_owned(),
                 LiveAuthorizer {
@@ -122,7 +175,16 @@ async fn read(client: &Client, pacer: &Pacer, name: &str, id: &str) -> Result<Li
             _ => break,
         }
     }
+    Ok(authorizers)
+}
 
+/// The API's resources (path -> id) and methods, each method's authorizer still by id.
+async fn read_resources(
+    client: &Client,
+    pacer: &Pacer,
+    name: &str,
+    id: &str,
+) -> Result<(BTreeMap<String, String>, BTreeMap<RouteKey, MethodSettings>), ApiError> {
     let mut resources = BTreeMap::new();
     let mut methods = BTreeMap::new();
     let mut position: Option<String> = None;
@@ -143,12 +205,6 @@ async fn read(client: &Client, pacer: &Pacer, name: &str, id: &str) -> Result<Li
             };
             resources.insert(path.to_owned(), resource_id.to_owned());
             for (http_method, method) in resource.resource_methods().into_iter().flatten() {
-                let authorizer = method.authorizer_id().map(|authorizer_id| {
-                    names_by_id
-                        .get(authorizer_id)
-                        .cloned()
-                        .unwrap_or_else(|| format!("(unknown authorizer {authorizer_id})"))
-                });
                 let integration = method.method_integration().map(|i| IntegrationSettings {
                     kind: i
                         .r#type()
@@ -161,7 +217,7 @@ async fn read(client: &Client, pacer: &Pacer, name: &str, id: &str) -> Result<Li
                     (path.to_owned(), http_method.clone()),
                     MethodSettings {
                         authorization: method.authorization_type().unwrap_or("NONE").to_owned(),
-                        authorizer,
+                        authorizer: method.authorizer_id().map(str::to_owned),
                         integration,
                     },
                 );
@@ -174,52 +230,38 @@ async fn read(client: &Client, pacer: &Pacer, name: &str, id: &str) -> Result<Li
             _ => break,
         }
     }
-    let root_id = resources.get("/").cloned().ok_or(ApiError::Incomplete {
-        action: "GetResources",
-        name: name.to_owned(),
-        missing: "the root resource `/`",
-    })?;
-    Ok(LiveApi {
-        id: id.to_owned(),
-        name: name.to_owned(),
-        root_id,
-        resources,
-        methods,
-        authorizers,
-        stage: None,
-    })
+    Ok((resources, methods))
 }
 
-/// Reads the stage `stage` of a live API and the shape its deployment serves.
-pub async fn read_stage(
+/// The stage `stage` of API `id` and the shape its deployment serves (None: no such stage).
+async fn read_stage(
     client: &Client,
     pacer: &Pacer,
-    live: &mut LiveApi,
+    name: &str,
+    id: &str,
     stage: &str,
-) -> Result<(), ApiError> {
+) -> Result<Option<LiveStage>, ApiError> {
     pacer.wait(Quotas::General).await;
     let found = match client
         .get_stage()
-        .rest_api_id(&live.id)
+        .rest_api_id(id)
         .stage_name(stage)
         .send()
         .await
     {
         Ok(found) => found,
         Err(err) => {
-            ignore_not_found(err, format!("read stage `{stage}`"), &live.name)?;
-            live.stage = None;
-            return Ok(());
+            ignore_not_found(err, format!("read stage `{stage}`"), name)?;
+            return Ok(None);
         }
     };
     let Some(deployment_id) = found.deployment_id() else {
-        live.stage = None;
-        return Ok(());
+        return Ok(None);
     };
     pacer.wait(Quotas::General).await;
     let shape = match client
         .get_deployment()
-        .rest_api_id(&live.id)
+        .rest_api_id(id)
         .deployment_id(deployment_id)
         .send()
         .await
@@ -229,88 +271,112 @@ pub async fn read_stage(
             .and_then(|d| d.strip_prefix(DEPLOYMENT_PREFIX))
             .map(str::to_owned),
         Err(err) => {
-            ignore_not_found(err, "read the deployment", &live.name)?;
+            ignore_not_found(err, "read the deployment", name)?;
             None
         }
     };
-    live.stage = Some(LiveStage {
+    Ok(Some(LiveStage {
         deployment_id: deployment_id.to_owned(),
         shape,
-    });
-    Ok(())
+    }))
 }
 
-/// Applies `changes` (from [`diff`] of `live` and `desired`) and returns the API's id. Every
-/// step re-runs safely: a crash part-way leaves a tagged API whose next diff finishes the job.
+/// Creates the API, tagged as `stack`'s in the same call; returns it as live AWS now has it (its
+/// root resource only), for [`apply`] to fill in.
+pub async fn create(
+    client: &Client,
+    pacer: &Pacer,
+    stack: &str,
+    desired: &DesiredApi,
+) -> Result<LiveApi, ApiError> {
+    let name = desired.name.as_str();
+    pacer.wait(Quotas::CreateApi).await;
+    let created = client
+        .create_rest_api()
+        .name(name)
+        .description(format!("Managed by provisioner (stack `{stack}`)"))
+        .endpoint_configuration(
+            EndpointConfiguration::builder()
+                .types(EndpointType::Regional)
+                .build(),
+        )
+        .tags(OWNERSHIP_TAG, stack)
+        .send()
+        .await
+        .map_err(aws_error("create", name))?;
+    let id = created.id().ok_or(ApiError::Incomplete {
+        action: "CreateRestApi",
+        name: name.to_owned(),
+        missing: "an id",
+    })?;
+    let root = created.root_resource_id().ok_or(ApiError::Incomplete {
+        action: "CreateRestApi",
+        name: name.to_owned(),
+        missing: "a root resource id",
+    })?;
+    Ok(LiveApi {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        root_id: root.to_owned(),
+        resources: BTreeMap::from([("/".to_owned(), root.to_owned())]),
+        methods: BTreeMap::new(),
+        authorizers: BTreeMap::new(),
+        stage: None,
+    })
+}
+
+/// Applies `changes` (from [`diff`] of `live` and `desired`; `live` is what [`create`] returned
+/// for a new API) and returns the API's id. Every step re-runs safely: a crash part-way leaves a
+/// tagged API whose next diff finishes the job.
 pub async fn apply(
     client: &Client,
     pacer: &Pacer,
     stack: &str,
-    live: Option<&LiveApi>,
+    live: &LiveApi,
     desired: &DesiredApi,
     changes: &ApiChanges,
 ) -> Result<String, ApiError> {
     let name = desired.name.as_str();
-    let (api_id, root_id, mut resource_ids, live_authorizers) = match live {
-        Some(live) => (
-            live.id.clone(),
-            live.root_id.clone(),
-            live.resources.clone(),
-            live.authorizers.clone(),
-        ),
-        None => {
-            pacer.wait(Quotas::CreateApi).await;
-            let created = client
-                .create_rest_api()
-                .name(name)
-                .description(format!("Managed by provisioner (stack `{stack}`)"))
-                .endpoint_configuration(
-                    EndpointConfiguration::builder()
-                        .types(EndpointType::Regional)
-                        .build(),
-                )
-                .tags(OWNERSHIP_TAG, stack)
-                .send()
-                .await
-                .map_err(aws_error("create", name))?;
-            let id = created.id().ok_or(ApiError::Incomplete {
-                action: "CreateRestApi",
-                name: name.to_owned(),
-                missing: "an id",
-            })?;
-            let root = created.root_resource_id().ok_or(ApiError::Incomplete {
-                action: "CreateRestApi",
-                name: name.to_owned(),
-                missing: "a root resource id",
-            })?;
-            let resources = BTreeMap::from([("/".to_owned(), root.to_owned())]);
-            (id.to_owned(), root.to_owned(), resources, BTreeMap::new())
-        }
-    };
+    let (api_id, root_id, mut resource_ids, live_authorizers) = (
+        live.id.clone(),
+        live.root_id.clone(),
+        live.resources.clone(),
+        live.authorizers.clone(),
+    );
     resource_ids.insert("/".to_owned(), root_id);
 
-    // 1. Methods that go away or are put again, before the authorizers they may use.
-    for (key, action) in &changes.routes {
-        let (path, method) = key;
-        let reput = changes
-            .route_changes
-            .get(key)
-            .is_some_and(|typed| typed.contains(&RouteChange::Method));
-        if matches!(action, Action::Delete) || reput {
-            let resource_id = resource_id(&resource_ids, path, name)?;
+    // 1. Methods that go away or are put again, before the authorizers they may use; all at
+    // once, as API Gateway's quotas (the pacer) allow.
+    let doomed: Vec<(&RouteKey, &str)> = changes
+        .routes
+        .iter()
+        .filter(|(key, action)| {
+            let reput = changes
+                .route_changes
+                .get(*key)
+                .is_some_and(|typed| typed.contains(&RouteChange::Method));
+            matches!(action, Action::Delete) || reput
+        })
+        .map(|(key, _)| resource_id(&resource_ids, &key.0, name).map(|id| (key, id)))
+        .collect::<Result<_, _>>()?;
+    try_join_all(doomed.into_iter().map(|((path, method), resource_id)| {
+        let api_id = &api_id;
+        async move {
             pacer.wait(Quotas::General).await;
-            if let Err(err) = client
+            match client
                 .delete_method()
-                .rest_api_id(&api_id)
+                .rest_api_id(api_id)
                 .resource_id(resource_id)
                 .http_method(method)
                 .send()
                 .await
             {
-                ignore_not_found(err, format!("delete method {method} {path}"), name)?;
+                Ok(_) => Ok(()),
+                Err(err) => ignore_not_found(err, format!("delete method {method} {path}"), name),
             }
         }
-    }
+    }))
+    .await?;
 
     // 2. Authorizers: delete replaced and extra ones, create new and replacement ones.
     let mut authorizer_ids: BTreeMap<String, String> = live_authorizers
@@ -363,7 +429,10 @@ pub async fn apply(
         }
     }
 
-    // 3. Resources, parents first.
+    // 3 and 4. Resources, each once its parent exists, and each route's method and integration
+    // as soon as its resource exists: one pipeline per path, so CreateResource's quota (5 per
+    // second) and the general one (10 per second) are spent at the same time, not one after
+    // the other.
     let mut to_create: Vec<&String> = changes
         .resources
         .iter()
@@ -371,101 +440,90 @@ pub async fn apply(
         .map(|(path, _)| path)
         .collect();
     to_create.sort_by_key(|path| path.matches('/').count());
-    for path in to_create {
-        let (parent, part) = path.rsplit_once('/').unwrap_or(("", path));
-        let parent = if parent.is_empty() { "/" } else { parent };
-        let parent_id = resource_id(&resource_ids, parent, name)?.to_owned();
-        pacer.wait(Quotas::Resource).await;
-        let created = client
-            .create_resource()
-            .rest_api_id(&api_id)
-            .parent_id(parent_id)
-            .path_part(part)
-            .send()
-            .await
-            .map_err(aws_error(format!("create resource `{path}`"), name))?;
-        let id = created.id().ok_or(ApiError::Incomplete {
-            action: "CreateResource",
-            name: name.to_owned(),
-            missing: "an id",
-        })?;
-        resource_ids.insert(path.clone(), id.to_owned());
+    // Each new resource's id, once it exists.
+    let mut created: HashMap<&str, tokio::sync::watch::Sender<Option<String>>> = HashMap::new();
+    for path in &to_create {
+        created.insert(path.as_str(), tokio::sync::watch::channel(None).0);
     }
-
-    // 4. Methods and integrations.
-    for (key, action) in &changes.routes {
-        let (path, method) = key;
-        let (put_method, put_integration) = match action {
-            Action::Create => (true, true),
-            // A method put again loses its integration, so an update always puts the integration;
-            // the method only when it changed.
-            Action::Update { .. } => (
-                changes
-                    .route_changes
-                    .get(key)
-                    .is_some_and(|typed| typed.contains(&RouteChange::Method)),
-                true,
-            ),
-            // Deleted in step 1; routes are never replaced; nothing to do.
-            Action::Delete | Action::Replace { .. } | Action::NoOp => (false, false),
-        };
-        let settings = desired
-            .methods
-            .get(key)
-            .ok_or_else(|| ApiError::Inconsistent {
+    let id_of = |path: &str| {
+        let known = resource_ids.get(path).cloned();
+        let pending = created.get(path).map(tokio::sync::watch::Sender::subscribe);
+        let path = path.to_owned();
+        async move {
+            if let Some(id) = known {
+                return Ok(id);
+            }
+            let mut pending = pending.ok_or_else(|| ApiError::Inconsistent {
                 name: name.to_owned(),
-                detail: format!("route `{method} {path}` is planned but not wanted"),
-            });
-        if !put_integration {
+                detail: format!("resource `{path}` is neither live nor planned"),
+            })?;
+            match pending.wait_for(Option::is_some).await {
+                Ok(id) => Ok(id.clone().unwrap_or_default()),
+                // Its creation failed: that error ends the run.
+                Err(_) => Err(ApiError::Inconsistent {
+                    name: name.to_owned(),
+                    detail: format!("resource `{path}` was not created"),
+                }),
+            }
+        }
+    };
+    let parts = Parts {
+        client,
+        pacer,
+        api_id: &api_id,
+        name,
+        desired,
+        changes,
+        authorizer_ids: &authorizer_ids,
+    };
+    let mut work: Vec<futures_util::future::BoxFuture<'_, Result<(), ApiError>>> = Vec::new();
+    for path in &to_create {
+        let (parent, part) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
+        let parent = if parent.is_empty() { "/" } else { parent };
+        let parent_id = id_of(parent);
+        let sender = created.get(path.as_str()).cloned();
+        let api_id = &api_id;
+        work.push(Box::pin(async move {
+            let parent_id = parent_id.await?;
+            pacer.wait(Quotas::Resource).await;
+            let output = client
+                .create_resource()
+                .rest_api_id(api_id)
+                .parent_id(parent_id)
+                .path_part(part)
+                .send()
+                .await
+                .map_err(aws_error(format!("create resource `{path}`"), name))?;
+            let id = output.id().ok_or(ApiError::Incomplete {
+                action: "CreateResource",
+                name: name.to_owned(),
+                missing: "an id",
+            })?;
+            if let Some(sender) = sender {
+                sender.send_replace(Some(id.to_owned()));
+            }
+            Ok(())
+        }));
+    }
+    for (key, action) in &changes.routes {
+        if matches!(
+            action,
+            Action::Delete | Action::Replace { .. } | Action::NoOp
+        ) {
+            // Deleted in step 1; routes are never replaced; nothing to do.
             continue;
         }
-        let settings = settings?;
-        let resource_id = resource_id(&resource_ids, path, name)?.to_owned();
-        if put_method {
-            let authorizer_id = match &settings.authorizer {
-                Some(authorizer) => Some(
-                    authorizer_ids
-                        .get(authorizer)
-                        .ok_or_else(|| ApiError::Inconsistent {
-                            name: name.to_owned(),
-                            detail: format!("authorizer `{authorizer}` does not exist"),
-                        })?
-                        .clone(),
-                ),
-                None => None,
-            };
-            pacer.wait(Quotas::General).await;
-            client
-                .put_method()
-                .rest_api_id(&api_id)
-                .resource_id(&resource_id)
-                .http_method(method)
-                .authorization_type(&settings.authorization)
-                .set_authorizer_id(authorizer_id)
-                .send()
-                .await
-                .map_err(aws_error(format!("put method {method} {path}"), name))?;
-        }
-        if let Some(integration) = &settings.integration {
-            pacer.wait(Quotas::General).await;
-            client
-                .put_integration()
-                .rest_api_id(&api_id)
-                .resource_id(&resource_id)
-                .http_method(method)
-                .r#type(IntegrationType::from(integration.kind.as_str()))
-                .integration_http_method(&integration.http_method)
-                .uri(&integration.uri)
-                .send()
-                .await
-                .map_err(aws_error(
-                    format!("put the integration of {method} {path}"),
-                    name,
-                ))?;
-        }
+        let resource = id_of(&key.0);
+        let parts = &parts;
+        work.push(Box::pin(async move {
+            let resource_id = resource.await?;
+            put_route(parts, key, action, &resource_id).await
+        }));
     }
+    try_join_all(work).await?;
+    drop(created);
 
-    // 5. Resources that go away, children first.
+    // 5. Resources that go away, children first: each level at once.
     let mut to_delete: Vec<&String> = changes
         .resources
         .iter()
@@ -473,18 +531,26 @@ pub async fn apply(
         .map(|(path, _)| path)
         .collect();
     to_delete.sort_by_key(|path| std::cmp::Reverse(path.matches('/').count()));
-    for path in to_delete {
-        let id = resource_id(&resource_ids, path, name)?.to_owned();
-        pacer.wait(Quotas::Resource).await;
-        if let Err(err) = client
-            .delete_resource()
-            .rest_api_id(&api_id)
-            .resource_id(id)
-            .send()
-            .await
-        {
-            ignore_not_found(err, format!("delete resource `{path}`"), name)?;
-        }
+    for level in to_delete.chunk_by(|a, b| a.matches('/').count() == b.matches('/').count()) {
+        try_join_all(level.iter().map(|path| {
+            let id = resource_id(&resource_ids, path, name).map(str::to_owned);
+            let api_id = &api_id;
+            async move {
+                let id = id?;
+                pacer.wait(Quotas::Resource).await;
+                match client
+                    .delete_resource()
+                    .rest_api_id(api_id)
+                    .resource_id(id)
+                    .send()
+                    .await
+                {
+                    Ok(_) => Ok(()),
+                    Err(err) => ignore_not_found(err, format!("delete resource `{path}`"), name),
+                }
+            }
+        }))
+        .await?;
     }
 
     // 6. A deployment of the new shape, and the stage on it.
@@ -554,6 +620,105 @@ pub async fn apply(
         (Action::Delete | Action::Replace { .. }, _) => {}
     }
     Ok(api_id)
+}
+
+/// What every route's calls share while the API's parts are put.
+struct Parts<'a> {
+    client: &'a Client,
+    pacer: &'a Pacer,
+    api_id: &'a str,
+    name: &'a str,
+    desired: &'a DesiredApi,
+    changes: &'a ApiChanges,
+    authorizer_ids: &'a BTreeMap<String, String>,
+}
+
+/// Puts one route's method (when it is new or changed) and its integration (which a put method
+/// loses, so always after it).
+async fn put_route(
+    parts: &Parts<'_>,
+    key: &RouteKey,
+    action: &Action,
+    resource_id: &str,
+) -> Result<(), ApiError> {
+    let Parts {
+        client,
+        pacer,
+        api_id,
+        name,
+        desired,
+        changes,
+        authorizer_ids,
+    } = *parts;
+    let (path, method) = key;
+    let (put_method, put_integration) = match action {
+        Action::Create => (true, true),
+        // A method put again loses its integration, so an update always puts the integration;
+        // the method only when it changed.
+        Action::Update { .. } => (
+            changes
+                .route_changes
+                .get(key)
+                .is_some_and(|typed| typed.contains(&RouteChange::Method)),
+            true,
+        ),
+        // Deleted in step 1; routes are never replaced; nothing to do.
+        Action::Delete | Action::Replace { .. } | Action::NoOp => (false, false),
+    };
+    let settings = desired
+        .methods
+        .get(key)
+        .ok_or_else(|| ApiError::Inconsistent {
+            name: name.to_owned(),
+            detail: format!("route `{method} {path}` is planned but not wanted"),
+        });
+    if !put_integration {
+        return Ok(());
+    }
+    let settings = settings?;
+    if put_method {
+        let authorizer_id = match &settings.authorizer {
+            Some(authorizer) => Some(
+                authorizer_ids
+                    .get(authorizer)
+                    .ok_or_else(|| ApiError::Inconsistent {
+                        name: name.to_owned(),
+                        detail: format!("authorizer `{authorizer}` does not exist"),
+                    })?
+                    .clone(),
+            ),
+            None => None,
+        };
+        pacer.wait(Quotas::General).await;
+        client
+            .put_method()
+            .rest_api_id(api_id)
+            .resource_id(resource_id)
+            .http_method(method)
+            .authorization_type(&settings.authorization)
+            .set_authorizer_id(authorizer_id)
+            .send()
+            .await
+            .map_err(aws_error(format!("put method {method} {path}"), name))?;
+    }
+    if let Some(integration) = &settings.integration {
+        pacer.wait(Quotas::General).await;
+        client
+            .put_integration()
+            .rest_api_id(api_id)
+            .resource_id(resource_id)
+            .http_method(method)
+            .r#type(IntegrationType::from(integration.kind.as_str()))
+            .integration_http_method(&integration.http_method)
+            .uri(&integration.uri)
+            .send()
+            .await
+            .map_err(aws_error(
+                format!("put the integration of {method} {path}"),
+                name,
+            ))?;
+    }
+    Ok(())
 }
 
 fn resource_id<'a>(

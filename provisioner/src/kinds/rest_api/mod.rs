@@ -30,7 +30,7 @@ use sha2::{Digest, Sha256};
 use crate::plan::{Action, Differ, FieldChange, TypedDiffer};
 use crate::spec::{Api, OWNERSHIP_TAG};
 
-pub use driver::{apply, delete, find, read_stage};
+pub use driver::{apply, create, delete, find};
 pub use pacer::Pacer;
 
 /// Prefix of the description of deployments this tool creates; the shape hash follows.

@@ -26,14 +26,17 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Observed> {
         .api
         .as_ref()
         .map_or("", |api| api.physical_name.as_str());
-    let mut search = super::find(&ctx.clients.apigateway, &ctx.pacer, name, &stack.name)
-        .await
-        .context("api: reading")?;
-    if let (Some(live), Some(api)) = (&mut search.owned, &stack.api) {
-        super::read_stage(&ctx.clients.apigateway, &ctx.pacer, live, &api.stage)
-            .await
-            .context("api: reading the stage")?;
-    }
+    // The stage is read with the rest of the API, at once.
+    let stage = stack.api.as_ref().map(|api| api.stage.as_str());
+    let mut search = super::find(
+        &ctx.clients.apigateway,
+        &ctx.pacer,
+        name,
+        &stack.name,
+        stage,
+    )
+    .await
+    .context("api: reading")?;
     let leftovers = std::mem::take(&mut search.undeclared)
         .into_iter()
         .map(|(id, name)| Leftover {
@@ -176,34 +179,101 @@ impl Node {
         entries
     }
 
+    /// How many calls applying this takes, one after another: the API's parts (each level of
+    /// resources, and every route's method and integration, at once) beside the permissions.
+    pub fn calls(&self) -> usize {
+        let changes = &self.changes;
+        let changing = |action: &Action| *action != Action::NoOp;
+        let create = usize::from(self.live.is_none());
+        let reputs = changes
+            .route_changes
+            .values()
+            .any(|typed| typed.contains(&super::RouteChange::Method))
+            || changes.routes.values().any(|a| *a == Action::Delete);
+        let authorizers = changes.authorizers.values().filter(|a| changing(a)).count();
+        let levels = |wanted: Action| {
+            changes
+                .resources
+                .iter()
+                .filter(|(_, action)| **action == wanted)
+                .map(|(path, _)| path.matches('/').count())
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+        };
+        let route = changes
+            .routes
+            .iter()
+            .map(|(key, action)| match action {
+                Action::Create => 2,
+                Action::Update { .. } => {
+                    let method = changes
+                        .route_changes
+                        .get(key)
+                        .is_some_and(|typed| typed.contains(&super::RouteChange::Method));
+                    1 + usize::from(method)
+                }
+                Action::Delete | Action::Replace { .. } | Action::NoOp => 0,
+            })
+            .max()
+            .unwrap_or(0);
+        let parts = usize::from(reputs)
+            + authorizers
+            + levels(Action::Create)
+            + route
+            + levels(Action::Delete)
+            + usize::from(changes.deployment.is_some())
+            + usize::from(changing(&changes.stage));
+        let statements = self
+            .permissions
+            .values()
+            .map(|p| p.changes.len())
+            .max()
+            .unwrap_or(0);
+        create + parts.max(statements)
+    }
+
     pub async fn apply(
         &self,
         ctx: &Context,
         observed: &Live,
         values: &std::sync::Mutex<Values>,
     ) -> anyhow::Result<()> {
-        let api_id = super::apply(
-            &ctx.clients.apigateway,
-            &ctx.pacer,
-            &ctx.stack.name,
-            self.live.as_deref(),
-            &self.desired,
-            &self.changes,
-        )
-        .await
-        .context("api: applying")?;
-        lock(values).api_id = Some(api_id.clone());
+        let (client, pacer) = (&ctx.clients.apigateway, &ctx.pacer);
+        let created;
+        let live = match &self.live {
+            Some(live) => live.as_ref(),
+            None => {
+                created = super::create(client, pacer, &ctx.stack.name, &self.desired)
+                    .await
+                    .context("api: creating")?;
+                &created
+            }
+        };
+        lock(values).api_id = Some(live.id.clone());
         // Planned before the API had an id, maybe: the statements name it.
         let planned = match &self.live {
             Some(_) => self.permissions.clone(),
-            None => permissions::for_api(&ctx.model(), observed, &api_id),
+            None => permissions::for_api(&ctx.model(), observed, &live.id),
         };
-        try_join_all(
+        // The invoke permissions need only the API's id: they go in while its parts are put.
+        let parts = async {
+            super::apply(
+                client,
+                pacer,
+                &ctx.stack.name,
+                live,
+                &self.desired,
+                &self.changes,
+            )
+            .await
+            .context("api: applying")
+        };
+        let statements = try_join_all(
             planned
                 .iter()
                 .map(|(function, plan)| plan.apply(ctx, function)),
-        )
-        .await?;
+        );
+        tokio::try_join!(parts, statements)?;
         Ok(())
     }
 }

@@ -369,23 +369,21 @@ fn decode_document(name: &str, text: &str) -> Result<Value, RoleError> {
 }
 
 /// The role named `name`, if it exists (whoever owns it: check `owned_by` before touching it).
+/// The role, its managed policies and its inline policies are read at once: one round trip
+/// (two with inline policies), not three in a row.
 pub async fn find(client: &Client, name: &str) -> Result<Option<LiveRole>, RoleError> {
-    let role = match client.get_role().role_name(name).send().await {
-        Ok(output) => match output.role {
-            Some(role) => role,
-            None => return Ok(None),
-        },
-        Err(err) => {
-            let err = aws_sdk_iam::Error::from(err);
-            if is_no_such_entity(&err) {
-                return Ok(None);
-            }
-            return Err(RoleError::Aws {
-                action: "read",
-                name: name.to_owned(),
-                source: Box::new(err),
-            });
-        }
+    let (role, managed_policies, inline_policies) = tokio::join!(
+        get_role(client, name),
+        managed_policies(client, name),
+        inline_policies(client, name)
+    );
+    // Absent: the listings failed for the same reason, or raced a deletion; either way, absent.
+    let Some(role) = role? else {
+        return Ok(None);
+    };
+    let (Some(managed_policies), Some(inline_policies)) = (managed_policies?, inline_policies?)
+    else {
+        return Ok(None);
     };
     let owner = role
         .tags()
@@ -396,47 +394,6 @@ pub async fn find(client: &Client, name: &str) -> Result<Option<LiveRole>, RoleE
         Some(text) => normalize_policy(&decode_document(name, text)?),
         None => Value::Null,
     };
-
-    let mut managed_policies = BTreeSet::new();
-    let mut pages = client
-        .list_attached_role_policies()
-        .role_name(name)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(aws_error("list the managed policies of", name))?;
-        managed_policies.extend(
-            page.attached_policies()
-                .iter()
-                .filter_map(|p| p.policy_arn().map(str::to_owned)),
-        );
-    }
-
-    let mut inline_names = Vec::new();
-    let mut pages = client
-        .list_role_policies()
-        .role_name(name)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(aws_error("list the inline policies of", name))?;
-        inline_names.extend(page.policy_names().iter().cloned());
-    }
-    let mut inline_policies = std::collections::BTreeMap::new();
-    for policy_name in inline_names {
-        let output = client
-            .get_role_policy()
-            .role_name(name)
-            .policy_name(&policy_name)
-            .send()
-            .await
-            .map_err(aws_error("read an inline policy of", name))?;
-        inline_policies.insert(
-            policy_name,
-            normalize_policy(&decode_document(name, output.policy_document())?),
-        );
-    }
-
     Ok(Some(LiveRole {
         name: role.role_name().to_owned(),
         arn: role.arn().to_owned(),
@@ -447,6 +404,101 @@ pub async fn find(client: &Client, name: &str) -> Result<Option<LiveRole>, RoleE
             inline_policies,
         },
     }))
+}
+
+/// `None` when there is no such role (NoSuchEntity is absence, not an error).
+fn absent_if_no_such_entity<T>(
+    result: Result<T, aws_sdk_iam::Error>,
+    action: &'static str,
+    name: &str,
+) -> Result<Option<T>, RoleError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(err) if is_no_such_entity(&err) => Ok(None),
+        Err(err) => Err(aws_error(action, name)(err)),
+    }
+}
+
+async fn get_role(
+    client: &Client,
+    name: &str,
+) -> Result<Option<aws_sdk_iam::types::Role>, RoleError> {
+    let output = client.get_role().role_name(name).send().await;
+    Ok(absent_if_no_such_entity(output.map_err(Into::into), "read", name)?.and_then(|o| o.role))
+}
+
+async fn managed_policies(
+    client: &Client,
+    name: &str,
+) -> Result<Option<BTreeSet<String>>, RoleError> {
+    let mut managed = BTreeSet::new();
+    let mut pages = client
+        .list_attached_role_policies()
+        .role_name(name)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let Some(page) = absent_if_no_such_entity(
+            page.map_err(Into::into),
+            "list the managed policies of",
+            name,
+        )?
+        else {
+            return Ok(None);
+        };
+        managed.extend(
+            page.attached_policies()
+                .iter()
+                .filter_map(|p| p.policy_arn().map(str::to_owned)),
+        );
+    }
+    Ok(Some(managed))
+}
+
+/// The inline policies by name, each read as soon as it is listed.
+async fn inline_policies(
+    client: &Client,
+    name: &str,
+) -> Result<Option<std::collections::BTreeMap<String, Value>>, RoleError> {
+    let mut names = Vec::new();
+    let mut pages = client
+        .list_role_policies()
+        .role_name(name)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let Some(page) = absent_if_no_such_entity(
+            page.map_err(Into::into),
+            "list the inline policies of",
+            name,
+        )?
+        else {
+            return Ok(None);
+        };
+        names.extend(page.policy_names().iter().cloned());
+    }
+    let documents =
+        futures_util::future::try_join_all(names.into_iter().map(|policy| async move {
+            let output = client
+                .get_role_policy()
+                .role_name(name)
+                .policy_name(&policy)
+                .send()
+                .await;
+            let Some(output) = absent_if_no_such_entity(
+                output.map_err(Into::into),
+                "read an inline policy of",
+                name,
+            )?
+            else {
+                return Ok(None);
+            };
+            let document = normalize_policy(&decode_document(name, output.policy_document())?);
+            Ok::<_, RoleError>(Some((policy, document)))
+        }))
+        .await?;
+    // A policy deleted between the listing and its reading is not there.
+    Ok(Some(documents.into_iter().flatten().collect()))
 }
 
 /// Names of every role whose name starts with `prefix` (every page listed).

@@ -132,6 +132,18 @@ impl Node {
         ]
     }
 
+    /// How many calls applying this takes, one after another.
+    pub fn calls(&self) -> usize {
+        match &self.work {
+            RoleWork::None => 0,
+            // CreateRole, then each policy attached or put.
+            RoleWork::Create => {
+                1 + self.desired.managed_policies.len() + self.desired.inline_policies.len()
+            }
+            RoleWork::Update(changes) => changes.len(),
+        }
+    }
+
     pub async fn apply(&self, ctx: &Context) -> anyhow::Result<()> {
         let stack = &ctx.stack;
         let spec = &stack.functions[&self.function];
