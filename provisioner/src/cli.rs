@@ -103,6 +103,10 @@ pub enum Command {
     /// Remove the stack's lock by hand, whoever holds it (only when certain no `up` or `down` of
     /// the stack is running: a run on this host that died is taken over without this).
     Unlock,
+    /// Run one function's handler once on this machine with an event (its environment resolved
+    /// against the deployed stack): the response on stdout, its log on stderr, exit 1 on a
+    /// function error.
+    Invoke(InvokeArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -177,6 +181,25 @@ pub struct BuildArgs {
     /// without cargo.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InvokeArgs {
+    /// The function, by its name in stack.yaml.
+    pub function: String,
+    /// The event: a JSON file, or `-` for stdin. Without it, an API Gateway proxy event is built
+    /// from `--method`, `--path` and `--body` (by default the function's route).
+    #[arg(long, value_name = "FILE|-")]
+    pub event: Option<PathBuf>,
+    /// The request's method (default: the function's route's).
+    #[arg(long, conflicts_with = "event")]
+    pub method: Option<String>,
+    /// The request's path, without the stage (default: the function's route's).
+    #[arg(long, conflicts_with = "event")]
+    pub path: Option<String>,
+    /// The request's body.
+    #[arg(long, conflicts_with = "event")]
+    pub body: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -53,6 +53,21 @@ pub fn status(message: &str) {
     eprintln!("{message}");
 }
 
+/// What a function returned to `invoke`, on stdout: pretty JSON when it is JSON.
+pub fn invoke_response(body: &[u8]) {
+    let mut out = std::io::stdout().lock();
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(value) => {
+            let _ = serde_json::to_writer_pretty(&mut out, &value);
+            let _ = writeln!(out);
+        }
+        Err(_) => {
+            let _ = out.write_all(body);
+            let _ = writeln!(out);
+        }
+    }
+}
+
 /// A warning about the run (not about stack.yaml), on stderr.
 pub fn warning(message: &str) {
     eprintln!("warning: {message}");

@@ -9,6 +9,7 @@ mod faults;
 mod function;
 mod handlers;
 mod interrupt;
+mod invoke;
 mod lock;
 mod log_group;
 mod permission;

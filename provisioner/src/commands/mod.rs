@@ -1,6 +1,7 @@
 //! One thin function per subcommand, over the library. Shared here: finding and loading stack.yaml.
 
 mod build;
+mod invoke;
 mod reconcile;
 mod serve;
 mod validate;
@@ -14,6 +15,7 @@ use crate::cli::{Cli, Command, GlobalArgs};
 use crate::spec::{self, Loaded, Workspace};
 
 pub use build::build;
+pub use invoke::invoke;
 pub use reconcile::{diff, down, unlock, up};
 pub use serve::serve;
 pub use validate::validate;
@@ -46,7 +48,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Diff(args) => args.json || args.format == crate::output::Format::Json,
         Command::Up(args) => args.json,
         Command::Down(args) => args.json,
-        Command::Validate | Command::Serve(_) | Command::Unlock => false,
+        Command::Validate | Command::Serve(_) | Command::Unlock | Command::Invoke(_) => false,
     };
     let result = match cli.command {
         Command::Validate => validate(&cli.global),
@@ -56,6 +58,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Down(args) => down(&cli.global, &args).await,
         Command::Serve(args) => serve(&cli.global, &args).await,
         Command::Unlock => unlock(&cli.global).await,
+        Command::Invoke(args) => invoke(&cli.global, &args).await,
     };
     if json && let Err(err) = &result {
         crate::output::error_json(err);

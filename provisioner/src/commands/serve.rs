@@ -21,16 +21,7 @@ use crate::serve::runtime::{Function, FunctionSpec};
 
 pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<i32> {
     let stack = load(global)?;
-    // Where each binary's `bootstrap` is: the build's `target/lambda/<binary>/`, or the
-    // artifacts' `<dir>/<binary>/`.
-    let bootstrap_dir = {
-        let target_dir = stack.workspace.target_dir.clone();
-        let artifacts = stack.artifacts.as_ref().map(|(dir, _)| dir.clone());
-        move |binary: &str| match &artifacts {
-            Some(dir) => crate::artifacts::bootstrap_dir(dir, binary),
-            None => crate::package::package_dir(&target_dir, binary),
-        }
-    };
+    let bootstrap_dir = bootstrap_dirs(&stack);
     let session = open(global, &stack).await?;
     let config = session.config.clone();
     let code = build(&stack)?;
@@ -60,107 +51,8 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<i32>
         ));
     }
 
-    let credentials = config
-        .credentials_provider()
-        .context("no AWS credentials are configured: the handlers need them to reach the stack's user pool")?
-        .provide_credentials()
-        .await
-        .context("failed to load AWS credentials for the handlers")?;
-    let mut shared_env = vec![
-        ("AWS_REGION".to_owned(), ctx.target.region.clone()),
-        ("AWS_DEFAULT_REGION".to_owned(), ctx.target.region.clone()),
-        (
-            "AWS_ACCESS_KEY_ID".to_owned(),
-            credentials.access_key_id().to_owned(),
-        ),
-        (
-            "AWS_SECRET_ACCESS_KEY".to_owned(),
-            credentials.secret_access_key().to_owned(),
-        ),
-        (
-            "AWS_LAMBDA_FUNCTION_VERSION".to_owned(),
-            "$LATEST".to_owned(),
-        ),
-        (
-            "AWS_LAMBDA_INITIALIZATION_TYPE".to_owned(),
-            "on-demand".to_owned(),
-        ),
-        ("_HANDLER".to_owned(), "bootstrap".to_owned()),
-        ("TZ".to_owned(), ":UTC".to_owned()),
-        ("LANG".to_owned(), "en_US.UTF-8".to_owned()),
-        (
-            "PATH".to_owned(),
-            "/usr/local/bin:/usr/bin/:/bin:/opt/bin".to_owned(),
-        ),
-    ];
-    if let Some(token) = credentials.session_token() {
-        shared_env.push(("AWS_SESSION_TOKEN".to_owned(), token.to_owned()));
-    }
-    if let Some(endpoint) = config.endpoint_url() {
-        // Not a Lambda variable: the handlers' SDK reaches the emulator the stack lives in.
-        shared_env.push(("AWS_ENDPOINT_URL".to_owned(), endpoint.to_owned()));
-    }
-
-    let host = match std::env::consts::ARCH {
-        "aarch64" => "arm64",
-        other => other,
-    };
-    let foreign: Vec<String> = ctx
-        .stack
-        .functions
-        .iter()
-        .filter(|(_, f)| f.architecture.lambda_name() != host)
-        .map(|(name, f)| format!("`{name}` ({})", f.architecture.lambda_name()))
-        .collect();
-    if !foreign.is_empty() || std::env::consts::OS != "linux" {
-        anyhow::bail!(
-            "serve runs each function's Lambda binary on this machine ({} {host}), which cannot run {}\n\nhint: run serve on Linux of the functions' architecture, or set `architecture: {host}` for local work",
-            std::env::consts::OS,
-            if foreign.is_empty() {
-                "Linux binaries".to_owned()
-            } else {
-                format!("functions {}", foreign.join(", "))
-            }
-        );
-    }
-
-    let mut functions = BTreeMap::new();
-    for (name, function) in &ctx.stack.functions {
-        let dir = bootstrap_dir(&function.binary);
-        let mut environment = Vec::new();
-        for (key, template) in &function.environment {
-            let value = ctx
-                .model()
-                .render(&values, template, Resolve::Strict)
-                .with_context(|| format!("function `{name}`, environment `{key}`"))?;
-            environment.push((key.clone(), value));
-        }
-        environment.extend(shared_env.iter().cloned());
-        environment.extend([
-            (
-                "AWS_LAMBDA_FUNCTION_NAME".to_owned(),
-                function.physical_name.clone(),
-            ),
-            (
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".to_owned(),
-                function.memory_mb.to_string(),
-            ),
-            (
-                "AWS_LAMBDA_LOG_GROUP_NAME".to_owned(),
-                format!("/aws/lambda/{}", function.physical_name),
-            ),
-            ("LAMBDA_TASK_ROOT".to_owned(), dir.display().to_string()),
-        ]);
-        let spec = FunctionSpec {
-            name: name.clone(),
-            arn: ctx.target.lambda_arn(&function.physical_name),
-            bootstrap: dir.join("bootstrap"),
-            environment,
-            timeout: Duration::from_secs(u64::from(function.timeout_s)),
-            concurrency: usize::from(args.concurrency),
-        };
-        functions.insert(name.clone(), Arc::new(Function::new(spec)));
-    }
+    let functions =
+        local_functions(&ctx, &config, &values, &bootstrap_dir, args.concurrency).await?;
 
     let mut verifiers = BTreeMap::new();
     for (name, spec) in &api.authorizers {
@@ -253,9 +145,138 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<i32>
     Ok(exit::OK)
 }
 
+/// Where each binary's `bootstrap` is: the build's `target/lambda/<binary>/`, or the artifacts'
+/// `<dir>/<binary>/`.
+pub(super) fn bootstrap_dirs(
+    stack: &super::LoadedStack,
+) -> impl Fn(&str) -> std::path::PathBuf + use<> {
+    let target_dir = stack.workspace.target_dir.clone();
+    let artifacts = stack.artifacts.as_ref().map(|(dir, _)| dir.clone());
+    move |binary: &str| match &artifacts {
+        Some(dir) => crate::artifacts::bootstrap_dir(dir, binary),
+        None => crate::package::package_dir(&target_dir, binary),
+    }
+}
+
+/// Every function of the stack as a local process pool: the function's environment with its
+/// references resolved against live `values`, Lambda's own variables, the caller's credentials
+/// (and the emulator's endpoint, on one), its `bootstrap` from `bootstrap_dir`. Refused on a
+/// machine that cannot run the functions' binaries.
+pub(super) async fn local_functions(
+    ctx: &Context,
+    config: &aws_config::SdkConfig,
+    values: &Values,
+    bootstrap_dir: &dyn Fn(&str) -> std::path::PathBuf,
+    concurrency: u16,
+) -> anyhow::Result<BTreeMap<String, Arc<Function>>> {
+    let credentials = config
+        .credentials_provider()
+        .context("no AWS credentials are configured: the handlers need them to reach the stack's user pool")?
+        .provide_credentials()
+        .await
+        .context("failed to load AWS credentials for the handlers")?;
+    let mut shared_env = vec![
+        ("AWS_REGION".to_owned(), ctx.target.region.clone()),
+        ("AWS_DEFAULT_REGION".to_owned(), ctx.target.region.clone()),
+        (
+            "AWS_ACCESS_KEY_ID".to_owned(),
+            credentials.access_key_id().to_owned(),
+        ),
+        (
+            "AWS_SECRET_ACCESS_KEY".to_owned(),
+            credentials.secret_access_key().to_owned(),
+        ),
+        (
+            "AWS_LAMBDA_FUNCTION_VERSION".to_owned(),
+            "$LATEST".to_owned(),
+        ),
+        (
+            "AWS_LAMBDA_INITIALIZATION_TYPE".to_owned(),
+            "on-demand".to_owned(),
+        ),
+        ("_HANDLER".to_owned(), "bootstrap".to_owned()),
+        ("TZ".to_owned(), ":UTC".to_owned()),
+        ("LANG".to_owned(), "en_US.UTF-8".to_owned()),
+        (
+            "PATH".to_owned(),
+            "/usr/local/bin:/usr/bin/:/bin:/opt/bin".to_owned(),
+        ),
+    ];
+    if let Some(token) = credentials.session_token() {
+        shared_env.push(("AWS_SESSION_TOKEN".to_owned(), token.to_owned()));
+    }
+    if let Some(endpoint) = config.endpoint_url() {
+        // Not a Lambda variable: the handlers' SDK reaches the emulator the stack lives in.
+        shared_env.push(("AWS_ENDPOINT_URL".to_owned(), endpoint.to_owned()));
+    }
+
+    let host = match std::env::consts::ARCH {
+        "aarch64" => "arm64",
+        other => other,
+    };
+    let foreign: Vec<String> = ctx
+        .stack
+        .functions
+        .iter()
+        .filter(|(_, f)| f.architecture.lambda_name() != host)
+        .map(|(name, f)| format!("`{name}` ({})", f.architecture.lambda_name()))
+        .collect();
+    if !foreign.is_empty() || std::env::consts::OS != "linux" {
+        anyhow::bail!(
+            "serve runs each function's Lambda binary on this machine ({} {host}), which cannot run {}\n\nhint: run serve on Linux of the functions' architecture, or set `architecture: {host}` for local work",
+            std::env::consts::OS,
+            if foreign.is_empty() {
+                "Linux binaries".to_owned()
+            } else {
+                format!("functions {}", foreign.join(", "))
+            }
+        );
+    }
+
+    let mut functions = BTreeMap::new();
+    for (name, function) in &ctx.stack.functions {
+        let dir = bootstrap_dir(&function.binary);
+        let mut environment = Vec::new();
+        for (key, template) in &function.environment {
+            let value = ctx
+                .model()
+                .render(values, template, Resolve::Strict)
+                .with_context(|| format!("function `{name}`, environment `{key}`"))?;
+            environment.push((key.clone(), value));
+        }
+        environment.extend(shared_env.iter().cloned());
+        environment.extend([
+            (
+                "AWS_LAMBDA_FUNCTION_NAME".to_owned(),
+                function.physical_name.clone(),
+            ),
+            (
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".to_owned(),
+                function.memory_mb.to_string(),
+            ),
+            (
+                "AWS_LAMBDA_LOG_GROUP_NAME".to_owned(),
+                format!("/aws/lambda/{}", function.physical_name),
+            ),
+            ("LAMBDA_TASK_ROOT".to_owned(), dir.display().to_string()),
+        ]);
+        let spec = FunctionSpec {
+            name: name.clone(),
+            arn: ctx.target.lambda_arn(&function.physical_name),
+            bootstrap: dir.join("bootstrap"),
+            environment,
+            timeout: Duration::from_secs(u64::from(function.timeout_s)),
+            concurrency: usize::from(concurrency),
+        };
+        functions.insert(name.clone(), Arc::new(Function::new(spec)));
+    }
+
+    Ok(functions)
+}
+
 /// What must exist for serve to run: the API, the pools and clients the environment and the
 /// authorizers refer to. One line per missing thing.
-fn not_up(ctx: &Context, values: &Values) -> Vec<String> {
+pub(super) fn not_up(ctx: &Context, values: &Values) -> Vec<String> {
     let mut missing = Vec::new();
     if values.api_id.is_none()
         && let Some(api) = &ctx.stack.api
