@@ -20,6 +20,7 @@
 
 mod driver;
 mod pacer;
+mod read;
 pub mod unit;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,8 +31,9 @@ use sha2::{Digest, Sha256};
 use crate::plan::{Action, Differ, FieldChange, TypedDiffer};
 use crate::spec::{Api, OWNERSHIP_TAG};
 
-pub use driver::{apply, create, delete, find};
+pub use driver::{apply, create, delete};
 pub use pacer::Pacer;
+pub use read::find;
 
 /// Prefix of the description of deployments this tool creates; the shape hash follows.
 pub const DEPLOYMENT_PREFIX: &str = "provisioner shape ";
