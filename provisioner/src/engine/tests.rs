@@ -265,6 +265,7 @@ fn a_pool_replacement_is_typed_planned_with_its_clients_and_refused_unless_named
             PoolSearch {
                 owned: Some(pool),
                 foreign: Vec::new(),
+                clients: None,
             },
         );
         match plan_node(

@@ -242,20 +242,21 @@ pub async fn find_by_name(client: &Client, name: &str) -> Result<Vec<LivePool>, 
     find_where(client, name, |pool_name| pool_name == name).await
 }
 
-/// Every pool whose name starts with `prefix`, described (for finding pools a stack owns but no
-/// longer declares).
-pub async fn find_with_prefix(
-    client: &Client,
-    prefix: &str,
-) -> Result<Vec<LivePool>, UserPoolError> {
-    find_where(client, prefix, |pool_name| pool_name.starts_with(prefix)).await
-}
-
 async fn find_where(
     client: &Client,
     name: &str,
     wanted: impl Fn(&str) -> bool,
 ) -> Result<Vec<LivePool>, UserPoolError> {
+    let listed = list_where(client, name, wanted).await?;
+    describe_all(client, &listed).await
+}
+
+/// The (id, name) of every pool whose name is `wanted` (every page).
+pub async fn list_where(
+    client: &Client,
+    name: &str,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<Vec<(String, String)>, UserPoolError> {
     let mut pages = client
         .list_user_pools()
         .max_results(60)
@@ -271,11 +272,20 @@ async fn find_where(
                 .filter_map(|pool| Some((pool.id()?.to_owned(), pool.name()?.to_owned()))),
         );
     }
-    let mut found = Vec::with_capacity(ids.len());
-    for (id, pool_name) in ids {
-        found.push(describe(client, &id, &pool_name).await?);
-    }
-    Ok(found)
+    Ok(ids)
+}
+
+/// Each listed pool, described, all at once.
+pub async fn describe_all(
+    client: &Client,
+    listed: &[(String, String)],
+) -> Result<Vec<LivePool>, UserPoolError> {
+    futures_util::future::try_join_all(
+        listed
+            .iter()
+            .map(|(id, pool_name)| describe(client, id, pool_name)),
+    )
+    .await
 }
 
 /// The pool named `name` that carries `stack`'s tag, if any; an error if several do. Pools with

@@ -18,6 +18,8 @@ use crate::spec::Removal;
 pub struct PoolSearch {
     pub owned: Option<LivePool>,
     pub foreign: Vec<String>,
+    /// The owned pool's app clients as (name, id), listed while the pool was described.
+    pub clients: Option<Vec<(String, String)>>,
 }
 
 /// What `observe` found: the declared pools by logical name, and the leftovers.
@@ -34,9 +36,41 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Observed> {
         return Ok(Default::default());
     }
     let prefix = format!("{}-", stack.name);
-    let prefixed = super::find_with_prefix(&ctx.clients.cognito, &prefix)
+    let cognito = &ctx.clients.cognito;
+    let listed = super::list_where(cognito, &prefix, |name| name.starts_with(&prefix))
         .await
         .context("userPools: reading")?;
+    // The app clients of every pool with a declared name are listed while the pools are
+    // described: one round trip, not two, before the clients are read (an unowned pool's
+    // listing is dropped unread).
+    let declared: Vec<&str> = stack
+        .user_pools
+        .values()
+        .map(|p| p.physical_name.as_str())
+        .collect();
+    let candidates: Vec<&str> = listed
+        .iter()
+        .filter(|(_, name)| declared.contains(&name.as_str()))
+        .map(|(id, _)| id.as_str())
+        .collect();
+    let (prefixed, mut clients) = tokio::try_join!(
+        async {
+            super::describe_all(cognito, &listed)
+                .await
+                .context("userPools: reading")
+        },
+        async {
+            let listings =
+                futures_util::future::try_join_all(candidates.iter().map(|id| async move {
+                    crate::kinds::user_pool_client::list(cognito, id)
+                        .await
+                        .map(|clients| ((*id).to_owned(), clients))
+                }))
+                .await
+                .context("userPools: listing their app clients")?;
+            Ok::<_, anyhow::Error>(listings.into_iter().collect::<BTreeMap<_, _>>())
+        },
+    )?;
     let mut found = BTreeMap::new();
     for (name, pool) in &stack.user_pools {
         let (mut owned, foreign): (Vec<_>, Vec<_>) = prefixed
@@ -52,17 +86,14 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Observed> {
                 ids: owned.into_iter().map(|p| p.id).collect(),
             });
         }
+        let owned = owned.pop();
         let search = PoolSearch {
-            owned: owned.pop(),
+            clients: owned.as_ref().and_then(|p| clients.remove(&p.id)),
+            owned,
             foreign: foreign.into_iter().map(|p| p.id).collect(),
         };
         found.insert(name.clone(), search);
     }
-    let declared: Vec<&str> = stack
-        .user_pools
-        .values()
-        .map(|p| p.physical_name.as_str())
-        .collect();
     let leftovers = prefixed
         .into_iter()
         .filter(|p| !declared.contains(&p.name.as_str()) && p.owned_by(&stack.name))

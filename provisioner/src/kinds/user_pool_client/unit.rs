@@ -30,12 +30,18 @@ pub async fn observe(
     let prefix = format!("{}-", stack.name);
     let (mut found, mut ids, mut leftovers) = Observed::default();
     for (name, pool) in &stack.user_pools {
-        let Some(live) = pools.get(name).and_then(|s| s.owned.as_ref()) else {
+        let Some(search) = pools.get(name) else {
             continue;
         };
-        let listed = super::list(&ctx.clients.cognito, &live.id)
-            .await
-            .with_context(|| format!("userPools.{name}: listing its app clients"))?;
+        let Some(live) = &search.owned else {
+            continue;
+        };
+        let listed = match &search.clients {
+            Some(listed) => listed.clone(),
+            None => super::list(&ctx.clients.cognito, &live.id)
+                .await
+                .with_context(|| format!("userPools.{name}: listing its app clients"))?,
+        };
         ids.insert(
             name.clone(),
             listed.iter().map(|(_, id)| id.clone()).collect(),
