@@ -24,6 +24,7 @@ pub mod engine;
 pub mod interrupt;
 pub mod kinds;
 pub mod lock;
+pub mod once;
 pub mod output;
 pub mod package;
 pub mod plan;

@@ -60,6 +60,8 @@ pub enum Fault {
     /// Held this long, then closed without an answer: never forwarded (a call in flight when
     /// its client is killed).
     Hold(std::time::Duration),
+    /// Forwarded, then the answer lost: the call took effect but the client saw a reset.
+    LoseAnswer,
 }
 
 impl Fault {
@@ -203,7 +205,9 @@ async fn answer(
             .map(str::to_owned),
         body: String::from_utf8_lossy(&body).into_owned(),
     };
-    match policy(&call) {
+    let decided = policy(&call);
+    let lose_answer = matches!(decided, Some(Fault::LoseAnswer));
+    match decided {
         Some(Fault::Reset) => {
             injected.fetch_add(1, Ordering::Relaxed);
             return Err(Reset);
@@ -214,6 +218,9 @@ async fn answer(
             return Err(Reset);
         }
         Some(Fault::Delay(how_long)) => tokio::time::sleep(how_long).await,
+        Some(Fault::LoseAnswer) => {
+            injected.fetch_add(1, Ordering::Relaxed);
+        }
         Some(Fault::Error { status, code }) => {
             injected.fetch_add(1, Ordering::Relaxed);
             return Ok(error_response(&call, status, code));
@@ -249,6 +256,9 @@ async fn answer(
     })
     .await
     .map_err(|_| Reset)??;
+    if lose_answer {
+        return Err(Reset);
+    }
     let (status, headers, body) = response;
     let mut answer = http::Response::builder().status(status);
     for (name, value) in &headers {
@@ -356,4 +366,39 @@ fn with_a_fifth_of_calls_failing_transiently_up_and_down_converge() {
             .all(|e| e["action"] == "create"),
         "nothing is left: {plan:#}"
     );
+}
+
+/// A create whose answer is lost (it took effect; the client saw a reset) is not made twice: the
+/// REST API, the user pool and the app client each exist once, and the next run plans nothing.
+#[test]
+fn a_create_whose_answer_is_lost_is_not_made_twice() {
+    let stack = support::unique("lost");
+    let file = support::write_stack(&[]);
+    let lost = std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let proxy = FaultProxy::start(move |call| {
+        let operation = call.operation();
+        let create = ["CreateUserPool", "CreateUserPoolClient", "POST /restapis"]
+            .iter()
+            .any(|o| operation == *o);
+        // The first answer of each create is lost.
+        (create && lost.lock().unwrap().insert(operation)).then_some(Fault::LoseAnswer)
+    });
+    let up = through(&proxy, &file, &stack, &["up", "--yes"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    assert_eq!(
+        proxy.injected.load(Ordering::Relaxed),
+        3,
+        "three answers lost"
+    );
+    drop(proxy);
+    let diff = on_emulator(&file, &stack, &["diff"]);
+    assert_eq!(
+        diff.code,
+        Some(0),
+        "one of each, nothing to do: {}{}",
+        diff.stdout,
+        diff.stderr
+    );
+    let down = on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
+    assert_eq!(down.code, Some(0), "{}", down.stderr);
 }

@@ -21,20 +21,43 @@ pub async fn create(
     desired: &DesiredApi,
 ) -> Result<LiveApi, ApiError> {
     let name = desired.name.as_str();
-    pacer.wait(Quotas::CreateApi).await;
-    let created = client
-        .create_rest_api()
-        .name(name)
-        .description(format!("Managed by provisioner (stack `{stack}`)"))
-        .endpoint_configuration(
-            EndpointConfiguration::builder()
-                .types(EndpointType::Regional)
-                .build(),
-        )
-        .tags(OWNERSHIP_TAG, stack)
-        .send()
-        .await
-        .map_err(aws_error("create", name))?;
+    // At most once: a retried CreateRestApi whose answer was lost would make a second API.
+    let created = crate::once::create_at_most_once(
+        || async {
+            pacer.wait(Quotas::CreateApi).await;
+            client
+                .create_rest_api()
+                .name(name)
+                .description(format!("Managed by provisioner (stack `{stack}`)"))
+                .endpoint_configuration(
+                    EndpointConfiguration::builder()
+                        .types(EndpointType::Regional)
+                        .build(),
+                )
+                .tags(OWNERSHIP_TAG, stack)
+                .customize()
+                .config_override(
+                    aws_sdk_apigateway::config::Builder::default()
+                        .retry_config(aws_sdk_apigateway::config::retry::RetryConfig::disabled()),
+                )
+                .send()
+                .await
+                .map(|output| Created::New(Box::new(output)))
+        },
+        || async {
+            let search = super::find(client, pacer, name, stack, None).await?;
+            Ok::<_, ApiError>(search.owned.map(Created::Found))
+        },
+    )
+    .await
+    .map_err(|failed| match failed {
+        crate::once::Failed::Create(err) => aws_error("create", name)(err),
+        crate::once::Failed::Find(err) => err,
+    })?;
+    let created = match created {
+        Created::Found(live) => return Ok(live),
+        Created::New(output) => output,
+    };
     let id = created.id().ok_or(ApiError::Incomplete {
         action: "CreateRestApi",
         name: name.to_owned(),
@@ -54,6 +77,12 @@ pub async fn create(
         authorizers: BTreeMap::new(),
         stage: None,
     })
+}
+
+/// What an at-most-once CreateRestApi gave: its answer, or the API found after an answer was lost.
+enum Created {
+    New(Box<aws_sdk_apigateway::operation::create_rest_api::CreateRestApiOutput>),
+    Found(LiveApi),
 }
 
 /// Applies `changes` (from [`diff`] of `live` and `desired`; `live` is what [`create`] returned

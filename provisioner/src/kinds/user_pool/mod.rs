@@ -341,6 +341,12 @@ fn live_pool(pool: &UserPoolType, name: &str) -> Result<LivePool, UserPoolError>
     })
 }
 
+/// What an at-most-once create gave: its answer, or the pool found after an answer was lost.
+enum Made {
+    New(Option<Box<UserPoolType>>),
+    Found(Box<LivePool>),
+}
+
 /// Creates the pool, tagged as `stack`'s in the same call, so no crash can leave it unmarked.
 pub async fn create(
     client: &Client,
@@ -349,38 +355,69 @@ pub async fn create(
 ) -> Result<LivePool, UserPoolError> {
     let settings = PoolSettings::desired(pool);
     let name = &pool.physical_name;
-    let mut request = client
-        .create_user_pool()
-        .pool_name(name)
-        .user_pool_tags(OWNERSHIP_TAG, stack)
-        .policies(policies(&settings))
-        .deletion_protection(deletion_protection(&settings))
-        .admin_create_user_config(admin_create_user_config(&settings))
-        .account_recovery_setting(account_recovery(&settings))
-        .verification_message_template(confirm_with_code());
-    for attribute in &settings.auto_verify {
-        request = request.auto_verified_attributes(verified_attribute(*attribute));
-    }
-    for attribute in &settings.username_attributes {
-        request = request.username_attributes(username_attribute(*attribute));
-    }
-    for attribute in &settings.required_attributes {
-        request = request.schema(
-            SchemaAttributeType::builder()
-                .name(attribute)
-                .attribute_data_type(AttributeDataType::String)
-                .required(true)
-                .mutable(true)
-                .build(),
-        );
-    }
-    let output = request.send().await.map_err(aws_error("create", name))?;
-    let created = output.user_pool().ok_or(UserPoolError::Incomplete {
-        action: "CreateUserPool",
-        name: name.clone(),
-        missing: "the pool",
-    })?;
-    live_pool(created, name)
+    let request = || {
+        let mut request = client
+            .create_user_pool()
+            .pool_name(name)
+            .user_pool_tags(OWNERSHIP_TAG, stack)
+            .policies(policies(&settings))
+            .deletion_protection(deletion_protection(&settings))
+            .admin_create_user_config(admin_create_user_config(&settings))
+            .account_recovery_setting(account_recovery(&settings))
+            .verification_message_template(confirm_with_code());
+        for attribute in &settings.auto_verify {
+            request = request.auto_verified_attributes(verified_attribute(*attribute));
+        }
+        for attribute in &settings.username_attributes {
+            request = request.username_attributes(username_attribute(*attribute));
+        }
+        for attribute in &settings.required_attributes {
+            request = request.schema(
+                SchemaAttributeType::builder()
+                    .name(attribute)
+                    .attribute_data_type(AttributeDataType::String)
+                    .required(true)
+                    .mutable(true)
+                    .build(),
+            );
+        }
+        request
+    };
+    // At most once: a retried CreateUserPool whose answer was lost would make a second pool.
+    let made = crate::once::create_at_most_once(
+        || async {
+            request()
+                .customize()
+                .config_override(
+                    aws_sdk_cognitoidentityprovider::config::Builder::default().retry_config(
+                        aws_sdk_cognitoidentityprovider::config::retry::RetryConfig::disabled(),
+                    ),
+                )
+                .send()
+                .await
+                .map(|output| Made::New(output.user_pool().cloned().map(Box::new)))
+        },
+        || async {
+            Ok(find_owned(client, name, stack)
+                .await?
+                .map(|found| Made::Found(Box::new(found))))
+        },
+    )
+    .await;
+    let created = match made {
+        Ok(Made::Found(found)) => return Ok(*found),
+        Ok(Made::New(Some(created))) => created,
+        Ok(Made::New(None)) => {
+            return Err(UserPoolError::Incomplete {
+                action: "CreateUserPool",
+                name: name.clone(),
+                missing: "the pool",
+            });
+        }
+        Err(crate::once::Failed::Create(err)) => return Err(aws_error("create", name)(err)),
+        Err(crate::once::Failed::Find(err)) => return Err(err),
+    };
+    live_pool(&created, name)
 }
 
 /// Brings a live pool to the desired settings. UpdateUserPool resets every setting it is not

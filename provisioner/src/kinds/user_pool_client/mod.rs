@@ -284,27 +284,57 @@ pub async fn create(
 ) -> Result<LiveClient, ClientError> {
     let settings = ClientSettings::desired(app);
     let name = &app.physical_name;
-    let output = client
-        .create_user_pool_client()
-        .user_pool_id(pool_id)
-        .client_name(name)
-        .generate_secret(settings.generate_secret)
-        .set_explicit_auth_flows(Some(explicit_auth_flows(&settings)))
-        .set_read_attributes(read_attributes(&settings))
-        .enable_token_revocation(settings.token_revocation)
-        .prevent_user_existence_errors(PreventUserExistenceErrorTypes::from(
-            settings.prevent_user_existence_errors.as_str(),
-        ))
-        .auth_session_validity(settings.auth_session_validity)
-        .send()
-        .await
-        .map_err(aws_error("create", name, pool_id))?;
-    let created = output.user_pool_client().ok_or(ClientError::Incomplete {
-        action: "CreateUserPoolClient",
-        name: name.clone(),
-        missing: "the client",
-    })?;
-    live_client(created, name)
+    // At most once: a retried CreateUserPoolClient whose answer was lost would make a second
+    // client of the name.
+    let made = crate::once::create_at_most_once(
+        || async {
+            client
+                .create_user_pool_client()
+                .user_pool_id(pool_id)
+                .client_name(name)
+                .generate_secret(settings.generate_secret)
+                .set_explicit_auth_flows(Some(explicit_auth_flows(&settings)))
+                .set_read_attributes(read_attributes(&settings))
+                .enable_token_revocation(settings.token_revocation)
+                .prevent_user_existence_errors(PreventUserExistenceErrorTypes::from(
+                    settings.prevent_user_existence_errors.as_str(),
+                ))
+                .auth_session_validity(settings.auth_session_validity)
+                .customize()
+                .config_override(
+                    aws_sdk_cognitoidentityprovider::config::Builder::default().retry_config(
+                        aws_sdk_cognitoidentityprovider::config::retry::RetryConfig::disabled(),
+                    ),
+                )
+                .send()
+                .await
+                .map(|output| Made::New(output.user_pool_client().cloned().map(Box::new)))
+        },
+        || async { Ok(find(client, pool_id, name).await?.map(Made::Found)) },
+    )
+    .await;
+    let created = match made {
+        Ok(Made::Found(found)) => return Ok(found),
+        Ok(Made::New(Some(created))) => created,
+        Ok(Made::New(None)) => {
+            return Err(ClientError::Incomplete {
+                action: "CreateUserPoolClient",
+                name: name.clone(),
+                missing: "the client",
+            });
+        }
+        Err(crate::once::Failed::Create(err)) => {
+            return Err(aws_error("create", name, pool_id)(err));
+        }
+        Err(crate::once::Failed::Find(err)) => return Err(err),
+    };
+    live_client(&created, name)
+}
+
+/// What an at-most-once create gave: its answer, or the client found after an answer was lost.
+enum Made {
+    New(Option<Box<UserPoolClientType>>),
+    Found(LiveClient),
 }
 
 /// Brings a live client to the desired settings. UpdateUserPoolClient, like UpdateUserPool, resets

@@ -1,0 +1,99 @@
+//! Creates that must happen at most once. CreateRestApi, CreateUserPool and CreateUserPoolClient
+//! are not idempotent (names are not unique there): if the SDK retried one whose answer was lost
+//! (a reset, a timeout, a 5xx after the work was done), AWS would make a second API, pool or
+//! client, and the next run would find two of ours and stop. So these calls go out with the SDK's
+//! retries off, and [`create_at_most_once`] retries them itself: after an answer that says the
+//! call was refused (4xx) it retries only throttling; after one that leaves the outcome unknown,
+//! it first looks for what the call would have made, and creates again only if it is not there.
+
+use std::future::Future;
+use std::time::Duration;
+
+use aws_sdk_lambda::error::ProvideErrorMetadata;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+
+/// How many times a create is sent at most.
+const ATTEMPTS: u32 = 4;
+
+/// What a failed call says about whether it took effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Refused by the service: nothing was made. Throttled: worth another try.
+    Refused { throttled: bool },
+    /// No answer, or a 5xx: the work may have been done.
+    Unknown,
+}
+
+/// Reads a failed call's outcome from its error.
+pub fn outcome<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Outcome {
+    match err {
+        SdkError::ConstructionFailure(_) => Outcome::Refused { throttled: false },
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            let code = service.err().code().unwrap_or_default();
+            let throttled = status == 429
+                || matches!(
+                    code,
+                    "ThrottlingException" | "TooManyRequestsException" | "Throttling"
+                );
+            if throttled {
+                Outcome::Refused { throttled: true }
+            } else if status >= 500 {
+                Outcome::Unknown
+            } else {
+                Outcome::Refused { throttled: false }
+            }
+        }
+        // Dispatch failures (a reset mid-request), timeouts, unreadable answers.
+        _ => Outcome::Unknown,
+    }
+}
+
+/// Why a create made at most once failed.
+#[derive(Debug)]
+pub enum Failed<C, F> {
+    /// The create's own error (refused, or still unknown after every attempt).
+    Create(C),
+    /// Looking for what a create of unknown outcome made failed.
+    Find(F),
+}
+
+/// Runs `create` (sent with the SDK's retries off) until it succeeds, is refused, or its attempts
+/// run out; after an unknown outcome, `find` looks for what it would have made first.
+pub async fn create_at_most_once<T, E, Create, CreateFut, Find, FindFut, FindErr>(
+    create: Create,
+    find: Find,
+) -> Result<T, Failed<SdkError<E, HttpResponse>, FindErr>>
+where
+    E: ProvideErrorMetadata,
+    Create: Fn() -> CreateFut,
+    CreateFut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    Find: Fn() -> FindFut,
+    FindFut: Future<Output = Result<Option<T>, FindErr>>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let err = match create().await {
+            Ok(made) => return Ok(made),
+            Err(err) => err,
+        };
+        let last = attempt >= ATTEMPTS;
+        match outcome(&err) {
+            Outcome::Refused { throttled: false } => return Err(Failed::Create(err)),
+            Outcome::Refused { throttled: true } if last => return Err(Failed::Create(err)),
+            Outcome::Refused { throttled: true } => {}
+            Outcome::Unknown => {
+                if let Some(made) = find().await.map_err(Failed::Find)? {
+                    return Ok(made);
+                }
+                if last {
+                    return Err(Failed::Create(err));
+                }
+            }
+        }
+        // Exponential backoff: 200 ms, 400 ms, 800 ms.
+        tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+    }
+}
