@@ -97,3 +97,94 @@ where
         tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use aws_sdk_cognitoidentityprovider::operation::create_user_pool::CreateUserPoolError;
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    use super::*;
+
+    type Error = SdkError<CreateUserPoolError, HttpResponse>;
+
+    fn answered(status: u16, code: &str) -> Error {
+        SdkError::service_error(
+            CreateUserPoolError::generic(ErrorMetadata::builder().code(code).build()),
+            HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty()),
+        )
+    }
+
+    fn reset() -> Error {
+        SdkError::dispatch_failure(ConnectorError::io("connection reset".into()))
+    }
+
+    /// Runs a create whose answers are `answers` (then success), with `found` as what a look finds;
+    /// returns the result and how many creates and looks were made.
+    async fn run(
+        answers: Vec<Error>,
+        found: Option<&'static str>,
+    ) -> (Result<&'static str, String>, u32, u32) {
+        let (creates, looks) = (AtomicU32::new(0), AtomicU32::new(0));
+        let answers = std::sync::Mutex::new(answers.into_iter());
+        let result = create_at_most_once(
+            || async {
+                creates.fetch_add(1, Ordering::Relaxed);
+                match answers.lock().unwrap().next() {
+                    Some(err) => Err(err),
+                    None => Ok("created"),
+                }
+            },
+            || async {
+                looks.fetch_add(1, Ordering::Relaxed);
+                Ok::<_, String>(found)
+            },
+        )
+        .await
+        .map_err(|failed| match failed {
+            Failed::Create(err) => format!("create: {:?}", outcome(&err)),
+            Failed::Find(err) => err,
+        });
+        (
+            result,
+            creates.load(Ordering::Relaxed),
+            looks.load(Ordering::Relaxed),
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttling_is_retried_without_looking() {
+        let throttled = || answered(400, "TooManyRequestsException");
+        assert_eq!(
+            run(vec![throttled(), throttled()], None).await,
+            (Ok("created"), 3, 0)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_a_lost_answer_what_was_made_is_found_not_made_again() {
+        // A 5xx and a reset leave the outcome unknown: look first.
+        assert_eq!(
+            run(vec![answered(503, "ServiceUnavailable")], Some("found")).await,
+            (Ok("found"), 1, 1)
+        );
+        assert_eq!(run(vec![reset()], None).await, (Ok("created"), 2, 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refusal_is_final_and_attempts_are_bounded() {
+        assert_eq!(
+            run(vec![answered(400, "InvalidParameterException")], None).await,
+            (Err("create: Refused { throttled: false }".to_owned()), 1, 0)
+        );
+        let resets = (0..ATTEMPTS).map(|_| reset()).collect();
+        assert_eq!(
+            run(resets, None).await,
+            (Err("create: Unknown".to_owned()), ATTEMPTS, ATTEMPTS)
+        );
+    }
+}
