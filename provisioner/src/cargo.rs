@@ -1,5 +1,5 @@
 //! The cargo workspace: which crates it has (`cargo metadata`) and building handler binaries
-//! (`cargo build --release`, one invocation for all of them).
+//! (one `cargo build` for all of them: `--release` for Lambda, the `local` profile for serve).
 
 use std::collections::BTreeMap;
 use std::io::BufReader;
@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, bail};
 use cargo_metadata::{Message, MetadataCommand, TargetKind};
 
-use crate::spec::{Architecture, Stack, Workspace, WorkspaceMember};
+use crate::spec::{Architecture, Function, Stack, Workspace, WorkspaceMember};
 
 /// The cargo to run: the one that runs us (`CARGO`, set by `cargo run` and `cargo test`), else `cargo`.
 fn cargo_program() -> PathBuf {
@@ -45,6 +45,12 @@ pub fn discover(dir: &Path) -> anyhow::Result<Workspace> {
                 .filter(|target| target.kind.contains(&TargetKind::Bin))
                 .map(|target| target.name.clone())
                 .collect(),
+            path_dependencies: package
+                .dependencies
+                .iter()
+                .filter(|dependency| dependency.path.is_some())
+                .map(|dependency| dependency.name.clone())
+                .collect(),
         })
         .collect();
     Ok(Workspace {
@@ -65,14 +71,107 @@ const INHERITED_FROM_CARGO: &[&str] = &[
     "OUT_DIR",
 ];
 
+/// Which cargo profile builds the handlers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// What Lambda runs (`build`, `up`, `serve --release`): `--release --locked`.
+    Release,
+    /// serve's and invoke's builds: the workspace's `local` profile (compile time first), its
+    /// binaries in `target/local/`. Not `--locked`: as a plain `cargo build`, a dependency added
+    /// while serving is resolved.
+    Local,
+}
+
+/// The profile `Profile::Local` builds with; a workspace that does not define it gets
+/// [`LOCAL_PROFILE_DEFAULTS`].
+pub const LOCAL_PROFILE: &str = "local";
+const LOCAL_PROFILE_DEFAULTS: &[&str] = &[
+    "profile.local.inherits=\"dev\"",
+    "profile.local.debug=\"line-tables-only\"",
+];
+
+impl Profile {
+    /// The cargo command, for messages.
+    pub fn command(self) -> &'static str {
+        match self {
+            Profile::Release => "cargo build --release",
+            Profile::Local => "cargo build --profile local",
+        }
+    }
+}
+
 /// Builds every function's binary in one `cargo build --release` and returns, per function,
 /// the path of its executable. Cargo's own progress goes to our stderr.
 pub fn build_functions(
     workspace: &Workspace,
     stack: &Stack,
 ) -> anyhow::Result<BTreeMap<String, PathBuf>> {
+    let functions: Vec<(&String, &Function)> = stack.functions.iter().collect();
+    let Some(mut command) = build_command(workspace, &functions, Profile::Release)? else {
+        return Ok(BTreeMap::new());
+    };
+    crate::output::status(&format!(
+        "building {} function(s) with `cargo build --release`",
+        stack.functions.len()
+    ));
+    command.stdout(Stdio::piped()).stderr(Stdio::inherit());
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("failed to run `{}`", cargo_program().display()))?;
+    let mut executables = BTreeMap::new();
+    if let Some(stdout) = child.stdout.take() {
+        for message in Message::parse_stream(BufReader::new(stdout)) {
+            let message = message.context("failed to read cargo's build output")?;
+            note_executable(&mut executables, message);
+        }
+    }
+    let status = child.wait().context("failed to wait for cargo")?;
+    built(&functions, Profile::Release, status, &executables)
+}
+
+/// As [`build_functions`] for `functions` only, with `profile`, without blocking: cargo runs as
+/// a child process that is killed if the returned future is dropped (serve stopping mid-build).
+pub async fn build_async(
+    workspace: &Workspace,
+    functions: &[(&String, &Function)],
+    profile: Profile,
+) -> anyhow::Result<BTreeMap<String, PathBuf>> {
+    use tokio::io::AsyncBufReadExt as _;
+    let Some(command) = build_command(workspace, functions, profile)? else {
+        return Ok(BTreeMap::new());
+    };
+    let mut command = tokio::process::Command::from(command);
+    command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("failed to run `{}`", cargo_program().display()))?;
+    let mut executables = BTreeMap::new();
+    if let Some(stdout) = child.stdout.take() {
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        while let Some(line) = lines
+            .next_line()
+            .await
+            .context("failed to read cargo's build output")?
+        {
+            let message = serde_json::from_str(&line).unwrap_or(Message::TextLine(line));
+            note_executable(&mut executables, message);
+        }
+    }
+    let status = child.wait().await.context("failed to wait for cargo")?;
+    built(functions, profile, status, &executables)
+}
+
+/// The `cargo build` of `functions`' binaries with `profile` (None when there are none).
+fn build_command(
+    workspace: &Workspace,
+    functions: &[(&String, &Function)],
+    profile: Profile,
+) -> anyhow::Result<Option<Command>> {
     let host = host_architecture();
-    for (name, function) in &stack.functions {
+    for (name, function) in functions {
         if Some(function.architecture) != host {
             bail!(
                 "function `{name}` is for `{}`, but this machine builds only for {}\n\nhint: set `architecture: {}` in stack.yaml; cross-building (for example with cargo-zigbuild) is not supported yet",
@@ -82,32 +181,35 @@ pub fn build_functions(
             );
         }
     }
-    if stack.functions.is_empty() {
-        return Ok(BTreeMap::new());
+    if functions.is_empty() {
+        return Ok(None);
     }
-
-    crate::output::status(&format!(
-        "building {} function(s) with `cargo build --release`",
-        stack.functions.len()
-    ));
     let mut command = Command::new(cargo_program());
-    command.current_dir(&workspace.root).args([
-        "build",
-        "--release",
-        "--locked",
-        "--message-format=json-render-diagnostics",
-    ]);
-    let mut packages: Vec<&str> = stack
-        .functions
-        .values()
-        .map(|f| f.package.as_str())
-        .collect();
+    command.current_dir(&workspace.root).arg("build");
+    match profile {
+        Profile::Release => {
+            command.args(["--release", "--locked"]);
+        }
+        Profile::Local => {
+            command.args(["--profile", LOCAL_PROFILE]);
+            if !defines_profile(&workspace.root, LOCAL_PROFILE) {
+                for setting in LOCAL_PROFILE_DEFAULTS {
+                    command.args(["--config", setting]);
+                }
+            }
+        }
+    }
+    command.arg("--message-format=json-render-diagnostics");
+    let mut packages: Vec<&str> = functions.iter().map(|(_, f)| f.package.as_str()).collect();
     packages.sort_unstable();
     packages.dedup();
     for package in &packages {
         command.args(["--package", package]);
     }
-    for binary in stack.functions.values().map(|f| f.binary.as_str()) {
+    let mut binaries: Vec<&str> = functions.iter().map(|(_, f)| f.binary.as_str()).collect();
+    binaries.sort_unstable();
+    binaries.dedup();
+    for binary in binaries {
         command.args(["--bin", binary]);
     }
     // Variables cargo sets for a crate it runs (`cargo run`, `cargo test`) are not ours to pass on:
@@ -122,33 +224,46 @@ pub fn build_functions(
             command.env_remove(name.as_ref());
         }
     }
-    command.stdout(Stdio::piped()).stderr(Stdio::inherit());
-    let mut child = command
-        .spawn()
-        .with_context(|| format!("failed to run `{}`", cargo_program().display()))?;
+    Ok(Some(command))
+}
 
-    // binary target name -> executable
-    let mut executables: BTreeMap<String, PathBuf> = BTreeMap::new();
-    if let Some(stdout) = child.stdout.take() {
-        for message in Message::parse_stream(BufReader::new(stdout)) {
-            let message = message.context("failed to read cargo's build output")?;
-            if let Message::CompilerArtifact(artifact) = message
-                && artifact.target.kind.contains(&TargetKind::Bin)
-                && let Some(executable) = artifact.executable
-            {
-                executables.insert(artifact.target.name.clone(), executable.into_std_path_buf());
-            }
-        }
+/// Whether the workspace's root Cargo.toml defines `[profile.<name>]`.
+fn defines_profile(root: &Path, name: &str) -> bool {
+    std::fs::read_to_string(root.join("Cargo.toml"))
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .and_then(|manifest| manifest.get("profile")?.get(name).cloned())
+        .is_some()
+}
+
+/// Records the executable of a binary target cargo reports built: binary target name -> path.
+fn note_executable(executables: &mut BTreeMap<String, PathBuf>, message: Message) {
+    if let Message::CompilerArtifact(artifact) = message
+        && artifact.target.kind.contains(&TargetKind::Bin)
+        && let Some(executable) = artifact.executable
+    {
+        executables.insert(artifact.target.name.clone(), executable.into_std_path_buf());
     }
-    let status = child.wait().context("failed to wait for cargo")?;
+}
+
+/// Per function, its executable, once cargo has exited with `status`.
+fn built(
+    functions: &[(&String, &Function)],
+    profile: Profile,
+    status: std::process::ExitStatus,
+    executables: &BTreeMap<String, PathBuf>,
+) -> anyhow::Result<BTreeMap<String, PathBuf>> {
     if !status.success() {
+        let mut packages: Vec<&str> = functions.iter().map(|(_, f)| f.package.as_str()).collect();
+        packages.sort_unstable();
+        packages.dedup();
         bail!(
-            "`cargo build --release` failed for {} (cargo's errors are above)",
+            "`{}` failed for {} (cargo's errors are above)",
+            profile.command(),
             packages.join(", ")
         );
     }
-    stack
-        .functions
+    functions
         .iter()
         .map(|(name, function)| {
             let executable = executables.get(&function.binary).with_context(|| {
@@ -157,7 +272,7 @@ pub fn build_functions(
                     function.binary
                 )
             })?;
-            Ok((name.clone(), executable.clone()))
+            Ok(((*name).clone(), executable.clone()))
         })
         .collect()
 }

@@ -200,6 +200,9 @@ pub struct InvokeArgs {
     /// The request's body.
     #[arg(long, conflicts_with = "event")]
     pub body: Option<String>,
+    /// Run the release build `up` deploys, not the workspace's `local` profile.
+    #[arg(long)]
+    pub release: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -210,4 +213,11 @@ pub struct ServeArgs {
     /// How many processes each function may run at once; further requests wait for one.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+    /// Watch stack.yaml and the functions' crates: rebuild only the handlers a change affects
+    /// (their next request runs the new code), re-read stack.yaml when it changes.
+    #[arg(long)]
+    pub watch: bool,
+    /// Run the release build `up` deploys (slow to rebuild), not the workspace's `local` profile.
+    #[arg(long)]
+    pub release: bool,
 }

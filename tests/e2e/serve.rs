@@ -568,7 +568,7 @@ fn serve_builds_events_as_api_gateway_and_survives_handlers_that_fail() {
 
     // A rebuilt binary retires the warm processes: the next request runs the new one.
     let before = serve.log();
-    std::fs::File::open(support::repo_root().join("target/lambda/echo-fixture/bootstrap"))
+    std::fs::File::open(support::repo_root().join("target/lambda-local/echo-fixture/bootstrap"))
         .unwrap()
         .set_modified(std::time::SystemTime::now())
         .unwrap();

@@ -9,15 +9,16 @@ use std::io::Read;
 use anyhow::Context as _;
 use bytes::Bytes;
 
+use super::binaries::Binaries;
 use super::exit;
-use super::reconcile::{build, load, observe_in, open};
-use super::serve::{bootstrap_dirs, local_functions};
+use super::reconcile::{load, observe_in, open};
+use super::serve::local_functions;
 use crate::cli::{GlobalArgs, InvokeArgs};
 use crate::engine::{Context, Values};
 use crate::kinds::function::Waits;
 use crate::output;
 use crate::serve::event;
-use crate::serve::runtime::Outcome;
+use crate::serve::runtime::{Function, Outcome};
 
 pub async fn invoke(global: &GlobalArgs, args: &InvokeArgs) -> anyhow::Result<i32> {
     // The event first: a bad one costs no build and no call.
@@ -40,13 +41,12 @@ pub async fn invoke(global: &GlobalArgs, args: &InvokeArgs) -> anyhow::Result<i3
             names.join(", ")
         );
     }
-    let bootstrap_dir = bootstrap_dirs(&stack);
     let session = open(global, &stack).await?;
     let config = session.config.clone();
-    let code = build(&stack)?;
-    let (ctx, live) = observe_in(session, stack, code, Waits::default()).await?;
+    let built = Binaries::choose(&stack, args.release).build(&stack).await?;
+    let (ctx, live) = observe_in(session, stack, built.code, Waits::default()).await?;
     let values = Values::from_live(&live);
-    let functions = local_functions(&ctx, &config, &values, &bootstrap_dir, 1)
+    let specs = local_functions(&ctx, &config, &values, &built.dirs, 1)
         .await
         .context("the function's environment refers to the deployed stack\n\nhint: run `provisioner up` first")?;
     let request_id = uuid::Uuid::new_v4().to_string();
@@ -54,7 +54,7 @@ pub async fn invoke(global: &GlobalArgs, args: &InvokeArgs) -> anyhow::Result<i3
         Some(event) => event,
         None => proxy_event(&ctx, &values, args, &request_id),
     };
-    let function = &functions[&args.function];
+    let function = Function::new(specs[&args.function].clone());
     let invoked = function.invoke(&request_id, payload).await;
     function.shutdown().await;
     let name = &args.function;

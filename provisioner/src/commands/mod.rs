@@ -1,10 +1,12 @@
 //! One thin function per subcommand, over the library. Shared here: finding and loading stack.yaml.
 
+mod binaries;
 mod build;
 mod invoke;
 mod reconcile;
 mod serve;
 mod validate;
+mod watch;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

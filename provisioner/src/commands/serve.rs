@@ -9,23 +9,168 @@ use std::time::Duration;
 use anyhow::Context as _;
 use aws_credential_types::provider::ProvideCredentials;
 
+use super::LoadedStack;
+use super::binaries::{Binaries, Built};
 use super::exit;
-use super::reconcile::{build, load, observe_in, open};
+use super::reconcile::{load, observe_in, open};
 use crate::cli::{GlobalArgs, ServeArgs};
-use crate::engine::{Context, Resolve, Values, run};
+use crate::engine::units::Live;
+use crate::engine::{Code, Context, Model, Resolve, Values, run};
 use crate::kinds::function::Waits;
 use crate::output;
 use crate::serve::authorizer::{self, CachedAuthorizer};
-use crate::serve::gateway::{Gateway, GatewayRoute, INTEGRATION_TIMEOUT, RouteAuthorizer};
+use crate::serve::gateway::{Gateway, GatewayRoute, INTEGRATION_TIMEOUT, RouteAuthorizer, Table};
 use crate::serve::runtime::{Function, FunctionSpec};
 
 pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<i32> {
+    if args.watch && global.artifacts.is_some() {
+        return Err(super::UsageError(
+            "`serve --watch` rebuilds the handlers as you edit them: it cannot run with `--artifacts`, which serves binaries built elsewhere".to_owned(),
+        )
+        .into());
+    }
     let stack = load(global)?;
-    let bootstrap_dir = bootstrap_dirs(&stack);
+    let binaries = Binaries::choose(&stack, args.release);
+    let watched = args
+        .watch
+        .then(|| super::watch::WatchSet::new(&global.file, &stack));
+    let prepared = prepare(global, stack, binaries, args.concurrency).await?;
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .with_context(|| {
+            format!(
+                "failed to listen on 127.0.0.1:{}\n\nhint: another program uses the port; pass another with `--port`",
+                args.port
+            )
+        })?;
+    let port = listener.local_addr()?.port();
+    let origin = format!("http://127.0.0.1:{port}");
+    let gateway = Arc::new(Gateway::new(
+        prepared.account.clone(),
+        INTEGRATION_TIMEOUT,
+        prepared.table(&BTreeMap::new()),
+    ));
+    output::serve_banner(
+        &prepared.stack_name,
+        &prepared.base_url(&origin),
+        &prepared.route_rows(&origin),
+    );
+    match watched {
+        None => gateway.clone().run(listener, stop_signal()).await,
+        Some(watched) => {
+            let looping = super::watch::Watch {
+                global: global.clone(),
+                concurrency: args.concurrency,
+                origin,
+                gateway: gateway.clone(),
+            };
+            let watching = tokio::spawn(looping.run(watched, prepared));
+            gateway.clone().run(listener, stop_signal()).await;
+            // Dropping the loop kills a cargo build it is waiting for.
+            watching.abort();
+            let _ = watching.await;
+        }
+    }
+    output::status("serve stopped; every handler process has ended");
+    Ok(exit::OK)
+}
+
+/// What serve answers from, worked out from stack.yaml and the deployed stack: see [`prepare`].
+pub(super) struct Prepared {
+    pub stack_name: String,
+    pub account: String,
+    stage: String,
+    api_id: String,
+    routes: Vec<GatewayRoute>,
+    specs: BTreeMap<String, FunctionSpec>,
+    /// The functions as stack.yaml declares them (crate, binary), and the workspace: what a
+    /// rebuild of some of them needs.
+    pub functions: BTreeMap<String, crate::spec::Function>,
+    pub workspace: crate::spec::Workspace,
+}
+
+impl Prepared {
+    /// The gateway's table: a function whose spec is unchanged keeps its process pool from
+    /// `previous` (its warm processes), any other gets a new one.
+    pub fn table(&self, previous: &BTreeMap<String, Arc<Function>>) -> Table {
+        let functions = self
+            .specs
+            .iter()
+            .map(|(name, spec)| {
+                let function = match previous.get(name) {
+                    Some(function) if function.spec() == spec => function.clone(),
+                    _ => Arc::new(Function::new(spec.clone())),
+                };
+                (name.clone(), function)
+            })
+            .collect();
+        Table {
+            stage: self.stage.clone(),
+            api_id: self.api_id.clone(),
+            routes: self.routes.clone(),
+            functions,
+        }
+    }
+
+    pub fn base_url(&self, origin: &str) -> String {
+        format!("{origin}/{}", self.stage)
+    }
+
+    /// The route table as printed: method, URL, what answers.
+    pub fn route_rows(&self, origin: &str) -> Vec<(String, String, String)> {
+        let base_url = self.base_url(origin);
+        self.routes
+            .iter()
+            .map(|route| {
+                let target = match &route.authorizer {
+                    Some(authorizer) => format!(
+                        "{} (authorizer `{}`: `{}` header)",
+                        route.function, authorizer.name, authorizer.header
+                    ),
+                    None => route.function.clone(),
+                };
+                (
+                    route.method.clone(),
+                    format!("{base_url}{}", route.path),
+                    target,
+                )
+            })
+            .collect()
+    }
+}
+
+/// Builds the handlers (while the deployed stack is read), checks that the stack is up, and works
+/// out the routes, the authorizers and each function's process spec. What `serve` starts with and
+/// what `serve --watch` redoes when stack.yaml changes.
+pub(super) async fn prepare(
+    global: &GlobalArgs,
+    stack: LoadedStack,
+    binaries: Binaries,
+    concurrency: u16,
+) -> anyhow::Result<Prepared> {
+    let functions = stack.loaded.stack.functions.clone();
+    let workspace = stack.workspace.clone();
     let session = open(global, &stack).await?;
     let config = session.config.clone();
-    let code = build(&stack)?;
-    let (ctx, live) = observe_in(session, stack, code, Waits::default()).await?;
+    // A local build is not what `up` deploys: it runs alongside the reads. A release build
+    // gives the code the plan compares, so it comes first.
+    let (built, (ctx, live)) = if binaries == Binaries::Local {
+        output::status("Building the handlers (cargo build --profile local)...");
+        let all: Vec<(&String, &crate::spec::Function)> = functions.iter().collect();
+        let build = super::binaries::build_local(&workspace, &all);
+        let observe = observe_in(session, stack, BTreeMap::new(), Waits::default());
+        let (dirs, observed) = tokio::join!(build, observe);
+        let built = Built {
+            dirs: dirs?,
+            code: BTreeMap::new(),
+        };
+        (built, observed?)
+    } else {
+        let built = binaries.build(&stack).await?;
+        let observed = observe_in(session, stack, built.code.clone(), Waits::default()).await?;
+        (built, observed)
+    };
     let Some(api) = ctx.stack.api.clone() else {
         anyhow::bail!(
             "stack `{}` declares no `api`: there is nothing to serve\n\nhint: add an `api:` section with routes to stack.yaml",
@@ -43,16 +188,9 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<i32>
             missing.join("; ")
         );
     }
-    let plan = run::plan_up(&ctx.model(), &live);
-    if plan.has_changes() {
-        output::status(&format!(
-            "warning: live AWS differs from stack.yaml ({} to create, {} to update, {} to replace, {} to delete); serve runs this checkout's handlers and routes. `provisioner diff` shows the differences, `provisioner up` applies them.",
-            plan.summary.create, plan.summary.update, plan.summary.replace, plan.summary.delete
-        ));
-    }
+    warn_of_differences(&ctx, &live, binaries);
 
-    let functions =
-        local_functions(&ctx, &config, &values, &bootstrap_dir, args.concurrency).await?;
+    let specs = local_functions(&ctx, &config, &values, &built.dirs, concurrency).await?;
 
     let mut verifiers = BTreeMap::new();
     for (name, spec) in &api.authorizers {
@@ -103,72 +241,67 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<i32>
                 .and_then(|name| verifiers.get(name).cloned()),
         })
         .collect();
-
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
-        .await
-        .with_context(|| {
-            format!(
-                "failed to listen on 127.0.0.1:{}\n\nhint: another program uses the port; pass another with `--port`",
-                args.port
-            )
-        })?;
-    let port = listener.local_addr()?.port();
-    let base_url = format!("http://127.0.0.1:{port}/{}", api.stage);
-    let table: Vec<(String, String, String)> = routes
-        .iter()
-        .map(|route| {
-            let target = match &route.authorizer {
-                Some(authorizer) => format!(
-                    "{} (authorizer `{}`: `{}` header)",
-                    route.function, authorizer.name, authorizer.header
-                ),
-                None => route.function.clone(),
-            };
-            (
-                route.method.clone(),
-                format!("{base_url}{}", route.path),
-                target,
-            )
-        })
-        .collect();
-    let gateway = Arc::new(Gateway {
+    Ok(Prepared {
+        stack_name: ctx.stack.name.clone(),
+        account: ctx.target.account.clone(),
         stage: api.stage.clone(),
         api_id: values.api_id.clone().unwrap_or_default(),
-        account: ctx.target.account.clone(),
         routes,
+        specs,
         functions,
-        integration_timeout: INTEGRATION_TIMEOUT,
-    });
-    output::serve_banner(&ctx.stack.name, &base_url, &table);
-    gateway.run(listener, stop_signal()).await;
-    output::status("serve stopped; every handler process has ended");
-    Ok(exit::OK)
+        workspace,
+    })
 }
 
-/// Where each binary's `bootstrap` is: the build's `target/lambda/<binary>/`, or the artifacts'
-/// `<dir>/<binary>/`.
-pub(super) fn bootstrap_dirs(
-    stack: &super::LoadedStack,
-) -> impl Fn(&str) -> std::path::PathBuf + use<> {
-    let target_dir = stack.workspace.target_dir.clone();
-    let artifacts = stack.artifacts.as_ref().map(|(dir, _)| dir.clone());
-    move |binary: &str| match &artifacts {
-        Some(dir) => crate::artifacts::bootstrap_dir(dir, binary),
-        None => crate::package::package_dir(&target_dir, binary),
+/// Says so when live AWS is not what stack.yaml declares: serve runs this checkout's routes and
+/// handlers either way. Local builds are not what `up` deploys, so their code is not compared.
+fn warn_of_differences(ctx: &Context, live: &Live, binaries: Binaries) {
+    let deployed: BTreeMap<String, Code> = live
+        .functions
+        .iter()
+        .filter_map(|(name, found)| {
+            let found = found.as_ref()?;
+            Some((
+                name.clone(),
+                Code {
+                    sha256: found.settings.code_sha256.clone(),
+                    zip: std::path::PathBuf::new(),
+                },
+            ))
+        })
+        .collect();
+    let model = match binaries {
+        Binaries::Local => Model {
+            code: &deployed,
+            ..ctx.model()
+        },
+        Binaries::Release | Binaries::Artifacts => ctx.model(),
+    };
+    let plan = run::plan_up(&model, live);
+    if plan.has_changes() {
+        let code = if binaries == Binaries::Local {
+            "; code not compared: serve runs local builds"
+        } else {
+            ""
+        };
+        output::status(&format!(
+            "warning: live AWS differs from stack.yaml ({} to create, {} to update, {} to replace, {} to delete{code}); serve runs this checkout's handlers and routes. `provisioner diff` shows the differences, `provisioner up` applies them.",
+            plan.summary.create, plan.summary.update, plan.summary.replace, plan.summary.delete
+        ));
     }
 }
 
-/// Every function of the stack as a local process pool: the function's environment with its
-/// references resolved against live `values`, Lambda's own variables, the caller's credentials
-/// (and the emulator's endpoint, on one), its `bootstrap` from `bootstrap_dir`. Refused on a
-/// machine that cannot run the functions' binaries.
+/// How each function of the stack runs here: the function's environment with its references
+/// resolved against live `values`, Lambda's own variables, the caller's credentials (and the
+/// emulator's endpoint, on one), its `bootstrap` in `dirs`. Refused on a machine that cannot run
+/// the functions' binaries.
 pub(super) async fn local_functions(
     ctx: &Context,
     config: &aws_config::SdkConfig,
     values: &Values,
-    bootstrap_dir: &dyn Fn(&str) -> std::path::PathBuf,
+    dirs: &BTreeMap<String, std::path::PathBuf>,
     concurrency: u16,
-) -> anyhow::Result<BTreeMap<String, Arc<Function>>> {
+) -> anyhow::Result<BTreeMap<String, FunctionSpec>> {
     let credentials = config
         .credentials_provider()
         .context("no AWS credentials are configured: the handlers need them to reach the stack's user pool")?
@@ -233,9 +366,11 @@ pub(super) async fn local_functions(
         );
     }
 
-    let mut functions = BTreeMap::new();
+    let mut specs = BTreeMap::new();
     for (name, function) in &ctx.stack.functions {
-        let dir = bootstrap_dir(&function.binary);
+        let dir = dirs
+            .get(name)
+            .with_context(|| format!("no binary was built for function `{name}`"))?;
         let mut environment = Vec::new();
         for (key, template) in &function.environment {
             let value = ctx
@@ -268,10 +403,10 @@ pub(super) async fn local_functions(
             timeout: Duration::from_secs(u64::from(function.timeout_s)),
             concurrency: usize::from(concurrency),
         };
-        functions.insert(name.clone(), Arc::new(Function::new(spec)));
+        specs.insert(name.clone(), spec);
     }
 
-    Ok(functions)
+    Ok(specs)
 }
 
 /// What must exist for serve to run: the API, the pools and clients the environment and the

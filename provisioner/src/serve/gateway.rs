@@ -26,17 +26,24 @@ pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
 /// API Gateway's payload quota for REST APIs.
 pub const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
 
-/// The stack's API as serve runs it.
+/// The stack's API as serve runs it: the account and timeout fixed, the routes and functions a
+/// [`Table`] that `serve --watch` replaces when stack.yaml changes.
 pub struct Gateway {
+    pub account: String,
+    pub integration_timeout: Duration,
+    table: std::sync::RwLock<Arc<Table>>,
+}
+
+/// What stack.yaml says the API is: its stage, routes and functions.
+pub struct Table {
     pub stage: String,
     pub api_id: String,
-    pub account: String,
     pub routes: Vec<GatewayRoute>,
     /// By logical name.
     pub functions: BTreeMap<String, Arc<Function>>,
-    pub integration_timeout: Duration,
 }
 
+#[derive(Clone)]
 pub struct GatewayRoute {
     /// `GET`, `POST`, ..., or `ANY`.
     pub method: String,
@@ -103,6 +110,33 @@ struct Received {
 }
 
 impl Gateway {
+    pub fn new(account: String, integration_timeout: Duration, table: Table) -> Gateway {
+        Gateway {
+            account,
+            integration_timeout,
+            table: std::sync::RwLock::new(Arc::new(table)),
+        }
+    }
+
+    /// The table requests are answered from now; a request keeps the one it started with.
+    pub fn table(&self) -> Arc<Table> {
+        self.table
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Answers the next requests from `table`; returns the previous one.
+    pub fn replace(&self, table: Table) -> Arc<Table> {
+        let mut current = self
+            .table
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::mem::replace(&mut *current, Arc::new(table))
+    }
+}
+
+impl Table {
     /// The route for `path` (stage removed) and `method`: the most specific resource first
     /// (literal segments before `{var}` before `{proxy+}`), then its method or `ANY`.
     fn route(&self, method: &str, path: &str) -> Option<(&GatewayRoute, BTreeMap<String, String>)> {
@@ -123,15 +157,18 @@ impl Gateway {
         let parameters = event::match_route(&route.path, path)?;
         Some((route, parameters))
     }
+}
 
+impl Gateway {
     async fn answer(&self, request: Received, request_id: &str) -> Reply {
-        let stage_prefix = format!("/{}", self.stage);
+        let table = self.table();
+        let stage_prefix = format!("/{}", table.stage);
         let path = match request.path.strip_prefix(&stage_prefix) {
             Some("") => "/",
             Some(rest) if rest.starts_with('/') => rest,
             _ => return Reply::missing_token(format!("not under the stage path `{stage_prefix}`")),
         };
-        let Some((route, parameters)) = self.route(&request.method, path) else {
+        let Some((route, parameters)) = table.route(&request.method, path) else {
             return Reply::missing_token("no such route".to_owned());
         };
         let claims = match &route.authorizer {
@@ -148,7 +185,7 @@ impl Gateway {
                 }
             },
         };
-        let Some(function) = self.functions.get(&route.function).cloned() else {
+        let Some(function) = table.functions.get(&route.function).cloned() else {
             return Reply::internal_error(format!("no function `{}`", route.function));
         };
         let request_id = request_id.to_owned();
@@ -175,8 +212,8 @@ impl Gateway {
                 source_ip: &source_ip,
             },
             &Stage {
-                stage: &self.stage,
-                api_id: &self.api_id,
+                stage: &table.stage,
+                api_id: &table.api_id,
                 account_id: &self.account,
                 request_id: &request_id,
                 now_ms,
@@ -207,7 +244,7 @@ impl Gateway {
         if let Some(init) = invoked.init {
             note.push_str(&format!(", cold start: init {} ms", init.as_millis()));
         }
-        let timeout = self
+        let timeout = table
             .functions
             .get(&route.function)
             .map_or(0.0, |f| f.spec().timeout.as_secs_f64());
@@ -338,7 +375,8 @@ impl Gateway {
                 gateway.clone().handle(request, peer, local)
             });
         }
-        futures_util::future::join_all(self.functions.values().map(|f| f.shutdown())).await;
+        let table = self.table();
+        futures_util::future::join_all(table.functions.values().map(|f| f.shutdown())).await;
     }
 }
 
@@ -381,11 +419,10 @@ fn specificity(template: &str) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    fn gateway(routes: &[(&str, &str)]) -> Gateway {
-        Gateway {
+    fn table(routes: &[(&str, &str)]) -> Table {
+        Table {
             stage: "prod".to_owned(),
             api_id: "abc".to_owned(),
-            account: "123456789012".to_owned(),
             routes: routes
                 .iter()
                 .map(|(method, path)| GatewayRoute {
@@ -396,19 +433,18 @@ mod tests {
                 })
                 .collect(),
             functions: BTreeMap::new(),
-            integration_timeout: INTEGRATION_TIMEOUT,
         }
     }
 
-    fn routed(gateway: &Gateway, method: &str, path: &str) -> Option<String> {
-        gateway
+    fn routed(table: &Table, method: &str, path: &str) -> Option<String> {
+        table
             .route(method, path)
             .map(|(route, _)| route.function.clone())
     }
 
     #[test]
     fn the_most_specific_resource_wins_then_its_method_or_any() {
-        let gateway = gateway(&[
+        let table = table(&[
             ("GET", "/users/me"),
             ("GET", "/users/{id}"),
             ("ANY", "/users/{id}"),
@@ -416,7 +452,7 @@ mod tests {
             ("GET", "/{proxy+}"),
             ("POST", "/sign-up"),
         ]);
-        let to = |m, p| routed(&gateway, m, p);
+        let to = |m, p| routed(&table, m, p);
         assert_eq!(to("GET", "/users/me").as_deref(), Some("GET /users/me"));
         assert_eq!(to("GET", "/users/42").as_deref(), Some("GET /users/{id}"));
         assert_eq!(to("POST", "/users/42").as_deref(), Some("POST /users/{id}"));
@@ -433,7 +469,11 @@ mod tests {
 
     #[test]
     fn no_route_and_wrong_stage_are_missing_authentication_token() {
-        let gateway = gateway(&[("POST", "/sign-up")]);
+        let gateway = Gateway::new(
+            "123456789012".to_owned(),
+            INTEGRATION_TIMEOUT,
+            table(&[("POST", "/sign-up")]),
+        );
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();

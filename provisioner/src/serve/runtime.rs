@@ -37,7 +37,7 @@ pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
 const PREFIX: &str = "/2018-06-01/runtime";
 
 /// What a function process is started with.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunctionSpec {
     /// The logical name (stack.yaml), used to prefix its output.
     pub name: String,
@@ -86,6 +86,9 @@ pub struct Function {
     slots: Arc<Semaphore>,
     started: AtomicU64,
     stopping: watch::Sender<bool>,
+    /// Replaced (serve reloaded stack.yaml): busy processes are stopped when their invocation
+    /// ends instead of waiting for the next.
+    retired: std::sync::atomic::AtomicBool,
 }
 
 impl Function {
@@ -97,6 +100,7 @@ impl Function {
             slots,
             started: AtomicU64::new(0),
             stopping: watch::channel(false).0,
+            retired: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -167,7 +171,7 @@ impl Function {
             outcome,
             Outcome::Response(_) | Outcome::FunctionError { .. }
         );
-        if reusable && !*self.stopping.borrow() {
+        if reusable && !*self.stopping.borrow() && !self.retired.load(Ordering::Relaxed) {
             self.lock_idle().push(instance);
         } else {
             instance.stop().await;
@@ -177,6 +181,24 @@ impl Function {
             instance: number,
             init,
         }
+    }
+
+    /// Stops the warm (idle) processes, so the next request starts the binary as it is now (after
+    /// a rebuild); busy ones finish their invocation. Returns how many were stopped.
+    pub async fn retire_warm(&self) -> usize {
+        let idle: Vec<Instance> = std::mem::take(&mut *self.lock_idle());
+        let count = idle.len();
+        for instance in idle {
+            instance.stop().await;
+        }
+        count
+    }
+
+    /// Retires the function for good (serve replaced it): warm processes are stopped now, busy
+    /// ones when their invocation ends.
+    pub async fn retire(&self) {
+        self.retired.store(true, Ordering::Relaxed);
+        self.retire_warm().await;
     }
 
     /// Stops every process: idle ones now, busy ones as their invocations end (at once, killed).

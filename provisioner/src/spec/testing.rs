@@ -20,6 +20,11 @@ pub fn workspace() -> Workspace {
         package: dir.rsplit('/').next().unwrap_or(dir).to_owned(),
         dir: root.join(dir),
         binaries: binaries.iter().map(|b| (*b).to_owned()).collect(),
+        path_dependencies: if dir.starts_with("handlers/") && dir != "handlers/common" {
+            vec!["common".to_owned()]
+        } else {
+            Vec::new()
+        },
     };
     Workspace {
         target_dir: root.join("target"),

@@ -18,4 +18,26 @@ pub struct WorkspaceMember {
     /// The directory holding the crate's `Cargo.toml`, absolute.
     pub dir: PathBuf,
     pub binaries: Vec<String>,
+    /// The workspace members it depends on by path (package names), as its Cargo.toml says.
+    pub path_dependencies: Vec<String>,
+}
+
+impl Workspace {
+    /// The directories of `package` and of every workspace member it depends on, directly or
+    /// not: where a change can change its binary.
+    pub fn crate_dirs(&self, package: &str) -> Vec<PathBuf> {
+        let mut seen: Vec<&WorkspaceMember> = Vec::new();
+        let mut next = vec![package];
+        while let Some(name) = next.pop() {
+            let Some(member) = self.members.iter().find(|m| m.package == name) else {
+                continue;
+            };
+            if seen.iter().any(|m| m.package == member.package) {
+                continue;
+            }
+            seen.push(member);
+            next.extend(member.path_dependencies.iter().map(String::as_str));
+        }
+        seen.into_iter().map(|m| m.dir.clone()).collect()
+    }
 }
