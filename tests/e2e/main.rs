@@ -19,6 +19,7 @@ mod reconcile;
 mod role;
 mod runtime_api;
 mod serve;
+mod serve_watch;
 mod support;
 mod trust;
 mod user_pool;

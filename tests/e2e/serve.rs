@@ -18,18 +18,30 @@ use serde_json::{Value, json};
 use crate::support;
 
 /// A running `provisioner serve`, stopped (SIGKILL) when dropped if the test did not stop it.
-struct Served {
+pub(crate) struct Served {
     child: Option<Child>,
-    base: String,
+    pub base: String,
     log: Arc<Mutex<String>>,
 }
 
 impl Served {
     fn start(file: &Path, stack: &str) -> Served {
+        Served::start_with(file, stack, &[], &[])
+    }
+
+    /// `serve` with more arguments and environment variables.
+    pub(crate) fn start_with(
+        file: &Path,
+        stack: &str,
+        args: &[&str],
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Served {
         let mut child = support::provisioner()
             .args(["serve", "--port", "0", "--file"])
             .arg(file)
             .args(["--stack", stack])
+            .args(args)
+            .envs(env.iter().copied())
             .env("AWS_ENDPOINT_URL", support::emulator())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -70,14 +82,14 @@ impl Served {
         served
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
 
     /// The log from byte `from` on, once it contains `needle` (serve writes its log lines as
     /// things happen, so a line can land a moment after the answer that caused it). Gives up,
     /// returning what is there, after 10 s.
-    fn log_since_once(&self, from: usize, needle: &str) -> String {
+    pub(crate) fn log_since_once(&self, from: usize, needle: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let log = self.log();
@@ -100,7 +112,7 @@ impl Served {
     }
 
     /// Sends `signal` and waits for serve to exit.
-    fn stop(&mut self, signal: i32) -> ExitStatus {
+    pub(crate) fn stop(&mut self, signal: i32) -> ExitStatus {
         self.signal(signal);
         let mut child = self.child.take().unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -169,10 +181,10 @@ fn wait_until_ended(pids: &[u32]) {
 }
 
 /// An HTTP answer.
-struct Answer {
-    status: u16,
+pub(crate) struct Answer {
+    pub status: u16,
     headers: Vec<(String, String)>,
-    body: Vec<u8>,
+    pub body: Vec<u8>,
 }
 
 impl Answer {
@@ -194,7 +206,12 @@ impl Answer {
     }
 }
 
-fn http(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Answer {
+pub(crate) fn http(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> Answer {
     let agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(60)))

@@ -35,6 +35,8 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<i32>
         .watch
         .then(|| super::watch::WatchSet::new(&global.file, &stack));
     let prepared = prepare(global, stack, binaries, args.concurrency).await?;
+    // Watching starts before the banner: whatever is saved once serve answers is seen.
+    let listening = watched.map(super::watch::listen).transpose()?;
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await
@@ -56,16 +58,16 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<i32>
         &prepared.base_url(&origin),
         &prepared.route_rows(&origin),
     );
-    match watched {
+    match listening {
         None => gateway.clone().run(listener, stop_signal()).await,
-        Some(watched) => {
+        Some(listening) => {
             let looping = super::watch::Watch {
                 global: global.clone(),
                 concurrency: args.concurrency,
                 origin,
                 gateway: gateway.clone(),
             };
-            let watching = tokio::spawn(looping.run(watched, prepared));
+            let watching = tokio::spawn(looping.run(listening, prepared));
             gateway.clone().run(listener, stop_signal()).await;
             // Dropping the loop kills a cargo build it is waiting for.
             watching.abort();

@@ -163,23 +163,14 @@ pub(super) struct Watch {
 }
 
 impl Watch {
-    /// Runs until dropped (serve stopping aborts it).
-    pub async fn run(self, mut set: WatchSet, mut prepared: Prepared) {
+    /// Runs until dropped (serve stopping aborts it), from `listening` (see [`listen`]).
+    pub async fn run(self, mut listening: Listening, mut prepared: Prepared) {
         loop {
-            let (sender, mut events) = tokio::sync::mpsc::unbounded_channel::<Vec<PathBuf>>();
-            let _watcher = match start(&set, sender) {
-                Ok(watcher) => watcher,
-                Err(err) => {
-                    output::error(&err);
-                    output::status("serve keeps running without watching for changes");
-                    return;
-                }
-            };
-            output::status(&format!(
-                "Watching `{}` and {} crate(s) for changes",
-                set.stack_file.display(),
-                set.crates.len()
-            ));
+            let Listening {
+                set,
+                watcher: _watcher,
+                mut events,
+            } = listening;
             loop {
                 let Some(mut paths) = events.recv().await else {
                     return;
@@ -192,10 +183,19 @@ impl Watch {
                 if changes.stack
                     && let Some((new_set, new_prepared)) = self.reload().await
                 {
-                    set = new_set;
                     prepared = new_prepared;
                     // Watch what the new stack.yaml builds from.
-                    break;
+                    match listen(new_set) {
+                        Ok(new) => {
+                            listening = new;
+                            break;
+                        }
+                        Err(err) => {
+                            output::error(&err);
+                            output::status("serve keeps running without watching for changes");
+                            return;
+                        }
+                    }
                 }
                 if !changes.functions.is_empty() {
                     self.rebuild(&prepared, &changes.functions).await;
@@ -299,6 +299,29 @@ type Debouncer = notify_debouncer_full::Debouncer<
     notify_debouncer_full::notify::RecommendedWatcher,
     notify_debouncer_full::RecommendedCache,
 >;
+
+/// A watch in place: what it watches, and the batches of changed paths it reports.
+pub(super) struct Listening {
+    set: WatchSet,
+    watcher: Debouncer,
+    events: tokio::sync::mpsc::UnboundedReceiver<Vec<PathBuf>>,
+}
+
+/// Starts watching `set` (so that a change made from now on is seen) and says so.
+pub(super) fn listen(set: WatchSet) -> anyhow::Result<Listening> {
+    let (sender, events) = tokio::sync::mpsc::unbounded_channel();
+    let watcher = start(&set, sender)?;
+    output::status(&format!(
+        "Watching `{}` and {} crate(s) for changes",
+        set.stack_file.display(),
+        set.crates.len()
+    ));
+    Ok(Listening {
+        set,
+        watcher,
+        events,
+    })
+}
 
 /// Starts watching `set`; each debounced batch of paths written, made, removed or renamed goes
 /// to `sender`. Reads are not changes: cargo opening every Cargo.toml would rebuild forever.
