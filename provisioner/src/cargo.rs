@@ -88,6 +88,7 @@ pub const LOCAL_PROFILE: &str = "local";
 const LOCAL_PROFILE_DEFAULTS: &[&str] = &[
     "profile.local.inherits=\"dev\"",
     "profile.local.debug=\"line-tables-only\"",
+    "profile.local.package.\"*\".debug=false",
 ];
 
 impl Profile {
