@@ -53,10 +53,38 @@ pub fn client_id_from_env() -> Result<String, InitError> {
     }
 }
 
-/// A Cognito client from the standard AWS configuration chain (honours `AWS_ENDPOINT_URL`).
+/// A Cognito client configured as Lambda configures a function: credentials from
+/// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`, the region from
+/// `AWS_REGION`, and `AWS_ENDPOINT_URL` when set (an emulator; serve passes it on). HTTPS through
+/// rustls with ring.
+///
+/// Not `aws_config::load_defaults`: its chain (profiles, SSO, web identity through STS, IMDS,
+/// containers) is code Lambda never runs, and it was a third of every handler's zip.
 pub async fn cognito_client() -> aws_sdk_cognitoidentityprovider::Client {
-    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    aws_sdk_cognitoidentityprovider::Client::new(&config)
+    use aws_sdk_cognitoidentityprovider::config::{BehaviorVersion, Region};
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    let http_client = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    let mut config = aws_sdk_cognitoidentityprovider::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .http_client(http_client)
+        .credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        )
+        .region(
+            std::env::var("AWS_REGION")
+                .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+                .ok()
+                .map(Region::new),
+        );
+    if let Some(endpoint) = std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+    {
+        config = config.endpoint_url(endpoint);
+    }
+    aws_sdk_cognitoidentityprovider::Client::from_conf(config.build())
 }
 
 /// Runs the Lambda loop: `init` once, then `handler` for every event. `handler` turns every failure
@@ -94,29 +122,40 @@ where
 /// `AWS_LAMBDA_LOG_FORMAT=JSON`), with one difference: the runtime's TRACE line that prints every
 /// raw event is always off, because these events carry passwords and codes.
 fn init_logging() {
-    use tracing_subscriber::filter::{EnvFilter, LevelFilter};
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let spec = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_default();
-    let mut filter = EnvFilter::builder()
-        .with_default_directive(LevelFilter::INFO.into())
-        .parse_lossy(spec);
-    if let Ok(quiet) = "lambda_runtime::layers::api_response=debug".parse() {
-        filter = filter.add_directive(quiet);
-    }
+    let filter = log_filter(&spec);
     // No colour codes: CloudWatch Logs (and serve's log) show them as raw escapes.
-    let subscriber = tracing_subscriber::fmt()
+    let format = tracing_subscriber::fmt::layer()
         .with_ansi(false)
         .with_target(false)
-        .without_time()
-        .with_env_filter(filter);
+        .without_time();
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let registry = tracing_subscriber::registry().with(filter);
     // `try_init`: a second initialisation (tests) keeps the first subscriber.
     let _ = if json {
-        subscriber.json().try_init()
+        registry.with(format.json()).try_init()
     } else {
-        subscriber.try_init()
+        registry.with(format).try_init()
     };
+}
+
+/// The log filter for `spec`: `AWS_LAMBDA_LOG_LEVEL`'s level (`INFO`, `DEBUG`, ...) or `RUST_LOG`'s
+/// `level,target=level` directives; INFO when it is empty or not understood (span and field
+/// filters are not). The runtime's raw-event line (TRACE) stays off whatever is asked.
+fn log_filter(spec: &str) -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    let mut filter = match spec.trim() {
+        "" => Targets::new(),
+        spec => spec.parse::<Targets>().unwrap_or_default(),
+    };
+    if filter.default_level().is_none() {
+        filter = filter.with_default(LevelFilter::INFO);
+    }
+    filter.with_target("lambda_runtime::layers::api_response", LevelFilter::DEBUG)
 }
 
 /// Tells the Runtime API that init failed (`POST /runtime/init/error`), best effort: the process
@@ -147,5 +186,44 @@ async fn report_init_error(err: &InitError) {
         && let Err(err) = client.call(request).await
     {
         tracing::error!(error = %err, "could not report the init error to the Runtime API");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_filter;
+    use tracing::Level;
+
+    #[test]
+    fn the_log_filter_reads_lambdas_level_or_rust_log_and_keeps_raw_events_out() {
+        let enabled =
+            |spec: &str, target: &str, level: Level| log_filter(spec).would_enable(target, &level);
+        // Unset or unreadable: INFO.
+        for spec in ["", "  ", "[span{field=1}]=trace"] {
+            assert!(enabled(spec, "sign_up", Level::INFO), "{spec:?}");
+            assert!(!enabled(spec, "sign_up", Level::DEBUG), "{spec:?}");
+        }
+        // AWS_LAMBDA_LOG_LEVEL's values, in capitals.
+        assert!(enabled("DEBUG", "sign_up", Level::DEBUG));
+        assert!(!enabled("WARN", "sign_up", Level::INFO));
+        // RUST_LOG's directives; a target without a default leaves the rest at INFO.
+        assert!(enabled(
+            "warn,handler_common=debug",
+            "handler_common",
+            Level::DEBUG
+        ));
+        assert!(!enabled(
+            "warn,handler_common=debug",
+            "sign_up",
+            Level::INFO
+        ));
+        assert!(enabled("handler_common=debug", "sign_up", Level::INFO));
+        // The runtime's line with the raw event (passwords, codes) is TRACE: never on.
+        assert!(!enabled(
+            "trace",
+            "lambda_runtime::layers::api_response",
+            Level::TRACE
+        ));
+        assert!(enabled("trace", "sign_up", Level::TRACE));
     }
 }

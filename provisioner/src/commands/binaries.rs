@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use super::LoadedStack;
+use super::reconcile::CodeFuture;
 use crate::cargo::{self, Profile};
-use crate::engine::Code;
 use crate::spec::{Function, Workspace};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,13 +24,6 @@ pub(super) enum Binaries {
     Release,
     /// `--artifacts DIR`: built elsewhere.
     Artifacts,
-}
-
-/// What a build gave: per function, the directory holding its `bootstrap`, and (not for local
-/// builds, which are not what Lambda runs) its code as `up` would deploy it.
-pub(super) struct Built {
-    pub dirs: BTreeMap<String, PathBuf>,
-    pub code: BTreeMap<String, Code>,
 }
 
 impl Binaries {
@@ -44,46 +37,45 @@ impl Binaries {
         }
     }
 
-    /// Builds (or reads) every function's binary.
-    pub async fn build(self, stack: &LoadedStack) -> anyhow::Result<Built> {
-        let functions = &stack.loaded.stack.functions;
+    /// Where each function's `bootstrap` is, once built.
+    pub fn dirs(self, stack: &LoadedStack) -> BTreeMap<String, PathBuf> {
+        let target_dir = &stack.workspace.target_dir;
+        stack
+            .loaded
+            .stack
+            .functions
+            .iter()
+            .map(|(name, function)| {
+                let dir = match (self, &stack.artifacts) {
+                    (Binaries::Artifacts, Some((dir, _))) => {
+                        crate::artifacts::bootstrap_dir(dir, &function.binary)
+                    }
+                    (Binaries::Local, _) => local_dir(target_dir, &function.binary),
+                    _ => crate::package::package_dir(target_dir, &function.binary),
+                };
+                (name.clone(), dir)
+            })
+            .collect()
+    }
+
+    /// The build, to run while live AWS is read. Its code is what `up` would deploy, except for
+    /// a local build, which is not (empty).
+    pub fn build(self, stack: &LoadedStack) -> CodeFuture {
         match self {
+            Binaries::Release | Binaries::Artifacts => super::reconcile::build(stack),
             Binaries::Local => {
-                crate::output::status("Building the handlers (cargo build --profile local)...");
-                let all: Vec<(&String, &Function)> = functions.iter().collect();
-                Ok(Built {
-                    dirs: build_local(&stack.workspace, &all).await?,
-                    code: BTreeMap::new(),
+                let workspace = stack.workspace.clone();
+                let functions = stack.loaded.stack.functions.clone();
+                Box::pin(async move {
+                    if !functions.is_empty() {
+                        crate::output::status(
+                            "Building the handlers (cargo build --profile local)...",
+                        );
+                        let all: Vec<(&String, &Function)> = functions.iter().collect();
+                        build_local(&workspace, &all).await?;
+                    }
+                    Ok(BTreeMap::new())
                 })
-            }
-            Binaries::Release => {
-                let code = super::reconcile::build(stack)?;
-                let dirs = functions
-                    .iter()
-                    .map(|(name, f)| {
-                        let dir =
-                            crate::package::package_dir(&stack.workspace.target_dir, &f.binary);
-                        (name.clone(), dir)
-                    })
-                    .collect();
-                Ok(Built { dirs, code })
-            }
-            Binaries::Artifacts => {
-                let code = super::reconcile::build(stack)?;
-                let (dir, _) = stack
-                    .artifacts
-                    .as_ref()
-                    .context("no artifacts directory was given")?;
-                let dirs = functions
-                    .iter()
-                    .map(|(name, f)| {
-                        (
-                            name.clone(),
-                            crate::artifacts::bootstrap_dir(dir, &f.binary),
-                        )
-                    })
-                    .collect();
-                Ok(Built { dirs, code })
             }
         }
     }

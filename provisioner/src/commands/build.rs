@@ -1,5 +1,7 @@
 //! `provisioner build`: compile every function's crate and package it for Lambda.
 
+use std::collections::BTreeMap;
+
 use anyhow::Context;
 
 use crate::cli::{BuildArgs, GlobalArgs};
@@ -28,10 +30,41 @@ pub fn build(global: &GlobalArgs, args: &BuildArgs) -> anyhow::Result<i32> {
     Ok(super::exit::OK)
 }
 
-/// Builds and packages every function of the stack (also what `up` will call).
+/// Builds and packages every function of the stack.
 pub fn build_packages(stack: &super::LoadedStack) -> anyhow::Result<Vec<package::Package>> {
-    let functions = &stack.loaded.stack.functions;
     let binaries = crate::cargo::build_functions(&stack.workspace, &stack.loaded.stack)?;
+    package_all(
+        &stack.workspace.target_dir,
+        &stack.loaded.stack.functions,
+        &binaries,
+    )
+}
+
+/// As [`build_packages`] without blocking: cargo runs as a child process killed if the future is
+/// dropped, and packaging runs on a blocking thread. What `diff`, `up` and `serve --release` run
+/// while they read live AWS.
+pub async fn build_packages_async(
+    workspace: crate::spec::Workspace,
+    functions: BTreeMap<String, crate::spec::Function>,
+) -> anyhow::Result<Vec<package::Package>> {
+    if functions.is_empty() {
+        return Ok(Vec::new());
+    }
+    output::status("Building the handlers (cargo build --release)...");
+    let list: Vec<_> = functions.iter().collect();
+    let binaries =
+        crate::cargo::build_async(&workspace, &list, crate::cargo::Profile::Release).await?;
+    tokio::task::spawn_blocking(move || package_all(&workspace.target_dir, &functions, &binaries))
+        .await
+        .context("packaging the functions stopped")?
+}
+
+/// Checks and packages each function's built binary (`binaries`, by function).
+fn package_all(
+    target_dir: &std::path::Path,
+    functions: &BTreeMap<String, crate::spec::Function>,
+    binaries: &BTreeMap<String, std::path::PathBuf>,
+) -> anyhow::Result<Vec<package::Package>> {
     // Checking, zipping and hashing each binary is independent work: one thread each.
     std::thread::scope(|scope| {
         let jobs: Vec<_> = functions
@@ -42,10 +75,7 @@ pub fn build_packages(stack: &super::LoadedStack) -> anyhow::Result<Vec<package:
                     let binary = binary
                         .with_context(|| format!("no binary was built for function `{name}`"))?;
                     Ok(package::package_function(
-                        name,
-                        function,
-                        binary,
-                        &stack.workspace.target_dir,
+                        name, function, binary, target_dir,
                     )?)
                 })
             })

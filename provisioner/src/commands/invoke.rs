@@ -11,7 +11,7 @@ use bytes::Bytes;
 
 use super::binaries::Binaries;
 use super::exit;
-use super::reconcile::{load, observe_in, open};
+use super::reconcile::{load, observe_in};
 use super::serve::local_functions;
 use crate::cli::{GlobalArgs, InvokeArgs};
 use crate::engine::{Context, Values};
@@ -41,12 +41,12 @@ pub async fn invoke(global: &GlobalArgs, args: &InvokeArgs) -> anyhow::Result<i3
             names.join(", ")
         );
     }
-    let session = open(global, &stack).await?;
-    let config = session.config.clone();
-    let built = Binaries::choose(&stack, args.release).build(&stack).await?;
-    let (ctx, live) = observe_in(session, stack, built.code, Waits::default()).await?;
+    let binaries = Binaries::choose(&stack, args.release);
+    let dirs = binaries.dirs(&stack);
+    let code = binaries.build(&stack);
+    let (config, ctx, live) = observe_in(global, stack, code, Waits::default()).await?;
     let values = Values::from_live(&live);
-    let specs = local_functions(&ctx, &config, &values, &built.dirs, 1)
+    let specs = local_functions(&ctx, &config, &values, &dirs, 1)
         .await
         .context("the function's environment refers to the deployed stack\n\nhint: run `provisioner up` first")?;
     let request_id = uuid::Uuid::new_v4().to_string();

@@ -29,25 +29,39 @@ fn load_for(global: &GlobalArgs, code: bool) -> anyhow::Result<LoadedStack> {
     Ok(stack)
 }
 
-/// Builds the handlers of the stack's functions (or takes them from `--artifacts`).
-pub(super) fn build(stack: &LoadedStack) -> anyhow::Result<BTreeMap<String, Code>> {
+/// The code `up` deploys, as a future to run while live AWS is read ([`observe_in`]): the
+/// release build of the stack's functions (cargo is killed if the future is dropped), or the
+/// artifacts' code (`--artifacts`, read at once).
+pub(super) type CodeFuture =
+    futures_util::future::BoxFuture<'static, anyhow::Result<BTreeMap<String, Code>>>;
+
+pub(super) fn build(stack: &LoadedStack) -> CodeFuture {
     if let Some((dir, manifest)) = &stack.artifacts {
-        return Ok(manifest.code(dir, &stack.loaded.stack)?);
+        let code = manifest
+            .code(dir, &stack.loaded.stack)
+            .map_err(anyhow::Error::from);
+        return Box::pin(std::future::ready(code));
     }
-    let mut code = BTreeMap::new();
-    if !stack.loaded.stack.functions.is_empty() {
-        output::status("Building the handlers (cargo build --release)...");
-        for package in super::build::build_packages(stack)? {
-            code.insert(
-                package.function.clone(),
-                Code {
+    let workspace = stack.workspace.clone();
+    let functions = stack.loaded.stack.functions.clone();
+    Box::pin(async move {
+        let packages = super::build::build_packages_async(workspace, functions).await?;
+        Ok(packages
+            .into_iter()
+            .map(|package| {
+                let code = Code {
                     sha256: package.code_sha256,
                     zip: package.zip,
-                },
-            );
-        }
-    }
-    Ok(code)
+                };
+                (package.function, code)
+            })
+            .collect())
+    })
+}
+
+/// No code: `down` and `unlock` deploy none.
+pub(super) fn no_code() -> CodeFuture {
+    Box::pin(std::future::ready(Ok(BTreeMap::new())))
 }
 
 /// Who and where a command acts, settled before anything slow or anything that changes AWS: the
@@ -76,30 +90,39 @@ pub(super) async fn open(global: &GlobalArgs, stack: &LoadedStack) -> anyhow::Re
     })
 }
 
-/// Reads what is live for `stack` in the session's account and region.
+/// Opens the session and reads what is live for `stack` while `code` (the build) runs: a
+/// no-op run costs the longer of the two, not their sum. Either failing stops the other (a
+/// build's cargo is killed). Returns the session's SDK configuration, the context (with the
+/// code) and what is live.
 pub(super) async fn observe_in(
-    session: Session,
+    global: &GlobalArgs,
     stack: LoadedStack,
-    code: BTreeMap<String, Code>,
+    code: CodeFuture,
     waits: Waits,
-) -> anyhow::Result<(Arc<Context>, Arc<Live>)> {
-    let progress: Arc<dyn crate::progress::Progress> = Arc::new(output::Terminal::stderr());
-    let ctx = Context {
-        stack: stack.loaded.stack,
-        clients: session.clients,
-        target: session.target,
-        pacer: Pacer::reporting(progress.clone()),
-        code,
-        waits,
-        progress,
-        interrupt: crate::interrupt::Interrupt::default(),
+) -> anyhow::Result<(aws_config::SdkConfig, Arc<Context>, Arc<Live>)> {
+    let reading = async move {
+        let session = open(global, &stack).await?;
+        let progress: Arc<dyn crate::progress::Progress> = Arc::new(output::Terminal::stderr());
+        let ctx = Context {
+            stack: stack.loaded.stack,
+            clients: session.clients,
+            target: session.target,
+            pacer: Pacer::reporting(progress.clone()),
+            code: BTreeMap::new(),
+            waits,
+            progress,
+            interrupt: crate::interrupt::Interrupt::default(),
+        };
+        output::status(&format!(
+            "Reading stack `{}` in {} (account {})...",
+            ctx.stack.name, ctx.target.region, ctx.target.account
+        ));
+        let live = observe(&ctx).await?;
+        anyhow::Ok((session.config, ctx, live))
     };
-    output::status(&format!(
-        "Reading stack `{}` in {} (account {})...",
-        ctx.stack.name, ctx.target.region, ctx.target.account
-    ));
-    let live = observe(&ctx).await?;
-    Ok((Arc::new(ctx), Arc::new(live)))
+    let ((config, mut ctx, live), code) = tokio::try_join!(reading, code)?;
+    ctx.code = code;
+    Ok((config, Arc::new(ctx), Arc::new(live)))
 }
 
 /// A run of `diff`, `up` or `down` once it has read live AWS.
@@ -113,14 +136,9 @@ struct Started {
 /// The whole start of `diff`, `up`, `down`: load, open the session, build (when `build`), observe.
 async fn start(global: &GlobalArgs, build_code: bool, waits: Waits) -> anyhow::Result<Started> {
     let mut stack = load_for(global, build_code)?;
-    let session = open(global, &stack).await?;
-    let code = if build_code {
-        build(&stack)?
-    } else {
-        BTreeMap::new()
-    };
+    let code = if build_code { build(&stack) } else { no_code() };
     let stack_file = std::mem::take(&mut stack.bytes);
-    let (ctx, live) = observe_in(session, stack, code, waits).await?;
+    let (_, ctx, live) = observe_in(global, stack, code, waits).await?;
     Ok(Started {
         ctx,
         live,

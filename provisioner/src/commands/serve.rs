@@ -10,9 +10,9 @@ use anyhow::Context as _;
 use aws_credential_types::provider::ProvideCredentials;
 
 use super::LoadedStack;
-use super::binaries::{Binaries, Built};
+use super::binaries::Binaries;
 use super::exit;
-use super::reconcile::{load, observe_in, open};
+use super::reconcile::{load, observe_in};
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::engine::units::Live;
 use crate::engine::{Code, Context, Model, Resolve, Values, run};
@@ -142,7 +142,7 @@ impl Prepared {
     }
 }
 
-/// Builds the handlers (while the deployed stack is read), checks that the stack is up, and works
+/// Builds the handlers while the deployed stack is read, checks that the stack is up, and works
 /// out the routes, the authorizers and each function's process spec. What `serve` starts with and
 /// what `serve --watch` redoes when stack.yaml changes.
 pub(super) async fn prepare(
@@ -153,26 +153,9 @@ pub(super) async fn prepare(
 ) -> anyhow::Result<Prepared> {
     let functions = stack.loaded.stack.functions.clone();
     let workspace = stack.workspace.clone();
-    let session = open(global, &stack).await?;
-    let config = session.config.clone();
-    // A local build is not what `up` deploys: it runs alongside the reads. A release build
-    // gives the code the plan compares, so it comes first.
-    let (built, (ctx, live)) = if binaries == Binaries::Local {
-        output::status("Building the handlers (cargo build --profile local)...");
-        let all: Vec<(&String, &crate::spec::Function)> = functions.iter().collect();
-        let build = super::binaries::build_local(&workspace, &all);
-        let observe = observe_in(session, stack, BTreeMap::new(), Waits::default());
-        let (dirs, observed) = tokio::join!(build, observe);
-        let built = Built {
-            dirs: dirs?,
-            code: BTreeMap::new(),
-        };
-        (built, observed?)
-    } else {
-        let built = binaries.build(&stack).await?;
-        let observed = observe_in(session, stack, built.code.clone(), Waits::default()).await?;
-        (built, observed)
-    };
+    let dirs = binaries.dirs(&stack);
+    let code = binaries.build(&stack);
+    let (config, ctx, live) = observe_in(global, stack, code, Waits::default()).await?;
     let Some(api) = ctx.stack.api.clone() else {
         anyhow::bail!(
             "stack `{}` declares no `api`: there is nothing to serve\n\nhint: add an `api:` section with routes to stack.yaml",
@@ -192,7 +175,7 @@ pub(super) async fn prepare(
     }
     warn_of_differences(&ctx, &live, binaries);
 
-    let specs = local_functions(&ctx, &config, &values, &built.dirs, concurrency).await?;
+    let specs = local_functions(&ctx, &config, &values, &dirs, concurrency).await?;
 
     let mut verifiers = BTreeMap::new();
     for (name, spec) in &api.authorizers {
