@@ -366,6 +366,14 @@ impl Target {
         )
     }
 
+    /// A log group's ARN, as ListTagsForResource takes it (no `:*`).
+    pub fn log_group_arn(&self, name: &str) -> String {
+        format!(
+            "arn:{}:logs:{}:{}:log-group:{name}",
+            self.partition, self.region, self.account
+        )
+    }
+
     pub fn role_arn(&self, role: &str) -> String {
         format!("arn:{}:iam::{}:role/{role}", self.partition, self.account)
     }

@@ -6,7 +6,9 @@
 //! functions' log groups), its names are unique per account and region, exactly the lock's
 //! scope, and CreateLogGroup is an atomic create-if-absent: of two concurrent calls one succeeds
 //! and the other gets `ResourceAlreadyExistsException`; the holder cannot be seen without the
-//! lock, since the tags come with the create. (IAM would be atomic too, but it is global, not per
+//! lock, since the tags come with the create. Among the tags is a token of the run's own: taking
+//! the lock is one call (no read-back), and giving it back is two (the tags by the group's ARN,
+//! to be sure it is still this run's, then the delete). (IAM would be atomic too, but it is global, not per
 //! region, and eventually consistent on reads.) The deploy role needs `logs:CreateLogGroup`,
 //! `DeleteLogGroup`, `DescribeLogGroups` and `ListTagsForResource` on
 //! `arn:aws:logs:*:*:log-group:/provisioner/locks/*`.
@@ -33,6 +35,8 @@ const TAG_CALLER: &str = "provisioner:lock-caller";
 const TAG_HOST: &str = "provisioner:lock-host";
 const TAG_PID: &str = "provisioner:lock-pid";
 const TAG_COMMAND: &str = "provisioner:lock-command";
+/// A value of the run's own: which run holds the lock (another run's, or a takeover's, differs).
+const TAG_TOKEN: &str = "provisioner:lock-token";
 
 /// The lock's log group for `stack`.
 pub fn lock_name(stack: &str) -> String {
@@ -48,6 +52,8 @@ pub struct Holder {
     pub command: String,
     /// When the lock was taken (the group's creation time, by AWS's clock), in ms since the epoch.
     pub created_ms: i64,
+    /// The holder's token (none on a lock taken by an older provisioner).
+    pub token: Option<String>,
 }
 
 impl Holder {
@@ -120,52 +126,54 @@ pub enum LockError {
 pub struct Lock {
     stack: String,
     name: String,
-    created_ms: i64,
+    /// The group's ARN (for its tags).
+    arn: String,
+    token: String,
 }
 
 /// What trying to create the lock gave.
 enum Attempt {
-    Taken(i64),
+    Taken,
     Held(Option<Holder>),
 }
 
 impl Lock {
     /// Takes `stack`'s lock for `command`, waiting up to `timeout` while another run holds it;
-    /// a stale lock is taken over, said through `notice`.
+    /// a stale lock is taken over, said through `notice`. The holder is `target`'s caller.
     pub async fn acquire(
         client: &Client,
         stack: &str,
-        caller: &str,
+        target: &crate::aws::Target,
         command: &str,
         timeout: Duration,
         progress: &dyn Progress,
         notice: impl Fn(&str),
     ) -> Result<Lock, LockError> {
         let name = lock_name(stack);
+        let token = uuid::Uuid::new_v4().to_string();
+        let taken = |name: String| Lock {
+            stack: stack.to_owned(),
+            arn: target.log_group_arn(&name),
+            name,
+            token: token.clone(),
+        };
         let subject = format!("stack `{stack}`");
         let mut waiting = Waiting::new(progress, &subject, Some(timeout));
         let started = std::time::Instant::now();
         loop {
-            match try_create(client, stack, &name, caller, command).await? {
-                Attempt::Taken(created_ms) => {
-                    return Ok(Lock {
-                        stack: stack.to_owned(),
-                        name,
-                        created_ms,
-                    });
-                }
+            let holder = Tags {
+                caller: &target.caller,
+                command,
+                token: &token,
+            };
+            match try_create(client, stack, &name, &holder).await? {
+                Attempt::Taken => return Ok(taken(name)),
                 // Released between our create and our read: try again.
                 Attempt::Held(None) => tokio::time::sleep(Duration::from_millis(100)).await,
                 // Our own create went through but its answer was lost (a reset), and the SDK's
                 // retry found the group: it is ours.
-                Attempt::Held(Some(holder))
-                    if holder.host == hostname() && holder.pid == std::process::id() =>
-                {
-                    return Ok(Lock {
-                        stack: stack.to_owned(),
-                        name,
-                        created_ms: holder.created_ms,
-                    });
+                Attempt::Held(Some(holder)) if holder.token.as_deref() == Some(&token) => {
+                    return Ok(taken(name));
                 }
                 Attempt::Held(Some(holder)) => {
                     if let Some(why) = holder.stale() {
@@ -196,13 +204,36 @@ impl Lock {
 
     /// Gives the lock back, unless it is no longer this run's (taken over as stale meanwhile).
     pub async fn release(self, client: &Client) -> Result<(), LockError> {
-        match read(client, &self.stack, &self.name).await? {
-            Some(holder) if holder.created_ms == self.created_ms => {
-                delete(client, &self.stack, &self.name).await
+        let tags = client
+            .list_tags_for_resource()
+            .resource_arn(&self.arn)
+            .send()
+            .await;
+        match tags {
+            Ok(tags) => {
+                let token = tags.tags().and_then(|tags| tags.get(TAG_TOKEN));
+                if token == Some(&self.token) {
+                    delete(client, &self.stack, &self.name).await
+                } else {
+                    Ok(())
+                }
             }
-            _ => Ok(()),
+            Err(err) => match aws_sdk_cloudwatchlogs::Error::from(err) {
+                // Removed meanwhile (`provisioner unlock`): nothing to give back.
+                aws_sdk_cloudwatchlogs::Error::ResourceNotFoundException(_) => Ok(()),
+                err => Err(aws_error("read the holder of", &self.stack, &self.name)(
+                    err,
+                )),
+            },
         }
     }
+}
+
+/// What a lock's tags say of its holder, besides where it runs.
+struct Tags<'a> {
+    caller: &'a str,
+    command: &'a str,
+    token: &'a str,
 }
 
 /// Removes `stack`'s lock whoever holds it (`provisioner unlock`); returns who held it.
@@ -236,27 +267,21 @@ async fn try_create(
     client: &Client,
     stack: &str,
     name: &str,
-    caller: &str,
-    command: &str,
+    holder: &Tags<'_>,
 ) -> Result<Attempt, LockError> {
     let created = client
         .create_log_group()
         .log_group_name(name)
         .tags(crate::spec::OWNERSHIP_TAG, stack)
-        .tags(TAG_CALLER, tag_value(caller))
+        .tags(TAG_CALLER, tag_value(holder.caller))
         .tags(TAG_HOST, tag_value(&hostname()))
         .tags(TAG_PID, std::process::id().to_string())
-        .tags(TAG_COMMAND, command)
+        .tags(TAG_COMMAND, holder.command)
+        .tags(TAG_TOKEN, holder.token)
         .send()
         .await;
     match created {
-        Ok(_) => {
-            // The creation time is the lock's identity (`release` checks it).
-            let created_ms = read(client, stack, name)
-                .await?
-                .map_or(0, |holder| holder.created_ms);
-            Ok(Attempt::Taken(created_ms))
-        }
+        Ok(_) => Ok(Attempt::Taken),
         Err(err) => {
             let err = aws_sdk_cloudwatchlogs::Error::from(err);
             if matches!(
@@ -280,8 +305,14 @@ async fn take_over(
     stale: &Holder,
 ) -> Result<(), LockError> {
     let marker = format!("{name}.takeover");
-    match try_create(client, stack, &marker, "takeover", "takeover").await? {
-        Attempt::Taken(_) => {
+    let token = uuid::Uuid::new_v4().to_string();
+    let holder = Tags {
+        caller: "takeover",
+        command: "takeover",
+        token: &token,
+    };
+    match try_create(client, stack, &marker, &holder).await? {
+        Attempt::Taken => {
             if read(client, stack, name)
                 .await?
                 .is_some_and(|now| now.created_ms == stale.created_ms)
@@ -346,6 +377,7 @@ async fn read(client: &Client, stack: &str, name: &str) -> Result<Option<Holder>
         pid: tag(TAG_PID).parse().unwrap_or(0),
         command: tag(TAG_COMMAND),
         created_ms: group.creation_time().unwrap_or(0),
+        token: tags.get(TAG_TOKEN).cloned(),
     }))
 }
 
@@ -437,6 +469,7 @@ mod tests {
             pid: std::process::id(),
             command: "up".to_owned(),
             created_ms: now_ms,
+            token: None,
         };
         assert_eq!(holder.stale(), None, "this process is alive");
         // A pid past the kernel's limit runs nowhere.

@@ -380,6 +380,8 @@ fn with_a_fifth_of_calls_failing_transiently_up_and_down_converge() {
 
 /// A create whose answer is lost (it took effect; the client saw a reset) is not made twice: the
 /// REST API, the user pool and the app client each exist once, and the next run plans nothing.
+/// The first CreateLogGroup is the stack's lock: the SDK's retry finds it made, and its token says
+/// it is this run's (the run goes on, and gives it back).
 #[test]
 fn a_create_whose_answer_is_lost_is_not_made_twice() {
     let stack = support::unique("lost");
@@ -387,9 +389,14 @@ fn a_create_whose_answer_is_lost_is_not_made_twice() {
     let lost = std::sync::Mutex::new(std::collections::BTreeSet::new());
     let proxy = FaultProxy::start(move |call| {
         let operation = call.operation();
-        let create = ["CreateUserPool", "CreateUserPoolClient", "POST /restapis"]
-            .iter()
-            .any(|o| operation == *o);
+        let create = [
+            "CreateUserPool",
+            "CreateUserPoolClient",
+            "POST /restapis",
+            "CreateLogGroup",
+        ]
+        .iter()
+        .any(|o| operation == *o);
         // The first answer of each create is lost.
         (create && lost.lock().unwrap().insert(operation)).then_some(Fault::LoseAnswer)
     });
@@ -397,8 +404,8 @@ fn a_create_whose_answer_is_lost_is_not_made_twice() {
     assert_eq!(up.code, Some(0), "{}", up.stderr);
     assert_eq!(
         proxy.injected.load(Ordering::Relaxed),
-        3,
-        "three answers lost"
+        4,
+        "four answers lost"
     );
     drop(proxy);
     let diff = on_emulator(&file, &stack, &["diff"]);
@@ -411,4 +418,7 @@ fn a_create_whose_answer_is_lost_is_not_made_twice() {
     );
     let down = on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
     assert_eq!(down.code, Some(0), "{}", down.stderr);
+    // The lock was recognised as this run's and given back: nothing to take over.
+    assert!(!down.stderr.contains("taking over"), "{}", down.stderr);
+    assert!(!up.stderr.contains("warning"), "{}", up.stderr);
 }

@@ -402,7 +402,7 @@ async fn take_lock(ctx: &Context, command: &str, timeout: u64) -> anyhow::Result
     Ok(lock::Lock::acquire(
         &ctx.clients.logs,
         &ctx.stack.name,
-        &ctx.target.caller,
+        &ctx.target,
         command,
         std::time::Duration::from_secs(timeout),
         ctx.progress.as_ref(),
