@@ -410,8 +410,15 @@ pub struct Plan {
     /// Things that stop the plan from being applied (a foreign resource in the way).
     pub blockers: Vec<String>,
     /// The longest chain of calls applying it takes, one waiting on another (with every call
-    /// 100 ms away, `up` cannot take less than this many tenths of a second, pacing aside).
+    /// 100 ms away, applying cannot take less than this many tenths of a second, pacing aside).
     pub critical_path: usize,
+    /// The rounds of reads this plan took, each waiting on an answer of the one before:
+    /// GetCallerIdentity, then the longest chain of `observe`.
+    pub read_depth: usize,
+    /// The whole `up` of this plan as such a chain: the reads; with changes, also the lock (one
+    /// call), the reads again under it (without GetCallerIdentity), the apply and the lock given
+    /// back (two calls).
+    pub run_critical_path: usize,
 }
 
 impl Plan {
@@ -430,6 +437,8 @@ impl Plan {
             entries,
             blockers,
             critical_path: 0,
+            read_depth: 0,
+            run_critical_path: 0,
         }
     }
 

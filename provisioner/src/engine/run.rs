@@ -49,6 +49,13 @@ pub fn plan_up(ctx: &Model, live: &Live) -> Plan {
         .filter(|l| l.entry.action != Action::NoOp)
         .count();
     plan.critical_path = depth.values().max().copied().unwrap_or(0) + leftovers;
+    plan.read_depth = 1 + live.read_depth();
+    plan.run_critical_path = if plan.has_changes() {
+        // Lock, reads again (GetCallerIdentity is not repeated), apply, unlock.
+        plan.read_depth + 1 + (plan.read_depth - 1) + plan.critical_path + 2
+    } else {
+        plan.read_depth
+    };
     plan
 }
 

@@ -112,6 +112,10 @@ fn nothing_live_plans_every_resource_as_a_create() {
         // the resources (one level), each route's method and integration (at once), deployment,
         // stage; the permissions go in beside the API's parts.
         assert_eq!(plan.critical_path, 2 + 2 + (1 + 1 + 1 + 2 + 1 + 1));
+        // Nothing found: GetCallerIdentity, then one round of reads. The whole `up`: those, the
+        // lock, one round again under it, the apply, the lock given back.
+        assert_eq!(plan.read_depth, 2);
+        assert_eq!(plan.run_critical_path, 2 + 1 + 1 + plan.critical_path + 2);
         assert_eq!(
             (plan.region.as_str(), plan.account.as_str()),
             ("eu-west-1", "111122223333")

@@ -37,6 +37,48 @@ pub struct Live {
     pub leftovers: Vec<Leftover>,
 }
 
+impl Live {
+    /// The rounds of reads `observe` made, each waiting on an answer of the one before: per kind,
+    /// the listing or first read, then what only its answer can name. The longest, as found.
+    pub fn read_depth(&self) -> usize {
+        // ListUserPools; DescribeUserPool and ListUserPoolClients; DescribeUserPoolClient.
+        let cognito = self
+            .pools
+            .values()
+            .map(|search| match &search.owned {
+                None => 1,
+                Some(_) if self.clients.values().any(Option::is_some) => 3,
+                Some(_) => 2,
+            })
+            .max()
+            .unwrap_or(0);
+        // GetRestApis; its authorizers, resources and stage; the stage's deployment.
+        let api = match &self.api.owned {
+            None => 1,
+            Some(api) if api.stage.is_some() => 3,
+            Some(_) => 2,
+        };
+        // DescribeLogGroups; the tags of those found.
+        let logs = if self.log_groups.values().any(Option::is_some) {
+            2
+        } else {
+            1
+        };
+        // GetFunction; the policy of those found.
+        let functions = if self.functions.values().any(Option::is_some) {
+            2
+        } else {
+            1
+        };
+        // GetRole, its attached and inline policies at once.
+        let roles = 1;
+        [cognito, api, logs, functions, roles]
+            .into_iter()
+            .max()
+            .unwrap_or(1)
+    }
+}
+
 /// Reads every resource the stack declares, and its leftovers: the kinds concurrently (app
 /// clients after their pools). Nothing here writes.
 pub async fn observe(ctx: &Context) -> anyhow::Result<Live> {

@@ -322,6 +322,10 @@ async fn cold_up_creates_the_tutorial_stack_and_then_nothing_changes() {
         plan["summary"],
         json!({"create": 0, "update": 0, "replace": 0, "delete": 0})
     );
+    // Its reads: GetCallerIdentity, then three rounds (ListUserPools; the pool and its clients'
+    // list; the client), and that is the whole run.
+    assert_eq!(plan["readDepth"], 4, "{plan:#}");
+    assert_eq!(plan["runCriticalPath"], 4, "{plan:#}");
     let again = up(&file, &stack, &[]);
     assert_eq!(again["calls"]["writes"], 0, "{:#}", again["calls"]);
     assert!(again["calls"]["reads"].as_u64().unwrap() > 0);
