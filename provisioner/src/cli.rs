@@ -218,6 +218,6 @@ pub struct ServeArgs {
     #[arg(long)]
     pub watch: bool,
     /// Run the release build `up` deploys (slow to rebuild), not the workspace's `local` profile.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "watch")]
     pub release: bool,
 }

@@ -259,3 +259,21 @@ fn serve_watch_rebuilds_an_edited_handler_keeps_it_on_a_build_error_and_follows_
     provisioner(&dir, &["down", "--yes", "--delete-data", "--stack", &stack]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--watch` rebuilds with the local profile: it cannot serve the release build or artifacts
+/// built elsewhere. Both are usage errors (64), before anything is read or built.
+#[test]
+fn serve_watch_refuses_release_and_artifacts() {
+    for extra in [
+        &["--release"][..],
+        &["--artifacts", "target/no-such-artifacts"][..],
+    ] {
+        let ran = support::run(
+            support::provisioner()
+                .args(["serve", "--watch", "--port", "0"])
+                .args(extra),
+        );
+        assert_eq!(ran.code, Some(64), "{extra:?}: {}", ran.stderr);
+        assert!(ran.stderr.contains("--watch"), "{extra:?}: {}", ran.stderr);
+    }
+}
