@@ -80,6 +80,30 @@ fn invoke_runs_one_handler_with_an_event_and_exits_1_on_a_function_error() {
         unknown.stderr
     );
 
+    // stack.yaml grew a pool and a function that are not deployed yet: invoking a deployed
+    // function needs only its own environment's references.
+    let grown = support::write_stack(&[
+        (
+            "functions:\n",
+            "functions:\n  audit:\n    crate: handlers/secret\n    environment:\n      POOL_ID: ${userPools.staff.id}\n",
+        ),
+        (
+            "userPools:\n",
+            "userPools:\n  staff:\n    selfSignUp: false\n",
+        ),
+    ]);
+    let signed_up = on_emulator(&grown, &stack, &["invoke", "sign-up", "--body", "not json"]);
+    assert_eq!(signed_up.code, Some(0), "{}", signed_up.stderr);
+    assert!(signed_up.stdout.contains("400"), "{}", signed_up.stdout);
+    // The new function's own reference is still named when it is the one invoked.
+    let audit = on_emulator(&grown, &stack, &["invoke", "audit"]);
+    assert_eq!(audit.code, Some(1), "{}", audit.stderr);
+    assert!(
+        audit.stderr.contains("userPools.staff.id"),
+        "{}",
+        audit.stderr
+    );
+
     let down = on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
     assert_eq!(down.code, Some(0), "{}", down.stderr);
 }

@@ -175,7 +175,7 @@ pub(super) async fn prepare(
     }
     warn_of_differences(&ctx, &live, binaries);
 
-    let specs = local_functions(&ctx, &config, &values, &dirs, concurrency).await?;
+    let specs = local_functions(&ctx, &config, &values, &dirs, concurrency, None).await?;
 
     let mut verifiers = BTreeMap::new();
     for (name, spec) in &api.authorizers {
@@ -279,13 +279,15 @@ fn warn_of_differences(ctx: &Context, live: &Live, binaries: Binaries) {
 /// How each function of the stack runs here: the function's environment with its references
 /// resolved against live `values`, Lambda's own variables, the caller's credentials (and the
 /// emulator's endpoint, on one), its `bootstrap` in `dirs`. Refused on a machine that cannot run
-/// the functions' binaries.
+/// the functions' binaries. With `only`, that function alone (`invoke`: what other functions'
+/// environments refer to need not exist).
 pub(super) async fn local_functions(
     ctx: &Context,
     config: &aws_config::SdkConfig,
     values: &Values,
     dirs: &BTreeMap<String, std::path::PathBuf>,
     concurrency: u16,
+    only: Option<&str>,
 ) -> anyhow::Result<BTreeMap<String, FunctionSpec>> {
     let credentials = config
         .credentials_provider()
@@ -353,6 +355,9 @@ pub(super) async fn local_functions(
 
     let mut specs = BTreeMap::new();
     for (name, function) in &ctx.stack.functions {
+        if only.is_some_and(|only| only != name) {
+            continue;
+        }
         let dir = dirs
             .get(name)
             .with_context(|| format!("no binary was built for function `{name}`"))?;
