@@ -90,7 +90,12 @@ impl Served {
     /// things happen, so a line can land a moment after the answer that caused it). Gives up,
     /// returning what is there, after 10 s.
     pub(crate) fn log_since_once(&self, from: usize, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        self.log_since_within(from, needle, Duration::from_secs(10))
+    }
+
+    /// As [`Served::log_since_once`], giving up after `patience`.
+    pub(crate) fn log_since_within(&self, from: usize, needle: &str, patience: Duration) -> String {
+        let deadline = Instant::now() + patience;
         loop {
             let log = self.log();
             let since = log.get(from..).unwrap_or_default().to_owned();
