@@ -88,23 +88,42 @@ pub async fn find(client: &Client, name: &str) -> Result<Option<LiveLogGroup>, L
             break;
         }
     }
-    let Some(group) = found else {
-        return Ok(None);
-    };
+    match found {
+        Some(group) => with_tags(client, &group).await,
+        None => Ok(None),
+    }
+}
+
+/// `group` as listed, with its tags (one ListTagsForResource on its ARN); None if it was deleted
+/// since it was listed.
+pub async fn with_tags(
+    client: &Client,
+    group: &LogGroup,
+) -> Result<Option<LiveLogGroup>, LogGroupError> {
+    let name = group.log_group_name().unwrap_or_default();
     let arn = group
         .log_group_arn()
         .map(str::to_owned)
         .or_else(|| group.arn().map(|arn| arn.trim_end_matches(":*").to_owned()))
         .unwrap_or_default();
-    let tags = client
+    let tags = match client
         .list_tags_for_resource()
         .resource_arn(&arn)
         .send()
         .await
-        .map_err(aws_error("read the tags of", name))?
-        .tags()
-        .cloned()
-        .unwrap_or_default();
+    {
+        Ok(output) => output.tags().cloned().unwrap_or_default(),
+        Err(err) => {
+            let err = aws_sdk_cloudwatchlogs::Error::from(err);
+            if matches!(
+                err,
+                aws_sdk_cloudwatchlogs::Error::ResourceNotFoundException(_)
+            ) {
+                return Ok(None);
+            }
+            return Err(aws_error("read the tags of", name)(err));
+        }
+    };
     Ok(Some(LiveLogGroup {
         name: name.to_owned(),
         arn,
@@ -113,28 +132,27 @@ pub async fn find(client: &Client, name: &str) -> Result<Option<LiveLogGroup>, L
     }))
 }
 
-/// Names of every log group whose name starts with `prefix` (every page listed).
-pub async fn names_with_prefix(
+/// Every log group whose name starts with `prefix` (every page listed).
+pub async fn list_with_prefix(
     client: &Client,
     prefix: &str,
-) -> Result<Vec<String>, LogGroupError> {
+) -> Result<Vec<LogGroup>, LogGroupError> {
     let mut pages = client
         .describe_log_groups()
         .log_group_name_prefix(prefix)
         .into_paginator()
         .send();
-    let mut names = Vec::new();
+    let mut groups = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(aws_error("list", &format!("{prefix}*")))?;
-        names.extend(
+        groups.extend(
             page.log_groups()
                 .iter()
-                .filter_map(|g| g.log_group_name())
-                .filter(|name| name.starts_with(prefix))
-                .map(str::to_owned),
+                .filter(|g| g.log_group_name().is_some_and(|n| n.starts_with(prefix)))
+                .cloned(),
         );
     }
-    Ok(names)
+    Ok(groups)
 }
 
 /// Creates the log group, tagged as `stack`'s in the same call, and sets its retention. A group

@@ -18,13 +18,33 @@ use crate::spec::OWNERSHIP_TAG;
 /// What `observe` found: by function, its group (which may be foreign); and the leftovers.
 pub type Observed = (BTreeMap<String, Option<LiveLogGroup>>, Vec<Leftover>);
 
+/// One listing of the groups under `/aws/lambda/<stack>-` serves the declared groups named so and
+/// finds the leftovers; then the tags of each group found (one call each). A group named otherwise
+/// (a function's own physical name) is looked up by itself. CloudWatch Logs allows few
+/// DescribeLogGroups a second: one listing, not one per function.
 pub async fn observe(ctx: &Context) -> anyhow::Result<Observed> {
     let stack = &ctx.stack;
     let logs = &ctx.clients.logs;
+    let prefix = log_group_name(&format!("{}-", stack.name));
+    let listed = super::list_with_prefix(logs, &prefix)
+        .await
+        .context("listing log groups")?;
+    let listed = &listed;
+    let prefix = &prefix;
     let found = try_join_all(stack.functions.iter().map(|(name, f)| async move {
-        let group = super::find(logs, &log_group_name(&f.physical_name))
-            .await
-            .with_context(|| format!("functions.{name}.logGroup: reading"))?;
+        let group_name = log_group_name(&f.physical_name);
+        let group = if group_name.starts_with(prefix.as_str()) {
+            match listed
+                .iter()
+                .find(|g| g.log_group_name() == Some(group_name.as_str()))
+            {
+                Some(group) => super::with_tags(logs, group).await,
+                None => Ok(None),
+            }
+        } else {
+            super::find(logs, &group_name).await
+        }
+        .with_context(|| format!("functions.{name}.logGroup: reading"))?;
         Ok::<_, anyhow::Error>((name.clone(), group))
     }));
     let leftovers = async {
@@ -33,14 +53,22 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Observed> {
             .values()
             .map(|f| log_group_name(&f.physical_name))
             .collect();
-        let listed = super::names_with_prefix(logs, &log_group_name(&format!("{}-", stack.name)))
-            .await
-            .context("listing log groups")?;
+        let names = listed
+            .iter()
+            .filter_map(|g| g.log_group_name())
+            .map(str::to_owned)
+            .collect();
         leftovers_by_name(
-            listed,
+            names,
             &declared,
             |name| async move {
-                Ok(super::find(logs, &name)
+                let Some(group) = listed
+                    .iter()
+                    .find(|g| g.log_group_name() == Some(name.as_str()))
+                else {
+                    return Ok(false);
+                };
+                Ok(super::with_tags(logs, group)
                     .await?
                     .is_some_and(|live| live.owned_by(&stack.name)))
             },
