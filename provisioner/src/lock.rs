@@ -110,6 +110,12 @@ pub enum LockError {
         /// `, waited 30 s` or nothing.
         waited: String,
     },
+    #[error("failed to read the lock of stack `{stack}`")]
+    Read {
+        stack: String,
+        #[source]
+        source: crate::kinds::log_group::LogGroupError,
+    },
     #[error("failed to {action} the lock of stack `{stack}` (log group `{name}`)")]
     Aws {
         action: &'static str,
@@ -332,52 +338,30 @@ async fn take_over(
     }
 }
 
+/// The lock group `name` and who holds it, if it exists (a log group as the stack's are read).
 async fn read(client: &Client, stack: &str, name: &str) -> Result<Option<Holder>, LockError> {
-    let page = client
-        .describe_log_groups()
-        .log_group_name_prefix(name)
-        .send()
+    let group = crate::kinds::log_group::find(client, name)
         .await
-        .map_err(aws_error("read", stack, name))?;
-    let Some(group) = page
-        .log_groups()
-        .iter()
-        .find(|g| g.log_group_name() == Some(name))
-    else {
-        return Ok(None);
-    };
-    let arn = group
-        .log_group_arn()
-        .map(str::to_owned)
-        .or_else(|| group.arn().map(|arn| arn.trim_end_matches(":*").to_owned()))
-        .unwrap_or_default();
-    let tags = match client
-        .list_tags_for_resource()
-        .resource_arn(&arn)
-        .send()
-        .await
-    {
-        Ok(output) => output.tags().cloned().unwrap_or_default(),
-        Err(err) => {
-            let err = aws_sdk_cloudwatchlogs::Error::from(err);
-            // Deleted between the two reads: released.
-            if matches!(
-                err,
-                aws_sdk_cloudwatchlogs::Error::ResourceNotFoundException(_)
-            ) {
-                return Ok(None);
-            }
-            return Err(aws_error("read the holder of", stack, name)(err));
+        .map_err(|source| LockError::Read {
+            stack: stack.to_owned(),
+            source,
+        })?;
+    Ok(group.map(|group| {
+        let tag = |key: &str| {
+            group
+                .tags
+                .get(key)
+                .cloned()
+                .unwrap_or_else(|| "?".to_owned())
+        };
+        Holder {
+            caller: tag(TAG_CALLER),
+            host: tag(TAG_HOST),
+            pid: tag(TAG_PID).parse().unwrap_or(0),
+            command: tag(TAG_COMMAND),
+            created_ms: group.created_ms.unwrap_or(0),
+            token: group.tags.get(TAG_TOKEN).cloned(),
         }
-    };
-    let tag = |key: &str| tags.get(key).cloned().unwrap_or_else(|| "?".to_owned());
-    Ok(Some(Holder {
-        caller: tag(TAG_CALLER),
-        host: tag(TAG_HOST),
-        pid: tag(TAG_PID).parse().unwrap_or(0),
-        command: tag(TAG_COMMAND),
-        created_ms: group.creation_time().unwrap_or(0),
-        token: tags.get(TAG_TOKEN).cloned(),
     }))
 }
 

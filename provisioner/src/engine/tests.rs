@@ -81,6 +81,7 @@ fn live_group(model: &Model, function: &str, tags: HashMap<String, String>) -> L
         name,
         retention_days: None,
         tags,
+        created_ms: None,
     }
 }
 

@@ -24,6 +24,8 @@ pub struct LiveLogGroup {
     /// None: kept forever.
     pub retention_days: Option<i32>,
     pub tags: HashMap<String, String>,
+    /// When it was made, in ms since the epoch (the stack's lock is aged by it).
+    pub created_ms: Option<i64>,
 }
 
 impl LiveLogGroup {
@@ -129,6 +131,7 @@ pub async fn with_tags(
         arn,
         retention_days: group.retention_in_days(),
         tags,
+        created_ms: group.creation_time(),
     }))
 }
 

@@ -99,6 +99,7 @@ mod replay {
             arn: arn.to_owned(),
             retention_days: None,
             tags: HashMap::new(),
+            created_ms: None,
         };
         adopt(&client, "auth-demo", &live)
             .await
