@@ -2,14 +2,13 @@
 //! (one `cargo build` for all of them: `--release` for Lambda, the `local` profile for serve).
 
 use std::collections::BTreeMap;
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, bail};
 use cargo_metadata::{Message, MetadataCommand, TargetKind};
 
-use crate::spec::{Architecture, Function, Stack, Workspace, WorkspaceMember};
+use crate::spec::{Architecture, Function, Workspace, WorkspaceMember};
 
 /// The cargo to run: the one that runs us (`CARGO`, set by `cargo run` and `cargo test`), else `cargo`.
 fn cargo_program() -> PathBuf {
@@ -60,7 +59,7 @@ pub fn discover(dir: &Path) -> anyhow::Result<Workspace> {
     })
 }
 
-/// Set by cargo for the crate it runs; see `build_functions`.
+/// Set by cargo for the crate it runs; see `build_command`.
 const INHERITED_FROM_CARGO: &[&str] = &[
     "CARGO_MANIFEST_DIR",
     "CARGO_MANIFEST_PATH",
@@ -101,38 +100,11 @@ impl Profile {
     }
 }
 
-/// Builds every function's binary in one `cargo build --release` and returns, per function,
-/// the path of its executable. Cargo's own progress goes to our stderr.
-pub fn build_functions(
-    workspace: &Workspace,
-    stack: &Stack,
-) -> anyhow::Result<BTreeMap<String, PathBuf>> {
-    let functions: Vec<(&String, &Function)> = stack.functions.iter().collect();
-    let Some(mut command) = build_command(workspace, &functions, Profile::Release)? else {
-        return Ok(BTreeMap::new());
-    };
-    crate::output::status(&format!(
-        "building {} function(s) with `cargo build --release`",
-        stack.functions.len()
-    ));
-    command.stdout(Stdio::piped()).stderr(Stdio::inherit());
-    let mut child = command
-        .spawn()
-        .with_context(|| format!("failed to run `{}`", cargo_program().display()))?;
-    let mut executables = BTreeMap::new();
-    if let Some(stdout) = child.stdout.take() {
-        for message in Message::parse_stream(BufReader::new(stdout)) {
-            let message = message.context("failed to read cargo's build output")?;
-            note_executable(&mut executables, message);
-        }
-    }
-    let status = child.wait().context("failed to wait for cargo")?;
-    built(&functions, Profile::Release, status, &executables)
-}
-
-/// As [`build_functions`] for `functions` only, with `profile`, without blocking: cargo runs as
-/// a child process that is killed if the returned future is dropped (serve stopping mid-build).
-pub async fn build_async(
+/// Builds `functions`' binaries in one `cargo build` with `profile` and returns, per function,
+/// the path of its executable. Cargo's own progress (and the compiler's errors) goes to our
+/// stderr; cargo runs as a child process killed if the returned future is dropped (a run whose
+/// reads failed, serve stopping mid-build).
+pub async fn build(
     workspace: &Workspace,
     functions: &[(&String, &Function)],
     profile: Profile,
@@ -171,17 +143,7 @@ fn build_command(
     functions: &[(&String, &Function)],
     profile: Profile,
 ) -> anyhow::Result<Option<Command>> {
-    let host = host_architecture();
-    for (name, function) in functions {
-        if Some(function.architecture) != host {
-            bail!(
-                "function `{name}` is for `{}`, but this machine builds only for {}\n\nhint: set `architecture: {}` in stack.yaml; cross-building (for example with cargo-zigbuild) is not supported yet",
-                function.architecture.lambda_name(),
-                std::env::consts::ARCH,
-                host.map_or("x86_64", Architecture::lambda_name),
-            );
-        }
-    }
+    check_architectures(functions)?;
     if functions.is_empty() {
         return Ok(None);
     }
@@ -226,6 +188,22 @@ fn build_command(
         }
     }
     Ok(Some(command))
+}
+
+/// Refuses a function this machine cannot build for (no cross-building).
+pub fn check_architectures(functions: &[(&String, &Function)]) -> anyhow::Result<()> {
+    let host = host_architecture();
+    for (name, function) in functions {
+        if Some(function.architecture) != host {
+            bail!(
+                "function `{name}` is for `{}`, but this machine builds only for {}\n\nhint: set `architecture: {}` in stack.yaml; cross-building (for example with cargo-zigbuild) is not supported yet",
+                function.architecture.lambda_name(),
+                std::env::consts::ARCH,
+                host.map_or("x86_64", Architecture::lambda_name),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Whether the workspace's root Cargo.toml defines `[profile.<name>]`.

@@ -88,7 +88,7 @@ pub(super) async fn build_local(
     workspace: &Workspace,
     functions: &[(&String, &Function)],
 ) -> anyhow::Result<BTreeMap<String, PathBuf>> {
-    let executables = cargo::build_async(workspace, functions, Profile::Local).await?;
+    let executables = cargo::build(workspace, functions, Profile::Local).await?;
     let mut dirs = BTreeMap::new();
     for (name, function) in functions {
         let executable = &executables[*name];

@@ -7,7 +7,7 @@ use anyhow::Context;
 use crate::cli::{BuildArgs, GlobalArgs};
 use crate::{output, package};
 
-pub fn build(global: &GlobalArgs, args: &BuildArgs) -> anyhow::Result<i32> {
+pub async fn build(global: &GlobalArgs, args: &BuildArgs) -> anyhow::Result<i32> {
     if global.artifacts.is_some() {
         return Err(super::UsageError(
             "`build` compiles the handlers: `--artifacts` is for `diff`, `up` and `serve` (write artifacts with `provisioner build --out DIR`)".to_owned(),
@@ -16,7 +16,11 @@ pub fn build(global: &GlobalArgs, args: &BuildArgs) -> anyhow::Result<i32> {
     }
     let stack = super::load_stack(global)?;
     output::warnings(&stack.file.display().to_string(), &stack.loaded.warnings);
-    let packages = build_packages(&stack)?;
+    let packages = build_packages(
+        stack.workspace.clone(),
+        stack.loaded.stack.functions.clone(),
+    )
+    .await?;
     if let Some(dir) = &args.out {
         crate::artifacts::write(dir, &stack.loaded.stack, &packages)?;
         output::status(&format!(
@@ -30,30 +34,21 @@ pub fn build(global: &GlobalArgs, args: &BuildArgs) -> anyhow::Result<i32> {
     Ok(super::exit::OK)
 }
 
-/// Builds and packages every function of the stack.
-pub fn build_packages(stack: &super::LoadedStack) -> anyhow::Result<Vec<package::Package>> {
-    let binaries = crate::cargo::build_functions(&stack.workspace, &stack.loaded.stack)?;
-    package_all(
-        &stack.workspace.target_dir,
-        &stack.loaded.stack.functions,
-        &binaries,
-    )
-}
-
-/// As [`build_packages`] without blocking: cargo runs as a child process killed if the future is
-/// dropped, and packaging runs on a blocking thread. What `diff`, `up` and `serve --release` run
-/// while they read live AWS.
-pub async fn build_packages_async(
+/// Builds and packages `functions` (the release build): cargo runs as a child process killed if
+/// the future is dropped, and packaging runs on a blocking thread. What `build` runs, and what
+/// `diff`, `up` and `serve --release` run while they read live AWS.
+pub async fn build_packages(
     workspace: crate::spec::Workspace,
     functions: BTreeMap<String, crate::spec::Function>,
 ) -> anyhow::Result<Vec<package::Package>> {
     if functions.is_empty() {
         return Ok(Vec::new());
     }
-    output::status("Building the handlers (cargo build --release)...");
     let list: Vec<_> = functions.iter().collect();
-    let binaries =
-        crate::cargo::build_async(&workspace, &list, crate::cargo::Profile::Release).await?;
+    // A function this machine cannot build for is refused before anything is said or built.
+    crate::cargo::check_architectures(&list)?;
+    output::status("Building the handlers (cargo build --release)...");
+    let binaries = crate::cargo::build(&workspace, &list, crate::cargo::Profile::Release).await?;
     tokio::task::spawn_blocking(move || package_all(&workspace.target_dir, &functions, &binaries))
         .await
         .context("packaging the functions stopped")?

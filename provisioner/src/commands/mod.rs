@@ -54,7 +54,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     };
     let result = match cli.command {
         Command::Validate => validate(&cli.global),
-        Command::Build(args) => build(&cli.global, &args),
+        Command::Build(args) => build(&cli.global, &args).await,
         Command::Diff(args) => diff(&cli.global, &args).await,
         Command::Up(args) => up(&cli.global, &args).await,
         Command::Down(args) => down(&cli.global, &args).await,

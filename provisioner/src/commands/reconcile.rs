@@ -45,7 +45,7 @@ pub(super) fn build(stack: &LoadedStack) -> CodeFuture {
     let workspace = stack.workspace.clone();
     let functions = stack.loaded.stack.functions.clone();
     Box::pin(async move {
-        let packages = super::build::build_packages_async(workspace, functions).await?;
+        let packages = super::build::build_packages(workspace, functions).await?;
         Ok(packages
             .into_iter()
             .map(|package| {
