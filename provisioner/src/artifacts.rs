@@ -130,6 +130,16 @@ pub fn read(dir: &Path) -> Result<Manifest, ArtifactError> {
 }
 
 impl Manifest {
+    /// Function `name`'s entry, or the error naming what is missing from `dir`.
+    fn artifact(&self, dir: &Path, name: &str) -> Result<&Artifact, ArtifactError> {
+        self.functions
+            .get(name)
+            .ok_or_else(|| ArtifactError::Missing {
+                dir: dir.to_path_buf(),
+                function: name.to_owned(),
+            })
+    }
+
     /// Each function's package and binary, from the manifest, for a stack whose `crate:` paths
     /// are not resolved against a workspace; a function missing, or built from another crate or
     /// for another architecture, is refused.
@@ -140,13 +150,7 @@ impl Manifest {
     ) -> Result<BTreeMap<String, (String, String)>, ArtifactError> {
         let mut binaries = BTreeMap::new();
         for (name, function) in &stack.functions {
-            let artifact = self
-                .functions
-                .get(name)
-                .ok_or_else(|| ArtifactError::Missing {
-                    dir: dir.to_path_buf(),
-                    function: name.clone(),
-                })?;
+            let artifact = self.artifact(dir, name)?;
             let mismatch = |what: String| ArtifactError::Mismatch {
                 dir: dir.to_path_buf(),
                 function: name.clone(),
@@ -177,14 +181,8 @@ impl Manifest {
     pub fn code(&self, dir: &Path, stack: &Stack) -> Result<BTreeMap<String, Code>, ArtifactError> {
         let mut code = BTreeMap::new();
         for name in stack.functions.keys() {
-            let artifact = self
-                .functions
-                .get(name)
-                .ok_or_else(|| ArtifactError::Missing {
-                    dir: dir.to_path_buf(),
-                    function: name.clone(),
-                })?;
-            let zip = dir.join(&artifact.binary).join("bootstrap.zip");
+            let artifact = self.artifact(dir, name)?;
+            let zip = bootstrap_dir(dir, &artifact.binary).join("bootstrap.zip");
             let bytes = std::fs::read(&zip).map_err(|err| ArtifactError::Mismatch {
                 dir: dir.to_path_buf(),
                 function: name.clone(),

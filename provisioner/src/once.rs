@@ -13,6 +13,15 @@ use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 
+/// The per-call configuration that turns the SDK's retries off, for the service crate `$sdk`: what
+/// every create given to [`create_at_most_once`] is sent with (`.customize().config_override(..)`).
+macro_rules! sdk_retries_off {
+    ($sdk:ident) => {
+        $sdk::config::Builder::default().retry_config($sdk::config::retry::RetryConfig::disabled())
+    };
+}
+pub(crate) use sdk_retries_off;
+
 /// How many times a create is sent at most.
 const ATTEMPTS: u32 = 4;
 

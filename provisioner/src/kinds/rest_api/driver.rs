@@ -36,10 +36,7 @@ pub async fn create(
                 )
                 .tags(OWNERSHIP_TAG, stack)
                 .customize()
-                .config_override(
-                    aws_sdk_apigateway::config::Builder::default()
-                        .retry_config(aws_sdk_apigateway::config::retry::RetryConfig::disabled()),
-                )
+                .config_override(crate::once::sdk_retries_off!(aws_sdk_apigateway))
                 .send()
                 .await
                 .map(|output| Created::New(Box::new(output)))

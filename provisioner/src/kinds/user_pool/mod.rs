@@ -388,11 +388,9 @@ pub async fn create(
         || async {
             request()
                 .customize()
-                .config_override(
-                    aws_sdk_cognitoidentityprovider::config::Builder::default().retry_config(
-                        aws_sdk_cognitoidentityprovider::config::retry::RetryConfig::disabled(),
-                    ),
-                )
+                .config_override(crate::once::sdk_retries_off!(
+                    aws_sdk_cognitoidentityprovider
+                ))
                 .send()
                 .await
                 .map(|output| Made::New(output.user_pool().cloned().map(Box::new)))

@@ -301,11 +301,9 @@ pub async fn create(
                 ))
                 .auth_session_validity(settings.auth_session_validity)
                 .customize()
-                .config_override(
-                    aws_sdk_cognitoidentityprovider::config::Builder::default().retry_config(
-                        aws_sdk_cognitoidentityprovider::config::retry::RetryConfig::disabled(),
-                    ),
-                )
+                .config_override(crate::once::sdk_retries_off!(
+                    aws_sdk_cognitoidentityprovider
+                ))
                 .send()
                 .await
                 .map(|output| Made::New(output.user_pool_client().cloned().map(Box::new)))
