@@ -50,8 +50,9 @@ pub struct PoolOutputs {
 /// How a run of `up` or `down` ended when some resource failed.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "{done} of {total} resources done; failed: {}{}\n\nhint: fix the cause and run again: every step is safe to repeat",
+    "{done} of {total} resources done; failed: {}{}{}\n\nhint: fix the cause and run again: every step is safe to repeat",
     failed.join(", "),
+    if stopped.is_empty() { String::new() } else { format!("; stopped part-way: {}", stopped.join(", ")) },
     if not_started.is_empty() { String::new() } else { format!("; not started: {}", not_started.join(", ")) }
 )]
 pub struct Incomplete {
@@ -59,6 +60,8 @@ pub struct Incomplete {
     pub total: usize,
     /// Addresses of the resources that failed.
     pub failed: Vec<String>,
+    /// Addresses of the resources stopped part-way (they waited on a failed one).
+    pub stopped: Vec<String>,
     /// Addresses of the resources that never started (they waited on a failed one).
     pub not_started: Vec<String>,
     /// The first failure, with its causes.

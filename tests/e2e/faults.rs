@@ -422,3 +422,149 @@ fn a_create_whose_answer_is_lost_is_not_made_twice() {
     assert!(!down.stderr.contains("taking over"), "{}", down.stderr);
     assert!(!up.stderr.contains("warning"), "{}", up.stderr);
 }
+
+/// The API is not held back by the functions: with every CreateFunction answered only after
+/// `SLOW`, the API's resources and methods are put while the functions are being made, and each
+/// route's integration only once its own function's CreateFunction has answered.
+#[test]
+fn the_api_is_built_while_its_functions_are_made_and_each_integration_waits_for_its_own() {
+    const SLOW: std::time::Duration = std::time::Duration::from_secs(3);
+    let stack = support::unique("overlap");
+    let file = support::write_stack(&[]);
+    type Seen = Vec<(std::time::Instant, String, String)>;
+    let seen: Arc<std::sync::Mutex<Seen>> = Arc::default();
+    let log = seen.clone();
+    let proxy = FaultProxy::start(move |call| {
+        let operation = call.operation();
+        let slow = operation == "POST /2015-03-31/functions";
+        log.lock()
+            .unwrap()
+            .push((std::time::Instant::now(), operation, call.body.clone()));
+        slow.then_some(Fault::Delay(SLOW))
+    });
+    let up = through(&proxy, &file, &stack, &["up", "--yes"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    drop(proxy);
+    let calls = seen.lock().unwrap().clone();
+    let json = |body: &str| serde_json::from_str::<serde_json::Value>(body).unwrap();
+
+    // Each function's CreateFunction answered SLOW after it arrived, at the earliest.
+    let answered: std::collections::BTreeMap<String, std::time::Instant> = calls
+        .iter()
+        .filter(|(_, operation, _)| operation == "POST /2015-03-31/functions")
+        .map(|(at, _, body)| {
+            let name = json(body)["FunctionName"].as_str().unwrap().to_owned();
+            (name, *at + SLOW)
+        })
+        .collect();
+    assert_eq!(answered.len(), 4, "{answered:?}");
+    let first_answer = *answered.values().min().unwrap();
+
+    let methods: Vec<&std::time::Instant> = calls
+        .iter()
+        .filter(|(_, operation, _)| {
+            operation.starts_with("PUT /restapis/")
+                && operation.contains("/methods/")
+                && !operation.ends_with("/integration")
+        })
+        .map(|(at, _, _)| at)
+        .collect();
+    assert_eq!(methods.len(), 4);
+    assert!(
+        methods.iter().all(|at| **at < first_answer),
+        "every method was put while the functions were being made"
+    );
+
+    let integrations: Vec<(std::time::Instant, String)> = calls
+        .iter()
+        .filter(|(_, operation, _)| {
+            operation.starts_with("PUT /restapis/") && operation.ends_with("/integration")
+        })
+        .map(|(at, _, body)| {
+            let uri = json(body)["uri"].as_str().unwrap().to_owned();
+            let function = uri
+                .split(":function:")
+                .nth(1)
+                .and_then(|rest| rest.strip_suffix("/invocations"))
+                .unwrap()
+                .to_owned();
+            (*at, function)
+        })
+        .collect();
+    assert_eq!(integrations.len(), 4);
+    for (at, function) in &integrations {
+        assert!(
+            *at >= answered[function],
+            "the integration of {function} waited for its function"
+        );
+    }
+
+    let diff = on_emulator(&file, &stack, &["diff"]);
+    assert_eq!(diff.code, Some(0), "{}{}", diff.stdout, diff.stderr);
+    let down = on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
+    assert_eq!(down.code, Some(0), "{}", down.stderr);
+}
+
+/// One function cannot be created: `up` fails naming it; the API, which was put meanwhile and
+/// waited for that function before its route's integration, is reported stopped part-way (not
+/// failed, and never deployed half-made); the next `up` finishes it and converges.
+#[test]
+fn a_function_that_fails_stops_the_api_part_way_and_the_next_up_finishes_it() {
+    let stack = support::unique("fnfails");
+    let file = support::write_stack(&[]);
+    let broken = format!("\"FunctionName\":\"{stack}-sign-up\"");
+    let proxy = FaultProxy::start(move |call| {
+        (call.operation() == "POST /2015-03-31/functions" && call.body.contains(&broken)).then_some(
+            Fault::Error {
+                status: 400,
+                code: "InvalidParameterValueException",
+            },
+        )
+    });
+    let up = through(&proxy, &file, &stack, &["up", "--yes", "--json"]);
+    assert_eq!(up.code, Some(1), "{}", up.stderr);
+    let document: serde_json::Value = serde_json::from_str(&up.stdout).unwrap();
+    let incomplete = &document["error"]["incomplete"];
+    assert_eq!(
+        incomplete["failed"],
+        serde_json::json!(["functions.sign-up"]),
+        "{document:#}"
+    );
+    assert_eq!(
+        incomplete["stopped"],
+        serde_json::json!(["api"]),
+        "{document:#}"
+    );
+    assert!(up.stderr.contains("stopped part-way: api"), "{}", up.stderr);
+    drop(proxy);
+
+    // No deployment was made of the half-made API: its stage does not exist yet.
+    let diff = on_emulator(&file, &stack, &["diff", "--json"]);
+    assert_eq!(diff.code, Some(2), "{}", diff.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&diff.stdout).unwrap();
+    let action = |address: &str| {
+        plan["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["address"] == address)
+            .map(|e| e["action"].clone())
+    };
+    assert_eq!(
+        action("api.stages.prod"),
+        Some(serde_json::json!("create")),
+        "{plan:#}"
+    );
+    assert_eq!(
+        action("functions.sign-up"),
+        Some(serde_json::json!("create")),
+        "{plan:#}"
+    );
+
+    let up = on_emulator(&file, &stack, &["up", "--yes"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    let diff = on_emulator(&file, &stack, &["diff"]);
+    assert_eq!(diff.code, Some(0), "{}{}", diff.stdout, diff.stderr);
+    let down = on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
+    assert_eq!(down.code, Some(0), "{}", down.stderr);
+}

@@ -86,9 +86,9 @@ fn creates_function(call: &crate::faults::Call) -> bool {
     call.method == "POST" && call.path.ends_with("/functions")
 }
 
-/// Ctrl-C while functions are being created: nothing new starts (the API never does), the
-/// functions in flight finish, the lock is given back, exit 130 with what was and was not done;
-/// the next `up` converges.
+/// Ctrl-C while functions are being created: nothing new starts (the API, waiting for them, stops
+/// part-way), the functions in flight finish, the lock is given back, exit 130 with what was and
+/// was not done; the next `up` converges.
 #[test]
 fn sigint_mid_up_stops_cleanly_and_the_next_up_converges() {
     let stack = support::unique("sigint");
@@ -112,13 +112,18 @@ fn sigint_mid_up_stops_cleanly_and_the_next_up_converges() {
     let document: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let interrupted = &document["error"]["interrupted"];
     assert!(interrupted["done"].as_u64().unwrap() > 0, "{document:#}");
-    assert!(
-        interrupted["notStarted"]
+    // The API starts once the pool exists and waits for each function before its route's
+    // integration: the interrupt stops it while it waits, or before it started.
+    let listed = |key: &str| {
+        interrupted[key]
             .as_array()
             .unwrap()
             .iter()
-            .any(|id| id == "api"),
-        "the API waits on the functions and never started: {document:#}"
+            .any(|id| id == "api")
+    };
+    assert!(
+        listed("stopped") || listed("notStarted"),
+        "the API waits on the functions and was not finished: {document:#}"
     );
     assert!(!lock_exists(&stack), "the lock was given back");
 

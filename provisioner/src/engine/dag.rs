@@ -1,12 +1,19 @@
-//! Runs one task per resource, at most `concurrency` at a time, each once everything it waits for
-//! has finished. After a failure nothing new starts; tasks already running finish, so the run
-//! ends with an exact account of what was done, what failed and what never started. After an
-//! interrupt nothing new starts either, and what is in flight gets [`GRACE`] to finish before it
-//! is cut off.
+//! Runs one task per resource, at most `concurrency` at a time, each once everything it needs
+//! before it starts has finished. A task may also wait, part-way through, for another resource
+//! through its [`Waits`] (the API puts its resources and methods while the functions its routes
+//! call are made, and waits for each function only before that route's integration); while it
+//! waits it does not count against `concurrency`, so a run of one at a time cannot deadlock.
+//!
+//! After a failure nothing new starts, and a task waiting on another is told it never will be
+//! ready ([`Abandoned`]); tasks already running finish, so the run ends with an exact account of
+//! what was done, what failed, what stopped part-way and what never started. After an interrupt
+//! nothing new starts either, and what is in flight gets [`GRACE`] to finish before it is cut off.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
+use std::sync::Arc;
 
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::interrupt::{GRACE, Interrupt};
@@ -18,7 +25,8 @@ pub struct Outcome {
     pub done: Vec<ResourceId>,
     pub failed: Vec<(ResourceId, anyhow::Error)>,
     pub not_started: Vec<ResourceId>,
-    /// Cut off after an interrupt's grace period.
+    /// Stopped part-way: cut off after an interrupt's grace period, or told that what it waited
+    /// for will not be ready.
     pub stopped: Vec<ResourceId>,
     /// The run was interrupted.
     pub interrupted: bool,
@@ -41,8 +49,97 @@ pub fn reversed(
     out
 }
 
+/// Why a run stops starting work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopping {
+    /// Another resource failed.
+    Failed,
+    Interrupted,
+}
+
+impl std::fmt::Display for Stopping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stopping::Failed => "another resource failed",
+            Stopping::Interrupted => "the run was interrupted",
+        })
+    }
+}
+
+/// What a task waited for will not be ready: the run is stopping. The task stops part-way (and
+/// is reported as stopped, not failed); the next run finishes its work.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped while waiting for {awaited}: {why}")]
+pub struct Abandoned {
+    pub awaited: ResourceId,
+    pub why: Stopping,
+}
+
+/// What every task can see of the run.
+#[derive(Debug, Default)]
+struct Board {
+    finished: BTreeSet<ResourceId>,
+    stopping: Option<Stopping>,
+}
+
+/// A task's view of the run: lets it wait, part-way, for another resource to finish.
+#[derive(Debug, Clone)]
+pub struct Waits {
+    me: ResourceId,
+    scheduled: Arc<BTreeSet<ResourceId>>,
+    board: watch::Receiver<Board>,
+    /// Per task, how many of its waits are pending: a task with any does not hold a slot.
+    parked: Arc<watch::Sender<BTreeMap<ResourceId, usize>>>,
+}
+
+impl Waits {
+    /// Resolves once `id` has finished (at once for a resource this run does not schedule), or
+    /// fails with [`Abandoned`] once the run stops starting work before it did.
+    pub async fn finished(&self, id: &ResourceId) -> Result<(), Abandoned> {
+        if !self.scheduled.contains(id) || self.board.borrow().finished.contains(id) {
+            return Ok(());
+        }
+        self.parked
+            .send_modify(|parked| *parked.entry(self.me.clone()).or_default() += 1);
+        let _unpark = Unpark(self);
+        let mut board = self.board.clone();
+        let why = match board
+            .wait_for(|b| b.finished.contains(id) || b.stopping.is_some())
+            .await
+        {
+            Ok(b) if b.finished.contains(id) => return Ok(()),
+            Ok(b) => b.stopping.unwrap_or(Stopping::Failed),
+            // The run is over.
+            Err(_) => Stopping::Failed,
+        };
+        Err(Abandoned {
+            awaited: id.clone(),
+            why,
+        })
+    }
+}
+
+/// Gives a task's slot back to it when one of its waits ends (or is dropped).
+struct Unpark<'a>(&'a Waits);
+
+impl Drop for Unpark<'_> {
+    fn drop(&mut self) {
+        let me = &self.0.me;
+        self.0.parked.send_modify(|parked| {
+            if let Some(n) = parked.get_mut(me) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    parked.remove(me);
+                }
+            }
+        });
+    }
+}
+
 /// Runs `work` for every resource in `order` (every key of `waits_for`), each after all it waits
-/// for, `concurrency` at most at a time (at least one), until done, a failure or `interrupt`.
+/// for, `concurrency` at most at a time (at least one; tasks waiting through their [`Waits`] do not
+/// count), until done, a failure or `interrupt`. Among the resources ready to start, the earlier
+/// in `order` starts first.
 pub async fn run<F, Fut>(
     order: &[ResourceId],
     waits_for: &BTreeMap<ResourceId, BTreeSet<ResourceId>>,
@@ -51,28 +148,52 @@ pub async fn run<F, Fut>(
     work: F,
 ) -> Outcome
 where
-    F: Fn(ResourceId) -> Fut,
+    F: Fn(ResourceId, Waits) -> Fut,
     Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
 {
     let concurrency = concurrency.max(1);
+    let scheduled: Arc<BTreeSet<ResourceId>> = Arc::new(order.iter().cloned().collect());
     let mut pending: Vec<ResourceId> = order.to_vec();
     let mut finished: BTreeSet<ResourceId> = BTreeSet::new();
     let mut in_flight: BTreeSet<ResourceId> = BTreeSet::new();
     let mut outcome = Outcome::default();
     let mut running: JoinSet<(ResourceId, anyhow::Result<()>)> = JoinSet::new();
     let mut cut_off_at: Option<tokio::time::Instant> = None;
+    let (board, board_rx) = watch::channel(Board::default());
+    let parked = Arc::new(watch::channel(BTreeMap::new()).0);
+    let mut parked_rx = parked.subscribe();
+    let stop = |why: Stopping| {
+        board.send_if_modified(|b| {
+            let unset = b.stopping.is_none();
+            b.stopping.get_or_insert(why);
+            unset
+        });
+    };
     loop {
+        if interrupt.is_set() {
+            stop(Stopping::Interrupted);
+        }
         if outcome.failed.is_empty() && !interrupt.is_set() {
             // Start what is ready, in `order`'s order, while there is room.
             let mut index = 0;
-            while index < pending.len() && running.len() < concurrency {
+            loop {
+                let waiting = parked_rx.borrow_and_update().len();
+                if index >= pending.len() || running.len().saturating_sub(waiting) >= concurrency {
+                    break;
+                }
                 let ready = waits_for.get(&pending[index]).is_none_or(|deps| {
                     deps.iter()
-                        .all(|d| finished.contains(d) || !order.contains(d))
+                        .all(|d| finished.contains(d) || !scheduled.contains(d))
                 });
                 if ready {
                     let id = pending.remove(index);
-                    let task = work(id.clone());
+                    let waits = Waits {
+                        me: id.clone(),
+                        scheduled: scheduled.clone(),
+                        board: board_rx.clone(),
+                        parked: parked.clone(),
+                    };
+                    let task = work(id.clone(), waits);
                     in_flight.insert(id.clone());
                     running.spawn(async move { (id, task.await) });
                 } else {
@@ -88,6 +209,8 @@ where
                 joined = running.join_next() => joined,
                 // Stop starting work; what runs gets its grace period.
                 () = interrupt.wait() => continue,
+                // A task began or ended a wait: a slot may be free.
+                Ok(()) = parked_rx.changed() => continue,
             },
             Some(at) => match tokio::time::timeout_at(at, running.join_next()).await {
                 Ok(joined) => joined,
@@ -95,7 +218,7 @@ where
                     // The grace period is over: cut off what is still in flight.
                     running.abort_all();
                     while running.join_next().await.is_some() {}
-                    outcome.stopped = std::mem::take(&mut in_flight).into_iter().collect();
+                    outcome.stopped.extend(std::mem::take(&mut in_flight));
                     break;
                 }
             },
@@ -107,11 +230,19 @@ where
             Ok((id, Ok(()))) => {
                 in_flight.remove(&id);
                 finished.insert(id.clone());
+                board.send_modify(|b| {
+                    b.finished.insert(id.clone());
+                });
                 outcome.done.push(id);
+            }
+            Ok((id, Err(err))) if err.chain().any(|cause| cause.is::<Abandoned>()) => {
+                in_flight.remove(&id);
+                outcome.stopped.push(id);
             }
             Ok((id, Err(err))) => {
                 in_flight.remove(&id);
                 outcome.failed.push((id, err));
+                stop(Stopping::Failed);
             }
             Err(join_error) => {
                 // A task panicked or was cancelled: the resource it worked on is unknown here,
@@ -120,6 +251,7 @@ where
                     ResourceId::Api,
                     anyhow::anyhow!("a task stopped unexpectedly: {join_error}"),
                 ));
+                stop(Stopping::Failed);
             }
         }
     }
@@ -152,7 +284,7 @@ mod tests {
         ]);
         let order = vec![f("a"), f("b"), f("c"), f("d")];
         let log = Arc::new(Mutex::new(Vec::new()));
-        let outcome = run(&order, &needs, 8, &Interrupt::default(), |id| {
+        let outcome = run(&order, &needs, 8, &Interrupt::default(), |id, _| {
             let log = log.clone();
             async move {
                 tokio::time::sleep(Duration::from_millis(5)).await;
@@ -167,12 +299,18 @@ mod tests {
         assert!(pos(&f("b")) < pos(&f("d")));
         assert_eq!(outcome.done.len(), 4);
 
-        let outcome = run(&order, &needs, 1, &Interrupt::default(), |id| async move {
-            if id == f("b") {
-                anyhow::bail!("boom")
-            }
-            Ok(())
-        })
+        let outcome = run(
+            &order,
+            &needs,
+            1,
+            &Interrupt::default(),
+            |id, _| async move {
+                if id == f("b") {
+                    anyhow::bail!("boom")
+                }
+                Ok(())
+            },
+        )
         .await;
         assert_eq!(outcome.done, vec![f("a")]);
         assert_eq!(outcome.failed.len(), 1);
@@ -191,7 +329,7 @@ mod tests {
         ]);
         let order = vec![f("a"), f("slow"), f("b")];
         let interrupt = Interrupt::default();
-        let outcome = run(&order, &needs, 8, &interrupt, |id| {
+        let outcome = run(&order, &needs, 8, &interrupt, |id, _| {
             let interrupt = interrupt.clone();
             async move {
                 if id == f("a") {
@@ -210,6 +348,86 @@ mod tests {
         assert_eq!(outcome.stopped, vec![f("slow")]);
         assert_eq!(outcome.not_started, vec![f("b")]);
         assert!(outcome.failed.is_empty());
+    }
+
+    /// A task waiting part-way for another gives its slot back: with one slot, the API starts,
+    /// waits for the function, the function runs, and the API finishes.
+    #[tokio::test]
+    async fn a_task_waiting_part_way_does_not_hold_its_slot() {
+        let api = ResourceId::Api;
+        let needs = BTreeMap::from([(api.clone(), BTreeSet::new()), (f("a"), BTreeSet::new())]);
+        let order = vec![api.clone(), f("a")];
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let outcome = tokio::time::timeout(
+            Duration::from_secs(5),
+            run(&order, &needs, 1, &Interrupt::default(), |id, waits| {
+                let log = log.clone();
+                async move {
+                    log.lock().unwrap().push(format!("{id} started"));
+                    if id == ResourceId::Api {
+                        waits.finished(&f("a")).await?;
+                        // Waiting for what this run does not schedule returns at once.
+                        waits.finished(&f("elsewhere")).await?;
+                    }
+                    log.lock().unwrap().push(format!("{id} done"));
+                    Ok(())
+                }
+            }),
+        )
+        .await
+        .expect("one slot is enough");
+        assert_eq!(
+            *log.lock().unwrap(),
+            [
+                "api started",
+                "functions.a started",
+                "functions.a done",
+                "api done"
+            ]
+        );
+        assert_eq!(outcome.done, vec![f("a"), api]);
+    }
+
+    /// A task waiting for one that fails is told so at once, and is reported stopped part-way,
+    /// not failed; what waited for it before starting never starts.
+    #[tokio::test]
+    async fn a_failure_abandons_the_tasks_waiting_for_it() {
+        let api = ResourceId::Api;
+        let needs = BTreeMap::from([
+            (api.clone(), BTreeSet::new()),
+            (f("a"), BTreeSet::new()),
+            (f("b"), BTreeSet::from([f("a")])),
+        ]);
+        let order = vec![api.clone(), f("a"), f("b")];
+        let outcome = tokio::time::timeout(
+            Duration::from_secs(5),
+            run(
+                &order,
+                &needs,
+                8,
+                &Interrupt::default(),
+                |id, waits| async move {
+                    match &id {
+                        ResourceId::Api => {
+                            let err = waits.finished(&f("b")).await.unwrap_err();
+                            assert_eq!(err.why, Stopping::Failed);
+                            Err(anyhow::Error::new(err).context("api: applying"))
+                        }
+                        _ if id == f("a") => {
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                            anyhow::bail!("boom")
+                        }
+                        _ => Ok(()),
+                    }
+                },
+            ),
+        )
+        .await
+        .expect("the waiting task is released");
+        assert_eq!(outcome.failed.len(), 1);
+        assert_eq!(outcome.failed[0].0, f("a"));
+        assert_eq!(outcome.stopped, vec![api]);
+        assert_eq!(outcome.not_started, vec![f("b")]);
     }
 
     #[test]

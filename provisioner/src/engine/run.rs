@@ -27,15 +27,22 @@ pub fn plan_up(ctx: &Model, live: &Live) -> Plan {
             Ok(node) => {
                 node.forget(&mut values);
                 entries.extend(node.entries(ctx));
-                let before = needs
-                    .get(id)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|dep| depth.get(dep))
-                    .max()
-                    .copied()
-                    .unwrap_or(0);
-                depth.insert(id, before + node.calls());
+                // What it needs before it starts, then all its calls; what it waits for
+                // part-way (the API, for its routes' functions), then the calls after that wait.
+                let deepest = |awaited: bool| {
+                    needs
+                        .get(id)
+                        .into_iter()
+                        .flatten()
+                        .filter(|dep| units::awaited_in_apply(id, dep) == awaited)
+                        .filter_map(|dep| depth.get(dep))
+                        .max()
+                        .copied()
+                        .unwrap_or(0)
+                };
+                let at_end =
+                    (deepest(false) + node.calls()).max(deepest(true) + node.calls_after_awaits());
+                depth.insert(id, at_end);
             }
             Err(blocker) => blockers.push(blocker.0),
         }
@@ -165,6 +172,7 @@ fn incomplete(outcome: dag::Outcome, total: usize) -> anyhow::Error {
         .iter()
         .map(ToString::to_string)
         .collect();
+    let stopped: Vec<String> = outcome.stopped.iter().map(ToString::to_string).collect();
     let mut failures = outcome.failed.into_iter();
     let first = failures
         .next()
@@ -174,6 +182,7 @@ fn incomplete(outcome: dag::Outcome, total: usize) -> anyhow::Error {
         done: outcome.done.len(),
         total,
         failed,
+        stopped,
         not_started,
         first,
     }
@@ -189,9 +198,21 @@ pub async fn apply_up(
 ) -> anyhow::Result<UpReport> {
     let values = Arc::new(Mutex::new(Values::from_live(&live)));
     let applied: Arc<Mutex<Vec<Entry>>> = Arc::default();
-    let needs = ctx.stack.needs();
-    let order = ctx.stack.order.clone();
-    let outcome = dag::run(&order, &needs, concurrency, &ctx.interrupt, |id| {
+    // What a node waits for part-way through its apply is not needed before it starts; such a
+    // node starts first among those ready: its first parts (the API's resources, paced by API
+    // Gateway's quotas) overlap the rest of the run.
+    let mut needs = ctx.stack.needs();
+    let mut waits_part_way = std::collections::BTreeSet::new();
+    for (id, deps) in &mut needs {
+        let before = deps.len();
+        deps.retain(|dep| !units::awaited_in_apply(id, dep));
+        if deps.len() < before {
+            waits_part_way.insert(id.clone());
+        }
+    }
+    let mut order = ctx.stack.order.clone();
+    order.sort_by_key(|id| !waits_part_way.contains(id));
+    let outcome = dag::run(&order, &needs, concurrency, &ctx.interrupt, |id, waits| {
         let (ctx, live, values, applied) =
             (ctx.clone(), live.clone(), values.clone(), applied.clone());
         async move {
@@ -209,7 +230,7 @@ pub async fn apply_up(
             for entry in &changing {
                 ctx.progress.started(entry);
             }
-            if let Err(err) = node.apply(&ctx, &live, &values).await {
+            if let Err(err) = node.apply(&ctx, &live, &values, &waits).await {
                 for entry in &changing {
                     ctx.progress.failed(entry, node_started.elapsed());
                 }
@@ -278,7 +299,7 @@ pub async fn apply_down(
     let retained: Arc<Mutex<Vec<Entry>>> = Arc::default();
     let waits_for = dag::reversed(&ctx.stack.needs());
     let order: Vec<ResourceId> = ctx.stack.order.iter().rev().cloned().collect();
-    let outcome = dag::run(&order, &waits_for, concurrency, &ctx.interrupt, |id| {
+    let outcome = dag::run(&order, &waits_for, concurrency, &ctx.interrupt, |id, _| {
         let (ctx, live, deleted, retained) =
             (ctx.clone(), live.clone(), deleted.clone(), retained.clone());
         async move {

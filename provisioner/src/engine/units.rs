@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use super::{Blocker, Context, DownStep, Leftover, Model, Resolve, Values};
+use super::{Blocker, Context, DownStep, Leftover, Model, Resolve, Values, dag};
 use crate::kinds::function::{self, LiveFunction};
 use crate::kinds::log_group::{self, LiveLogGroup};
 use crate::kinds::permission::Grants;
@@ -124,6 +124,21 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Live> {
     })
 }
 
+/// Whether node `id` waits for `dep`, one of its needs, part-way through its apply (through the
+/// run's `dag::Waits`) rather than before it starts: the API creates itself, its authorizers,
+/// resources and methods while the functions its routes call are made, and waits for each only
+/// before that route's integration and that function's invoke permissions.
+pub fn awaited_in_apply(id: &ResourceId, dep: &ResourceId) -> bool {
+    match id {
+        ResourceId::Api => matches!(dep, ResourceId::Function { .. }),
+        ResourceId::UserPool { .. }
+        | ResourceId::UserPoolClient { .. }
+        | ResourceId::Role { .. }
+        | ResourceId::LogGroup { .. }
+        | ResourceId::Function { .. } => false,
+    }
+}
+
 /// A node's plan: what is live, what is desired, and the typed change between them.
 #[derive(Debug, Clone)]
 pub enum NodePlan {
@@ -186,6 +201,19 @@ impl NodePlan {
         }
     }
 
+    /// How many of [`NodePlan::calls`] come after what the node waits for part-way (see
+    /// [`awaited_in_apply`]), one after another.
+    pub fn calls_after_awaits(&self) -> usize {
+        match self {
+            NodePlan::Api(node) => node.calls_after_functions(),
+            NodePlan::Pool(_)
+            | NodePlan::Client(_)
+            | NodePlan::Role(_)
+            | NodePlan::LogGroup(_)
+            | NodePlan::Function(_) => 0,
+        }
+    }
+
     /// What this node creates anew has no value (id, ARN) yet for those planned after it.
     pub fn forget(&self, values: &mut Values) {
         match self {
@@ -199,11 +227,13 @@ impl NodePlan {
     }
 
     /// Makes the calls of this node's plan; records new values (ids, ARNs) in `values`.
+    /// `waits` lets it wait part-way for the needs it awaits in its apply.
     pub async fn apply(
         &self,
         ctx: &Context,
         observed: &Live,
         values: &Mutex<Values>,
+        waits: &dag::Waits,
     ) -> anyhow::Result<()> {
         match self {
             NodePlan::Pool(node) => node.apply(ctx, values).await,
@@ -211,7 +241,7 @@ impl NodePlan {
             NodePlan::Role(node) => node.apply(ctx).await,
             NodePlan::LogGroup(node) => node.apply(ctx).await,
             NodePlan::Function(node) => node.apply(ctx).await,
-            NodePlan::Api(node) => node.apply(ctx, observed, values).await,
+            NodePlan::Api(node) => node.apply(ctx, observed, values, waits).await,
         }
     }
 }

@@ -109,6 +109,7 @@ pub fn error_document(err: &anyhow::Error) -> serde_json::Value {
             "done": incomplete.done,
             "total": incomplete.total,
             "failed": incomplete.failed,
+            "stopped": incomplete.stopped,
             "notStarted": incomplete.not_started,
         });
     }

@@ -255,24 +255,24 @@ fn errors_become_json_documents_with_causes_and_what_was_left_undone() {
         done: 3,
         total: 5,
         failed: vec!["functions.extra".to_owned()],
-        not_started: vec!["api".to_owned()],
+        stopped: vec!["api".to_owned()],
+        not_started: vec!["functions.other".to_owned()],
         first: anyhow::anyhow!("ResourceConflictException"),
     });
     let document = error_document(&err);
     assert_eq!(
         document["error"]["incomplete"],
         serde_json::json!({
-            "done": 3, "total": 5, "failed": ["functions.extra"], "notStarted": ["api"],
+            "done": 3, "total": 5, "failed": ["functions.extra"], "stopped": ["api"],
+            "notStarted": ["functions.other"],
         })
     );
     assert_eq!(
         document["error"]["causes"],
         serde_json::json!(["ResourceConflictException"])
     );
-    assert!(
-        document["error"]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("3 of 5 resources done; failed: functions.extra; not started: api")
-    );
+    assert!(document["error"]["message"].as_str().unwrap().starts_with(
+        "3 of 5 resources done; failed: functions.extra; stopped part-way: api; \
+                 not started: functions.other"
+    ));
 }

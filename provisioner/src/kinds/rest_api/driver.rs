@@ -7,7 +7,7 @@ use aws_sdk_apigateway::types::{
     AuthorizerType, EndpointConfiguration, EndpointType, IntegrationType, Op, PatchOperation,
 };
 
-use futures_util::future::try_join_all;
+use futures_util::future::{BoxFuture, try_join_all};
 
 use super::pacer::{Pacer, Quotas};
 use super::*;
@@ -82,9 +82,15 @@ enum Created {
     Found(LiveApi),
 }
 
+/// Resolves once the function a route calls (its logical name) exists and takes calls: a route's
+/// integration waits for it; the rest of the API does not.
+pub type FunctionReady<'a> = &'a (dyn Fn(&str) -> BoxFuture<'static, Result<(), BoxError>> + Sync);
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Applies `changes` (from [`diff`] of `live` and `desired`; `live` is what [`create`] returned
 /// for a new API) and returns the API's id. Every step re-runs safely: a crash part-way leaves a
-/// tagged API whose next diff finishes the job.
+/// tagged API whose next diff finishes the job. Each route's integration is put once `ready`
+/// says its function is; everything else goes meanwhile.
 pub async fn apply(
     client: &Client,
     pacer: &Pacer,
@@ -92,6 +98,7 @@ pub async fn apply(
     live: &LiveApi,
     desired: &DesiredApi,
     changes: &ApiChanges,
+    ready: FunctionReady<'_>,
 ) -> Result<String, ApiError> {
     let name = desired.name.as_str();
     let (api_id, root_id, mut resource_ids, live_authorizers) = (
@@ -135,56 +142,63 @@ pub async fn apply(
     }))
     .await?;
 
-    // 2. Authorizers: delete replaced and extra ones, create new and replacement ones.
-    let mut authorizer_ids: BTreeMap<String, String> = live_authorizers
-        .iter()
-        .map(|(n, a)| (n.clone(), a.id.clone()))
-        .collect();
-    for (authorizer, action) in &changes.authorizers {
-        if matches!(action, Action::Delete | Action::Replace { .. })
-            && let Some(id) = authorizer_ids.remove(authorizer)
-        {
-            pacer.wait(Quotas::General).await;
-            if let Err(err) = client
-                .delete_authorizer()
-                .rest_api_id(&api_id)
-                .authorizer_id(id)
-                .send()
-                .await
-            {
-                ignore_not_found(err, format!("delete authorizer `{authorizer}`"), name)?;
+    // 2. Authorizers: delete replaced and extra ones, create new and replacement ones. Meanwhile
+    // the resources are created: a method waits for the authorizers only if it uses one.
+    let (authorizers_done, authorizers) = tokio::sync::watch::channel(None);
+    let authorizer_step =
+        async {
+            // Dropped without a value if this fails: the methods waiting for it then stop.
+            let authorizers_done = authorizers_done;
+            let mut authorizer_ids: BTreeMap<String, String> = live_authorizers
+                .iter()
+                .map(|(n, a)| (n.clone(), a.id.clone()))
+                .collect();
+            for (authorizer, action) in &changes.authorizers {
+                if matches!(action, Action::Delete | Action::Replace { .. })
+                    && let Some(id) = authorizer_ids.remove(authorizer)
+                {
+                    pacer.wait(Quotas::General).await;
+                    if let Err(err) = client
+                        .delete_authorizer()
+                        .rest_api_id(&api_id)
+                        .authorizer_id(id)
+                        .send()
+                        .await
+                    {
+                        ignore_not_found(err, format!("delete authorizer `{authorizer}`"), name)?;
+                    }
+                }
             }
-        }
-    }
-    for (authorizer, action) in &changes.authorizers {
-        if matches!(action, Action::Create | Action::Replace { .. }) {
-            let settings =
-                desired
-                    .authorizers
-                    .get(authorizer)
-                    .ok_or_else(|| ApiError::Inconsistent {
-                        name: name.to_owned(),
-                        detail: format!("authorizer `{authorizer}` is planned but not wanted"),
+            for (authorizer, action) in &changes.authorizers {
+                if matches!(action, Action::Create | Action::Replace { .. }) {
+                    let settings = desired.authorizers.get(authorizer).ok_or_else(|| {
+                        ApiError::Inconsistent {
+                            name: name.to_owned(),
+                            detail: format!("authorizer `{authorizer}` is planned but not wanted"),
+                        }
                     })?;
-            pacer.wait(Quotas::General).await;
-            let created = client
-                .create_authorizer()
-                .rest_api_id(&api_id)
-                .name(authorizer)
-                .r#type(AuthorizerType::from(settings.kind.as_str()))
-                .set_provider_arns(Some(settings.provider_arns.clone()))
-                .identity_source(&settings.identity_source)
-                .send()
-                .await
-                .map_err(aws_error(format!("create authorizer `{authorizer}`"), name))?;
-            let id = created.id().ok_or(ApiError::Incomplete {
-                action: "CreateAuthorizer",
-                name: name.to_owned(),
-                missing: "an id",
-            })?;
-            authorizer_ids.insert(authorizer.clone(), id.to_owned());
-        }
-    }
+                    pacer.wait(Quotas::General).await;
+                    let created = client
+                        .create_authorizer()
+                        .rest_api_id(&api_id)
+                        .name(authorizer)
+                        .r#type(AuthorizerType::from(settings.kind.as_str()))
+                        .set_provider_arns(Some(settings.provider_arns.clone()))
+                        .identity_source(&settings.identity_source)
+                        .send()
+                        .await
+                        .map_err(aws_error(format!("create authorizer `{authorizer}`"), name))?;
+                    let id = created.id().ok_or(ApiError::Incomplete {
+                        action: "CreateAuthorizer",
+                        name: name.to_owned(),
+                        missing: "an id",
+                    })?;
+                    authorizer_ids.insert(authorizer.clone(), id.to_owned());
+                }
+            }
+            authorizers_done.send_replace(Some(authorizer_ids));
+            Ok::<(), ApiError>(())
+        };
 
     // 3 and 4. Resources, each once its parent exists, and each route's method and integration
     // as soon as its resource exists: one pipeline per path, so CreateResource's quota (5 per
@@ -231,9 +245,11 @@ pub async fn apply(
         name,
         desired,
         changes,
-        authorizer_ids: &authorizer_ids,
+        authorizers,
+        ready,
     };
-    let mut work: Vec<futures_util::future::BoxFuture<'_, Result<(), ApiError>>> = Vec::new();
+    let mut work: Vec<futures_util::future::BoxFuture<'_, Result<(), ApiError>>> =
+        vec![Box::pin(authorizer_step)];
     for path in &to_create {
         let (parent, part) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
         let parent = if parent.is_empty() { "/" } else { parent };
@@ -387,7 +403,9 @@ struct Parts<'a> {
     name: &'a str,
     desired: &'a DesiredApi,
     changes: &'a ApiChanges,
-    authorizer_ids: &'a BTreeMap<String, String>,
+    /// The authorizers' ids by name, once step 2 made them.
+    authorizers: tokio::sync::watch::Receiver<Option<BTreeMap<String, String>>>,
+    ready: FunctionReady<'a>,
 }
 
 /// Puts one route's method (when it is new or changed) and its integration (which a put method
@@ -405,7 +423,8 @@ async fn put_route(
         name,
         desired,
         changes,
-        authorizer_ids,
+        ref authorizers,
+        ready,
     } = *parts;
     let (path, method) = key;
     let (put_method, put_integration) = match action {
@@ -435,15 +454,21 @@ async fn put_route(
     let settings = settings?;
     if put_method {
         let authorizer_id = match &settings.authorizer {
-            Some(authorizer) => Some(
-                authorizer_ids
-                    .get(authorizer)
-                    .ok_or_else(|| ApiError::Inconsistent {
-                        name: name.to_owned(),
-                        detail: format!("authorizer `{authorizer}` does not exist"),
-                    })?
-                    .clone(),
-            ),
+            Some(authorizer) => {
+                let missing = || ApiError::Inconsistent {
+                    name: name.to_owned(),
+                    detail: format!("authorizer `{authorizer}` does not exist"),
+                };
+                let mut authorizers = authorizers.clone();
+                // Err: creating the authorizers failed, and that error ends the run.
+                let ids = authorizers
+                    .wait_for(Option::is_some)
+                    .await
+                    .map_err(|_| missing())?;
+                let id = ids.as_ref().and_then(|ids| ids.get(authorizer)).cloned();
+                drop(ids);
+                Some(id.ok_or_else(missing)?)
+            }
             None => None,
         };
         pacer.wait(Quotas::General).await;
@@ -459,6 +484,13 @@ async fn put_route(
             .map_err(aws_error(format!("put method {method} {path}"), name))?;
     }
     if let Some(integration) = &settings.integration {
+        if let Some(function) = desired.functions.get(key) {
+            ready(function).await.map_err(|source| ApiError::NotReady {
+                name: name.to_owned(),
+                route: format!("{method} {path}"),
+                source,
+            })?;
+        }
         pacer.wait(Quotas::General).await;
         client
             .put_integration()

@@ -31,7 +31,7 @@ use sha2::{Digest, Sha256};
 use crate::plan::{Action, Differ, FieldChange, TypedDiffer};
 use crate::spec::{Api, OWNERSHIP_TAG};
 
-pub use driver::{apply, create, delete};
+pub use driver::{FunctionReady, apply, create, delete};
 pub use pacer::Pacer;
 pub use read::find;
 
@@ -86,6 +86,8 @@ pub struct DesiredApi {
     /// Every resource path but the root.
     pub paths: BTreeSet<String>,
     pub methods: BTreeMap<RouteKey, MethodSettings>,
+    /// The function (logical name) each route calls: its integration waits for it.
+    pub functions: BTreeMap<RouteKey, String>,
     pub authorizers: BTreeMap<String, AuthorizerSettings>,
     /// Hash of methods and authorizers: what a deployment of this API serves.
     pub shape: String,
@@ -110,7 +112,12 @@ impl DesiredApi {
     ) -> DesiredApi {
         let mut paths = BTreeSet::new();
         let mut methods = BTreeMap::new();
+        let mut functions = BTreeMap::new();
         for route in &api.routes {
+            functions.insert(
+                (route.path.clone(), route.method.clone()),
+                route.function.clone(),
+            );
             let mut path = String::new();
             for segment in route.path.split('/').filter(|s| !s.is_empty()) {
                 path.push('/');
@@ -154,6 +161,7 @@ impl DesiredApi {
             stage: api.stage.clone(),
             paths,
             methods,
+            functions,
             authorizers,
             shape,
         }
@@ -415,6 +423,13 @@ pub enum ApiError {
     },
     #[error("REST API `{name}`: {detail}")]
     Inconsistent { name: String, detail: String },
+    #[error("REST API `{name}`: the integration of {route} was not put")]
+    NotReady {
+        name: String,
+        route: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 fn aws_error<E: Into<aws_sdk_apigateway::Error>>(

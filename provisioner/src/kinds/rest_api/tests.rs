@@ -224,9 +224,18 @@ async fn a_method_change_deletes_and_puts_the_method_then_deploys() {
         RuleMode::Sequential,
         [&delete, &put, &integration, &deploy, &stage]
     );
-    let id = apply(&client, &Pacer::default(), "s", &live, &desired, &changes)
-        .await
-        .expect("exactly these calls");
+    let ready: FunctionReady<'_> = &|_| Box::pin(async { Ok(()) });
+    let id = apply(
+        &client,
+        &Pacer::default(),
+        "s",
+        &live,
+        &desired,
+        &changes,
+        ready,
+    )
+    .await
+    .expect("exactly these calls");
     assert_eq!(id, "a1");
     for (rule, name) in [
         (&delete, "DeleteMethod"),

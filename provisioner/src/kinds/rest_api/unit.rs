@@ -5,16 +5,16 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context as _;
-use futures_util::future::try_join_all;
+use futures_util::future::{BoxFuture, try_join_all};
 
 use super::{ApiChanges, ApiSearch, DesiredApi, KNOWN_AFTER_APPLY, LiveApi};
 use crate::engine::{
     Blocker, Context, DownStep, Leftover, Live, Model, NO_LONGER_DECLARED, Resolve, Unresolved,
-    Values, lock,
+    Values, dag, lock,
 };
 use crate::kinds::permission::unit::{self as permissions, PermissionPlan};
 use crate::plan::{Action, Entry, Kind};
-use crate::spec::Reference;
+use crate::spec::{Reference, ResourceId};
 
 /// What `observe` found: the API of the stack's name that is ours (with its stage) and the
 /// foreign ones; and the leftovers (ours under another name).
@@ -179,8 +179,9 @@ impl Node {
         entries
     }
 
-    /// How many calls applying this takes, one after another: the API's parts (each level of
-    /// resources, and every route's method and integration, at once) beside the permissions.
+    /// How many calls applying this takes, one after another: the API's parts (the authorizers
+    /// beside the resources, each level of those at once, then every route's method and
+    /// integration at once) beside the permissions.
     pub fn calls(&self) -> usize {
         let changes = &self.changes;
         let changing = |action: &Action| *action != Action::NoOp;
@@ -191,15 +192,7 @@ impl Node {
             .any(|typed| typed.contains(&super::RouteChange::Method))
             || changes.routes.values().any(|a| *a == Action::Delete);
         let authorizers = changes.authorizers.values().filter(|a| changing(a)).count();
-        let levels = |wanted: Action| {
-            changes
-                .resources
-                .iter()
-                .filter(|(_, action)| **action == wanted)
-                .map(|(path, _)| path.matches('/').count())
-                .collect::<std::collections::BTreeSet<_>>()
-                .len()
-        };
+        let levels = |wanted| self.levels(wanted);
         let route = changes
             .routes
             .iter()
@@ -216,9 +209,9 @@ impl Node {
             })
             .max()
             .unwrap_or(0);
+        // The authorizers are made while the resources are created; a method waits for both.
         let parts = usize::from(reputs)
-            + authorizers
-            + levels(Action::Create)
+            + authorizers.max(levels(Action::Create))
             + route
             + levels(Action::Delete)
             + usize::from(changes.deployment.is_some())
@@ -232,11 +225,47 @@ impl Node {
         create + parts.max(statements)
     }
 
+    /// How many of [`Node::calls`] come after the functions its routes call are ready, one after
+    /// another: an integration, the resources that go, the deployment and the stage; or a
+    /// function's statements, if longer.
+    pub fn calls_after_functions(&self) -> usize {
+        let changes = &self.changes;
+        let integration = changes
+            .routes
+            .values()
+            .any(|action| matches!(action, Action::Create | Action::Update { .. }));
+        let parts = usize::from(integration)
+            + self.levels(Action::Delete)
+            + usize::from(changes.deployment.is_some())
+            + usize::from(changes.stage != Action::NoOp);
+        let statements = self
+            .permissions
+            .values()
+            .map(|p| p.changes.len())
+            .max()
+            .unwrap_or(0);
+        parts.max(statements)
+    }
+
+    /// How many levels of the resource tree have resources with `wanted` (each level's go at once).
+    fn levels(&self, wanted: Action) -> usize {
+        self.changes
+            .resources
+            .iter()
+            .filter(|(_, action)| **action == wanted)
+            .map(|(path, _)| path.matches('/').count())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    }
+
+    /// Applies the API, waiting through `waits` for each function its routes call only before
+    /// that route's integration and that function's statements.
     pub async fn apply(
         &self,
         ctx: &Context,
         observed: &Live,
         values: &std::sync::Mutex<Values>,
+        waits: &dag::Waits,
     ) -> anyhow::Result<()> {
         let (client, pacer) = (&ctx.clients.apigateway, &ctx.pacer);
         let created;
@@ -255,7 +284,15 @@ impl Node {
             Some(_) => self.permissions.clone(),
             None => permissions::for_api(&ctx.model(), observed, &live.id),
         };
-        // The invoke permissions need only the API's id: they go in while its parts are put.
+        let function = |name: &str| ResourceId::Function {
+            function: name.to_owned(),
+        };
+        let ready = |name: &str| -> BoxFuture<'static, Result<(), _>> {
+            let (waits, id) = (waits.clone(), function(name));
+            Box::pin(async move { waits.finished(&id).await.map_err(Into::into) })
+        };
+        // The invoke permissions need the API's id and their function: they go in while the
+        // API's parts are put.
         let parts = async {
             super::apply(
                 client,
@@ -264,15 +301,20 @@ impl Node {
                 live,
                 &self.desired,
                 &self.changes,
+                &ready,
             )
             .await
             .context("api: applying")
         };
-        let statements = try_join_all(
-            planned
-                .iter()
-                .map(|(function, plan)| plan.apply(ctx, function)),
-        );
+        let statements = try_join_all(planned.iter().map(|(name, plan)| async move {
+            if !plan.changes.is_empty() {
+                waits
+                    .finished(&function(name))
+                    .await
+                    .with_context(|| format!("functions.{name}.permissions: updating"))?;
+            }
+            plan.apply(ctx, name).await
+        }));
         tokio::try_join!(parts, statements)?;
         Ok(())
     }
