@@ -139,7 +139,8 @@ pub struct UpArgs {
     /// changed, if stack.yaml, the code or live AWS changed since. Needs no `--yes`.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<std::path::PathBuf>,
-    /// How many resources to change at once.
+    /// How many resources to change at once (each of the API's resources, routes and
+    /// permissions counts as one; 1 changes one thing at a time).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
     /// How long to wait, in seconds, for a Lambda function to become Active or finish an update

@@ -568,3 +568,43 @@ fn a_function_that_fails_stops_the_api_part_way_and_the_next_up_finishes_it() {
     let down = on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
     assert_eq!(down.code, Some(0), "{}", down.stderr);
 }
+
+/// `--concurrency 1` changes one thing at a time, the API's parts included (the API holds no slot
+/// of its own while it waits for the functions): with every write answered only after `SLOW`,
+/// no write arrives before the one before it was answered.
+#[test]
+fn concurrency_one_makes_one_change_at_a_time() {
+    const SLOW: std::time::Duration = std::time::Duration::from_millis(100);
+    let stack = support::unique("serial");
+    let file = support::write_stack(&[]);
+    let writes: Arc<std::sync::Mutex<Vec<(std::time::Instant, String)>>> = Arc::default();
+    let log = writes.clone();
+    let proxy = FaultProxy::start(move |call| {
+        if call.reads() {
+            return None;
+        }
+        log.lock()
+            .unwrap()
+            .push((std::time::Instant::now(), call.operation()));
+        Some(Fault::Delay(SLOW))
+    });
+    let up = through(
+        &proxy,
+        &file,
+        &stack,
+        &["up", "--yes", "--concurrency", "1"],
+    );
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    drop(proxy);
+    let writes = writes.lock().unwrap().clone();
+    assert!(writes.len() > 40, "{writes:?}");
+    for pair in writes.windows(2) {
+        let ((before, first), (after, second)) = (&pair[0], &pair[1]);
+        assert!(
+            after.duration_since(*before) >= SLOW,
+            "{second} began while {first} was in flight"
+        );
+    }
+    let down = on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
+    assert_eq!(down.code, Some(0), "{}", down.stderr);
+}

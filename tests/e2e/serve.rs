@@ -588,8 +588,9 @@ fn serve_builds_events_as_api_gateway_and_survives_handlers_that_fail() {
         assert_eq!(request.join().unwrap(), 200);
     }
 
-    // A rebuilt binary retires the warm processes: the next request runs the new one.
-    let before = serve.log();
+    // A rebuilt binary retires the warm processes: the next request runs the new one. (The
+    // concurrent requests' log lines can land a moment after their answers: wait for them.)
+    let before = serve.log_since_once(0, "(echo #5");
     std::fs::File::open(support::repo_root().join("target/lambda-local/echo-fixture/bootstrap"))
         .unwrap()
         .set_modified(std::time::SystemTime::now())

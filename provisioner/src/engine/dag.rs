@@ -1,8 +1,10 @@
-//! Runs one task per resource, at most `concurrency` at a time, each once everything it needs
-//! before it starts has finished. A task may also wait, part-way through, for another resource
-//! through its [`Waits`] (the API puts its resources and methods while the functions its routes
-//! call are made, and waits for each function only before that route's integration); while it
-//! waits it does not count against `concurrency`, so a run of one at a time cannot deadlock.
+//! Runs one task per resource, at most `concurrency` changes at a time, each task once
+//! everything it needs before it starts has finished. A coordinator (the API) is a task that
+//! changes several resources and waits, part-way, for other tasks through its [`Waits`]: it puts
+//! its resources and methods while the functions its routes call are made, and waits for each
+//! function only before that route's integration. A coordinator holds no slot itself; each of its
+//! changes takes one ([`Waits::slots`]), so `concurrency` bounds every change of the run, and one
+//! slot runs one change at a time without a deadlock.
 //!
 //! After a failure nothing new starts, and a task waiting on another is told it never will be
 //! ready ([`Abandoned`]); tasks already running finish, so the run ends with an exact account of
@@ -13,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Arc;
 
-use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 
 use crate::interrupt::{GRACE, Interrupt};
@@ -82,26 +84,27 @@ struct Board {
     stopping: Option<Stopping>,
 }
 
-/// A task's view of the run: lets it wait, part-way, for another resource to finish.
+/// A task's view of the run: the run's slots, and waiting, part-way, for another resource.
 #[derive(Debug, Clone)]
 pub struct Waits {
-    me: ResourceId,
     scheduled: Arc<BTreeSet<ResourceId>>,
     board: watch::Receiver<Board>,
-    /// Per task, how many of its waits are pending: a task with any does not hold a slot.
-    parked: Arc<watch::Sender<BTreeMap<ResourceId, usize>>>,
+    slots: Arc<Semaphore>,
 }
 
 impl Waits {
-    /// Resolves once `id` has finished (at once for a resource this run does not schedule), or
+    /// The run's slots, `concurrency` of them: a coordinator takes one for each change it makes,
+    /// for as long as the change takes (and never while it waits for another task).
+    pub fn slots(&self) -> &Semaphore {
+        &self.slots
+    }
+
+    /// Only a coordinator may wait (it holds no slot). Resolves once `id` has finished (at once for a resource this run does not schedule), or
     /// fails with [`Abandoned`] once the run stops starting work before it did.
     pub async fn finished(&self, id: &ResourceId) -> Result<(), Abandoned> {
-        if !self.scheduled.contains(id) || self.board.borrow().finished.contains(id) {
+        if !self.scheduled.contains(id) {
             return Ok(());
         }
-        self.parked
-            .send_modify(|parked| *parked.entry(self.me.clone()).or_default() += 1);
-        let _unpark = Unpark(self);
         let mut board = self.board.clone();
         let why = match board
             .wait_for(|b| b.finished.contains(id) || b.stopping.is_some())
@@ -119,30 +122,14 @@ impl Waits {
     }
 }
 
-/// Gives a task's slot back to it when one of its waits ends (or is dropped).
-struct Unpark<'a>(&'a Waits);
-
-impl Drop for Unpark<'_> {
-    fn drop(&mut self) {
-        let me = &self.0.me;
-        self.0.parked.send_modify(|parked| {
-            if let Some(n) = parked.get_mut(me) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    parked.remove(me);
-                }
-            }
-        });
-    }
-}
-
 /// Runs `work` for every resource in `order` (every key of `waits_for`), each after all it waits
-/// for, `concurrency` at most at a time (at least one; tasks waiting through their [`Waits`] do not
-/// count), until done, a failure or `interrupt`. Among the resources ready to start, the earlier
-/// in `order` starts first.
+/// for, with `concurrency` slots (at least one): each task holds one while it runs, but a
+/// coordinator's changes take one each instead. Until done, a failure or `interrupt`. Among the
+/// resources ready to start, the earlier in `order` starts first.
 pub async fn run<F, Fut>(
     order: &[ResourceId],
     waits_for: &BTreeMap<ResourceId, BTreeSet<ResourceId>>,
+    coordinators: &BTreeSet<ResourceId>,
     concurrency: usize,
     interrupt: &Interrupt,
     work: F,
@@ -160,8 +147,14 @@ where
     let mut running: JoinSet<(ResourceId, anyhow::Result<()>)> = JoinSet::new();
     let mut cut_off_at: Option<tokio::time::Instant> = None;
     let (board, board_rx) = watch::channel(Board::default());
-    let parked = Arc::new(watch::channel(BTreeMap::new()).0);
-    let mut parked_rx = parked.subscribe();
+    let slots = Arc::new(Semaphore::new(concurrency));
+    // A slot taken while waiting for one, for the next task to start.
+    let mut spare: Option<OwnedSemaphorePermit> = None;
+    // Each running task's slot, given back once its outcome is recorded (so nothing starts
+    // between a failure and its record).
+    let mut held: BTreeMap<ResourceId, OwnedSemaphorePermit> = BTreeMap::new();
+    // A task is ready to start but no slot is free.
+    let mut blocked;
     let stop = |why: Stopping| {
         board.send_if_modified(|b| {
             let unset = b.stopping.is_none();
@@ -174,32 +167,48 @@ where
             stop(Stopping::Interrupted);
         }
         if outcome.failed.is_empty() && !interrupt.is_set() {
-            // Start what is ready, in `order`'s order, while there is room.
+            // Start what is ready, in `order`'s order, while there are slots.
+            blocked = false;
             let mut index = 0;
-            loop {
-                let waiting = parked_rx.borrow_and_update().len();
-                if index >= pending.len() || running.len().saturating_sub(waiting) >= concurrency {
-                    break;
-                }
+            while index < pending.len() {
                 let ready = waits_for.get(&pending[index]).is_none_or(|deps| {
                     deps.iter()
                         .all(|d| finished.contains(d) || !scheduled.contains(d))
                 });
-                if ready {
-                    let id = pending.remove(index);
-                    let waits = Waits {
-                        me: id.clone(),
-                        scheduled: scheduled.clone(),
-                        board: board_rx.clone(),
-                        parked: parked.clone(),
-                    };
-                    let task = work(id.clone(), waits);
-                    in_flight.insert(id.clone());
-                    running.spawn(async move { (id, task.await) });
-                } else {
+                if !ready {
                     index += 1;
+                    continue;
                 }
+                if !coordinators.contains(&pending[index]) {
+                    match spare
+                        .take()
+                        .map_or_else(|| slots.clone().try_acquire_owned(), Ok)
+                    {
+                        Ok(slot) => {
+                            held.insert(pending[index].clone(), slot);
+                        }
+                        Err(_) => {
+                            // A coordinator further on may still start.
+                            blocked = true;
+                            index += 1;
+                            continue;
+                        }
+                    }
+                }
+                let id = pending.remove(index);
+                let waits = Waits {
+                    scheduled: scheduled.clone(),
+                    board: board_rx.clone(),
+                    slots: slots.clone(),
+                };
+                let task = work(id.clone(), waits);
+                in_flight.insert(id.clone());
+                running.spawn(async move { (id, task.await) });
             }
+            // Not needed after all (what waited for it failed, say): give it back.
+            spare = None;
+        } else {
+            blocked = false;
         }
         if interrupt.is_set() && cut_off_at.is_none() {
             cut_off_at = Some(tokio::time::Instant::now() + GRACE);
@@ -209,8 +218,11 @@ where
                 joined = running.join_next() => joined,
                 // Stop starting work; what runs gets its grace period.
                 () = interrupt.wait() => continue,
-                // A task began or ended a wait: a slot may be free.
-                Ok(()) = parked_rx.changed() => continue,
+                // A coordinator's change gave its slot back: start what waited for one.
+                Ok(slot) = slots.clone().acquire_owned(), if blocked => {
+                    spare = Some(slot);
+                    continue;
+                }
             },
             Some(at) => match tokio::time::timeout_at(at, running.join_next()).await {
                 Ok(joined) => joined,
@@ -226,6 +238,9 @@ where
         let Some(joined) = joined else {
             break;
         };
+        if let Ok((id, _)) = &joined {
+            held.remove(id);
+        }
         match joined {
             Ok((id, Ok(()))) => {
                 in_flight.remove(&id);
@@ -283,8 +298,9 @@ mod tests {
             (f("d"), BTreeSet::from([f("b")])),
         ]);
         let order = vec![f("a"), f("b"), f("c"), f("d")];
+        let none = BTreeSet::new();
         let log = Arc::new(Mutex::new(Vec::new()));
-        let outcome = run(&order, &needs, 8, &Interrupt::default(), |id, _| {
+        let outcome = run(&order, &needs, &none, 8, &Interrupt::default(), |id, _| {
             let log = log.clone();
             async move {
                 tokio::time::sleep(Duration::from_millis(5)).await;
@@ -302,6 +318,7 @@ mod tests {
         let outcome = run(
             &order,
             &needs,
+            &none,
             1,
             &Interrupt::default(),
             |id, _| async move {
@@ -329,7 +346,7 @@ mod tests {
         ]);
         let order = vec![f("a"), f("slow"), f("b")];
         let interrupt = Interrupt::default();
-        let outcome = run(&order, &needs, 8, &interrupt, |id, _| {
+        let outcome = run(&order, &needs, &BTreeSet::new(), 8, &interrupt, |id, _| {
             let interrupt = interrupt.clone();
             async move {
                 if id == f("a") {
@@ -350,40 +367,59 @@ mod tests {
         assert!(outcome.failed.is_empty());
     }
 
-    /// A task waiting part-way for another gives its slot back: with one slot, the API starts,
-    /// waits for the function, the function runs, and the API finishes.
+    /// A coordinator holds no slot; its changes take one each: with one slot, the API's changes
+    /// and the function's never overlap, and the API's last change comes once the function is
+    /// done.
     #[tokio::test]
-    async fn a_task_waiting_part_way_does_not_hold_its_slot() {
+    async fn a_coordinator_takes_a_slot_per_change_and_none_while_it_waits() {
         let api = ResourceId::Api;
         let needs = BTreeMap::from([(api.clone(), BTreeSet::new()), (f("a"), BTreeSet::new())]);
         let order = vec![api.clone(), f("a")];
         let log = Arc::new(Mutex::new(Vec::new()));
+        let changing = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        // One change: at most one at a time.
+        let change = |log: Arc<Mutex<Vec<String>>>,
+                      changing: Arc<std::sync::atomic::AtomicUsize>,
+                      what: String| async move {
+            let before = changing.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            assert_eq!(before, 0, "{what} overlaps another change");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            log.lock().unwrap().push(what);
+            changing.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        };
         let outcome = tokio::time::timeout(
             Duration::from_secs(5),
-            run(&order, &needs, 1, &Interrupt::default(), |id, waits| {
-                let log = log.clone();
-                async move {
-                    log.lock().unwrap().push(format!("{id} started"));
-                    if id == ResourceId::Api {
-                        waits.finished(&f("a")).await?;
-                        // Waiting for what this run does not schedule returns at once.
-                        waits.finished(&f("elsewhere")).await?;
+            run(
+                &order,
+                &needs,
+                &BTreeSet::from([api.clone()]),
+                1,
+                &Interrupt::default(),
+                |id, waits| {
+                    let (log, changing) = (log.clone(), changing.clone());
+                    async move {
+                        if id == ResourceId::Api {
+                            let slot = waits.slots().acquire().await;
+                            change(log.clone(), changing.clone(), "api: first".into()).await;
+                            drop(slot);
+                            waits.finished(&f("a")).await?;
+                            // Waiting for what this run does not schedule returns at once.
+                            waits.finished(&f("elsewhere")).await?;
+                            let _slot = waits.slots().acquire().await;
+                            change(log, changing, "api: last".into()).await;
+                        } else {
+                            change(log, changing, id.to_string()).await;
+                        }
+                        Ok(())
                     }
-                    log.lock().unwrap().push(format!("{id} done"));
-                    Ok(())
-                }
-            }),
+                },
+            ),
         )
         .await
         .expect("one slot is enough");
         assert_eq!(
             *log.lock().unwrap(),
-            [
-                "api started",
-                "functions.a started",
-                "functions.a done",
-                "api done"
-            ]
+            ["functions.a", "api: first", "api: last"]
         );
         assert_eq!(outcome.done, vec![f("a"), api]);
     }
@@ -404,6 +440,7 @@ mod tests {
             run(
                 &order,
                 &needs,
+                &BTreeSet::from([api.clone()]),
                 8,
                 &Interrupt::default(),
                 |id, waits| async move {

@@ -199,8 +199,9 @@ pub async fn apply_up(
     let values = Arc::new(Mutex::new(Values::from_live(&live)));
     let applied: Arc<Mutex<Vec<Entry>>> = Arc::default();
     // What a node waits for part-way through its apply is not needed before it starts; such a
-    // node starts first among those ready: its first parts (the API's resources, paced by API
-    // Gateway's quotas) overlap the rest of the run.
+    // node is a coordinator (its changes take a slot each, see `dag`) and starts first among
+    // those ready: its first parts (the API's resources, paced by API Gateway's quotas) overlap
+    // the rest of the run.
     let mut needs = ctx.stack.needs();
     let mut waits_part_way = std::collections::BTreeSet::new();
     for (id, deps) in &mut needs {
@@ -212,37 +213,44 @@ pub async fn apply_up(
     }
     let mut order = ctx.stack.order.clone();
     order.sort_by_key(|id| !waits_part_way.contains(id));
-    let outcome = dag::run(&order, &needs, concurrency, &ctx.interrupt, |id, waits| {
-        let (ctx, live, values, applied) =
-            (ctx.clone(), live.clone(), values.clone(), applied.clone());
-        async move {
-            let snapshot = lock(&values).clone();
-            let node = units::plan(&ctx.model(), &live, &snapshot, &id, Resolve::Strict)?;
-            let changing: Vec<Entry> = node
-                .entries(&ctx.model())
-                .into_iter()
-                .filter(|e| e.action != Action::NoOp)
-                .collect();
-            if changing.is_empty() {
-                return Ok(());
-            }
-            let node_started = Instant::now();
-            for entry in &changing {
-                ctx.progress.started(entry);
-            }
-            if let Err(err) = node.apply(&ctx, &live, &values, &waits).await {
-                for entry in &changing {
-                    ctx.progress.failed(entry, node_started.elapsed());
+    let outcome = dag::run(
+        &order,
+        &needs,
+        &waits_part_way,
+        concurrency,
+        &ctx.interrupt,
+        |id, waits| {
+            let (ctx, live, values, applied) =
+                (ctx.clone(), live.clone(), values.clone(), applied.clone());
+            async move {
+                let snapshot = lock(&values).clone();
+                let node = units::plan(&ctx.model(), &live, &snapshot, &id, Resolve::Strict)?;
+                let changing: Vec<Entry> = node
+                    .entries(&ctx.model())
+                    .into_iter()
+                    .filter(|e| e.action != Action::NoOp)
+                    .collect();
+                if changing.is_empty() {
+                    return Ok(());
                 }
-                return Err(err);
+                let node_started = Instant::now();
+                for entry in &changing {
+                    ctx.progress.started(entry);
+                }
+                if let Err(err) = node.apply(&ctx, &live, &values, &waits).await {
+                    for entry in &changing {
+                        ctx.progress.failed(entry, node_started.elapsed());
+                    }
+                    return Err(err);
+                }
+                for entry in &changing {
+                    ctx.progress.applied(entry, node_started.elapsed());
+                }
+                guard(&applied).extend(changing);
+                Ok(())
             }
-            for entry in &changing {
-                ctx.progress.applied(entry, node_started.elapsed());
-            }
-            guard(&applied).extend(changing);
-            Ok(())
-        }
-    })
+        },
+    )
     .await;
     if !outcome.failed.is_empty() || outcome.interrupted {
         return Err(unfinished(outcome, order.len()));
@@ -299,29 +307,37 @@ pub async fn apply_down(
     let retained: Arc<Mutex<Vec<Entry>>> = Arc::default();
     let waits_for = dag::reversed(&ctx.stack.needs());
     let order: Vec<ResourceId> = ctx.stack.order.iter().rev().cloned().collect();
-    let outcome = dag::run(&order, &waits_for, concurrency, &ctx.interrupt, |id, _| {
-        let (ctx, live, deleted, retained) =
-            (ctx.clone(), live.clone(), deleted.clone(), retained.clone());
-        async move {
-            for step in units::down(&ctx.model(), &live, &id, delete_data) {
-                match step {
-                    DownStep::Absent => {}
-                    DownStep::Keep(entry) => guard(&retained).push(entry),
-                    DownStep::Delete(entry) => {
-                        let step_started = Instant::now();
-                        ctx.progress.started(&entry);
-                        if let Err(err) = units::delete(&ctx, &live, &id).await {
-                            ctx.progress.failed(&entry, step_started.elapsed());
-                            return Err(err.context(format!("{}: deleting", entry.address)));
+    let none = std::collections::BTreeSet::new();
+    let outcome = dag::run(
+        &order,
+        &waits_for,
+        &none,
+        concurrency,
+        &ctx.interrupt,
+        |id, _| {
+            let (ctx, live, deleted, retained) =
+                (ctx.clone(), live.clone(), deleted.clone(), retained.clone());
+            async move {
+                for step in units::down(&ctx.model(), &live, &id, delete_data) {
+                    match step {
+                        DownStep::Absent => {}
+                        DownStep::Keep(entry) => guard(&retained).push(entry),
+                        DownStep::Delete(entry) => {
+                            let step_started = Instant::now();
+                            ctx.progress.started(&entry);
+                            if let Err(err) = units::delete(&ctx, &live, &id).await {
+                                ctx.progress.failed(&entry, step_started.elapsed());
+                                return Err(err.context(format!("{}: deleting", entry.address)));
+                            }
+                            ctx.progress.applied(&entry, step_started.elapsed());
+                            guard(&deleted).push(entry);
                         }
-                        ctx.progress.applied(&entry, step_started.elapsed());
-                        guard(&deleted).push(entry);
                     }
                 }
+                Ok(())
             }
-            Ok(())
-        }
-    })
+        },
+    )
     .await;
     if !outcome.failed.is_empty() || outcome.interrupted {
         return Err(unfinished(outcome, order.len()));

@@ -8,6 +8,7 @@ use aws_sdk_apigateway::types::{
 };
 
 use futures_util::future::{BoxFuture, try_join_all};
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::pacer::{Pacer, Quotas};
 use super::*;
@@ -85,12 +86,21 @@ enum Created {
 /// Resolves once the function a route calls (its logical name) exists and takes calls: a route's
 /// integration waits for it; the rest of the API does not.
 pub type FunctionReady<'a> = &'a (dyn Fn(&str) -> BoxFuture<'static, Result<(), BoxError>> + Sync);
+
+/// When the API's calls may go, within the run: each takes one of `slots` (the run's
+/// `--concurrency`: the API's parts count one each), and a route's integration waits for `ready`.
+#[derive(Clone, Copy)]
+pub struct Schedule<'a> {
+    pub slots: &'a Semaphore,
+    pub ready: FunctionReady<'a>,
+}
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Applies `changes` (from [`diff`] of `live` and `desired`; `live` is what [`create`] returned
 /// for a new API) and returns the API's id. Every step re-runs safely: a crash part-way leaves a
-/// tagged API whose next diff finishes the job. Each route's integration is put once `ready`
-/// says its function is; everything else goes meanwhile.
+/// tagged API whose next diff finishes the job. Each route's integration is put once its function
+/// is ready; everything else goes meanwhile, each call in its turn (`schedule`) and as API
+/// Gateway's quotas allow.
 pub async fn apply(
     client: &Client,
     pacer: &Pacer,
@@ -98,8 +108,9 @@ pub async fn apply(
     live: &LiveApi,
     desired: &DesiredApi,
     changes: &ApiChanges,
-    ready: FunctionReady<'_>,
+    schedule: Schedule<'_>,
 ) -> Result<String, ApiError> {
+    let Schedule { slots, ready } = schedule;
     let name = desired.name.as_str();
     let (api_id, root_id, mut resource_ids, live_authorizers) = (
         live.id.clone(),
@@ -126,7 +137,7 @@ pub async fn apply(
     try_join_all(doomed.into_iter().map(|((path, method), resource_id)| {
         let api_id = &api_id;
         async move {
-            pacer.wait(Quotas::General).await;
+            let _turn = turn(slots, pacer, Quotas::General).await;
             match client
                 .delete_method()
                 .rest_api_id(api_id)
@@ -157,7 +168,7 @@ pub async fn apply(
                 if matches!(action, Action::Delete | Action::Replace { .. })
                     && let Some(id) = authorizer_ids.remove(authorizer)
                 {
-                    pacer.wait(Quotas::General).await;
+                    let _turn = turn(slots, pacer, Quotas::General).await;
                     if let Err(err) = client
                         .delete_authorizer()
                         .rest_api_id(&api_id)
@@ -177,7 +188,7 @@ pub async fn apply(
                             detail: format!("authorizer `{authorizer}` is planned but not wanted"),
                         }
                     })?;
-                    pacer.wait(Quotas::General).await;
+                    let _turn = turn(slots, pacer, Quotas::General).await;
                     let created = client
                         .create_authorizer()
                         .rest_api_id(&api_id)
@@ -247,6 +258,7 @@ pub async fn apply(
         changes,
         authorizers,
         ready,
+        slots,
     };
     let mut work: Vec<futures_util::future::BoxFuture<'_, Result<(), ApiError>>> =
         vec![Box::pin(authorizer_step)];
@@ -258,7 +270,7 @@ pub async fn apply(
         let api_id = &api_id;
         work.push(Box::pin(async move {
             let parent_id = parent_id.await?;
-            pacer.wait(Quotas::Resource).await;
+            let _turn = turn(slots, pacer, Quotas::Resource).await;
             let output = client
                 .create_resource()
                 .rest_api_id(api_id)
@@ -310,7 +322,7 @@ pub async fn apply(
             let api_id = &api_id;
             async move {
                 let id = id?;
-                pacer.wait(Quotas::Resource).await;
+                let _turn = turn(slots, pacer, Quotas::Resource).await;
                 match client
                     .delete_resource()
                     .rest_api_id(api_id)
@@ -329,7 +341,7 @@ pub async fn apply(
     // 6. A deployment of the new shape, and the stage on it.
     let mut deployment_id = None;
     if changes.deployment.is_some() {
-        pacer.wait(Quotas::Deployment).await;
+        let _turn = turn(slots, pacer, Quotas::Deployment).await;
         let deployment = client
             .create_deployment()
             .rest_api_id(&api_id)
@@ -350,7 +362,7 @@ pub async fn apply(
     }
     match (&changes.stage, deployment_id) {
         (Action::Create, Some(deployment_id)) => {
-            pacer.wait(Quotas::General).await;
+            let _turn = turn(slots, pacer, Quotas::General).await;
             client
                 .create_stage()
                 .rest_api_id(&api_id)
@@ -362,7 +374,7 @@ pub async fn apply(
                 .map_err(aws_error(format!("create stage `{}`", desired.stage), name))?;
         }
         (Action::Update { .. } | Action::NoOp, Some(deployment_id)) => {
-            pacer.wait(Quotas::General).await;
+            let _turn = turn(slots, pacer, Quotas::General).await;
             client
                 .update_stage()
                 .rest_api_id(&api_id)
@@ -406,6 +418,7 @@ struct Parts<'a> {
     /// The authorizers' ids by name, once step 2 made them.
     authorizers: tokio::sync::watch::Receiver<Option<BTreeMap<String, String>>>,
     ready: FunctionReady<'a>,
+    slots: &'a Semaphore,
 }
 
 /// Puts one route's method (when it is new or changed) and its integration (which a put method
@@ -425,6 +438,7 @@ async fn put_route(
         changes,
         ref authorizers,
         ready,
+        slots,
     } = *parts;
     let (path, method) = key;
     let (put_method, put_integration) = match action {
@@ -471,7 +485,7 @@ async fn put_route(
             }
             None => None,
         };
-        pacer.wait(Quotas::General).await;
+        let _turn = turn(slots, pacer, Quotas::General).await;
         client
             .put_method()
             .rest_api_id(api_id)
@@ -491,7 +505,7 @@ async fn put_route(
                 source,
             })?;
         }
-        pacer.wait(Quotas::General).await;
+        let _turn = turn(slots, pacer, Quotas::General).await;
         client
             .put_integration()
             .rest_api_id(api_id)
@@ -508,6 +522,19 @@ async fn put_route(
             ))?;
     }
     Ok(())
+}
+
+/// A call's turn: one of `slots`, then API Gateway's quota; the slot is held until the call
+/// answers.
+async fn turn<'a>(
+    slots: &'a Semaphore,
+    pacer: &Pacer,
+    quota: Quotas,
+) -> Option<SemaphorePermit<'a>> {
+    // Never closed: None cannot happen.
+    let slot = slots.acquire().await.ok();
+    pacer.wait(quota).await;
+    slot
 }
 
 fn resource_id<'a>(

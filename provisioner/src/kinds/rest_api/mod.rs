@@ -31,7 +31,7 @@ use sha2::{Digest, Sha256};
 use crate::plan::{Action, Differ, FieldChange, TypedDiffer};
 use crate::spec::{Api, OWNERSHIP_TAG};
 
-pub use driver::{FunctionReady, apply, create, delete};
+pub use driver::{FunctionReady, Schedule, apply, create, delete};
 pub use pacer::Pacer;
 pub use read::find;
 

@@ -225,6 +225,7 @@ async fn a_method_change_deletes_and_puts_the_method_then_deploys() {
         [&delete, &put, &integration, &deploy, &stage]
     );
     let ready: FunctionReady<'_> = &|_| Box::pin(async { Ok(()) });
+    let slots = tokio::sync::Semaphore::new(1);
     let id = apply(
         &client,
         &Pacer::default(),
@@ -232,7 +233,10 @@ async fn a_method_change_deletes_and_puts_the_method_then_deploys() {
         &live,
         &desired,
         &changes,
-        ready,
+        Schedule {
+            slots: &slots,
+            ready,
+        },
     )
     .await
     .expect("exactly these calls");

@@ -272,6 +272,8 @@ impl Node {
         let live = match &self.live {
             Some(live) => live.as_ref(),
             None => {
+                // A call of the coordinator's: it takes one of the run's slots.
+                let _slot = waits.slots().acquire().await;
                 created = super::create(client, pacer, &ctx.stack.name, &self.desired)
                     .await
                     .context("api: creating")?;
@@ -291,6 +293,8 @@ impl Node {
             let (waits, id) = (waits.clone(), function(name));
             Box::pin(async move { waits.finished(&id).await.map_err(Into::into) })
         };
+        // Each call takes one of the run's slots (`--concurrency`): the API is a coordinator.
+        let slots = waits.slots();
         // The invoke permissions need the API's id and their function: they go in while the
         // API's parts are put.
         let parts = async {
@@ -301,18 +305,23 @@ impl Node {
                 live,
                 &self.desired,
                 &self.changes,
-                &ready,
+                super::Schedule {
+                    slots,
+                    ready: &ready,
+                },
             )
             .await
             .context("api: applying")
         };
         let statements = try_join_all(planned.iter().map(|(name, plan)| async move {
-            if !plan.changes.is_empty() {
-                waits
-                    .finished(&function(name))
-                    .await
-                    .with_context(|| format!("functions.{name}.permissions: updating"))?;
+            if plan.changes.is_empty() {
+                return Ok(());
             }
+            waits
+                .finished(&function(name))
+                .await
+                .with_context(|| format!("functions.{name}.permissions: updating"))?;
+            let _slot = slots.acquire().await;
             plan.apply(ctx, name).await
         }));
         tokio::try_join!(parts, statements)?;
