@@ -524,17 +524,16 @@ async fn put_route(
     Ok(())
 }
 
-/// A call's turn: one of `slots`, then API Gateway's quota; the slot is held until the call
-/// answers.
+/// A call's turn: API Gateway's quota, then one of `slots`, held until the call answers (not
+/// while the quota makes it wait: other changes of the run use the slot meanwhile).
 async fn turn<'a>(
     slots: &'a Semaphore,
     pacer: &Pacer,
     quota: Quotas,
 ) -> Option<SemaphorePermit<'a>> {
-    // Never closed: None cannot happen.
-    let slot = slots.acquire().await.ok();
     pacer.wait(quota).await;
-    slot
+    // Never closed: None cannot happen.
+    slots.acquire().await.ok()
 }
 
 fn resource_id<'a>(
