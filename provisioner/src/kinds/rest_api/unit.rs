@@ -210,19 +210,9 @@ impl Node {
             .max()
             .unwrap_or(0);
         // The authorizers are made while the resources are created; a method waits for both.
-        let parts = usize::from(reputs)
-            + authorizers.max(levels(Action::Create))
-            + route
-            + levels(Action::Delete)
-            + usize::from(changes.deployment.is_some())
-            + usize::from(changing(&changes.stage));
-        let statements = self
-            .permissions
-            .values()
-            .map(|p| p.changes.len())
-            .max()
-            .unwrap_or(0);
-        create + parts.max(statements)
+        let parts =
+            usize::from(reputs) + authorizers.max(levels(Action::Create)) + route + self.closing();
+        create + parts.max(self.statements())
     }
 
     /// How many of [`Node::calls`] come after the functions its routes call are ready, one after
@@ -234,17 +224,25 @@ impl Node {
             .routes
             .values()
             .any(|action| matches!(action, Action::Create | Action::Update { .. }));
-        let parts = usize::from(integration)
-            + self.levels(Action::Delete)
+        (usize::from(integration) + self.closing()).max(self.statements())
+    }
+
+    /// The calls once every route is put, one after another: the resources that go (a level at
+    /// a time), the deployment, the stage.
+    fn closing(&self) -> usize {
+        let changes = &self.changes;
+        self.levels(Action::Delete)
             + usize::from(changes.deployment.is_some())
-            + usize::from(changes.stage != Action::NoOp);
-        let statements = self
-            .permissions
+            + usize::from(changes.stage != Action::NoOp)
+    }
+
+    /// The most calls one function's statements take (one after another); functions at once.
+    fn statements(&self) -> usize {
+        self.permissions
             .values()
             .map(|p| p.changes.len())
             .max()
-            .unwrap_or(0);
-        parts.max(statements)
+            .unwrap_or(0)
     }
 
     /// How many levels of the resource tree have resources with `wanted` (each level's go at once).
