@@ -29,7 +29,8 @@ impl Served {
         Served::start_with(file, stack, &[], &[])
     }
 
-    /// `serve` with more arguments and environment variables.
+    /// `serve` with more arguments and environment variables (which may point it elsewhere than
+    /// the emulator: `AWS_ENDPOINT_URL`).
     pub(crate) fn start_with(
         file: &Path,
         stack: &str,
@@ -41,8 +42,8 @@ impl Served {
             .arg(file)
             .args(["--stack", stack])
             .args(args)
-            .envs(env.iter().copied())
             .env("AWS_ENDPOINT_URL", support::emulator())
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -3,7 +3,8 @@
 //! `hello` and `other`, deployed with `up`, then served while the test edits them.
 //! - An edit to `hello` is answered by the new code, and only `hello` is rebuilt.
 //! - A build error keeps the previous binary answering and shows the compiler's error.
-//! - A route added to stack.yaml is served; an invalid stack.yaml keeps the previous one.
+//! - A route added to stack.yaml is served; a handler edited while stack.yaml is reloaded is
+//!   rebuilt after it; an invalid stack.yaml keeps the previous one.
 //!
 //! The workspace defines no `local` profile: serve's defaults for it are used.
 
@@ -11,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::faults::{Fault, FaultProxy};
 use crate::serve::{Served, http};
 use crate::support;
 
@@ -173,11 +175,21 @@ fn serve_watch_rebuilds_an_edited_handler_keeps_it_on_a_build_error_and_follows_
     provisioner(&dir, &["up", "--yes", "--stack", &stack]);
     let file = dir.join("stack.yaml");
     let target = target_dir();
+    // Serve's AWS calls go through a proxy that can hold the reload's read of the API back.
+    let slow_reload = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let slow = slow_reload.clone();
+    let proxy = FaultProxy::start(move |call| {
+        (slow.load(std::sync::atomic::Ordering::SeqCst) && call.operation() == "GET /restapis")
+            .then_some(Fault::Delay(Duration::from_secs(4)))
+    });
     let mut served = Served::start_with(
         &file,
         &stack,
         &["--watch"],
-        &[("CARGO_TARGET_DIR", target.as_os_str())],
+        &[
+            ("CARGO_TARGET_DIR", target.as_os_str()),
+            ("AWS_ENDPOINT_URL", std::ffi::OsStr::new(&proxy.url)),
+        ],
     );
     let base = served.base.clone();
     assert_eq!(text(&format!("{base}/hello")), (200, "hello v1".to_owned()));
@@ -234,14 +246,21 @@ fn serve_watch_rebuilds_an_edited_handler_keeps_it_on_a_build_error_and_follows_
         &served,
     );
 
-    // A route added to stack.yaml is served.
+    // A route added to stack.yaml is served. The reload reads live AWS slowly (4 s); a handler
+    // saved meanwhile, once the reload's build is done, is rebuilt after it.
     let missing = r#"{"message":"Missing Authentication Token"}"#;
     assert_eq!(text(&format!("{base}/bye")), (403, missing.to_owned()));
     let with_bye = STACK.replace(
         "    GET /other: { function: other }\n",
         "    GET /other: { function: other }\n    GET /bye: { function: other }\n",
     );
+    let from = served.log().len();
+    slow_reload.store(true, std::sync::atomic::Ordering::SeqCst);
     std::fs::write(&file, &with_bye).unwrap();
+    let log = served.log_since_once(from, "stack.yaml changed: loading it again");
+    assert!(log.contains("loading it again"), "{log}");
+    std::thread::sleep(Duration::from_secs(2));
+    std::fs::write(dir.join("hello/src/main.rs"), handler("hello", "v5")).unwrap();
     wait_for(
         &format!("{base}/bye"),
         200,
@@ -249,7 +268,15 @@ fn serve_watch_rebuilds_an_edited_handler_keeps_it_on_a_build_error_and_follows_
         Duration::from_secs(120),
         &served,
     );
+    slow_reload.store(false, std::sync::atomic::Ordering::SeqCst);
     assert!(served.log().contains("stack.yaml reloaded"));
+    wait_for(
+        &format!("{base}/hello"),
+        200,
+        "hello v5",
+        Duration::from_secs(120),
+        &served,
+    );
 
     // An invalid stack.yaml is reported and the previous one goes on serving.
     let from = served.log().len();
@@ -269,7 +296,7 @@ fn serve_watch_rebuilds_an_edited_handler_keeps_it_on_a_build_error_and_follows_
     );
     assert!(log.contains("nobody"), "the problem is named: {log}");
     assert_eq!(text(&format!("{base}/bye")), (200, "other v1".to_owned()));
-    assert_eq!(text(&format!("{base}/hello")), (200, "hello v4".to_owned()));
+    assert_eq!(text(&format!("{base}/hello")), (200, "hello v5".to_owned()));
 
     let status = served.stop(libc::SIGINT);
     assert!(status.success(), "serve exits 0 on Ctrl-C: {status}");

@@ -165,6 +165,8 @@ pub(super) struct Watch {
 impl Watch {
     /// Runs until dropped (serve stopping aborts it), from `listening` (see [`listen`]).
     pub async fn run(self, mut listening: Listening, mut prepared: Prepared) {
+        // Changes the previous watch saw while stack.yaml was reloaded, for the new one to act on.
+        let mut carried: Vec<PathBuf> = Vec::new();
         loop {
             let Listening {
                 set,
@@ -172,8 +174,13 @@ impl Watch {
                 mut events,
             } = listening;
             loop {
-                let Some(mut paths) = events.recv().await else {
-                    return;
+                let mut paths = if carried.is_empty() {
+                    let Some(paths) = events.recv().await else {
+                        return;
+                    };
+                    paths
+                } else {
+                    std::mem::take(&mut carried)
                 };
                 while let Ok(more) = events.try_recv() {
                     paths.extend(more);
@@ -188,6 +195,11 @@ impl Watch {
                     match listen(new_set) {
                         Ok(new) => {
                             listening = new;
+                            // What was saved while reloading (a handler edited meanwhile) is
+                            // acted on by the new watch, which started after it.
+                            while let Ok(more) = events.try_recv() {
+                                carried.extend(more);
+                            }
                             break;
                         }
                         Err(err) => {
