@@ -21,6 +21,11 @@ pub trait Progress: Send + Sync + std::fmt::Debug {
     fn applied(&self, entry: &Entry, took: Duration);
     /// A resource's change failed after `took` (the error itself ends the run's report).
     fn failed(&self, entry: &Entry, took: Duration);
+    /// A resource's change stopped part-way after `took`: what it waited for will not be ready
+    /// (another resource failed, or the run was interrupted). Not a failure of its own.
+    fn stopped(&self, entry: &Entry, took: Duration) {
+        self.failed(entry, took);
+    }
     /// `subject` has waited `waited` so far for `reason`; it gives up after `limit`, if any.
     fn waiting(&self, subject: &str, reason: &str, waited: Duration, limit: Option<Duration>);
     /// A wait that was reported is over (a terminal clears its spinner line).

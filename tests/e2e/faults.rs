@@ -536,6 +536,18 @@ fn a_function_that_fails_stops_the_api_part_way_and_the_next_up_finishes_it() {
         "{document:#}"
     );
     assert!(up.stderr.contains("stopped part-way: api"), "{}", up.stderr);
+    // As it happens: the function failed, the API's entries stopped (not failed).
+    assert!(
+        up.stderr.contains("! functions.sign-up failed"),
+        "{}",
+        up.stderr
+    );
+    assert!(
+        up.stderr.contains("! api stopped part-way"),
+        "{}",
+        up.stderr
+    );
+    assert!(!up.stderr.contains("! api failed"), "{}", up.stderr);
     drop(proxy);
 
     // No deployment was made of the half-made API: its stage does not exist yet.

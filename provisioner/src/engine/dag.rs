@@ -99,8 +99,9 @@ impl Waits {
         &self.slots
     }
 
-    /// Only a coordinator may wait (it holds no slot). Resolves once `id` has finished (at once for a resource this run does not schedule), or
-    /// fails with [`Abandoned`] once the run stops starting work before it did.
+    /// Resolves once `id` has finished (at once for a resource this run does not schedule), or
+    /// fails with [`Abandoned`] once the run stops starting work before it did. Only a
+    /// coordinator may wait: it holds no slot, so what it waits for can always run.
     pub async fn finished(&self, id: &ResourceId) -> Result<(), Abandoned> {
         if !self.scheduled.contains(id) {
             return Ok(());

@@ -238,8 +238,13 @@ pub async fn apply_up(
                     ctx.progress.started(entry);
                 }
                 if let Err(err) = node.apply(&ctx, &live, &values, &waits).await {
+                    let stopped = err.chain().any(|cause| cause.is::<dag::Abandoned>());
                     for entry in &changing {
-                        ctx.progress.failed(entry, node_started.elapsed());
+                        if stopped {
+                            ctx.progress.stopped(entry, node_started.elapsed());
+                        } else {
+                            ctx.progress.failed(entry, node_started.elapsed());
+                        }
                     }
                     return Err(err);
                 }

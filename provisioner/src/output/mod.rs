@@ -232,6 +232,25 @@ impl Spinners {
 }
 
 impl Terminal {
+    /// A resource's change ended without being applied: `how` (failed, stopped part-way).
+    fn ended(&self, entry: &Entry, how: &str, took: Duration) {
+        use std::io::IsTerminal;
+        if let Some(spinners) = &self.spinners {
+            spinners.track(&entry.address, false);
+        }
+        let marker = if use_color(std::io::stderr().is_terminal()) {
+            let red = anstyle::AnsiColor::Red.on_default().bold();
+            format!("{red}  !{red:#}")
+        } else {
+            "  !".to_owned()
+        };
+        self.line(&format!(
+            "{marker} {} {how}  ({:.1}s)",
+            entry.address,
+            took.as_secs_f64()
+        ));
+    }
+
     /// Spinners if stderr is a terminal, plain lines otherwise.
     pub fn stderr() -> Terminal {
         use std::io::IsTerminal;
@@ -283,21 +302,11 @@ impl crate::progress::Progress for Terminal {
     }
 
     fn failed(&self, entry: &Entry, took: Duration) {
-        use std::io::IsTerminal;
-        if let Some(spinners) = &self.spinners {
-            spinners.track(&entry.address, false);
-        }
-        let marker = if use_color(std::io::stderr().is_terminal()) {
-            let red = anstyle::AnsiColor::Red.on_default().bold();
-            format!("{red}  !{red:#}")
-        } else {
-            "  !".to_owned()
-        };
-        self.line(&format!(
-            "{marker} {} failed  ({:.1}s)",
-            entry.address,
-            took.as_secs_f64()
-        ));
+        self.ended(entry, "failed", took);
+    }
+
+    fn stopped(&self, entry: &Entry, took: Duration) {
+        self.ended(entry, "stopped part-way", took);
     }
 
     fn waiting(&self, subject: &str, reason: &str, waited: Duration, limit: Option<Duration>) {
