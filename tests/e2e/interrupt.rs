@@ -135,6 +135,75 @@ fn sigint_mid_up_stops_cleanly_and_the_next_up_converges() {
     assert_eq!(down.code, Some(0), "{}", down.stderr);
 }
 
+/// Ctrl-C while the API's new routes are being put (each CreateResource slow; their functions
+/// exist, so the API waits for nothing): it makes no call after the signal but those in flight,
+/// and is reported stopped part-way; the next `up` finishes the routes.
+#[test]
+fn sigint_stops_the_api_between_its_calls() {
+    let stack = support::unique("sigapi");
+    let file = support::write_stack(&[]);
+    let up = on_emulator(&file, &stack, &["up", "--yes"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    let secret = "    GET /secret: { function: secret, authorizer: cognito }\n";
+    let routes: String = (1..=3)
+        .map(|n| format!("    GET /extra{n}: {{ function: secret }}\n"))
+        .collect();
+    let file = support::write_stack(&[(secret, &format!("{secret}{routes}"))]);
+    let (arrived, first) = channel::<()>();
+    let arrived = Mutex::new(arrived);
+    let calls: Arc<Mutex<Vec<(Instant, String)>>> = Arc::default();
+    let log = calls.clone();
+    let proxy = FaultProxy::start(move |call| {
+        let operation = call.operation();
+        let creates_resource = call.method == "POST" && call.path.contains("/resources/");
+        log.lock().unwrap().push((Instant::now(), operation));
+        if creates_resource {
+            let _ = arrived.lock().unwrap().send(());
+            return Some(Fault::Delay(Duration::from_millis(1500)));
+        }
+        None
+    });
+    let (mut child, said) = spawn_through(&proxy, &file, &stack, &["up", "--yes", "--json"]);
+    first
+        .recv_timeout(Duration::from_secs(180))
+        .expect("a CreateResource call");
+    // The three are in flight together; the functions (unchanged) are done.
+    std::thread::sleep(Duration::from_millis(300));
+    let signalled = Instant::now();
+    signal(&child, libc::SIGINT);
+    let status = child.wait().unwrap();
+    let seen: String = said.try_iter().map(|line| format!("{line}\n")).collect();
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
+    assert_eq!(status.code(), Some(130), "{seen}");
+    let document: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        document["error"]["interrupted"]["stopped"],
+        serde_json::json!(["api"]),
+        "{document:#}"
+    );
+    let after: Vec<String> = calls
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(at, operation)| *at > signalled && operation.contains("/restapis"))
+        .map(|(_, operation)| operation.clone())
+        .collect();
+    assert!(
+        after.is_empty(),
+        "API calls after the signal: {after:?}\n{seen}"
+    );
+    assert!(!lock_exists(&stack), "the lock was given back");
+    drop(proxy);
+
+    let up = on_emulator(&file, &stack, &["up", "--yes"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    let diff = on_emulator(&file, &stack, &["diff"]);
+    assert_eq!(diff.code, Some(0), "{}", diff.stdout);
+    let down = on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
+    assert_eq!(down.code, Some(0), "{}", down.stderr);
+}
+
 /// A second signal does not wait for the calls in flight: the run exits at once (130); its lock
 /// is left behind, and the next run on this host takes it over (its holder is dead) and converges.
 #[test]

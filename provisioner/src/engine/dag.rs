@@ -68,12 +68,17 @@ impl std::fmt::Display for Stopping {
     }
 }
 
-/// What a task waited for will not be ready: the run is stopping. The task stops part-way (and
-/// is reported as stopped, not failed); the next run finishes its work.
+/// The run is stopping: what a coordinator waited for will not be ready, or it may not start its
+/// next change. It stops part-way (and is reported as stopped, not failed); the next run finishes
+/// its work.
 #[derive(Debug, thiserror::Error)]
-#[error("stopped while waiting for {awaited}: {why}")]
+#[error(
+    "stopped{}: {why}",
+    awaited.as_ref().map(|id| format!(" while waiting for {id}")).unwrap_or_default()
+)]
 pub struct Abandoned {
-    pub awaited: ResourceId,
+    /// What it waited for, if it was waiting.
+    pub awaited: Option<ResourceId>,
     pub why: Stopping,
 }
 
@@ -117,9 +122,18 @@ impl Waits {
             Err(_) => Stopping::Failed,
         };
         Err(Abandoned {
-            awaited: id.clone(),
+            awaited: Some(id.clone()),
             why,
         })
+    }
+
+    /// Whether a coordinator may start its next change: not once the run stops starting work
+    /// (another task failed, or the run was interrupted).
+    pub fn go_on(&self) -> Result<(), Abandoned> {
+        match self.board.borrow().stopping {
+            Some(why) => Err(Abandoned { awaited: None, why }),
+            None => Ok(()),
+        }
     }
 }
 
@@ -447,8 +461,13 @@ mod tests {
                 |id, waits| async move {
                     match &id {
                         ResourceId::Api => {
+                            assert!(waits.go_on().is_ok(), "nothing failed yet");
                             let err = waits.finished(&f("b")).await.unwrap_err();
                             assert_eq!(err.why, Stopping::Failed);
+                            assert_eq!(err.awaited, Some(f("b")));
+                            // Nor may it start another change.
+                            let stop = waits.go_on().unwrap_err();
+                            assert_eq!((stop.awaited, stop.why), (None, Stopping::Failed));
                             Err(anyhow::Error::new(err).context("api: applying"))
                         }
                         _ if id == f("a") => {

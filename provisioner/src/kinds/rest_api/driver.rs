@@ -88,10 +88,13 @@ enum Created {
 pub type FunctionReady<'a> = &'a (dyn Fn(&str) -> BoxFuture<'static, Result<(), BoxError>> + Sync);
 
 /// When the API's calls may go, within the run: each takes one of `slots` (the run's
-/// `--concurrency`: the API's parts count one each), and a route's integration waits for `ready`.
+/// `--concurrency`: the API's parts count one each) and is made only while `go_on` says the run
+/// goes on (after a failure elsewhere or an interrupt, nothing new starts); a route's integration
+/// waits for `ready`.
 #[derive(Clone, Copy)]
 pub struct Schedule<'a> {
     pub slots: &'a Semaphore,
+    pub go_on: &'a (dyn Fn() -> Result<(), BoxError> + Sync),
     pub ready: FunctionReady<'a>,
 }
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -110,7 +113,6 @@ pub async fn apply(
     changes: &ApiChanges,
     schedule: Schedule<'_>,
 ) -> Result<String, ApiError> {
-    let Schedule { slots, ready } = schedule;
     let name = desired.name.as_str();
     let (api_id, root_id, mut resource_ids, live_authorizers) = (
         live.id.clone(),
@@ -137,7 +139,7 @@ pub async fn apply(
     try_join_all(doomed.into_iter().map(|((path, method), resource_id)| {
         let api_id = &api_id;
         async move {
-            let _turn = turn(slots, pacer, Quotas::General).await;
+            let _turn = turn(schedule, pacer, Quotas::General, name).await?;
             match client
                 .delete_method()
                 .rest_api_id(api_id)
@@ -168,7 +170,7 @@ pub async fn apply(
                 if matches!(action, Action::Delete | Action::Replace { .. })
                     && let Some(id) = authorizer_ids.remove(authorizer)
                 {
-                    let _turn = turn(slots, pacer, Quotas::General).await;
+                    let _turn = turn(schedule, pacer, Quotas::General, name).await?;
                     if let Err(err) = client
                         .delete_authorizer()
                         .rest_api_id(&api_id)
@@ -188,7 +190,7 @@ pub async fn apply(
                             detail: format!("authorizer `{authorizer}` is planned but not wanted"),
                         }
                     })?;
-                    let _turn = turn(slots, pacer, Quotas::General).await;
+                    let _turn = turn(schedule, pacer, Quotas::General, name).await?;
                     let created = client
                         .create_authorizer()
                         .rest_api_id(&api_id)
@@ -257,8 +259,7 @@ pub async fn apply(
         desired,
         changes,
         authorizers,
-        ready,
-        slots,
+        schedule,
     };
     let mut work: Vec<futures_util::future::BoxFuture<'_, Result<(), ApiError>>> =
         vec![Box::pin(authorizer_step)];
@@ -270,7 +271,7 @@ pub async fn apply(
         let api_id = &api_id;
         work.push(Box::pin(async move {
             let parent_id = parent_id.await?;
-            let _turn = turn(slots, pacer, Quotas::Resource).await;
+            let _turn = turn(schedule, pacer, Quotas::Resource, name).await?;
             let output = client
                 .create_resource()
                 .rest_api_id(api_id)
@@ -322,7 +323,7 @@ pub async fn apply(
             let api_id = &api_id;
             async move {
                 let id = id?;
-                let _turn = turn(slots, pacer, Quotas::Resource).await;
+                let _turn = turn(schedule, pacer, Quotas::Resource, name).await?;
                 match client
                     .delete_resource()
                     .rest_api_id(api_id)
@@ -341,7 +342,7 @@ pub async fn apply(
     // 6. A deployment of the new shape, and the stage on it.
     let mut deployment_id = None;
     if changes.deployment.is_some() {
-        let _turn = turn(slots, pacer, Quotas::Deployment).await;
+        let _turn = turn(schedule, pacer, Quotas::Deployment, name).await?;
         let deployment = client
             .create_deployment()
             .rest_api_id(&api_id)
@@ -362,7 +363,7 @@ pub async fn apply(
     }
     match (&changes.stage, deployment_id) {
         (Action::Create, Some(deployment_id)) => {
-            let _turn = turn(slots, pacer, Quotas::General).await;
+            let _turn = turn(schedule, pacer, Quotas::General, name).await?;
             client
                 .create_stage()
                 .rest_api_id(&api_id)
@@ -374,7 +375,7 @@ pub async fn apply(
                 .map_err(aws_error(format!("create stage `{}`", desired.stage), name))?;
         }
         (Action::Update { .. } | Action::NoOp, Some(deployment_id)) => {
-            let _turn = turn(slots, pacer, Quotas::General).await;
+            let _turn = turn(schedule, pacer, Quotas::General, name).await?;
             client
                 .update_stage()
                 .rest_api_id(&api_id)
@@ -417,8 +418,7 @@ struct Parts<'a> {
     changes: &'a ApiChanges,
     /// The authorizers' ids by name, once step 2 made them.
     authorizers: tokio::sync::watch::Receiver<Option<BTreeMap<String, String>>>,
-    ready: FunctionReady<'a>,
-    slots: &'a Semaphore,
+    schedule: Schedule<'a>,
 }
 
 /// Puts one route's method (when it is new or changed) and its integration (which a put method
@@ -437,8 +437,7 @@ async fn put_route(
         desired,
         changes,
         ref authorizers,
-        ready,
-        slots,
+        schedule,
     } = *parts;
     let (path, method) = key;
     let (put_method, put_integration) = match action {
@@ -485,7 +484,7 @@ async fn put_route(
             }
             None => None,
         };
-        let _turn = turn(slots, pacer, Quotas::General).await;
+        let _turn = turn(schedule, pacer, Quotas::General, name).await?;
         client
             .put_method()
             .rest_api_id(api_id)
@@ -499,13 +498,15 @@ async fn put_route(
     }
     if let Some(integration) = &settings.integration {
         if let Some(function) = desired.functions.get(key) {
-            ready(function).await.map_err(|source| ApiError::NotReady {
-                name: name.to_owned(),
-                route: format!("{method} {path}"),
-                source,
-            })?;
+            (schedule.ready)(function)
+                .await
+                .map_err(|source| ApiError::NotReady {
+                    name: name.to_owned(),
+                    route: format!("{method} {path}"),
+                    source,
+                })?;
         }
-        let _turn = turn(slots, pacer, Quotas::General).await;
+        let _turn = turn(schedule, pacer, Quotas::General, name).await?;
         client
             .put_integration()
             .rest_api_id(api_id)
@@ -524,16 +525,23 @@ async fn put_route(
     Ok(())
 }
 
-/// A call's turn: API Gateway's quota, then one of `slots`, held until the call answers (not
-/// while the quota makes it wait: other changes of the run use the slot meanwhile).
+/// A call's turn: API Gateway's quota, then one of the run's slots, held until the call answers
+/// (not while the quota makes it wait: other changes of the run use the slot meanwhile); refused
+/// once the run stops starting work.
 async fn turn<'a>(
-    slots: &'a Semaphore,
+    schedule: Schedule<'a>,
     pacer: &Pacer,
     quota: Quotas,
-) -> Option<SemaphorePermit<'a>> {
+    name: &str,
+) -> Result<Option<SemaphorePermit<'a>>, ApiError> {
     pacer.wait(quota).await;
     // Never closed: None cannot happen.
-    slots.acquire().await.ok()
+    let slot = schedule.slots.acquire().await.ok();
+    (schedule.go_on)().map_err(|source| ApiError::Stopped {
+        name: name.to_owned(),
+        source,
+    })?;
+    Ok(slot)
 }
 
 fn resource_id<'a>(

@@ -423,6 +423,12 @@ pub enum ApiError {
     },
     #[error("REST API `{name}`: {detail}")]
     Inconsistent { name: String, detail: String },
+    #[error("REST API `{name}`: stopped before its next call")]
+    Stopped {
+        name: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("REST API `{name}`: the integration of {route} was not put")]
     NotReady {
         name: String,

@@ -235,6 +235,7 @@ async fn a_method_change_deletes_and_puts_the_method_then_deploys() {
         &changes,
         Schedule {
             slots: &slots,
+            go_on: &|| Ok(()),
             ready,
         },
     )

@@ -272,6 +272,7 @@ impl Node {
             None => {
                 // A call of the coordinator's: it takes one of the run's slots.
                 let _slot = waits.slots().acquire().await;
+                waits.go_on().context("api: creating")?;
                 created = super::create(client, pacer, &ctx.stack.name, &self.desired)
                     .await
                     .context("api: creating")?;
@@ -287,6 +288,7 @@ impl Node {
         let function = |name: &str| ResourceId::Function {
             function: name.to_owned(),
         };
+        let go_on = || waits.go_on().map_err(Into::into);
         let ready = |name: &str| -> BoxFuture<'static, Result<(), _>> {
             let (waits, id) = (waits.clone(), function(name));
             Box::pin(async move { waits.finished(&id).await.map_err(Into::into) })
@@ -305,6 +307,7 @@ impl Node {
                 &self.changes,
                 super::Schedule {
                     slots,
+                    go_on: &go_on,
                     ready: &ready,
                 },
             )
@@ -320,6 +323,9 @@ impl Node {
                 .await
                 .with_context(|| format!("functions.{name}.permissions: updating"))?;
             let _slot = slots.acquire().await;
+            waits
+                .go_on()
+                .with_context(|| format!("functions.{name}.permissions: updating"))?;
             plan.apply(ctx, name).await
         }));
         tokio::try_join!(parts, statements)?;
