@@ -81,6 +81,17 @@ fn lock_exists(stack: &str) -> bool {
     })
 }
 
+/// The next `up` finishes what an interrupted run left (`diff` then finds nothing to do); then the
+/// stack is taken down.
+fn the_next_up_converges(file: &std::path::Path, stack: &str) {
+    let up = on_emulator(file, stack, &["up", "--yes"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    let diff = on_emulator(file, stack, &["diff"]);
+    assert_eq!(diff.code, Some(0), "{}", diff.stdout);
+    let down = on_emulator(file, stack, &["down", "--yes", "--delete-data"]);
+    assert_eq!(down.code, Some(0), "{}", down.stderr);
+}
+
 /// A Lambda CreateFunction call (REST: POST .../functions).
 fn creates_function(call: &crate::faults::Call) -> bool {
     call.method == "POST" && call.path.ends_with("/functions")
@@ -127,12 +138,7 @@ fn sigint_mid_up_stops_cleanly_and_the_next_up_converges() {
     );
     assert!(!lock_exists(&stack), "the lock was given back");
 
-    let up = on_emulator(&file, &stack, &["up", "--yes"]);
-    assert_eq!(up.code, Some(0), "{}", up.stderr);
-    let diff = on_emulator(&file, &stack, &["diff"]);
-    assert_eq!(diff.code, Some(0), "{}", diff.stdout);
-    let down = on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
-    assert_eq!(down.code, Some(0), "{}", down.stderr);
+    the_next_up_converges(&file, &stack);
 }
 
 /// Ctrl-C while the API's new routes are being put (each CreateResource slow; their functions
@@ -196,12 +202,7 @@ fn sigint_stops_the_api_between_its_calls() {
     assert!(!lock_exists(&stack), "the lock was given back");
     drop(proxy);
 
-    let up = on_emulator(&file, &stack, &["up", "--yes"]);
-    assert_eq!(up.code, Some(0), "{}", up.stderr);
-    let diff = on_emulator(&file, &stack, &["diff"]);
-    assert_eq!(diff.code, Some(0), "{}", diff.stdout);
-    let down = on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
-    assert_eq!(down.code, Some(0), "{}", down.stderr);
+    the_next_up_converges(&file, &stack);
 }
 
 /// A second signal does not wait for the calls in flight: the run exits at once (130); its lock
