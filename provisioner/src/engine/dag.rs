@@ -127,6 +127,15 @@ impl Waits {
         })
     }
 
+    /// A slot for a coordinator's next change, held until it is made; refused once the run stops
+    /// starting work (checked after the wait for the slot).
+    pub async fn slot(&self) -> Result<Option<tokio::sync::SemaphorePermit<'_>>, Abandoned> {
+        // Never closed: None cannot happen.
+        let slot = self.slots.acquire().await.ok();
+        self.go_on()?;
+        Ok(slot)
+    }
+
     /// Whether a coordinator may start its next change: not once the run stops starting work
     /// (another task failed, or the run was interrupted).
     pub fn go_on(&self) -> Result<(), Abandoned> {

@@ -97,7 +97,6 @@ pub struct Schedule<'a> {
     pub go_on: &'a (dyn Fn() -> Result<(), BoxError> + Sync),
     pub ready: FunctionReady<'a>,
 }
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Applies `changes` (from [`diff`] of `live` and `desired`; `live` is what [`create`] returned
 /// for a new API) and returns the API's id. Every step re-runs safely: a crash part-way leaves a

@@ -40,6 +40,9 @@ pub const DEPLOYMENT_PREFIX: &str = "provisioner shape ";
 /// How stack.yaml's value reads in a plan before the resource it names exists.
 pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
 
+/// What a wait for the rest of the run fails with (the engine's `dag::Abandoned`, boxed).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// A route's method: `(path, HTTP method)`.
 pub type RouteKey = (String, String);
 
@@ -427,14 +430,14 @@ pub enum ApiError {
     Stopped {
         name: String,
         #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        source: BoxError,
     },
     #[error("REST API `{name}`: the integration of {route} was not put")]
     NotReady {
         name: String,
         route: String,
         #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        source: BoxError,
     },
 }
 

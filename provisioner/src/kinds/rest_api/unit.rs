@@ -271,8 +271,7 @@ impl Node {
             Some(live) => live.as_ref(),
             None => {
                 // A call of the coordinator's: it takes one of the run's slots.
-                let _slot = waits.slots().acquire().await;
-                waits.go_on().context("api: creating")?;
+                let _slot = waits.slot().await.context("api: creating")?;
                 created = super::create(client, pacer, &ctx.stack.name, &self.desired)
                     .await
                     .context("api: creating")?;
@@ -322,9 +321,9 @@ impl Node {
                 .finished(&function(name))
                 .await
                 .with_context(|| format!("functions.{name}.permissions: updating"))?;
-            let _slot = slots.acquire().await;
-            waits
-                .go_on()
+            let _slot = waits
+                .slot()
+                .await
                 .with_context(|| format!("functions.{name}.permissions: updating"))?;
             plan.apply(ctx, name).await
         }));
