@@ -374,6 +374,15 @@ impl Target {
         )
     }
 
+    /// A REST API's ARN, as API Gateway's TagResource takes it (no account: API Gateway's own
+    /// resources have none in their ARN).
+    pub fn rest_api_arn(&self, id: &str) -> String {
+        format!(
+            "arn:{}:apigateway:{}::/restapis/{id}",
+            self.partition, self.region
+        )
+    }
+
     pub fn role_arn(&self, role: &str) -> String {
         format!("arn:{}:iam::{}:role/{role}", self.partition, self.account)
     }
@@ -496,6 +505,27 @@ fn classify_identity_error<R: std::fmt::Debug + Send + Sync + 'static>(
         endpoint: endpoint.to_owned(),
         source: Box::new(err.into()),
     }
+}
+
+/// Whether a call failed because the endpoint does not implement the operation: an answer of 404,
+/// 500 or 501 without an AWS error code (an emulator's HTML page). AWS always names its errors,
+/// so on AWS this is never true.
+pub fn not_implemented_here<E>(
+    err: &aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+) -> bool
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
+{
+    use aws_smithy_runtime_api::client::result::SdkError;
+    let (code, status) = match err {
+        SdkError::ServiceError(service) => (service.err().code(), service.raw().status().as_u16()),
+        SdkError::ResponseError(response) => (None, response.raw().status().as_u16()),
+        _ => return false,
+    };
+    code.is_none() && matches!(status, 404 | 500 | 501)
 }
 
 #[cfg(test)]

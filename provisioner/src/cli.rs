@@ -103,6 +103,9 @@ pub enum Command {
     /// Remove the stack's lock by hand, whoever holds it (only when certain no `up` or `down` of
     /// the stack is running: a run on this host that died is taken over without this).
     Unlock,
+    /// Take over a user pool or REST API that has the stack's name but not its ownership tag
+    /// (a tag removed by hand): shows it, then tags it as the stack's, as `terraform import` does.
+    Adopt(AdoptArgs),
     /// Run one function's handler once on this machine with an event (its environment resolved
     /// against the deployed stack): the response on stdout, its log on stderr, exit 1 on a
     /// function error.
@@ -131,9 +134,11 @@ pub struct UpArgs {
     /// on a terminal it asks before replacing or deleting.
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// Allow replacing this user pool or app client (logical name, as in stack.yaml), which
-    /// deletes its users or changes its client id. Repeat for several.
-    #[arg(long = "allow-replace", value_name = "NAME")]
+    /// Allow replacing this user pool or app client (its address, `userPools.users.clients.web`,
+    /// or its logical name when no other pool or client has it), which deletes its users or
+    /// changes its client id; or deleting an app client stack.yaml no longer declares; or a new
+    /// pool while this one, no longer declared, keeps its users. Repeat for several.
+    #[arg(long = "allow-replace", value_name = "ADDRESS")]
     pub allow_replace: Vec<String>,
     /// Apply exactly this plan, saved by `diff --out FILE` (and reviewed): refused, with nothing
     /// changed, if stack.yaml, the code or live AWS changed since. Needs no `--yes`.
@@ -169,6 +174,22 @@ pub struct DownArgs {
     pub concurrency: u16,
     /// How long to wait, in seconds, while another `up` or `down` of this stack holds its lock
     /// (0: refuse at once, naming the holder).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=86400))]
+    pub lock_timeout: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AdoptArgs {
+    /// What to take over, by its address in stack.yaml: `userPools.<name>` or `api`.
+    pub address: String,
+    /// Which one, when several of that name exist (the pool's or the API's id).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Take it over without asking. Without a terminal (CI), nothing is changed unless this is
+    /// given.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// How long to wait, in seconds, while an `up` or `down` of this stack holds its lock.
     #[arg(long, value_name = "SECONDS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=86400))]
     pub lock_timeout: u64,
 }

@@ -67,9 +67,51 @@ pub fn closest(given: &str) -> Option<&'static str> {
         .map(|(_, name)| name)
 }
 
+/// The longest [`short_code`] of a known region (`usisobe1`, `euscdee1`).
+pub const SHORT_CODE_MAX: usize = 8;
+
+/// A region's short code, as AWS's zone ids spell it (`use1-az1`): the area, then each direction
+/// shortened (`north` -> `n`, `southeast` -> `se`), then the number: `us-east-1` -> `use1`,
+/// `ap-southeast-2` -> `apse2`. Other words stay whole (`us-gov-west-1` -> `usgovw1`), so two
+/// regions never share a code. It puts the region into names that IAM, a global service, must
+/// keep apart per region (a function's role).
+pub fn short_code(region: &str) -> String {
+    region
+        .split('-')
+        .map(|part| match part {
+            "north" => "n",
+            "south" => "s",
+            "east" => "e",
+            "west" => "w",
+            "central" => "c",
+            "northeast" => "ne",
+            "northwest" => "nw",
+            "southeast" => "se",
+            "southwest" => "sw",
+            other => other,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_codes_are_aws_zone_id_prefixes_and_unique() {
+        assert_eq!(short_code("us-east-1"), "use1");
+        assert_eq!(short_code("eu-west-1"), "euw1");
+        assert_eq!(short_code("ap-southeast-2"), "apse2");
+        assert_eq!(short_code("cn-northwest-1"), "cnnw1");
+        assert_eq!(short_code("us-gov-west-1"), "usgovw1");
+        let codes: std::collections::BTreeSet<String> = KNOWN_REGIONS
+            .iter()
+            .map(|(name, _)| short_code(name))
+            .collect();
+        assert_eq!(codes.len(), KNOWN_REGIONS.len(), "{codes:?}");
+        let longest = codes.iter().map(String::len).max();
+        assert_eq!(longest, Some(SHORT_CODE_MAX));
+    }
 
     #[test]
     fn typos_point_at_the_region_meant() {

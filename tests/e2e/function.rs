@@ -34,8 +34,8 @@ async fn a_function_is_created_updated_by_code_and_by_configuration_and_deleted(
     let function = sign_up(&stack);
     let role_arn = role::create(
         &iam,
-        &stack,
-        &function.role_name,
+        (&stack, support::REGION),
+        &function.role_name(support::REGION),
         &function.description,
         &RoleSettings::desired(None, "aws"),
     )
@@ -199,7 +199,10 @@ async fn a_role_lambda_cannot_assume_is_retried_within_a_bound_then_reported() {
     let stack = support::unique("function-norole");
     let function = sign_up(&stack);
     let zip = package::zip::bootstrap_zip(b"code").unwrap();
-    let missing_role = format!("arn:aws:iam::123456789012:role/{}", function.role_name);
+    let missing_role = format!(
+        "arn:aws:iam::123456789012:role/{}",
+        function.role_name(support::REGION)
+    );
     let desired = FunctionSettings::desired(
         &function,
         environment(),

@@ -22,8 +22,8 @@ async fn statements_per_route_are_added_read_back_and_repaired() {
     let function = &loaded_stack.functions["secret"];
     let role_arn = role::create(
         &iam,
-        &stack,
-        &function.role_name,
+        (&stack, support::REGION),
+        &function.role_name(support::REGION),
         &function.description,
         &RoleSettings::desired(None, "aws"),
     )

@@ -127,7 +127,7 @@ async fn drift(stack: &str) {
         .await
         .unwrap();
     iam.put_role_policy()
-        .role_name(format!("{stack}-sign-up-role"))
+        .role_name(support::role_name(stack, "sign-up"))
         .policy_name("provisioner-allow")
         .policy_document(
             serde_json::json!({"Version": "2012-10-17", "Statement": [
@@ -139,7 +139,7 @@ async fn drift(stack: &str) {
         .await
         .unwrap();
     iam.detach_role_policy()
-        .role_name(format!("{stack}-confirm-role"))
+        .role_name(support::role_name(stack, "confirm"))
         .policy_arn("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
         .send()
         .await

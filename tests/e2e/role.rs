@@ -28,27 +28,26 @@ async fn iam() -> Client {
 async fn a_created_role_reads_back_equal_and_drift_is_repaired() {
     let (iam, stack) = (iam().await, support::unique("role"));
     let (function, desired) = sign_up(&stack);
-    assert_eq!(function.role_name, format!("{stack}-sign-up-role"));
-    assert_eq!(role::find(&iam, &function.role_name).await.unwrap(), None);
+    let role_name = function.role_name(support::REGION);
+    assert_eq!(role_name, support::role_name(&stack, "sign-up"));
+    assert_eq!(role::find(&iam, &role_name).await.unwrap(), None);
 
     let arn = role::create(
         &iam,
-        &stack,
-        &function.role_name,
+        (&stack, support::REGION),
+        &role_name,
         &function.description,
         &desired,
     )
     .await
     .unwrap();
-    assert_eq!(
-        arn,
-        format!("arn:aws:iam::123456789012:role/{}", function.role_name)
-    );
-    let live = role::find(&iam, &function.role_name)
+    assert_eq!(arn, format!("arn:aws:iam::123456789012:role/{}", role_name));
+    let live = role::find(&iam, &role_name)
         .await
         .unwrap()
         .expect("the created role");
-    assert!(live.owned_by(&stack));
+    assert!(live.owned_by(&stack, support::REGION));
+    assert!(!live.owned_by(&stack, "eu-west-1"));
     assert_eq!(
         live.settings, desired,
         "the role as read back (decoded, normalized) equals the desired one"
@@ -70,29 +69,26 @@ async fn a_created_role_reads_back_equal_and_drift_is_repaired() {
         { "Effect": "Allow", "Action": "s3:*", "Resource": "*" }
     ]});
     iam.put_role_policy()
-        .role_name(&function.role_name)
+        .role_name(&role_name)
         .policy_name(INLINE_POLICY_NAME)
         .policy_document(widened.to_string())
         .send()
         .await
         .unwrap();
     iam.put_role_policy()
-        .role_name(&function.role_name)
+        .role_name(&role_name)
         .policy_name("extra")
         .policy_document(widened.to_string())
         .send()
         .await
         .unwrap();
     iam.detach_role_policy()
-        .role_name(&function.role_name)
+        .role_name(&role_name)
         .policy_arn(BASIC_EXECUTION_POLICY)
         .send()
         .await
         .unwrap();
-    let drifted = role::find(&iam, &function.role_name)
-        .await
-        .unwrap()
-        .unwrap();
+    let drifted = role::find(&iam, &role_name).await.unwrap().unwrap();
     match role::diff(&drifted.settings, &desired).0 {
         Action::Update { changes } => {
             // Each statement added or removed on a line of its own.
@@ -117,27 +113,24 @@ async fn a_created_role_reads_back_equal_and_drift_is_repaired() {
 
     role::update(
         &iam,
-        &function.role_name,
+        &role_name,
         &role::diff(&drifted.settings, &desired).1,
         &desired,
     )
     .await
     .unwrap();
-    let repaired = role::find(&iam, &function.role_name)
-        .await
-        .unwrap()
-        .unwrap();
+    let repaired = role::find(&iam, &role_name).await.unwrap().unwrap();
     assert_eq!(role::diff(&repaired.settings, &desired).0, Action::NoOp);
 
     // Delete reads the role afresh: a policy attached since it was observed goes too.
     iam.attach_role_policy()
-        .role_name(&function.role_name)
+        .role_name(&role_name)
         .policy_arn("arn:aws:iam::aws:policy/AWSLambdaExecute")
         .send()
         .await
         .unwrap();
     role::delete(&iam, &repaired.name).await.unwrap();
-    assert_eq!(role::find(&iam, &function.role_name).await.unwrap(), None);
+    assert_eq!(role::find(&iam, &role_name).await.unwrap(), None);
     role::delete(&iam, &repaired.name)
         .await
         .expect("deleting a role that is gone is done, not an error");
@@ -147,16 +140,17 @@ async fn a_created_role_reads_back_equal_and_drift_is_repaired() {
 async fn a_same_named_role_without_our_tag_is_foreign() {
     let (iam, stack) = (iam().await, support::unique("role-foreign"));
     let (function, _) = sign_up(&stack);
+    let role_name = function.role_name(support::REGION);
     iam.create_role()
-        .role_name(&function.role_name)
+        .role_name(&role_name)
         .assume_role_policy_document(role::lambda_trust_policy().to_string())
         .send()
         .await
         .unwrap();
-    let found = role::find(&iam, &function.role_name)
+    let found = role::find(&iam, &role_name)
         .await
         .unwrap()
         .expect("the foreign role");
-    assert!(!found.owned_by(&stack));
+    assert!(!found.owned_by(&stack, support::REGION));
     assert_eq!(found.owner, None);
 }

@@ -274,3 +274,8 @@ impl Drop for Recorder {
         self.stop.store(true, Ordering::Relaxed);
     }
 }
+
+/// The name of `function`'s IAM role in the emulator's region ([`REGION`]): `<stack>-<function>-use1`.
+pub fn role_name(stack: &str, function: &str) -> String {
+    format!("{stack}-{function}-use1")
+}

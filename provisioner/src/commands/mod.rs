@@ -1,5 +1,6 @@
 //! One thin function per subcommand, over the library. Shared here: finding and loading stack.yaml.
 
+mod adopt;
 mod binaries;
 mod build;
 mod invoke;
@@ -16,6 +17,7 @@ use anyhow::Context;
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::spec::{self, Loaded, Workspace};
 
+pub use adopt::adopt;
 pub use build::build;
 pub use invoke::invoke;
 pub use reconcile::{diff, down, unlock, up};
@@ -50,7 +52,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Diff(args) => args.json || args.format == crate::output::Format::Json,
         Command::Up(args) => args.json,
         Command::Down(args) => args.json,
-        Command::Validate | Command::Serve(_) | Command::Unlock | Command::Invoke(_) => false,
+        Command::Validate
+        | Command::Serve(_)
+        | Command::Unlock
+        | Command::Adopt(_)
+        | Command::Invoke(_) => false,
     };
     let result = match cli.command {
         Command::Validate => validate(&cli.global),
@@ -60,6 +66,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Down(args) => down(&cli.global, &args).await,
         Command::Serve(args) => serve(&cli.global, &args).await,
         Command::Unlock => unlock(&cli.global).await,
+        Command::Adopt(args) => adopt(&cli.global, &args).await,
         Command::Invoke(args) => invoke(&cli.global, &args).await,
     };
     if json && let Err(err) = &result {

@@ -22,6 +22,20 @@ pub(super) fn load(global: &GlobalArgs) -> anyhow::Result<LoadedStack> {
     load_for(global, true)
 }
 
+/// stack.yaml without its code: for commands that deploy none (`adopt`).
+pub(super) fn load_without_code(global: &GlobalArgs) -> anyhow::Result<LoadedStack> {
+    load_for(global, false)
+}
+
+/// The session opened and live AWS read for `stack`, with no code built.
+pub(super) async fn start_without_code(
+    global: &GlobalArgs,
+    stack: LoadedStack,
+) -> anyhow::Result<(Arc<Context>, Arc<Live>)> {
+    let (_, ctx, live) = observe_in(global, stack, no_code(), Waits::default()).await?;
+    Ok((ctx, live))
+}
+
 /// As [`load`]; without `code`, neither cargo nor the workspace is needed (see `load_stack_for`).
 fn load_for(global: &GlobalArgs, code: bool) -> anyhow::Result<LoadedStack> {
     let stack = super::load_stack_for(global, code)?;
@@ -294,30 +308,12 @@ pub async fn up(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<i32> {
     let Started { ctx, live, .. } = started_run;
     output::plan_to_stderr(&plan)?;
     check_blockers(&plan)?;
-    let refused = run::unallowed_replacements(&plan, &args.allow_replace);
+    let refused = run::unallowed(&plan, &live, &args.allow_replace)
+        .map_err(|err| super::UsageError(format!("{err}; nothing was changed")))?;
     if !refused.is_empty() {
-        let lines: Vec<String> = refused
-            .iter()
-            .map(|entry| {
-                let logical = entry.address.rsplit('.').next().unwrap_or(&entry.address);
-                let fields: Vec<&str> = match &entry.action {
-                    Action::Replace { changes } => changes
-                        .iter()
-                        .filter(|c| c.forces_replacement)
-                        .map(|c| c.field)
-                        .collect(),
-                    _ => Vec::new(),
-                };
-                format!(
-                    "{} must be replaced (`{}` cannot change in place); {}\n  hint: keep the old value in stack.yaml, or accept with `--allow-replace {logical}`",
-                    entry.address,
-                    fields.join("`, `"),
-                    entry.note.as_deref().unwrap_or("replacing it loses what it holds")
-                )
-            })
-            .collect();
+        let lines: Vec<&str> = refused.iter().map(|g| g.message.as_str()).collect();
         anyhow::bail!(
-            "refusing to replace:\n{}\n\nnothing was changed",
+            "refusing to replace or delete:\n{}\n\nnothing was changed",
             lines.join("\n")
         );
     }
@@ -398,7 +394,11 @@ async fn take_lock_unless_interrupted(
 }
 
 /// Takes the stack's lock for `command`, waiting up to `timeout` seconds for another run's.
-async fn take_lock(ctx: &Context, command: &str, timeout: u64) -> anyhow::Result<lock::Lock> {
+pub(super) async fn take_lock(
+    ctx: &Context,
+    command: &str,
+    timeout: u64,
+) -> anyhow::Result<lock::Lock> {
     Ok(lock::Lock::acquire(
         &ctx.clients.logs,
         &ctx.stack.name,
@@ -413,7 +413,7 @@ async fn take_lock(ctx: &Context, command: &str, timeout: u64) -> anyhow::Result
 
 /// Gives the lock back; a failure to is said, not fatal (the next run finds it stale or
 /// `provisioner unlock` removes it).
-async fn release_lock(ctx: &Context, lock: lock::Lock) {
+pub(super) async fn release_lock(ctx: &Context, lock: lock::Lock) {
     if let Err(err) = lock.release(&ctx.clients.logs).await {
         output::warning(&format!(
             "{:#}\n  hint: `provisioner unlock` removes the lock",

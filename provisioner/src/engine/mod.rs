@@ -204,6 +204,35 @@ impl Blocker {
     }
 }
 
+/// A resource that holds data or that apps know by id (a user pool, a REST API), with the stack's
+/// exact name but without its tag, where the stack would create its own: refused, since making a
+/// second one would fork it (its users, its URL stay with the old one). `found` lists each such
+/// resource's id and the stack its tag names, if any. The way out is `provisioner adopt`.
+pub fn untagged_in_the_way<'a>(
+    address: &str,
+    kind: &str,
+    name: &str,
+    stack: &str,
+    found: impl Iterator<Item = (&'a str, Option<&'a str>)>,
+) -> Blocker {
+    let found: Vec<(&str, Option<&str>)> = found.collect();
+    let ids: Vec<String> = found
+        .iter()
+        .map(|(id, owner)| match owner {
+            Some(owner) => format!("{id} (tagged as stack `{owner}`'s)"),
+            None => format!("{id} (untagged)"),
+        })
+        .collect();
+    let adopt = match found.as_slice() {
+        [_] => format!("`provisioner adopt {address}`"),
+        _ => format!("`provisioner adopt {address} --id <id>`"),
+    };
+    Blocker(format!(
+        "{address}: a {kind} named `{name}` exists without this stack's tag `{OWNERSHIP_TAG}={stack}`: {}; `up` will not create a second one beside it\n  hint: if it is this stack's {kind} (its tag was removed), {adopt} takes it over; otherwise rename or delete it, or choose another stack name (`--stack`)",
+        ids.join(", ")
+    ))
+}
+
 /// `IAM role `x` exists but is not this stack's` and what to do about it.
 pub fn foreign(kind: &str, name: &str, stack: &str, owner: Option<&str>) -> String {
     let whose = match owner {

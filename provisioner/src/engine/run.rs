@@ -100,18 +100,129 @@ async fn delete_leftovers(ctx: &Context, live: &Live) -> anyhow::Result<Vec<Entr
     Ok(done)
 }
 
-/// Replacements of pools and clients that `--allow-replace` does not name: each loses data or
-/// breaks apps, so `up` refuses them.
-pub fn unallowed_replacements<'p>(plan: &'p Plan, allowed: &[String]) -> Vec<&'p Entry> {
-    plan.replacements()
-        .filter(|entry| matches!(entry.kind, Kind::UserPool | Kind::UserPoolClient))
-        .filter(|entry| {
-            let logical = entry.address.rsplit('.').next().unwrap_or(&entry.address);
-            !allowed
-                .iter()
-                .any(|name| name == logical || *name == entry.address)
-        })
-        .collect()
+/// A change `up` makes only when `--allow-replace` names its address: it loses users' data or
+/// breaks the apps that know a client's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guard {
+    /// What `--allow-replace` must name.
+    pub address: String,
+    /// What happens, and the hint: how to avoid it, or how to allow it.
+    pub message: String,
+}
+
+/// The guarded changes of `plan`: a user pool or app client replaced; an app client no longer
+/// declared (deleted: renamed without a `moved:` entry, or removed); a new user pool while one
+/// of the stack's that holds users is no longer declared (a pool renamed without `moved:`).
+pub fn guards(plan: &Plan, live: &Live) -> Vec<Guard> {
+    let mut guards = Vec::new();
+    let kept_pools: Vec<&Entry> = live
+        .leftovers
+        .iter()
+        .map(|l| &l.entry)
+        .filter(|e| e.kind == Kind::UserPool && e.action == Action::NoOp)
+        .collect();
+    for entry in &plan.entries {
+        match (&entry.kind, &entry.action) {
+            (Kind::UserPool | Kind::UserPoolClient, Action::Replace { changes }) => {
+                let fields: Vec<&str> = changes
+                    .iter()
+                    .filter(|c| c.forces_replacement)
+                    .map(|c| c.field)
+                    .collect();
+                guards.push(Guard {
+                    address: entry.address.clone(),
+                    message: format!(
+                        "{} must be replaced (`{}` cannot change in place); {}\n  hint: keep the old value in stack.yaml, or accept with `--allow-replace {}`",
+                        entry.address,
+                        fields.join("`, `"),
+                        entry.note.as_deref().unwrap_or("replacing it loses what it holds"),
+                        entry.address
+                    ),
+                });
+            }
+            (Kind::UserPoolClient, Action::Delete) => {
+                let pool = entry
+                    .address
+                    .split(".clients.")
+                    .next()
+                    .unwrap_or("userPools.<pool>");
+                guards.push(Guard {
+                    address: entry.address.clone(),
+                    message: format!(
+                        "{} ({}) would be deleted: it is no longer in stack.yaml, and every app that uses its client id stops working\n  hint: if it was renamed, add to stack.yaml `moved: [{{from: {}, to: {pool}.clients.<new name>}}]`, which renames it and keeps its id; to delete it, `--allow-replace {}`",
+                        entry.address, entry.name, entry.address, entry.address
+                    ),
+                });
+            }
+            (Kind::UserPool, Action::Create) => {
+                for kept in &kept_pools {
+                    guards.push(Guard {
+                        address: kept.address.clone(),
+                        message: format!(
+                            "{} would be a new, empty user pool, while {} ({}), which holds users, is no longer declared\n  hint: if it was renamed, add to stack.yaml `moved: [{{from: {}, to: {}}}]`, which keeps the pool and its users; to make a new pool and keep the old one as it is, `--allow-replace {}`",
+                            entry.address,
+                            kept.address,
+                            kept.name,
+                            kept.address,
+                            entry.address,
+                            kept.address
+                        ),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    guards
+}
+
+/// A bare name given to `--allow-replace` that names several resources.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`--allow-replace {name}` could mean any of: {}; name one by its address (`--allow-replace {}`)",
+    addresses.join(", "),
+    addresses.first().map(String::as_str).unwrap_or_default()
+)]
+pub struct AmbiguousName {
+    pub name: String,
+    pub addresses: Vec<String>,
+}
+
+/// The guards `allowed` (`--allow-replace` values: addresses, or bare logical names that name
+/// one user pool or app client of the plan) does not name. A bare name that names several is an
+/// error: allowing a client's replacement must never allow a pool's.
+pub fn unallowed(
+    plan: &Plan,
+    live: &Live,
+    allowed: &[String],
+) -> Result<Vec<Guard>, AmbiguousName> {
+    let mut addresses: Vec<String> = Vec::new();
+    for name in allowed {
+        if name.contains('.') {
+            addresses.push(name.clone());
+            continue;
+        }
+        let mut named: Vec<String> = plan
+            .entries
+            .iter()
+            .filter(|e| matches!(e.kind, Kind::UserPool | Kind::UserPoolClient))
+            .filter(|e| e.address.rsplit('.').next() == Some(name.as_str()))
+            .map(|e| e.address.clone())
+            .collect();
+        named.sort();
+        named.dedup();
+        if named.len() > 1 {
+            return Err(AmbiguousName {
+                name: name.clone(),
+                addresses: named,
+            });
+        }
+        addresses.extend(named);
+    }
+    Ok(guards(plan, live)
+        .into_iter()
+        .filter(|guard| !addresses.contains(&guard.address))
+        .collect())
 }
 
 /// The outputs of a stack whose values are `values`.

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::run::{plan_down, plan_up, unallowed_replacements};
+use super::run::{plan_down, plan_up, unallowed};
 use super::units::{self, NodePlan};
 use super::{Code, Leftover, Live, Model, Resolve, Values};
 use crate::aws::Target;
@@ -67,7 +67,7 @@ fn live_function(model: &Model, function: &str, owner: &str) -> LiveFunction {
         settings: FunctionSettings::desired(
             spec,
             BTreeMap::new(),
-            &model.target.role_arn(&spec.role_name),
+            &model.target.role_arn(&spec.role_name(&model.target.region)),
             &model.code[function].sha256,
         ),
     }
@@ -204,6 +204,12 @@ fn log_groups_are_created_adopted_or_left_alone() {
     });
 }
 
+fn role_is_ours(model: &Model, live: &Live, region: &str) -> bool {
+    live.roles["secret"]
+        .as_ref()
+        .is_some_and(|role| role.owned_by(&model.stack.name, region))
+}
+
 /// A function or role of another stack's where ours must go blocks the plan, naming the owner.
 #[test]
 fn someone_elses_function_or_role_is_a_blocker_naming_its_owner() {
@@ -231,9 +237,10 @@ fn someone_elses_function_or_role_is_a_blocker_naming_its_owner() {
         live.roles.insert(
             "secret".to_owned(),
             Some(LiveRole {
-                name: spec.role_name.clone(),
-                arn: model.target.role_arn(&spec.role_name),
+                name: spec.role_name(&model.target.region),
+                arn: model.target.role_arn(&spec.role_name(&model.target.region)),
                 owner: None,
+                region: None,
                 settings: RoleSettings::desired(None, "aws"),
             }),
         );
@@ -246,6 +253,28 @@ fn someone_elses_function_or_role_is_a_blocker_naming_its_owner() {
         )
         .expect_err("an untagged role is in the way");
         assert!(blocker.0.contains("does not carry the tag"), "{blocker}");
+
+        // The stack's own role, but of its deployment in another region: not ours here.
+        let region = model.target.region.clone();
+        if let Some(Some(role)) = live.roles.get_mut("secret") {
+            role.owner = Some(model.stack.name.clone());
+            role.region = Some("ap-south-1".to_owned());
+        }
+        let blocker = plan_node(
+            model,
+            &live,
+            ResourceId::Role {
+                function: "secret".to_owned(),
+            },
+        )
+        .expect_err("another region's role is in the way");
+        assert!(
+            blocker
+                .0
+                .contains(&format!("`{}` in `ap-south-1`", model.stack.name))
+                && !role_is_ours(model, &live, &region),
+            "{blocker}"
+        );
         // The whole plan lists both, and `up` refuses on blockers.
         assert_eq!(plan_up(model, &live).blockers.len(), 2);
     });
@@ -260,6 +289,7 @@ fn a_pool_replacement_is_typed_planned_with_its_clients_and_refused_unless_named
         let mut settings = PoolSettings::desired(spec);
         settings.username_attributes = vec![crate::spec::VerifiedAttribute::PhoneNumber];
         let pool = LivePool {
+            estimated_users: 0,
             id: "eu-west-1_abc".to_owned(),
             arn: "arn:aws:cognito-idp:eu-west-1:111122223333:userpool/eu-west-1_abc".to_owned(),
             name: spec.physical_name.clone(),
@@ -273,6 +303,7 @@ fn a_pool_replacement_is_typed_planned_with_its_clients_and_refused_unless_named
                 owned: Some(pool),
                 foreign: Vec::new(),
                 clients: None,
+                moved_from: None,
             },
         );
         match plan_node(
@@ -295,12 +326,22 @@ fn a_pool_replacement_is_typed_planned_with_its_clients_and_refused_unless_named
             .find(|e| e.kind == Kind::UserPoolClient)
             .expect("the client");
         assert_eq!(client.action, Action::Create);
-        let refused: Vec<&str> = unallowed_replacements(&plan, &[])
-            .iter()
-            .map(|e| e.address.as_str())
+        let refused: Vec<String> = unallowed(&plan, &live, &[])
+            .unwrap()
+            .into_iter()
+            .map(|g| g.address)
             .collect();
         assert_eq!(refused, ["userPools.users"]);
-        assert!(unallowed_replacements(&plan, &["users".to_owned()]).is_empty());
+        assert!(
+            unallowed(&plan, &live, &["users".to_owned()])
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            unallowed(&plan, &live, &["userPools.users".to_owned()])
+                .unwrap()
+                .is_empty()
+        );
     });
 }
 
@@ -340,4 +381,49 @@ fn leftovers_are_deleted_after_the_stack_and_pools_are_kept() {
         let down = plan_down(model, &live, false);
         assert_eq!(down.summary.delete, 1);
     });
+}
+
+/// `--allow-replace` takes addresses; a bare name that names a pool and a client is refused,
+/// naming both, and allowing the client never allows the pool.
+#[test]
+fn allow_replace_names_one_resource_by_address() {
+    use crate::plan::FieldChange;
+    let replace = || Action::Replace {
+        changes: vec![FieldChange {
+            field: "generateSecret",
+            live: "false".to_owned(),
+            desired: "true".to_owned(),
+            forces_replacement: true,
+        }],
+    };
+    let plan = crate::plan::Plan::new(
+        "auth-demo",
+        &target(),
+        vec![
+            Entry::new("userPools.web", Kind::UserPool, "auth-demo-web", replace()),
+            Entry::new(
+                "userPools.users.clients.web",
+                Kind::UserPoolClient,
+                "auth-demo-web",
+                replace(),
+            ),
+        ],
+        Vec::new(),
+    );
+    let live = Live::default();
+    let err = unallowed(&plan, &live, &["web".to_owned()]).expect_err("ambiguous");
+    assert_eq!(
+        err.addresses,
+        ["userPools.users.clients.web", "userPools.web"]
+    );
+    assert!(
+        err.to_string()
+            .contains("userPools.users.clients.web, userPools.web")
+    );
+    let left: Vec<String> = unallowed(&plan, &live, &["userPools.users.clients.web".to_owned()])
+        .unwrap()
+        .into_iter()
+        .map(|g| g.address)
+        .collect();
+    assert_eq!(left, ["userPools.web"]);
 }

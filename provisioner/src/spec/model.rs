@@ -9,6 +9,11 @@ use serde::Serialize;
 /// Tag put on every taggable resource this stack creates: `provisioner:stack=<stack name>`.
 pub const OWNERSHIP_TAG: &str = "provisioner:stack";
 
+/// Tag put on what lives in a global service but belongs to one region's deployment of the stack
+/// (a function's IAM role): `provisioner:region=<region>`. Such a resource is this stack's only
+/// if both tags match: a stack deployed in two regions never touches the other's.
+pub const REGION_TAG: &str = "provisioner:region";
+
 /// Cognito's standard user attributes an app client can read (custom ones are `custom:<name>`).
 /// A client that reads all of them (and the pool has no custom attribute) reads Cognito's default
 /// set, which DescribeUserPoolClient reports as no list at all.
@@ -44,11 +49,26 @@ pub struct Stack {
     pub user_pools: BTreeMap<String, UserPool>,
     pub functions: BTreeMap<String, Function>,
     pub api: Option<Api>,
+    /// Renames (`moved:`): the live resource of `from`'s name is now `to`'s.
+    pub moved: Vec<Moved>,
     /// Every resource, each after everything it depends on.
     pub order: Vec<ResourceId>,
 }
 
+/// A `moved:` entry: what stack.yaml called `from` it now calls `to`. Only user pools and app
+/// clients move (what holds users or is known to apps by its id); `to` is declared, `from` is not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Moved {
+    pub from: ResourceId,
+    pub to: ResourceId,
+}
+
 impl Stack {
+    /// The logical name the live resource of `to` may still have (its `moved:` entry's `from`).
+    pub fn moved_to(&self, to: &ResourceId) -> Option<&ResourceId> {
+        self.moved.iter().find(|m| m.to == *to).map(|m| &m.from)
+    }
+
     /// For every resource, the resources it needs to exist first (the edges of `order`).
     pub fn needs(&self) -> BTreeMap<ResourceId, BTreeSet<ResourceId>> {
         let mut needs: BTreeMap<ResourceId, BTreeSet<ResourceId>> = BTreeMap::new();
@@ -144,6 +164,26 @@ pub enum ResourceId {
     Api,
 }
 
+impl ResourceId {
+    /// The address of a user pool or app client as stack.yaml and the plan spell it
+    /// (`userPools.users`, `userPools.users.clients.web`), parsed; None for anything else.
+    pub fn parse_moveable(address: &str) -> Option<ResourceId> {
+        let parts: Vec<&str> = address.split('.').collect();
+        match parts.as_slice() {
+            ["userPools", pool] if !pool.is_empty() => Some(ResourceId::UserPool {
+                pool: (*pool).to_owned(),
+            }),
+            ["userPools", pool, "clients", client] if !pool.is_empty() && !client.is_empty() => {
+                Some(ResourceId::UserPoolClient {
+                    pool: (*pool).to_owned(),
+                    client: (*client).to_owned(),
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for ResourceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -236,8 +276,6 @@ pub struct AppClient {
 pub struct Function {
     /// `<stack>-<logical name>`.
     pub physical_name: String,
-    /// `<stack>-<logical name>-role`.
-    pub role_name: String,
     /// The cargo package that builds it, and its binary target.
     pub package: String,
     pub binary: String,
@@ -250,6 +288,19 @@ pub struct Function {
     pub log_retention_days: u32,
     pub environment: BTreeMap<String, Template>,
     pub allow: Vec<Statement>,
+}
+
+impl Function {
+    /// Its IAM role's name in `region`: `<stack>-<logical name>-<region's short code>`
+    /// (`auth-demo-sign-up-use1`). IAM is global: one role per region, so that a stack deployed
+    /// in two regions never shares (or deletes) the other's roles.
+    pub fn role_name(&self, region: &str) -> String {
+        format!(
+            "{}-{}",
+            self.physical_name,
+            crate::regions::short_code(region)
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -18,6 +18,16 @@ pub struct RawStack {
     #[serde(default)]
     pub functions: BTreeMap<String, RawFunction>,
     pub api: Option<RawApi>,
+    /// Renames: the resource at `from` is now the one at `to` (Terraform's `moved` blocks).
+    #[serde(default)]
+    pub moved: Vec<RawMoved>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawMoved {
+    pub from: String,
+    pub to: String,
 }
 
 #[derive(Debug, Deserialize)]

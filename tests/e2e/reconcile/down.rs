@@ -10,7 +10,7 @@ async fn down_keeps_the_pool_and_foreign_things_and_up_adopts_the_pool() {
     let file = support::write_stack(&[]);
 
     // A role with this stack's name but not its tag is in the way: `up` refuses, changing nothing.
-    let foreign_role = format!("{stack}-secret-role");
+    let foreign_role = role_name(&stack, "secret");
     let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
         "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
     aws.iam
@@ -83,7 +83,7 @@ async fn down_keeps_the_pool_and_foreign_things_and_up_adopts_the_pool() {
         assert!(
             aws.iam
                 .get_role()
-                .role_name(format!("{name}-role"))
+                .role_name(format!("{name}-use1"))
                 .send()
                 .await
                 .is_err()

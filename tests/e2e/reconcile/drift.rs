@@ -40,7 +40,7 @@ async fn drift_behind_the_tools_back_shows_in_diff_and_up_repairs_it() {
         .await
         .unwrap();
     // A statement added to a role's policy.
-    let role_name = format!("{stack}-sign-up-role");
+    let role_name = role_name(&stack, "sign-up");
     aws.iam
         .put_role_policy()
         .role_name(&role_name)

@@ -4,11 +4,14 @@
 
 //! One file per flow; the helpers they share are here.
 
+mod adopt;
 mod changes;
 mod cold_up;
 mod down;
 mod drift;
 mod partitions;
+mod regions;
+mod renames;
 mod replacement;
 mod terminal;
 mod undeclared;
@@ -18,7 +21,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::support::{self, json_from, on_emulator};
+use crate::support::{self, json_from, on_emulator, role_name};
 
 struct Aws {
     cognito: aws_sdk_cognitoidentityprovider::Client,
@@ -127,4 +130,20 @@ async fn user_exists(aws: &Aws, pool_id: &str, username: &str) -> bool {
         .send()
         .await
         .is_ok()
+}
+
+/// The write calls a run made, as `-v` logs them (one line per call).
+fn logged_writes(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter(|l| l.contains("provisioner::aws:"))
+        .filter(|l| {
+            [
+                ".Create", ".Put", ".Update", ".Delete", ".Attach", ".Tag", ".Add", ".Remove",
+            ]
+            .iter()
+            .any(|w| l.contains(w))
+        })
+        .map(str::to_owned)
+        .collect()
 }

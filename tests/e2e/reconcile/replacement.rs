@@ -34,8 +34,8 @@ async fn an_immutable_pool_change_is_refused_unless_named_and_then_everything_fo
     let refused = on_emulator(&immutable, &stack, &["up", "--yes"]);
     assert_eq!(refused.code, Some(1), "{}", refused.stderr);
     assert!(
-        refused.stderr.contains("error: refusing to replace:\nuserPools.users must be replaced (`usernameAttributes` cannot change in place)")
-            && refused.stderr.contains("--allow-replace users")
+        refused.stderr.contains("error: refusing to replace or delete:\nuserPools.users must be replaced (`usernameAttributes` cannot change in place)")
+            && refused.stderr.contains("--allow-replace userPools.users`")
             && refused.stderr.contains("nothing was changed"),
         "{}",
         refused.stderr

@@ -91,7 +91,10 @@ async fn on_a_terminal_up_asks_first_refuses_a_changed_plan_and_a_failed_call_en
     let (code, said) = up_on_a_terminal(&changed_file, &stack, support::emulator(), "yes", || {
         let zip =
             std::fs::read(support::repo_root().join("target/lambda/secret/bootstrap.zip")).unwrap();
-        let role = format!("arn:aws:iam::123456789012:role/{stack}-secret-role");
+        let role = format!(
+            "arn:aws:iam::123456789012:role/{}",
+            role_name(&stack, "secret")
+        );
         let (lambda, extra) = (aws.lambda.clone(), extra.clone());
         std::thread::spawn(move || {
             tokio::runtime::Runtime::new().unwrap().block_on(async {

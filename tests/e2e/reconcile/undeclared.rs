@@ -49,7 +49,7 @@ async fn what_stack_yaml_no_longer_declares_is_deleted_and_a_prefixed_stack_is_n
     assert!(
         aws.iam
             .get_role()
-            .role_name(format!("{stack}-secret-role"))
+            .role_name(role_name(&stack, "secret"))
             .send()
             .await
             .is_err()

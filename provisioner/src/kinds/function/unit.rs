@@ -123,7 +123,7 @@ pub fn plan(
     let desired = FunctionSettings::desired(
         spec,
         environment,
-        &model.target.role_arn(&spec.role_name),
+        &model.target.role_arn(&spec.role_name(&model.target.region)),
         &code,
     );
     let found = live.functions.get(function).cloned().flatten();

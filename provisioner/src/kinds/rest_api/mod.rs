@@ -213,7 +213,8 @@ pub struct LiveApi {
 #[derive(Debug, Clone, Default)]
 pub struct ApiSearch {
     pub owned: Option<LiveApi>,
-    pub foreign: Vec<String>,
+    /// (id, the stack its ownership tag names, if any).
+    pub foreign: Vec<(String, Option<String>)>,
     /// (id, name).
     pub undeclared: Vec<(String, String)>,
 }

@@ -33,10 +33,8 @@ pub async fn find(
             .map_err(aws_error("list the REST APIs", name))?;
         for api in page.items() {
             let id = api.id().unwrap_or_default().to_owned();
-            let ours = api
-                .tags()
-                .and_then(|tags| tags.get(OWNERSHIP_TAG))
-                .is_some_and(|owner| owner == stack);
+            let owner = api.tags().and_then(|tags| tags.get(OWNERSHIP_TAG));
+            let ours = owner.is_some_and(|owner| owner == stack);
             if api.name() != Some(name) {
                 if ours {
                     undeclared.push((id, api.name().unwrap_or_default().to_owned()));
@@ -46,7 +44,7 @@ pub async fn find(
             if ours {
                 owned.push((id, api.root_resource_id().map(str::to_owned)));
             } else {
-                foreign.push(id);
+                foreign.push((id, owner.cloned()));
             }
         }
         match page.position() {

@@ -252,3 +252,26 @@ async fn a_method_change_deletes_and_puts_the_method_then_deploys() {
         assert_eq!(rule.num_calls(), 1, "{name}");
     }
 }
+
+/// `adopt api`: exactly one TagResource on the API's ARN with the stack's tag.
+#[tokio::test]
+async fn adopting_the_api_is_one_tag_resource_call() {
+    use aws_sdk_apigateway::operation::tag_resource::TagResourceOutput;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    let arn = "arn:aws:apigateway:eu-west-1::/restapis/a1";
+    let tag = mock!(aws_sdk_apigateway::Client::tag_resource)
+        .match_requests(move |r| {
+            r.resource_arn() == Some(arn)
+                && r.tags().map(|t| t.len()) == Some(1)
+                && r.tags()
+                    .and_then(|t| t.get(crate::spec::OWNERSHIP_TAG))
+                    .map(String::as_str)
+                    == Some("s")
+        })
+        .then_output(|| TagResourceOutput::builder().build());
+    let client = mock_client!(aws_sdk_apigateway, RuleMode::Sequential, [&tag]);
+    super::unit::adopt(&client, &Pacer::default(), arn, "s")
+        .await
+        .expect("tagged");
+    assert_eq!(tag.num_calls(), 1);
+}

@@ -10,7 +10,7 @@ use futures_util::future::{BoxFuture, try_join_all};
 use super::{ApiChanges, ApiSearch, DesiredApi, KNOWN_AFTER_APPLY, LiveApi};
 use crate::engine::{
     Blocker, Context, DownStep, Leftover, Live, Model, NO_LONGER_DECLARED, Resolve, Unresolved,
-    Values, dag, lock,
+    Values, dag, lock, untagged_in_the_way,
 };
 use crate::kinds::permission::unit::{self as permissions, PermissionPlan};
 use crate::plan::{Action, Entry, Kind};
@@ -102,6 +102,20 @@ pub fn plan(model: &Model, live: &Live, values: &Values, mode: Resolve) -> Resul
         },
     );
     let owned = live.api.owned.as_ref();
+    if owned.is_none() && !live.api.foreign.is_empty() {
+        // Most likely the stack's own API whose tag was removed: a second one would give the
+        // stack a new URL and leave apps calling the old one.
+        return Err(untagged_in_the_way(
+            "api",
+            "REST API",
+            &api.physical_name,
+            &stack.name,
+            live.api
+                .foreign
+                .iter()
+                .map(|(id, owner)| (id.as_str(), owner.as_deref())),
+        ));
+    }
     let changes = super::diff(owned, &desired);
     let api_id = values
         .api_id
@@ -111,7 +125,7 @@ pub fn plan(model: &Model, live: &Live, values: &Values, mode: Resolve) -> Resul
         desired: Box::new(desired),
         live: owned.cloned().map(Box::new),
         changes,
-        foreign: live.api.foreign.clone(),
+        foreign: live.api.foreign.iter().map(|(id, _)| id.clone()).collect(),
         permissions: permissions::for_api(model, live, &api_id),
     })
 }
@@ -387,5 +401,24 @@ pub async fn delete_leftover(ctx: &Context, leftover: &Leftover) -> anyhow::Resu
         anyhow::bail!("a REST API left over without its id");
     };
     super::delete(&ctx.clients.apigateway, &ctx.pacer, &leftover.name, id).await?;
+    Ok(())
+}
+
+/// `adopt`: tags the REST API whose ARN is `arn` (found by the stack's name, without its tag) as
+/// `stack`'s with TagResource. Nothing else about it changes; the next `up` reconciles its parts.
+pub async fn adopt(
+    client: &aws_sdk_apigateway::Client,
+    pacer: &super::Pacer,
+    arn: &str,
+    stack: &str,
+) -> anyhow::Result<()> {
+    pacer.wait(super::pacer::Quotas::General).await;
+    client
+        .tag_resource()
+        .resource_arn(arn)
+        .tags(crate::spec::OWNERSHIP_TAG, stack)
+        .send()
+        .await
+        .with_context(|| format!("failed to tag REST API `{arn}`"))?;
     Ok(())
 }

@@ -10,7 +10,7 @@ use aws_sdk_iam::types::Tag;
 use serde_json::{Value, json};
 
 use crate::plan::{Action, Differ, Shown};
-use crate::spec::{OWNERSHIP_TAG, Reference, Statement};
+use crate::spec::{OWNERSHIP_TAG, REGION_TAG, Reference, Statement};
 
 /// The managed policy every function role gets: writing its logs (in partition `aws`; see
 /// [`basic_execution_policy`]).
@@ -312,12 +312,26 @@ pub struct LiveRole {
     pub arn: String,
     /// The value of its ownership tag, if it has one.
     pub owner: Option<String>,
+    /// The value of its region tag: the region of the stack's deployment it serves (None: made
+    /// before roles were per region, or not by provisioner).
+    pub region: Option<String>,
     pub settings: RoleSettings,
 }
 
 impl LiveRole {
-    pub fn owned_by(&self, stack: &str) -> bool {
-        self.owner.as_deref() == Some(stack)
+    /// Whether it is the role of `stack`'s deployment in `region`: both tags match. A role of
+    /// the same stack in another region is someone else's here.
+    pub fn owned_by(&self, stack: &str, region: &str) -> bool {
+        self.owner.as_deref() == Some(stack) && self.region.as_deref() == Some(region)
+    }
+
+    /// Whose it is, for a refusal: `stack `x``, `stack `x` in eu-west-1`, or None (untagged).
+    pub fn owner_description(&self) -> Option<String> {
+        let owner = self.owner.as_deref()?;
+        Some(match &self.region {
+            Some(region) => format!("{owner}` in `{region}"),
+            None => format!("{owner}` (in every region: made before roles were per region"),
+        })
     }
 }
 
@@ -385,11 +399,13 @@ pub async fn find(client: &Client, name: &str) -> Result<Option<LiveRole>, RoleE
     else {
         return Ok(None);
     };
-    let owner = role
-        .tags()
-        .iter()
-        .find(|tag| tag.key() == OWNERSHIP_TAG)
-        .map(|tag| tag.value().to_owned());
+    let tag = |key: &str| {
+        role.tags()
+            .iter()
+            .find(|tag| tag.key() == key)
+            .map(|tag| tag.value().to_owned())
+    };
+    let (owner, region) = (tag(OWNERSHIP_TAG), tag(REGION_TAG));
     let trust_policy = match role.assume_role_policy_document() {
         Some(text) => normalize_policy(&decode_document(name, text)?),
         None => Value::Null,
@@ -398,6 +414,7 @@ pub async fn find(client: &Client, name: &str) -> Result<Option<LiveRole>, RoleE
         name: role.role_name().to_owned(),
         arn: role.arn().to_owned(),
         owner,
+        region,
         settings: RoleSettings {
             trust_policy,
             managed_policies,
@@ -518,29 +535,32 @@ pub async fn names_with_prefix(client: &Client, prefix: &str) -> Result<Vec<Stri
     Ok(names)
 }
 
-/// Creates the role, tagged as `stack`'s in the same call, then attaches and puts its policies.
-/// A crash part-way leaves a tagged role that `update` completes on the next run.
+/// Creates the role, tagged as `stack`'s in `region` in the same call, then attaches and puts
+/// its policies. A crash part-way leaves a tagged role that `update` completes on the next run.
 pub async fn create(
     client: &Client,
-    stack: &str,
+    (stack, region): (&str, &str),
     name: &str,
     description: &str,
     desired: &RoleSettings,
 ) -> Result<String, RoleError> {
-    let tag = Tag::builder()
-        .key(OWNERSHIP_TAG)
-        .value(stack)
-        .build()
-        .map_err(|err| RoleError::Request {
-            name: name.to_owned(),
-            detail: err.to_string(),
-        })?;
+    let tag = |key: &str, value: &str| {
+        Tag::builder()
+            .key(key)
+            .value(value)
+            .build()
+            .map_err(|err| RoleError::Request {
+                name: name.to_owned(),
+                detail: err.to_string(),
+            })
+    };
     let output = client
         .create_role()
         .role_name(name)
         .description(description)
         .assume_role_policy_document(desired.trust_policy.to_string())
-        .tags(tag)
+        .tags(tag(OWNERSHIP_TAG, stack)?)
+        .tags(tag(REGION_TAG, region)?)
         .send()
         .await
         .map_err(aws_error("create", name))?;

@@ -8,19 +8,20 @@ use futures_util::future::try_join_all;
 
 use super::{LiveRole, RoleChanges, RoleSettings};
 use crate::engine::{
-    Blocker, Context, DownStep, Leftover, Live, Model, Resolve, Unresolved, Values,
-    leftovers_by_name, logical,
+    Blocker, Context, DownStep, Leftover, Live, Model, Resolve, Unresolved, Values, logical,
 };
 use crate::plan::{Action, Entry, Kind};
+use crate::spec::Stack;
 
 /// What `observe` found: by function, its role (which may be foreign); and the leftovers.
 pub type Observed = (BTreeMap<String, Option<LiveRole>>, Vec<Leftover>);
 
 pub async fn observe(ctx: &Context) -> anyhow::Result<Observed> {
     let stack = &ctx.stack;
+    let region = ctx.target.region.as_str();
     let iam = &ctx.clients.iam;
     let found = try_join_all(stack.functions.iter().map(|(name, f)| async move {
-        let role = super::find(iam, &f.role_name)
+        let role = super::find(iam, &f.role_name(region))
             .await
             .with_context(|| format!("functions.{name}.role: reading"))?;
         Ok::<_, anyhow::Error>((name.clone(), role))
@@ -29,29 +30,58 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Observed> {
         let declared: Vec<String> = stack
             .functions
             .values()
-            .map(|f| f.role_name.clone())
+            .map(|f| f.role_name(region))
             .collect();
         let listed = super::names_with_prefix(iam, &format!("{}-", stack.name))
             .await
             .context("listing IAM roles")?;
-        leftovers_by_name(
-            listed,
-            &declared,
-            |name| async move {
-                Ok(super::find(iam, &name)
-                    .await?
-                    .is_some_and(|live| live.owned_by(&stack.name)))
-            },
-            |name| {
-                let function = name.strip_suffix("-role").unwrap_or(&name);
-                let address = format!("functions.{}.role", logical(stack, function));
-                Leftover::named(address, Kind::IamRole, name)
-            },
-        )
-        .await
+        // This region's roles end with its code; the stack's roles of before end with `-role`.
+        // Another region's are never read here.
+        let suffix = format!("-{}", crate::regions::short_code(region));
+        let mut leftovers = Vec::new();
+        for name in listed
+            .into_iter()
+            .filter(|n| !declared.contains(n) && (n.ends_with(&suffix) || n.ends_with("-role")))
+        {
+            let Some(role) = super::find(iam, &name).await? else {
+                continue;
+            };
+            if let Some(leftover) = leftover(stack, region, role) {
+                leftovers.push(leftover);
+            }
+        }
+        Ok::<_, anyhow::Error>(leftovers)
     };
     let (found, leftovers) = tokio::try_join!(found, leftovers)?;
     Ok((found.into_iter().collect(), leftovers))
+}
+
+/// A role under the stack's prefix that stack.yaml no longer declares: deleted if it is this
+/// region's; reported and kept if it is the stack's but of no region (made before roles were per
+/// region, so possibly used by the stack's functions in another region); otherwise not ours.
+fn leftover(stack: &Stack, region: &str, role: LiveRole) -> Option<Leftover> {
+    if role.owned_by(&stack.name, region) {
+        let function = role
+            .name
+            .strip_suffix(&format!("-{}", crate::regions::short_code(region)))
+            .unwrap_or(&role.name);
+        let address = format!("functions.{}.role", logical(stack, function));
+        return Some(Leftover::named(address, Kind::IamRole, role.name));
+    }
+    if role.owner.as_deref() == Some(stack.name.as_str()) && role.region.is_none() {
+        let function = role.name.strip_suffix("-role").unwrap_or(&role.name);
+        let address = format!("functions.{}.role", logical(stack, function));
+        let entry = Entry::new(address, Kind::IamRole, role.name.clone(), Action::NoOp).with_note(
+            "made by an earlier provisioner, shared by the stack's regions: kept, since a region not yet upgraded may still use it; delete it in IAM once every region's `up` has run",
+        );
+        return Some(Leftover {
+            entry,
+            name: role.name,
+            id: None,
+            parent: None,
+        });
+    }
+    None
 }
 
 /// What applying a role's plan takes.
@@ -88,16 +118,24 @@ pub fn plan(
     })
     .map_err(|err| Blocker::unresolved(&address, Unresolved(err.0)))?;
     let desired = RoleSettings::desired(inline, &model.target.partition);
+    let region = model.target.region.as_str();
+    let name = spec.role_name(region);
+    if name.len() > 64 {
+        return Err(Blocker(format!(
+            "{address}: the IAM role name `{name}` is {} characters in {region}; AWS allows at most 64\n  hint: shorten the stack name or the function's key",
+            name.len()
+        )));
+    }
     let found = live.roles.get(function).cloned().flatten();
     let (action, work) = match &found {
         None => (Action::Create, RoleWork::Create),
-        Some(found) if !found.owned_by(&stack.name) => {
+        Some(found) if !found.owned_by(&stack.name, region) => {
             return Err(Blocker::foreign(
                 &address,
                 "IAM role",
-                &spec.role_name,
+                &name,
                 stack,
-                found.owner.as_deref(),
+                found.owner_description().as_deref(),
             ));
         }
         Some(found) => {
@@ -125,7 +163,7 @@ impl Node {
             Entry::new(
                 format!("functions.{}.role", self.function),
                 Kind::IamRole,
-                model.stack.functions[&self.function].role_name.clone(),
+                model.stack.functions[&self.function].role_name(&model.target.region),
                 self.action.clone(),
             )
             .with_attributes(self.desired.attributes()),
@@ -157,19 +195,22 @@ impl Node {
                 );
                 super::create(
                     &ctx.clients.iam,
-                    &stack.name,
-                    &spec.role_name,
+                    (&stack.name, &ctx.target.region),
+                    &spec.role_name(&ctx.target.region),
                     &description,
                     &self.desired,
                 )
                 .await
                 .with_context(|| format!("{address}: creating"))?;
             }
-            RoleWork::Update(changes) => {
-                super::update(&ctx.clients.iam, &spec.role_name, changes, &self.desired)
-                    .await
-                    .with_context(|| format!("{address}: updating"))?
-            }
+            RoleWork::Update(changes) => super::update(
+                &ctx.clients.iam,
+                &spec.role_name(&ctx.target.region),
+                changes,
+                &self.desired,
+            )
+            .await
+            .with_context(|| format!("{address}: updating"))?,
         }
         Ok(())
     }
@@ -181,19 +222,20 @@ pub fn down(model: &Model, live: &Live, function: &str) -> Vec<DownStep> {
         .roles
         .get(function)
         .and_then(Option::as_ref)
-        .map(|found| found.owned_by(&stack.name));
+        .map(|found| found.owned_by(&stack.name, &model.target.region));
     DownStep::by_owner(ours, |action| {
         Entry::new(
             format!("functions.{function}.role"),
             Kind::IamRole,
-            stack.functions[function].role_name.clone(),
+            stack.functions[function].role_name(&model.target.region),
             action,
         )
     })
 }
 
 pub async fn delete(ctx: &Context, function: &str) -> anyhow::Result<()> {
-    super::delete(&ctx.clients.iam, &ctx.stack.functions[function].role_name).await?;
+    let name = ctx.stack.functions[function].role_name(&ctx.target.region);
+    super::delete(&ctx.clients.iam, &name).await?;
     Ok(())
 }
 

@@ -188,6 +188,8 @@ pub struct LivePool {
     pub arn: String,
     pub name: String,
     pub tags: HashMap<String, String>,
+    /// Cognito's estimate of its users (shown before `adopt` takes it over).
+    pub estimated_users: i32,
     pub settings: PoolSettings,
 }
 
@@ -337,6 +339,7 @@ fn live_pool(pool: &UserPoolType, name: &str) -> Result<LivePool, UserPoolError>
         arn: pool.arn().ok_or_else(|| incomplete("an ARN"))?.to_owned(),
         name: pool.name().unwrap_or(name).to_owned(),
         tags: pool.user_pool_tags().cloned().unwrap_or_default(),
+        estimated_users: pool.estimated_number_of_users(),
         settings: PoolSettings::live(pool),
     })
 }
@@ -427,7 +430,17 @@ pub async fn update(
     live: &LivePool,
     pool: &UserPool,
 ) -> Result<(), UserPoolError> {
-    let settings = PoolSettings::desired(pool);
+    update_to(client, stack, live, &PoolSettings::desired(pool)).await
+}
+
+/// [`update`] to `settings` (`adopt` on an endpoint without TagResource sends the live ones).
+pub async fn update_to(
+    client: &Client,
+    stack: &str,
+    live: &LivePool,
+    settings: &PoolSettings,
+) -> Result<(), UserPoolError> {
+    let settings = settings.clone();
     let mut tags = live.tags.clone();
     tags.insert(OWNERSHIP_TAG.to_owned(), stack.to_owned());
     let mut request = client

@@ -116,6 +116,7 @@ mod replay {
 
     fn live() -> LivePool {
         LivePool {
+            estimated_users: 0,
             id: "us-east-1_pool".to_owned(),
             arn: "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_pool".to_owned(),
             name: spec().physical_name,
@@ -205,5 +206,103 @@ mod replay {
             .await
             .expect("gone is deleted");
         assert_eq!(delete.num_calls(), 1);
+    }
+
+    /// `adopt` on AWS: exactly one TagResource that adds the stack's tag; nothing else is sent.
+    #[tokio::test]
+    async fn adopting_is_one_tag_resource_call() {
+        use aws_sdk_cognitoidentityprovider::operation::tag_resource::TagResourceOutput;
+        let tag = mock!(Client::tag_resource)
+            .match_requests(|r| {
+                r.resource_arn() == Some(live().arn.as_str())
+                    && r.tags()
+                        .and_then(|t| t.get(OWNERSHIP_TAG))
+                        .map(String::as_str)
+                        == Some("auth-demo")
+                    && r.tags().map(HashMap::len) == Some(1)
+            })
+            .then_output(|| TagResourceOutput::builder().build());
+        let client = mock_client!(
+            aws_sdk_cognitoidentityprovider,
+            RuleMode::Sequential,
+            [&tag]
+        );
+        let warned = std::cell::Cell::new(false);
+        super::super::unit::adopt(&client, "auth-demo", &live(), |_| warned.set(true))
+            .await
+            .expect("tagged");
+        assert_eq!(tag.num_calls(), 1);
+        assert!(!warned.get());
+    }
+
+    /// AWS's refusal (it names its error) is reported; no other call is tried in its place.
+    #[tokio::test]
+    async fn a_refused_tag_resource_is_an_error_not_an_update() {
+        let tag = mock!(Client::tag_resource).then_http_response(|| {
+            crate::replay::json_error(
+                400,
+                "NotAuthorizedException",
+                "not allowed: cognito-idp:TagResource",
+            )
+        });
+        let client = mock_client!(
+            aws_sdk_cognitoidentityprovider,
+            RuleMode::Sequential,
+            [&tag]
+        );
+        let err = super::super::unit::adopt(&client, "auth-demo", &live(), |_| {})
+            .await
+            .expect_err("refused");
+        assert!(
+            format!("{err:#}").contains("failed to tag user pool"),
+            "{err:#}"
+        );
+    }
+
+    /// An endpoint without TagResource (an emulator's HTML 500): UpdateUserPool with the pool's
+    /// own live settings and its tags plus ours, and a warning.
+    #[tokio::test]
+    async fn an_endpoint_without_tag_resource_gets_an_update_with_the_live_settings() {
+        let html = || {
+            aws_smithy_runtime_api::http::Response::new(
+                aws_smithy_runtime_api::http::StatusCode::try_from(500).unwrap(),
+                aws_smithy_types::body::SdkBody::from(
+                    "<!doctype html><title>500 Internal Server Error</title>",
+                ),
+            )
+        };
+        let tag = mock!(Client::tag_resource)
+            .sequence()
+            .http_response(html)
+            .times(3)
+            .build();
+        let mut untagged = live();
+        untagged.tags.remove(OWNERSHIP_TAG);
+        untagged.settings.deletion_protection = false;
+        let update = mock!(Client::update_user_pool)
+            .match_requests(|r| {
+                let tags = r.user_pool_tags().cloned().unwrap_or_default();
+                tags.get(OWNERSHIP_TAG).map(String::as_str) == Some("auth-demo")
+                    && tags.get("team").map(String::as_str) == Some("identity")
+                    && r.deletion_protection() == Some(&DeletionProtectionType::Inactive)
+            })
+            .then_output(|| UpdateUserPoolOutput::builder().build());
+        let client = mock_client!(
+            aws_sdk_cognitoidentityprovider,
+            RuleMode::Sequential,
+            [&tag, &update]
+        );
+        let warned = std::cell::RefCell::new(String::new());
+        super::super::unit::adopt(&client, "auth-demo", &untagged, |w| {
+            *warned.borrow_mut() = w.to_owned()
+        })
+        .await
+        .expect("tagged through an update");
+        assert_eq!(update.num_calls(), 1);
+        assert!(
+            warned
+                .borrow()
+                .contains("does not implement Cognito's TagResource")
+        );
     }
 }

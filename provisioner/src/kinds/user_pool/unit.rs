@@ -9,17 +9,21 @@ use anyhow::Context as _;
 use super::{LivePool, PoolSettings, UserPoolError};
 use crate::engine::{
     Blocker, Context, DownStep, Leftover, Live, Model, PoolValues, Values, lock, logical,
+    untagged_in_the_way,
 };
 use crate::plan::{Action, Entry, Kind};
-use crate::spec::Removal;
+use crate::spec::{OWNERSHIP_TAG, Removal, ResourceId};
 
-/// Pools with the stack's pool name: at most one of ours, and the ids of the others.
+/// Pools with the stack's pool name: at most one of ours, and the others (`adopt` may take one).
 #[derive(Debug, Clone, Default)]
 pub struct PoolSearch {
     pub owned: Option<LivePool>,
-    pub foreign: Vec<String>,
+    pub foreign: Vec<LivePool>,
     /// The owned pool's app clients as (name, id), listed while the pool was described.
     pub clients: Option<Vec<(String, String)>>,
+    /// The logical name the owned pool was found under, when a `moved:` entry renamed it (Cognito
+    /// cannot rename a pool: it keeps its old name).
+    pub moved_from: Option<String>,
 }
 
 /// What `observe` found: the declared pools by logical name, and the leftovers.
@@ -40,17 +44,32 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Observed> {
     let listed = super::list_where(cognito, &prefix, |name| name.starts_with(&prefix))
         .await
         .context("userPools: reading")?;
-    // The app clients of every pool with a declared name are listed while the pools are
-    // described: one round trip, not two, before the clients are read (an unowned pool's
-    // listing is dropped unread).
-    let declared: Vec<&str> = stack
+    // The app clients of every pool with a declared name (or a `moved:` entry's old one) are
+    // listed while the pools are described: one round trip, not two, before the clients are read
+    // (an unowned pool's listing is dropped unread).
+    let names = |pool: &str| {
+        let id = ResourceId::UserPool {
+            pool: pool.to_owned(),
+        };
+        let old = match stack.moved_to(&id) {
+            Some(ResourceId::UserPool { pool: old }) => {
+                Some((old.clone(), format!("{}-{old}", stack.name)))
+            }
+            _ => None,
+        };
+        (stack.user_pools[pool].physical_name.clone(), old)
+    };
+    let wanted: Vec<String> = stack
         .user_pools
-        .values()
-        .map(|p| p.physical_name.as_str())
+        .keys()
+        .flat_map(|pool| {
+            let (name, old) = names(pool);
+            std::iter::once(name).chain(old.map(|(_, old_name)| old_name))
+        })
         .collect();
     let candidates: Vec<&str> = listed
         .iter()
-        .filter(|(_, name)| declared.contains(&name.as_str()))
+        .filter(|(_, name)| wanted.contains(name))
         .map(|(id, _)| id.as_str())
         .collect();
     let (prefixed, mut clients) = tokio::try_join!(
@@ -71,32 +90,50 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Observed> {
             Ok::<_, anyhow::Error>(listings.into_iter().collect::<BTreeMap<_, _>>())
         },
     )?;
-    let mut found = BTreeMap::new();
-    for (name, pool) in &stack.user_pools {
+    let owned_named = |name: &str| -> anyhow::Result<(Option<LivePool>, Vec<LivePool>)> {
         let (mut owned, foreign): (Vec<_>, Vec<_>) = prefixed
             .iter()
-            .filter(|p| p.name == pool.physical_name)
+            .filter(|p| p.name == name)
             .cloned()
             .partition(|p| p.owned_by(&stack.name));
         if owned.len() > 1 {
             anyhow::bail!(UserPoolError::Ambiguous {
-                name: pool.physical_name.clone(),
+                name: name.to_owned(),
                 stack: stack.name.clone(),
                 count: owned.len(),
                 ids: owned.into_iter().map(|p| p.id).collect(),
             });
         }
-        let owned = owned.pop();
+        Ok((owned.pop(), foreign))
+    };
+    let mut found = BTreeMap::new();
+    // Physical names a declared pool was found under: never leftovers.
+    let mut declared: Vec<String> = Vec::new();
+    for name in stack.user_pools.keys() {
+        let (physical, old) = names(name);
+        let (mut owned, foreign) = owned_named(&physical)?;
+        declared.push(physical);
+        let mut moved_from = None;
+        if owned.is_none()
+            && let Some((old, old_name)) = old
+        {
+            owned = owned_named(&old_name)?.0;
+            if owned.is_some() {
+                moved_from = Some(old);
+                declared.push(old_name);
+            }
+        }
         let search = PoolSearch {
             clients: owned.as_ref().and_then(|p| clients.remove(&p.id)),
             owned,
-            foreign: foreign.into_iter().map(|p| p.id).collect(),
+            foreign,
+            moved_from,
         };
         found.insert(name.clone(), search);
     }
     let leftovers = prefixed
         .into_iter()
-        .filter(|p| !declared.contains(&p.name.as_str()) && p.owned_by(&stack.name))
+        .filter(|p| !declared.contains(&p.name) && p.owned_by(&stack.name))
         .map(|p| Leftover {
             entry: Entry::new(
                 format!("userPools.{}", logical(stack, &p.name)),
@@ -135,12 +172,28 @@ pub struct Node {
     pub action: Action,
     pub change: PoolChange,
     pub foreign: Vec<String>,
+    /// Found under this old logical name, through a `moved:` entry.
+    pub moved_from: Option<String>,
 }
 
 pub fn plan(model: &Model, live: &Live, name: &str) -> Result<Node, Blocker> {
     let spec = &model.stack.user_pools[name];
     let search = live.pools.get(name).cloned().unwrap_or_default();
     let (action, change) = match search.owned.clone().map(Box::new) {
+        // A pool of the stack's name without its tag is most likely the stack's own pool whose
+        // tag was removed: a second one beside it would strand its users.
+        None if !search.foreign.is_empty() => {
+            return Err(untagged_in_the_way(
+                &format!("userPools.{name}"),
+                "user pool",
+                &spec.physical_name,
+                &model.stack.name,
+                search
+                    .foreign
+                    .iter()
+                    .map(|p| (p.id.as_str(), p.tags.get(OWNERSHIP_TAG).map(String::as_str))),
+            ));
+        }
         None => (Action::Create, PoolChange::Create),
         Some(found) => {
             let action = super::diff(&found.settings, &PoolSettings::desired(spec));
@@ -161,7 +214,8 @@ pub fn plan(model: &Model, live: &Live, name: &str) -> Result<Node, Blocker> {
         live: search.owned.map(Box::new),
         action,
         change,
-        foreign: search.foreign,
+        foreign: search.foreign.into_iter().map(|p| p.id).collect(),
+        moved_from: search.moved_from,
     })
 }
 
@@ -182,8 +236,13 @@ impl Node {
         .with_attributes(PoolSettings::desired(spec).attributes());
         if let Action::Replace { .. } = self.action {
             entry = entry.with_note(format!(
-                "replacing the pool deletes every user in it; `up` refuses unless run with `--allow-replace {}`",
+                "replacing the pool deletes every user in it; `up` refuses unless run with `--allow-replace userPools.{}`",
                 self.name
+            ));
+        } else if let (Some(old), Some(live)) = (&self.moved_from, &self.live) {
+            entry = entry.with_note(format!(
+                "moved from `userPools.{old}`; Cognito cannot rename a pool, so it keeps the name `{}`: keep the `moved` entry in stack.yaml while it exists",
+                live.name
             ));
         } else if !self.foreign.is_empty() {
             entry = entry.with_note(format!(
@@ -308,4 +367,47 @@ pub async fn delete(ctx: &Context, live: &Live, pool: &str) -> anyhow::Result<()
 /// opt-in (`removal: delete`) is written on a declared pool.
 pub fn delete_leftover(_leftover: &Leftover) -> anyhow::Result<()> {
     Ok(())
+}
+
+/// `adopt`: tags `pool` (found by the stack's name, without its tag) as `stack`'s with
+/// TagResource; nothing else about it changes, and the next `up` reconciles its settings.
+///
+/// An endpoint that does not implement TagResource (an emulator: it answers without an AWS error
+/// code, which AWS never does) gets UpdateUserPool with the pool's own live settings and its tags
+/// plus ours instead, and `warn` says so: on AWS that call would reset what it is not sent.
+pub async fn adopt(
+    cognito: &aws_sdk_cognitoidentityprovider::Client,
+    stack: &str,
+    pool: &LivePool,
+    warn: impl Fn(&str),
+) -> anyhow::Result<()> {
+    use aws_sdk_cognitoidentityprovider::config::retry::RetryConfig;
+    // Throttling is retried; an endpoint without the operation costs two quick retries.
+    let retries = RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_max_backoff(std::time::Duration::from_secs(2));
+    let tagged = cognito
+        .tag_resource()
+        .resource_arn(&pool.arn)
+        .tags(OWNERSHIP_TAG, stack)
+        .customize()
+        .config_override(
+            aws_sdk_cognitoidentityprovider::config::Builder::default().retry_config(retries),
+        )
+        .send()
+        .await;
+    let what = || format!("user pool `{}` ({})", pool.name, pool.id);
+    match tagged {
+        Ok(_) => Ok(()),
+        Err(err) if crate::aws::not_implemented_here(&err) => {
+            warn(&format!(
+                "this endpoint does not implement Cognito's TagResource (an emulator?): {} is tagged through UpdateUserPool with its own settings instead",
+                what()
+            ));
+            super::update_to(cognito, stack, pool, &pool.settings)
+                .await
+                .with_context(|| format!("failed to tag {}", what()))
+        }
+        Err(err) => Err(anyhow::Error::new(err).context(format!("failed to tag {}", what()))),
+    }
 }

@@ -21,6 +21,8 @@ const AUTH_SESSION_VALIDITY: i32 = 3;
 /// The settings of an app client that `provisioner` manages.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientSettings {
+    /// `ClientName`: `<stack>-<logical name>`; a `moved:` entry renames it in place.
+    pub name: String,
     /// Without the `ALLOW_` prefix, sorted.
     pub auth_flows: Vec<String>,
     /// Immutable on AWS: a client gets a secret at creation or never.
@@ -64,6 +66,7 @@ impl ClientSettings {
             read_attributes.clear();
         }
         ClientSettings {
+            name: client.physical_name.clone(),
             auth_flows,
             generate_secret: client.generate_secret,
             read_attributes,
@@ -87,6 +90,7 @@ impl ClientSettings {
         let mut read_attributes = client.read_attributes().to_vec();
         read_attributes.sort();
         ClientSettings {
+            name: client.client_name().unwrap_or_default().to_owned(),
             auth_flows,
             generate_secret: client.client_secret().is_some(),
             read_attributes,
@@ -106,6 +110,7 @@ impl ClientSettings {
 /// What it takes to make `live` match `desired`. Pure.
 pub fn diff(live: &ClientSettings, desired: &ClientSettings) -> Action {
     let mut d = Differ::default();
+    d.field("name", &live.name, &desired.name);
     d.immutable(
         "generateSecret",
         &live.generate_secret,

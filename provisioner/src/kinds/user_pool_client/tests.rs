@@ -3,6 +3,7 @@ use crate::plan::FieldChange;
 
 fn settings(flows: &[&str], secret: bool) -> ClientSettings {
     ClientSettings {
+        name: "auth-demo-web".to_owned(),
         auth_flows: flows.iter().map(|f| (*f).to_owned()).collect(),
         generate_secret: secret,
         read_attributes: Vec::new(),
@@ -42,12 +43,33 @@ fn every_managed_setting_is_diffed_and_drift_shows() {
     );
 }
 
+/// A client found under its old name (a `moved:` entry) is renamed in place: an update of its name.
+#[test]
+fn a_moved_client_is_renamed_in_place() {
+    let desired = ClientSettings::desired(&app(&["email"]));
+    let mut live = desired.clone();
+    live.name = "auth-demo-old".to_owned();
+    let Action::Update { changes } = diff(&live, &desired) else {
+        panic!("an update");
+    };
+    assert_eq!(changes.len(), 1);
+    assert_eq!(
+        (
+            changes[0].field,
+            changes[0].live.as_str(),
+            changes[0].desired.as_str()
+        ),
+        ("name", "auth-demo-old", "auth-demo-web")
+    );
+}
+
 #[test]
 fn reading_every_standard_attribute_is_cognitos_default_set() {
     // DescribeUserPoolClient leaves ReadAttributes out for the default set.
     let live = ClientSettings::live(
         &UserPoolClientType::builder()
             .client_id("c")
+            .client_name("auth-demo-web")
             .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
             .enable_token_revocation(true)
             .auth_session_validity(3)

@@ -11,6 +11,7 @@ use crate::engine::{
 };
 use crate::kinds::user_pool::unit::{PoolSearch, deletes_data};
 use crate::plan::{Action, Entry, Kind};
+use crate::spec::ResourceId;
 
 /// What `observe` found: by (pool, client) the declared clients of owned pools; by pool the id of
 /// every client it has, declared or not (serve's authorizer takes tokens of any of them, as API
@@ -46,32 +47,43 @@ pub async fn observe(
             name.clone(),
             listed.iter().map(|(_, id)| id.clone()).collect(),
         );
+        // Names a declared client was found under (a `moved:` entry's old one included).
+        let mut declared: Vec<String> = Vec::new();
         for (client_name, client) in &pool.clients {
-            let found_client = super::find_listed(
-                &ctx.clients.cognito,
-                &live.id,
-                &client.physical_name,
-                &listed,
-            )
-            .await
-            .with_context(|| format!("userPools.{name}.clients.{client_name}: reading"))?;
+            let listed = &listed;
+            let read = |physical: String| async move {
+                super::find_listed(&ctx.clients.cognito, &live.id, &physical, listed)
+                    .await
+                    .with_context(|| format!("userPools.{name}.clients.{client_name}: reading"))
+            };
+            let mut found_client = read(client.physical_name.clone()).await?;
+            declared.push(client.physical_name.clone());
+            let id = ResourceId::UserPoolClient {
+                pool: name.clone(),
+                client: client_name.clone(),
+            };
+            if found_client.is_none()
+                && let Some(ResourceId::UserPoolClient { client: old, .. }) = stack.moved_to(&id)
+            {
+                let old_name = format!("{}-{old}", stack.name);
+                found_client = read(old_name.clone()).await?;
+                declared.push(old_name);
+            }
             found.insert((name.clone(), client_name.clone()), found_client);
         }
-        let declared: Vec<&str> = pool
-            .clients
-            .values()
-            .map(|c| c.physical_name.as_str())
-            .collect();
         for (client_name, id) in listed {
-            if client_name.starts_with(&prefix) && !declared.contains(&client_name.as_str()) {
+            if client_name.starts_with(&prefix) && !declared.contains(&client_name) {
+                let address = format!("userPools.{name}.clients.{}", logical(stack, &client_name));
                 leftovers.push(Leftover {
                     entry: Entry::new(
-                        format!("userPools.{name}.clients.{}", logical(stack, &client_name)),
+                        address.clone(),
                         Kind::UserPoolClient,
                         format!("{client_name} ({id})"),
                         Action::Delete,
                     )
-                    .with_note(NO_LONGER_DECLARED),
+                    .with_note(format!(
+                        "{NO_LONGER_DECLARED}: apps using its id stop working; `up` refuses unless run with `--allow-replace {address}` (a `moved` entry renames it instead)"
+                    )),
                     name: client_name,
                     id: Some(id),
                     parent: Some(live.id.clone()),
@@ -166,8 +178,13 @@ impl Node {
         .with_attributes(ClientSettings::desired(spec).attributes());
         if let Action::Replace { .. } = self.action {
             entry = entry.with_note(format!(
-                "a new client gets a new id that apps must be given; `up` refuses unless run with `--allow-replace {}`",
-                self.client
+                "a new client gets a new id that apps must be given; `up` refuses unless run with `--allow-replace userPools.{}.clients.{}`",
+                self.pool, self.client
+            ));
+        } else if let Some(live) = self.live.as_ref().filter(|l| l.name != spec.physical_name) {
+            entry = entry.with_note(format!(
+                "renamed from `{}` (a `moved` entry): its id stays",
+                live.name
             ));
         }
         vec![entry]

@@ -22,8 +22,25 @@ pub(super) fn function(
     check_logical_name(c, &at(&[]), "function");
     let physical_name = format!("{stack}-{name}");
     check_physical_name(c, &at(&[]), "Lambda function", &physical_name, 64);
-    let role_name = format!("{stack}-{name}-role");
-    check_physical_name(c, &at(&[]), "IAM role", &role_name, 64);
+    // The role's name ends with the region's short code, known only once connected: checked
+    // here against the longest one.
+    let role_name = format!(
+        "{physical_name}-{}",
+        "r".repeat(crate::regions::SHORT_CODE_MAX)
+    );
+    if role_name.len() > 64 {
+        c.key_error(
+            &at(&[]),
+            format!(
+                "the IAM role name `{physical_name}-<region>` can be {} characters; AWS allows at most 64",
+                role_name.len()
+            ),
+            Some(format!(
+                "shorten the stack name or this key: `<stack>-<function>` is at most {} characters",
+                64 - 1 - crate::regions::SHORT_CODE_MAX
+            )),
+        );
+    }
 
     let memory_mb = match raw.memory {
         None => 128,
@@ -191,7 +208,6 @@ pub(super) fn function(
 
     Function {
         physical_name,
-        role_name,
         // Resolved from `crate_path` once the workspace is known (`resolve_crates`).
         package: String::new(),
         binary: String::new(),

@@ -7,6 +7,7 @@
 
 mod api;
 mod function;
+mod moved;
 mod pool;
 mod references;
 
@@ -279,8 +280,13 @@ pub(super) fn validate(raw: &RawStack, c: &mut Checker, name_from_flag: bool) ->
         user_pools,
         functions,
         api,
+        moved: Vec::new(),
         order: Vec::new(),
     };
+    stack.moved = moved::moved(c, &raw.moved, &stack);
+    if c.has_errors() {
+        return None;
+    }
     stack.order = dependency_order(c, &stack)?;
     Some(stack)
 }

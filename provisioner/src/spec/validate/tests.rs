@@ -136,7 +136,7 @@ fn each_rule_names_the_file_position_field_and_fix() {
                     "{ function: secret-with-a-name-long-enough-to-overflow-aws-limits,",
                 ),
             ]),
-            "`{file}` is not a valid stack: 1 error\n{file}:40:3: `functions.secret-with-a-name-long-enough-to-overflow-aws-limits`: the IAM role name `auth-demo-secret-with-a-name-long-enough-to-overflow-aws-limits-role` is 68 characters; AWS allows at most 64\n  hint: shorten the stack name or this key",
+            "`{file}` is not a valid stack: 1 error\n{file}:40:3: `functions.secret-with-a-name-long-enough-to-overflow-aws-limits`: the IAM role name `auth-demo-secret-with-a-name-long-enough-to-overflow-aws-limits-<region>` can be 72 characters; AWS allows at most 64\n  hint: shorten the stack name or this key: `<stack>-<function>` is at most 55 characters",
         ),
         (
             "logical name characters",
@@ -288,4 +288,43 @@ fn each_rule_names_the_file_position_field_and_fix() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// `moved:` renames only what it can: each entry's old address is gone, its new one declared.
+#[test]
+fn moved_entries_name_an_old_and_a_declared_address() {
+    let cases: Vec<(&str, &str)> = vec![
+        (
+            "moved:\n  - { from: userPools.users, to: userPools.users }\n",
+            "`userPools.users` is still declared in stack.yaml",
+        ),
+        (
+            "moved:\n  - { from: userPools.old, to: userPools.new }\n",
+            "`userPools.new` is not declared in stack.yaml",
+        ),
+        (
+            "moved:\n  - { from: functions.old, to: functions.secret }\n",
+            "`functions.old` is not the address of a user pool or an app client",
+        ),
+        (
+            "moved:\n  - { from: userPools.old, to: userPools.users.clients.web }\n",
+            "`userPools.old` and `userPools.users.clients.web` are not the same kind of resource",
+        ),
+        (
+            "moved:\n  - { from: userPools.other.clients.web, to: userPools.users.clients.web }\n",
+            "`userPools.other.clients.web` cannot move to another pool (`users`)",
+        ),
+    ];
+    for (moved, expected) in cases {
+        let said = check(&format!("{}\n{moved}", base()));
+        assert!(said.contains(expected), "{moved}\n{said}");
+        assert!(said.contains(": `moved.0."), "positioned: {said}");
+    }
+    assert_eq!(
+        check(&format!(
+            "{}\nmoved:\n  - {{ from: userPools.users.clients.old, to: userPools.users.clients.web }}\n",
+            base()
+        )),
+        ""
+    );
 }
