@@ -44,6 +44,16 @@ pub struct GlobalArgs {
     /// Use this stack name instead of the file's `stack:` (for example one stack per CI branch).
     #[arg(long = "stack", global = true, env = "PROVISIONER_STACK")]
     pub stack: Option<String>,
+    /// The environment of stack.yaml's `environments:` to use: its settings merged over the file,
+    /// its stack named `<stack>-<env>` (unless `--stack` says otherwise). Needed when the file
+    /// declares environments; `validate` without it checks every one.
+    #[arg(
+        long = "env",
+        global = true,
+        env = "PROVISIONER_ENV",
+        value_name = "NAME"
+    )]
+    pub env: Option<String>,
     /// AWS region (default: the standard AWS configuration chain).
     #[arg(long, global = true)]
     pub region: Option<String>,

@@ -78,6 +78,7 @@ pub fn provisioner_command(program: &str) -> Command {
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", REGION)
         .env_remove("PROVISIONER_FILE")
+        .env_remove("PROVISIONER_ENV")
         .env_remove("PROVISIONER_STACK");
     command
 }

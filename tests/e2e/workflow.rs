@@ -31,14 +31,14 @@ fn the_github_actions_example_builds_plans_and_applies_the_reviewed_plan() {
     let deploy = support::temp_dir("deploy");
     let summary = deploy.join("summary.md");
     let outputs = deploy.join("outputs");
-    // A runner's fresh checkout: stack.yaml only.
+    // A runner's fresh checkout: stack.yaml only, with the environments the example deploys
+    // (staging from main; prod, pinned to another account, from a tag).
     let checkout = std::env::temp_dir().join(support::unique("checkout"));
     std::fs::create_dir_all(&checkout).unwrap();
-    std::fs::copy(
-        support::repo_root().join("stack.yaml"),
-        checkout.join("stack.yaml"),
-    )
-    .unwrap();
+    let text = std::fs::read_to_string(support::repo_root().join("stack.yaml")).unwrap();
+    let environments =
+        "\nenvironments:\n  staging: {}\n  prod:\n    accounts: [\"999999999999\"]\n";
+    std::fs::write(checkout.join("stack.yaml"), format!("{text}{environments}")).unwrap();
     let env = [
         ("DEPLOY_DIR", deploy.display().to_string()),
         ("PROVISIONER_STACK", stack.clone()),
@@ -48,6 +48,12 @@ fn the_github_actions_example_builds_plans_and_applies_the_reviewed_plan() {
     let with_cargo = std::env::var("PATH").unwrap();
     let mut ran = Vec::new();
     for job in ["build", "plan", "apply"] {
+        // The job's `env:` (PROVISIONER_ENV: main deploys staging).
+        let mut env = env.to_vec();
+        if let Some(job_env) = workflow["jobs"][job]["env"].as_mapping() {
+            assert!(job_env.contains_key("PROVISIONER_ENV"), "{job}");
+            env.push(("PROVISIONER_ENV", "staging".to_owned()));
+        }
         let steps = workflow["jobs"][job]["steps"].as_sequence().unwrap();
         for step in steps {
             let Some(script) = step["run"].as_str() else {
@@ -106,10 +112,39 @@ fn the_github_actions_example_builds_plans_and_applies_the_reviewed_plan() {
     let diff = support::on_emulator(
         &file,
         &stack,
-        &["diff", "--artifacts", artifacts.to_str().unwrap()],
+        &[
+            "diff",
+            "--env",
+            "staging",
+            "--artifacts",
+            artifacts.to_str().unwrap(),
+        ],
     );
     assert_eq!(diff.code, Some(0), "{}{}", diff.stdout, diff.stderr);
-    let down = support::on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
+    // prod, from a tag, is pinned to another account: refused here.
+    let prod = support::on_emulator(
+        &file,
+        &stack,
+        &[
+            "diff",
+            "--env",
+            "prod",
+            "--artifacts",
+            artifacts.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(prod.code, Some(1), "{}", prod.stderr);
+    assert!(
+        prod.stderr
+            .contains("may be deployed only to account 999999999999"),
+        "{}",
+        prod.stderr
+    );
+    let down = support::on_emulator(
+        &file,
+        &stack,
+        &["down", "--env", "staging", "--yes", "--delete-data"],
+    );
     assert_eq!(down.code, Some(0), "{}", down.stderr);
     std::fs::remove_dir_all(&checkout).unwrap();
     std::fs::remove_dir_all(&deploy).unwrap();

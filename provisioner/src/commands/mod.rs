@@ -119,7 +119,13 @@ pub fn load_stack_for(global: &GlobalArgs, code: bool) -> anyhow::Result<LoadedS
         .canonicalize()
         .with_context(|| format!("failed to resolve the directory of `{}`", file.display()))?;
     let label = file.display().to_string();
-    let checked = spec::check(&bytes, &label, &dir, global.stack.as_deref())?;
+    let checked = spec::check_env(
+        &bytes,
+        &label,
+        &dir,
+        global.stack.as_deref(),
+        global.env.as_deref(),
+    )?;
     if !code {
         return Ok(LoadedStack {
             loaded: checked.resolved_by(&BTreeMap::new()),

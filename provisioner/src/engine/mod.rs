@@ -119,6 +119,7 @@ impl Values {
                 .get(function)
                 .map(|f| f.physical_name.clone()),
             Reference::StackName => Some(stack.name.clone()),
+            Reference::EnvName => stack.environment.clone(),
             Reference::Region => Some(target.region.clone()),
             Reference::AccountId => Some(target.account.clone()),
         }

@@ -3,6 +3,7 @@
 //!
 //! Every problem found is reported with `file:line:col`, the field, and a hint, all at once.
 
+pub mod environments;
 mod error;
 mod model;
 mod positions;
@@ -99,7 +100,19 @@ pub fn check(
     stack_dir: &Path,
     stack_name: Option<&str>,
 ) -> Result<Checked, SpecError> {
-    run(bytes, file, stack_dir, stack_name)
+    run(bytes, file, stack_dir, stack_name, None)
+}
+
+/// [`check`] with environment `env` (`--env`) merged over the file (see [`environments`]). A file
+/// that declares environments needs one; a file that declares none takes none.
+pub fn check_env(
+    bytes: &[u8],
+    file: &str,
+    stack_dir: &Path,
+    stack_name: Option<&str>,
+    env: Option<&str>,
+) -> Result<Checked, SpecError> {
+    run(bytes, file, stack_dir, stack_name, env)
 }
 
 /// Parses and validates stack.yaml `bytes` in full: [`check`], then [`Checked::resolve`].
@@ -121,6 +134,7 @@ fn run(
     file: &str,
     stack_dir: &Path,
     stack_name: Option<&str>,
+    env: Option<&str>,
 ) -> Result<Checked, SpecError> {
     let invalid = |mut errors: Vec<Diagnostic>| {
         let more = errors.len().saturating_sub(MAX_DIAGNOSTICS);
@@ -145,11 +159,40 @@ fn run(
             scan.duplicates.iter().map(duplicate_diagnostic).collect(),
         ));
     }
-    let positions = scan.positions;
+    let mut positions = scan.positions;
     let mut raw: raw::RawStack = match serde_yaml::from_str(text) {
         Ok(raw) => raw,
         Err(err) => return Err(invalid(vec![yaml_diagnostic(&err, text)])),
     };
+    let declared: Vec<String> = raw.environments.keys().cloned().collect();
+    if env.is_none() && !declared.is_empty() {
+        return Err(invalid(vec![file_error(
+            positions.key(&["environments".to_owned()]),
+            format!(
+                "the file declares environments ({}): choose one",
+                declared.join(", ")
+            ),
+            "pass `--env <name>` (or set PROVISIONER_ENV); `provisioner validate` without it checks every one",
+        )]));
+    }
+    if let Some(env) = env {
+        let merged = environments::select(text, &declared, env, &positions).map_err(invalid)?;
+        positions.overlay(env);
+        raw = match serde_path_to_error::deserialize(merged) {
+            Ok(raw) => raw,
+            Err(err) => {
+                let field = err.path().to_string();
+                let at: Vec<String> = field.split('.').map(str::to_owned).collect();
+                let mut diagnostic = yaml_diagnostic(err.inner(), text);
+                diagnostic.pos = positions.value(&at);
+                diagnostic.field = field;
+                return Err(invalid(vec![diagnostic]));
+            }
+        };
+        if stack_name.is_none() {
+            raw.stack = format!("{}-{env}", raw.stack);
+        }
+    }
     if let Some(error) = too_many_resources(&raw) {
         return Err(invalid(vec![error]));
     }
@@ -157,7 +200,7 @@ fn run(
     if let Some(name) = stack_name {
         raw.stack = name.to_owned();
     }
-    let stack = validate::validate(&raw, &mut checker, stack_name.is_some());
+    let stack = validate::validate(&raw, &mut checker, stack_name.is_some(), env);
     let more_errors = checker.more_errors;
     let (errors, warnings): (Vec<_>, Vec<_>) = checker
         .diagnostics

@@ -42,6 +42,8 @@ pub const STANDARD_READ_ATTRIBUTES: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Stack {
     pub name: String,
+    /// The environment chosen with `--env` (merged over the file), if the file declares any.
+    pub environment: Option<String>,
     /// The accounts `diff`, `up`, `down` and `serve` may act in; empty: any.
     pub accounts: Vec<String>,
     /// The regions they may act in; empty: any.
@@ -353,12 +355,25 @@ pub enum Part {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(tag = "ref", rename_all = "camelCase")]
 pub enum Reference {
-    UserPoolId { pool: String },
-    UserPoolArn { pool: String },
-    UserPoolClientId { pool: String, client: String },
-    FunctionArn { function: String },
-    FunctionName { function: String },
+    UserPoolId {
+        pool: String,
+    },
+    UserPoolArn {
+        pool: String,
+    },
+    UserPoolClientId {
+        pool: String,
+        client: String,
+    },
+    FunctionArn {
+        function: String,
+    },
+    FunctionName {
+        function: String,
+    },
     StackName,
+    /// `${env.name}`: the environment chosen with `--env`.
+    EnvName,
     Region,
     AccountId,
 }
@@ -379,7 +394,10 @@ impl Reference {
                     function: function.clone(),
                 })
             }
-            Reference::StackName | Reference::Region | Reference::AccountId => None,
+            Reference::StackName
+            | Reference::EnvName
+            | Reference::Region
+            | Reference::AccountId => None,
         }
     }
 }
@@ -395,6 +413,7 @@ impl fmt::Display for Reference {
             Reference::FunctionArn { function } => write!(f, "functions.{function}.arn"),
             Reference::FunctionName { function } => write!(f, "functions.{function}.name"),
             Reference::StackName => f.write_str("stack.name"),
+            Reference::EnvName => f.write_str("env.name"),
             Reference::Region => f.write_str("aws.region"),
             Reference::AccountId => f.write_str("aws.accountId"),
         }

@@ -33,6 +33,9 @@ impl std::fmt::Display for Pos {
 pub struct Positions {
     values: HashMap<Vec<String>, Pos>,
     keys: HashMap<Vec<String>, Pos>,
+    /// With an environment selected, `["environments", <name>]`: a path it overrides is found
+    /// there (`functions.secret.memory` at `environments.prod.functions.secret.memory`).
+    overlay: Option<Vec<String>>,
 }
 
 /// A key written twice in one mapping.
@@ -54,16 +57,36 @@ pub struct Scan {
 }
 
 impl Positions {
-    /// Where the value at `path` starts; failing that, its nearest ancestor that was written.
+    /// Where the value at `path` starts; failing that, its nearest ancestor that was written
+    /// (an environment's override before the base at the same depth).
     pub fn value(&self, path: &[String]) -> Option<Pos> {
-        (0..=path.len())
-            .rev()
-            .find_map(|len| self.values.get(&path[..len]).copied())
+        (0..=path.len()).rev().find_map(|len| {
+            self.overlaid(&self.values, &path[..len])
+                .or_else(|| self.values.get(&path[..len]).copied())
+        })
     }
 
     /// Where the key of `path` (its last element) is written, else where its value is.
     pub fn key(&self, path: &[String]) -> Option<Pos> {
-        self.keys.get(path).copied().or_else(|| self.value(path))
+        self.overlaid(&self.keys, path)
+            .or_else(|| self.keys.get(path).copied())
+            .or_else(|| self.value(path))
+    }
+
+    /// Reads positions through environment `name`'s overrides from now on.
+    pub fn overlay(&mut self, name: &str) {
+        self.overlay = Some(vec!["environments".to_owned(), name.to_owned()]);
+    }
+
+    /// The position of `path` inside the selected environment, if it is written there.
+    fn overlaid(&self, map: &HashMap<Vec<String>, Pos>, path: &[String]) -> Option<Pos> {
+        let prefix = self.overlay.as_ref()?;
+        if path.is_empty() {
+            return None;
+        }
+        let mut full = prefix.clone();
+        full.extend_from_slice(path);
+        map.get(&full).copied()
     }
 }
 

@@ -21,6 +21,10 @@ pub struct RawStack {
     /// Renames: the resource at `from` is now the one at `to` (Terraform's `moved` blocks).
     #[serde(default)]
     pub moved: Vec<RawMoved>,
+    /// Per environment (`--env`), settings merged over the rest of the file; read as YAML and
+    /// checked in `spec::environments`.
+    #[serde(default)]
+    pub environments: BTreeMap<String, serde_yaml::Value>,
 }
 
 #[derive(Debug, Deserialize)]

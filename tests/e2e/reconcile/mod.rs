@@ -9,6 +9,7 @@ mod changes;
 mod cold_up;
 mod down;
 mod drift;
+mod environments;
 mod partitions;
 mod regions;
 mod renames;

@@ -261,6 +261,8 @@ fn longest_value(reference: &Reference, stack: &str) -> usize {
         }
         Reference::FunctionName { function } => stack.len() + 1 + function.len(),
         Reference::StackName => stack.len(),
+        // The environment's name ends the stack's (`<stack>-<env>`).
+        Reference::EnvName => stack.len(),
         Reference::Region => REGION,
         Reference::AccountId => 12,
     }

@@ -237,7 +237,12 @@ fn check_logical_name(c: &mut Checker, at: &[String], kind: &str) {
 }
 
 /// Everything but the `crate:` paths (see [`resolve_crates`]); None when something is wrong.
-pub(super) fn validate(raw: &RawStack, c: &mut Checker, name_from_flag: bool) -> Option<Stack> {
+pub(super) fn validate(
+    raw: &RawStack,
+    c: &mut Checker,
+    name_from_flag: bool,
+    env: Option<&str>,
+) -> Option<Stack> {
     let stack_name = raw.stack.as_str();
     check_stack_name(c, stack_name, name_from_flag);
 
@@ -247,7 +252,7 @@ pub(super) fn validate(raw: &RawStack, c: &mut Checker, name_from_flag: bool) ->
         .map(|(name, pool)| (name.clone(), pool::user_pool(c, stack_name, name, pool)))
         .collect();
 
-    let known = KnownNames::new(&raw.user_pools, &raw.functions);
+    let known = KnownNames::new(&raw.user_pools, &raw.functions, env);
     let functions: BTreeMap<String, Function> = raw
         .functions
         .iter()
@@ -275,6 +280,7 @@ pub(super) fn validate(raw: &RawStack, c: &mut Checker, name_from_flag: bool) ->
     let regions = regions(c, raw.regions.as_deref());
     let mut stack = Stack {
         name: stack_name.to_owned(),
+        environment: env.map(str::to_owned),
         accounts,
         regions,
         user_pools,

@@ -15,9 +15,13 @@ impl KnownNames {
     pub(super) fn new(
         pools: &BTreeMap<String, RawUserPool>,
         functions: &BTreeMap<String, RawFunction>,
+        env: Option<&str>,
     ) -> Self {
         let mut references = BTreeMap::new();
         references.insert("stack.name".to_owned(), Reference::StackName);
+        if env.is_some() {
+            references.insert("env.name".to_owned(), Reference::EnvName);
+        }
         references.insert("aws.region".to_owned(), Reference::Region);
         references.insert("aws.accountId".to_owned(), Reference::AccountId);
         for (pool, raw) in pools {
@@ -99,6 +103,7 @@ pub(super) fn template(c: &mut Checker, at: &[String], text: &str, known: &Known
                 }
                 None => {
                     let hint = match did_you_mean(name, known.references.keys().map(String::as_str)) {
+                        _ if name == "env.name" => "`${env.name}` is the environment's name: declare `environments:` and choose one with `--env`".to_owned(),
                         Some(candidate) => format!("did you mean `${{{candidate}}}`?"),
                         None => "references look like `${userPools.<pool>.arn}`, `${userPools.<pool>.clients.<client>.id}`, `${functions.<function>.arn}`".to_owned(),
                     };

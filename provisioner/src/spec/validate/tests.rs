@@ -328,3 +328,62 @@ fn moved_entries_name_an_old_and_a_declared_address() {
         ""
     );
 }
+
+/// What loading `text` with environment `env` says (as [`check`]).
+fn check_in(text: &str, env: &str) -> String {
+    let root = repo();
+    match spec::check_env(text.as_bytes(), "{file}", &root, None, Some(env))
+        .and_then(|checked| checked.resolve(&workspace()))
+    {
+        Ok(loaded) => format!("ok: {}", loaded.stack.name),
+        Err(err) => err.to_string(),
+    }
+}
+
+/// An environment's override is checked like the file, and reported where the environment
+/// writes it; an environment may set only what it may; its stack is `<stack>-<env>`.
+#[test]
+fn environments_merge_over_the_file_and_report_where_they_write() {
+    let envs = "\nenvironments:\n  dev: {}\n  prod:\n    functions:\n      secret: { memory: 99999 }\n  qa:\n    stack: other\n  demo:\n    functions:\n      secret: { memry: 256 }\n";
+    let text = format!("{}{envs}", base());
+    let line = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    assert_eq!(check_in(&text, "dev"), "ok: auth-demo-dev");
+    let prod = check_in(&text, "prod");
+    assert!(
+        prod.contains(&format!("{{file}}:{}:", line("secret: { memory: 99999 }")))
+            && prod.contains(
+                "`functions.secret.memory`: must be between 128 and 10240 (MB), got 99999"
+            ),
+        "{prod}"
+    );
+    let qa = check_in(&text, "qa");
+    assert!(
+        qa.contains(&format!(
+            "{{file}}:{}:5: `environments.qa.stack`: environment `qa` cannot set `stack`",
+            line("stack: other")
+        )),
+        "{qa}"
+    );
+    let demo = check_in(&text, "demo");
+    assert!(
+        demo.contains(&format!("{{file}}:{}:", line("memry")))
+            && demo.contains("`functions.secret.memry`: unknown field `memry`")
+            && demo.contains("did you mean `memory`?"),
+        "{demo}"
+    );
+    let without = check(&text);
+    assert!(
+        without.contains("the file declares environments (demo, dev, prod, qa): choose one"),
+        "{without}"
+    );
+    // `${env.name}` needs an environment.
+    let stage = edited(&[(
+        "    crate: handlers/secret\n",
+        "    crate: handlers/secret\n    environment:\n      STAGE: ${env.name}\n",
+    )]);
+    assert!(
+        check(&stage).contains("choose one with `--env`"),
+        "{}",
+        check(&stage)
+    );
+}
