@@ -3,17 +3,20 @@
 
 use crate::cli::GlobalArgs;
 use crate::output;
+use crate::spec::SpecError;
 
 pub fn validate(global: &GlobalArgs) -> anyhow::Result<i32> {
-    let environments = match (&global.env, std::fs::read_to_string(&global.file)) {
-        (None, Ok(text)) => crate::spec::environments::names(&text),
-        _ => Vec::new(),
+    let environments = match super::load_stack(global) {
+        Ok(stack) => {
+            output::warnings(&stack.file.display().to_string(), &stack.loaded.warnings);
+            return Ok(super::exit::OK);
+        }
+        Err(err) => match err.downcast_ref::<SpecError>() {
+            // The file passed every check made before environments are chosen.
+            Some(SpecError::NoEnvironment { declared, .. }) => declared.clone(),
+            _ => return Err(err),
+        },
     };
-    if environments.is_empty() {
-        let stack = super::load_stack(global)?;
-        output::warnings(&stack.file.display().to_string(), &stack.loaded.warnings);
-        return Ok(super::exit::OK);
-    }
     let mut failed = 0;
     for env in &environments {
         let global = GlobalArgs {

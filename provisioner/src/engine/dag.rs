@@ -169,6 +169,8 @@ where
     let mut in_flight: BTreeSet<ResourceId> = BTreeSet::new();
     let mut outcome = Outcome::default();
     let mut running: JoinSet<(ResourceId, anyhow::Result<()>)> = JoinSet::new();
+    // Which resource each task works on, for a task that panics (its answer never comes).
+    let mut task_of: std::collections::HashMap<tokio::task::Id, ResourceId> = Default::default();
     let mut cut_off_at: Option<tokio::time::Instant> = None;
     let (board, board_rx) = watch::channel(Board::default());
     let slots = Arc::new(Semaphore::new(concurrency));
@@ -227,7 +229,9 @@ where
                 };
                 let task = work(id.clone(), waits);
                 in_flight.insert(id.clone());
-                running.spawn(async move { (id, task.await) });
+                let spawned = id.clone();
+                let handle = running.spawn(async move { (spawned, task.await) });
+                task_of.insert(handle.id(), id);
             }
             // Not needed after all (what waited for it failed, say): give it back.
             spare = None;
@@ -284,12 +288,23 @@ where
                 stop(Stopping::Failed);
             }
             Err(join_error) => {
-                // A task panicked or was cancelled: the resource it worked on is unknown here,
-                // so stop starting anything new and report it.
-                outcome.failed.push((
-                    ResourceId::Api,
-                    anyhow::anyhow!("a task stopped unexpectedly: {join_error}"),
-                ));
+                // A task panicked or was cancelled: report it under its own resource (the
+                // task's id says which), and stop starting anything new.
+                let Some(id) = task_of.remove(&join_error.id()) else {
+                    // Every spawned task is in `task_of`; without it there is no resource to name.
+                    stop(Stopping::Failed);
+                    continue;
+                };
+                in_flight.remove(&id);
+                held.remove(&id);
+                let what = if join_error.is_panic() {
+                    "panicked"
+                } else {
+                    "was cancelled"
+                };
+                outcome
+                    .failed
+                    .push((id, anyhow::anyhow!("its task {what}: {join_error}")));
                 stop(Stopping::Failed);
             }
         }
@@ -356,6 +371,42 @@ mod tests {
         assert_eq!(outcome.done, vec![f("a")]);
         assert_eq!(outcome.failed.len(), 1);
         assert_eq!(outcome.not_started, vec![f("c"), f("d")]);
+    }
+
+    /// A task that panics is reported under its own resource, not some other one, and nothing
+    /// after it starts.
+    #[tokio::test]
+    async fn a_panicking_task_is_reported_under_its_resource() {
+        let needs = BTreeMap::from([
+            (f("a"), BTreeSet::new()),
+            (f("b"), BTreeSet::from([f("a")])),
+            (f("c"), BTreeSet::from([f("b")])),
+        ]);
+        let order = vec![f("a"), f("b"), f("c")];
+        let none = BTreeSet::new();
+        let outcome = run(
+            &order,
+            &needs,
+            &none,
+            2,
+            &Interrupt::default(),
+            |id, _| async move {
+                if id == f("b") {
+                    panic!("a bug in b's unit");
+                }
+                Ok(())
+            },
+        )
+        .await;
+        assert_eq!(outcome.done, vec![f("a")]);
+        let failed: Vec<&ResourceId> = outcome.failed.iter().map(|(id, _)| id).collect();
+        assert_eq!(failed, [&f("b")]);
+        assert!(
+            outcome.failed[0].1.to_string().contains("panicked"),
+            "{:#}",
+            outcome.failed[0].1
+        );
+        assert_eq!(outcome.not_started, vec![f("c")]);
     }
 
     /// After an interrupt nothing new starts; what is in flight finishes if it can within the

@@ -16,21 +16,6 @@ use super::validate::did_you_mean;
 /// What an environment may set.
 pub const KEYS: &[&str] = &["accounts", "regions", "userPools", "functions", "api"];
 
-/// The environments a stack file declares, in order; none when it declares none or does not
-/// parse (loading it then says why). `validate` checks each of them.
-pub fn names(text: &str) -> Vec<String> {
-    let Ok(Value::Mapping(doc)) = serde_yaml::from_str::<Value>(text) else {
-        return Vec::new();
-    };
-    match doc.get("environments") {
-        Some(Value::Mapping(envs)) => envs
-            .keys()
-            .filter_map(|k| k.as_str().map(str::to_owned))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
 fn error(
     positions: &Positions,
     at: &[&str],

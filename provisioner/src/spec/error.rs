@@ -57,6 +57,14 @@ pub enum SpecError {
         /// Errors found beyond those in `errors`.
         more: usize,
     },
+    /// The file is valid as far as it was read, and declares environments, but none was chosen:
+    /// `validate` then checks each of `declared`; other commands refuse.
+    #[error("{}", render_invalid(file, std::slice::from_ref(error), 0))]
+    NoEnvironment {
+        file: String,
+        declared: Vec<String>,
+        error: Diagnostic,
+    },
 }
 
 fn render_invalid(file: &str, errors: &[Diagnostic], more: usize) -> String {

@@ -166,14 +166,18 @@ fn run(
     };
     let declared: Vec<String> = raw.environments.keys().cloned().collect();
     if env.is_none() && !declared.is_empty() {
-        return Err(invalid(vec![file_error(
-            positions.key(&["environments".to_owned()]),
-            format!(
-                "the file declares environments ({}): choose one",
-                declared.join(", ")
+        return Err(SpecError::NoEnvironment {
+            file: file.to_owned(),
+            error: file_error(
+                positions.key(&["environments".to_owned()]),
+                format!(
+                    "the file declares environments ({}): choose one",
+                    declared.join(", ")
+                ),
+                "pass `--env <name>` (or set PROVISIONER_ENV); `provisioner validate` without it checks every one",
             ),
-            "pass `--env <name>` (or set PROVISIONER_ENV); `provisioner validate` without it checks every one",
-        )]));
+            declared,
+        });
     }
     if let Some(env) = env {
         let merged = environments::select(text, &declared, env, &positions).map_err(invalid)?;

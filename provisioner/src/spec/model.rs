@@ -193,8 +193,9 @@ impl fmt::Display for ResourceId {
             ResourceId::UserPoolClient { pool, client } => {
                 write!(f, "userPools.{pool}.clients.{client}")
             }
-            ResourceId::Role { function } => write!(f, "functions.{function} (role)"),
-            ResourceId::LogGroup { function } => write!(f, "functions.{function} (log group)"),
+            // As the plan spells them: one address per resource everywhere.
+            ResourceId::Role { function } => write!(f, "functions.{function}.role"),
+            ResourceId::LogGroup { function } => write!(f, "functions.{function}.logGroup"),
             ResourceId::Function { function } => write!(f, "functions.{function}"),
             ResourceId::Api => f.write_str("api"),
         }

@@ -95,10 +95,18 @@ pub(super) fn function(
             Architecture::X86_64
         }
     };
-    let log_retention_days = match raw.log_retention_days {
+    // Converted only once in range: `4294967297 as u32` would be 1.
+    let log_retention_days = match raw.log_retention_days.map(|days| {
+        (
+            days,
+            u32::try_from(days)
+                .ok()
+                .filter(|d| LOG_RETENTION_DAYS.contains(d)),
+        )
+    }) {
         None => 14,
-        Some(days) if LOG_RETENTION_DAYS.contains(&(days as u32)) && days > 0 => days as u32,
-        Some(days) => {
+        Some((_, Some(days))) => days,
+        Some((days, None)) => {
             let allowed: Vec<String> = LOG_RETENTION_DAYS.iter().map(u32::to_string).collect();
             c.error_hint(
                 &at(&["logRetentionDays"]),

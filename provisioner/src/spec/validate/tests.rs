@@ -125,6 +125,14 @@ fn each_rule_names_the_file_position_field_and_fix() {
             "`{file}` is not a valid stack: 1 error\n{file}:42:23: `functions.secret.logRetentionDays`: CloudWatch Logs does not keep logs for 10 days\n  hint: expected one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653",
         ),
         (
+            "log retention past u32 (not wrapped to 1 day)",
+            edited(&[(
+                "    crate: handlers/secret\n",
+                "    crate: handlers/secret\n    logRetentionDays: 4294967297\n",
+            )]),
+            "`{file}` is not a valid stack: 1 error\n{file}:42:23: `functions.secret.logRetentionDays`: CloudWatch Logs does not keep logs for 4294967297 days\n  hint: expected one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653",
+        ),
+        (
             "function name length",
             edited(&[
                 (
