@@ -59,11 +59,11 @@ pub enum SpecError {
     },
     /// The file is valid as far as it was read, and declares environments, but none was chosen:
     /// `validate` then checks each of `declared`; other commands refuse.
-    #[error("{}", render_invalid(file, std::slice::from_ref(error), 0))]
+    #[error("{}", render_invalid(file, std::slice::from_ref(error.as_ref()), 0))]
     NoEnvironment {
         file: String,
         declared: Vec<String>,
-        error: Diagnostic,
+        error: Box<Diagnostic>,
     },
 }
 

@@ -168,14 +168,14 @@ fn run(
     if env.is_none() && !declared.is_empty() {
         return Err(SpecError::NoEnvironment {
             file: file.to_owned(),
-            error: file_error(
+            error: Box::new(file_error(
                 positions.key(&["environments".to_owned()]),
                 format!(
                     "the file declares environments ({}): choose one",
                     declared.join(", ")
                 ),
                 "pass `--env <name>` (or set PROVISIONER_ENV); `provisioner validate` without it checks every one",
-            ),
+            )),
             declared,
         });
     }
