@@ -80,6 +80,27 @@ async fn a_renamed_client_is_refused_unless_moved_and_moved_keeps_its_id() {
         0
     );
     diff(&moved, &stack, 0);
+
+    // Named, a rename without `moved` goes through: the old client is deleted, a new one made.
+    let mut edits = vec![("      web:\n", "      web2:\n")];
+    for _ in 0..3 {
+        edits.push((
+            "${userPools.users.clients.web.id}",
+            "${userPools.users.clients.web2.id}",
+        ));
+    }
+    let renamed_again = support::write_stack(&edits);
+    let report = up(
+        &renamed_again,
+        &stack,
+        &["--allow-replace", "userPools.users.clients.webapp"],
+    );
+    assert_ne!(report["outputs"]["userPoolClientId"], client_id.as_str());
+    assert_eq!(
+        calls(&report, "CognitoIdentityProvider.DeleteUserPoolClient"),
+        1
+    );
+    diff(&renamed_again, &stack, 0);
 }
 
 #[tokio::test]
