@@ -19,6 +19,17 @@ use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use crate::calls::CallCounter;
 use crate::commands::UsageError;
 
+/// Every AWS operation the session calls, with what IAM must allow (`operations`): who is calling
+/// (no permission is needed for it; declared so the list is whole).
+pub const OPERATIONS: &[crate::operations::Operation] = {
+    use crate::op;
+    &[op!(
+        Sts,
+        "GetCallerIdentity",
+        [("sts:GetCallerIdentity", crate::operations::arn::ANY)]
+    )]
+};
+
 /// What the global flags say about reaching AWS. `None` leaves the standard chain to decide.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AwsOptions {

@@ -46,10 +46,35 @@ pub fn is_read(operation: &str) -> bool {
         .any(|prefix| operation.starts_with(prefix))
 }
 
+/// With `PROVISIONER_RECORD_CALLS=<file>` set, every operation a run makes is also appended to
+/// that file, one `Service.Operation` a line: how the test suite checks that every call the tool
+/// makes is declared (`operations`).
+pub const RECORD_CALLS: &str = "PROVISIONER_RECORD_CALLS";
+
+fn record_to_file(key: &str) {
+    use std::io::Write;
+    static FILE: std::sync::OnceLock<Option<Mutex<std::fs::File>>> = std::sync::OnceLock::new();
+    let file = FILE.get_or_init(|| {
+        let path = std::env::var_os(RECORD_CALLS)?;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .ok()
+            .map(Mutex::new)
+    });
+    if let Some(file) = file {
+        let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
+        // A record that cannot be written is the test's to notice, not the run's to fail on.
+        let _ = writeln!(file, "{key}");
+    }
+}
+
 impl CallCounter {
     pub fn record(&self, service: &str, operation: &str) {
         let service: String = service.split_whitespace().collect();
         let key = format!("{service}.{operation}");
+        record_to_file(&key);
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         *counts.entry(key).or_default() += 1;
     }

@@ -9,7 +9,8 @@
 //! - [`kinds`]: one module per AWS resource kind (settings, pure diff, driver); [`plan`]: the
 //!   actions a diff produces and the whole-stack plan.
 //! - [`engine`]: observe live AWS, plan each resource, apply concurrently in dependency order.
-//! - [`calls`]: counting AWS calls with an SDK interceptor.
+//! - [`calls`]: counting AWS calls with an SDK interceptor; [`operations`]: the AWS operations
+//!   each part declares it calls, with the IAM actions and resources they need.
 //! - [`lock`]: the stack's lock (a CloudWatch Logs group), so that `up` and `down` exclude each other.
 //! - [`cli`], [`commands`]: argument parsing and one thin function per subcommand.
 //! - [`output`]: the only module that prints.
@@ -25,6 +26,7 @@ pub mod interrupt;
 pub mod kinds;
 pub mod lock;
 pub mod once;
+pub mod operations;
 pub mod output;
 pub mod package;
 pub mod plan;

@@ -24,6 +24,33 @@ use aws_sdk_cloudwatchlogs::Client;
 
 use crate::progress::{Progress, Waiting};
 
+/// Every AWS operation the lock calls, with what IAM must allow (`operations`): its one log group.
+pub const OPERATIONS: &[crate::operations::Operation] = {
+    use crate::op;
+    use crate::operations::arn::{LOCK_LOGS, LOG_GROUPS};
+    &[
+        op!(
+            Logs,
+            "DescribeLogGroups",
+            [("logs:DescribeLogGroups", LOG_GROUPS)]
+        ),
+        op!(
+            Logs,
+            "ListTagsForResource",
+            [("logs:ListTagsForResource", LOCK_LOGS)]
+        ),
+        op!(
+            Logs,
+            "CreateLogGroup",
+            [
+                ("logs:CreateLogGroup", LOCK_LOGS),
+                ("logs:TagResource", LOCK_LOGS)
+            ]
+        ),
+        op!(Logs, "DeleteLogGroup", [("logs:DeleteLogGroup", LOCK_LOGS)]),
+    ]
+};
+
 /// A lock older than this is stale whoever holds it: no run takes this long.
 pub const TTL: Duration = Duration::from_secs(60 * 60);
 /// A takeover marker older than this was left by a run killed while taking over.

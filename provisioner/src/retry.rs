@@ -49,35 +49,47 @@ impl ClassifyRetry for SettlingConflicts {
     }
 }
 
+/// The API Gateway operations whose typed errors `api_gateway` reads, by name, from one list.
+macro_rules! api_gateway_operations {
+    ($($name:literal => $module:ident::$error:ident),+ $(,)?) => {
+        /// Every API Gateway operation whose "concurrent modification" conflict is retried. A
+        /// test checks it holds every API Gateway operation the tool declares (`operations`).
+        pub const API_GATEWAY_RETRIED: &[&str] = &[$($name),+];
+
+        fn api_gateway_metadata(error: &Error) -> Option<(Option<&str>, Option<&str>)> {
+            use aws_sdk_apigateway::operation::*;
+            metadata_of!(error, [$($module::$error),+])
+        }
+    };
+}
+
+api_gateway_operations! {
+    "CreateAuthorizer" => create_authorizer::CreateAuthorizerError,
+    "CreateDeployment" => create_deployment::CreateDeploymentError,
+    "CreateResource" => create_resource::CreateResourceError,
+    "CreateRestApi" => create_rest_api::CreateRestApiError,
+    "CreateStage" => create_stage::CreateStageError,
+    "DeleteAuthorizer" => delete_authorizer::DeleteAuthorizerError,
+    "DeleteMethod" => delete_method::DeleteMethodError,
+    "DeleteResource" => delete_resource::DeleteResourceError,
+    "DeleteRestApi" => delete_rest_api::DeleteRestApiError,
+    "PutIntegration" => put_integration::PutIntegrationError,
+    "PutMethod" => put_method::PutMethodError,
+    "UpdateStage" => update_stage::UpdateStageError,
+    "TagResource" => tag_resource::TagResourceError,
+    "GetAuthorizers" => get_authorizers::GetAuthorizersError,
+    "GetDeployment" => get_deployment::GetDeploymentError,
+    "GetResources" => get_resources::GetResourcesError,
+    "GetRestApis" => get_rest_apis::GetRestApisError,
+    "GetStage" => get_stage::GetStageError,
+}
+
 /// API Gateway: `ConflictException` with the "concurrent modification" message, on any call.
 pub fn api_gateway() -> SettlingConflicts {
     SettlingConflicts {
         name: "provisioner::ApiGatewayConcurrentModification",
         is_transient: |error| {
-            use aws_sdk_apigateway::operation::*;
-            let metadata = metadata_of!(
-                error,
-                [
-                    create_authorizer::CreateAuthorizerError,
-                    create_deployment::CreateDeploymentError,
-                    create_resource::CreateResourceError,
-                    create_rest_api::CreateRestApiError,
-                    create_stage::CreateStageError,
-                    delete_authorizer::DeleteAuthorizerError,
-                    delete_method::DeleteMethodError,
-                    delete_resource::DeleteResourceError,
-                    delete_rest_api::DeleteRestApiError,
-                    put_integration::PutIntegrationError,
-                    put_method::PutMethodError,
-                    update_stage::UpdateStageError,
-                    get_authorizers::GetAuthorizersError,
-                    get_deployment::GetDeploymentError,
-                    get_resources::GetResourcesError,
-                    get_rest_apis::GetRestApisError,
-                    get_stage::GetStageError,
-                ]
-            );
-            matches!(metadata, Some((Some("ConflictException"), Some(message)))
+            matches!(api_gateway_metadata(error), Some((Some("ConflictException"), Some(message)))
                 if message.to_ascii_lowercase().contains("concurrent modification"))
         },
     }

@@ -12,6 +12,7 @@ mod interrupt;
 mod invoke;
 mod lock;
 mod log_group;
+mod operations;
 mod permission;
 mod plan_text;
 mod planfile;

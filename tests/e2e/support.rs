@@ -90,14 +90,30 @@ pub struct Ran {
     pub stderr: String,
 }
 
+/// Runs `command` and what it said. Every AWS operation it makes (the tool records them, see
+/// `calls::RECORD_CALLS`) must be one the tool declares (`operations`): a call a part makes
+/// without declaring it fails the test, so the deploy policy derived from the declarations
+/// never lacks it.
 pub fn run(command: &mut Command) -> Ran {
+    let record = std::env::temp_dir().join(unique("calls"));
     let Output {
         status,
         stdout,
         stderr,
     } = command
+        .env(provisioner::calls::RECORD_CALLS, &record)
         .output()
         .unwrap_or_else(|err| panic!("failed to run {command:?}: {err}"));
+    let made = std::fs::read_to_string(&record).unwrap_or_default();
+    let _ = std::fs::remove_file(&record);
+    let undeclared: std::collections::BTreeSet<&str> = made
+        .lines()
+        .filter(|key| !provisioner::engine::units::is_declared(key))
+        .collect();
+    assert!(
+        undeclared.is_empty(),
+        "{command:?} made AWS calls no part of the tool declares (add them to its OPERATIONS): {undeclared:?}"
+    );
     Ran {
         code: status.code(),
         stdout: String::from_utf8_lossy(&stdout).into_owned(),

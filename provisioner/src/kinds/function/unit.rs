@@ -15,6 +15,51 @@ use crate::engine::{
 use crate::kinds::permission::{self, Grants, unit::PermissionPlan};
 use crate::plan::{Action, Entry, Kind};
 
+/// Every AWS operation this kind calls, with what IAM must allow (`operations`). Creating a
+/// function (or changing its role) passes its role to Lambda; a create with tags needs
+/// `lambda:TagResource` too.
+pub const OPERATIONS: &[crate::operations::Operation] = {
+    use crate::op;
+    use crate::operations::arn::{ANY, FUNCTION, ROLE};
+    &[
+        op!(Lambda, "ListFunctions", [("lambda:ListFunctions", ANY)]),
+        op!(Lambda, "GetFunction", [("lambda:GetFunction", FUNCTION)]),
+        op!(
+            Lambda,
+            "GetFunctionConfiguration",
+            [("lambda:GetFunctionConfiguration", FUNCTION)]
+        ),
+        op!(Lambda, "ListTags", [("lambda:ListTags", FUNCTION)]),
+        op!(
+            Lambda,
+            "CreateFunction",
+            [
+                ("lambda:CreateFunction", FUNCTION),
+                ("lambda:TagResource", FUNCTION),
+                ("iam:PassRole", ROLE)
+            ]
+        ),
+        op!(
+            Lambda,
+            "UpdateFunctionCode",
+            [("lambda:UpdateFunctionCode", FUNCTION)]
+        ),
+        op!(
+            Lambda,
+            "UpdateFunctionConfiguration",
+            [
+                ("lambda:UpdateFunctionConfiguration", FUNCTION),
+                ("iam:PassRole", ROLE)
+            ]
+        ),
+        op!(
+            Lambda,
+            "DeleteFunction",
+            [("lambda:DeleteFunction", FUNCTION)]
+        ),
+    ]
+};
+
 /// What `observe` found: by function, the function (which may be foreign) and, for ours, its
 /// statements; and the leftovers.
 pub type Observed = (

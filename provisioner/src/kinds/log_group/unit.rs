@@ -15,6 +15,44 @@ use crate::engine::{
 use crate::plan::{Action, Entry, FieldChange, Kind, attribute};
 use crate::spec::OWNERSHIP_TAG;
 
+/// Every AWS operation this kind calls, with what IAM must allow (`operations`). A create that
+/// carries tags needs `logs:TagResource` too.
+pub const OPERATIONS: &[crate::operations::Operation] = {
+    use crate::op;
+    use crate::operations::arn::{FUNCTION_LOGS, LOG_GROUPS};
+    &[
+        op!(
+            Logs,
+            "DescribeLogGroups",
+            [("logs:DescribeLogGroups", LOG_GROUPS)]
+        ),
+        op!(
+            Logs,
+            "ListTagsForResource",
+            [("logs:ListTagsForResource", FUNCTION_LOGS)]
+        ),
+        op!(
+            Logs,
+            "CreateLogGroup",
+            [
+                ("logs:CreateLogGroup", FUNCTION_LOGS),
+                ("logs:TagResource", FUNCTION_LOGS)
+            ]
+        ),
+        op!(
+            Logs,
+            "PutRetentionPolicy",
+            [("logs:PutRetentionPolicy", FUNCTION_LOGS)]
+        ),
+        op!(Logs, "TagResource", [("logs:TagResource", FUNCTION_LOGS)]),
+        op!(
+            Logs,
+            "DeleteLogGroup",
+            [("logs:DeleteLogGroup", FUNCTION_LOGS)]
+        ),
+    ]
+};
+
 /// What `observe` found: by function, its group (which may be foreign); and the leftovers.
 pub type Observed = (BTreeMap<String, Option<LiveLogGroup>>, Vec<Leftover>);
 

@@ -10,6 +10,25 @@ use super::{Grants, PermissionChanges};
 use crate::engine::{Context, Live, Model};
 use crate::plan::{Action, Entry, Kind};
 
+/// Every AWS operation this kind calls, with what IAM must allow (`operations`).
+pub const OPERATIONS: &[crate::operations::Operation] = {
+    use crate::op;
+    use crate::operations::arn::FUNCTION;
+    &[
+        op!(Lambda, "GetPolicy", [("lambda:GetPolicy", FUNCTION)]),
+        op!(
+            Lambda,
+            "AddPermission",
+            [("lambda:AddPermission", FUNCTION)]
+        ),
+        op!(
+            Lambda,
+            "RemovePermission",
+            [("lambda:RemovePermission", FUNCTION)]
+        ),
+    ]
+};
+
 #[derive(Debug, Clone)]
 pub struct PermissionPlan {
     pub live: Grants,

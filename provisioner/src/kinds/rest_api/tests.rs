@@ -275,3 +275,16 @@ async fn adopting_the_api_is_one_tag_resource_call() {
         .expect("tagged");
     assert_eq!(tag.num_calls(), 1);
 }
+
+/// Every API Gateway operation this kind calls gets the "concurrent modification" retry: the
+/// retry's list is checked against the declaration, not kept beside it.
+#[test]
+fn every_declared_api_gateway_operation_is_retried_when_it_meets_a_concurrent_modification() {
+    for operation in super::unit::OPERATIONS {
+        assert!(
+            crate::retry::API_GATEWAY_RETRIED.contains(&operation.name),
+            "{} is declared but not in retry's list",
+            operation.name
+        );
+    }
+}

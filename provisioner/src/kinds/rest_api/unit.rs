@@ -16,6 +16,70 @@ use crate::kinds::permission::unit::{self as permissions, PermissionPlan};
 use crate::plan::{Action, Entry, Kind};
 use crate::spec::{Reference, ResourceId};
 
+/// Every AWS operation this kind calls, with what IAM must allow (`operations`): API Gateway
+/// authorizes by HTTP verb on the resource's path. A REST API's id is API Gateway's, so its paths
+/// cannot be narrowed by name. Every one of them gets `retry::api_gateway`'s retry (tested).
+pub const OPERATIONS: &[crate::operations::Operation] = {
+    use crate::op;
+    use crate::operations::arn::{API_TAGS, REST_API, REST_APIS};
+    &[
+        op!(ApiGateway, "GetRestApis", [("apigateway:GET", REST_APIS)]),
+        op!(ApiGateway, "GetResources", [("apigateway:GET", REST_API)]),
+        op!(ApiGateway, "GetAuthorizers", [("apigateway:GET", REST_API)]),
+        op!(ApiGateway, "GetStage", [("apigateway:GET", REST_API)]),
+        op!(ApiGateway, "GetDeployment", [("apigateway:GET", REST_API)]),
+        op!(
+            ApiGateway,
+            "CreateRestApi",
+            [("apigateway:POST", REST_APIS), ("apigateway:PUT", API_TAGS)]
+        ),
+        op!(
+            ApiGateway,
+            "CreateResource",
+            [("apigateway:POST", REST_API)]
+        ),
+        op!(
+            ApiGateway,
+            "DeleteResource",
+            [("apigateway:DELETE", REST_API)]
+        ),
+        op!(ApiGateway, "PutMethod", [("apigateway:PUT", REST_API)]),
+        op!(
+            ApiGateway,
+            "DeleteMethod",
+            [("apigateway:DELETE", REST_API)]
+        ),
+        op!(ApiGateway, "PutIntegration", [("apigateway:PUT", REST_API)]),
+        op!(
+            ApiGateway,
+            "CreateAuthorizer",
+            [("apigateway:POST", REST_API)]
+        ),
+        op!(
+            ApiGateway,
+            "DeleteAuthorizer",
+            [("apigateway:DELETE", REST_API)]
+        ),
+        op!(
+            ApiGateway,
+            "CreateDeployment",
+            [("apigateway:POST", REST_API)]
+        ),
+        op!(
+            ApiGateway,
+            "CreateStage",
+            [("apigateway:POST", REST_API), ("apigateway:PUT", API_TAGS)]
+        ),
+        op!(ApiGateway, "UpdateStage", [("apigateway:PATCH", REST_API)]),
+        op!(
+            ApiGateway,
+            "DeleteRestApi",
+            [("apigateway:DELETE", REST_API)]
+        ),
+        op!(ApiGateway, "TagResource", [("apigateway:PUT", API_TAGS)]),
+    ]
+};
+
 /// What `observe` found: the API of the stack's name that is ours (with its stage) and the
 /// foreign ones; and the leftovers (ours under another name).
 pub type Observed = (ApiSearch, Vec<Leftover>);

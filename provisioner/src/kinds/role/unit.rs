@@ -13,6 +13,39 @@ use crate::engine::{
 use crate::plan::{Action, Entry, Kind};
 use crate::spec::Stack;
 
+/// Every AWS operation this kind calls, with what IAM must allow (`operations`). A create that
+/// carries tags needs `iam:TagRole` too.
+pub const OPERATIONS: &[crate::operations::Operation] = {
+    use crate::op;
+    use crate::operations::arn::{ANY, ROLE};
+    &[
+        op!(Iam, "ListRoles", [("iam:ListRoles", ANY)]),
+        op!(Iam, "GetRole", [("iam:GetRole", ROLE)]),
+        op!(
+            Iam,
+            "ListAttachedRolePolicies",
+            [("iam:ListAttachedRolePolicies", ROLE)]
+        ),
+        op!(Iam, "ListRolePolicies", [("iam:ListRolePolicies", ROLE)]),
+        op!(Iam, "GetRolePolicy", [("iam:GetRolePolicy", ROLE)]),
+        op!(
+            Iam,
+            "CreateRole",
+            [("iam:CreateRole", ROLE), ("iam:TagRole", ROLE)]
+        ),
+        op!(
+            Iam,
+            "UpdateAssumeRolePolicy",
+            [("iam:UpdateAssumeRolePolicy", ROLE)]
+        ),
+        op!(Iam, "AttachRolePolicy", [("iam:AttachRolePolicy", ROLE)]),
+        op!(Iam, "DetachRolePolicy", [("iam:DetachRolePolicy", ROLE)]),
+        op!(Iam, "PutRolePolicy", [("iam:PutRolePolicy", ROLE)]),
+        op!(Iam, "DeleteRolePolicy", [("iam:DeleteRolePolicy", ROLE)]),
+        op!(Iam, "DeleteRole", [("iam:DeleteRole", ROLE)]),
+    ]
+};
+
 /// What `observe` found: by function, its role (which may be foreign); and the leftovers.
 pub type Observed = (BTreeMap<String, Option<LiveRole>>, Vec<Leftover>);
 

@@ -14,6 +14,46 @@ use crate::engine::{
 use crate::plan::{Action, Entry, Kind};
 use crate::spec::{OWNERSHIP_TAG, Removal, ResourceId};
 
+/// Every AWS operation this kind calls, with what IAM must allow (`operations`). Pools are found
+/// by listing (ListUserPools is authorized on no pool); their ids are Cognito's, so the pool ARN
+/// cannot be narrowed by name.
+pub const OPERATIONS: &[crate::operations::Operation] = {
+    use crate::op;
+    use crate::operations::arn::{ANY, USER_POOL};
+    &[
+        op!(
+            Cognito,
+            "ListUserPools",
+            [("cognito-idp:ListUserPools", ANY)]
+        ),
+        op!(
+            Cognito,
+            "DescribeUserPool",
+            [("cognito-idp:DescribeUserPool", USER_POOL)]
+        ),
+        op!(
+            Cognito,
+            "CreateUserPool",
+            [("cognito-idp:CreateUserPool", ANY)]
+        ),
+        op!(
+            Cognito,
+            "UpdateUserPool",
+            [("cognito-idp:UpdateUserPool", USER_POOL)]
+        ),
+        op!(
+            Cognito,
+            "DeleteUserPool",
+            [("cognito-idp:DeleteUserPool", USER_POOL)]
+        ),
+        op!(
+            Cognito,
+            "TagResource",
+            [("cognito-idp:TagResource", USER_POOL)]
+        ),
+    ]
+};
+
 /// Pools with the stack's pool name: at most one of ours, and the others (`adopt` may take one).
 #[derive(Debug, Clone, Default)]
 pub struct PoolSearch {

@@ -13,6 +13,39 @@ use crate::kinds::user_pool::unit::{PoolSearch, deletes_data};
 use crate::plan::{Action, Entry, Kind};
 use crate::spec::ResourceId;
 
+/// Every AWS operation this kind calls, with what IAM must allow (`operations`).
+pub const OPERATIONS: &[crate::operations::Operation] = {
+    use crate::op;
+    use crate::operations::arn::USER_POOL;
+    &[
+        op!(
+            Cognito,
+            "ListUserPoolClients",
+            [("cognito-idp:ListUserPoolClients", USER_POOL)]
+        ),
+        op!(
+            Cognito,
+            "DescribeUserPoolClient",
+            [("cognito-idp:DescribeUserPoolClient", USER_POOL)]
+        ),
+        op!(
+            Cognito,
+            "CreateUserPoolClient",
+            [("cognito-idp:CreateUserPoolClient", USER_POOL)]
+        ),
+        op!(
+            Cognito,
+            "UpdateUserPoolClient",
+            [("cognito-idp:UpdateUserPoolClient", USER_POOL)]
+        ),
+        op!(
+            Cognito,
+            "DeleteUserPoolClient",
+            [("cognito-idp:DeleteUserPoolClient", USER_POOL)]
+        ),
+    ]
+};
+
 /// What `observe` found: by (pool, client) the declared clients of owned pools; by pool the id of
 /// every client it has, declared or not (serve's authorizer takes tokens of any of them, as API
 /// Gateway's does); and the leftovers.
