@@ -69,6 +69,8 @@ pub fn closest(given: &str) -> Option<&'static str> {
 
 /// The longest [`short_code`] of a known region (`usisobe1`, `euscdee1`).
 pub const SHORT_CODE_MAX: usize = 8;
+/// The shortest [`short_code`] of a known region (`use1`).
+pub const SHORT_CODE_MIN: usize = 4;
 
 /// A region's short code, as AWS's zone ids spell it (`use1-az1`): the area, then each direction
 /// shortened (`north` -> `n`, `southeast` -> `se`), then the number: `us-east-1` -> `use1`,
@@ -111,6 +113,7 @@ mod tests {
         assert_eq!(codes.len(), KNOWN_REGIONS.len(), "{codes:?}");
         let longest = codes.iter().map(String::len).max();
         assert_eq!(longest, Some(SHORT_CODE_MAX));
+        assert_eq!(codes.iter().map(String::len).min(), Some(SHORT_CODE_MIN));
     }
 
     #[test]

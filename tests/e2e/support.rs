@@ -292,7 +292,7 @@ impl Drop for Recorder {
     }
 }
 
-/// The name of `function`'s IAM role in the emulator's region ([`REGION`]): `<stack>-<function>-use1`.
+/// The name of `function`'s IAM role in the emulator's region ([`REGION`]): `use1-<stack>-<function>`.
 pub fn role_name(stack: &str, function: &str) -> String {
-    format!("{stack}-{function}-use1")
+    format!("use1-{stack}-{function}")
 }

@@ -394,7 +394,7 @@ fn verbose_logs_every_call_with_its_request_id() {
     };
     assert!(line("STS.GetCallerIdentity -> 200 in ").contains("(attempt 1, request id "));
     let role = line(&format!(
-        "IAM.GetRole RoleName={stack}-sign-up-use1 -> 404 in "
+        "IAM.GetRole RoleName=use1-{stack}-sign-up -> 404 in "
     ));
     assert!(!role.contains("request id -)"), "{role}");
     line(&format!(

@@ -51,7 +51,16 @@ fn the_github_actions_example_builds_plans_and_applies_the_reviewed_plan() {
         // The job's `env:` (PROVISIONER_ENV: main deploys staging).
         let mut env = env.to_vec();
         if let Some(job_env) = workflow["jobs"][job]["env"].as_mapping() {
-            assert!(job_env.contains_key("PROVISIONER_ENV"), "{job}");
+            // A job's `env:` may not read the `env` context (GitHub refuses the workflow).
+            for value in job_env.values() {
+                let value = value.as_str().unwrap_or_default();
+                assert!(!value.contains("env."), "{job}: `{value}`");
+            }
+            let chosen = job_env["PROVISIONER_ENV"].as_str().unwrap();
+            assert!(
+                chosen.contains("'staging'") && chosen.contains("refs/tags/v"),
+                "{chosen}"
+            );
             env.push(("PROVISIONER_ENV", "staging".to_owned()));
         }
         let steps = workflow["jobs"][job]["steps"].as_sequence().unwrap();

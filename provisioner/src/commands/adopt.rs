@@ -213,7 +213,10 @@ pub async fn adopt(global: &GlobalArgs, args: &AdoptArgs) -> anyhow::Result<i32>
     let lock = super::reconcile::take_lock(&ctx, "adopt", args.lock_timeout).await?;
     let tagged = match &candidate {
         Candidate::Pool(pool) => {
-            user_pool::unit::adopt(&ctx.clients.cognito, stack, pool, output::warning).await
+            let emulator = global.endpoint_url.is_some()
+                || std::env::var("AWS_ENDPOINT_URL").is_ok_and(|url| !url.is_empty());
+            user_pool::unit::adopt(&ctx.clients.cognito, stack, pool, emulator, output::warning)
+                .await
         }
         Candidate::Api(id) => {
             let arn = ctx.target.rest_api_arn(id);

@@ -206,31 +206,28 @@ impl Blocker {
 }
 
 /// A resource that holds data or that apps know by id (a user pool, a REST API), with the stack's
-/// exact name but without its tag, where the stack would create its own: refused, since making a
-/// second one would fork it (its users, its URL stay with the old one). `found` lists each such
-/// resource's id and the stack its tag names, if any. The way out is `provisioner adopt`.
+/// name but without any ownership tag, where the stack would create its own: refused, since making
+/// a second one would fork it (its users, its URL stay with the old one). `found` lists each such
+/// resource's id and name. The way out is `provisioner adopt`. (One tagged as another stack's is
+/// that stack's, and left alone.)
 pub fn untagged_in_the_way<'a>(
     address: &str,
     kind: &str,
-    name: &str,
     stack: &str,
-    found: impl Iterator<Item = (&'a str, Option<&'a str>)>,
+    found: impl Iterator<Item = (&'a str, &'a str)>,
 ) -> Blocker {
-    let found: Vec<(&str, Option<&str>)> = found.collect();
-    let ids: Vec<String> = found
+    let found: Vec<(&str, &str)> = found.collect();
+    let listed: Vec<String> = found
         .iter()
-        .map(|(id, owner)| match owner {
-            Some(owner) => format!("{id} (tagged as stack `{owner}`'s)"),
-            None => format!("{id} (untagged)"),
-        })
+        .map(|(id, name)| format!("`{name}` ({id})"))
         .collect();
     let adopt = match found.as_slice() {
         [_] => format!("`provisioner adopt {address}`"),
         _ => format!("`provisioner adopt {address} --id <id>`"),
     };
     Blocker(format!(
-        "{address}: a {kind} named `{name}` exists without this stack's tag `{OWNERSHIP_TAG}={stack}`: {}; `up` will not create a second one beside it\n  hint: if it is this stack's {kind} (its tag was removed), {adopt} takes it over; otherwise rename or delete it, or choose another stack name (`--stack`)",
-        ids.join(", ")
+        "{address}: a {kind} of this stack's name exists without any ownership tag (`{OWNERSHIP_TAG}={stack}`): {}; `up` will not create a second one beside it\n  hint: if it is this stack's {kind} (its tag was removed), {adopt} takes it over; otherwise rename or delete it, or choose another stack name (`--stack`)",
+        listed.join(", ")
     ))
 }
 

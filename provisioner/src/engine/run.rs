@@ -47,6 +47,7 @@ pub fn plan_up(ctx: &Model, live: &Live) -> Plan {
             Err(blocker) => blockers.push(blocker.0),
         }
     }
+    note_new_pools_beside_kept_ones(&mut entries, live);
     entries.extend(live.leftovers.iter().map(|l| l.entry.clone()));
     let mut plan = Plan::new(&ctx.stack.name, ctx.target, entries, blockers);
     // Leftovers go one after another, after the rest.
@@ -64,6 +65,37 @@ pub fn plan_up(ctx: &Model, live: &Live) -> Plan {
         plan.read_depth
     };
     plan
+}
+
+/// A new pool while one of ours that stack.yaml no longer declares keeps its users (a rename
+/// without `moved:`?) is one of `guards`: the plan says so, so that `diff` shows what `up` refuses.
+fn note_new_pools_beside_kept_ones(entries: &mut [Entry], live: &Live) {
+    let kept: Vec<&str> = kept_pools(live)
+        .iter()
+        .map(|e| e.address.as_str())
+        .collect();
+    if kept.is_empty() {
+        return;
+    }
+    for entry in entries
+        .iter_mut()
+        .filter(|e| e.kind == Kind::UserPool && e.action == Action::Create)
+    {
+        entry.note = Some(format!(
+            "a new, empty pool while {} (no longer declared) keeps its users: `up` refuses unless a `moved` entry renames it or `--allow-replace {}` is given",
+            kept.join(", "),
+            kept.join(" --allow-replace ")
+        ));
+    }
+}
+
+/// The pools of ours stack.yaml no longer declares: kept, with their users.
+fn kept_pools(live: &Live) -> Vec<&Entry> {
+    live.leftovers
+        .iter()
+        .map(|l| &l.entry)
+        .filter(|e| e.kind == Kind::UserPool && e.action == Action::NoOp)
+        .collect()
 }
 
 /// Deletes what stack.yaml no longer declares (pools excepted: their entries are NoOps), in the
@@ -114,13 +146,8 @@ pub struct Guard {
 /// declared (deleted: renamed without a `moved:` entry, or removed); a new user pool while one
 /// of the stack's that holds users is no longer declared (a pool renamed without `moved:`).
 pub fn guards(plan: &Plan, live: &Live) -> Vec<Guard> {
-    let mut guards = Vec::new();
-    let kept_pools: Vec<&Entry> = live
-        .leftovers
-        .iter()
-        .map(|l| &l.entry)
-        .filter(|e| e.kind == Kind::UserPool && e.action == Action::NoOp)
-        .collect();
+    let mut guards: Vec<Guard> = Vec::new();
+    let kept_pools = kept_pools(live);
     for entry in &plan.entries {
         match (&entry.kind, &entry.action) {
             (Kind::UserPool | Kind::UserPoolClient, Action::Replace { changes }) => {
@@ -156,6 +183,9 @@ pub fn guards(plan: &Plan, live: &Live) -> Vec<Guard> {
             }
             (Kind::UserPool, Action::Create) => {
                 for kept in &kept_pools {
+                    if guards.iter().any(|g| g.address == kept.address) {
+                        continue;
+                    }
                     guards.push(Guard {
                         address: kept.address.clone(),
                         message: format!(

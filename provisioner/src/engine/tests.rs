@@ -304,6 +304,7 @@ fn a_pool_replacement_is_typed_planned_with_its_clients_and_refused_unless_named
                 foreign: Vec::new(),
                 clients: None,
                 moved_from: None,
+                also_under_old_name: None,
             },
         );
         match plan_node(
@@ -426,4 +427,43 @@ fn allow_replace_names_one_resource_by_address() {
         .map(|g| g.address)
         .collect();
     assert_eq!(left, ["userPools.web"]);
+}
+
+/// A pool of the stack's name without any tag blocks the plan (naming `adopt`); one tagged as
+/// another stack's is that stack's and is left alone.
+#[test]
+fn an_untagged_pool_of_the_stacks_name_blocks_and_another_stacks_does_not() {
+    with_model(|model| {
+        let spec = &model.stack.user_pools["users"];
+        let pool = |tags: HashMap<String, String>| LivePool {
+            estimated_users: 3,
+            id: "us-east-1_other".to_owned(),
+            arn: "arn:aws:cognito-idp:eu-west-1:111122223333:userpool/us-east-1_other".to_owned(),
+            name: spec.physical_name.clone(),
+            tags,
+            settings: PoolSettings::desired(spec),
+        };
+        let mut live = Live::default();
+        let id = ResourceId::UserPool {
+            pool: "users".to_owned(),
+        };
+        live.pools.insert(
+            "users".to_owned(),
+            PoolSearch {
+                foreign: vec![pool(tags("someone-else"))],
+                ..PoolSearch::default()
+            },
+        );
+        assert!(matches!(
+            plan_node(model, &live, id.clone()),
+            Ok(NodePlan::Pool(_))
+        ));
+        live.pools.get_mut("users").unwrap().foreign = vec![pool(HashMap::new())];
+        let blocker = plan_node(model, &live, id).expect_err("an untagged pool blocks");
+        assert!(
+            blocker.0.contains("`provisioner adopt userPools.users`")
+                && blocker.0.contains("us-east-1_other"),
+            "{blocker}"
+        );
+    });
 }

@@ -13,8 +13,16 @@ use super::error::{Diagnostic, Severity};
 use super::positions::Positions;
 use super::validate::did_you_mean;
 
-/// What an environment may set.
-pub const KEYS: &[&str] = &["accounts", "regions", "userPools", "functions", "api"];
+/// What an environment may set. `stack` names its stack outright (instead of `<stack>-<env>`):
+/// how an environment keeps a stack that was deployed before the file had environments.
+pub const KEYS: &[&str] = &[
+    "stack",
+    "accounts",
+    "regions",
+    "userPools",
+    "functions",
+    "api",
+];
 
 fn error(
     positions: &Positions,
@@ -40,14 +48,15 @@ fn error(
     }
 }
 
-/// The file's document with environment `env` merged over it (and `environments` removed), or
-/// why it cannot be chosen. `declared` is what the file declares (its `environments` keys).
+/// The file's document with environment `env` merged over it (and `environments` removed), and
+/// whether the environment names its stack itself; or why it cannot be chosen. `declared` is
+/// what the file declares (its `environments` keys).
 pub(super) fn select(
     text: &str,
     declared: &[String],
     env: &str,
     positions: &Positions,
-) -> Result<Value, Vec<Diagnostic>> {
+) -> Result<(Value, bool), Vec<Diagnostic>> {
     if declared.is_empty() {
         return Err(vec![error(
             positions,
@@ -131,9 +140,10 @@ pub(super) fn select(
     if !problems.is_empty() {
         return Err(problems);
     }
+    let names_stack = overrides.contains_key("stack");
     let mut merged = Value::Mapping(doc);
     merge(&mut merged, Value::Mapping(overrides));
-    Ok(merged)
+    Ok((merged, names_stack))
 }
 
 /// `over` merged into `base`: mappings key by key, recursively; anything else replaces.

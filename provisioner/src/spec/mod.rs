@@ -180,7 +180,8 @@ fn run(
         });
     }
     if let Some(env) = env {
-        let merged = environments::select(text, &declared, env, &positions).map_err(invalid)?;
+        let (merged, names_stack) =
+            environments::select(text, &declared, env, &positions).map_err(invalid)?;
         positions.overlay(env);
         raw = match serde_path_to_error::deserialize(merged) {
             Ok(raw) => raw,
@@ -193,7 +194,7 @@ fn run(
                 return Err(invalid(vec![diagnostic]));
             }
         };
-        if stack_name.is_none() {
+        if stack_name.is_none() && !names_stack {
             raw.stack = format!("{}-{env}", raw.stack);
         }
     }

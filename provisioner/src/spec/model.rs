@@ -294,14 +294,16 @@ pub struct Function {
 }
 
 impl Function {
-    /// Its IAM role's name in `region`: `<stack>-<logical name>-<region's short code>`
-    /// (`auth-demo-sign-up-use1`). IAM is global: one role per region, so that a stack deployed
-    /// in two regions never shares (or deletes) the other's roles.
+    /// Its IAM role's name in `region`: `<region's short code>-<stack>-<logical name>`
+    /// (`use1-auth-demo-sign-up`). IAM is global: one role per region, so that a stack deployed
+    /// in two regions never shares (or deletes) the other's roles. The code comes first so that
+    /// an older provisioner, which lists a stack's roles by the `<stack>-` prefix and knows no
+    /// region tag, never sees (and never deletes) these.
     pub fn role_name(&self, region: &str) -> String {
         format!(
             "{}-{}",
-            self.physical_name,
-            crate::regions::short_code(region)
+            crate::regions::short_code(region),
+            self.physical_name
         )
     }
 }

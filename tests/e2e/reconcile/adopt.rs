@@ -59,7 +59,7 @@ async fn an_untagged_pool_is_refused_then_adopted_with_its_users() {
     assert_eq!(refused.code, Some(1), "{}", refused.stderr);
     assert!(
         refused.stderr.contains(&format!(
-            "userPools.users: a user pool named `{stack}-users` exists without this stack's tag"
+            "userPools.users: a user pool of this stack's name exists without any ownership tag (`provisioner:stack={stack}`): `{stack}-users` ({pool_id})"
         )) && refused
             .stderr
             .contains("`provisioner adopt userPools.users`"),

@@ -184,7 +184,7 @@ async fn cold_up_creates_the_tutorial_stack_and_then_nothing_changes() {
         assert_eq!(config.timeout(), Some(10));
         assert_eq!(
             config.role(),
-            Some(format!("arn:aws:iam::123456789012:role/{name}-use1").as_str())
+            Some(format!("arn:aws:iam::123456789012:role/use1-{name}").as_str())
         );
         let environment = config
             .environment()

@@ -83,7 +83,7 @@ async fn down_keeps_the_pool_and_foreign_things_and_up_adopts_the_pool() {
         assert!(
             aws.iam
                 .get_role()
-                .role_name(format!("{name}-use1"))
+                .role_name(format!("use1-{name}"))
                 .send()
                 .await
                 .is_err()

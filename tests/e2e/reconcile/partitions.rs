@@ -81,7 +81,7 @@ async fn a_stack_in_cn_north_1_writes_every_arn_in_the_aws_cn_partition() {
     let iam = aws_sdk_iam::Client::new(&config);
     let attached = iam
         .list_attached_role_policies()
-        .role_name(format!("{stack}-secret-cnn1"))
+        .role_name(format!("cnn1-{stack}-secret"))
         .send()
         .await
         .unwrap();

@@ -45,7 +45,7 @@ async fn two_regions_of_one_stack_never_touch_each_others_roles() {
     up(&file, &stack, &eu);
     for function in FUNCTIONS {
         let east = role_tags(&aws, &role_name(&stack, function)).await;
-        let west = role_tags(&aws, &format!("{stack}-{function}-euw1")).await;
+        let west = role_tags(&aws, &format!("euw1-{stack}-{function}")).await;
         for (tags, region) in [(east, "us-east-1"), (west, "eu-west-1")] {
             let tags = tags.unwrap_or_else(|| panic!("{function}'s role in {region}"));
             assert_eq!(tags["provisioner:stack"], stack);
@@ -89,10 +89,13 @@ async fn two_regions_of_one_stack_never_touch_each_others_roles() {
         .map(|e| e["name"].as_str().unwrap())
         .collect();
     assert_eq!(deleted.len(), 4, "{report:#}");
-    assert!(deleted.iter().all(|n| n.ends_with("-euw1")), "{deleted:?}");
+    assert!(
+        deleted.iter().all(|n| n.starts_with("euw1-")),
+        "{deleted:?}"
+    );
     for function in FUNCTIONS {
         assert!(
-            role_tags(&aws, &format!("{stack}-{function}-euw1"))
+            role_tags(&aws, &format!("euw1-{stack}-{function}"))
                 .await
                 .is_none(),
             "{function}'s eu-west-1 role is gone"

@@ -166,18 +166,18 @@ pub fn plan(model: &Model, live: &Live, values: &Values, mode: Resolve) -> Resul
         },
     );
     let owned = live.api.owned.as_ref();
-    if owned.is_none() && !live.api.foreign.is_empty() {
+    if owned.is_none() && live.api.foreign.iter().any(|(_, owner)| owner.is_none()) {
         // Most likely the stack's own API whose tag was removed: a second one would give the
         // stack a new URL and leave apps calling the old one.
         return Err(untagged_in_the_way(
             "api",
             "REST API",
-            &api.physical_name,
             &stack.name,
             live.api
                 .foreign
                 .iter()
-                .map(|(id, owner)| (id.as_str(), owner.as_deref())),
+                .filter(|(_, owner)| owner.is_none())
+                .map(|(id, _)| (id.as_str(), api.physical_name.as_str())),
         ));
     }
     let changes = super::diff(owned, &desired);

@@ -65,17 +65,18 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Observed> {
             .values()
             .map(|f| f.role_name(region))
             .collect();
-        let listed = super::names_with_prefix(iam, &format!("{}-", stack.name))
+        // One listing serves both: this region's roles (`<code>-<stack>-`) and the stack's roles
+        // of before roles were per region (`<stack>-...-role`). Another region's are never read.
+        let ours = format!("{}-{}-", crate::regions::short_code(region), stack.name);
+        let legacy = format!("{}-", stack.name);
+        let listed = super::names_with_prefix(iam, "")
             .await
             .context("listing IAM roles")?;
-        // This region's roles end with its code; the stack's roles of before end with `-role`.
-        // Another region's are never read here.
-        let suffix = format!("-{}", crate::regions::short_code(region));
         let mut leftovers = Vec::new();
-        for name in listed
-            .into_iter()
-            .filter(|n| !declared.contains(n) && (n.ends_with(&suffix) || n.ends_with("-role")))
-        {
+        for name in listed.into_iter().filter(|n| {
+            !declared.contains(n)
+                && (n.starts_with(&ours) || (n.starts_with(&legacy) && n.ends_with("-role")))
+        }) {
             let Some(role) = super::find(iam, &name).await? else {
                 continue;
             };
@@ -96,16 +97,17 @@ fn leftover(stack: &Stack, region: &str, role: LiveRole) -> Option<Leftover> {
     if role.owned_by(&stack.name, region) {
         let function = role
             .name
-            .strip_suffix(&format!("-{}", crate::regions::short_code(region)))
+            .strip_prefix(&format!("{}-", crate::regions::short_code(region)))
             .unwrap_or(&role.name);
         let address = format!("functions.{}.role", logical(stack, function));
         return Some(Leftover::named(address, Kind::IamRole, role.name));
     }
     if role.owner.as_deref() == Some(stack.name.as_str()) && role.region.is_none() {
         let function = role.name.strip_suffix("-role").unwrap_or(&role.name);
-        let address = format!("functions.{}.role", logical(stack, function));
+        // Its own address: the function's role of this region is `functions.<f>.role`.
+        let address = format!("functions.{}.legacyRole", logical(stack, function));
         let entry = Entry::new(address, Kind::IamRole, role.name.clone(), Action::NoOp).with_note(
-            "made by an earlier provisioner, shared by the stack's regions: kept, since a region not yet upgraded may still use it; delete it in IAM once every region's `up` has run",
+            "made by an earlier provisioner, shared by the stack's regions: kept, since a region not yet upgraded may still use it; delete it in IAM once no region's functions use it",
         );
         return Some(Leftover {
             entry,

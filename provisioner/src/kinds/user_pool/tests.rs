@@ -228,7 +228,7 @@ mod replay {
             [&tag]
         );
         let warned = std::cell::Cell::new(false);
-        super::super::unit::adopt(&client, "auth-demo", &live(), |_| warned.set(true))
+        super::super::unit::adopt(&client, "auth-demo", &live(), false, |_| warned.set(true))
             .await
             .expect("tagged");
         assert_eq!(tag.num_calls(), 1);
@@ -250,7 +250,7 @@ mod replay {
             RuleMode::Sequential,
             [&tag]
         );
-        let err = super::super::unit::adopt(&client, "auth-demo", &live(), |_| {})
+        let err = super::super::unit::adopt(&client, "auth-demo", &live(), false, |_| {})
             .await
             .expect_err("refused");
         assert!(
@@ -259,8 +259,8 @@ mod replay {
         );
     }
 
-    /// An endpoint without TagResource (an emulator's HTML 500): UpdateUserPool with the pool's
-    /// own live settings and its tags plus ours, and a warning.
+    /// An endpoint without TagResource (an emulator's HTML 500), given as one: UpdateUserPool
+    /// with the pool's own live settings and its tags plus ours, and a warning.
     #[tokio::test]
     async fn an_endpoint_without_tag_resource_gets_an_update_with_the_live_settings() {
         let html = || {
@@ -293,7 +293,7 @@ mod replay {
             [&tag, &update]
         );
         let warned = std::cell::RefCell::new(String::new());
-        super::super::unit::adopt(&client, "auth-demo", &untagged, |w| {
+        super::super::unit::adopt(&client, "auth-demo", &untagged, true, |w| {
             *warned.borrow_mut() = w.to_owned()
         })
         .await

@@ -64,6 +64,8 @@ pub struct PoolSearch {
     /// The logical name the owned pool was found under, when a `moved:` entry renamed it (Cognito
     /// cannot rename a pool: it keeps its old name).
     pub moved_from: Option<String>,
+    /// A pool of ours under a `moved:` entry's old name while one lives under the new name too.
+    pub also_under_old_name: Option<LivePool>,
 }
 
 /// What `observe` found: the declared pools by logical name, and the leftovers.
@@ -151,16 +153,23 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Observed> {
     let mut declared: Vec<String> = Vec::new();
     for name in stack.user_pools.keys() {
         let (physical, old) = names(name);
-        let (mut owned, foreign) = owned_named(&physical)?;
+        let (mut owned, mut foreign) = owned_named(&physical)?;
         declared.push(physical);
         let mut moved_from = None;
-        if owned.is_none()
-            && let Some((old, old_name)) = old
-        {
-            owned = owned_named(&old_name)?.0;
-            if owned.is_some() {
-                moved_from = Some(old);
-                declared.push(old_name);
+        let mut also_under_old_name = None;
+        if let Some((old, old_name)) = old {
+            let (owned_old, foreign_old) = owned_named(&old_name)?;
+            match (&owned, owned_old) {
+                // Ours under both names: which holds the users is the user's call.
+                (Some(_), Some(old_pool)) => also_under_old_name = Some(old_pool),
+                (Some(_), None) => {}
+                (None, Some(old_pool)) => {
+                    owned = Some(old_pool);
+                    moved_from = Some(old);
+                    declared.push(old_name);
+                }
+                // The old pool lost its tag: as much in the way as one of the new name.
+                (None, None) => foreign.extend(foreign_old),
             }
         }
         let search = PoolSearch {
@@ -168,6 +177,7 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Observed> {
             owned,
             foreign,
             moved_from,
+            also_under_old_name,
         };
         found.insert(name.clone(), search);
     }
@@ -219,19 +229,36 @@ pub struct Node {
 pub fn plan(model: &Model, live: &Live, name: &str) -> Result<Node, Blocker> {
     let spec = &model.stack.user_pools[name];
     let search = live.pools.get(name).cloned().unwrap_or_default();
+    if let (Some(new), Some(old)) = (&search.owned, &search.also_under_old_name) {
+        return Err(Blocker(format!(
+            "userPools.{name}: a `moved` entry renames a pool to it, but the stack has a pool under each name: `{}` ({}, {} users by Cognito's estimate) and `{}` ({}, {} users); nothing is changed while it is unclear which one is meant\n  hint: remove the `moved` entry to keep `{}`; to keep the other, delete or untag `{}` first",
+            new.name,
+            new.id,
+            new.estimated_users,
+            old.name,
+            old.id,
+            old.estimated_users,
+            new.name,
+            new.name
+        )));
+    }
     let (action, change) = match search.owned.clone().map(Box::new) {
         // A pool of the stack's name without its tag is most likely the stack's own pool whose
         // tag was removed: a second one beside it would strand its users.
-        None if !search.foreign.is_empty() => {
+        None if search
+            .foreign
+            .iter()
+            .any(|p| !p.tags.contains_key(OWNERSHIP_TAG)) =>
+        {
             return Err(untagged_in_the_way(
                 &format!("userPools.{name}"),
                 "user pool",
-                &spec.physical_name,
                 &model.stack.name,
                 search
                     .foreign
                     .iter()
-                    .map(|p| (p.id.as_str(), p.tags.get(OWNERSHIP_TAG).map(String::as_str))),
+                    .filter(|p| !p.tags.contains_key(OWNERSHIP_TAG))
+                    .map(|p| (p.id.as_str(), p.name.as_str())),
             ));
         }
         None => (Action::Create, PoolChange::Create),
@@ -412,13 +439,15 @@ pub fn delete_leftover(_leftover: &Leftover) -> anyhow::Result<()> {
 /// `adopt`: tags `pool` (found by the stack's name, without its tag) as `stack`'s with
 /// TagResource; nothing else about it changes, and the next `up` reconciles its settings.
 ///
-/// An endpoint that does not implement TagResource (an emulator: it answers without an AWS error
-/// code, which AWS never does) gets UpdateUserPool with the pool's own live settings and its tags
-/// plus ours instead, and `warn` says so: on AWS that call would reset what it is not sent.
+/// With `emulator` (an endpoint URL was given), an endpoint that does not implement TagResource
+/// (it answers without an AWS error code, which AWS never does) gets UpdateUserPool with the
+/// pool's own live settings and its tags plus ours instead, and `warn` says so. Never against AWS:
+/// there that call would reset what it is not sent (triggers, MFA, email settings).
 pub async fn adopt(
     cognito: &aws_sdk_cognitoidentityprovider::Client,
     stack: &str,
     pool: &LivePool,
+    emulator: bool,
     warn: impl Fn(&str),
 ) -> anyhow::Result<()> {
     use aws_sdk_cognitoidentityprovider::config::retry::RetryConfig;
@@ -439,7 +468,7 @@ pub async fn adopt(
     let what = || format!("user pool `{}` ({})", pool.name, pool.id);
     match tagged {
         Ok(_) => Ok(()),
-        Err(err) if crate::aws::not_implemented_here(&err) => {
+        Err(err) if emulator && crate::aws::not_implemented_here(&err) => {
             warn(&format!(
                 "this endpoint does not implement Cognito's TagResource (an emulator?): {} is tagged through UpdateUserPool with its own settings instead",
                 what()

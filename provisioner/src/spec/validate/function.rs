@@ -22,23 +22,33 @@ pub(super) fn function(
     check_logical_name(c, &at(&[]), "function");
     let physical_name = format!("{stack}-{name}");
     check_physical_name(c, &at(&[]), "Lambda function", &physical_name, 64);
-    // The role's name ends with the region's short code, known only once connected: checked
-    // here against the longest one.
-    let role_name = format!(
-        "{physical_name}-{}",
-        "r".repeat(crate::regions::SHORT_CODE_MAX)
-    );
-    if role_name.len() > 64 {
+    // The role's name starts with the region's short code (4 to 8 characters), known only once
+    // connected: too long even with the shortest is an error; too long with the longest, a
+    // warning (the plan refuses in the regions where it does not fit).
+    let role_len = |code: usize| code + 1 + physical_name.len();
+    if role_len(crate::regions::SHORT_CODE_MIN) > 64 {
         c.key_error(
             &at(&[]),
             format!(
-                "the IAM role name `{physical_name}-<region>` can be {} characters; AWS allows at most 64",
-                role_name.len()
+                "the IAM role name `<region>-{physical_name}` is at least {} characters; AWS allows at most 64",
+                role_len(crate::regions::SHORT_CODE_MIN)
             ),
             Some(format!(
                 "shorten the stack name or this key: `<stack>-<function>` is at most {} characters",
-                64 - 1 - crate::regions::SHORT_CODE_MAX
+                64 - 1 - crate::regions::SHORT_CODE_MIN
             )),
+        );
+    } else if role_len(crate::regions::SHORT_CODE_MAX) > 64 {
+        c.warning(
+            &at(&[]),
+            format!(
+                "the IAM role name `<region>-{physical_name}` is too long for AWS's 64 characters in some regions (up to {})",
+                role_len(crate::regions::SHORT_CODE_MAX)
+            ),
+            format!(
+                "`<stack>-<function>` of at most {} characters fits every region",
+                64 - 1 - crate::regions::SHORT_CODE_MAX
+            ),
         );
     }
 

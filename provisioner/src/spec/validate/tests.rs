@@ -144,7 +144,7 @@ fn each_rule_names_the_file_position_field_and_fix() {
                     "{ function: secret-with-a-name-long-enough-to-overflow-aws-limits,",
                 ),
             ]),
-            "`{file}` is not a valid stack: 1 error\n{file}:40:3: `functions.secret-with-a-name-long-enough-to-overflow-aws-limits`: the IAM role name `auth-demo-secret-with-a-name-long-enough-to-overflow-aws-limits-<region>` can be 72 characters; AWS allows at most 64\n  hint: shorten the stack name or this key: `<stack>-<function>` is at most 55 characters",
+            "`{file}` is not a valid stack: 1 error\n{file}:40:3: `functions.secret-with-a-name-long-enough-to-overflow-aws-limits`: the IAM role name `<region>-auth-demo-secret-with-a-name-long-enough-to-overflow-aws-limits` is at least 68 characters; AWS allows at most 64\n  hint: shorten the stack name or this key: `<stack>-<function>` is at most 59 characters",
         ),
         (
             "logical name characters",
@@ -352,10 +352,12 @@ fn check_in(text: &str, env: &str) -> String {
 /// writes it; an environment may set only what it may; its stack is `<stack>-<env>`.
 #[test]
 fn environments_merge_over_the_file_and_report_where_they_write() {
-    let envs = "\nenvironments:\n  dev: {}\n  prod:\n    functions:\n      secret: { memory: 99999 }\n  qa:\n    stack: other\n  demo:\n    functions:\n      secret: { memry: 256 }\n";
+    let envs = "\nenvironments:\n  dev: {}\n  prod:\n    functions:\n      secret: { memory: 99999 }\n  qa:\n    stacks: other\n  demo:\n    functions:\n      secret: { memry: 256 }\n  old:\n    stack: auth-demo\n";
     let text = format!("{}{envs}", base());
     let line = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
     assert_eq!(check_in(&text, "dev"), "ok: auth-demo-dev");
+    // An environment that names its stack keeps it (a stack deployed before environments).
+    assert_eq!(check_in(&text, "old"), "ok: auth-demo");
     let prod = check_in(&text, "prod");
     assert!(
         prod.contains(&format!("{{file}}:{}:", line("secret: { memory: 99999 }")))
@@ -367,9 +369,9 @@ fn environments_merge_over_the_file_and_report_where_they_write() {
     let qa = check_in(&text, "qa");
     assert!(
         qa.contains(&format!(
-            "{{file}}:{}:5: `environments.qa.stack`: environment `qa` cannot set `stack`",
-            line("stack: other")
-        )),
+            "{{file}}:{}:5: `environments.qa.stacks`: environment `qa` cannot set `stacks`",
+            line("stacks: other")
+        )) && qa.contains("did you mean `stack`?"),
         "{qa}"
     );
     let demo = check_in(&text, "demo");
@@ -381,7 +383,7 @@ fn environments_merge_over_the_file_and_report_where_they_write() {
     );
     let without = check(&text);
     assert!(
-        without.contains("the file declares environments (demo, dev, prod, qa): choose one"),
+        without.contains("the file declares environments (demo, dev, old, prod, qa): choose one"),
         "{without}"
     );
     // `${env.name}` needs an environment.
