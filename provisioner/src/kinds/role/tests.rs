@@ -87,6 +87,59 @@ fn an_added_statement_or_a_detached_policy_is_an_update() {
     );
 }
 
+/// An action added beside another in one statement shows as that action alone, on one line;
+/// a resource removed likewise. The call is still one PutRolePolicy of the whole document.
+#[test]
+fn a_statement_changed_in_one_list_shows_only_what_changed() {
+    let pool = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_abc";
+    let doc = |actions: &[&str], resources: &[&str]| {
+        normalize_policy(&json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": actions, "Resource": resources}
+        ]}))
+    };
+    let role = |doc: Value| RoleSettings::desired(Some(doc), "aws");
+    let live = role(doc(&["cognito-idp:AdminGetUser"], &[pool]));
+    let desired = role(doc(
+        &[
+            "cognito-idp:AdminGetUser",
+            "cognito-idp:AdminUpdateUserAttributes",
+        ],
+        &[pool],
+    ));
+    let (Action::Update { changes }, calls) = diff(&live, &desired) else {
+        panic!("an update");
+    };
+    let lines: Vec<(&str, &str)> = changes
+        .iter()
+        .map(|c| (c.live.as_str(), c.desired.as_str()))
+        .collect();
+    assert_eq!(
+        lines,
+        [(
+            "(absent)",
+            format!("provisioner-allow: Allow cognito-idp:AdminUpdateUserAttributes on {pool}")
+                .as_str()
+        )]
+    );
+    assert_eq!(
+        calls,
+        RoleChanges::from([RoleChange::PutInline(INLINE_POLICY_NAME.to_owned())])
+    );
+
+    let narrowed = role(doc(&["cognito-idp:AdminGetUser"], &[pool, "arn:aws:x"]));
+    let Action::Update { changes } = diff(&narrowed, &live).0 else {
+        panic!("an update");
+    };
+    assert_eq!(changes.len(), 1);
+    assert_eq!(
+        (changes[0].live.as_str(), changes[0].desired.as_str()),
+        (
+            "provisioner-allow: Allow cognito-idp:AdminGetUser on arn:aws:x",
+            "(removed)"
+        )
+    );
+}
+
 #[test]
 fn a_new_role_shows_its_policies_one_statement_per_line() {
     let inline = serde_json::json!({"Version": "2012-10-17", "Statement": [
