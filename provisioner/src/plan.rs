@@ -190,6 +190,28 @@ impl Differ {
     pub fn action(self) -> Action {
         Action::from_changes(self.changes)
     }
+
+    /// The action shown and, from the same fields, the typed change of a resource whose settings
+    /// all go in one call (a user pool, an app client).
+    pub fn action_and_whole(self) -> (Action, Whole) {
+        let whole = if self.changes.is_empty() {
+            Whole::InSync
+        } else if self.changes.iter().any(|c| c.forces_replacement) {
+            Whole::Replace
+        } else {
+            Whole::Update
+        };
+        (Action::from_changes(self.changes), whole)
+    }
+}
+
+/// The typed change of a resource whose settings all go in one call: none, that call, or a
+/// replacement (a setting AWS cannot change in place differs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Whole {
+    InSync,
+    Update,
+    Replace,
 }
 
 /// A [`Differ`] that also records, for every field that differs, the typed change `C` that applying

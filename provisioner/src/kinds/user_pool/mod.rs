@@ -150,6 +150,11 @@ impl PoolSettings {
 
 /// What it takes to make `live` match `desired`. Pure.
 pub fn diff(live: &PoolSettings, desired: &PoolSettings) -> Action {
+    diff_typed(live, desired).0
+}
+
+/// [`diff`], with the typed change apply acts on (from the same fields).
+pub fn diff_typed(live: &PoolSettings, desired: &PoolSettings) -> (Action, crate::plan::Whole) {
     let mut d = Differ::default();
     d.immutable(
         "usernameAttributes",
@@ -178,7 +183,7 @@ pub fn diff(live: &PoolSettings, desired: &PoolSettings) -> Action {
         &live.deletion_protection,
         &desired.deletion_protection,
     );
-    d.action()
+    d.action_and_whole()
 }
 
 /// A pool found live under the stack's physical name.

@@ -11,7 +11,7 @@ use crate::engine::{
     Blocker, Context, DownStep, Leftover, Live, Model, PoolValues, Values, lock, logical,
     untagged_in_the_way,
 };
-use crate::plan::{Action, Entry, Kind};
+use crate::plan::{Action, Entry, Kind, Whole};
 use crate::spec::{OWNERSHIP_TAG, Removal, ResourceId};
 
 /// Every AWS operation this kind calls, with what IAM must allow (`operations`). Pools are found
@@ -263,15 +263,11 @@ pub fn plan(model: &Model, live: &Live, name: &str) -> Result<Node, Blocker> {
         }
         None => (Action::Create, PoolChange::Create),
         Some(found) => {
-            let action = super::diff(&found.settings, &PoolSettings::desired(spec));
-            let change = match &action {
-                Action::NoOp => PoolChange::None,
-                Action::Replace { .. } => PoolChange::Replace(found),
-                // A live pool's diff is NoOp, Update or Replace; anything else would be a
-                // bug in `diff`, and updating is the change that loses nothing.
-                Action::Update { .. } | Action::Create | Action::Delete => {
-                    PoolChange::Update(found)
-                }
+            let (action, whole) = super::diff_typed(&found.settings, &PoolSettings::desired(spec));
+            let change = match whole {
+                Whole::InSync => PoolChange::None,
+                Whole::Update => PoolChange::Update(found),
+                Whole::Replace => PoolChange::Replace(found),
             };
             (action, change)
         }

@@ -109,6 +109,11 @@ impl ClientSettings {
 
 /// What it takes to make `live` match `desired`. Pure.
 pub fn diff(live: &ClientSettings, desired: &ClientSettings) -> Action {
+    diff_typed(live, desired).0
+}
+
+/// [`diff`], with the typed change apply acts on (from the same fields).
+pub fn diff_typed(live: &ClientSettings, desired: &ClientSettings) -> (Action, crate::plan::Whole) {
     let mut d = Differ::default();
     d.field("name", &live.name, &desired.name);
     d.immutable(
@@ -137,7 +142,7 @@ pub fn diff(live: &ClientSettings, desired: &ClientSettings) -> Action {
         &live.auth_session_validity,
         &desired.auth_session_validity,
     );
-    d.action()
+    d.action_and_whole()
 }
 
 /// An app client found live in a pool.

@@ -10,7 +10,7 @@ use crate::engine::{
     Blocker, Context, DownStep, Leftover, Live, Model, NO_LONGER_DECLARED, Values, lock, logical,
 };
 use crate::kinds::user_pool::unit::{PoolSearch, deletes_data};
-use crate::plan::{Action, Entry, Kind};
+use crate::plan::{Action, Entry, Kind, Whole};
 use crate::spec::ResourceId;
 
 /// Every AWS operation this kind calls, with what IAM must allow (`operations`).
@@ -172,14 +172,12 @@ pub fn plan(
     let (action, change) = match &found {
         None => (Action::Create, ClientChange::Create),
         Some(found) => {
-            let action = super::diff(&found.settings, &ClientSettings::desired(spec));
-            let change = match &action {
-                Action::NoOp => ClientChange::None,
-                Action::Replace { .. } => ClientChange::Replace(found.clone()),
-                // A live client's diff is NoOp, Update or Replace; updating loses nothing.
-                Action::Update { .. } | Action::Create | Action::Delete => {
-                    ClientChange::Update(found.clone())
-                }
+            let (action, whole) =
+                super::diff_typed(&found.settings, &ClientSettings::desired(spec));
+            let change = match whole {
+                Whole::InSync => ClientChange::None,
+                Whole::Update => ClientChange::Update(found.clone()),
+                Whole::Replace => ClientChange::Replace(found.clone()),
             };
             (action, change)
         }
