@@ -357,6 +357,71 @@ fn waiting_line(subject: &str, reason: &str, waited: Duration, limit: Option<Dur
     line
 }
 
+/// One row of a plan's body, as the text and the markdown plan both show it.
+enum Row<'p> {
+    /// A resource: its action's marker, then address, kind and name, aligned.
+    Entry {
+        action: &'p Action,
+        rest: String,
+    },
+    /// An attribute, a field change or a note under its resource, indented.
+    Detail(String),
+    Blocker(&'p str),
+    Blank,
+}
+
+/// The body of a plan, from the plan value: changing entries (and entries with a note), aligned,
+/// each with its details; then the blockers.
+fn rows(plan: &Plan) -> Vec<Row<'_>> {
+    let shown: Vec<&Entry> = plan
+        .entries
+        .iter()
+        .filter(|e| e.action != Action::NoOp || e.note.is_some())
+        .collect();
+    let width = shown.iter().map(|e| e.address.len()).max().unwrap_or(0);
+    let kind_width = shown.iter().map(|e| e.kind.name().len()).max().unwrap_or(0);
+    let mut rows = Vec::new();
+    if !shown.is_empty() {
+        rows.push(Row::Blank);
+    }
+    for entry in &shown {
+        rows.push(Row::Entry {
+            action: &entry.action,
+            rest: format!(
+                "{:<width$}  {:<kind_width$}  {}",
+                entry.address, entry.kind, entry.name
+            ),
+        });
+        for attribute in &entry.attributes {
+            rows.push(Row::Detail(format!(
+                "      {}: {}",
+                attribute.field, attribute.value
+            )));
+        }
+        if let Action::Update { changes } | Action::Replace { changes } = &entry.action {
+            for change in changes {
+                let forces = if change.forces_replacement {
+                    "   # forces replacement"
+                } else {
+                    ""
+                };
+                rows.push(Row::Detail(format!(
+                    "      {}: {} -> {}{forces}",
+                    change.field, change.live, change.desired
+                )));
+            }
+        }
+        if let Some(note) = &entry.note {
+            rows.push(Row::Detail(format!("      # {note}")));
+        }
+    }
+    for blocker in &plan.blockers {
+        rows.push(Row::Blank);
+        rows.push(Row::Blocker(blocker));
+    }
+    rows
+}
+
 /// The plan as GitHub-flavoured markdown: a heading, the summary, the blockers, and the text plan
 /// in a `diff` block (markers in the first column, so `+` shows green and `-` red).
 fn write_plan_markdown(out: &mut impl Write, plan: &Plan) -> std::io::Result<()> {
@@ -378,22 +443,14 @@ fn write_plan_markdown(out: &mut impl Write, plan: &Plan) -> std::io::Result<()>
     for blocker in &plan.blockers {
         writeln!(out, "\n> **Blocked:** {}", blocker.replace('\n', " "))?;
     }
-    let mut text = Vec::new();
-    write_plan(&mut text, plan, false)?;
-    let text = String::from_utf8_lossy(&text);
-    let lines: Vec<String> = text
-        .lines()
-        .skip(1)
-        .filter(|line| !line.starts_with("Plan: ") && !line.starts_with("No changes"))
-        .map(|line| {
-            // The text plan's markers (`    + `, `  -/+ `) move to the first column.
-            ["  -/+ ", "    + ", "    ~ ", "    - "]
-                .iter()
-                .find_map(|marker| {
-                    line.strip_prefix(marker)
-                        .map(|rest| format!("{:<3} {rest}", marker.trim()))
-                })
-                .unwrap_or_else(|| line.strip_prefix("  ").unwrap_or(line).to_owned())
+    // The text plan's rows, with each marker in the first column.
+    let lines: Vec<String> = rows(plan)
+        .into_iter()
+        .map(|row| match row {
+            Row::Entry { action, rest } => format!("{:<3} {rest}", marker(action)),
+            Row::Detail(detail) => detail,
+            Row::Blocker(blocker) => format!("! {}", blocker.replace("\n  ", "\n")),
+            Row::Blank => String::new(),
         })
         .collect();
     let body = lines.join("\n");
@@ -415,48 +472,15 @@ fn write_plan(out: &mut impl Write, plan: &Plan, color: bool) -> std::io::Result
         "Stack `{}` in {} (account {}, as {}):",
         plan.stack, plan.region, plan.account, plan.caller
     )?;
-    let shown: Vec<&Entry> = plan
-        .entries
-        .iter()
-        .filter(|e| e.action != Action::NoOp || e.note.is_some())
-        .collect();
-    let width = shown.iter().map(|e| e.address.len()).max().unwrap_or(0);
-    let kind_width = shown.iter().map(|e| e.kind.name().len()).max().unwrap_or(0);
-    if !shown.is_empty() {
-        writeln!(out)?;
-    }
-    for entry in &shown {
-        writeln!(
-            out,
-            "  {} {:<width$}  {:<kind_width$}  {}",
-            styled_marker(&entry.action, color),
-            entry.address,
-            entry.kind,
-            entry.name
-        )?;
-        for attribute in &entry.attributes {
-            writeln!(out, "        {}: {}", attribute.field, attribute.value)?;
-        }
-        if let Action::Update { changes } | Action::Replace { changes } = &entry.action {
-            for change in changes {
-                let forces = if change.forces_replacement {
-                    "   # forces replacement"
-                } else {
-                    ""
-                };
-                writeln!(
-                    out,
-                    "        {}: {} -> {}{forces}",
-                    change.field, change.live, change.desired
-                )?;
+    for row in rows(plan) {
+        match row {
+            Row::Entry { action, rest } => {
+                writeln!(out, "  {} {rest}", styled_marker(action, color))?
             }
+            Row::Detail(detail) => writeln!(out, "  {detail}")?,
+            Row::Blocker(blocker) => writeln!(out, "  ! {blocker}")?,
+            Row::Blank => writeln!(out)?,
         }
-        if let Some(note) = &entry.note {
-            writeln!(out, "        # {note}")?;
-        }
-    }
-    for blocker in &plan.blockers {
-        writeln!(out, "\n  ! {blocker}")?;
     }
     writeln!(out)?;
     let s = plan.summary;

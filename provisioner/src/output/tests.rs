@@ -110,6 +110,80 @@ fn a_markdown_plan_puts_markers_in_the_first_column() {
     );
 }
 
+/// A hand-written plan with every kind of row (a create with its attributes, an update, a
+/// replacement, a delete with a note, a kept resource, a blocker), as text and as markdown:
+/// both rendered from the plan value, pinned as snapshots without an emulator.
+#[test]
+fn a_hand_written_plan_reads_the_same_as_text_and_markdown() {
+    use crate::plan::{Kind, attribute};
+    let target = crate::aws::Target {
+        region: "eu-west-1".to_owned(),
+        account: "111122223333".to_owned(),
+        partition: "aws".to_owned(),
+        caller: "arn:aws:iam::111122223333:user/ci".to_owned(),
+    };
+    let change = |field, live: &str, desired: &str, forces| crate::plan::FieldChange {
+        field,
+        live: live.to_owned(),
+        desired: desired.to_owned(),
+        forces_replacement: forces,
+    };
+    let plan = Plan::new(
+        "auth",
+        &target,
+        vec![
+            Entry::new("functions.new", Kind::LambdaFunction, "auth-new", Action::Create)
+                .with_attributes(vec![
+                    attribute("memory", &256u32),
+                    attribute("timeout", &10u32),
+                ]),
+            Entry::new(
+                "functions.secret.role",
+                Kind::IamRole,
+                "euw1-auth-secret",
+                Action::Update {
+                    changes: vec![change(
+                        "inlinePolicy",
+                        "(absent)",
+                        "provisioner-allow: Allow cognito-idp:AdminUpdateUserAttributes on arn:aws:cognito-idp:eu-west-1:111122223333:userpool/eu-west-1_p",
+                        false,
+                    )],
+                },
+            ),
+            Entry::new(
+                "userPools.users",
+                Kind::UserPool,
+                "auth-users (eu-west-1_p)",
+                Action::Replace {
+                    changes: vec![change("usernameAttributes", "[]", "[email]", true)],
+                },
+            )
+            .with_note("replacing the pool deletes every user in it"),
+            Entry::new(
+                "userPools.users.clients.old",
+                Kind::UserPoolClient,
+                "auth-old (c1)",
+                Action::Delete,
+            )
+            .with_note("no longer in stack.yaml"),
+            Entry::new(
+                "functions.secret.legacyRole",
+                Kind::IamRole,
+                "auth-secret-role",
+                Action::NoOp,
+            )
+            .with_note("made by an earlier provisioner"),
+        ],
+        vec!["api: a REST API of this stack's name exists without any ownership tag\n  hint: `provisioner adopt api` takes it over".to_owned()],
+    );
+    let mut text = Vec::new();
+    write_plan(&mut text, &plan, false).unwrap();
+    insta::assert_snapshot!("plan_text", String::from_utf8(text).unwrap());
+    let mut markdown = Vec::new();
+    write_plan_markdown(&mut markdown, &plan).unwrap();
+    insta::assert_snapshot!("plan_markdown", String::from_utf8(markdown).unwrap());
+}
+
 #[test]
 fn markers_are_coloured_only_when_asked() {
     let update = Action::Update {
