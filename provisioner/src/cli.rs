@@ -113,6 +113,10 @@ pub enum Command {
     /// Remove the stack's lock by hand, whoever holds it (only when certain no `up` or `down` of
     /// the stack is running: a run on this host that died is taken over without this).
     Unlock,
+    /// Print the IAM policy documents the identity running provisioner needs for this stack, as
+    /// JSON: `plan` (for `diff`: reads only) and `apply` (for `up`, `down`, `unlock`, `adopt`),
+    /// derived from the AWS operations each part of the tool declares.
+    Policy(PolicyArgs),
     /// Take over a user pool or REST API that has the stack's name but not its ownership tag
     /// (a tag removed by hand): shows it, then tags it as the stack's, as `terraform import` does.
     Adopt(AdoptArgs),
@@ -186,6 +190,26 @@ pub struct DownArgs {
     /// (0: refuse at once, naming the holder).
     #[arg(long, value_name = "SECONDS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=86400))]
     pub lock_timeout: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PolicyArgs {
+    /// Print only this one document (what `aws iam put-role-policy` takes).
+    #[arg(long = "for", value_enum)]
+    pub purpose: Option<PolicyFor>,
+    /// The account the stack is deployed to (default: the caller's, from one
+    /// `sts:GetCallerIdentity`); with `--region`, nothing is called.
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+}
+
+/// Which policy `provisioner policy --for` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PolicyFor {
+    /// `diff`: reads only (a pull request's job).
+    Plan,
+    /// `up`, `down`, `unlock`, `adopt`.
+    Apply,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -4,7 +4,8 @@
 //! session (`aws`) and the lock (`lock`); `engine::units::declared` lists them all. The deploy
 //! identity's policy is derived from them, and the e2e suite fails on any call that is not declared.
 //!
-//! Resource patterns use `{partition}`, `{region}`, `{account}` and `{stack}` (the stack's name).
+//! Resource patterns use `{partition}`, `{region}`, `{region_code}` (`use1`), `{account}` and
+//! `{stack}` (the stack's name).
 //! This module depends on no other module of the crate.
 
 /// The services the tool calls.
@@ -32,11 +33,13 @@ impl Service {
     }
 }
 
-/// One IAM action on one resource pattern.
+/// One IAM action on one resource pattern, under a condition if it needs one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Grant {
     pub action: &'static str,
     pub resource: &'static str,
+    /// A policy `Condition` block (JSON, with the same placeholders), narrowing the grant.
+    pub condition: Option<&'static str>,
 }
 
 /// One operation and what it needs.
@@ -63,23 +66,41 @@ impl Operation {
     }
 }
 
-/// Declares operations tersely: `op!(Lambda, "CreateFunction", [("lambda:CreateFunction", FN)])`.
+/// Declares operations tersely: `op!(Lambda, "CreateFunction", [("lambda:CreateFunction", FN)])`;
+/// a grant may carry a condition: `("iam:PassRole", ROLE, PASSED_TO_LAMBDA)`.
 #[macro_export]
 macro_rules! op {
-    ($service:ident, $name:literal, [$(($action:expr, $resource:expr)),* $(,)?]) => {
+    ($service:ident, $name:literal, [$(($action:expr, $resource:expr $(, $condition:expr)?)),* $(,)?]) => {
         $crate::operations::Operation {
             service: $crate::operations::Service::$service,
             name: $name,
-            grants: &[$($crate::operations::Grant { action: $action, resource: $resource }),*],
+            grants: &[$($crate::operations::Grant {
+                action: $action,
+                resource: $resource,
+                condition: $crate::op!(@condition $($condition)?),
+            }),*],
         }
     };
+    (@condition) => { None };
+    (@condition $condition:expr) => { Some($condition) };
+}
+
+/// Conditions shared by several declarations.
+pub mod condition {
+    /// A role is passed only to Lambda.
+    pub const PASSED_TO_LAMBDA: &str =
+        r#"{"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}"#;
+    /// Only the managed policy every function role gets is attached or detached.
+    pub const BASIC_EXECUTION_POLICY: &str = r#"{"ArnEquals": {"iam:PolicyARN": "arn:{partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}}"#;
 }
 
 /// Resource patterns shared by several declarations.
 pub mod arn {
     pub const ANY: &str = "*";
     pub const USER_POOL: &str = "arn:{partition}:cognito-idp:{region}:{account}:userpool/*";
-    pub const ROLE: &str = "arn:{partition}:iam::{account}:role/{stack}-*";
+    pub const ROLE: &str = "arn:{partition}:iam::{account}:role/{region_code}-{stack}-*";
+    /// Roles made before roles were per region: read (and reported), never changed.
+    pub const LEGACY_ROLE: &str = "arn:{partition}:iam::{account}:role/{stack}-*-role";
     pub const FUNCTION: &str = "arn:{partition}:lambda:{region}:{account}:function:{stack}-*";
     pub const FUNCTION_LOGS: &str =
         "arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{stack}-*";
@@ -90,4 +111,142 @@ pub mod arn {
     pub const REST_APIS: &str = "arn:{partition}:apigateway:{region}::/restapis";
     pub const REST_API: &str = "arn:{partition}:apigateway:{region}::/restapis/*";
     pub const API_TAGS: &str = "arn:{partition}:apigateway:{region}::/tags/*";
+}
+
+/// What a policy is for: `diff` (reads only), or `up`, `down`, `unlock` and `adopt` (everything).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Plan,
+    Apply,
+}
+
+/// The values of a declaration's placeholders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placeholders {
+    pub partition: String,
+    pub region: String,
+    /// The region's short code (`use1`), as role names start with it.
+    pub region_code: String,
+    pub account: String,
+    pub stack: String,
+}
+
+impl Placeholders {
+    fn fill(&self, pattern: &str) -> String {
+        pattern
+            .replace("{partition}", &self.partition)
+            .replace("{region_code}", &self.region_code)
+            .replace("{region}", &self.region)
+            .replace("{account}", &self.account)
+            .replace("{stack}", &self.stack)
+    }
+}
+
+/// The IAM policy document `purpose` needs, from what `parts` declare: one statement per resource
+/// (and condition), with every action on it, sorted, so the same declarations always give the
+/// same document.
+pub fn policy(
+    parts: &[(&str, &[Operation])],
+    purpose: Purpose,
+    at: &Placeholders,
+) -> serde_json::Value {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut grouped: BTreeMap<(String, Option<String>), BTreeSet<&str>> = BTreeMap::new();
+    for operation in parts.iter().flat_map(|(_, operations)| operations.iter()) {
+        if purpose == Purpose::Plan && !operation.is_read() {
+            continue;
+        }
+        for grant in operation.grants {
+            let key = (at.fill(grant.resource), grant.condition.map(|c| at.fill(c)));
+            grouped.entry(key).or_default().insert(grant.action);
+        }
+    }
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let statements: Vec<serde_json::Value> = grouped
+        .into_iter()
+        .map(|((resource, condition), actions)| {
+            // `lambda:GetFunction` -> `Lambda1`, `Lambda2`, ...
+            let service = actions
+                .iter()
+                .next()
+                .and_then(|a| a.split(':').next())
+                .unwrap_or("s");
+            let name: String = service
+                .split('-')
+                .map(|word| {
+                    let mut chars = word.chars();
+                    chars.next().map_or_else(String::new, |first| {
+                        first.to_ascii_uppercase().to_string() + chars.as_str()
+                    })
+                })
+                .collect();
+            let n = counts.entry(name.clone()).or_default();
+            *n += 1;
+            let mut statement = serde_json::json!({
+                "Sid": format!("{name}{n}"),
+                "Effect": "Allow",
+                "Action": actions.into_iter().collect::<Vec<_>>(),
+                "Resource": resource,
+            });
+            if let Some(condition) = condition
+                && let Ok(condition) = serde_json::from_str::<serde_json::Value>(&condition)
+            {
+                statement["Condition"] = condition;
+            }
+            statement
+        })
+        .collect();
+    serde_json::json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const READ: Operation = crate::op!(
+        Lambda,
+        "GetFunction",
+        [("lambda:GetFunction", arn::FUNCTION)]
+    );
+    const WRITE: Operation = crate::op!(
+        Lambda,
+        "CreateFunction",
+        [
+            ("lambda:CreateFunction", arn::FUNCTION),
+            ("iam:PassRole", arn::ROLE, condition::PASSED_TO_LAMBDA)
+        ]
+    );
+
+    fn at() -> Placeholders {
+        Placeholders {
+            partition: "aws-cn".to_owned(),
+            region: "cn-north-1".to_owned(),
+            region_code: "cnn1".to_owned(),
+            account: "111122223333".to_owned(),
+            stack: "auth".to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_policy_groups_actions_by_resource_and_plans_read_only() {
+        let parts: &[(&str, &[Operation])] = &[("function", &[READ, WRITE])];
+        let apply = policy(parts, Purpose::Apply, &at());
+        assert_eq!(
+            apply["Statement"],
+            serde_json::json!([
+                {"Sid": "Iam1", "Effect": "Allow", "Action": ["iam:PassRole"],
+                 "Resource": "arn:aws-cn:iam::111122223333:role/cnn1-auth-*",
+                 "Condition": {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}},
+                {"Sid": "Lambda1", "Effect": "Allow",
+                 "Action": ["lambda:CreateFunction", "lambda:GetFunction"],
+                 "Resource": "arn:aws-cn:lambda:cn-north-1:111122223333:function:auth-*"}
+            ])
+        );
+        let plan = policy(parts, Purpose::Plan, &at());
+        assert_eq!(
+            plan["Statement"],
+            serde_json::json!([{"Sid": "Lambda1", "Effect": "Allow", "Action": ["lambda:GetFunction"],
+                "Resource": "arn:aws-cn:lambda:cn-north-1:111122223333:function:auth-*"}])
+        );
+    }
 }

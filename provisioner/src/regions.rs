@@ -57,6 +57,14 @@ pub fn is_known(region: &str) -> bool {
     KNOWN_REGIONS.iter().any(|(name, _)| *name == region)
 }
 
+/// The partition of a known region (`aws`, `aws-cn`, `aws-us-gov`, ...).
+pub fn partition(region: &str) -> Option<&'static str> {
+    KNOWN_REGIONS
+        .iter()
+        .find(|(name, _)| *name == region)
+        .map(|(_, partition)| *partition)
+}
+
 /// The known region closest to `given`, if one is close enough to be a likely typo.
 pub fn closest(given: &str) -> Option<&'static str> {
     KNOWN_REGIONS

@@ -4,6 +4,7 @@ mod adopt;
 mod binaries;
 mod build;
 mod invoke;
+mod policy;
 mod reconcile;
 mod serve;
 mod validate;
@@ -20,6 +21,7 @@ use crate::spec::{self, Loaded, Workspace};
 pub use adopt::adopt;
 pub use build::build;
 pub use invoke::invoke;
+pub use policy::policy;
 pub use reconcile::{diff, down, unlock, up};
 pub use serve::serve;
 pub use validate::validate;
@@ -56,6 +58,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         | Command::Serve(_)
         | Command::Unlock
         | Command::Adopt(_)
+        | Command::Policy(_)
         | Command::Invoke(_) => false,
     };
     let result = match cli.command {
@@ -67,6 +70,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Serve(args) => serve(&cli.global, &args).await,
         Command::Unlock => unlock(&cli.global).await,
         Command::Adopt(args) => adopt(&cli.global, &args).await,
+        Command::Policy(args) => policy(&cli.global, &args).await,
         Command::Invoke(args) => invoke(&cli.global, &args).await,
     };
     if json && let Err(err) = &result {

@@ -86,6 +86,13 @@ pub(super) struct Session {
     target: Target,
 }
 
+impl Session {
+    /// Where it acts, as `sts:GetCallerIdentity` answered.
+    pub(super) fn target(&self) -> &Target {
+        &self.target
+    }
+}
+
 /// Opens a [`Session`] for `stack`; refuses (with no call, or only `sts:GetCallerIdentity`) when
 /// the region or the account is not one stack.yaml allows.
 pub(super) async fn open(global: &GlobalArgs, stack: &LoadedStack) -> anyhow::Result<Session> {

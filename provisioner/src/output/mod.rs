@@ -48,6 +48,14 @@ fn styled_marker(action: &Action, color: bool) -> String {
     format!("{style}{text}{style:#}")
 }
 
+/// A JSON document on stdout (data), pretty, with a final newline.
+pub fn json(value: &serde_json::Value) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
 /// A progress line on stderr.
 pub fn status(message: &str) {
     eprintln!("{message}");

@@ -21,6 +21,7 @@ use crate::plan::{Action, Entry, Kind};
 pub const OPERATIONS: &[crate::operations::Operation] = {
     use crate::op;
     use crate::operations::arn::{ANY, FUNCTION, ROLE};
+    use crate::operations::condition::PASSED_TO_LAMBDA;
     &[
         op!(Lambda, "ListFunctions", [("lambda:ListFunctions", ANY)]),
         op!(Lambda, "GetFunction", [("lambda:GetFunction", FUNCTION)]),
@@ -36,7 +37,7 @@ pub const OPERATIONS: &[crate::operations::Operation] = {
             [
                 ("lambda:CreateFunction", FUNCTION),
                 ("lambda:TagResource", FUNCTION),
-                ("iam:PassRole", ROLE)
+                ("iam:PassRole", ROLE, PASSED_TO_LAMBDA)
             ]
         ),
         op!(

@@ -17,17 +17,39 @@ use crate::spec::Stack;
 /// carries tags needs `iam:TagRole` too.
 pub const OPERATIONS: &[crate::operations::Operation] = {
     use crate::op;
-    use crate::operations::arn::{ANY, ROLE};
+    use crate::operations::arn::{ANY, LEGACY_ROLE, ROLE};
+    use crate::operations::condition::BASIC_EXECUTION_POLICY;
     &[
         op!(Iam, "ListRoles", [("iam:ListRoles", ANY)]),
-        op!(Iam, "GetRole", [("iam:GetRole", ROLE)]),
+        op!(
+            Iam,
+            "GetRole",
+            [("iam:GetRole", ROLE), ("iam:GetRole", LEGACY_ROLE)]
+        ),
         op!(
             Iam,
             "ListAttachedRolePolicies",
-            [("iam:ListAttachedRolePolicies", ROLE)]
+            [
+                ("iam:ListAttachedRolePolicies", ROLE),
+                ("iam:ListAttachedRolePolicies", LEGACY_ROLE)
+            ]
         ),
-        op!(Iam, "ListRolePolicies", [("iam:ListRolePolicies", ROLE)]),
-        op!(Iam, "GetRolePolicy", [("iam:GetRolePolicy", ROLE)]),
+        op!(
+            Iam,
+            "ListRolePolicies",
+            [
+                ("iam:ListRolePolicies", ROLE),
+                ("iam:ListRolePolicies", LEGACY_ROLE)
+            ]
+        ),
+        op!(
+            Iam,
+            "GetRolePolicy",
+            [
+                ("iam:GetRolePolicy", ROLE),
+                ("iam:GetRolePolicy", LEGACY_ROLE)
+            ]
+        ),
         op!(
             Iam,
             "CreateRole",
@@ -38,7 +60,12 @@ pub const OPERATIONS: &[crate::operations::Operation] = {
             "UpdateAssumeRolePolicy",
             [("iam:UpdateAssumeRolePolicy", ROLE)]
         ),
-        op!(Iam, "AttachRolePolicy", [("iam:AttachRolePolicy", ROLE)]),
+        op!(
+            Iam,
+            "AttachRolePolicy",
+            [("iam:AttachRolePolicy", ROLE, BASIC_EXECUTION_POLICY)]
+        ),
+        // Drift repaired: whatever was attached by hand goes, so no condition on the ARN.
         op!(Iam, "DetachRolePolicy", [("iam:DetachRolePolicy", ROLE)]),
         op!(Iam, "PutRolePolicy", [("iam:PutRolePolicy", ROLE)]),
         op!(Iam, "DeleteRolePolicy", [("iam:DeleteRolePolicy", ROLE)]),
