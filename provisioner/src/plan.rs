@@ -273,6 +273,26 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Its place in the order resources of a stack are created (leftovers are deleted in the
+    /// reverse). A match, so that a new kind does not compile without a place; [`Kind::ALL`] is
+    /// checked against it by a test.
+    pub const fn rank(self) -> usize {
+        match self {
+            Kind::UserPool => 0,
+            Kind::UserPoolClient => 1,
+            Kind::IamRole => 2,
+            Kind::LogGroup => 3,
+            Kind::LambdaFunction => 4,
+            Kind::RestApi => 5,
+            Kind::ApiAuthorizer => 6,
+            Kind::ApiResource => 7,
+            Kind::ApiMethod => 8,
+            Kind::LambdaPermissions => 9,
+            Kind::ApiDeployment => 10,
+            Kind::ApiStage => 11,
+        }
+    }
+
     /// Every kind, in the order resources of a stack are created.
     pub const ALL: [Kind; 12] = [
         Kind::UserPool,
@@ -532,5 +552,21 @@ mod tests {
         replace.field("memory", &128, &256);
         replace.immutable("usernameAttributes", &vec!["email"], &vec![]);
         assert!(matches!(replace.action(), Action::Replace { changes } if changes.len() == 2));
+    }
+}
+
+#[cfg(test)]
+mod kind_tests {
+    use super::Kind;
+
+    /// `ALL` lists every kind once, each at its rank (a kind missing from `ALL`, or two at one
+    /// rank, fails here; a kind without a rank does not compile).
+    #[test]
+    fn every_kind_is_listed_once_in_creation_order() {
+        for (i, kind) in Kind::ALL.iter().enumerate() {
+            assert_eq!(kind.rank(), i, "{kind:?}");
+        }
+        let highest = Kind::ALL.iter().map(|k| k.rank()).max();
+        assert_eq!(highest, Some(Kind::ALL.len() - 1));
     }
 }

@@ -467,3 +467,37 @@ fn an_untagged_pool_of_the_stacks_name_blocks_and_another_stacks_does_not() {
         );
     });
 }
+
+/// A `moved` pool with a pool of ours under both its old and its new name: which one holds the
+/// users is the user's call, so the plan is refused naming both.
+#[test]
+fn a_moved_pool_live_under_both_names_is_refused_naming_both() {
+    with_model(|model| {
+        let spec = &model.stack.user_pools["users"];
+        let pool = |id: &str, name: &str| LivePool {
+            estimated_users: 2,
+            id: id.to_owned(),
+            arn: format!("arn:aws:cognito-idp:eu-west-1:111122223333:userpool/{id}"),
+            name: name.to_owned(),
+            tags: tags(&model.stack.name),
+            settings: PoolSettings::desired(spec),
+        };
+        let mut live = Live::default();
+        live.pools.insert(
+            "users".to_owned(),
+            PoolSearch {
+                owned: Some(pool("eu-west-1_new", &spec.physical_name)),
+                also_under_old_name: Some(pool("eu-west-1_old", "auth-demo-members")),
+                ..PoolSearch::default()
+            },
+        );
+        let id = ResourceId::UserPool {
+            pool: "users".to_owned(),
+        };
+        let blocker = plan_node(model, &live, id).expect_err("both names live");
+        assert!(
+            blocker.0.contains("eu-west-1_new") && blocker.0.contains("eu-west-1_old"),
+            "{blocker}"
+        );
+    });
+}

@@ -137,7 +137,7 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Live> {
     ]
     .concat();
     // In the order they can go: the reverse of creation.
-    leftovers.sort_by_key(|l| std::cmp::Reverse(Kind::ALL.iter().position(|k| *k == l.entry.kind)));
+    leftovers.sort_by_key(|l| std::cmp::Reverse(l.entry.kind.rank()));
     Ok(Live {
         pools,
         clients,

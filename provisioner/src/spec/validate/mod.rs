@@ -470,7 +470,10 @@ fn dependency_order(c: &mut Checker, stack: &Stack) -> Option<Vec<ResourceId>> {
         ResourceId::Function { function }
         | ResourceId::Role { function }
         | ResourceId::LogGroup { function } => path(&["functions", function, "environment"]),
-        _ => Vec::new(),
+        ResourceId::UserPool { pool } | ResourceId::UserPoolClient { pool, .. } => {
+            path(&["userPools", pool])
+        }
+        ResourceId::Api => path(&["api"]),
     };
     c.error_hint(
         &at,
