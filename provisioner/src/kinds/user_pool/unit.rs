@@ -12,7 +12,7 @@ use crate::engine::{
     untagged_in_the_way,
 };
 use crate::plan::{Action, Entry, Kind, Whole};
-use crate::spec::{OWNERSHIP_TAG, Removal, ResourceId};
+use crate::spec::{OWNERSHIP_TAG, Removal, ResourceId, Stack};
 
 /// Every AWS operation this kind calls, with what IAM must allow (`operations`). Pools are found
 /// by listing (ListUserPools is authorized on no pool); their ids are Cognito's, so the pool ARN
@@ -89,23 +89,11 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Observed> {
     // The app clients of every pool with a declared name (or a `moved:` entry's old one) are
     // listed while the pools are described: one round trip, not two, before the clients are read
     // (an unowned pool's listing is dropped unread).
-    let names = |pool: &str| {
-        let id = ResourceId::UserPool {
-            pool: pool.to_owned(),
-        };
-        let old = match stack.moved_to(&id) {
-            Some(ResourceId::UserPool { pool: old }) => {
-                Some((old.clone(), format!("{}-{old}", stack.name)))
-            }
-            _ => None,
-        };
-        (stack.user_pools[pool].physical_name.clone(), old)
-    };
     let wanted: Vec<String> = stack
         .user_pools
         .keys()
         .flat_map(|pool| {
-            let (name, old) = names(pool);
+            let (name, old) = names(stack, pool);
             std::iter::once(name).chain(old.map(|(_, old_name)| old_name))
         })
         .collect();
@@ -132,33 +120,82 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Observed> {
             Ok::<_, anyhow::Error>(listings.into_iter().collect::<BTreeMap<_, _>>())
         },
     )?;
-    let owned_named = |name: &str| -> anyhow::Result<(Option<LivePool>, Vec<LivePool>)> {
-        let (mut owned, foreign): (Vec<_>, Vec<_>) = prefixed
-            .iter()
-            .filter(|p| p.name == name)
-            .cloned()
-            .partition(|p| p.owned_by(&stack.name));
-        if owned.len() > 1 {
-            anyhow::bail!(UserPoolError::Ambiguous {
-                name: name.to_owned(),
-                stack: stack.name.clone(),
-                count: owned.len(),
-                ids: owned.into_iter().map(|p| p.id).collect(),
-            });
-        }
-        Ok((owned.pop(), foreign))
+    let (found, declared) = search(stack, &prefixed, &mut clients)?;
+    let leftovers = prefixed
+        .into_iter()
+        .filter(|p| !declared.contains(&p.name) && p.owned_by(&stack.name))
+        .map(|p| Leftover {
+            entry: Entry::new(
+                format!("userPools.{}", logical(stack, &p.name)),
+                Kind::UserPool,
+                format!("{} ({})", p.name, p.id),
+                Action::NoOp,
+            )
+            .with_note(
+                "no longer in stack.yaml, and kept: it holds users' data; declare it again with `removal: delete` and run `down` to delete it",
+            ),
+            name: p.name,
+            id: Some(p.id),
+            parent: None,
+        })
+        .collect();
+    Ok((found, leftovers))
+}
+
+/// A declared pool's physical name, and its `moved:` entry's old logical and physical names.
+fn names(stack: &Stack, pool: &str) -> (String, Option<(String, String)>) {
+    let id = ResourceId::UserPool {
+        pool: pool.to_owned(),
     };
+    let old = match stack.moved_to(&id) {
+        Some(ResourceId::UserPool { pool: old }) => {
+            Some((old.clone(), format!("{}-{old}", stack.name)))
+        }
+        _ => None,
+    };
+    (stack.user_pools[pool].physical_name.clone(), old)
+}
+
+/// The pools named `name` among `prefixed`: ours (an error if several) and the others.
+fn named(
+    stack: &Stack,
+    prefixed: &[LivePool],
+    name: &str,
+) -> anyhow::Result<(Option<LivePool>, Vec<LivePool>)> {
+    let (mut owned, foreign): (Vec<_>, Vec<_>) = prefixed
+        .iter()
+        .filter(|p| p.name == name)
+        .cloned()
+        .partition(|p| p.owned_by(&stack.name));
+    if owned.len() > 1 {
+        anyhow::bail!(UserPoolError::Ambiguous {
+            name: name.to_owned(),
+            stack: stack.name.clone(),
+            count: owned.len(),
+            ids: owned.into_iter().map(|p| p.id).collect(),
+        });
+    }
+    Ok((owned.pop(), foreign))
+}
+
+/// Each declared pool's search (under its name, else its `moved:` entry's old one), taking its
+/// clients' listing from `clients`; and every physical name a declared pool was found under
+/// (never a leftover).
+fn search(
+    stack: &Stack,
+    prefixed: &[LivePool],
+    clients: &mut BTreeMap<String, Vec<(String, String)>>,
+) -> anyhow::Result<(BTreeMap<String, PoolSearch>, Vec<String>)> {
     let mut found = BTreeMap::new();
-    // Physical names a declared pool was found under: never leftovers.
     let mut declared: Vec<String> = Vec::new();
     for name in stack.user_pools.keys() {
-        let (physical, old) = names(name);
-        let (mut owned, mut foreign) = owned_named(&physical)?;
+        let (physical, old) = names(stack, name);
+        let (mut owned, mut foreign) = named(stack, prefixed, &physical)?;
         declared.push(physical);
         let mut moved_from = None;
         let mut also_under_old_name = None;
         if let Some((old, old_name)) = old {
-            let (owned_old, foreign_old) = owned_named(&old_name)?;
+            let (owned_old, foreign_old) = named(stack, prefixed, &old_name)?;
             match (&owned, owned_old) {
                 // Ours under both names: which holds the users is the user's call.
                 (Some(_), Some(old_pool)) => also_under_old_name = Some(old_pool),
@@ -181,25 +218,7 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Observed> {
         };
         found.insert(name.clone(), search);
     }
-    let leftovers = prefixed
-        .into_iter()
-        .filter(|p| !declared.contains(&p.name) && p.owned_by(&stack.name))
-        .map(|p| Leftover {
-            entry: Entry::new(
-                format!("userPools.{}", logical(stack, &p.name)),
-                Kind::UserPool,
-                format!("{} ({})", p.name, p.id),
-                Action::NoOp,
-            )
-            .with_note(
-                "no longer in stack.yaml, and kept: it holds users' data; declare it again with `removal: delete` and run `down` to delete it",
-            ),
-            name: p.name,
-            id: Some(p.id),
-            parent: None,
-        })
-        .collect();
-    Ok((found, leftovers))
+    Ok((found, declared))
 }
 
 /// What applying a pool's plan takes. Each carries what its calls need, so no state is left
