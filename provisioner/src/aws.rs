@@ -17,7 +17,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 
 use crate::calls::CallCounter;
-use crate::commands::UsageError;
+use crate::usage::UsageError;
 
 /// Every AWS operation the session calls, with what IAM must allow (`operations`): who is calling
 /// (no permission is needed for it; declared so the list is whole).

@@ -76,6 +76,17 @@ pub struct GlobalArgs {
     pub artifacts: Option<PathBuf>,
 }
 
+/// How `diff` prints its plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// For people on a terminal (`+ ~ - -/+`, coloured there).
+    Text,
+    /// The plan as one JSON document.
+    Json,
+    /// GitHub-flavoured markdown, for a pull request comment or a CI job summary.
+    Markdown,
+}
+
 /// When to colour the plan's markers (`+` green, `~` yellow, `-` red, `-/+` magenta).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Color {
@@ -132,8 +143,8 @@ pub struct DiffArgs {
     #[arg(long, conflicts_with = "format")]
     pub json: bool,
     /// How to print the plan: `text`, `json`, or `markdown` (for a CI job summary).
-    #[arg(long, value_enum, default_value_t = crate::output::Format::Text)]
-    pub format: crate::output::Format,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
     /// Also save the plan, with what it was computed from, for `up --plan FILE`.
     #[arg(long, value_name = "FILE")]
     pub out: Option<std::path::PathBuf>,

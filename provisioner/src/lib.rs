@@ -15,6 +15,8 @@
 //! - [`cli`], [`commands`]: argument parsing and one thin function per subcommand.
 //! - [`output`]: the only module that prints.
 
+#[cfg(test)]
+mod architecture;
 pub mod artifacts;
 pub mod aws;
 pub mod calls;
@@ -33,9 +35,11 @@ pub mod plan;
 pub mod planfile;
 pub mod progress;
 pub mod regions;
+pub mod registry;
 #[cfg(test)]
 mod replay;
 pub mod report;
 pub mod retry;
 pub mod serve;
 pub mod spec;
+pub mod usage;

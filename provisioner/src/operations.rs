@@ -1,7 +1,7 @@
 //! The AWS operations the tool calls, as each caller declares them: the service and operation (as
 //! the SDK names them, and so as `calls` counts them), and the IAM actions it needs on which
 //! resources. Each resource kind declares its own (`OPERATIONS` in `kinds/<kind>/unit.rs`), and so do the
-//! session (`aws`) and the lock (`lock`); `engine::units::declared` lists them all. The deploy
+//! session (`aws`) and the lock (`lock`); `registry::declared` lists them all. The deploy
 //! identity's policy is derived from them, and the e2e suite fails on any call that is not declared.
 //!
 //! Resource patterns use `{partition}`, `{region}`, `{region_code}` (`use1`), `{account}` and

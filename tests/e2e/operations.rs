@@ -44,12 +44,10 @@ fn every_call_of_a_run_is_recorded_and_declared() {
     }
     let undeclared: Vec<&str> = made
         .lines()
-        .filter(|key| !provisioner::engine::units::is_declared(key))
+        .filter(|key| !provisioner::registry::is_declared(key))
         .collect();
     assert_eq!(undeclared, Vec::<&str>::new());
-    assert!(!provisioner::engine::units::is_declared(
-        "Lambda.InvokeFunction"
-    ));
+    assert!(!provisioner::registry::is_declared("Lambda.InvokeFunction"));
 }
 
 /// `policy` derives the deploy identity's documents from the declarations: with `--account` and
@@ -102,7 +100,7 @@ fn policy_is_the_declared_operations_scoped_to_the_stack() {
         .flat_map(|s| s["Action"].as_array().unwrap())
         .map(|a| a.as_str().unwrap())
         .collect();
-    for (_, operations) in provisioner::engine::units::declared() {
+    for (_, operations) in provisioner::registry::declared() {
         for grant in operations.iter().flat_map(|o| o.grants) {
             assert!(actions.contains(&grant.action), "{}", grant.action);
         }

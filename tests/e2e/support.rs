@@ -108,7 +108,7 @@ pub fn run(command: &mut Command) -> Ran {
     let _ = std::fs::remove_file(&record);
     let undeclared: std::collections::BTreeSet<&str> = made
         .lines()
-        .filter(|key| !provisioner::engine::units::is_declared(key))
+        .filter(|key| !provisioner::registry::is_declared(key))
         .collect();
     assert!(
         undeclared.is_empty(),

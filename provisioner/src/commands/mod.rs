@@ -42,11 +42,7 @@ pub mod exit {
     pub const INTERRUPTED: i32 = crate::interrupt::EXIT_CODE;
 }
 
-/// A mistake in how the command was called (not in stack.yaml, not in AWS): exits
-/// [`exit::USAGE`]. The message says what to write instead.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
+pub use crate::usage::UsageError;
 
 pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     let json = match &cli.command {

@@ -37,7 +37,7 @@ pub async fn policy(global: &GlobalArgs, args: &PolicyArgs) -> anyhow::Result<i3
         account,
         stack: name,
     };
-    let parts = crate::engine::units::declared();
+    let parts = crate::registry::declared();
     // `diff` never touches the lock.
     let reading: Vec<_> = parts
         .iter()

@@ -18,33 +18,6 @@ use crate::kinds::user_pool_client::{self, LiveClient};
 use crate::plan::{Entry, Kind};
 use crate::spec::ResourceId;
 
-/// Every AWS operation the tool calls, by who declares it: the session, the lock, each kind. The
-/// deploy identity's policy is derived from these, and the e2e suite refuses any call not here.
-pub fn declared() -> Vec<(&'static str, &'static [crate::operations::Operation])> {
-    vec![
-        ("session", crate::aws::OPERATIONS),
-        ("lock", crate::lock::OPERATIONS),
-        ("userPool", user_pool::unit::OPERATIONS),
-        ("userPoolClient", user_pool_client::unit::OPERATIONS),
-        ("iamRole", role::unit::OPERATIONS),
-        ("logGroup", log_group::unit::OPERATIONS),
-        ("lambdaFunction", function::unit::OPERATIONS),
-        (
-            "lambdaPermissions",
-            crate::kinds::permission::unit::OPERATIONS,
-        ),
-        ("restApi", rest_api::unit::OPERATIONS),
-    ]
-}
-
-/// Whether some part declares the operation `key` (`Lambda.CreateFunction`, as `calls` counts it).
-pub fn is_declared(key: &str) -> bool {
-    declared()
-        .iter()
-        .flat_map(|(_, operations)| operations.iter())
-        .any(|operation| operation.key() == key)
-}
-
 /// What is live, by logical name, as each kind's `observe` found it. Roles, log groups and
 /// functions have unique names: what is found may be foreign (check `owned_by`).
 #[derive(Debug, Clone, Default)]

@@ -334,16 +334,7 @@ pub fn plan(plan: &Plan, json: bool) -> anyhow::Result<()> {
     plan_as(plan, if json { Format::Json } else { Format::Text })
 }
 
-/// How `diff` prints its plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// For people on a terminal (`+ ~ - -/+`, coloured there).
-    Text,
-    /// The plan as one JSON document.
-    Json,
-    /// GitHub-flavoured markdown, for a pull request comment or a CI job summary.
-    Markdown,
-}
+pub use crate::cli::Format;
 
 /// The plan on stdout, in `format`.
 pub fn plan_as(plan: &Plan, format: Format) -> anyhow::Result<()> {

@@ -1,0 +1,8 @@
+//! A mistake in how a command was called (not in stack.yaml, not in AWS): it exits
+//! `commands::exit::USAGE` (64). Here, apart, so that what finds one (the AWS options, the
+//! commands) needs no other module.
+
+/// A usage error; the message says what to write instead.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
