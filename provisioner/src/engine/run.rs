@@ -173,6 +173,14 @@ pub fn guards(plan: &Plan, live: &Live) -> Vec<Guard> {
                     .split(".clients.")
                     .next()
                     .unwrap_or("userPools.<pool>");
+                // A pool replaced takes its clients with it: allowing it allows that.
+                let pool_replaced = plan
+                    .entries
+                    .iter()
+                    .any(|e| e.address == pool && matches!(e.action, Action::Replace { .. }));
+                if pool_replaced {
+                    continue;
+                }
                 guards.push(Guard {
                     address: entry.address.clone(),
                     message: format!(

@@ -412,6 +412,32 @@ fn allow_replace_names_one_resource_by_address() {
         Vec::new(),
     );
     let live = Live::default();
+    // A client no longer declared in a pool that is replaced goes with the pool: one guard.
+    let with_old_client = crate::plan::Plan::new(
+        "auth-demo",
+        &target(),
+        vec![
+            Entry::new(
+                "userPools.users",
+                Kind::UserPool,
+                "auth-demo-users",
+                replace(),
+            ),
+            Entry::new(
+                "userPools.users.clients.old",
+                Kind::UserPoolClient,
+                "auth-demo-old",
+                Action::Delete,
+            ),
+        ],
+        Vec::new(),
+    );
+    let guarded: Vec<String> = unallowed(&with_old_client, &live, &[])
+        .unwrap()
+        .into_iter()
+        .map(|g| g.address)
+        .collect();
+    assert_eq!(guarded, ["userPools.users"]);
     let err = unallowed(&plan, &live, &["web".to_owned()]).expect_err("ambiguous");
     assert_eq!(
         err.addresses,
