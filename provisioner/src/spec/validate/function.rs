@@ -191,7 +191,7 @@ pub(super) fn function(
                 .map(|(j, resource)| {
                     let mut resource_at = at(&["allow", &index, "resources"]);
                     resource_at.extend(statement.resources.item_segment(j));
-                    check_resource(c, &resource_at, resource, known)
+                    check_resource(c, &resource_at, resource, &actions, known)
                 })
                 .collect();
             Statement {
@@ -398,15 +398,51 @@ fn check_action(c: &mut Checker, at: &[String], action: &str) {
     }
 }
 
-fn check_resource(c: &mut Checker, at: &[String], resource: &str, known: &KnownNames) -> Template {
+/// Actions IAM authorizes on no resource type (the Service Authorization Reference lists none for
+/// them): `*` is the only resource they can be granted on.
+const RESOURCELESS: &[&str] = &[
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "xray:GetSamplingStatisticSummaries",
+    "cloudwatch:PutMetricData",
+    "cloudwatch:GetMetricData",
+    "cloudwatch:ListMetrics",
+    "cognito-idp:ListUserPools",
+    "sts:GetCallerIdentity",
+];
+
+fn check_resource(
+    c: &mut Checker,
+    at: &[String],
+    resource: &str,
+    actions: &[&str],
+    known: &KnownNames,
+) -> Template {
     let parsed = template(c, at, resource, known);
     let has_ref = parsed.references().next().is_some();
-    if resource.trim() == "*" {
+    let scoped: Vec<&str> = actions
+        .iter()
+        .copied()
+        .filter(|a| !RESOURCELESS.contains(a))
+        .collect();
+    if resource.trim() == "*" && !scoped.is_empty() {
+        let hint = if scoped.len() < actions.len() {
+            "give the actions IAM authorizes on no resource a statement of their own with `*`, and name the resource for the others, for example `${userPools.users.arn}`"
+        } else {
+            "name the resource, for example `${userPools.users.arn}`"
+        };
         c.error_hint(
             at,
-            "`*` grants the action on every resource; roles here get exact resources only",
-            "name the resource, for example `${userPools.users.arn}`",
+            format!(
+                "`*` grants {} on every resource; roles here get exact resources only (`*` is accepted for actions IAM authorizes on no resource, such as `xray:PutTraceSegments` and `cloudwatch:PutMetricData`)",
+                quote_list(&scoped)
+            ),
+            hint,
         );
+    } else if resource.trim() == "*" {
+        // Every action is one IAM authorizes on no resource: `*` is the only way to grant it.
     } else if !has_ref && !resource.contains("${") && !resource.starts_with("arn:") {
         c.error_hint(
             at,

@@ -47,6 +47,25 @@ fn the_repository_stack_is_valid_without_a_warning() {
     assert_eq!(check(&base()), "");
 }
 
+/// `*` is the only resource IAM takes for actions it authorizes on no resource type.
+#[test]
+fn a_resource_less_action_is_granted_on_star() {
+    assert_eq!(
+        check(&with_allow(
+            "xray:PutTraceSegments, cloudwatch:PutMetricData",
+            "\"*\""
+        )),
+        ""
+    );
+    assert_eq!(
+        check(&with_allow(
+            "xray:PutTraceSegments, cognito-idp:AdminGetUser",
+            "\"*\""
+        )),
+        "`{file}` is not a valid stack: 1 error\n{file}:34:20: `functions.sign-up.allow.0.resources`: `*` grants `cognito-idp:AdminGetUser` on every resource; roles here get exact resources only (`*` is accepted for actions IAM authorizes on no resource, such as `xray:PutTraceSegments` and `cloudwatch:PutMetricData`)\n  hint: give the actions IAM authorizes on no resource a statement of their own with `*`, and name the resource for the others, for example `${userPools.users.arn}`"
+    );
+}
+
 #[test]
 fn each_rule_names_the_file_position_field_and_fix() {
     let cases: Vec<(&str, String, &str)> = vec![
@@ -191,7 +210,7 @@ fn each_rule_names_the_file_position_field_and_fix() {
         (
             "wildcard resource",
             with_allow("cognito-idp:AdminGetUser", "\"*\""),
-            "`{file}` is not a valid stack: 1 error\n{file}:34:20: `functions.sign-up.allow.0.resources`: `*` grants the action on every resource; roles here get exact resources only\n  hint: name the resource, for example `${userPools.users.arn}`",
+            "`{file}` is not a valid stack: 1 error\n{file}:34:20: `functions.sign-up.allow.0.resources`: `*` grants `cognito-idp:AdminGetUser` on every resource; roles here get exact resources only (`*` is accepted for actions IAM authorizes on no resource, such as `xray:PutTraceSegments` and `cloudwatch:PutMetricData`)\n  hint: name the resource, for example `${userPools.users.arn}`",
         ),
         (
             "malformed action",
