@@ -48,6 +48,8 @@ pub struct Stack {
     pub accounts: Vec<String>,
     /// The regions they may act in; empty: any.
     pub regions: Vec<String>,
+    /// `permissionsBoundary:`: the managed policy every role of the stack is bounded by.
+    pub permissions_boundary: Option<String>,
     pub user_pools: BTreeMap<String, UserPool>,
     pub functions: BTreeMap<String, Function>,
     pub api: Option<Api>,

@@ -13,6 +13,8 @@ pub struct RawStack {
     pub accounts: Option<Vec<AccountId>>,
     /// The regions this stack may be deployed to (empty or absent: any).
     pub regions: Option<Vec<String>>,
+    /// The managed policy ARN every role the stack creates is bounded by.
+    pub permissions_boundary: Option<String>,
     #[serde(default)]
     pub user_pools: BTreeMap<String, RawUserPool>,
     #[serde(default)]

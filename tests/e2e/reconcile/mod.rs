@@ -5,6 +5,7 @@
 //! One file per flow; the helpers they share are here.
 
 mod adopt;
+mod boundary;
 mod changes;
 mod cold_up;
 mod down;

@@ -31,6 +31,8 @@ pub struct RoleSettings {
     pub managed_policies: BTreeSet<String>,
     /// Every inline policy by name (ours is `INLINE_POLICY_NAME`; any other is drift to remove).
     pub inline_policies: std::collections::BTreeMap<String, Value>,
+    /// The managed policy that bounds what the role may ever do (`permissionsBoundary:`).
+    pub permissions_boundary: Option<String>,
 }
 
 /// The trust policy that lets Lambda assume the role.
@@ -86,6 +88,9 @@ impl RoleSettings {
     pub fn attributes(&self) -> Vec<crate::plan::Attribute> {
         use crate::plan::{Shown, attribute};
         let mut attributes = vec![attribute("managedPolicies", &self.managed_policies)];
+        if let Some(boundary) = &self.permissions_boundary {
+            attributes.push(attribute("permissionsBoundary", &Shown(boundary.clone())));
+        }
         for doc in self.inline_policies.values() {
             let statements = doc["Statement"].as_array().cloned().unwrap_or_default();
             for statement in statements {
@@ -110,8 +115,15 @@ impl RoleSettings {
         attributes
     }
 
+    /// With `boundary` as its permissions boundary.
+    pub fn bounded_by(mut self, boundary: Option<String>) -> RoleSettings {
+        self.permissions_boundary = boundary;
+        self
+    }
+
     pub fn desired(inline: Option<Value>, partition: &str) -> RoleSettings {
         RoleSettings {
+            permissions_boundary: None,
             trust_policy: normalize_policy(&lambda_trust_policy()),
             managed_policies: BTreeSet::from([basic_execution_policy(partition)]),
             inline_policies: inline
@@ -172,6 +184,9 @@ fn sorted_list(value: Value) -> Value {
 pub enum RoleChange {
     /// UpdateAssumeRolePolicy.
     TrustPolicy,
+    /// PutRolePermissionsBoundary of the desired boundary, or DeleteRolePermissionsBoundary when
+    /// stack.yaml gives none.
+    Boundary,
     /// AttachRolePolicy of this managed policy ARN.
     Attach(String),
     /// DetachRolePolicy of this managed policy ARN (stack.yaml does not give it).
@@ -192,6 +207,9 @@ pub fn diff(live: &RoleSettings, desired: &RoleSettings) -> (Action, RoleChanges
     let mut changes = RoleChanges::new();
     if live.trust_policy != desired.trust_policy {
         changes.insert(RoleChange::TrustPolicy);
+    }
+    if live.permissions_boundary != desired.permissions_boundary {
+        changes.insert(RoleChange::Boundary);
     }
     changes.extend(
         desired
@@ -331,6 +349,10 @@ pub async fn find(client: &Client, name: &str) -> Result<Option<LiveRole>, RoleE
             trust_policy,
             managed_policies,
             inline_policies,
+            permissions_boundary: role
+                .permissions_boundary()
+                .and_then(|b| b.permissions_boundary_arn())
+                .map(str::to_owned),
         },
     }))
 }
@@ -447,139 +469,8 @@ pub async fn names_with_prefix(client: &Client, prefix: &str) -> Result<Vec<Stri
     Ok(names)
 }
 
-/// Creates the role, tagged as `stack`'s in `region` in the same call, then attaches and puts
-/// its policies. A crash part-way leaves a tagged role that `update` completes on the next run.
-pub async fn create(
-    client: &Client,
-    (stack, region): (&str, &str),
-    name: &str,
-    description: &str,
-    desired: &RoleSettings,
-) -> Result<String, RoleError> {
-    let tag = |key: &str, value: &str| {
-        Tag::builder()
-            .key(key)
-            .value(value)
-            .build()
-            .map_err(|err| RoleError::Request {
-                name: name.to_owned(),
-                detail: err.to_string(),
-            })
-    };
-    let output = client
-        .create_role()
-        .role_name(name)
-        .description(description)
-        .assume_role_policy_document(desired.trust_policy.to_string())
-        .tags(tag(OWNERSHIP_TAG, stack)?)
-        .tags(tag(REGION_TAG, region)?)
-        .send()
-        .await
-        .map_err(aws_error("create", name))?;
-    let arn = output
-        .role()
-        .map(|role| role.arn().to_owned())
-        .unwrap_or_default();
-    let empty = RoleSettings {
-        trust_policy: desired.trust_policy.clone(),
-        managed_policies: BTreeSet::new(),
-        inline_policies: Default::default(),
-    };
-    update(client, name, &diff(&empty, desired).1, desired).await?;
-    Ok(arn)
-}
-
-/// Makes exactly the calls of `changes` on role `name`, with the documents of `desired`.
-pub async fn update(
-    client: &Client,
-    name: &str,
-    changes: &RoleChanges,
-    desired: &RoleSettings,
-) -> Result<(), RoleError> {
-    for change in changes {
-        match change {
-            RoleChange::TrustPolicy => client
-                .update_assume_role_policy()
-                .role_name(name)
-                .policy_document(desired.trust_policy.to_string())
-                .send()
-                .await
-                .map(drop)
-                .map_err(aws_error("update the trust policy of", name))?,
-            RoleChange::Attach(arn) => client
-                .attach_role_policy()
-                .role_name(name)
-                .policy_arn(arn)
-                .send()
-                .await
-                .map(drop)
-                .map_err(aws_error("attach a managed policy to", name))?,
-            RoleChange::Detach(arn) => client
-                .detach_role_policy()
-                .role_name(name)
-                .policy_arn(arn)
-                .send()
-                .await
-                .map(drop)
-                .map_err(aws_error("detach a managed policy from", name))?,
-            RoleChange::PutInline(policy_name) => {
-                let Some(doc) = desired.inline_policies.get(policy_name) else {
-                    // The diff adds this change only for a policy `desired` has.
-                    continue;
-                };
-                client
-                    .put_role_policy()
-                    .role_name(name)
-                    .policy_name(policy_name)
-                    .policy_document(doc.to_string())
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(aws_error("put the inline policy of", name))?
-            }
-            RoleChange::DeleteInline(policy_name) => client
-                .delete_role_policy()
-                .role_name(name)
-                .policy_name(policy_name)
-                .send()
-                .await
-                .map(drop)
-                .map_err(aws_error("delete an inline policy of", name))?,
-        }
-    }
-    Ok(())
-}
-
-/// Deletes the role and what hangs on it (IAM refuses to delete a role with policies). Reads the
-/// role afresh first, so policies changed since it was observed are removed too; a role that is
-/// already gone counts as deleted, so a re-run after a crash finishes the job. Callers check
-/// ownership before calling this.
-pub async fn delete(client: &Client, name: &str) -> Result<(), RoleError> {
-    let Some(live) = find(client, name).await? else {
-        return Ok(());
-    };
-    let gone = RoleSettings {
-        trust_policy: live.settings.trust_policy.clone(),
-        managed_policies: BTreeSet::new(),
-        inline_policies: Default::default(),
-    };
-    update(client, name, &diff(&live.settings, &gone).1, &gone).await?;
-    match client.delete_role().role_name(name).send().await {
-        Ok(_) => Ok(()),
-        Err(err) => {
-            let err = aws_sdk_iam::Error::from(err);
-            if is_no_such_entity(&err) {
-                Ok(())
-            } else {
-                Err(RoleError::Aws {
-                    action: "delete",
-                    name: name.to_owned(),
-                    source: Box::new(err),
-                })
-            }
-        }
-    }
-}
+mod write;
+pub use write::{create, delete, update};
 
 mod show;
 #[cfg(test)]

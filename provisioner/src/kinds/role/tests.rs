@@ -185,6 +185,7 @@ async fn an_update_repairs_exactly_what_drifted() {
             (INLINE_POLICY_NAME.to_owned(), normalize_policy(&widened)),
             ("extra".to_owned(), normalize_policy(&widened)),
         ]),
+        permissions_boundary: None,
     };
     let attach = mock!(Client::attach_role_policy)
         .match_requests(|r| {
@@ -212,4 +213,35 @@ async fn an_update_repairs_exactly_what_drifted() {
         (attach.num_calls(), put.num_calls(), delete.num_calls()),
         (1, 1, 1)
     );
+}
+
+/// A permissions boundary set, changed or removed is one typed change, shown as its own field.
+#[test]
+fn a_permissions_boundary_is_diffed_and_set_in_place() {
+    let unbounded = RoleSettings::desired(None, "aws");
+    let bounded = unbounded
+        .clone()
+        .bounded_by(Some("arn:aws:iam::aws:policy/PowerUserAccess".to_owned()));
+    let (action, changes) = diff(&unbounded, &bounded);
+    assert_eq!(changes, RoleChanges::from([RoleChange::Boundary]));
+    let Action::Update { changes } = action else {
+        panic!("an update");
+    };
+    assert_eq!(
+        (
+            changes[0].field,
+            changes[0].live.as_str(),
+            changes[0].desired.as_str()
+        ),
+        (
+            "permissionsBoundary",
+            "(none)",
+            "arn:aws:iam::aws:policy/PowerUserAccess"
+        )
+    );
+    assert_eq!(
+        diff(&bounded, &unbounded).1,
+        RoleChanges::from([RoleChange::Boundary])
+    );
+    assert_eq!(diff(&bounded, &bounded).0, Action::NoOp);
 }

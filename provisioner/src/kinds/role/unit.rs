@@ -70,6 +70,16 @@ pub const OPERATIONS: &[crate::operations::Operation] = {
         op!(Iam, "PutRolePolicy", [("iam:PutRolePolicy", ROLE)]),
         op!(Iam, "DeleteRolePolicy", [("iam:DeleteRolePolicy", ROLE)]),
         op!(Iam, "DeleteRole", [("iam:DeleteRole", ROLE)]),
+        op!(
+            Iam,
+            "PutRolePermissionsBoundary",
+            [("iam:PutRolePermissionsBoundary", ROLE)]
+        ),
+        op!(
+            Iam,
+            "DeleteRolePermissionsBoundary",
+            [("iam:DeleteRolePermissionsBoundary", ROLE)]
+        ),
     ]
 };
 
@@ -179,7 +189,8 @@ pub fn plan(
         model.value(values, reference, mode)
     })
     .map_err(|err| Blocker::unresolved(&address, Unresolved(err.0)))?;
-    let desired = RoleSettings::desired(inline, &model.target.partition);
+    let desired = RoleSettings::desired(inline, &model.target.partition)
+        .bounded_by(stack.permissions_boundary.clone());
     let region = model.target.region.as_str();
     let name = spec.role_name(region);
     if name.len() > 64 {

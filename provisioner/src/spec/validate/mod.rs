@@ -278,9 +278,11 @@ pub(super) fn validate(
     }
     let accounts = accounts(c, raw.accounts.as_deref());
     let regions = regions(c, raw.regions.as_deref());
+    let permissions_boundary = permissions_boundary(c, raw.permissions_boundary.as_deref());
     let mut stack = Stack {
         name: stack_name.to_owned(),
         environment: env.map(str::to_owned),
+        permissions_boundary,
         accounts,
         regions,
         user_pools,
@@ -295,6 +297,26 @@ pub(super) fn validate(
     }
     stack.order = dependency_order(c, &stack)?;
     Some(stack)
+}
+
+/// `permissionsBoundary:`: a managed policy's ARN (`arn:<partition>:iam::<account or aws>:policy/...`).
+fn permissions_boundary(c: &mut Checker, raw: Option<&str>) -> Option<String> {
+    let arn = raw?;
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let valid = matches!(parts.as_slice(), ["arn", partition, "iam", "", account, resource]
+        if !partition.is_empty()
+            && (*account == "aws" || (account.len() == 12 && account.chars().all(|d| d.is_ascii_digit())))
+            && resource.starts_with("policy/")
+            && resource.len() > "policy/".len());
+    if !valid {
+        c.error_hint(
+            &path(&["permissionsBoundary"]),
+            format!("`{arn}` is not the ARN of an IAM managed policy"),
+            "write `arn:aws:iam::<account>:policy/<name>` (the policy your organization requires on every role)",
+        );
+        return None;
+    }
+    Some(arn.to_owned())
 }
 
 /// `accounts:`: 12-digit ids, each once.

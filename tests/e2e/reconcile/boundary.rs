@@ -1,0 +1,69 @@
+//! `permissionsBoundary:` (an organization's rule): every role the stack creates carries it from
+//! its create call; a change or its removal shows in `diff` and is applied in place.
+
+use super::*;
+
+async fn boundaries(aws: &Aws, stack: &str) -> BTreeSet<Option<String>> {
+    let mut found = BTreeSet::new();
+    for function in FUNCTIONS {
+        let role = aws
+            .iam
+            .get_role()
+            .role_name(role_name(stack, function))
+            .send()
+            .await
+            .unwrap();
+        found.insert(
+            role.role()
+                .and_then(|r| r.permissions_boundary())
+                .and_then(|b| b.permissions_boundary_arn())
+                .map(str::to_owned),
+        );
+    }
+    found
+}
+
+#[tokio::test]
+async fn every_role_is_bounded_and_a_changed_boundary_is_set_in_place() {
+    let aws = aws().await;
+    let stack = support::unique("boundary");
+    let bounded = |policy: &str| {
+        support::write_stack(&[(
+            "stack: auth-demo\n",
+            &format!("stack: auth-demo\npermissionsBoundary: arn:aws:iam::aws:policy/{policy}\n"),
+        )])
+    };
+    let power = "arn:aws:iam::aws:policy/PowerUserAccess";
+    let read_only = "arn:aws:iam::aws:policy/ReadOnlyAccess";
+    let first = up(&bounded("PowerUserAccess"), &stack, &[]);
+    assert_eq!(
+        calls(&first, "IAM.PutRolePermissionsBoundary"),
+        0,
+        "set at create"
+    );
+    assert_eq!(
+        boundaries(&aws, &stack).await,
+        BTreeSet::from([Some(power.to_owned())])
+    );
+
+    let narrower = bounded("ReadOnlyAccess");
+    let plan = diff(&narrower, &stack, 2);
+    let roles: BTreeMap<String, String> = FUNCTIONS
+        .iter()
+        .map(|f| (format!("functions.{f}.role"), "update".to_owned()))
+        .collect();
+    assert_eq!(changed(&plan), roles, "{plan:#}");
+    let report = up(&narrower, &stack, &[]);
+    assert_eq!(calls(&report, "IAM.PutRolePermissionsBoundary"), 4);
+    assert_eq!(calls(&report, "IAM.CreateRole"), 0);
+    assert_eq!(
+        boundaries(&aws, &stack).await,
+        BTreeSet::from([Some(read_only.to_owned())])
+    );
+
+    let unbounded = support::write_stack(&[]);
+    let report = up(&unbounded, &stack, &[]);
+    assert_eq!(calls(&report, "IAM.DeleteRolePermissionsBoundary"), 4);
+    assert_eq!(boundaries(&aws, &stack).await, BTreeSet::from([None]));
+    diff(&unbounded, &stack, 0);
+}
