@@ -84,12 +84,28 @@ fn imports(files: &[(String, String)]) -> BTreeMap<String, BTreeSet<String>> {
             .unwrap_or(text);
         for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
             for (at, _) in line.match_indices("crate::") {
-                let name: String = line[at + "crate::".len()..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
-                    .collect();
-                if name != from && modules.contains(&name) {
-                    edges.entry(from.clone()).or_default().insert(name);
+                let rest = &line[at + "crate::".len()..];
+                // `crate::{a, b::c}` names several.
+                let names: Vec<String> = match rest.strip_prefix('{') {
+                    Some(group) => group
+                        .split(['}', ','])
+                        .map(|item| {
+                            item.trim()
+                                .chars()
+                                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                                .collect()
+                        })
+                        .collect(),
+                    None => vec![
+                        rest.chars()
+                            .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                            .collect(),
+                    ],
+                };
+                for name in names {
+                    if name != from && modules.contains(&name) {
+                        edges.entry(from.clone()).or_default().insert(name);
+                    }
                 }
             }
         }

@@ -27,7 +27,9 @@ use crate::progress::{Progress, Waiting};
 /// Every AWS operation the lock calls, with what IAM must allow (`operations`): its one log group.
 pub const OPERATIONS: &[crate::operations::Operation] = {
     use crate::op;
-    use crate::operations::arn::{LOCK_LOGS, LOG_GROUPS};
+    use crate::operations::arn::{
+        LOCK_LOGS, LOCK_LOGS_ANY, LOCK_MARKER, LOCK_MARKER_ANY, LOG_GROUPS,
+    };
     &[
         op!(
             Logs,
@@ -37,17 +39,31 @@ pub const OPERATIONS: &[crate::operations::Operation] = {
         op!(
             Logs,
             "ListTagsForResource",
-            [("logs:ListTagsForResource", LOCK_LOGS)]
+            [
+                ("logs:ListTagsForResource", LOCK_LOGS),
+                ("logs:ListTagsForResource", LOCK_MARKER)
+            ]
         ),
         op!(
             Logs,
             "CreateLogGroup",
             [
-                ("logs:CreateLogGroup", LOCK_LOGS),
-                ("logs:TagResource", LOCK_LOGS)
+                ("logs:CreateLogGroup", LOCK_LOGS_ANY),
+                ("logs:CreateLogGroup", LOCK_MARKER_ANY),
+                ("logs:TagResource", LOCK_LOGS),
+                ("logs:TagResource", LOCK_MARKER),
+                ("logs:TagResource", LOCK_LOGS_ANY),
+                ("logs:TagResource", LOCK_MARKER_ANY)
             ]
         ),
-        op!(Logs, "DeleteLogGroup", [("logs:DeleteLogGroup", LOCK_LOGS)]),
+        op!(
+            Logs,
+            "DeleteLogGroup",
+            [
+                ("logs:DeleteLogGroup", LOCK_LOGS_ANY),
+                ("logs:DeleteLogGroup", LOCK_MARKER_ANY)
+            ]
+        ),
     ]
 };
 

@@ -104,8 +104,16 @@ pub mod arn {
     pub const FUNCTION: &str = "arn:{partition}:lambda:{region}:{account}:function:{stack}-*";
     pub const FUNCTION_LOGS: &str =
         "arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{stack}-*";
+    /// The lock's group and its takeover marker (`<lock>.takeover`), each in both forms CloudWatch
+    /// Logs authorizes: the bare ARN (tagging) and `:*` (create, delete).
     pub const LOCK_LOGS: &str =
         "arn:{partition}:logs:{region}:{account}:log-group:/provisioner/locks/{stack}";
+    pub const LOCK_LOGS_ANY: &str =
+        "arn:{partition}:logs:{region}:{account}:log-group:/provisioner/locks/{stack}:*";
+    pub const LOCK_MARKER: &str =
+        "arn:{partition}:logs:{region}:{account}:log-group:/provisioner/locks/{stack}.takeover";
+    pub const LOCK_MARKER_ANY: &str =
+        "arn:{partition}:logs:{region}:{account}:log-group:/provisioner/locks/{stack}.takeover:*";
     /// DescribeLogGroups is authorized on no single group.
     pub const LOG_GROUPS: &str = "arn:{partition}:logs:{region}:{account}:log-group::log-stream:";
     pub const REST_APIS: &str = "arn:{partition}:apigateway:{region}::/restapis";
@@ -129,9 +137,46 @@ pub struct Placeholders {
     pub region_code: String,
     pub account: String,
     pub stack: String,
+    /// The stack's `permissionsBoundary:`, if it has one: then every action that makes or widens
+    /// a role is allowed only with that boundary on it (`iam:PermissionsBoundary`), so the deploy
+    /// identity cannot make an unbounded role.
+    pub boundary: Option<String>,
 }
 
+/// The IAM actions that make or widen a role: with a boundary, allowed only on roles it bounds.
+const BOUNDED_BY_THE_STACKS_BOUNDARY: &[&str] = &[
+    "iam:CreateRole",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+];
+
 impl Placeholders {
+    /// `grant`'s condition, filled in, with the boundary's added where it applies.
+    fn condition(&self, grant: &Grant) -> Option<String> {
+        let mut condition: serde_json::Map<String, serde_json::Value> = match grant.condition {
+            Some(text) => serde_json::from_str(&self.fill(text))
+                .unwrap_or_else(|err| panic!("a declared condition is not a JSON object: {err}")),
+            None => serde_json::Map::new(),
+        };
+        if let Some(boundary) = &self.boundary
+            && BOUNDED_BY_THE_STACKS_BOUNDARY.contains(&grant.action)
+        {
+            let equals = condition
+                .entry("StringEquals")
+                .or_insert_with(|| serde_json::json!({}));
+            if let Some(equals) = equals.as_object_mut() {
+                equals.insert(
+                    "iam:PermissionsBoundary".to_owned(),
+                    serde_json::Value::String(boundary.clone()),
+                );
+            }
+        }
+        (!condition.is_empty()).then(|| serde_json::Value::Object(condition).to_string())
+    }
+
     fn fill(&self, pattern: &str) -> String {
         pattern
             .replace("{partition}", &self.partition)
@@ -157,7 +202,7 @@ pub fn policy(
             continue;
         }
         for grant in operation.grants {
-            let key = (at.fill(grant.resource), grant.condition.map(|c| at.fill(c)));
+            let key = (at.fill(grant.resource), at.condition(grant));
             grouped.entry(key).or_default().insert(grant.action);
         }
     }
@@ -188,10 +233,11 @@ pub fn policy(
                 "Action": actions.into_iter().collect::<Vec<_>>(),
                 "Resource": resource,
             });
-            if let Some(condition) = condition
-                && let Ok(condition) = serde_json::from_str::<serde_json::Value>(&condition)
-            {
-                statement["Condition"] = condition;
+            if let Some(condition) = condition {
+                // Every declared condition is a JSON object (tested): one that were not would
+                // widen the grant if dropped, so it is never dropped.
+                statement["Condition"] = serde_json::from_str(&condition)
+                    .unwrap_or_else(|err| panic!("a declared condition is not JSON: {err}"));
             }
             statement
         })
@@ -224,7 +270,49 @@ mod tests {
             region_code: "cnn1".to_owned(),
             account: "111122223333".to_owned(),
             stack: "auth".to_owned(),
+            boundary: None,
         }
+    }
+
+    /// Every declared condition is a JSON object (one that were not would panic when the policy
+    /// is made, never be dropped).
+    #[test]
+    fn every_declared_condition_is_a_json_object() {
+        for (_, operations) in crate::registry::declared() {
+            for grant in operations.iter().flat_map(|o| o.grants) {
+                if let Some(condition) = grant.condition {
+                    let parsed: serde_json::Value = serde_json::from_str(condition).unwrap();
+                    assert!(parsed.is_object(), "{condition}");
+                }
+            }
+        }
+    }
+
+    /// With a boundary, making or widening a role is allowed only with that boundary on it.
+    #[test]
+    fn a_boundary_conditions_what_makes_or_widens_a_role() {
+        const CREATE: Operation = crate::op!(
+            Iam,
+            "CreateRole",
+            [("iam:CreateRole", arn::ROLE), ("iam:TagRole", arn::ROLE)]
+        );
+        let parts: &[(&str, &[Operation])] = &[("role", &[CREATE])];
+        let boundary = "arn:aws-cn:iam::111122223333:policy/Boundary";
+        let bounded = Placeholders {
+            boundary: Some(boundary.to_owned()),
+            ..at()
+        };
+        let statements = policy(parts, Purpose::Apply, &bounded)["Statement"].clone();
+        let create = statements
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Action"] == serde_json::json!(["iam:CreateRole"]))
+            .expect("CreateRole on its own");
+        assert_eq!(
+            create["Condition"]["StringEquals"]["iam:PermissionsBoundary"],
+            boundary
+        );
     }
 
     #[test]

@@ -56,6 +56,10 @@ macro_rules! api_gateway_operations {
         /// test checks it holds every API Gateway operation the tool declares (`operations`).
         pub const API_GATEWAY_RETRIED: &[&str] = &[$($name),+];
 
+        /// The operation module of each name above, as written (a test checks they agree).
+        #[cfg(test)]
+        const API_GATEWAY_MODULES: &[&str] = &[$(stringify!($module)),+];
+
         fn api_gateway_metadata(error: &Error) -> Option<(Option<&str>, Option<&str>)> {
             use aws_sdk_apigateway::operation::*;
             metadata_of!(error, [$($module::$error),+])
@@ -169,6 +173,25 @@ mod tests {
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
     use crate::replay::{json_error, json_ok, quick, xml_error};
+
+    /// Each retried operation's name is its typed error's operation (`CreateStage` with
+    /// `create_stage::CreateStageError`): the two halves of the list cannot drift apart.
+    #[test]
+    fn the_api_gateway_names_match_their_typed_errors() {
+        for (name, module) in super::API_GATEWAY_RETRIED
+            .iter()
+            .zip(super::API_GATEWAY_MODULES)
+        {
+            let mut snake = String::new();
+            for (i, ch) in name.chars().enumerate() {
+                if ch.is_ascii_uppercase() && i > 0 {
+                    snake.push('_');
+                }
+                snake.push(ch.to_ascii_lowercase());
+            }
+            assert_eq!(&snake, module);
+        }
+    }
 
     const CONCURRENT: &str =
         "Unable to complete operation due to concurrent modification. Please try again later.";

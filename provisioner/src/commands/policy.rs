@@ -36,6 +36,7 @@ pub async fn policy(global: &GlobalArgs, args: &PolicyArgs) -> anyhow::Result<i3
         region,
         account,
         stack: name,
+        boundary: stack.loaded.stack.permissions_boundary.clone(),
     };
     let parts = crate::registry::declared();
     // `diff` never touches the lock.

@@ -19,6 +19,7 @@ pub const KEYS: &[&str] = &[
     "stack",
     "accounts",
     "regions",
+    "permissionsBoundary",
     "userPools",
     "functions",
     "api",

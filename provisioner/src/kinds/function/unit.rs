@@ -50,7 +50,7 @@ pub const OPERATIONS: &[crate::operations::Operation] = {
             "UpdateFunctionConfiguration",
             [
                 ("lambda:UpdateFunctionConfiguration", FUNCTION),
-                ("iam:PassRole", ROLE)
+                ("iam:PassRole", ROLE, PASSED_TO_LAMBDA)
             ]
         ),
         op!(

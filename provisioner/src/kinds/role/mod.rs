@@ -184,8 +184,7 @@ fn sorted_list(value: Value) -> Value {
 pub enum RoleChange {
     /// UpdateAssumeRolePolicy.
     TrustPolicy,
-    /// PutRolePermissionsBoundary of the desired boundary, or DeleteRolePermissionsBoundary when
-    /// stack.yaml gives none.
+    /// PutRolePermissionsBoundary of the desired boundary (planned only when stack.yaml gives one).
     Boundary,
     /// AttachRolePolicy of this managed policy ARN.
     Attach(String),
@@ -208,7 +207,11 @@ pub fn diff(live: &RoleSettings, desired: &RoleSettings) -> (Action, RoleChanges
     if live.trust_policy != desired.trust_policy {
         changes.insert(RoleChange::TrustPolicy);
     }
-    if live.permissions_boundary != desired.permissions_boundary {
+    // Without `permissionsBoundary:` a role's boundary is not managed: one an administrator or
+    // an organization's automation set stays (removing a security control is never implicit).
+    if desired.permissions_boundary.is_some()
+        && live.permissions_boundary != desired.permissions_boundary
+    {
         changes.insert(RoleChange::Boundary);
     }
     changes.extend(

@@ -12,12 +12,14 @@ use crate::plan::{Action, Differ, Shown};
 pub(super) fn shown(live: &RoleSettings, desired: &RoleSettings) -> Action {
     let mut d = Differ::default();
     d.field("trustPolicy", &live.trust_policy, &desired.trust_policy);
-    let boundary = |b: &Option<String>| Shown(b.clone().unwrap_or_else(|| "(none)".to_owned()));
-    d.field(
-        "permissionsBoundary",
-        &boundary(&live.permissions_boundary),
-        &boundary(&desired.permissions_boundary),
-    );
+    if desired.permissions_boundary.is_some() {
+        let boundary = |b: &Option<String>| Shown(b.clone().unwrap_or_else(|| "(none)".to_owned()));
+        d.field(
+            "permissionsBoundary",
+            &boundary(&live.permissions_boundary),
+            &boundary(&desired.permissions_boundary),
+        );
+    }
     d.field(
         "managedPolicies",
         &live.managed_policies,

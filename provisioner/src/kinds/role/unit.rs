@@ -75,11 +75,6 @@ pub const OPERATIONS: &[crate::operations::Operation] = {
             "PutRolePermissionsBoundary",
             [("iam:PutRolePermissionsBoundary", ROLE)]
         ),
-        op!(
-            Iam,
-            "DeleteRolePermissionsBoundary",
-            [("iam:DeleteRolePermissionsBoundary", ROLE)]
-        ),
     ]
 };
 

@@ -65,23 +65,19 @@ pub async fn update(
                 .await
                 .map(drop)
                 .map_err(aws_error("update the trust policy of", name))?,
-            RoleChange::Boundary => match &desired.permissions_boundary {
-                Some(boundary) => client
-                    .put_role_permissions_boundary()
-                    .role_name(name)
-                    .permissions_boundary(boundary)
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(aws_error("set the permissions boundary of", name))?,
-                None => client
-                    .delete_role_permissions_boundary()
-                    .role_name(name)
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(aws_error("remove the permissions boundary of", name))?,
-            },
+            RoleChange::Boundary => {
+                // Planned only for a boundary stack.yaml gives (see `diff`).
+                if let Some(boundary) = &desired.permissions_boundary {
+                    client
+                        .put_role_permissions_boundary()
+                        .role_name(name)
+                        .permissions_boundary(boundary)
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(aws_error("set the permissions boundary of", name))?
+                }
+            }
             RoleChange::Attach(arn) => client
                 .attach_role_policy()
                 .role_name(name)
