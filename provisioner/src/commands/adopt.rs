@@ -4,9 +4,7 @@
 //! this shows what would be taken over, asks, tags it under the stack's lock, then shows the plan
 //! `up` would now apply to it. Nothing but the tag changes.
 
-use std::io::{BufRead, IsTerminal};
-
-use anyhow::Context as _;
+use std::io::IsTerminal;
 
 use super::reconcile::{release_lock, start_without_code};
 use super::{UsageError, exit};
@@ -177,16 +175,7 @@ fn confirm(yes: bool) -> anyhow::Result<()> {
             "refusing to take it over without confirmation: there is no terminal to ask on, and `--yes` was not given; nothing was changed\n\nhint: check it is the stack's, then run `provisioner adopt ... --yes`"
         );
     }
-    output::prompt("Take it over?")?;
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .context("failed to read the answer")?;
-    if answer.trim() != "yes" {
-        anyhow::bail!("nothing was changed: the answer was not `yes`");
-    }
-    Ok(())
+    super::reconcile::ask("Take it over?")
 }
 
 pub async fn adopt(global: &GlobalArgs, args: &AdoptArgs) -> anyhow::Result<i32> {

@@ -273,6 +273,11 @@ fn confirm(plan: &Plan, yes: bool, question: &str, command: &str) -> anyhow::Res
     if !destructive {
         return Ok(());
     }
+    ask(question)
+}
+
+/// Asks `question` on the terminal; anything but `yes` refuses, with nothing changed.
+pub(super) fn ask(question: &str) -> anyhow::Result<()> {
     output::prompt(question)?;
     let mut answer = String::new();
     std::io::stdin()
