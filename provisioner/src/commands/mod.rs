@@ -119,7 +119,7 @@ pub fn load_stack_for(global: &GlobalArgs, code: bool) -> anyhow::Result<LoadedS
         .canonicalize()
         .with_context(|| format!("failed to resolve the directory of `{}`", file.display()))?;
     let label = file.display().to_string();
-    let checked = spec::check_env(
+    let checked = spec::check(
         &bytes,
         &label,
         &dir,

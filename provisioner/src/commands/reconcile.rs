@@ -322,16 +322,11 @@ pub async fn up(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<i32> {
     check_blockers(&plan)?;
     let refused = run::unallowed(&plan, &live, &args.allow_replace)
         .map_err(|err| super::UsageError(format!("{err}; nothing was changed")))?;
-    let guarded = run::guards(&plan, &live);
-    for allowed in &args.allow_replace {
-        let names_one = guarded.iter().any(|g| {
-            g.address == *allowed || g.address.rsplit('.').next() == Some(allowed.as_str())
-        });
-        if !names_one {
-            output::warning(&format!(
-                "`--allow-replace {allowed}` names nothing this plan replaces or deletes"
-            ));
-        }
+    // Ambiguity was refused just above.
+    for unused in run::unused_allowances(&plan, &live, &args.allow_replace).unwrap_or_default() {
+        output::warning(&format!(
+            "`--allow-replace {unused}` names nothing this plan replaces or deletes"
+        ));
     }
     if !refused.is_empty() {
         let lines: Vec<&str> = refused.iter().map(|g| g.message.as_str()).collect();

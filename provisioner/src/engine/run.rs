@@ -234,33 +234,55 @@ pub fn unallowed(
     live: &Live,
     allowed: &[String],
 ) -> Result<Vec<Guard>, AmbiguousName> {
-    let mut addresses: Vec<String> = Vec::new();
-    for name in allowed {
-        if name.contains('.') {
-            addresses.push(name.clone());
-            continue;
-        }
-        let mut named: Vec<String> = plan
-            .entries
-            .iter()
-            .filter(|e| matches!(e.kind, Kind::UserPool | Kind::UserPoolClient))
-            .filter(|e| e.address.rsplit('.').next() == Some(name.as_str()))
-            .map(|e| e.address.clone())
-            .collect();
-        named.sort();
-        named.dedup();
-        if named.len() > 1 {
-            return Err(AmbiguousName {
-                name: name.clone(),
-                addresses: named,
-            });
-        }
-        addresses.extend(named);
-    }
+    let addresses = allowed
+        .iter()
+        .map(|name| address_of(plan, name))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(guards(plan, live)
         .into_iter()
         .filter(|guard| !addresses.contains(&guard.address))
         .collect())
+}
+
+/// The `--allow-replace` values that allow none of the plan's guarded changes (a typo, say).
+pub fn unused_allowances<'a>(
+    plan: &Plan,
+    live: &Live,
+    allowed: &'a [String],
+) -> Result<Vec<&'a str>, AmbiguousName> {
+    let guarded: Vec<String> = guards(plan, live).into_iter().map(|g| g.address).collect();
+    let mut unused = Vec::new();
+    for name in allowed {
+        if !guarded.contains(&address_of(plan, name)?) {
+            unused.push(name.as_str());
+        }
+    }
+    Ok(unused)
+}
+
+/// The address an `--allow-replace` value names: itself if it is one, else the one user pool or
+/// app client of the plan with that logical name (itself when none has it).
+fn address_of(plan: &Plan, name: &str) -> Result<String, AmbiguousName> {
+    if name.contains('.') {
+        return Ok(name.to_owned());
+    }
+    let mut named: Vec<String> = plan
+        .entries
+        .iter()
+        .filter(|e| matches!(e.kind, Kind::UserPool | Kind::UserPoolClient))
+        .filter(|e| e.address.rsplit('.').next() == Some(name))
+        .map(|e| e.address.clone())
+        .collect();
+    named.sort();
+    named.dedup();
+    match named.len() {
+        0 => Ok(name.to_owned()),
+        1 => Ok(named.remove(0)),
+        _ => Err(AmbiguousName {
+            name: name.to_owned(),
+            addresses: named,
+        }),
+    }
 }
 
 /// The outputs of a stack whose values are `values`.

@@ -453,6 +453,11 @@ fn allow_replace_names_one_resource_by_address() {
         .map(|g| g.address)
         .collect();
     assert_eq!(left, ["userPools.web"]);
+    let given = ["userPools.web".to_owned(), "userPools.wbe".to_owned()];
+    assert_eq!(
+        super::run::unused_allowances(&plan, &live, &given).unwrap(),
+        ["userPools.wbe"]
+    );
 }
 
 /// A pool of the stack's name without any tag blocks the plan (naming `adopt`); one tagged as

@@ -93,19 +93,10 @@ impl Checked {
 
 /// Checks stack.yaml `bytes` (everything but the `crate:` paths). `file` names it in messages;
 /// `stack_dir` is the directory it lives in (absolute), against which `crate:` paths are later
-/// resolved. `stack_name` (the `--stack` flag) replaces the file's `stack:`.
+/// resolved. `stack_name` (the `--stack` flag) replaces the file's `stack:`. `env` (`--env`) is
+/// the environment merged over the file (see [`environments`]): a file that declares
+/// environments needs one; a file that declares none takes none.
 pub fn check(
-    bytes: &[u8],
-    file: &str,
-    stack_dir: &Path,
-    stack_name: Option<&str>,
-) -> Result<Checked, SpecError> {
-    run(bytes, file, stack_dir, stack_name, None)
-}
-
-/// [`check`] with environment `env` (`--env`) merged over the file (see [`environments`]). A file
-/// that declares environments needs one; a file that declares none takes none.
-pub fn check_env(
     bytes: &[u8],
     file: &str,
     stack_dir: &Path,
@@ -125,7 +116,7 @@ pub fn load(
     workspace: &Workspace,
     stack_name: Option<&str>,
 ) -> Result<Loaded, SpecError> {
-    check(bytes, file, stack_dir, stack_name)?.resolve(workspace)
+    check(bytes, file, stack_dir, stack_name, None)?.resolve(workspace)
 }
 
 /// The stages of loading, cheapest and most fundamental first; each stops at its own errors.

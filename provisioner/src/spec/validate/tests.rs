@@ -359,7 +359,7 @@ fn moved_entries_name_an_old_and_a_declared_address() {
 /// What loading `text` with environment `env` says (as [`check`]).
 fn check_in(text: &str, env: &str) -> String {
     let root = repo();
-    match spec::check_env(text.as_bytes(), "{file}", &root, None, Some(env))
+    match spec::check(text.as_bytes(), "{file}", &root, None, Some(env))
         .and_then(|checked| checked.resolve(&workspace()))
     {
         Ok(loaded) => format!("ok: {}", loaded.stack.name),
