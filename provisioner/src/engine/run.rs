@@ -7,7 +7,8 @@ use std::time::Instant;
 use anyhow::Context as _;
 
 use super::units::{self, Live};
-use super::{Context, DownStep, Leftover, Model, Resolve, Values, dag, lock};
+use super::{Context, DownStep, Leftover, Model, Resolve, Values, lock};
+use crate::dag;
 use crate::interrupt::Interrupted;
 use crate::plan::{Action, Entry, Kind, Plan, Summary};
 use crate::report::{DownReport, Incomplete, Outputs, PoolOutputs, UpReport};
@@ -408,7 +409,7 @@ pub async fn apply_up(
                 for entry in &changing {
                     ctx.progress.started(entry);
                 }
-                if let Err(err) = node.apply(&ctx, &live, &values, &waits).await {
+                if let Err(err) = node.apply(&ctx, &values, &waits).await {
                     let stopped = err.chain().any(|cause| cause.is::<dag::Abandoned>());
                     for entry in &changing {
                         if stopped {

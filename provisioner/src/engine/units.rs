@@ -1,16 +1,19 @@
 //! The one place that lists the kinds of resource a stack is made of. Each kind is a unit in
-//! `kinds/<kind>/unit.rs` (observe, plan, entries, apply, down, delete, leftovers); here each
-//! operation dispatches to them, one line per kind, every match exhaustive: adding a kind is a
-//! new unit, a `ResourceId` and a `Kind` variant, and the compiler names each line left to write
-//! here (the leftover sweep included).
+//! `kinds/<kind>/unit.rs` (observe, plan, down, delete, leftovers, and its plan's node, a
+//! [`Planned`]); here each operation dispatches to them, one line per kind, every match
+//! exhaustive: adding a kind is a new unit, a `ResourceId` and a `Kind` variant, its line in
+//! [`nodes!`], and the compiler names each line left to write here (the leftover sweep
+//! included). Each unit is handed what it reads of what was observed, its own and other kinds'
+//! facts by name, never the whole [`Live`].
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use super::{Blocker, Context, DownStep, Leftover, Model, Resolve, Values, dag};
+use super::{Blocker, Context, DownStep, Leftover, Model, Planned, Resolve, Values};
+use crate::dag;
 use crate::kinds::function::{self, LiveFunction};
 use crate::kinds::log_group::{self, LiveLogGroup};
-use crate::kinds::permission::Grants;
+use crate::kinds::permission::unit::ObservedStatements;
 use crate::kinds::rest_api::{self, ApiSearch};
 use crate::kinds::role::{self, LiveRole};
 use crate::kinds::user_pool::{self, unit::PoolSearch};
@@ -30,14 +33,41 @@ pub struct Live {
     pub roles: BTreeMap<String, Option<LiveRole>>,
     pub log_groups: BTreeMap<String, Option<LiveLogGroup>>,
     pub functions: BTreeMap<String, Option<LiveFunction>>,
-    /// Statements on functions this stack owns.
-    pub permissions: BTreeMap<String, Grants>,
+    /// Which functions exist, and the statements on those this stack owns.
+    pub statements: ObservedStatements,
     pub api: ApiSearch,
     /// What carries this stack's tag but stack.yaml no longer declares, every kind's.
     pub leftovers: Vec<Leftover>,
 }
 
 impl Live {
+    /// The stack's pool `pool`, as observed.
+    pub fn pool(&self, pool: &str) -> Option<&user_pool::LivePool> {
+        self.pools.get(pool).and_then(|s| s.owned.as_ref())
+    }
+
+    /// App client `client` of the stack's pool `pool`, as observed.
+    pub fn client(&self, pool: &str, client: &str) -> Option<&LiveClient> {
+        self.clients
+            .get(&(pool.to_owned(), client.to_owned()))
+            .and_then(Option::as_ref)
+    }
+
+    /// The role of `function`'s name, as observed (whoever's it is).
+    pub fn role(&self, function: &str) -> Option<&LiveRole> {
+        self.roles.get(function).and_then(Option::as_ref)
+    }
+
+    /// The log group of `function`'s name, as observed (whoever's it is).
+    pub fn log_group(&self, function: &str) -> Option<&LiveLogGroup> {
+        self.log_groups.get(function).and_then(Option::as_ref)
+    }
+
+    /// The function of `function`'s name, as observed (whoever's it is).
+    pub fn function(&self, function: &str) -> Option<&LiveFunction> {
+        self.functions.get(function).and_then(Option::as_ref)
+    }
+
     /// The rounds of reads `observe` made, each waiting on an answer of the one before: per kind,
     /// the listing or first read, then what only its answer can name. The longest, as found.
     pub fn read_depth(&self) -> usize {
@@ -117,8 +147,15 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Live> {
         client_ids,
         roles,
         log_groups,
+        statements: ObservedStatements {
+            functions: functions
+                .iter()
+                .filter(|(_, found)| found.is_some())
+                .map(|(name, _)| name.clone())
+                .collect(),
+            grants: permissions,
+        },
         functions,
-        permissions,
         api,
         leftovers,
     })
@@ -139,15 +176,59 @@ pub fn awaited_in_apply(id: &ResourceId, dep: &ResourceId) -> bool {
     }
 }
 
-/// A node's plan: what is live, what is desired, and the typed change between them.
-#[derive(Debug, Clone)]
-pub enum NodePlan {
-    Pool(user_pool::unit::Node),
-    Client(user_pool_client::unit::Node),
-    Role(role::unit::Node),
-    LogGroup(log_group::unit::Node),
-    Function(function::unit::Node),
-    Api(rest_api::unit::Node),
+/// The kinds of node a plan is made of, one line each: the [`NodePlan`] variant and its unit's
+/// node. Each method of [`NodePlan`] dispatches to the node's [`Planned`].
+macro_rules! nodes {
+    ($($variant:ident => $node:ty),+ $(,)?) => {
+        /// A node's plan: what is live, what is desired, and the typed change between them.
+        #[derive(Debug, Clone)]
+        pub enum NodePlan {
+            $($variant($node)),+
+        }
+
+        impl NodePlan {
+            /// The plan entries this node shows, NoOps included.
+            pub fn entries(&self, model: &Model) -> Vec<Entry> {
+                match self { $(NodePlan::$variant(node) => node.entries(model)),+ }
+            }
+
+            /// How many calls applying this node takes, one after another.
+            pub fn calls(&self) -> usize {
+                match self { $(NodePlan::$variant(node) => node.calls()),+ }
+            }
+
+            /// How many of [`NodePlan::calls`] come after what the node waits for part-way
+            /// (see [`awaited_in_apply`]), one after another.
+            pub fn calls_after_awaits(&self) -> usize {
+                match self { $(NodePlan::$variant(node) => node.calls_after_awaits()),+ }
+            }
+
+            /// What this node creates anew has no value (id, ARN) yet for those planned after it.
+            pub fn forget(&self, values: &mut Values) {
+                match self { $(NodePlan::$variant(node) => node.forget(values)),+ }
+            }
+
+            /// Makes the calls of this node's plan; records new values (ids, ARNs) in `values`.
+            /// `waits` lets it wait part-way for the needs it awaits in its apply.
+            pub async fn apply(
+                &self,
+                ctx: &Context,
+                values: &Mutex<Values>,
+                waits: &dag::Waits,
+            ) -> anyhow::Result<()> {
+                match self { $(NodePlan::$variant(node) => node.apply(ctx, values, waits).await),+ }
+            }
+        }
+    };
+}
+
+nodes! {
+    Pool => user_pool::unit::Node,
+    Client => user_pool_client::unit::Node,
+    Role => role::unit::Node,
+    LogGroup => log_group::unit::Node,
+    Function => function::unit::Node,
+    Api => rest_api::unit::Node,
 }
 
 /// Plans one node from what was observed and the values known now. Pure.
@@ -159,118 +240,86 @@ pub fn plan(
     mode: Resolve,
 ) -> Result<NodePlan, Blocker> {
     Ok(match id {
-        ResourceId::UserPool { pool } => NodePlan::Pool(user_pool::unit::plan(model, live, pool)?),
-        ResourceId::UserPoolClient { pool, client } => NodePlan::Client(
-            user_pool_client::unit::plan(model, live, values, pool, client)?,
-        ),
-        ResourceId::Role { function } => {
-            NodePlan::Role(role::unit::plan(model, live, values, function, mode)?)
+        ResourceId::UserPool { pool } => {
+            NodePlan::Pool(user_pool::unit::plan(model, live.pools.get(pool), pool)?)
         }
-        ResourceId::LogGroup { function } => {
-            NodePlan::LogGroup(log_group::unit::plan(model, live, function)?)
+        ResourceId::UserPoolClient { pool, client } => {
+            NodePlan::Client(user_pool_client::unit::plan(
+                model,
+                live.pools.get(pool).and_then(|s| s.owned.as_ref()),
+                live.client(pool, client),
+                values,
+                pool,
+                client,
+            )?)
         }
-        ResourceId::Function { function } => {
-            NodePlan::Function(function::unit::plan(model, live, values, function, mode)?)
-        }
-        ResourceId::Api => NodePlan::Api(rest_api::unit::plan(model, live, values, mode)?),
+        ResourceId::Role { function } => NodePlan::Role(role::unit::plan(
+            model,
+            live.role(function),
+            values,
+            function,
+            mode,
+        )?),
+        ResourceId::LogGroup { function } => NodePlan::LogGroup(log_group::unit::plan(
+            model,
+            live.log_group(function),
+            live.function(function)
+                .is_some_and(|f| f.owned_by(&model.stack.name)),
+            function,
+        )?),
+        ResourceId::Function { function } => NodePlan::Function(function::unit::plan(
+            model,
+            live.function(function),
+            &live.statements,
+            values,
+            function,
+            mode,
+        )?),
+        ResourceId::Api => NodePlan::Api(rest_api::unit::plan(
+            model,
+            &live.api,
+            &live.statements,
+            values,
+            mode,
+        )?),
     })
-}
-
-impl NodePlan {
-    /// The plan entries this node shows, NoOps included.
-    pub fn entries(&self, model: &Model) -> Vec<Entry> {
-        match self {
-            NodePlan::Pool(node) => node.entries(model),
-            NodePlan::Client(node) => node.entries(model),
-            NodePlan::Role(node) => node.entries(model),
-            NodePlan::LogGroup(node) => node.entries(model),
-            NodePlan::Function(node) => node.entries(model),
-            NodePlan::Api(node) => node.entries(model),
-        }
-    }
-
-    /// How many calls applying this node takes, one after another.
-    pub fn calls(&self) -> usize {
-        match self {
-            NodePlan::Pool(node) => node.calls(),
-            NodePlan::Client(node) => node.calls(),
-            NodePlan::Role(node) => node.calls(),
-            NodePlan::LogGroup(node) => node.calls(),
-            NodePlan::Function(node) => node.calls(),
-            NodePlan::Api(node) => node.calls(),
-        }
-    }
-
-    /// How many of [`NodePlan::calls`] come after what the node waits for part-way (see
-    /// [`awaited_in_apply`]), one after another.
-    pub fn calls_after_awaits(&self) -> usize {
-        match self {
-            NodePlan::Api(node) => node.calls_after_functions(),
-            NodePlan::Pool(_)
-            | NodePlan::Client(_)
-            | NodePlan::Role(_)
-            | NodePlan::LogGroup(_)
-            | NodePlan::Function(_) => 0,
-        }
-    }
-
-    /// What this node creates anew has no value (id, ARN) yet for those planned after it.
-    pub fn forget(&self, values: &mut Values) {
-        match self {
-            NodePlan::Pool(node) => node.forget(values),
-            NodePlan::Client(node) => node.forget(values),
-            // Their values (ARNs, names) are known before they exist.
-            NodePlan::Role(_) | NodePlan::LogGroup(_) | NodePlan::Function(_) => {}
-            // The API's id is looked up when its permissions are applied.
-            NodePlan::Api(_) => {}
-        }
-    }
-
-    /// Makes the calls of this node's plan; records new values (ids, ARNs) in `values`.
-    /// `waits` lets it wait part-way for the needs it awaits in its apply.
-    pub async fn apply(
-        &self,
-        ctx: &Context,
-        observed: &Live,
-        values: &Mutex<Values>,
-        waits: &dag::Waits,
-    ) -> anyhow::Result<()> {
-        match self {
-            NodePlan::Pool(node) => node.apply(ctx, values).await,
-            NodePlan::Client(node) => node.apply(ctx, values).await,
-            NodePlan::Role(node) => node.apply(ctx).await,
-            NodePlan::LogGroup(node) => node.apply(ctx).await,
-            NodePlan::Function(node) => node.apply(ctx).await,
-            NodePlan::Api(node) => node.apply(ctx, observed, values, waits).await,
-        }
-    }
 }
 
 /// What `down` does to one resource.
 pub fn down(model: &Model, live: &Live, id: &ResourceId, delete_data: bool) -> Vec<DownStep> {
     match id {
-        ResourceId::UserPool { pool } => user_pool::unit::down(model, live, pool, delete_data),
-        ResourceId::UserPoolClient { pool, client } => {
-            user_pool_client::unit::down(model, live, pool, client, delete_data)
+        ResourceId::UserPool { pool } => {
+            user_pool::unit::down(model, live.pool(pool), pool, delete_data)
         }
-        ResourceId::Role { function } => role::unit::down(model, live, function),
-        ResourceId::LogGroup { function } => log_group::unit::down(model, live, function),
-        ResourceId::Function { function } => function::unit::down(model, live, function),
-        ResourceId::Api => rest_api::unit::down(live),
+        ResourceId::UserPoolClient { pool, client } => user_pool_client::unit::down(
+            model,
+            live.client(pool, client),
+            pool,
+            client,
+            delete_data,
+        ),
+        ResourceId::Role { function } => role::unit::down(model, live.role(function), function),
+        ResourceId::LogGroup { function } => {
+            log_group::unit::down(model, live.log_group(function), function)
+        }
+        ResourceId::Function { function } => {
+            function::unit::down(model, live.function(function), function)
+        }
+        ResourceId::Api => rest_api::unit::down(live.api.owned.as_ref()),
     }
 }
 
 /// Deletes one resource `down` planned to delete.
 pub async fn delete(ctx: &Context, live: &Live, id: &ResourceId) -> anyhow::Result<()> {
     match id {
-        ResourceId::UserPool { pool } => user_pool::unit::delete(ctx, live, pool).await,
+        ResourceId::UserPool { pool } => user_pool::unit::delete(ctx, live.pool(pool), pool).await,
         ResourceId::UserPoolClient { pool, client } => {
-            user_pool_client::unit::delete(ctx, live, pool, client).await
+            user_pool_client::unit::delete(ctx, live.pool(pool), live.client(pool, client)).await
         }
         ResourceId::Role { function } => role::unit::delete(ctx, function).await,
         ResourceId::LogGroup { function } => log_group::unit::delete(ctx, function).await,
         ResourceId::Function { function } => function::unit::delete(ctx, function).await,
-        ResourceId::Api => rest_api::unit::delete(ctx, live).await,
+        ResourceId::Api => rest_api::unit::delete(ctx, live.api.owned.as_ref()).await,
     }
 }
 

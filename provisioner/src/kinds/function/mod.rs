@@ -210,21 +210,7 @@ fn aws_error(
     }
 }
 
-/// How long to wait for a function to settle, and for IAM to let Lambda assume a new role.
-#[derive(Debug, Clone, Copy)]
-pub struct Waits {
-    pub settle: Duration,
-    pub role_propagation: Duration,
-}
-
-impl Default for Waits {
-    fn default() -> Self {
-        Waits {
-            settle: Duration::from_secs(300),
-            role_propagation: Duration::from_secs(120),
-        }
-    }
-}
+pub use crate::base::LambdaWaits as Waits;
 
 /// The function named `name`, if it exists (whoever owns it).
 pub async fn find(client: &Client, name: &str) -> Result<Option<LiveFunction>, FunctionError> {

@@ -9,8 +9,9 @@ use anyhow::Context as _;
 use futures_util::future::try_join_all;
 
 use super::{FunctionChanges, FunctionSettings, LiveFunction};
-use crate::engine::{
-    Blocker, Context, DownStep, Leftover, Live, Model, Resolve, Values, leftovers_by_name, logical,
+use crate::base::{
+    Blocker, Context, DownStep, Leftover, Model, Planned, Resolve, Values, leftovers_by_name,
+    logical,
 };
 use crate::kinds::permission::{self, Grants, unit::PermissionPlan};
 use crate::plan::{Action, Entry, Kind};
@@ -144,9 +145,12 @@ pub struct Node {
     pub permissions: Option<PermissionPlan>,
 }
 
+/// Plans `function` from the function of its name as observed (`found`, whoever's it is) and the
+/// statements observed on the stack's functions (`permissions`).
 pub fn plan(
     model: &Model,
-    live: &Live,
+    found: Option<&LiveFunction>,
+    permissions: &permission::unit::ObservedStatements,
     values: &Values,
     function: &str,
     mode: Resolve,
@@ -172,7 +176,7 @@ pub fn plan(
         &model.target.role_arn(&spec.role_name(&model.target.region)),
         &code,
     );
-    let found = live.functions.get(function).cloned().flatten();
+    let found = found.cloned();
     let (action, work) = match &found {
         None => (Action::Create, FunctionWork::Create),
         Some(found) if !found.owned_by(&stack.name) => {
@@ -198,7 +202,7 @@ pub fn plan(
     let permissions = stack
         .api
         .is_none()
-        .then(|| permission::unit::plan(live, function, Grants::new()));
+        .then(|| permission::unit::plan(permissions, function, Grants::new()));
     Ok(Node {
         function: function.to_owned(),
         desired: Box::new(desired),
@@ -209,8 +213,8 @@ pub fn plan(
     })
 }
 
-impl Node {
-    pub fn entries(&self, model: &Model) -> Vec<Entry> {
+impl Planned for Node {
+    fn entries(&self, model: &Model) -> Vec<Entry> {
         let spec = &model.stack.functions[&self.function];
         let mut entries = vec![
             Entry::new(
@@ -229,7 +233,7 @@ impl Node {
 
     /// How many calls applying this takes, one after another (a wait for the function to settle
     /// counted as one read).
-    pub fn calls(&self) -> usize {
+    fn calls(&self) -> usize {
         let function = match &self.work {
             FunctionWork::None => 0,
             FunctionWork::Create => 2,
@@ -238,7 +242,12 @@ impl Node {
         function + self.permissions.as_ref().map_or(0, |p| p.changes.len())
     }
 
-    pub async fn apply(&self, ctx: &Context) -> anyhow::Result<()> {
+    async fn apply(
+        &self,
+        ctx: &Context,
+        _values: &std::sync::Mutex<Values>,
+        _waits: &crate::dag::Waits,
+    ) -> anyhow::Result<()> {
         let lambda = &ctx.clients.lambda;
         let spec = &ctx.stack.functions[&self.function];
         let address = format!("functions.{}", self.function);
@@ -292,13 +301,9 @@ fn read_zip(ctx: &Context, function: &str) -> anyhow::Result<Vec<u8>> {
     std::fs::read(&code.zip).with_context(|| format!("failed to read `{}`", code.zip.display()))
 }
 
-pub fn down(model: &Model, live: &Live, function: &str) -> Vec<DownStep> {
+pub fn down(model: &Model, found: Option<&LiveFunction>, function: &str) -> Vec<DownStep> {
     let stack = &model.stack;
-    let ours = live
-        .functions
-        .get(function)
-        .and_then(Option::as_ref)
-        .map(|found| found.owned_by(&stack.name));
+    let ours = found.map(|found| found.owned_by(&stack.name));
     // Its permissions live in its resource policy and go with it.
     DownStep::by_owner(ours, |action| {
         Entry::new(

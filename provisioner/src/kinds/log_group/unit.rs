@@ -9,8 +9,8 @@ use anyhow::Context as _;
 use futures_util::future::try_join_all;
 
 use super::{LiveLogGroup, log_group_name};
-use crate::engine::{
-    Blocker, Context, DownStep, Leftover, Live, Model, leftovers_by_name, logical,
+use crate::base::{
+    Blocker, Context, DownStep, Leftover, Model, Planned, Values, leftovers_by_name, logical,
 };
 use crate::plan::{Action, Entry, FieldChange, Kind, attribute};
 use crate::spec::OWNERSHIP_TAG;
@@ -141,14 +141,16 @@ pub struct Node {
     pub changes: BTreeSet<LogGroupChange>,
 }
 
-pub fn plan(model: &Model, live: &Live, function: &str) -> Result<Node, Blocker> {
+/// Plans `function`'s log group from the group of its name as observed, knowing whether the
+/// function of its name (whose logs go there) is this stack's.
+pub fn plan(
+    model: &Model,
+    group: Option<&LiveLogGroup>,
+    function_is_ours: bool,
+    function: &str,
+) -> Result<Node, Blocker> {
     let stack = &model.stack;
-    let group = live.log_groups.get(function).cloned().flatten();
-    let function_is_ours = live
-        .functions
-        .get(function)
-        .and_then(Option::as_ref)
-        .is_some_and(|f| f.owned_by(&stack.name));
+    let group = group.cloned();
     let retention = retention_days(model, function);
     let mut changes = BTreeSet::new();
     let action = match &group {
@@ -192,8 +194,8 @@ fn retention_days(model: &Model, function: &str) -> i32 {
     i32::try_from(model.stack.functions[function].log_retention_days).unwrap_or(i32::MAX)
 }
 
-impl Node {
-    pub fn entries(&self, model: &Model) -> Vec<Entry> {
+impl Planned for Node {
+    fn entries(&self, model: &Model) -> Vec<Entry> {
         let stack = &model.stack;
         let spec = &stack.functions[&self.function];
         let mut entry = Entry::new(
@@ -214,7 +216,7 @@ impl Node {
     }
 
     /// How many calls applying this takes, one after another.
-    pub fn calls(&self) -> usize {
+    fn calls(&self) -> usize {
         match &self.live {
             // CreateLogGroup, PutRetentionPolicy.
             None => 2,
@@ -222,7 +224,12 @@ impl Node {
         }
     }
 
-    pub async fn apply(&self, ctx: &Context) -> anyhow::Result<()> {
+    async fn apply(
+        &self,
+        ctx: &Context,
+        _values: &std::sync::Mutex<Values>,
+        _waits: &crate::dag::Waits,
+    ) -> anyhow::Result<()> {
         let logs = &ctx.clients.logs;
         let address = format!("functions.{}.logGroup", self.function);
         let name = log_group_name(&ctx.stack.functions[&self.function].physical_name);
@@ -247,8 +254,8 @@ impl Node {
     }
 }
 
-pub fn down(model: &Model, live: &Live, function: &str) -> Vec<DownStep> {
-    match live.log_groups.get(function).cloned().flatten() {
+pub fn down(model: &Model, group: Option<&LiveLogGroup>, function: &str) -> Vec<DownStep> {
+    match group.cloned() {
         Some(group) if group.owned_by(&model.stack.name) => {
             vec![DownStep::Delete(Entry::new(
                 format!("functions.{function}.logGroup"),

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use anyhow::Context as _;
 
 use super::{Grants, PermissionChanges};
-use crate::engine::{Context, Live, Model};
+use crate::base::{Context, Model};
 use crate::plan::{Action, Entry, Kind};
 
 /// Every AWS operation this kind calls, with what IAM must allow (`operations`).
@@ -37,12 +37,20 @@ pub struct PermissionPlan {
     pub changes: PermissionChanges,
 }
 
+/// What planning permissions reads of the observed functions: which exist (whoever's), and the
+/// statements on each of the stack's.
+#[derive(Debug, Clone, Default)]
+pub struct ObservedStatements {
+    pub functions: std::collections::BTreeSet<String>,
+    pub grants: BTreeMap<String, Grants>,
+}
+
 /// Plans `function`'s statements against `desired`.
-pub fn plan(live: &Live, function: &str, desired: Grants) -> PermissionPlan {
+pub fn plan(observed: &ObservedStatements, function: &str, desired: Grants) -> PermissionPlan {
     // A function created in this run has no statements yet: they are created with it (a cold
     // stack shows creates only). A live function's are diffed one by one.
-    let live_grants = live.permissions.get(function).cloned().unwrap_or_default();
-    let function_exists = live.functions.get(function).is_some_and(Option::is_some);
+    let live_grants = observed.grants.get(function).cloned().unwrap_or_default();
+    let function_exists = observed.functions.contains(function);
     let (action, changes) = super::diff(&live_grants, &desired);
     let action = if !function_exists && !desired.is_empty() {
         Action::Create
@@ -58,7 +66,11 @@ pub fn plan(live: &Live, function: &str, desired: Grants) -> PermissionPlan {
 }
 
 /// Per function, the statements the API's routes need, given the API's id.
-pub fn for_api(model: &Model, live: &Live, api_id: &str) -> BTreeMap<String, PermissionPlan> {
+pub fn for_api(
+    model: &Model,
+    observed: &ObservedStatements,
+    api_id: &str,
+) -> BTreeMap<String, PermissionPlan> {
     let routes = model
         .stack
         .api
@@ -75,7 +87,7 @@ pub fn for_api(model: &Model, live: &Live, api_id: &str) -> BTreeMap<String, Per
                 model.target,
                 api_id,
             );
-            (name.clone(), plan(live, name, desired))
+            (name.clone(), plan(observed, name, desired))
         })
         .collect()
 }

@@ -10,8 +10,8 @@ use aws_sdk_apigateway::types::{
 use futures_util::future::{BoxFuture, try_join_all};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use super::pacer::{Pacer, Quotas};
 use super::*;
+use crate::pace::{Pacer, Quotas};
 
 /// Creates the API, tagged as `stack`'s in the same call; returns it as live AWS now has it (its
 /// root resource only), for [`apply`] to fill in.

@@ -15,11 +15,10 @@
 //! paced to API Gateway's fixed control-plane quotas (see [`Pacer`]).
 
 //!
-//! Here: the settings, the pure diff and the errors; `driver.rs` reads and applies, `pacer.rs`
+//! Here: the settings, the pure diff and the errors; `driver.rs` reads and applies, `crate::pace`
 //! spaces the calls.
 
 mod driver;
-mod pacer;
 mod read;
 pub mod unit;
 
@@ -31,14 +30,14 @@ use sha2::{Digest, Sha256};
 use crate::plan::{Action, Differ, FieldChange, TypedDiffer};
 use crate::spec::{Api, OWNERSHIP_TAG};
 
+pub use crate::pace::Pacer;
 pub use driver::{FunctionReady, Schedule, apply, create, delete};
-pub use pacer::Pacer;
 pub use read::find;
 
 /// Prefix of the description of deployments this tool creates; the shape hash follows.
 pub const DEPLOYMENT_PREFIX: &str = "provisioner shape ";
 /// How stack.yaml's value reads in a plan before the resource it names exists.
-pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
+pub use crate::base::KNOWN_AFTER_APPLY;
 
 /// What a wait for the rest of the run fails with (the engine's `dag::Abandoned`, boxed).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

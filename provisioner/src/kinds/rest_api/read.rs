@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_apigateway::Client;
 
-use super::pacer::{Pacer, Quotas};
 use super::*;
+use crate::pace::{Pacer, Quotas};
 
 /// Every REST API named `name` (every page); the one tagged as `stack`'s is read in full. An empty
 /// `name` (no API declared) finds only undeclared ones.

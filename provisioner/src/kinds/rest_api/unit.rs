@@ -8,11 +8,12 @@ use anyhow::Context as _;
 use futures_util::future::{BoxFuture, try_join_all};
 
 use super::{ApiChanges, ApiSearch, DesiredApi, KNOWN_AFTER_APPLY, LiveApi};
-use crate::engine::{
-    Blocker, Context, DownStep, Leftover, Live, Model, NO_LONGER_DECLARED, Resolve, Unresolved,
-    Values, dag, lock, untagged_in_the_way,
+use crate::base::{
+    Blocker, Context, DownStep, Leftover, Model, NO_LONGER_DECLARED, Planned, Resolve, Unresolved,
+    Values, lock, untagged_in_the_way,
 };
-use crate::kinds::permission::unit::{self as permissions, PermissionPlan};
+use crate::dag;
+use crate::kinds::permission::unit::{self as permissions, ObservedStatements, PermissionPlan};
 use crate::plan::{Action, Entry, Kind};
 use crate::spec::{Reference, ResourceId};
 
@@ -128,9 +129,20 @@ pub struct Node {
     pub foreign: Vec<String>,
     /// By function: the statements its routes need.
     pub permissions: BTreeMap<String, PermissionPlan>,
+    /// The functions and statements observed, to plan those statements again once a new API
+    /// has its id.
+    pub observed: ObservedStatements,
 }
 
-pub fn plan(model: &Model, live: &Live, values: &Values, mode: Resolve) -> Result<Node, Blocker> {
+/// Plans the API from the API of the stack's name as observed (`search`), and the functions
+/// and their statements as observed (its routes' invoke permissions).
+pub fn plan(
+    model: &Model,
+    search: &ApiSearch,
+    observed: &ObservedStatements,
+    values: &Values,
+    mode: Resolve,
+) -> Result<Node, Blocker> {
     let stack = &model.stack;
     let Some(api) = &stack.api else {
         return Err(Blocker("api: not declared in stack.yaml".to_owned()));
@@ -165,15 +177,15 @@ pub fn plan(model: &Model, live: &Live, values: &Values, mode: Resolve) -> Resul
                 .unwrap_or_else(|| KNOWN_AFTER_APPLY.to_owned())
         },
     );
-    let owned = live.api.owned.as_ref();
-    if owned.is_none() && live.api.foreign.iter().any(|(_, owner)| owner.is_none()) {
+    let owned = search.owned.as_ref();
+    if owned.is_none() && search.foreign.iter().any(|(_, owner)| owner.is_none()) {
         // Most likely the stack's own API whose tag was removed: a second one would give the
         // stack a new URL and leave apps calling the old one.
         return Err(untagged_in_the_way(
             "api",
             "REST API",
             &stack.name,
-            live.api
+            search
                 .foreign
                 .iter()
                 .filter(|(_, owner)| owner.is_none())
@@ -189,13 +201,14 @@ pub fn plan(model: &Model, live: &Live, values: &Values, mode: Resolve) -> Resul
         desired: Box::new(desired),
         live: owned.cloned().map(Box::new),
         changes,
-        foreign: live.api.foreign.iter().map(|(id, _)| id.clone()).collect(),
-        permissions: permissions::for_api(model, live, &api_id),
+        foreign: search.foreign.iter().map(|(id, _)| id.clone()).collect(),
+        permissions: permissions::for_api(model, observed, &api_id),
+        observed: observed.clone(),
     })
 }
 
-impl Node {
-    pub fn entries(&self, model: &Model) -> Vec<Entry> {
+impl Planned for Node {
+    fn entries(&self, model: &Model) -> Vec<Entry> {
         let (desired, changes) = (&self.desired, &self.changes);
         let api_name = match &self.live {
             Some(api) => format!("{} ({})", api.name, api.id),
@@ -260,7 +273,7 @@ impl Node {
     /// How many calls applying this takes, one after another: the API's parts (the authorizers
     /// beside the resources, each level of those at once, then every route's method and
     /// integration at once) beside the permissions.
-    pub fn calls(&self) -> usize {
+    fn calls(&self) -> usize {
         let changes = &self.changes;
         let changing = |action: &Action| *action != Action::NoOp;
         let create = usize::from(self.live.is_none());
@@ -293,53 +306,15 @@ impl Node {
         create + parts.max(self.statements())
     }
 
-    /// How many of [`Node::calls`] come after the functions its routes call are ready, one after
-    /// another: an integration, the resources that go, the deployment and the stage; or a
-    /// function's statements, if longer.
-    pub fn calls_after_functions(&self) -> usize {
-        let changes = &self.changes;
-        let integration = changes
-            .routes
-            .values()
-            .any(|action| matches!(action, Action::Create | Action::Update { .. }));
-        (usize::from(integration) + self.closing()).max(self.statements())
-    }
-
-    /// The calls once every route is put, one after another: the resources that go (a level at
-    /// a time), the deployment, the stage.
-    fn closing(&self) -> usize {
-        let changes = &self.changes;
-        self.levels(Action::Delete)
-            + usize::from(changes.deployment.is_some())
-            + usize::from(changes.stage != Action::NoOp)
-    }
-
-    /// The most calls one function's statements take (one after another); functions at once.
-    fn statements(&self) -> usize {
-        self.permissions
-            .values()
-            .map(|p| p.changes.len())
-            .max()
-            .unwrap_or(0)
-    }
-
-    /// How many levels of the resource tree have resources with `wanted` (each level's go at once).
-    fn levels(&self, wanted: Action) -> usize {
-        self.changes
-            .resources
-            .iter()
-            .filter(|(_, action)| **action == wanted)
-            .map(|(path, _)| path.matches('/').count())
-            .collect::<std::collections::BTreeSet<_>>()
-            .len()
+    fn calls_after_awaits(&self) -> usize {
+        self.calls_after_functions()
     }
 
     /// Applies the API, waiting through `waits` for each function its routes call only before
     /// that route's integration and that function's statements.
-    pub async fn apply(
+    async fn apply(
         &self,
         ctx: &Context,
-        observed: &Live,
         values: &std::sync::Mutex<Values>,
         waits: &dag::Waits,
     ) -> anyhow::Result<()> {
@@ -360,7 +335,7 @@ impl Node {
         // Planned before the API had an id, maybe: the statements name it.
         let planned = match &self.live {
             Some(_) => self.permissions.clone(),
-            None => permissions::for_api(&ctx.model(), observed, &live.id),
+            None => permissions::for_api(&ctx.model(), &self.observed, &live.id),
         };
         let function = |name: &str| ResourceId::Function {
             function: name.to_owned(),
@@ -410,6 +385,49 @@ impl Node {
     }
 }
 
+impl Node {
+    /// How many of [`Node::calls`] come after the functions its routes call are ready, one after
+    /// another: an integration, the resources that go, the deployment and the stage; or a
+    /// function's statements, if longer.
+    pub fn calls_after_functions(&self) -> usize {
+        let changes = &self.changes;
+        let integration = changes
+            .routes
+            .values()
+            .any(|action| matches!(action, Action::Create | Action::Update { .. }));
+        (usize::from(integration) + self.closing()).max(self.statements())
+    }
+
+    /// The calls once every route is put, one after another: the resources that go (a level at
+    /// a time), the deployment, the stage.
+    fn closing(&self) -> usize {
+        let changes = &self.changes;
+        self.levels(Action::Delete)
+            + usize::from(changes.deployment.is_some())
+            + usize::from(changes.stage != Action::NoOp)
+    }
+
+    /// The most calls one function's statements take (one after another); functions at once.
+    fn statements(&self) -> usize {
+        self.permissions
+            .values()
+            .map(|p| p.changes.len())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// How many levels of the resource tree have resources with `wanted` (each level's go at once).
+    fn levels(&self, wanted: Action) -> usize {
+        self.changes
+            .resources
+            .iter()
+            .filter(|(_, action)| **action == wanted)
+            .map(|(path, _)| path.matches('/').count())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    }
+}
+
 /// Why the API is deployed again, in terms of stack.yaml: the routes that change.
 fn deployment_reason(api_exists: bool, changes: &ApiChanges) -> String {
     let routes: Vec<String> = changes
@@ -440,8 +458,9 @@ fn deployment_reason(api_exists: bool, changes: &ApiChanges) -> String {
     }
 }
 
-pub fn down(live: &Live) -> Vec<DownStep> {
-    match &live.api.owned {
+/// `found`: the stack's API as observed.
+pub fn down(found: Option<&LiveApi>) -> Vec<DownStep> {
+    match found {
         None => vec![DownStep::Absent],
         // Its parts, deployments and stage go with it.
         Some(api) => vec![DownStep::Delete(Entry::new(
@@ -453,8 +472,8 @@ pub fn down(live: &Live) -> Vec<DownStep> {
     }
 }
 
-pub async fn delete(ctx: &Context, live: &Live) -> anyhow::Result<()> {
-    if let Some(api) = &live.api.owned {
+pub async fn delete(ctx: &Context, found: Option<&LiveApi>) -> anyhow::Result<()> {
+    if let Some(api) = found {
         super::delete(&ctx.clients.apigateway, &ctx.pacer, &api.name, &api.id).await?;
     }
     Ok(())
@@ -476,7 +495,7 @@ pub async fn adopt(
     arn: &str,
     stack: &str,
 ) -> anyhow::Result<()> {
-    pacer.wait(super::pacer::Quotas::General).await;
+    pacer.wait(crate::pace::Quotas::General).await;
     client
         .tag_resource()
         .resource_arn(arn)

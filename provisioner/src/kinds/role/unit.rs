@@ -7,8 +7,8 @@ use anyhow::Context as _;
 use futures_util::future::try_join_all;
 
 use super::{LiveRole, RoleChanges, RoleSettings};
-use crate::engine::{
-    Blocker, Context, DownStep, Leftover, Live, Model, Resolve, Unresolved, Values, logical,
+use crate::base::{
+    Blocker, Context, DownStep, Leftover, Model, Planned, Resolve, Unresolved, Values, logical,
 };
 use crate::plan::{Action, Entry, Kind};
 use crate::spec::Stack;
@@ -170,9 +170,10 @@ pub struct Node {
     pub work: RoleWork,
 }
 
+/// Plans `function`'s role from the role of its name as observed (`found`, whoever's it is).
 pub fn plan(
     model: &Model,
-    live: &Live,
+    found: Option<&LiveRole>,
     values: &Values,
     function: &str,
     mode: Resolve,
@@ -194,7 +195,7 @@ pub fn plan(
             name.len()
         )));
     }
-    let found = live.roles.get(function).cloned().flatten();
+    let found = found.cloned();
     let (action, work) = match &found {
         None => (Action::Create, RoleWork::Create),
         Some(found) if !found.owned_by(&stack.name, region) => {
@@ -225,8 +226,8 @@ pub fn plan(
     })
 }
 
-impl Node {
-    pub fn entries(&self, model: &Model) -> Vec<Entry> {
+impl Planned for Node {
+    fn entries(&self, model: &Model) -> Vec<Entry> {
         vec![
             Entry::new(
                 format!("functions.{}.role", self.function),
@@ -239,7 +240,7 @@ impl Node {
     }
 
     /// How many calls applying this takes, one after another.
-    pub fn calls(&self) -> usize {
+    fn calls(&self) -> usize {
         match &self.work {
             RoleWork::None => 0,
             // CreateRole, then each policy attached or put.
@@ -250,7 +251,12 @@ impl Node {
         }
     }
 
-    pub async fn apply(&self, ctx: &Context) -> anyhow::Result<()> {
+    async fn apply(
+        &self,
+        ctx: &Context,
+        _values: &std::sync::Mutex<Values>,
+        _waits: &crate::dag::Waits,
+    ) -> anyhow::Result<()> {
         let stack = &ctx.stack;
         let spec = &stack.functions[&self.function];
         let address = format!("functions.{}.role", self.function);
@@ -284,13 +290,9 @@ impl Node {
     }
 }
 
-pub fn down(model: &Model, live: &Live, function: &str) -> Vec<DownStep> {
+pub fn down(model: &Model, found: Option<&LiveRole>, function: &str) -> Vec<DownStep> {
     let stack = &model.stack;
-    let ours = live
-        .roles
-        .get(function)
-        .and_then(Option::as_ref)
-        .map(|found| found.owned_by(&stack.name, &model.target.region));
+    let ours = found.map(|found| found.owned_by(&stack.name, &model.target.region));
     DownStep::by_owner(ours, |action| {
         Entry::new(
             format!("functions.{function}.role"),

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use anyhow::Context as _;
 
 use super::{LivePool, PoolSettings, UserPoolError};
-use crate::engine::{
-    Blocker, Context, DownStep, Leftover, Live, Model, PoolValues, Values, lock, logical,
+use crate::base::{
+    Blocker, Context, DownStep, Leftover, Model, Planned, PoolValues, Values, lock, logical,
     untagged_in_the_way,
 };
 use crate::plan::{Action, Entry, Kind, Whole};
@@ -245,9 +245,10 @@ pub struct Node {
     pub moved_from: Option<String>,
 }
 
-pub fn plan(model: &Model, live: &Live, name: &str) -> Result<Node, Blocker> {
+/// Plans pool `name` from its `search` as observed (None: not looked for).
+pub fn plan(model: &Model, search: Option<&PoolSearch>, name: &str) -> Result<Node, Blocker> {
     let spec = &model.stack.user_pools[name];
-    let search = live.pools.get(name).cloned().unwrap_or_default();
+    let search = search.cloned().unwrap_or_default();
     if let (Some(new), Some(old)) = (&search.owned, &search.also_under_old_name) {
         return Err(Blocker(format!(
             "userPools.{name}: a `moved` entry renames a pool to it, but the stack has a pool under each name: `{}` ({}, {} users by Cognito's estimate) and `{}` ({}, {} users); nothing is changed while it is unclear which one is meant\n  hint: remove the `moved` entry to keep `{}`; to keep the other, delete or untag `{}` first",
@@ -301,8 +302,8 @@ pub fn plan(model: &Model, live: &Live, name: &str) -> Result<Node, Blocker> {
     })
 }
 
-impl Node {
-    pub fn entries(&self, model: &Model) -> Vec<Entry> {
+impl Planned for Node {
+    fn entries(&self, model: &Model) -> Vec<Entry> {
         let spec = &model.stack.user_pools[&self.name];
         let physical = self
             .live
@@ -337,7 +338,7 @@ impl Node {
     }
 
     /// How many calls applying this takes, one after another.
-    pub fn calls(&self) -> usize {
+    fn calls(&self) -> usize {
         match &self.change {
             PoolChange::None => 0,
             PoolChange::Create | PoolChange::Update(_) => 1,
@@ -348,7 +349,7 @@ impl Node {
 
     /// A pool created anew has no id or ARN yet for what is planned after it (its clients go
     /// with it).
-    pub fn forget(&self, values: &mut Values) {
+    fn forget(&self, values: &mut Values) {
         match self.change {
             PoolChange::Create | PoolChange::Replace(_) => {
                 values.pools.remove(&self.name);
@@ -358,10 +359,11 @@ impl Node {
         }
     }
 
-    pub async fn apply(
+    async fn apply(
         &self,
         ctx: &Context,
         values: &std::sync::Mutex<Values>,
+        _waits: &crate::dag::Waits,
     ) -> anyhow::Result<()> {
         let (stack, cognito) = (&ctx.stack, &ctx.clients.cognito);
         let spec = &stack.user_pools[&self.name];
@@ -408,8 +410,14 @@ pub fn deletes_data(model: &Model, pool: &str, delete_data: bool) -> bool {
     delete_data || model.stack.user_pools[pool].removal == Removal::Delete
 }
 
-pub fn down(model: &Model, live: &Live, pool: &str, delete_data: bool) -> Vec<DownStep> {
-    let Some(found) = live.pools.get(pool).and_then(|s| s.owned.as_ref()) else {
+/// `found`: the pool of this stack as observed.
+pub fn down(
+    model: &Model,
+    found: Option<&LivePool>,
+    pool: &str,
+    delete_data: bool,
+) -> Vec<DownStep> {
+    let Some(found) = found else {
         return vec![DownStep::Absent];
     };
     let entry = Entry::new(
@@ -432,8 +440,8 @@ pub fn down(model: &Model, live: &Live, pool: &str, delete_data: bool) -> Vec<Do
     }
 }
 
-pub async fn delete(ctx: &Context, live: &Live, pool: &str) -> anyhow::Result<()> {
-    if let Some(found) = live.pools.get(pool).and_then(|s| s.owned.as_ref()) {
+pub async fn delete(ctx: &Context, found: Option<&LivePool>, pool: &str) -> anyhow::Result<()> {
+    if let Some(found) = found {
         super::delete(
             &ctx.clients.cognito,
             &ctx.stack.name,

@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 use anyhow::Context as _;
 
 use super::{ClientSettings, LiveClient};
-use crate::engine::{
-    Blocker, Context, DownStep, Leftover, Live, Model, NO_LONGER_DECLARED, Values, lock, logical,
+use crate::base::{
+    Blocker, Context, DownStep, Leftover, Model, NO_LONGER_DECLARED, Planned, Values, lock, logical,
 };
+use crate::kinds::user_pool::LivePool;
 use crate::kinds::user_pool::unit::{PoolSearch, deletes_data};
 use crate::plan::{Action, Entry, Kind, Whole};
 use crate::spec::ResourceId;
@@ -150,23 +151,21 @@ pub struct Node {
     pub change: ClientChange,
 }
 
+/// Plans app client `client` of `pool` from what was observed: the stack's pool of that name
+/// (`observed_pool`), and the client in it (`observed`).
 pub fn plan(
     model: &Model,
-    live: &Live,
+    observed_pool: Option<&LivePool>,
+    observed: Option<&LiveClient>,
     values: &Values,
     pool: &str,
     client: &str,
 ) -> Result<Node, Blocker> {
     let spec = &model.stack.user_pools[pool].clients[client];
-    let observed_pool = live.pools.get(pool).and_then(|s| s.owned.as_ref());
     let pool_id = values.pools.get(pool).map(|p| p.id.clone());
     // A client observed in a pool that is being replaced goes with it.
     let found = match (observed_pool, &pool_id) {
-        (Some(observed), Some(current)) if observed.id == *current => live
-            .clients
-            .get(&(pool.to_owned(), client.to_owned()))
-            .cloned()
-            .flatten(),
+        (Some(observed_pool), Some(current)) if observed_pool.id == *current => observed.cloned(),
         _ => None,
     };
     let (action, change) = match &found {
@@ -192,8 +191,8 @@ pub fn plan(
     })
 }
 
-impl Node {
-    pub fn entries(&self, model: &Model) -> Vec<Entry> {
+impl Planned for Node {
+    fn entries(&self, model: &Model) -> Vec<Entry> {
         let spec = &model.stack.user_pools[&self.pool].clients[&self.client];
         let physical = self
             .live
@@ -222,7 +221,7 @@ impl Node {
     }
 
     /// How many calls applying this takes, one after another.
-    pub fn calls(&self) -> usize {
+    fn calls(&self) -> usize {
         match self.change {
             ClientChange::None => 0,
             ClientChange::Create | ClientChange::Update(_) => 1,
@@ -231,7 +230,7 @@ impl Node {
     }
 
     /// A client created anew has no id yet for what is planned after it.
-    pub fn forget(&self, values: &mut Values) {
+    fn forget(&self, values: &mut Values) {
         match self.change {
             ClientChange::Create | ClientChange::Replace(_) => {
                 if let Some(clients) = values.clients.get_mut(&self.pool) {
@@ -242,10 +241,11 @@ impl Node {
         }
     }
 
-    pub async fn apply(
+    async fn apply(
         &self,
         ctx: &Context,
         values: &std::sync::Mutex<Values>,
+        _waits: &crate::dag::Waits,
     ) -> anyhow::Result<()> {
         let cognito = &ctx.clients.cognito;
         let spec = &ctx.stack.user_pools[&self.pool].clients[&self.client];
@@ -292,14 +292,15 @@ impl Node {
     }
 }
 
+/// `found`: the client as observed.
 pub fn down(
     model: &Model,
-    live: &Live,
+    found: Option<&LiveClient>,
     pool: &str,
     client: &str,
     delete_data: bool,
 ) -> Vec<DownStep> {
-    let Some(Some(found)) = live.clients.get(&(pool.to_owned(), client.to_owned())) else {
+    let Some(found) = found else {
         return vec![DownStep::Absent];
     };
     let entry = Entry::new(
@@ -318,10 +319,13 @@ pub fn down(
     }
 }
 
-pub async fn delete(ctx: &Context, live: &Live, pool: &str, client: &str) -> anyhow::Result<()> {
-    let found_pool = live.pools.get(pool).and_then(|s| s.owned.as_ref());
-    let found = live.clients.get(&(pool.to_owned(), client.to_owned()));
-    if let (Some(found_pool), Some(Some(found))) = (found_pool, found) {
+/// Deletes the client `found` in `found_pool`, as observed.
+pub async fn delete(
+    ctx: &Context,
+    found_pool: Option<&LivePool>,
+    found: Option<&LiveClient>,
+) -> anyhow::Result<()> {
+    if let (Some(found_pool), Some(found)) = (found_pool, found) {
         super::delete(&ctx.clients.cognito, &found_pool.id, found).await?;
     }
     Ok(())

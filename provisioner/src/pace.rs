@@ -24,7 +24,7 @@ pub struct Pacer {
 
 /// Which quota a call counts against.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Quotas {
+pub enum Quotas {
     General,
     Resource,
     GetResources,
@@ -64,7 +64,7 @@ impl Pacer {
 }
 
 impl Pacer {
-    pub(super) async fn wait(&self, quota: Quotas) {
+    pub async fn wait(&self, quota: Quotas) {
         let (limiter, what) = match quota {
             Quotas::General => (&self.general, "10 calls per second"),
             Quotas::Resource => (&self.resources, "CreateResource: 5 per second"),
