@@ -159,14 +159,8 @@ pub enum LockError {
         #[source]
         source: crate::kinds::log_group::LogGroupError,
     },
-    #[error("failed to {action} the lock of stack `{stack}` (log group `{name}`)")]
-    Aws {
-        action: &'static str,
-        stack: String,
-        name: String,
-        #[source]
-        source: Box<aws_sdk_cloudwatchlogs::Error>,
-    },
+    #[error(transparent)]
+    Aws(#[from] crate::aws::AwsError),
 }
 
 /// A lock this run holds. Release it with [`Lock::release`]; a run killed outright leaves it
@@ -267,12 +261,10 @@ impl Lock {
                     Ok(())
                 }
             }
-            Err(err) => match aws_sdk_cloudwatchlogs::Error::from(err) {
+            Err(err) => match aws_error("read the holder of", &self.stack, &self.name)(err) {
                 // Removed meanwhile (`provisioner unlock`): nothing to give back.
-                aws_sdk_cloudwatchlogs::Error::ResourceNotFoundException(_) => Ok(()),
-                err => Err(aws_error("read the holder of", &self.stack, &self.name)(
-                    err,
-                )),
+                LockError::Aws(err) if err.is_not_found() => Ok(()),
+                err => Err(err),
             },
         }
     }
@@ -411,17 +403,11 @@ async fn read(client: &Client, stack: &str, name: &str) -> Result<Option<Holder>
 async fn delete(client: &Client, stack: &str, name: &str) -> Result<(), LockError> {
     match client.delete_log_group().log_group_name(name).send().await {
         Ok(_) => Ok(()),
-        Err(err) => {
-            let err = aws_sdk_cloudwatchlogs::Error::from(err);
-            if matches!(
-                err,
-                aws_sdk_cloudwatchlogs::Error::ResourceNotFoundException(_)
-            ) {
-                Ok(())
-            } else {
-                Err(aws_error("remove", stack, name)(err))
-            }
-        }
+        Err(err) => match aws_error("remove", stack, name)(err) {
+            // Already gone counts as removed.
+            LockError::Aws(err) if err.is_not_found() => Ok(()),
+            err => Err(err),
+        },
     }
 }
 
@@ -430,13 +416,9 @@ fn aws_error<E: Into<aws_sdk_cloudwatchlogs::Error>>(
     stack: &str,
     name: &str,
 ) -> impl FnOnce(E) -> LockError {
-    let (stack, name) = (stack.to_owned(), name.to_owned());
-    move |err| LockError::Aws {
-        action,
-        stack,
-        name,
-        source: Box::new(err.into()),
-    }
+    let resource = format!("the lock of stack `{stack}` (log group `{name}`)");
+    let aws = crate::aws::AwsError::of::<aws_sdk_cloudwatchlogs::Error, E>(action, resource);
+    move |err| LockError::Aws(aws(err))
 }
 
 /// A tag value keeps letters, digits, spaces and `_.:/=+-@` (CloudWatch Logs' rule), at most 256.

@@ -241,11 +241,10 @@ async fn a_role_lambda_cannot_assume_is_retried_within_a_bound_then_reported() {
     );
     assert!(
         matches!(
-            err,
-            FunctionError::Aws {
-                action: "create",
-                ..
-            }
+            &err,
+            FunctionError::Aws(aws) if aws.action == "create"
+                && aws.service == provisioner::operations::Service::Lambda
+                && aws.code.as_deref() == Some("InvalidParameterValueException")
         ),
         "{err:?}"
     );

@@ -166,13 +166,8 @@ impl LiveFunction {
 
 #[derive(Debug, thiserror::Error)]
 pub enum FunctionError {
-    #[error("failed to {action} Lambda function `{name}`")]
-    Aws {
-        action: &'static str,
-        name: String,
-        #[source]
-        source: Box<aws_sdk_lambda::Error>,
-    },
+    #[error(transparent)]
+    Aws(#[from] crate::aws::AwsError),
     /// Whether the function is ours cannot be told: never read as "someone else's".
     #[error(
         "cannot read the tags of Lambda function `{name}` ({detail}), so cannot tell whether this stack owns it\n\nhint: allow `lambda:ListTags` on `{arn}` to the identity running provisioner"
@@ -203,11 +198,11 @@ fn aws_error(
     name: &str,
     err: impl Into<aws_sdk_lambda::Error>,
 ) -> FunctionError {
-    FunctionError::Aws {
+    FunctionError::Aws(crate::aws::AwsError::new::<aws_sdk_lambda::Error>(
         action,
-        name: name.to_owned(),
-        source: Box::new(err.into()),
-    }
+        format!("Lambda function `{name}`"),
+        err.into(),
+    ))
 }
 
 pub use crate::base::LambdaWaits as Waits;
@@ -216,13 +211,10 @@ pub use crate::base::LambdaWaits as Waits;
 pub async fn find(client: &Client, name: &str) -> Result<Option<LiveFunction>, FunctionError> {
     let output = match client.get_function().function_name(name).send().await {
         Ok(output) => output,
-        Err(err) => {
-            let err = aws_sdk_lambda::Error::from(err);
-            if matches!(err, aws_sdk_lambda::Error::ResourceNotFoundException(_)) {
-                return Ok(None);
-            }
-            return Err(aws_error("read", name, err));
-        }
+        Err(err) => match aws_error("read", name, err) {
+            FunctionError::Aws(err) if err.is_not_found() => return Ok(None),
+            err => return Err(err),
+        },
     };
     let Some(configuration) = output.configuration() else {
         return Ok(None);
@@ -460,14 +452,10 @@ async fn update_configuration(
 pub async fn delete(client: &Client, name: &str) -> Result<(), FunctionError> {
     match client.delete_function().function_name(name).send().await {
         Ok(_) => Ok(()),
-        Err(err) => {
-            let err = aws_sdk_lambda::Error::from(err);
-            if matches!(err, aws_sdk_lambda::Error::ResourceNotFoundException(_)) {
-                Ok(())
-            } else {
-                Err(aws_error("delete", name, err))
-            }
-        }
+        Err(err) => match aws_error("delete", name, err) {
+            FunctionError::Aws(err) if err.is_not_found() => Ok(()),
+            err => Err(err),
+        },
     }
 }
 

@@ -50,25 +50,15 @@ pub fn diff(live_retention_days: Option<i32>, desired_retention_days: i32) -> Ac
     d.action()
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("failed to {action} log group `{name}`")]
-pub struct LogGroupError {
-    action: &'static str,
-    name: String,
-    #[source]
-    source: Box<aws_sdk_cloudwatchlogs::Error>,
-}
+/// A log group's calls fail only as AWS answers.
+pub type LogGroupError = crate::aws::AwsError;
 
+/// What a CloudWatch Logs call's error on group `name` becomes.
 fn aws_error<E: Into<aws_sdk_cloudwatchlogs::Error>>(
     action: &'static str,
     name: &str,
 ) -> impl FnOnce(E) -> LogGroupError {
-    let name = name.to_owned();
-    move |err| LogGroupError {
-        action,
-        name,
-        source: Box::new(err.into()),
-    }
+    LogGroupError::of::<aws_sdk_cloudwatchlogs::Error, E>(action, format!("log group `{name}`"))
 }
 
 /// The log group named exactly `name`, if it exists, with its tags.
@@ -108,24 +98,17 @@ pub async fn with_tags(
         .map(str::to_owned)
         .or_else(|| group.arn().map(|arn| arn.trim_end_matches(":*").to_owned()))
         .unwrap_or_default();
-    let tags = match client
+    let listed = client
         .list_tags_for_resource()
         .resource_arn(&arn)
         .send()
         .await
-    {
-        Ok(output) => output.tags().cloned().unwrap_or_default(),
-        Err(err) => {
-            let err = aws_sdk_cloudwatchlogs::Error::from(err);
-            if matches!(
-                err,
-                aws_sdk_cloudwatchlogs::Error::ResourceNotFoundException(_)
-            ) {
-                return Ok(None);
-            }
-            return Err(aws_error("read the tags of", name)(err));
-        }
+        .map_err(aws_error("read the tags of", name));
+    // Deleted since it was listed.
+    let Some(listed) = crate::aws::absent_as_none(listed)? else {
+        return Ok(None);
     };
+    let tags = listed.tags().cloned().unwrap_or_default();
     Ok(Some(LiveLogGroup {
         name: name.to_owned(),
         arn,
@@ -215,20 +198,9 @@ pub async fn adopt(client: &Client, stack: &str, live: &LiveLogGroup) -> Result<
 
 /// Deletes the log group (and its logs); one already gone counts as deleted.
 pub async fn delete(client: &Client, name: &str) -> Result<(), LogGroupError> {
-    match client.delete_log_group().log_group_name(name).send().await {
-        Ok(_) => Ok(()),
-        Err(err) => {
-            let err = aws_sdk_cloudwatchlogs::Error::from(err);
-            if matches!(
-                err,
-                aws_sdk_cloudwatchlogs::Error::ResourceNotFoundException(_)
-            ) {
-                Ok(())
-            } else {
-                Err(aws_error("delete", name)(err))
-            }
-        }
-    }
+    let deleted = client.delete_log_group().log_group_name(name).send().await;
+    crate::aws::absent_as_none(deleted.map_err(aws_error("delete", name)))?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -139,17 +139,23 @@ pub fn diff(live: &Grants, desired: &Grants) -> (Action, PermissionChanges) {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PermissionError {
-    #[error("failed to {action} the resource policy of Lambda function `{function}`")]
-    Aws {
-        action: &'static str,
-        function: String,
-        #[source]
-        source: Box<aws_sdk_lambda::Error>,
-    },
+    #[error(transparent)]
+    Aws(#[from] crate::aws::AwsError),
     #[error(
         "the resource policy of Lambda function `{function}` is not the JSON AWS documents: {detail}"
     )]
     BadPolicy { function: String, detail: String },
+}
+
+/// What a Lambda call's error on the resource policy of `function` becomes.
+fn aws_error<E: Into<aws_sdk_lambda::Error>>(
+    action: &'static str,
+    function: &str,
+) -> impl FnOnce(E) -> crate::aws::AwsError {
+    crate::aws::AwsError::of::<aws_sdk_lambda::Error, E>(
+        action,
+        format!("the resource policy of Lambda function `{function}`"),
+    )
 }
 
 /// The statements in the function's resource policy (none if it has no policy).
@@ -157,15 +163,12 @@ pub async fn find(client: &Client, function: &str) -> Result<Grants, PermissionE
     let output = match client.get_policy().function_name(function).send().await {
         Ok(output) => output,
         Err(err) => {
-            let err = aws_sdk_lambda::Error::from(err);
-            if matches!(err, aws_sdk_lambda::Error::ResourceNotFoundException(_)) {
+            let err = aws_error("read", function)(err);
+            // No function, or no policy yet: no statements.
+            if err.is_not_found() {
                 return Ok(Grants::new());
             }
-            return Err(PermissionError::Aws {
-                action: "read",
-                function: function.to_owned(),
-                source: Box::new(err),
-            });
+            return Err(err.into());
         }
     };
     let Some(text) = output.policy() else {
@@ -229,14 +232,6 @@ pub async fn update(
     changes: &PermissionChanges,
     desired: &Grants,
 ) -> Result<(), PermissionError> {
-    let aws = |action: &'static str| {
-        let function = function.to_owned();
-        move |err: aws_sdk_lambda::Error| PermissionError::Aws {
-            action,
-            function,
-            source: Box::new(err),
-        }
-    };
     for change in changes {
         match change {
             PermissionChange::Remove(id) => {
@@ -247,9 +242,10 @@ pub async fn update(
                     .send()
                     .await
                 {
-                    let err = aws_sdk_lambda::Error::from(err);
-                    if !matches!(err, aws_sdk_lambda::Error::ResourceNotFoundException(_)) {
-                        return Err(aws("remove a statement from")(err));
+                    // Already gone counts as removed.
+                    let err = aws_error("remove a statement from", function)(err);
+                    if !err.is_not_found() {
+                        return Err(err.into());
                     }
                 }
             }
@@ -267,7 +263,7 @@ pub async fn update(
                     .source_arn(&grant.source_arn)
                     .send()
                     .await
-                    .map_err(|err| aws("add a statement to")(err.into()))?;
+                    .map_err(aws_error("add a statement to", function))?;
             }
         }
     }

@@ -9,6 +9,7 @@ use aws_sdk_iam::Client;
 use aws_sdk_iam::types::Tag;
 use serde_json::{Value, json};
 
+use crate::aws::{AwsError, absent_as_none};
 use crate::plan::Action;
 use crate::spec::{OWNERSHIP_TAG, REGION_TAG, Reference, Statement};
 
@@ -270,13 +271,8 @@ impl LiveRole {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RoleError {
-    #[error("failed to {action} IAM role `{name}`")]
-    Aws {
-        action: &'static str,
-        name: String,
-        #[source]
-        source: Box<aws_sdk_iam::Error>,
-    },
+    #[error(transparent)]
+    Aws(#[from] AwsError),
     #[error("could not build a request for IAM role `{name}`: {detail}")]
     Request { name: String, detail: String },
     #[error("IAM role `{name}` has a policy document that is not JSON: {detail}")]
@@ -286,24 +282,16 @@ pub enum RoleError {
 impl RoleError {
     /// The role (or what the call named on it) does not exist.
     pub fn is_not_found(&self) -> bool {
-        matches!(self, RoleError::Aws { source, .. } if is_no_such_entity(source))
+        matches!(self, RoleError::Aws(err) if err.is_not_found())
     }
 }
 
-fn aws_error<E>(action: &'static str, name: &str) -> impl FnOnce(E) -> RoleError
-where
-    E: Into<aws_sdk_iam::Error>,
-{
-    let name = name.to_owned();
-    move |err| RoleError::Aws {
-        action,
-        name,
-        source: Box::new(err.into()),
-    }
-}
-
-fn is_no_such_entity(err: &aws_sdk_iam::Error) -> bool {
-    matches!(err, aws_sdk_iam::Error::NoSuchEntityException(_))
+/// What an IAM call's error on role `name` becomes (`?` makes it a [`RoleError`]).
+fn aws_error<E: Into<aws_sdk_iam::Error>>(
+    action: &'static str,
+    name: &str,
+) -> impl FnOnce(E) -> AwsError {
+    AwsError::of::<aws_sdk_iam::Error, E>(action, format!("IAM role `{name}`"))
 }
 
 /// IAM answers documents percent-encoded.
@@ -366,11 +354,7 @@ fn absent_if_no_such_entity<T>(
     action: &'static str,
     name: &str,
 ) -> Result<Option<T>, RoleError> {
-    match result {
-        Ok(value) => Ok(Some(value)),
-        Err(err) if is_no_such_entity(&err) => Ok(None),
-        Err(err) => Err(aws_error(action, name)(err)),
-    }
+    Ok(absent_as_none(result.map_err(aws_error(action, name)))?)
 }
 
 async fn get_role(

@@ -137,19 +137,8 @@ pub async fn delete(client: &Client, name: &str) -> Result<(), RoleError> {
         permissions_boundary: live.settings.permissions_boundary.clone(),
     };
     update(client, name, &diff(&live.settings, &gone).1, &gone).await?;
-    match client.delete_role().role_name(name).send().await {
-        Ok(_) => Ok(()),
-        Err(err) => {
-            let err = aws_sdk_iam::Error::from(err);
-            if is_no_such_entity(&err) {
-                Ok(())
-            } else {
-                Err(RoleError::Aws {
-                    action: "delete",
-                    name: name.to_owned(),
-                    source: Box::new(err),
-                })
-            }
-        }
-    }
+    let deleted = client.delete_role().role_name(name).send().await;
+    // Already gone counts as deleted.
+    absent_as_none(deleted.map_err(aws_error("delete", name)))?;
+    Ok(())
 }

@@ -13,6 +13,7 @@ use aws_sdk_cognitoidentityprovider::types::{
     UsernameAttributeType, VerificationMessageTemplateType, VerifiedAttributeType,
 };
 
+use crate::aws::AwsError;
 use crate::plan::{Action, Differ};
 use crate::spec::{OWNERSHIP_TAG, PasswordPolicy, UserPool, VerifiedAttribute};
 
@@ -216,13 +217,8 @@ pub enum UserPoolError {
         count: usize,
         ids: Vec<String>,
     },
-    #[error("failed to {action} user pool `{name}`")]
-    Aws {
-        action: &'static str,
-        name: String,
-        #[source]
-        source: Box<aws_sdk_cognitoidentityprovider::Error>,
-    },
+    #[error(transparent)]
+    Aws(#[from] AwsError),
     #[error("AWS answered {action} for user pool `{name}` without {missing}")]
     Incomplete {
         action: &'static str,
@@ -231,16 +227,12 @@ pub enum UserPoolError {
     },
 }
 
-fn aws_error<E>(action: &'static str, name: &str) -> impl FnOnce(E) -> UserPoolError
-where
-    E: Into<aws_sdk_cognitoidentityprovider::Error>,
-{
-    let name = name.to_owned();
-    move |err| UserPoolError::Aws {
-        action,
-        name,
-        source: Box::new(err.into()),
-    }
+/// What a Cognito call's error on pool `name` becomes (`?` makes it a [`UserPoolError`]).
+fn aws_error<E: Into<aws_sdk_cognitoidentityprovider::Error>>(
+    action: &'static str,
+    name: &str,
+) -> impl FnOnce(E) -> AwsError {
+    AwsError::of::<aws_sdk_cognitoidentityprovider::Error, E>(action, format!("user pool `{name}`"))
 }
 
 /// Every pool named `name`, described. Pool names are not unique on AWS, so all of them are listed

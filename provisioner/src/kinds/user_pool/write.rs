@@ -75,7 +75,7 @@ pub async fn create(
                 missing: "the pool",
             });
         }
-        Err(crate::once::Failed::Create(err)) => return Err(aws_error("create", name)(err)),
+        Err(crate::once::Failed::Create(err)) => return Err(aws_error("create", name)(err).into()),
         Err(crate::once::Failed::Find(err)) => return Err(err),
     };
     live_pool(&created, name)
@@ -135,40 +135,18 @@ pub async fn delete(
     if live.settings.deletion_protection {
         let mut unprotected = pool.clone();
         unprotected.deletion_protection = false;
-        if let Err(err) = update(client, stack, live, &unprotected).await {
-            if is_not_found(&err) {
-                return Ok(());
-            }
-            return Err(err);
+        match update(client, stack, live, &unprotected).await {
+            Err(UserPoolError::Aws(err)) if err.is_not_found() => return Ok(()),
+            result => result?,
         }
     }
-    match client
+    let deleted = client
         .delete_user_pool()
         .user_pool_id(&live.id)
         .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(err) => {
-            let err = aws_sdk_cognitoidentityprovider::Error::from(err);
-            if matches!(
-                err,
-                aws_sdk_cognitoidentityprovider::Error::ResourceNotFoundException(_)
-            ) {
-                Ok(())
-            } else {
-                Err(UserPoolError::Aws {
-                    action: "delete",
-                    name: live.name.clone(),
-                    source: Box::new(err),
-                })
-            }
-        }
-    }
-}
-
-fn is_not_found(err: &UserPoolError) -> bool {
-    matches!(err, UserPoolError::Aws { source, .. } if matches!(**source, aws_sdk_cognitoidentityprovider::Error::ResourceNotFoundException(_)))
+        .await;
+    crate::aws::absent_as_none(deleted.map_err(aws_error("delete", &live.name)))?;
+    Ok(())
 }
 
 fn policies(settings: &PoolSettings) -> UserPoolPolicyType {

@@ -6,6 +6,7 @@ use aws_sdk_cognitoidentityprovider::types::{
     ExplicitAuthFlowsType, PreventUserExistenceErrorTypes, UserPoolClientType,
 };
 
+use crate::aws::AwsError;
 use crate::plan::{Action, Differ};
 use crate::spec::{AppClient, STANDARD_READ_ATTRIBUTES};
 
@@ -162,14 +163,8 @@ pub enum ClientError {
         count: usize,
         ids: Vec<String>,
     },
-    #[error("failed to {action} app client `{name}` of user pool `{pool_id}`")]
-    Aws {
-        action: &'static str,
-        name: String,
-        pool_id: String,
-        #[source]
-        source: Box<aws_sdk_cognitoidentityprovider::Error>,
-    },
+    #[error(transparent)]
+    Aws(#[from] AwsError),
     #[error("AWS answered {action} for app client `{name}` without {missing}")]
     Incomplete {
         action: &'static str,
@@ -178,17 +173,17 @@ pub enum ClientError {
     },
 }
 
-fn aws_error<E>(action: &'static str, name: &str, pool_id: &str) -> impl FnOnce(E) -> ClientError
-where
-    E: Into<aws_sdk_cognitoidentityprovider::Error>,
-{
-    let (name, pool_id) = (name.to_owned(), pool_id.to_owned());
-    move |err| ClientError::Aws {
+/// What a Cognito call's error on client `name` of pool `pool_id` becomes (`?` makes it a
+/// [`ClientError`]).
+fn aws_error<E: Into<aws_sdk_cognitoidentityprovider::Error>>(
+    action: &'static str,
+    name: &str,
+    pool_id: &str,
+) -> impl FnOnce(E) -> AwsError {
+    AwsError::of::<aws_sdk_cognitoidentityprovider::Error, E>(
         action,
-        name,
-        pool_id,
-        source: Box::new(err.into()),
-    }
+        format!("app client `{name}` of user pool `{pool_id}`"),
+    )
 }
 
 /// The app client named `name` in pool `pool_id` (every page listed), if any; several is an error.
@@ -332,7 +327,7 @@ pub async fn create(
             });
         }
         Err(crate::once::Failed::Create(err)) => {
-            return Err(aws_error("create", name, pool_id)(err));
+            return Err(aws_error("create", name, pool_id)(err).into());
         }
         Err(crate::once::Failed::Find(err)) => return Err(err),
     };
@@ -374,26 +369,15 @@ pub async fn update(
 
 /// Deletes the app client; one already gone counts as deleted.
 pub async fn delete(client: &Client, pool_id: &str, live: &LiveClient) -> Result<(), ClientError> {
-    match client
+    let deleted = client
         .delete_user_pool_client()
         .user_pool_id(pool_id)
         .client_id(&live.id)
         .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(err) => {
-            let err = aws_sdk_cognitoidentityprovider::Error::from(err);
-            if matches!(
-                err,
-                aws_sdk_cognitoidentityprovider::Error::ResourceNotFoundException(_)
-            ) {
-                Ok(())
-            } else {
-                Err(aws_error("delete", &live.name, pool_id)(err))
-            }
-        }
-    }
+        .await;
+    // Already gone counts as deleted.
+    crate::aws::absent_as_none(deleted.map_err(aws_error("delete", &live.name, pool_id)))?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,154 @@
+//! One error for every AWS call that failed: the service, what was being done, the resource in
+//! stack.yaml's words, and AWS's answer as its source (the SDK's error, so its code, message and
+//! request id stay reachable down the chain). Whether an answer means "no such resource" is
+//! decided here, once per service ([`ServiceError::is_not_found`]).
+
+use std::borrow::Cow;
+
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::operations::Service;
+
+/// A service's SDK error: which service it is, and which of its answers say the resource named
+/// does not exist.
+pub trait ServiceError: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static {
+    const SERVICE: Service;
+
+    /// The answer says the resource (or the part of it the call named) does not exist.
+    fn is_not_found(&self) -> bool;
+}
+
+impl ServiceError for aws_sdk_cognitoidentityprovider::Error {
+    const SERVICE: Service = Service::Cognito;
+    fn is_not_found(&self) -> bool {
+        matches!(self, Self::ResourceNotFoundException(_))
+    }
+}
+
+impl ServiceError for aws_sdk_iam::Error {
+    const SERVICE: Service = Service::Iam;
+    fn is_not_found(&self) -> bool {
+        matches!(self, Self::NoSuchEntityException(_))
+    }
+}
+
+impl ServiceError for aws_sdk_lambda::Error {
+    const SERVICE: Service = Service::Lambda;
+    fn is_not_found(&self) -> bool {
+        matches!(self, Self::ResourceNotFoundException(_))
+    }
+}
+
+impl ServiceError for aws_sdk_apigateway::Error {
+    const SERVICE: Service = Service::ApiGateway;
+    fn is_not_found(&self) -> bool {
+        matches!(self, Self::NotFoundException(_))
+    }
+}
+
+impl ServiceError for aws_sdk_cloudwatchlogs::Error {
+    const SERVICE: Service = Service::Logs;
+    fn is_not_found(&self) -> bool {
+        matches!(self, Self::ResourceNotFoundException(_))
+    }
+}
+
+/// A call to AWS that failed.
+#[derive(Debug, thiserror::Error)]
+#[error("failed to {action} {resource}")]
+pub struct AwsError {
+    pub service: Service,
+    /// What was being done, in words (`create`, `read the tags of`, `delete method GET /x of`).
+    pub action: Cow<'static, str>,
+    /// The resource, as a user knows it (``IAM role `use1-auth-demo-secret` ``).
+    pub resource: String,
+    /// AWS's error code (`AccessDeniedException`), when it sent one.
+    pub code: Option<String>,
+    not_found: bool,
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl AwsError {
+    /// `err`, answered by `E`'s service while doing `action` to `resource`.
+    pub fn new<E: ServiceError>(
+        action: impl Into<Cow<'static, str>>,
+        resource: impl Into<String>,
+        err: E,
+    ) -> AwsError {
+        AwsError {
+            service: E::SERVICE,
+            action: action.into(),
+            resource: resource.into(),
+            code: err.code().map(str::to_owned),
+            not_found: err.is_not_found(),
+            source: Box::new(err),
+        }
+    }
+
+    /// For `map_err`: what an SDK call's error becomes, doing `action` to `resource`.
+    pub fn of<E: ServiceError, F: Into<E>>(
+        action: impl Into<Cow<'static, str>>,
+        resource: impl Into<String>,
+    ) -> impl FnOnce(F) -> AwsError {
+        let (action, resource) = (action.into(), resource.into());
+        move |err| AwsError::new::<E>(action, resource, err.into())
+    }
+
+    /// AWS answered that the resource does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.not_found
+    }
+}
+
+/// A call's result with "no such resource" as `None`: for reads of what may be absent, and for
+/// deletes, where it is what was wanted.
+pub fn absent_as_none<T>(result: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(err) if err.is_not_found() => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_services_not_found_answer_is_recognised_and_others_are_not() {
+        use aws_sdk_iam::types::error::{NoSuchEntityException, ServiceFailureException};
+        let gone = AwsError::new::<aws_sdk_iam::Error>(
+            "delete",
+            "IAM role `x`",
+            aws_sdk_iam::Error::NoSuchEntityException(NoSuchEntityException::builder().build()),
+        );
+        assert!(gone.is_not_found());
+        assert_eq!(gone.service, Service::Iam);
+        assert_eq!(gone.to_string(), "failed to delete IAM role `x`");
+        let failing =
+            aws_sdk_iam::Error::ServiceFailureException(ServiceFailureException::builder().build());
+        let failing = AwsError::new::<aws_sdk_iam::Error>("delete", "IAM role `x`", failing);
+        assert!(!failing.is_not_found());
+        assert!(absent_as_none::<()>(Err(gone)).is_ok_and(|v| v.is_none()));
+        assert!(absent_as_none::<()>(Err(failing)).is_err());
+
+        let api = aws_sdk_apigateway::Error::NotFoundException(
+            aws_sdk_apigateway::types::error::NotFoundException::builder().build(),
+        );
+        assert!(AwsError::new("delete", "REST API `x`", api).is_not_found());
+        let logs = aws_sdk_cloudwatchlogs::Error::ResourceNotFoundException(
+            aws_sdk_cloudwatchlogs::types::error::ResourceNotFoundException::builder().build(),
+        );
+        assert!(AwsError::new("delete", "log group `x`", logs).is_not_found());
+        let lambda = aws_sdk_lambda::Error::ResourceNotFoundException(
+            aws_sdk_lambda::types::error::ResourceNotFoundException::builder().build(),
+        );
+        assert!(AwsError::new("delete", "Lambda function `x`", lambda).is_not_found());
+        let cognito = aws_sdk_cognitoidentityprovider::Error::ResourceNotFoundException(
+            aws_sdk_cognitoidentityprovider::types::error::ResourceNotFoundException::builder()
+                .build(),
+        );
+        assert!(AwsError::new("delete", "user pool `x`", cognito).is_not_found());
+    }
+}
