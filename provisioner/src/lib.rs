@@ -45,4 +45,6 @@ pub mod report;
 pub mod retry;
 pub mod serve;
 pub mod spec;
+#[cfg(test)]
+mod testing;
 pub mod usage;

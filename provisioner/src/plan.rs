@@ -296,6 +296,27 @@ impl Kind {
         self as usize
     }
 
+    /// What replacing or deleting a resource of this kind loses that no re-run brings back, if
+    /// anything; `up` does that only when `--allow-replace` names the resource.
+    pub const fn loss(self) -> Option<&'static str> {
+        match self {
+            Kind::UserPool => Some("every user in it is lost"),
+            Kind::UserPoolClient => Some("every app that uses its client id stops working"),
+            // Made again from stack.yaml alone (a REST API is never replaced, and goes only when
+            // stack.yaml no longer declares one).
+            Kind::IamRole
+            | Kind::LogGroup
+            | Kind::LambdaFunction
+            | Kind::RestApi
+            | Kind::ApiAuthorizer
+            | Kind::ApiResource
+            | Kind::ApiMethod
+            | Kind::LambdaPermissions
+            | Kind::ApiDeployment
+            | Kind::ApiStage => None,
+        }
+    }
+
     /// The name the plan and its JSON show (`lambdaFunction`).
     pub fn name(self) -> &'static str {
         match self {
@@ -512,9 +533,12 @@ mod render_tests {
             ("a: b".to_owned().render(), "\"a: b\""),
             (" padded".to_owned().render(), "\" padded\""),
         ];
-        for (rendered, expected) in cases {
-            assert_eq!(rendered, expected);
-        }
+        crate::testing::table(
+            cases
+                .into_iter()
+                .map(|(rendered, expected)| (expected, (rendered, expected))),
+            |(rendered, expected)| crate::testing::same(rendered, expected),
+        );
     }
 }
 

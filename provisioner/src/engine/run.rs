@@ -150,8 +150,11 @@ pub fn guards(plan: &Plan, live: &Live) -> Vec<Guard> {
     let mut guards: Vec<Guard> = Vec::new();
     let kept_pools = kept_pools(live);
     for entry in &plan.entries {
+        let Some(loss) = entry.kind.loss() else {
+            continue;
+        };
         match (&entry.kind, &entry.action) {
-            (Kind::UserPool | Kind::UserPoolClient, Action::Replace { changes }) => {
+            (_, Action::Replace { changes }) => {
                 let fields: Vec<&str> = changes
                     .iter()
                     .filter(|c| c.forces_replacement)
@@ -163,29 +166,28 @@ pub fn guards(plan: &Plan, live: &Live) -> Vec<Guard> {
                         "{} must be replaced (`{}` cannot change in place); {}\n  hint: keep the old value in stack.yaml, or accept with `--allow-replace {}`",
                         entry.address,
                         fields.join("`, `"),
-                        entry.note.as_deref().unwrap_or("replacing it loses what it holds"),
+                        entry.note.as_deref().unwrap_or(loss),
                         entry.address
                     ),
                 });
             }
-            (Kind::UserPoolClient, Action::Delete) => {
-                let pool = entry
-                    .address
-                    .split(".clients.")
-                    .next()
-                    .unwrap_or("userPools.<pool>");
-                // A pool replaced takes its clients with it: allowing it allows that.
-                let pool_replaced = plan
-                    .entries
-                    .iter()
-                    .any(|e| e.address == pool && matches!(e.action, Action::Replace { .. }));
-                if pool_replaced {
+            (_, Action::Delete) => {
+                // What it lives in, replaced, takes it along: allowing that allows this.
+                let parent_replaced = plan.entries.iter().any(|e| {
+                    matches!(e.action, Action::Replace { .. })
+                        && entry.address.starts_with(&format!("{}.", e.address))
+                });
+                if parent_replaced {
                     continue;
                 }
+                let renamed = match entry.address.rsplit_once('.') {
+                    Some((parent, _)) => format!("{parent}.<new name>"),
+                    None => "<new name>".to_owned(),
+                };
                 guards.push(Guard {
                     address: entry.address.clone(),
                     message: format!(
-                        "{} ({}) would be deleted: it is no longer in stack.yaml, and every app that uses its client id stops working\n  hint: if it was renamed, add to stack.yaml `moved: [{{from: {}, to: {pool}.clients.<new name>}}]`, which renames it and keeps its id; to delete it, `--allow-replace {}`",
+                        "{} ({}) would be deleted: it is no longer in stack.yaml, and {loss}\n  hint: if it was renamed, add to stack.yaml `moved: [{{from: {}, to: {renamed}}}]`, which renames it and keeps it; to delete it, `--allow-replace {}`",
                         entry.address, entry.name, entry.address, entry.address
                     ),
                 });
@@ -270,7 +272,7 @@ fn address_of(plan: &Plan, name: &str) -> Result<String, AmbiguousName> {
     let mut named: Vec<String> = plan
         .entries
         .iter()
-        .filter(|e| matches!(e.kind, Kind::UserPool | Kind::UserPoolClient))
+        .filter(|e| e.kind.loss().is_some())
         .filter(|e| e.address.rsplit('.').next() == Some(name))
         .map(|e| e.address.clone())
         .collect();

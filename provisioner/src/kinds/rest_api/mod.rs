@@ -18,6 +18,7 @@
 //! Here: the settings, the pure diff and the errors; `driver.rs` reads and applies, `crate::pace`
 //! spaces the calls.
 
+mod apply;
 mod driver;
 mod read;
 pub mod unit;
@@ -31,7 +32,8 @@ use crate::plan::{Action, Differ, FieldChange, TypedDiffer};
 use crate::spec::{Api, OWNERSHIP_TAG};
 
 pub use crate::pace::Pacer;
-pub use driver::{FunctionReady, Schedule, apply, create, delete};
+pub use apply::apply;
+pub use driver::{FunctionReady, Schedule, create, delete};
 pub use read::find;
 
 /// Prefix of the description of deployments this tool creates; the shape hash follows.
@@ -411,13 +413,8 @@ pub enum ApiError {
         count: usize,
         ids: Vec<String>,
     },
-    #[error("REST API `{name}`: failed to {action}")]
-    Aws {
-        action: String,
-        name: String,
-        #[source]
-        source: Box<aws_sdk_apigateway::Error>,
-    },
+    #[error(transparent)]
+    Aws(#[from] crate::aws::AwsError),
     #[error("AWS answered {action} for REST API `{name}` without {missing}")]
     Incomplete {
         action: &'static str,
@@ -441,27 +438,27 @@ pub enum ApiError {
     },
 }
 
+/// What an API Gateway call's error on REST API `name` becomes.
 fn aws_error<E: Into<aws_sdk_apigateway::Error>>(
-    action: impl Into<String>,
+    action: impl Into<std::borrow::Cow<'static, str>>,
     name: &str,
 ) -> impl FnOnce(E) -> ApiError {
-    let (action, name) = (action.into(), name.to_owned());
-    move |err| ApiError::Aws {
+    let aws = crate::aws::AwsError::of::<aws_sdk_apigateway::Error, E>(
         action,
-        name,
-        source: Box::new(err.into()),
-    }
+        format!("REST API `{name}`"),
+    );
+    move |err| ApiError::Aws(aws(err))
 }
 
 /// A NotFound answer is not an error for a delete (or a read of something optional).
 fn ignore_not_found<E: Into<aws_sdk_apigateway::Error>>(
     err: E,
-    action: impl Into<String>,
+    action: impl Into<std::borrow::Cow<'static, str>>,
     name: &str,
 ) -> Result<(), ApiError> {
-    match err.into() {
-        aws_sdk_apigateway::Error::NotFoundException(_) => Ok(()),
-        other => Err(aws_error(action, name)(other)),
+    match aws_error(action, name)(err) {
+        ApiError::Aws(err) if err.is_not_found() => Ok(()),
+        err => Err(err),
     }
 }
 

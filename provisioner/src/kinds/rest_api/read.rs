@@ -21,37 +21,31 @@ pub async fn find(
     let mut owned = Vec::new();
     let mut foreign = Vec::new();
     let mut undeclared = Vec::new();
-    let mut position: Option<String> = None;
-    loop {
-        pacer.wait(Quotas::General).await;
+    let apis = every_page(pacer, Quotas::General, |position| async move {
         let page = client
             .get_rest_apis()
             .limit(500)
-            .set_position(position.take())
+            .set_position(position)
             .send()
             .await
-            .map_err(aws_error("list the REST APIs", name))?;
-        for api in page.items() {
-            let id = api.id().unwrap_or_default().to_owned();
-            let owner = api.tags().and_then(|tags| tags.get(OWNERSHIP_TAG));
-            let ours = owner.is_some_and(|owner| owner == stack);
-            if api.name() != Some(name) {
-                if ours {
-                    undeclared.push((id, api.name().unwrap_or_default().to_owned()));
-                }
-                continue;
-            }
+            .map_err(aws_error("list the REST APIs to find", name))?;
+        Ok((page.items.unwrap_or_default(), page.position))
+    })
+    .await?;
+    for api in &apis {
+        let id = api.id().unwrap_or_default().to_owned();
+        let owner = api.tags().and_then(|tags| tags.get(OWNERSHIP_TAG));
+        let ours = owner.is_some_and(|owner| owner == stack);
+        if api.name() != Some(name) {
             if ours {
-                owned.push((id, api.root_resource_id().map(str::to_owned)));
-            } else {
-                foreign.push((id, owner.cloned()));
+                undeclared.push((id, api.name().unwrap_or_default().to_owned()));
             }
+            continue;
         }
-        match page.position() {
-            Some(next) if !next.is_empty() && !page.items().is_empty() => {
-                position = Some(next.to_owned())
-            }
-            _ => break,
+        if ours {
+            owned.push((id, api.root_resource_id().map(str::to_owned)));
+        } else {
+            foreign.push((id, owner.cloned()));
         }
     }
     if owned.len() > 1 {
@@ -129,46 +123,37 @@ async fn read_authorizers(
     id: &str,
 ) -> Result<BTreeMap<String, LiveAuthorizer>, ApiError> {
     let mut authorizers = BTreeMap::new();
-    let mut position: Option<String> = None;
-    loop {
-        pacer.wait(Quotas::General).await;
+    let listed = every_page(pacer, Quotas::General, |position| async move {
         let page = client
             .get_authorizers()
             .rest_api_id(id)
             .limit(500)
-            .set_position(position.take())
+            .set_position(position)
             .send()
             .await
-            .map_err(aws_error("read the authorizers", name))?;
-        for authorizer in page.items() {
-            let (Some(authorizer_id), Some(authorizer_name)) = (authorizer.id(), authorizer.name())
-            else {
-                continue;
-            };
-            authorizers.insert(
-                authorizer_name.to_owned(),
-                LiveAuthorizer {
-                    id: authorizer_id.to_owned(),
-                    settings: AuthorizerSettings {
-                        kind: authorizer
-                            .r#type()
-                            .map(|t| t.as_str().to_owned())
-                            .unwrap_or_default(),
-                        provider_arns: authorizer.provider_arns().to_vec(),
-                        identity_source: authorizer
-                            .identity_source()
-                            .unwrap_or_default()
-                            .to_owned(),
-                    },
+            .map_err(aws_error("read the authorizers of", name))?;
+        Ok((page.items.unwrap_or_default(), page.position))
+    })
+    .await?;
+    for authorizer in &listed {
+        let (Some(authorizer_id), Some(authorizer_name)) = (authorizer.id(), authorizer.name())
+        else {
+            continue;
+        };
+        authorizers.insert(
+            authorizer_name.to_owned(),
+            LiveAuthorizer {
+                id: authorizer_id.to_owned(),
+                settings: AuthorizerSettings {
+                    kind: authorizer
+                        .r#type()
+                        .map(|t| t.as_str().to_owned())
+                        .unwrap_or_default(),
+                    provider_arns: authorizer.provider_arns().to_vec(),
+                    identity_source: authorizer.identity_source().unwrap_or_default().to_owned(),
                 },
-            );
-        }
-        match page.position() {
-            Some(next) if !next.is_empty() && !page.items().is_empty() => {
-                position = Some(next.to_owned())
-            }
-            _ => break,
-        }
+            },
+        );
     }
     Ok(authorizers)
 }
@@ -182,50 +167,71 @@ async fn read_resources(
 ) -> Result<(BTreeMap<String, String>, BTreeMap<RouteKey, MethodSettings>), ApiError> {
     let mut resources = BTreeMap::new();
     let mut methods = BTreeMap::new();
-    let mut position: Option<String> = None;
-    loop {
-        pacer.wait(Quotas::GetResources).await;
+    let listed = every_page(pacer, Quotas::GetResources, |position| async move {
         let page = client
             .get_resources()
             .rest_api_id(id)
             .limit(500)
             .embed("methods")
-            .set_position(position.take())
+            .set_position(position)
             .send()
             .await
-            .map_err(aws_error("read the resources", name))?;
-        for resource in page.items() {
-            let (Some(resource_id), Some(path)) = (resource.id(), resource.path()) else {
-                continue;
-            };
-            resources.insert(path.to_owned(), resource_id.to_owned());
-            for (http_method, method) in resource.resource_methods().into_iter().flatten() {
-                let integration = method.method_integration().map(|i| IntegrationSettings {
-                    kind: i
-                        .r#type()
-                        .map(|t| t.as_str().to_owned())
-                        .unwrap_or_default(),
-                    http_method: i.http_method().unwrap_or_default().to_owned(),
-                    uri: i.uri().unwrap_or_default().to_owned(),
-                });
-                methods.insert(
-                    (path.to_owned(), http_method.clone()),
-                    MethodSettings {
-                        authorization: method.authorization_type().unwrap_or("NONE").to_owned(),
-                        authorizer: method.authorizer_id().map(str::to_owned),
-                        integration,
-                    },
-                );
-            }
-        }
-        match page.position() {
-            Some(next) if !next.is_empty() && !page.items().is_empty() => {
-                position = Some(next.to_owned())
-            }
-            _ => break,
+            .map_err(aws_error("read the resources of", name))?;
+        Ok((page.items.unwrap_or_default(), page.position))
+    })
+    .await?;
+    for resource in &listed {
+        let (Some(resource_id), Some(path)) = (resource.id(), resource.path()) else {
+            continue;
+        };
+        resources.insert(path.to_owned(), resource_id.to_owned());
+        for (http_method, method) in resource.resource_methods().into_iter().flatten() {
+            let integration = method.method_integration().map(|i| IntegrationSettings {
+                kind: i
+                    .r#type()
+                    .map(|t| t.as_str().to_owned())
+                    .unwrap_or_default(),
+                http_method: i.http_method().unwrap_or_default().to_owned(),
+                uri: i.uri().unwrap_or_default().to_owned(),
+            });
+            methods.insert(
+                (path.to_owned(), http_method.clone()),
+                MethodSettings {
+                    authorization: method.authorization_type().unwrap_or("NONE").to_owned(),
+                    authorizer: method.authorizer_id().map(str::to_owned),
+                    integration,
+                },
+            );
         }
     }
     Ok((resources, methods))
+}
+
+/// Every item of a listing API Gateway pages by `position`, each page's call paced to `quota`:
+/// `page(position)` asks for one page and answers its items and the next position. Ends at a
+/// page without a next position, or an empty one (never asks forever for a position that
+/// repeats with nothing in it).
+pub(super) async fn every_page<T, F, Fut>(
+    pacer: &Pacer,
+    quota: Quotas,
+    mut page: F,
+) -> Result<Vec<T>, ApiError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), ApiError>>,
+{
+    let mut all = Vec::new();
+    let mut position = None;
+    loop {
+        pacer.wait(quota).await;
+        let (items, next) = page(position.take()).await?;
+        let empty = items.is_empty();
+        all.extend(items);
+        match next {
+            Some(next) if !next.is_empty() && !empty => position = Some(next),
+            _ => return Ok(all),
+        }
+    }
 }
 
 /// The stage `stage` of API `id` and the shape its deployment serves (None: no such stage).
@@ -246,7 +252,7 @@ async fn read_stage(
     {
         Ok(found) => found,
         Err(err) => {
-            ignore_not_found(err, format!("read stage `{stage}`"), name)?;
+            ignore_not_found(err, format!("read stage `{stage}` of"), name)?;
             return Ok(None);
         }
     };
@@ -266,7 +272,7 @@ async fn read_stage(
             .and_then(|d| d.strip_prefix(DEPLOYMENT_PREFIX))
             .map(str::to_owned),
         Err(err) => {
-            ignore_not_found(err, "read the deployment", name)?;
+            ignore_not_found(err, "read the deployment of", name)?;
             None
         }
     };

@@ -288,3 +288,36 @@ fn every_declared_api_gateway_operation_is_retried_when_it_meets_a_concurrent_mo
         );
     }
 }
+
+/// A listing is read to its last page, each page asked with the position the one before gave,
+/// and ends at an empty page even if API Gateway keeps answering a position.
+#[tokio::test]
+async fn every_page_follows_positions_to_the_end_and_stops_at_an_empty_page() {
+    use std::sync::Mutex;
+    let pacer = Pacer::default();
+    let asked = Mutex::new(Vec::new());
+    let pages = |position: Option<String>| {
+        asked.lock().unwrap().push(position.clone());
+        async move {
+            Ok(match position.as_deref() {
+                None => (vec![1, 2], Some("p1".to_owned())),
+                Some("p1") => (vec![3], Some("p2".to_owned())),
+                Some(_) => (vec![4], None),
+            })
+        }
+    };
+    let all = super::read::every_page(&pacer, crate::pace::Quotas::General, pages)
+        .await
+        .unwrap();
+    assert_eq!(all, [1, 2, 3, 4]);
+    assert_eq!(
+        *asked.lock().unwrap(),
+        [None, Some("p1".to_owned()), Some("p2".to_owned())]
+    );
+
+    let endless = |_: Option<String>| async { Ok((Vec::<u8>::new(), Some("again".to_owned()))) };
+    let all = super::read::every_page(&pacer, crate::pace::Quotas::General, endless)
+        .await
+        .unwrap();
+    assert!(all.is_empty());
+}

@@ -305,16 +305,12 @@ fn each_rule_names_the_file_position_field_and_fix() {
             "`{file}` is not a valid stack: 2 errors\n{file}:42:13: `functions.secret.memory`: must be between 128 and 10240 (MB), got 0\n  hint: Lambda gives a function 128 MB to 10240 MB\n{file}:43:14: `functions.secret.timeout`: must be between 1 and 900 (seconds), got 0\n  hint: Lambda runs a function for at most 15 minutes",
         ),
     ];
-    let mut failures = Vec::new();
-    for (rule, text, expected) in &cases {
-        let said = check(text);
-        if said != *expected {
-            failures.push(format!(
-                "rule `{rule}`:\n--- said\n{said}\n--- expected\n{expected}"
-            ));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    crate::testing::table(
+        cases
+            .into_iter()
+            .map(|(rule, text, expected)| (rule, (text, expected))),
+        |(text, expected)| crate::testing::same(&check(text), expected),
+    );
 }
 
 /// `moved:` renames only what it can: each entry's old address is gone, its new one declared.
@@ -342,11 +338,21 @@ fn moved_entries_name_an_old_and_a_declared_address() {
             "`userPools.other.clients.web` cannot move to another pool (`users`)",
         ),
     ];
-    for (moved, expected) in cases {
-        let said = check(&format!("{}\n{moved}", base()));
-        assert!(said.contains(expected), "{moved}\n{said}");
-        assert!(said.contains(": `moved.0."), "positioned: {said}");
-    }
+    crate::testing::table(
+        cases
+            .iter()
+            .map(|&(moved, expected)| (moved, (moved, expected))),
+        |(moved, expected)| {
+            let said = check(&format!("{}\n{moved}", base()));
+            if !said.contains(expected) {
+                return Err(format!("does not say `{expected}`: {said}"));
+            }
+            if !said.contains(": `moved.0.") {
+                return Err(format!("not positioned: {said}"));
+            }
+            Ok(())
+        },
+    );
     assert_eq!(
         check(&format!(
             "{}\nmoved:\n  - {{ from: userPools.users.clients.old, to: userPools.users.clients.web }}\n",
