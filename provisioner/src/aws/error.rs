@@ -1,17 +1,21 @@
 //! One error for every AWS call that failed: the service, what was being done, the resource in
-//! stack.yaml's words, and AWS's answer as its source (the SDK's error, so its code, message and
-//! request id stay reachable down the chain). Whether an answer means "no such resource" is
-//! decided here, once per service ([`ServiceError::is_not_found`]).
+//! a user's words, and AWS's answer as its source, as AWS sent it (its code and message: the SDK
+//! shows an error it does not model, `AccessDenied` say, as "unhandled error" and drops the
+//! message, which names the action and resource refused). Whether an answer means "no such
+//! resource" is decided here, once per service ([`ServiceError::is_not_found`]).
 
 use std::borrow::Cow;
 
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_types::request_id::RequestId;
 
 use crate::operations::Service;
 
 /// A service's SDK error: which service it is, and which of its answers say the resource named
 /// does not exist.
-pub trait ServiceError: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static {
+pub trait ServiceError:
+    std::error::Error + ProvideErrorMetadata + RequestId + Send + Sync + 'static
+{
     const SERVICE: Service;
 
     /// The answer says the resource (or the part of it the call named) does not exist.
@@ -54,19 +58,77 @@ impl ServiceError for aws_sdk_cloudwatchlogs::Error {
 }
 
 /// A call to AWS that failed.
-#[derive(Debug, thiserror::Error)]
-#[error("failed to {action} {resource}")]
+#[derive(Debug)]
 pub struct AwsError {
     pub service: Service,
     /// What was being done, in words (`create`, `read the tags of`, `delete method GET /x of`).
     pub action: Cow<'static, str>,
     /// The resource, as a user knows it (``IAM role `use1-auth-demo-secret` ``).
     pub resource: String,
-    /// AWS's error code (`AccessDeniedException`), when it sent one.
-    pub code: Option<String>,
     not_found: bool,
-    #[source]
-    source: Box<dyn std::error::Error + Send + Sync>,
+    answer: Box<Answer>,
+}
+
+impl std::fmt::Display for AwsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "failed to {} {}", self.action, self.resource)
+    }
+}
+
+impl std::error::Error for AwsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        // The answer itself, not its box: so that the chain's causes downcast to `Answer`.
+        Some(self.answer.as_ref())
+    }
+}
+
+/// AWS's answer as it sent it: `code: message`, over the SDK's error.
+#[derive(Debug)]
+pub struct Answer {
+    /// AWS's error code (`AccessDeniedException`), when it sent one.
+    code: Option<String>,
+    /// The id of AWS's answer, for AWS support.
+    request_id: Option<String>,
+    text: String,
+    sdk: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl std::fmt::Display for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::error::Error for Answer {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self.code {
+            // AWS answered: `text` is all of it (under it is only the same code and message).
+            Some(_) => None,
+            // No answer: what lies under the SDK's error (a connection refused, a timeout).
+            None => self.sdk.source(),
+        }
+    }
+}
+
+impl Answer {
+    /// AWS's error code (`AccessDeniedException`), when it sent one.
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+
+    /// The id of AWS's answer, for AWS support.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+
+    /// AWS refused the call: the identity running the tool may not make it. (A kind's error that
+    /// wraps an [`AwsError`] transparently shows this answer, not the `AwsError`, in its chain.)
+    pub fn is_access_denied(&self) -> bool {
+        matches!(
+            self.code(),
+            Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation")
+        )
+    }
 }
 
 impl AwsError {
@@ -76,13 +138,23 @@ impl AwsError {
         resource: impl Into<String>,
         err: E,
     ) -> AwsError {
+        let code = err.code().map(str::to_owned);
+        let text = match (&code, err.message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.clone(),
+            (None, _) => err.to_string(),
+        };
         AwsError {
             service: E::SERVICE,
             action: action.into(),
             resource: resource.into(),
-            code: err.code().map(str::to_owned),
             not_found: err.is_not_found(),
-            source: Box::new(err),
+            answer: Box::new(Answer {
+                request_id: err.request_id().map(str::to_owned),
+                code,
+                text,
+                sdk: Box::new(err),
+            }),
         }
     }
 
@@ -98,6 +170,21 @@ impl AwsError {
     /// AWS answered that the resource does not exist.
     pub fn is_not_found(&self) -> bool {
         self.not_found
+    }
+
+    /// AWS's error code (`AccessDeniedException`), when it sent one.
+    pub fn code(&self) -> Option<&str> {
+        self.answer.code()
+    }
+
+    /// The id of AWS's answer, for AWS support.
+    pub fn request_id(&self) -> Option<&str> {
+        self.answer.request_id()
+    }
+
+    /// AWS refused the call: the identity running the tool may not make it.
+    pub fn is_access_denied(&self) -> bool {
+        self.answer.is_access_denied()
     }
 }
 

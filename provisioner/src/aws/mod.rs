@@ -20,7 +20,7 @@ mod error;
 
 use crate::calls::CallCounter;
 use crate::usage::UsageError;
-pub use error::{AwsError, ServiceError, absent_as_none};
+pub use error::{Answer, AwsError, ServiceError, absent_as_none};
 
 /// Every AWS operation the session calls, with what IAM must allow (`operations`): who is calling
 /// (no permission is needed for it; declared so the list is whole).
@@ -419,6 +419,9 @@ impl Target {
 pub fn request_id(err: &anyhow::Error) -> Option<String> {
     use aws_types::request_id::RequestId;
     err.chain().find_map(|cause| {
+        if let Some(answer) = cause.downcast_ref::<error::Answer>() {
+            return answer.request_id().map(str::to_owned);
+        }
         macro_rules! try_service {
             ($($sdk:ident),+) => {
                 None$(.or_else(|| {

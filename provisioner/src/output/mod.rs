@@ -97,6 +97,20 @@ pub fn error(err: &anyhow::Error) {
         }
         _ => eprintln!("error: {err:#}"),
     }
+    if let Some(hint) = hint(err) {
+        eprintln!("  hint: {hint}");
+    }
+}
+
+/// What to do about an error whose message alone does not say it.
+fn hint(err: &anyhow::Error) -> Option<&'static str> {
+    let refused = err
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<crate::aws::Answer>())
+        .any(crate::aws::Answer::is_access_denied);
+    refused.then_some(
+        "AWS refused the identity running provisioner the action and resource it names; `provisioner policy` prints the IAM policy this stack needs (`--for plan` for `diff` alone)",
+    )
 }
 
 /// A failed run of a command asked for `--json`: the error as JSON on stdout (the same error also
