@@ -18,6 +18,8 @@ pub struct Call {
     pub path: String,
     /// `X-Amz-Target` (JSON protocols: Cognito, CloudWatch Logs).
     pub target: Option<String>,
+    /// The service the request is signed for (its SigV4 credential scope: `iam`, `lambda`).
+    pub service: Option<String>,
     pub body: String,
 }
 
@@ -62,6 +64,12 @@ pub enum Fault {
     Hold(std::time::Duration),
     /// Forwarded, then the answer lost: the call took effect but the client saw a reset.
     LoseAnswer,
+    /// An AWS error with this status, code and message, in the protocol the call used.
+    Refused {
+        status: u16,
+        code: &'static str,
+        message: String,
+    },
 }
 
 impl Fault {
@@ -203,6 +211,11 @@ async fn answer(
             .get("x-amz-target")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
+        service: parts
+            .headers
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(signed_for),
         body: String::from_utf8_lossy(&body).into_owned(),
     };
     let decided = policy(&call);
@@ -223,7 +236,16 @@ async fn answer(
         }
         Some(Fault::Error { status, code }) => {
             injected.fetch_add(1, Ordering::Relaxed);
-            return Ok(error_response(&call, status, code));
+            let message = format!("injected by the fault proxy ({})", call.operation());
+            return Ok(error_response(&call, status, code, &message));
+        }
+        Some(Fault::Refused {
+            status,
+            code,
+            message,
+        }) => {
+            injected.fetch_add(1, Ordering::Relaxed);
+            return Ok(error_response(&call, status, code, &message));
         }
         None => {}
     }
@@ -271,8 +293,12 @@ async fn answer(
 
 /// An AWS error in the protocol `call` used: XML for the query protocols (IAM, STS), JSON with
 /// `x-amzn-ErrorType` for the others.
-fn error_response(call: &Call, status: u16, code: &str) -> http::Response<Full<Bytes>> {
-    let message = format!("injected by the fault proxy ({})", call.operation());
+fn error_response(
+    call: &Call,
+    status: u16,
+    code: &str,
+    message: &str,
+) -> http::Response<Full<Bytes>> {
     let query = call.target.is_none() && call.body.contains("Action=");
     let (content_type, body) = if query {
         (
@@ -294,6 +320,17 @@ fn error_response(call: &Call, status: u16, code: &str) -> http::Response<Full<B
         .header("x-amzn-RequestId", "injected")
         .body(Full::new(Bytes::from(body)))
         .unwrap()
+}
+
+/// The service a SigV4 `Authorization` header signs for:
+/// `AWS4-HMAC-SHA256 Credential=KEY/20261205/us-east-1/iam/aws4_request, ...` -> `iam`.
+fn signed_for(authorization: &str) -> Option<String> {
+    let scope = authorization
+        .split("Credential=")
+        .nth(1)?
+        .split(',')
+        .next()?;
+    scope.split('/').nth(3).map(str::to_owned)
 }
 
 /// `provisioner <args>` for `stack`, with every AWS call through `proxy`.

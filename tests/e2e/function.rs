@@ -244,7 +244,7 @@ async fn a_role_lambda_cannot_assume_is_retried_within_a_bound_then_reported() {
             &err,
             FunctionError::Aws(aws) if aws.action == "create"
                 && aws.service == provisioner::operations::Service::Lambda
-                && aws.code.as_deref() == Some("InvalidParameterValueException")
+                && aws.code() == Some("InvalidParameterValueException")
         ),
         "{err:?}"
     );

@@ -14,7 +14,7 @@ fn logs() -> aws_sdk_cloudwatchlogs::Client {
 }
 
 /// Whether `stack`'s lock exists, and its tags if so.
-fn lock_of(stack: &str) -> Option<std::collections::HashMap<String, String>> {
+pub(crate) fn lock_of(stack: &str) -> Option<std::collections::HashMap<String, String>> {
     let logs = logs();
     let name = format!("/provisioner/locks/{stack}");
     tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -41,7 +41,7 @@ fn lock_of(stack: &str) -> Option<std::collections::HashMap<String, String>> {
 }
 
 /// Takes `stack`'s lock as another run would (CreateLogGroup with its holder in the tags).
-fn hold_lock(stack: &str, host: &str, pid: u32) {
+pub(crate) fn hold_lock(stack: &str, host: &str, pid: u32) {
     let logs = logs();
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         logs.create_log_group()

