@@ -210,12 +210,14 @@ pub fn policy(
     let statements: Vec<serde_json::Value> = grouped
         .into_iter()
         .map(|((resource, condition), actions)| {
-            // `lambda:GetFunction` -> `Lambda1`, `Lambda2`, ...
-            let service = actions
-                .iter()
-                .next()
-                .and_then(|a| a.split(':').next())
-                .unwrap_or("s");
+            // `lambda:GetFunction` -> `Lambda1`, `Lambda2`, ...; actions of several services
+            // (those authorized on no resource, granted on `*`) -> `AnyResource1`.
+            let services: BTreeSet<&str> =
+                actions.iter().filter_map(|a| a.split(':').next()).collect();
+            let service = match services.len() {
+                1 => services.first().copied().unwrap_or("s"),
+                _ => "any-resource",
+            };
             let name: String = service
                 .split('-')
                 .map(|word| {

@@ -322,3 +322,35 @@ fn the_generated_policies_are_valid_iam() {
         "{found:#?}"
     );
 }
+
+/// README shows the documents `policy` prints for the repository's stack, as it prints them now.
+#[test]
+fn the_readme_shows_the_policy_the_tool_prints() {
+    let readme = std::fs::read_to_string(support::repo_root().join("README.md")).unwrap();
+    for purpose in ["plan", "apply"] {
+        let marker = format!("<!-- policy: {purpose} -->\n```json\n");
+        let start = readme
+            .find(&marker)
+            .unwrap_or_else(|| panic!("README has no `{marker}`"))
+            + marker.len();
+        let shown = &readme[start..start + readme[start..].find("\n```").unwrap()];
+        let printed = support::run(
+            support::provisioner()
+                .args([
+                    "policy",
+                    "--account",
+                    "123456789012",
+                    "--region",
+                    "us-east-1",
+                ])
+                .args(["--for", purpose, "--file"])
+                .arg(support::repo_root().join("stack.yaml")),
+        );
+        assert_eq!(printed.code, Some(0), "{}", printed.stderr);
+        assert_eq!(
+            shown,
+            printed.stdout.trim_end(),
+            "README's `{purpose}` document"
+        );
+    }
+}
