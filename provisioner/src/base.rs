@@ -310,19 +310,11 @@ impl Default for LambdaWaits {
 
 /// One node of a plan, as a kind's unit plans it (`kinds/<kind>/unit.rs`: `plan` makes it from
 /// the model, what was observed of it and the values known): what it shows and what applying it
-/// does. The engine's `units::NodePlan` holds one per resource and dispatches to it.
+/// does. The engine's `units::NodePlan` holds one per resource and dispatches to it (the
+/// benchmarks' cost model, `engine::cost`, reads the node's typed change apart from this).
 pub trait Planned: std::fmt::Debug + Clone + Send + Sync {
     /// The plan entries this node shows, NoOps included.
     fn entries(&self, model: &Model) -> Vec<Entry>;
-
-    /// How many calls applying it takes, one after another (the plan's critical path).
-    fn calls(&self) -> usize;
-
-    /// How many of [`Planned::calls`] come after what it waits for part-way through its apply
-    /// (a coordinator's, through `dag::Waits`), one after another.
-    fn calls_after_awaits(&self) -> usize {
-        0
-    }
 
     /// What it creates anew has no value (id, ARN) yet for those planned after it.
     fn forget(&self, _values: &mut Values) {}

@@ -289,70 +289,8 @@ pub(super) async fn local_functions(
     concurrency: u16,
     only: Option<&str>,
 ) -> anyhow::Result<BTreeMap<String, FunctionSpec>> {
-    let credentials = config
-        .credentials_provider()
-        .context("no AWS credentials are configured: the handlers need them to reach the stack's user pool")?
-        .provide_credentials()
-        .await
-        .context("failed to load AWS credentials for the handlers")?;
-    let mut shared_env = vec![
-        ("AWS_REGION".to_owned(), ctx.target.region.clone()),
-        ("AWS_DEFAULT_REGION".to_owned(), ctx.target.region.clone()),
-        (
-            "AWS_ACCESS_KEY_ID".to_owned(),
-            credentials.access_key_id().to_owned(),
-        ),
-        (
-            "AWS_SECRET_ACCESS_KEY".to_owned(),
-            credentials.secret_access_key().to_owned(),
-        ),
-        (
-            "AWS_LAMBDA_FUNCTION_VERSION".to_owned(),
-            "$LATEST".to_owned(),
-        ),
-        (
-            "AWS_LAMBDA_INITIALIZATION_TYPE".to_owned(),
-            "on-demand".to_owned(),
-        ),
-        ("_HANDLER".to_owned(), "bootstrap".to_owned()),
-        ("TZ".to_owned(), ":UTC".to_owned()),
-        ("LANG".to_owned(), "en_US.UTF-8".to_owned()),
-        (
-            "PATH".to_owned(),
-            "/usr/local/bin:/usr/bin/:/bin:/opt/bin".to_owned(),
-        ),
-    ];
-    if let Some(token) = credentials.session_token() {
-        shared_env.push(("AWS_SESSION_TOKEN".to_owned(), token.to_owned()));
-    }
-    if let Some(endpoint) = config.endpoint_url() {
-        // Not a Lambda variable: the handlers' SDK reaches the emulator the stack lives in.
-        shared_env.push(("AWS_ENDPOINT_URL".to_owned(), endpoint.to_owned()));
-    }
-
-    let host = match std::env::consts::ARCH {
-        "aarch64" => "arm64",
-        other => other,
-    };
-    let foreign: Vec<String> = ctx
-        .stack
-        .functions
-        .iter()
-        .filter(|(_, f)| f.architecture.lambda_name() != host)
-        .map(|(name, f)| format!("`{name}` ({})", f.architecture.lambda_name()))
-        .collect();
-    if !foreign.is_empty() || std::env::consts::OS != "linux" {
-        anyhow::bail!(
-            "serve runs each function's Lambda binary on this machine ({} {host}), which cannot run {}\n\nhint: run serve on Linux of the functions' architecture, or set `architecture: {host}` for local work",
-            std::env::consts::OS,
-            if foreign.is_empty() {
-                "Linux binaries".to_owned()
-            } else {
-                format!("functions {}", foreign.join(", "))
-            }
-        );
-    }
-
+    let shared_env = shared_environment(ctx, config).await?;
+    check_architecture(ctx)?;
     let mut specs = BTreeMap::new();
     for (name, function) in &ctx.stack.functions {
         if only.is_some_and(|only| only != name) {
@@ -397,6 +335,82 @@ pub(super) async fn local_functions(
     }
 
     Ok(specs)
+}
+
+/// The environment every function gets, as Lambda sets it, with the caller's credentials (and
+/// the emulator's endpoint, when the stack lives in one).
+async fn shared_environment(
+    ctx: &Context,
+    config: &aws_config::SdkConfig,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let credentials = config
+        .credentials_provider()
+        .context("no AWS credentials are configured: the handlers need them to reach the stack's user pool")?
+        .provide_credentials()
+        .await
+        .context("failed to load AWS credentials for the handlers")?;
+    let mut shared_env = vec![
+        ("AWS_REGION".to_owned(), ctx.target.region.clone()),
+        ("AWS_DEFAULT_REGION".to_owned(), ctx.target.region.clone()),
+        (
+            "AWS_ACCESS_KEY_ID".to_owned(),
+            credentials.access_key_id().to_owned(),
+        ),
+        (
+            "AWS_SECRET_ACCESS_KEY".to_owned(),
+            credentials.secret_access_key().to_owned(),
+        ),
+        (
+            "AWS_LAMBDA_FUNCTION_VERSION".to_owned(),
+            "$LATEST".to_owned(),
+        ),
+        (
+            "AWS_LAMBDA_INITIALIZATION_TYPE".to_owned(),
+            "on-demand".to_owned(),
+        ),
+        ("_HANDLER".to_owned(), "bootstrap".to_owned()),
+        ("TZ".to_owned(), ":UTC".to_owned()),
+        ("LANG".to_owned(), "en_US.UTF-8".to_owned()),
+        (
+            "PATH".to_owned(),
+            "/usr/local/bin:/usr/bin/:/bin:/opt/bin".to_owned(),
+        ),
+    ];
+    if let Some(token) = credentials.session_token() {
+        shared_env.push(("AWS_SESSION_TOKEN".to_owned(), token.to_owned()));
+    }
+    if let Some(endpoint) = config.endpoint_url() {
+        // Not a Lambda variable: the handlers' SDK reaches the emulator the stack lives in.
+        shared_env.push(("AWS_ENDPOINT_URL".to_owned(), endpoint.to_owned()));
+    }
+    Ok(shared_env)
+}
+
+/// serve runs each function's Lambda binary here: only on Linux of the functions' architecture.
+fn check_architecture(ctx: &Context) -> anyhow::Result<()> {
+    let host = match std::env::consts::ARCH {
+        "aarch64" => "arm64",
+        other => other,
+    };
+    let foreign: Vec<String> = ctx
+        .stack
+        .functions
+        .iter()
+        .filter(|(_, f)| f.architecture.lambda_name() != host)
+        .map(|(name, f)| format!("`{name}` ({})", f.architecture.lambda_name()))
+        .collect();
+    if !foreign.is_empty() || std::env::consts::OS != "linux" {
+        anyhow::bail!(
+            "serve runs each function's Lambda binary on this machine ({} {host}), which cannot run {}\n\nhint: run serve on Linux of the functions' architecture, or set `architecture: {host}` for local work",
+            std::env::consts::OS,
+            if foreign.is_empty() {
+                "Linux binaries".to_owned()
+            } else {
+                format!("functions {}", foreign.join(", "))
+            }
+        );
+    }
+    Ok(())
 }
 
 /// What must exist for serve to run: the API, the pools and clients the environment and the

@@ -11,6 +11,7 @@
 //! - [`crate::dag`]: runs nodes concurrently, each after what it needs (`down`: before).
 //! - [`run`]: the three commands' flows on top.
 
+pub mod cost;
 pub mod run;
 #[cfg(test)]
 mod tests;

@@ -41,8 +41,8 @@ pub fn plan_up(ctx: &Model, live: &Live) -> Plan {
                         .copied()
                         .unwrap_or(0)
                 };
-                let at_end =
-                    (deepest(false) + node.calls()).max(deepest(true) + node.calls_after_awaits());
+                let at_end = (deepest(false) + super::cost::calls(&node))
+                    .max(deepest(true) + super::cost::calls_after_awaits(&node));
                 depth.insert(id, at_end);
             }
             Err(blocker) => blockers.push(blocker.0),

@@ -138,6 +138,20 @@ fn nothing_live_plans_every_resource_as_a_create() {
     });
 }
 
+/// Every kind there is shows in the cold plan of the repository's stack, which declares one of
+/// each: a kind whose nodes are missing from `Stack::needs` (never scheduled) or from `units`
+/// fails here, since `Kind::ALL` is the kinds' own declaration.
+#[test]
+fn every_kind_has_nodes_in_the_plan_of_a_stack_that_declares_it() {
+    with_model(|model| {
+        let plan = plan_up(model, &Live::default());
+        let planned: std::collections::BTreeSet<Kind> =
+            plan.entries.iter().map(|e| e.kind).collect();
+        let every: std::collections::BTreeSet<Kind> = Kind::ALL.iter().copied().collect();
+        assert_eq!(planned, every);
+    });
+}
+
 #[test]
 fn down_of_nothing_live_deletes_nothing() {
     with_model(|model| {

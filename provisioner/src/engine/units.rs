@@ -192,17 +192,6 @@ macro_rules! nodes {
                 match self { $(NodePlan::$variant(node) => node.entries(model)),+ }
             }
 
-            /// How many calls applying this node takes, one after another.
-            pub fn calls(&self) -> usize {
-                match self { $(NodePlan::$variant(node) => node.calls()),+ }
-            }
-
-            /// How many of [`NodePlan::calls`] come after what the node waits for part-way
-            /// (see [`awaited_in_apply`]), one after another.
-            pub fn calls_after_awaits(&self) -> usize {
-                match self { $(NodePlan::$variant(node) => node.calls_after_awaits()),+ }
-            }
-
             /// What this node creates anew has no value (id, ARN) yet for those planned after it.
             pub fn forget(&self, values: &mut Values) {
                 match self { $(NodePlan::$variant(node) => node.forget(values)),+ }

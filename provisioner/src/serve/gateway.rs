@@ -240,38 +240,11 @@ impl Gateway {
             Ok(Err(err)) => return Reply::internal_error(format!("invocation failed: {err}")),
             Ok(Ok(invoked)) => invoked,
         };
-        let mut note = format!("{} #{}", route.function, invoked.instance);
-        if let Some(init) = invoked.init {
-            note.push_str(&format!(", cold start: init {} ms", init.as_millis()));
-        }
         let timeout = table
             .functions
             .get(&route.function)
             .map_or(0.0, |f| f.spec().timeout.as_secs_f64());
-        match invoked.outcome {
-            Outcome::Response(output) => match event::proxy_response(&output) {
-                Some(response) => Reply {
-                    status: response.status,
-                    headers: response.headers,
-                    body: Bytes::from(response.body),
-                    note,
-                },
-                None => Reply::internal_error(format!(
-                    "{note}: Malformed Lambda proxy response (it needs `statusCode`, string `headers` and a string `body`)"
-                )),
-            },
-            Outcome::FunctionError { error_type, body } => {
-                Reply::internal_error(format!("{note}: {}", error_message(&error_type, &body)))
-            }
-            Outcome::Timeout => Reply::internal_error(format!(
-                "{note}: Task timed out after {timeout:.2} seconds (the process was stopped)"
-            )),
-            Outcome::Crashed(status) => Reply::internal_error(format!(
-                "{note}: Runtime.ExitError: the process exited during the invocation ({status})"
-            )),
-            Outcome::InitFailed(reason) => Reply::internal_error(format!("{note}: {reason}")),
-            Outcome::Stopped => Reply::internal_error(format!("{note}: serve is stopping")),
-        }
+        reply(&route.function, timeout, invoked)
     }
 
     async fn handle(
@@ -413,6 +386,38 @@ fn specificity(template: &str) -> Vec<u8> {
             }
         })
         .collect()
+}
+
+/// What the gateway answers for `function`'s invocation (`timeout`: its timeout, in seconds).
+fn reply(function: &str, timeout: f64, invoked: super::runtime::Invoked) -> Reply {
+    let mut note = format!("{function} #{}", invoked.instance);
+    if let Some(init) = invoked.init {
+        note.push_str(&format!(", cold start: init {} ms", init.as_millis()));
+    }
+    match invoked.outcome {
+        Outcome::Response(output) => match event::proxy_response(&output) {
+            Some(response) => Reply {
+                status: response.status,
+                headers: response.headers,
+                body: Bytes::from(response.body),
+                note,
+            },
+            None => Reply::internal_error(format!(
+                "{note}: Malformed Lambda proxy response (it needs `statusCode`, string `headers` and a string `body`)"
+            )),
+        },
+        Outcome::FunctionError { error_type, body } => {
+            Reply::internal_error(format!("{note}: {}", error_message(&error_type, &body)))
+        }
+        Outcome::Timeout => Reply::internal_error(format!(
+            "{note}: Task timed out after {timeout:.2} seconds (the process was stopped)"
+        )),
+        Outcome::Crashed(status) => Reply::internal_error(format!(
+            "{note}: Runtime.ExitError: the process exited during the invocation ({status})"
+        )),
+        Outcome::InitFailed(reason) => Reply::internal_error(format!("{note}: {reason}")),
+        Outcome::Stopped => Reply::internal_error(format!("{note}: serve is stopping")),
+    }
 }
 
 #[cfg(test)]

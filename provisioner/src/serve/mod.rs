@@ -8,6 +8,7 @@ pub mod authorizer;
 pub mod event;
 pub mod gateway;
 pub mod runtime;
+mod runtime_api;
 
 /// Answers the HTTP/1.1 requests of one accepted connection with `answer`, in a task of its own
 /// (serve's front and each function's Runtime API).

@@ -231,17 +231,6 @@ impl Planned for Node {
         entries
     }
 
-    /// How many calls applying this takes, one after another (a wait for the function to settle
-    /// counted as one read).
-    fn calls(&self) -> usize {
-        let function = match &self.work {
-            FunctionWork::None => 0,
-            FunctionWork::Create => 2,
-            FunctionWork::Update(changes) => 2 * changes.len(),
-        };
-        function + self.permissions.as_ref().map_or(0, |p| p.changes.len())
-    }
-
     async fn apply(
         &self,
         ctx: &Context,

@@ -215,15 +215,6 @@ impl Planned for Node {
         vec![entry]
     }
 
-    /// How many calls applying this takes, one after another.
-    fn calls(&self) -> usize {
-        match &self.live {
-            // CreateLogGroup, PutRetentionPolicy.
-            None => 2,
-            Some(_) => self.changes.len(),
-        }
-    }
-
     async fn apply(
         &self,
         ctx: &Context,

@@ -262,7 +262,41 @@ pub fn diff(live: Option<&LiveApi>, desired: &DesiredApi) -> ApiChanges {
         Action::Create
     };
     let live = live.unwrap_or(&empty);
+    let (authorizers, replaced) = diff_authorizers(live, desired);
+    let mut resources = BTreeMap::new();
+    for path in &desired.paths {
+        if !live.resources.contains_key(path) {
+            resources.insert(path.clone(), Action::Create);
+        }
+    }
+    for path in live.resources.keys() {
+        if path != "/" && !desired.paths.contains(path) {
+            resources.insert(path.clone(), Action::Delete);
+        }
+    }
+    let (routes, route_changes) = diff_routes(live, desired, &replaced);
+    let working_copy_changes = authorizers
+        .values()
+        .chain(resources.values())
+        .chain(routes.values())
+        .any(|action| *action != Action::NoOp);
+    let (deployment, stage) = diff_deployment(live, desired, working_copy_changes);
+    ApiChanges {
+        api,
+        authorizers,
+        resources,
+        routes,
+        route_changes,
+        deployment,
+        stage,
+    }
+}
 
+/// Each authorizer's action, and those replaced (a setting API Gateway cannot change in place).
+fn diff_authorizers(
+    live: &LiveApi,
+    desired: &DesiredApi,
+) -> (BTreeMap<String, Action>, BTreeSet<String>) {
     let mut authorizers = BTreeMap::new();
     let mut replaced = BTreeSet::new();
     for name in live.authorizers.keys().chain(desired.authorizers.keys()) {
@@ -288,19 +322,19 @@ pub fn diff(live: Option<&LiveApi>, desired: &DesiredApi) -> ApiChanges {
         };
         authorizers.insert(name.clone(), action);
     }
+    (authorizers, replaced)
+}
 
-    let mut resources = BTreeMap::new();
-    for path in &desired.paths {
-        if !live.resources.contains_key(path) {
-            resources.insert(path.clone(), Action::Create);
-        }
-    }
-    for path in live.resources.keys() {
-        if path != "/" && !desired.paths.contains(path) {
-            resources.insert(path.clone(), Action::Delete);
-        }
-    }
-
+/// Each route's action and typed changes; a route whose authorizer is `replaced` points at the
+/// replacement's new id, so its method is put again.
+fn diff_routes(
+    live: &LiveApi,
+    desired: &DesiredApi,
+    replaced: &BTreeSet<String>,
+) -> (
+    BTreeMap<RouteKey, Action>,
+    BTreeMap<RouteKey, BTreeSet<RouteChange>>,
+) {
     let mut routes = BTreeMap::new();
     let mut route_changes = BTreeMap::new();
     let keys: BTreeSet<&RouteKey> = live.methods.keys().chain(desired.methods.keys()).collect();
@@ -353,12 +387,16 @@ pub fn diff(live: Option<&LiveApi>, desired: &DesiredApi) -> ApiChanges {
         };
         routes.insert(key.clone(), action);
     }
+    (routes, route_changes)
+}
 
-    let working_copy_changes = authorizers
-        .values()
-        .chain(resources.values())
-        .chain(routes.values())
-        .any(|action| *action != Action::NoOp);
+/// The deployment the stage should serve (None: it serves the desired shape already, with no
+/// repair of the working copy), and the stage's action.
+fn diff_deployment(
+    live: &LiveApi,
+    desired: &DesiredApi,
+    working_copy_changes: bool,
+) -> (Option<FieldChange>, Action) {
     let served = live.stage.as_ref().and_then(|stage| stage.shape.clone());
     let deployment = if desired.methods.is_empty() {
         // API Gateway refuses to deploy an API without methods.
@@ -393,15 +431,7 @@ pub fn diff(live: Option<&LiveApi>, desired: &DesiredApi) -> ApiChanges {
         },
         (Some(_), None) => Action::NoOp,
     };
-    ApiChanges {
-        api,
-        authorizers,
-        resources,
-        routes,
-        route_changes,
-        deployment,
-        stage,
-    }
+    (deployment, stage)
 }
 
 #[derive(Debug, thiserror::Error)]

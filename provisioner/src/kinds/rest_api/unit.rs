@@ -270,46 +270,6 @@ impl Planned for Node {
         entries
     }
 
-    /// How many calls applying this takes, one after another: the API's parts (the authorizers
-    /// beside the resources, each level of those at once, then every route's method and
-    /// integration at once) beside the permissions.
-    fn calls(&self) -> usize {
-        let changes = &self.changes;
-        let changing = |action: &Action| *action != Action::NoOp;
-        let create = usize::from(self.live.is_none());
-        let reputs = changes
-            .route_changes
-            .values()
-            .any(|typed| typed.contains(&super::RouteChange::Method))
-            || changes.routes.values().any(|a| *a == Action::Delete);
-        let authorizers = changes.authorizers.values().filter(|a| changing(a)).count();
-        let levels = |wanted| self.levels(wanted);
-        let route = changes
-            .routes
-            .iter()
-            .map(|(key, action)| match action {
-                Action::Create => 2,
-                Action::Update { .. } => {
-                    let method = changes
-                        .route_changes
-                        .get(key)
-                        .is_some_and(|typed| typed.contains(&super::RouteChange::Method));
-                    1 + usize::from(method)
-                }
-                Action::Delete | Action::Replace { .. } | Action::NoOp => 0,
-            })
-            .max()
-            .unwrap_or(0);
-        // The authorizers are made while the resources are created; a method waits for both.
-        let parts =
-            usize::from(reputs) + authorizers.max(levels(Action::Create)) + route + self.closing();
-        create + parts.max(self.statements())
-    }
-
-    fn calls_after_awaits(&self) -> usize {
-        self.calls_after_functions()
-    }
-
     /// Applies the API, waiting through `waits` for each function its routes call only before
     /// that route's integration and that function's statements.
     async fn apply(
@@ -382,49 +342,6 @@ impl Planned for Node {
         }));
         tokio::try_join!(parts, statements)?;
         Ok(())
-    }
-}
-
-impl Node {
-    /// How many of [`Node::calls`] come after the functions its routes call are ready, one after
-    /// another: an integration, the resources that go, the deployment and the stage; or a
-    /// function's statements, if longer.
-    pub fn calls_after_functions(&self) -> usize {
-        let changes = &self.changes;
-        let integration = changes
-            .routes
-            .values()
-            .any(|action| matches!(action, Action::Create | Action::Update { .. }));
-        (usize::from(integration) + self.closing()).max(self.statements())
-    }
-
-    /// The calls once every route is put, one after another: the resources that go (a level at
-    /// a time), the deployment, the stage.
-    fn closing(&self) -> usize {
-        let changes = &self.changes;
-        self.levels(Action::Delete)
-            + usize::from(changes.deployment.is_some())
-            + usize::from(changes.stage != Action::NoOp)
-    }
-
-    /// The most calls one function's statements take (one after another); functions at once.
-    fn statements(&self) -> usize {
-        self.permissions
-            .values()
-            .map(|p| p.changes.len())
-            .max()
-            .unwrap_or(0)
-    }
-
-    /// How many levels of the resource tree have resources with `wanted` (each level's go at once).
-    fn levels(&self, wanted: Action) -> usize {
-        self.changes
-            .resources
-            .iter()
-            .filter(|(_, action)| **action == wanted)
-            .map(|(path, _)| path.matches('/').count())
-            .collect::<std::collections::BTreeSet<_>>()
-            .len()
     }
 }
 

@@ -239,18 +239,6 @@ impl Planned for Node {
         ]
     }
 
-    /// How many calls applying this takes, one after another.
-    fn calls(&self) -> usize {
-        match &self.work {
-            RoleWork::None => 0,
-            // CreateRole, then each policy attached or put.
-            RoleWork::Create => {
-                1 + self.desired.managed_policies.len() + self.desired.inline_policies.len()
-            }
-            RoleWork::Update(changes) => changes.len(),
-        }
-    }
-
     async fn apply(
         &self,
         ctx: &Context,

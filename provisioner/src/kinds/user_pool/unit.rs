@@ -337,16 +337,6 @@ impl Planned for Node {
         vec![entry]
     }
 
-    /// How many calls applying this takes, one after another.
-    fn calls(&self) -> usize {
-        match &self.change {
-            PoolChange::None => 0,
-            PoolChange::Create | PoolChange::Update(_) => 1,
-            // Protection lifted (one update), delete, create.
-            PoolChange::Replace(live) => 2 + usize::from(live.settings.deletion_protection),
-        }
-    }
-
     /// A pool created anew has no id or ARN yet for what is planned after it (its clients go
     /// with it).
     fn forget(&self, values: &mut Values) {

@@ -220,15 +220,6 @@ impl Planned for Node {
         vec![entry]
     }
 
-    /// How many calls applying this takes, one after another.
-    fn calls(&self) -> usize {
-        match self.change {
-            ClientChange::None => 0,
-            ClientChange::Create | ClientChange::Update(_) => 1,
-            ClientChange::Replace(_) => 2,
-        }
-    }
-
     /// A client created anew has no id yet for what is planned after it.
     fn forget(&self, values: &mut Values) {
         match self.change {

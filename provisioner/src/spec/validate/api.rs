@@ -5,16 +5,44 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::references::KnownNames;
 use super::*;
 
+/// The `api` section: its name, stage, authorizers and routes within API Gateway's rules.
 pub(super) fn api(c: &mut Checker, stack: &str, raw: &RawApi, known: &KnownNames) -> Api {
-    let at = |field: &[&str]| {
-        let mut p = path(&["api"]);
-        p.extend(path(field));
-        p
-    };
     let name = raw.name.clone().unwrap_or_else(|| "api".to_owned());
     if raw.name.is_some() {
-        check_logical_name(c, &at(&["name"]), "API");
+        check_logical_name(c, &api_path(&["name"]), "API");
     }
+    let stage = stage(c, raw);
+    let authorizers = authorizers(c, raw, known);
+    let (mut routes, used_authorizers) = routes(c, raw, known);
+    check_path_variables(c, &routes, &api_path(&["routes"]));
+    check_resource_count(c, &routes);
+    for name in raw.authorizers.keys() {
+        if !used_authorizers.contains(name) {
+            c.warning(
+                &api_path(&["authorizers", name]),
+                format!("authorizer `{name}` is not used by any route"),
+                "add `authorizer: <name>` to a route, or remove it",
+            );
+        }
+    }
+    routes.sort();
+    Api {
+        physical_name: format!("{stack}-{name}"),
+        stage,
+        authorizers,
+        routes,
+    }
+}
+
+/// The path of `field` in `api`.
+fn api_path(field: &[&str]) -> Path_ {
+    let mut p = path(&["api"]);
+    p.extend(path(field));
+    p
+}
+
+/// `stage`: 1 to 128 letters, digits, `-` and `_` (`prod` by default).
+fn stage(c: &mut Checker, raw: &RawApi) -> String {
     let stage = raw.stage.clone().unwrap_or_else(|| "prod".to_owned());
     if stage.is_empty()
         || stage.len() > 128
@@ -23,15 +51,19 @@ pub(super) fn api(c: &mut Checker, stack: &str, raw: &RawApi, known: &KnownNames
             .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
     {
         c.error_hint(
-            &at(&["stage"]),
+            &api_path(&["stage"]),
             format!("`{stage}` is not a valid stage name"),
             "use 1 to 128 letters, digits, `-` and `_`",
         );
     }
+    stage
+}
 
+/// `authorizers`: each on a defined user pool and a header, and no more than API Gateway allows.
+fn authorizers(c: &mut Checker, raw: &RawApi, known: &KnownNames) -> BTreeMap<String, Authorizer> {
     let mut authorizers = BTreeMap::new();
     for (name, authorizer) in &raw.authorizers {
-        let authorizer_at = at(&["authorizers", name]);
+        let authorizer_at = api_path(&["authorizers", name]);
         check_logical_name(c, &authorizer_at, "authorizer");
         if !known.pools.contains(&authorizer.user_pool) {
             let mut pool_at = authorizer_at.clone();
@@ -49,26 +81,7 @@ pub(super) fn api(c: &mut Checker, stack: &str, raw: &RawApi, known: &KnownNames
                 ),
             );
         }
-        let identity_source = authorizer
-            .identity_source
-            .clone()
-            .unwrap_or_else(|| "method.request.header.Authorization".to_owned());
-        let header = identity_source
-            .strip_prefix("method.request.header.")
-            .unwrap_or_default();
-        let token = !header.is_empty()
-            && header
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(ch));
-        if !token {
-            let mut source_at = authorizer_at.clone();
-            source_at.push("identitySource".to_owned());
-            c.error_hint(
-                &source_at,
-                format!("`{identity_source}` is not a header identity source"),
-                "a Cognito authorizer reads a header: `method.request.header.Authorization`",
-            );
-        }
+        let identity_source = identity_source(c, &authorizer_at, authorizer);
         authorizers.insert(
             name.clone(),
             Authorizer {
@@ -77,10 +90,9 @@ pub(super) fn api(c: &mut Checker, stack: &str, raw: &RawApi, known: &KnownNames
             },
         );
     }
-
     if raw.authorizers.len() > MAX_AUTHORIZERS {
         c.error_hint(
-            &at(&["authorizers"]),
+            &api_path(&["authorizers"]),
             format!(
                 "{} authorizers; API Gateway allows {MAX_AUTHORIZERS} per API",
                 raw.authorizers.len()
@@ -88,9 +100,44 @@ pub(super) fn api(c: &mut Checker, stack: &str, raw: &RawApi, known: &KnownNames
             "routes can share an authorizer",
         );
     }
+    authorizers
+}
+
+/// An authorizer's `identitySource`: a request header (`Authorization` by default).
+fn identity_source(
+    c: &mut Checker,
+    authorizer_at: &[String],
+    authorizer: &RawAuthorizer,
+) -> String {
+    let identity_source = authorizer
+        .identity_source
+        .clone()
+        .unwrap_or_else(|| "method.request.header.Authorization".to_owned());
+    let header = identity_source
+        .strip_prefix("method.request.header.")
+        .unwrap_or_default();
+    let token = !header.is_empty()
+        && header
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(ch));
+    if !token {
+        let mut source_at = authorizer_at.to_vec();
+        source_at.push("identitySource".to_owned());
+        c.error_hint(
+            &source_at,
+            format!("`{identity_source}` is not a header identity source"),
+            "a Cognito authorizer reads a header: `method.request.header.Authorization`",
+        );
+    }
+    identity_source
+}
+
+/// `routes`: at least one, each a valid key said once, to a defined function and authorizer;
+/// with the names of the authorizers they use.
+fn routes(c: &mut Checker, raw: &RawApi, known: &KnownNames) -> (Vec<Route>, BTreeSet<String>) {
     if raw.routes.is_empty() {
         c.error_hint(
-            &at(&["routes"]),
+            &api_path(&["routes"]),
             "an API needs at least one route",
             "add `routes: { GET /hello: { function: hello } }`",
         );
@@ -99,7 +146,7 @@ pub(super) fn api(c: &mut Checker, stack: &str, raw: &RawApi, known: &KnownNames
     let mut seen: BTreeMap<(String, String), String> = BTreeMap::new();
     let mut used_authorizers = BTreeSet::new();
     for (key, route) in &raw.routes {
-        let route_at = at(&["routes", key]);
+        let route_at = api_path(&["routes", key]);
         let Some((method, route_path)) = parse_route_key(c, &route_at, key) else {
             continue;
         };
@@ -110,34 +157,9 @@ pub(super) fn api(c: &mut Checker, stack: &str, raw: &RawApi, known: &KnownNames
                 Some("keep one of them".to_owned()),
             );
         }
-        if !known.functions.contains(&route.function) {
-            let mut function_at = route_at.clone();
-            function_at.push("function".to_owned());
-            c.error_hint(
-                &function_at,
-                format!(
-                    "function `{}` is not defined in `functions`",
-                    route.function
-                ),
-                hint_for(
-                    &route.function,
-                    &known.function_names(),
-                    "defined functions",
-                ),
-            );
-        }
+        check_route_targets(c, &route_at, route, raw, known);
         if let Some(authorizer) = &route.authorizer {
             used_authorizers.insert(authorizer.clone());
-            if !raw.authorizers.contains_key(authorizer) {
-                let names: Vec<&str> = raw.authorizers.keys().map(String::as_str).collect();
-                let mut authorizer_at = route_at.clone();
-                authorizer_at.push("authorizer".to_owned());
-                c.error_hint(
-                    &authorizer_at,
-                    format!("authorizer `{authorizer}` is not defined in `api.authorizers`"),
-                    hint_for(authorizer, &names, "defined authorizers"),
-                );
-            }
         }
         routes.push(Route {
             path: route_path,
@@ -146,7 +168,49 @@ pub(super) fn api(c: &mut Checker, stack: &str, raw: &RawApi, known: &KnownNames
             authorizer: route.authorizer.clone(),
         });
     }
-    check_path_variables(c, &routes, &at(&["routes"]));
+    (routes, used_authorizers)
+}
+
+/// A route's `function` is defined in `functions`, and its `authorizer` in `api.authorizers`.
+fn check_route_targets(
+    c: &mut Checker,
+    route_at: &[String],
+    route: &RawRoute,
+    raw: &RawApi,
+    known: &KnownNames,
+) {
+    if !known.functions.contains(&route.function) {
+        let mut function_at = route_at.to_vec();
+        function_at.push("function".to_owned());
+        c.error_hint(
+            &function_at,
+            format!(
+                "function `{}` is not defined in `functions`",
+                route.function
+            ),
+            hint_for(
+                &route.function,
+                &known.function_names(),
+                "defined functions",
+            ),
+        );
+    }
+    if let Some(authorizer) = &route.authorizer
+        && !raw.authorizers.contains_key(authorizer)
+    {
+        let names: Vec<&str> = raw.authorizers.keys().map(String::as_str).collect();
+        let mut authorizer_at = route_at.to_vec();
+        authorizer_at.push("authorizer".to_owned());
+        c.error_hint(
+            &authorizer_at,
+            format!("authorizer `{authorizer}` is not defined in `api.authorizers`"),
+            hint_for(authorizer, &names, "defined authorizers"),
+        );
+    }
+}
+
+/// The routes' resources (paths and their parents) are no more than API Gateway allows.
+fn check_resource_count(c: &mut Checker, routes: &[Route]) {
     let resources: BTreeSet<&str> = routes
         .iter()
         .flat_map(|route| {
@@ -160,29 +224,13 @@ pub(super) fn api(c: &mut Checker, stack: &str, raw: &RawApi, known: &KnownNames
         .collect();
     if resources.len() > MAX_API_RESOURCES {
         c.error_hint(
-            &at(&["routes"]),
+            &api_path(&["routes"]),
             format!(
                 "the routes make {} API resources (paths and their parents); API Gateway allows {MAX_API_RESOURCES} per API",
                 resources.len()
             ),
             "API Gateway can raise this quota on request; or split the API",
         );
-    }
-    for name in raw.authorizers.keys() {
-        if !used_authorizers.contains(name) {
-            c.warning(
-                &at(&["authorizers", name]),
-                format!("authorizer `{name}` is not used by any route"),
-                "add `authorizer: <name>` to a route, or remove it",
-            );
-        }
-    }
-    routes.sort();
-    Api {
-        physical_name: format!("{stack}-{name}"),
-        stage,
-        authorizers,
-        routes,
     }
 }
 

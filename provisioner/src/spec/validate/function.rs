@@ -1,11 +1,17 @@
 //! `functions`: settings, environment, the role's statements and their limits, and the crate.
 
+mod settings;
+
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use super::references::{KnownNames, template};
 use super::*;
+use settings::{
+    architecture, check_description, check_role_name, log_retention_days, memory, timeout,
+};
 
+/// Function `name`: its names, settings and their limits, environment and role statements.
 pub(super) fn function(
     c: &mut Checker,
     stack: &str,
@@ -14,215 +20,18 @@ pub(super) fn function(
     known: &KnownNames,
     routed: bool,
 ) -> Function {
-    let at = |field: &[&str]| {
-        let mut p = path(&["functions", name]);
-        p.extend(path(field));
-        p
-    };
+    let at = |field: &[&str]| function_path(name, field);
     check_logical_name(c, &at(&[]), "function");
     let physical_name = format!("{stack}-{name}");
     check_physical_name(c, &at(&[]), "Lambda function", &physical_name, 64);
-    // The role's name starts with the region's short code (4 to 8 characters), known only once
-    // connected: too long even with the shortest is an error; too long with the longest, a
-    // warning (the plan refuses in the regions where it does not fit).
-    let role_len = |code: usize| code + 1 + physical_name.len();
-    if role_len(crate::regions::SHORT_CODE_MIN) > 64 {
-        c.key_error(
-            &at(&[]),
-            format!(
-                "the IAM role name `<region>-{physical_name}` is at least {} characters; AWS allows at most 64",
-                role_len(crate::regions::SHORT_CODE_MIN)
-            ),
-            Some(format!(
-                "shorten the stack name or this key: `<stack>-<function>` is at most {} characters",
-                64 - 1 - crate::regions::SHORT_CODE_MIN
-            )),
-        );
-    } else if role_len(crate::regions::SHORT_CODE_MAX) > 64 {
-        c.warning(
-            &at(&[]),
-            format!(
-                "the IAM role name `<region>-{physical_name}` is too long for AWS's 64 characters in some regions (up to {})",
-                role_len(crate::regions::SHORT_CODE_MAX)
-            ),
-            format!(
-                "`<stack>-<function>` of at most {} characters fits every region",
-                64 - 1 - crate::regions::SHORT_CODE_MAX
-            ),
-        );
-    }
-
-    let memory_mb = match raw.memory {
-        None => 128,
-        Some(mb) if (128..=10240).contains(&mb) => mb as u32,
-        Some(mb) => {
-            c.error_hint(
-                &at(&["memory"]),
-                format!("must be between 128 and 10240 (MB), got {mb}"),
-                "Lambda gives a function 128 MB to 10240 MB",
-            );
-            128
-        }
-    };
-    let timeout_s = match raw.timeout {
-        None => 10,
-        Some(s) if (1..=900).contains(&s) => s as u32,
-        Some(s) => {
-            c.error_hint(
-                &at(&["timeout"]),
-                format!("must be between 1 and 900 (seconds), got {s}"),
-                "Lambda runs a function for at most 15 minutes",
-            );
-            10
-        }
-    };
-    if routed && timeout_s > API_GATEWAY_TIMEOUT_S {
-        c.warning(
-            &at(&["timeout"]),
-            format!(
-                "is {timeout_s} s, but API Gateway answers 504 after {API_GATEWAY_TIMEOUT_S} s"
-            ),
-            format!(
-                "a function behind the API gets no more than {API_GATEWAY_TIMEOUT_S} s per request"
-            ),
-        );
-    }
-    let architecture = match raw.architecture.as_deref() {
-        None | Some("x86_64") => Architecture::X86_64,
-        Some("arm64") => Architecture::Arm64,
-        Some(other) => {
-            // Other names for the same two architectures.
-            let hint = match other.to_ascii_lowercase().as_str() {
-                "amd64" | "x86-64" | "x64" | "x86" => "did you mean `x86_64`?".to_owned(),
-                "aarch64" | "arm" | "arm64v8" => "did you mean `arm64`?".to_owned(),
-                _ => hint_for(other, &["x86_64", "arm64"], "expected one of"),
-            };
-            c.error_hint(
-                &at(&["architecture"]),
-                format!("`{other}` is not a Lambda architecture"),
-                hint,
-            );
-            Architecture::X86_64
-        }
-    };
-    // Converted only once in range: `4294967297 as u32` would be 1.
-    let log_retention_days = match raw.log_retention_days.map(|days| {
-        (
-            days,
-            u32::try_from(days)
-                .ok()
-                .filter(|d| LOG_RETENTION_DAYS.contains(d)),
-        )
-    }) {
-        None => 14,
-        Some((_, Some(days))) => days,
-        Some((days, None)) => {
-            let allowed: Vec<String> = LOG_RETENTION_DAYS.iter().map(u32::to_string).collect();
-            c.error_hint(
-                &at(&["logRetentionDays"]),
-                format!("CloudWatch Logs does not keep logs for {days} days"),
-                format!("expected one of {}", allowed.join(", ")),
-            );
-            14
-        }
-    };
-
-    let mut environment = BTreeMap::new();
-    let mut env_size = 0;
-    for (key, value) in &raw.environment {
-        let key_at = at(&["environment", key]);
-        // Lambda's pattern: `[a-zA-Z]([a-zA-Z0-9_])+`, so at least two characters.
-        let valid = key.len() >= 2
-            && key
-                .chars()
-                .next()
-                .is_some_and(|ch| ch.is_ascii_alphabetic())
-            && key
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
-        if !valid {
-            c.key_error(
-                &key_at,
-                format!("`{key}` is not a valid environment variable name"),
-                Some(
-                    "use at least two letters, digits and `_`, starting with a letter (Lambda's rule)"
-                        .to_owned(),
-                ),
-            );
-        } else if RESERVED_ENV.contains(&key.as_str()) {
-            c.key_error(
-                &key_at,
-                format!("`{key}` is set by Lambda itself and cannot be configured"),
-                Some("choose another name".to_owned()),
-            );
-        }
-        let value = template(c, &key_at, value, known);
-        env_size += key.len() + longest_rendering(&value, stack);
-        environment.insert(key.clone(), value);
-    }
-    if env_size > 4096 {
-        c.error_hint(
-            &at(&["environment"]),
-            format!(
-                "environment is up to {env_size} bytes once references are filled in; Lambda allows 4 KB in all"
-            ),
-            "keep large configuration elsewhere (SSM Parameter Store, a file in the package)",
-        );
-    }
-
-    let allow: Vec<Statement> = raw
-        .allow
-        .iter()
-        .enumerate()
-        .map(|(i, statement)| {
-            let index = i.to_string();
-            let actions = statement.actions.items();
-            check_statement_grants_something(c, &at(&["allow", &index, "actions"]), &actions);
-            for (j, action) in actions.iter().enumerate() {
-                let mut action_at = at(&["allow", &index, "actions"]);
-                action_at.extend(statement.actions.item_segment(j));
-                check_action(c, &action_at, action);
-            }
-            let resources = statement
-                .resources
-                .items()
-                .iter()
-                .enumerate()
-                .map(|(j, resource)| {
-                    let mut resource_at = at(&["allow", &index, "resources"]);
-                    resource_at.extend(statement.resources.item_segment(j));
-                    check_resource(c, &resource_at, resource, &actions, known)
-                })
-                .collect();
-            Statement {
-                actions: actions.into_iter().map(str::to_owned).collect(),
-                resources,
-            }
-        })
-        .collect();
-
-    let policy_size = inline_policy_size(&allow, stack);
-    if policy_size > INLINE_POLICY_MAX_CHARS {
-        c.error_hint(
-            &at(&["allow"]),
-            format!(
-                "the role's policy is up to {policy_size} characters once references are filled in; IAM allows {INLINE_POLICY_MAX_CHARS}"
-            ),
-            "merge statements that share resources, or split the function",
-        );
-    }
-    if let Some(description) = &raw.description
-        && description.chars().count() > 256
-    {
-        c.error_hint(
-            &at(&["description"]),
-            format!(
-                "is {} characters; Lambda allows at most 256",
-                description.chars().count()
-            ),
-            "shorten the description",
-        );
-    }
+    check_role_name(c, name, &physical_name);
+    let memory_mb = memory(c, name, raw);
+    let timeout_s = timeout(c, name, raw, routed);
+    let architecture = architecture(c, name, raw);
+    let log_retention_days = log_retention_days(c, name, raw);
+    let environment = environment(c, stack, name, raw, known);
+    let allow = allow(c, stack, name, raw, known);
+    check_description(c, name, raw);
 
     Function {
         physical_name,
@@ -243,7 +52,132 @@ pub(super) fn function(
     }
 }
 
-/// Resolves every function's `crate:` to a workspace member and its binary, with the file
+/// The path of `field` in function `name`.
+fn function_path(name: &str, field: &[&str]) -> Path_ {
+    let mut p = path(&["functions", name]);
+    p.extend(path(field));
+    p
+}
+
+/// `environment`: valid names Lambda does not reserve, templates, and 4 KB in all.
+fn environment(
+    c: &mut Checker,
+    stack: &str,
+    name: &str,
+    raw: &RawFunction,
+    known: &KnownNames,
+) -> BTreeMap<String, Template> {
+    let mut environment = BTreeMap::new();
+    let mut env_size = 0;
+    for (key, value) in &raw.environment {
+        let key_at = function_path(name, &["environment", key]);
+        check_env_key(c, &key_at, key);
+        let value = template(c, &key_at, value, known);
+        env_size += key.len() + longest_rendering(&value, stack);
+        environment.insert(key.clone(), value);
+    }
+    if env_size > 4096 {
+        c.error_hint(
+            &function_path(name, &["environment"]),
+            format!(
+                "environment is up to {env_size} bytes once references are filled in; Lambda allows 4 KB in all"
+            ),
+            "keep large configuration elsewhere (SSM Parameter Store, a file in the package)",
+        );
+    }
+    environment
+}
+
+/// An environment variable's name: Lambda's pattern, and not one Lambda sets itself.
+fn check_env_key(c: &mut Checker, key_at: &[String], key: &str) {
+    // Lambda's pattern: `[a-zA-Z]([a-zA-Z0-9_])+`, so at least two characters.
+    let valid = key.len() >= 2
+        && key
+            .chars()
+            .next()
+            .is_some_and(|ch| ch.is_ascii_alphabetic())
+        && key
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+    if !valid {
+        c.key_error(
+            key_at,
+            format!("`{key}` is not a valid environment variable name"),
+            Some(
+                "use at least two letters, digits and `_`, starting with a letter (Lambda's rule)"
+                    .to_owned(),
+            ),
+        );
+    } else if RESERVED_ENV.contains(&key) {
+        c.key_error(
+            key_at,
+            format!("`{key}` is set by Lambda itself and cannot be configured"),
+            Some("choose another name".to_owned()),
+        );
+    }
+}
+
+/// `allow`: each statement's actions and resources, and the role's policy within IAM's size.
+fn allow(
+    c: &mut Checker,
+    stack: &str,
+    name: &str,
+    raw: &RawFunction,
+    known: &KnownNames,
+) -> Vec<Statement> {
+    let allow: Vec<Statement> = raw
+        .allow
+        .iter()
+        .enumerate()
+        .map(|(i, statement)| allow_statement(c, name, i, statement, known))
+        .collect();
+    let policy_size = inline_policy_size(&allow, stack);
+    if policy_size > INLINE_POLICY_MAX_CHARS {
+        c.error_hint(
+            &function_path(name, &["allow"]),
+            format!(
+                "the role's policy is up to {policy_size} characters once references are filled in; IAM allows {INLINE_POLICY_MAX_CHARS}"
+            ),
+            "merge statements that share resources, or split the function",
+        );
+    }
+    allow
+}
+
+/// Statement `i` of `allow`: exact actions that grant something, and exact resources.
+fn allow_statement(
+    c: &mut Checker,
+    name: &str,
+    i: usize,
+    statement: &RawStatement,
+    known: &KnownNames,
+) -> Statement {
+    let index = i.to_string();
+    let actions = statement.actions.items();
+    let actions_at = function_path(name, &["allow", &index, "actions"]);
+    check_statement_grants_something(c, &actions_at, &actions);
+    for (j, action) in actions.iter().enumerate() {
+        let mut action_at = actions_at.clone();
+        action_at.extend(statement.actions.item_segment(j));
+        check_action(c, &action_at, action);
+    }
+    let resources = statement
+        .resources
+        .items()
+        .iter()
+        .enumerate()
+        .map(|(j, resource)| {
+            let mut resource_at = function_path(name, &["allow", &index, "resources"]);
+            resource_at.extend(statement.resources.item_segment(j));
+            check_resource(c, &resource_at, resource, &actions, known)
+        })
+        .collect();
+    Statement {
+        actions: actions.into_iter().map(str::to_owned).collect(),
+        resources,
+    }
+}
+
 /// position of each path that names none.
 pub fn resolve_crates(stack: &mut Stack, c: &mut Checker, workspace: &Workspace, stack_dir: &Path) {
     for (name, function) in &mut stack.functions {

@@ -4,74 +4,125 @@ use std::collections::BTreeSet;
 
 use super::*;
 
+/// User pool `name`: its names, attributes, password policy, removal and app clients.
 pub(super) fn user_pool(c: &mut Checker, stack: &str, name: &str, raw: &RawUserPool) -> UserPool {
-    let at = |field: &[&str]| {
-        let mut p = path(&["userPools", name]);
-        p.extend(path(field));
-        p
-    };
+    let at = |field: &[&str]| pool_path(name, field);
     check_logical_name(c, &at(&[]), "user pool");
     let physical_name = format!("{stack}-{name}");
     check_physical_name(c, &at(&[]), "user pool", &physical_name, 128);
 
-    let mut verified =
-        |field: &str, values: &Option<Vec<String>>, default: &[VerifiedAttribute]| {
-            let Some(values) = values else {
-                return default.to_vec();
-            };
-            let mut out = Vec::new();
-            for (i, value) in values.iter().enumerate() {
-                let attribute = match value.as_str() {
-                    "email" => Some(VerifiedAttribute::Email),
-                    "phone_number" => Some(VerifiedAttribute::PhoneNumber),
-                    _ => None,
-                };
-                match attribute {
-                    Some(attribute) if out.contains(&attribute) => c.error(
-                        &at(&[field, &i.to_string()]),
-                        format!("`{value}` is listed twice"),
-                    ),
-                    Some(attribute) => out.push(attribute),
-                    None => c.error_hint(
-                        &at(&[field, &i.to_string()]),
-                        format!("`{value}` is not an attribute Cognito can verify"),
-                        hint_for(value, &["email", "phone_number"], "expected one of"),
-                    ),
-                }
-            }
-            out
-        };
-    let auto_verify = verified("autoVerify", &raw.auto_verify, &[VerifiedAttribute::Email]);
-    let username_attributes = verified("usernameAttributes", &raw.username_attributes, &[]);
+    let auto_verify = verified(
+        c,
+        name,
+        "autoVerify",
+        &raw.auto_verify,
+        &[VerifiedAttribute::Email],
+    );
+    let username_attributes =
+        verified(c, name, "usernameAttributes", &raw.username_attributes, &[]);
     let account_recovery = verified(
+        c,
+        name,
         "accountRecovery",
         &raw.account_recovery,
         &[VerifiedAttribute::Email],
     );
+    let required_attributes = required_attributes(c, name, raw);
+    let password_policy = password_policy(c, name, raw);
+    let removal = removal(c, name, raw);
+    let clients = raw
+        .clients
+        .iter()
+        .map(|(client, raw_client)| {
+            let app_client = app_client(c, stack, name, client, raw_client);
+            (client.clone(), app_client)
+        })
+        .collect();
 
+    UserPool {
+        physical_name,
+        self_sign_up: raw.self_sign_up.unwrap_or(true),
+        auto_verify,
+        username_attributes,
+        required_attributes,
+        password_policy,
+        account_recovery,
+        deletion_protection: raw.deletion_protection.unwrap_or(true),
+        removal,
+        clients,
+    }
+}
+
+/// The path of `field` in user pool `name`.
+fn pool_path(name: &str, field: &[&str]) -> Path_ {
+    let mut p = path(&["userPools", name]);
+    p.extend(path(field));
+    p
+}
+
+/// A list of attributes Cognito can verify (`field`), each once; `default` when absent.
+fn verified(
+    c: &mut Checker,
+    name: &str,
+    field: &str,
+    values: &Option<Vec<String>>,
+    default: &[VerifiedAttribute],
+) -> Vec<VerifiedAttribute> {
+    let Some(values) = values else {
+        return default.to_vec();
+    };
+    let mut out = Vec::new();
+    for (i, value) in values.iter().enumerate() {
+        let attribute = match value.as_str() {
+            "email" => Some(VerifiedAttribute::Email),
+            "phone_number" => Some(VerifiedAttribute::PhoneNumber),
+            _ => None,
+        };
+        match attribute {
+            Some(attribute) if out.contains(&attribute) => c.error(
+                &pool_path(name, &[field, &i.to_string()]),
+                format!("`{value}` is listed twice"),
+            ),
+            Some(attribute) => out.push(attribute),
+            None => c.error_hint(
+                &pool_path(name, &[field, &i.to_string()]),
+                format!("`{value}` is not an attribute Cognito can verify"),
+                hint_for(value, &["email", "phone_number"], "expected one of"),
+            ),
+        }
+    }
+    out
+}
+
+/// `requiredAttributes`: standard Cognito attributes, each once.
+fn required_attributes(c: &mut Checker, name: &str, raw: &RawUserPool) -> Vec<String> {
     let required_attributes = raw.required_attributes.clone().unwrap_or_default();
     for (i, attribute) in required_attributes.iter().enumerate() {
         if required_attributes[..i].contains(attribute) {
             c.error(
-                &at(&["requiredAttributes", &i.to_string()]),
+                &pool_path(name, &["requiredAttributes", &i.to_string()]),
                 format!("`{attribute}` is listed twice"),
             );
         } else if !STANDARD_ATTRIBUTES.contains(&attribute.as_str()) {
             c.error_hint(
-                &at(&["requiredAttributes", &i.to_string()]),
+                &pool_path(name, &["requiredAttributes", &i.to_string()]),
                 format!("`{attribute}` is not a standard Cognito attribute"),
                 hint_for(attribute, STANDARD_ATTRIBUTES, "expected one of"),
             );
         }
     }
+    required_attributes
+}
 
+/// `passwordPolicy`: a minimum length Cognito accepts, and the defaults for what is not given.
+fn password_policy(c: &mut Checker, name: &str, raw: &RawUserPool) -> PasswordPolicy {
     let mut password_policy = PasswordPolicy::default();
     if let Some(policy) = &raw.password_policy {
         if let Some(min) = policy.min_length {
             match u8::try_from(min) {
                 Ok(min) if (6..=99).contains(&min) => password_policy.min_length = min,
                 _ => c.error(
-                    &at(&["passwordPolicy", "minLength"]),
+                    &pool_path(name, &["passwordPolicy", "minLength"]),
                     format!("must be between 6 and 99, got {min}"),
                 ),
             }
@@ -94,104 +145,115 @@ pub(super) fn user_pool(c: &mut Checker, stack: &str, name: &str, raw: &RawUserP
             }
         }
     }
+    password_policy
+}
 
-    let removal = match raw.removal.as_deref() {
+/// `removal`: `retain` (the default) or `delete`.
+fn removal(c: &mut Checker, name: &str, raw: &RawUserPool) -> Removal {
+    match raw.removal.as_deref() {
         None | Some("retain") => Removal::Retain,
         Some("delete") => Removal::Delete,
         Some(other) => {
             c.error_hint(
-                &at(&["removal"]),
+                &pool_path(name, &["removal"]),
                 format!("`{other}` is not a removal policy"),
                 hint_for(other, &["retain", "delete"], "expected one of"),
             );
             Removal::Retain
         }
-    };
-
-    let clients = raw
-        .clients
-        .iter()
-        .map(|(client, raw_client)| {
-            let client_at = at(&["clients", client]);
-            check_logical_name(c, &client_at, "app client");
-            let physical_name = format!("{stack}-{client}");
-            check_physical_name(c, &client_at, "app client", &physical_name, 128);
-            let auth_flows = raw_client.auth_flows.clone().unwrap_or_else(|| {
-                vec![
-                    "USER_PASSWORD_AUTH".to_owned(),
-                    "REFRESH_TOKEN_AUTH".to_owned(),
-                ]
-            });
-            let mut seen = BTreeSet::new();
-            for (i, flow) in auth_flows.iter().enumerate() {
-                let flow_at = at(&["clients", client, "authFlows", &i.to_string()]);
-                let bare = flow.strip_prefix("ALLOW_").unwrap_or(flow);
-                if !AUTH_FLOWS.contains(&bare) {
-                    c.error_hint(
-                        &flow_at,
-                        format!("`{flow}` is not a Cognito auth flow"),
-                        hint_for(bare, AUTH_FLOWS, "expected one of"),
-                    );
-                } else if !seen.insert(bare) {
-                    c.error(&flow_at, format!("`{bare}` is listed twice"));
-                }
-            }
-            let auth_flows = auth_flows
-                .iter()
-                .map(|flow| flow.strip_prefix("ALLOW_").unwrap_or(flow).to_owned())
-                .collect();
-            let read_attributes = raw_client.read_attributes.clone().unwrap_or_default();
-            if raw_client.read_attributes.as_ref().is_some_and(Vec::is_empty) {
-                c.error_hint(
-                    &at(&["clients", client, "readAttributes"]),
-                    "an empty list would let the client read nothing".to_owned(),
-                    "list the attributes, or leave `readAttributes` out for every readable attribute"
-                        .to_owned(),
-                );
-            }
-            let mut seen = BTreeSet::new();
-            for (i, attribute) in read_attributes.iter().enumerate() {
-                let attribute_at = at(&["clients", client, "readAttributes", &i.to_string()]);
-                if attribute.starts_with("custom:") {
-                    // A client may read only attributes its pool has, and stack.yaml declares no
-                    // custom attributes: Cognito would refuse the client.
-                    c.error_hint(
-                        &attribute_at,
-                        format!("`{attribute}` is not an attribute of user pool `{name}`"),
-                        "stack.yaml declares no custom attributes, so the pool has none; list standard attributes only",
-                    );
-                } else if !STANDARD_READ_ATTRIBUTES.contains(&attribute.as_str()) {
-                    c.error_hint(
-                        &attribute_at,
-                        format!("`{attribute}` is not a Cognito user attribute"),
-                        hint_for(attribute, STANDARD_READ_ATTRIBUTES, "expected one of"),
-                    );
-                } else if !seen.insert(attribute.as_str()) {
-                    c.error(&attribute_at, format!("`{attribute}` is listed twice"));
-                }
-            }
-            (
-                client.clone(),
-                AppClient {
-                    physical_name,
-                    auth_flows,
-                    generate_secret: raw_client.generate_secret.unwrap_or(false),
-                    read_attributes,
-                },
-            )
-        })
-        .collect();
-
-    UserPool {
-        physical_name,
-        self_sign_up: raw.self_sign_up.unwrap_or(true),
-        auto_verify,
-        username_attributes,
-        required_attributes,
-        password_policy,
-        account_recovery,
-        deletion_protection: raw.deletion_protection.unwrap_or(true),
-        removal,
-        clients,
     }
+}
+
+/// App client `client` of pool `pool`: its names, auth flows and read attributes.
+fn app_client(
+    c: &mut Checker,
+    stack: &str,
+    pool: &str,
+    client: &str,
+    raw_client: &RawClient,
+) -> AppClient {
+    let client_at = pool_path(pool, &["clients", client]);
+    check_logical_name(c, &client_at, "app client");
+    let physical_name = format!("{stack}-{client}");
+    check_physical_name(c, &client_at, "app client", &physical_name, 128);
+    let auth_flows = auth_flows(c, pool, client, raw_client);
+    let read_attributes = read_attributes(c, pool, client, raw_client);
+    AppClient {
+        physical_name,
+        auth_flows,
+        generate_secret: raw_client.generate_secret.unwrap_or(false),
+        read_attributes,
+    }
+}
+
+/// A client's `authFlows`: Cognito auth flows (with or without `ALLOW_`), each once.
+fn auth_flows(c: &mut Checker, pool: &str, client: &str, raw_client: &RawClient) -> Vec<String> {
+    let auth_flows = raw_client.auth_flows.clone().unwrap_or_else(|| {
+        vec![
+            "USER_PASSWORD_AUTH".to_owned(),
+            "REFRESH_TOKEN_AUTH".to_owned(),
+        ]
+    });
+    let mut seen = BTreeSet::new();
+    for (i, flow) in auth_flows.iter().enumerate() {
+        let flow_at = pool_path(pool, &["clients", client, "authFlows", &i.to_string()]);
+        let bare = flow.strip_prefix("ALLOW_").unwrap_or(flow);
+        if !AUTH_FLOWS.contains(&bare) {
+            c.error_hint(
+                &flow_at,
+                format!("`{flow}` is not a Cognito auth flow"),
+                hint_for(bare, AUTH_FLOWS, "expected one of"),
+            );
+        } else if !seen.insert(bare) {
+            c.error(&flow_at, format!("`{bare}` is listed twice"));
+        }
+    }
+    auth_flows
+        .iter()
+        .map(|flow| flow.strip_prefix("ALLOW_").unwrap_or(flow).to_owned())
+        .collect()
+}
+
+/// A client's `readAttributes`: not empty, standard readable attributes of the pool, each once.
+fn read_attributes(
+    c: &mut Checker,
+    pool: &str,
+    client: &str,
+    raw_client: &RawClient,
+) -> Vec<String> {
+    let read_attributes = raw_client.read_attributes.clone().unwrap_or_default();
+    if raw_client
+        .read_attributes
+        .as_ref()
+        .is_some_and(Vec::is_empty)
+    {
+        c.error_hint(
+            &pool_path(pool, &["clients", client, "readAttributes"]),
+            "an empty list would let the client read nothing".to_owned(),
+            "list the attributes, or leave `readAttributes` out for every readable attribute"
+                .to_owned(),
+        );
+    }
+    let mut seen = BTreeSet::new();
+    for (i, attribute) in read_attributes.iter().enumerate() {
+        let attribute_at = pool_path(pool, &["clients", client, "readAttributes", &i.to_string()]);
+        if attribute.starts_with("custom:") {
+            // A client may read only attributes its pool has, and stack.yaml declares no
+            // custom attributes: Cognito would refuse the client.
+            c.error_hint(
+                &attribute_at,
+                format!("`{attribute}` is not an attribute of user pool `{pool}`"),
+                "stack.yaml declares no custom attributes, so the pool has none; list standard attributes only",
+            );
+        } else if !STANDARD_READ_ATTRIBUTES.contains(&attribute.as_str()) {
+            c.error_hint(
+                &attribute_at,
+                format!("`{attribute}` is not a Cognito user attribute"),
+                hint_for(attribute, STANDARD_READ_ATTRIBUTES, "expected one of"),
+            );
+        } else if !seen.insert(attribute.as_str()) {
+            c.error(&attribute_at, format!("`{attribute}` is listed twice"));
+        }
+    }
+    read_attributes
 }

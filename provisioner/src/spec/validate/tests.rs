@@ -66,8 +66,10 @@ fn a_resource_less_action_is_granted_on_star() {
     );
 }
 
+/// The file as a whole: YAML syntax, unknown, missing and mistyped fields, the stack's name, and
+/// several errors reported at once.
 #[test]
-fn each_rule_names_the_file_position_field_and_fix() {
+fn syntax_and_structure_rules_name_the_file_position_field_and_fix() {
     let cases: Vec<(&str, String, &str)> = vec![
         // (rule, stack text, expected stderr)
         (
@@ -111,6 +113,29 @@ fn each_rule_names_the_file_position_field_and_fix() {
             edited(&[("stack: auth-demo", "stack: auth demo")]),
             "`{file}` is not a valid stack: 1 error\n{file}:4:8: `stack`: `auth demo` is not a valid stack name\n  hint: use letters, digits and `-`, starting with a letter: it prefixes every resource's name",
         ),
+        (
+            "several errors at once",
+            edited(&[(
+                "    crate: handlers/secret\n",
+                "    crate: handlers/secret\n    memory: 0\n    timeout: 0\n",
+            )]),
+            "`{file}` is not a valid stack: 2 errors\n{file}:42:13: `functions.secret.memory`: must be between 128 and 10240 (MB), got 0\n  hint: Lambda gives a function 128 MB to 10240 MB\n{file}:43:14: `functions.secret.timeout`: must be between 1 and 900 (seconds), got 0\n  hint: Lambda runs a function for at most 15 minutes",
+        ),
+    ];
+    crate::testing::table(
+        cases
+            .into_iter()
+            .map(|(rule, text, expected)| (rule, (text, expected))),
+        |(text, expected)| crate::testing::same(&check(text), expected),
+    );
+}
+
+/// `functions`: the names, Lambda's limits on memory, timeout, architecture and log retention, and
+/// the crate.
+#[test]
+fn function_setting_rules_name_the_file_position_field_and_fix() {
+    let cases: Vec<(&str, String, &str)> = vec![
+        // (rule, stack text, expected stderr)
         (
             "memory range",
             edited(&[(
@@ -178,6 +203,21 @@ fn each_rule_names_the_file_position_field_and_fix() {
             edited(&[("crate: handlers/confirm", "crate: handlers/confrim")]),
             "`{file}` is not a valid stack: 1 error\n{file}:33:12: `functions.confirm.crate`: `handlers/confrim` is not a crate of the cargo workspace at `{root}`\n  hint: did you mean `handlers/confirm`?",
         ),
+    ];
+    crate::testing::table(
+        cases
+            .into_iter()
+            .map(|(rule, text, expected)| (rule, (text, expected))),
+        |(text, expected)| crate::testing::same(&check(text), expected),
+    );
+}
+
+/// `functions`: the environment and its references (and their cycles), and the role's `allow`
+/// statements.
+#[test]
+fn function_environment_and_role_rules_name_the_file_position_field_and_fix() {
+    let cases: Vec<(&str, String, &str)> = vec![
+        // (rule, stack text, expected stderr)
         (
             "unknown reference",
             edited(&[(
@@ -203,6 +243,20 @@ fn each_rule_names_the_file_position_field_and_fix() {
             "`{file}` is not a valid stack: 1 error\n{file}:31:7: `functions.sign-up.environment.AWS_REGION`: `AWS_REGION` is set by Lambda itself and cannot be configured\n  hint: choose another name",
         ),
         (
+            "cycle",
+            edited(&[
+                (
+                    "    crate: handlers/secret\n",
+                    "    crate: handlers/secret\n    environment: { CONFIRM: \"${functions.confirm.arn}\" }\n",
+                ),
+                (
+                    "    crate: handlers/confirm\n    environment:\n",
+                    "    crate: handlers/confirm\n    environment:\n      SECRET: ${functions.secret.name}\n",
+                ),
+            ]),
+            "`{file}` is not a valid stack: 1 error\n{file}:35:13: `functions.confirm.environment`: references form a cycle: functions.confirm -> functions.secret -> functions.confirm\n  hint: a resource cannot need, directly or through others, a value of its own",
+        ),
+        (
             "wildcard action",
             with_allow("cognito-idp:*", "${userPools.users.arn}"),
             "`{file}` is not a valid stack: 1 error\n{file}:33:19: `functions.sign-up.allow.0.actions.0`: `cognito-idp:*` is a wildcard; roles here get exact actions only\n  hint: list each action the function calls",
@@ -217,6 +271,20 @@ fn each_rule_names_the_file_position_field_and_fix() {
             with_allow("AdminGetUser", "${userPools.users.arn}"),
             "`{file}` is not a valid stack: 1 error\n{file}:33:19: `functions.sign-up.allow.0.actions.0`: `AdminGetUser` is not an IAM action\n  hint: write `service:Action`, for example `cognito-idp:SignUp`",
         ),
+    ];
+    crate::testing::table(
+        cases
+            .into_iter()
+            .map(|(rule, text, expected)| (rule, (text, expected))),
+        |(text, expected)| crate::testing::same(&check(text), expected),
+    );
+}
+
+/// `userPools`: an app client's auth flows and read attributes.
+#[test]
+fn user_pool_and_client_rules_name_the_file_position_field_and_fix() {
+    let cases: Vec<(&str, String, &str)> = vec![
+        // (rule, stack text, expected stderr)
         (
             "auth flow",
             edited(&[(
@@ -233,6 +301,21 @@ fn each_rule_names_the_file_position_field_and_fix() {
             )]),
             "`{file}` is not a valid stack: 1 error\n{file}:16:26: `userPools.users.clients.web.readAttributes.0`: `emial` is not a Cognito user attribute\n  hint: did you mean `email`?",
         ),
+    ];
+    crate::testing::table(
+        cases
+            .into_iter()
+            .map(|(rule, text, expected)| (rule, (text, expected))),
+        |(text, expected)| crate::testing::same(&check(text), expected),
+    );
+}
+
+/// `api`: route keys (method and path), repeated routes, sibling path variables, and the functions,
+/// authorizers and user pools that routes and authorizers name.
+#[test]
+fn api_rules_name_the_file_position_field_and_fix() {
+    let cases: Vec<(&str, String, &str)> = vec![
+        // (rule, stack text, expected stderr)
         (
             "HTTP method",
             edited(&[("POST /confirm:", "FETCH /confirm:")]),
@@ -281,28 +364,6 @@ fn each_rule_names_the_file_position_field_and_fix() {
             "authorizer pool",
             edited(&[("      userPool: users\n", "      userPool: members\n")]),
             "`{file}` is not a valid stack: 1 error\n{file}:47:17: `api.authorizers.cognito.userPool`: user pool `members` is not defined in `userPools`\n  hint: defined user pools: `users`",
-        ),
-        (
-            "cycle",
-            edited(&[
-                (
-                    "    crate: handlers/secret\n",
-                    "    crate: handlers/secret\n    environment: { CONFIRM: \"${functions.confirm.arn}\" }\n",
-                ),
-                (
-                    "    crate: handlers/confirm\n    environment:\n",
-                    "    crate: handlers/confirm\n    environment:\n      SECRET: ${functions.secret.name}\n",
-                ),
-            ]),
-            "`{file}` is not a valid stack: 1 error\n{file}:35:13: `functions.confirm.environment`: references form a cycle: functions.confirm -> functions.secret -> functions.confirm\n  hint: a resource cannot need, directly or through others, a value of its own",
-        ),
-        (
-            "several errors at once",
-            edited(&[(
-                "    crate: handlers/secret\n",
-                "    crate: handlers/secret\n    memory: 0\n    timeout: 0\n",
-            )]),
-            "`{file}` is not a valid stack: 2 errors\n{file}:42:13: `functions.secret.memory`: must be between 128 and 10240 (MB), got 0\n  hint: Lambda gives a function 128 MB to 10240 MB\n{file}:43:14: `functions.secret.timeout`: must be between 1 and 900 (seconds), got 0\n  hint: Lambda runs a function for at most 15 minutes",
         ),
     ];
     crate::testing::table(
