@@ -140,10 +140,22 @@ impl Model<'_> {
 /// Something in the way of a node's plan: a foreign resource where the stack needs its own, or a
 /// reference without a value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Blocker(pub String);
+#[error("{address}: {reason}")]
+pub struct Blocker {
+    /// The resource it blocks, as the plan spells it (`functions.sign-up.role`).
+    pub address: String,
+    /// Why, and what to do (a `hint:` line).
+    pub reason: String,
+}
 
 impl Blocker {
+    pub fn new(address: impl Into<String>, reason: impl Into<String>) -> Blocker {
+        Blocker {
+            address: address.into(),
+            reason: reason.into(),
+        }
+    }
+
     /// A resource of `kind` named `name` is in the way at `address`, and it is not `stack`'s.
     pub fn foreign(
         address: &str,
@@ -152,15 +164,12 @@ impl Blocker {
         stack: &Stack,
         owner: Option<&str>,
     ) -> Blocker {
-        Blocker(format!(
-            "{address}: {}",
-            foreign(kind, name, &stack.name, owner)
-        ))
+        Blocker::new(address, foreign(kind, name, &stack.name, owner))
     }
 
     /// `address` needs a value that does not exist yet.
     pub fn unresolved(address: &str, err: Unresolved) -> Blocker {
-        Blocker(format!("{address}: {err}"))
+        Blocker::new(address, err.to_string())
     }
 }
 
@@ -184,10 +193,13 @@ pub fn untagged_in_the_way<'a>(
         [_] => format!("`provisioner adopt {address}`"),
         _ => format!("`provisioner adopt {address} --id <id>`"),
     };
-    Blocker(format!(
-        "{address}: a {kind} of this stack's name exists without any ownership tag (`{OWNERSHIP_TAG}={stack}`): {}; `up` will not create a second one beside it\n  hint: if it is this stack's {kind} (its tag was removed), {adopt} takes it over; otherwise rename or delete it, or choose another stack name (`--stack`)",
-        listed.join(", ")
-    ))
+    Blocker::new(
+        address,
+        format!(
+            "a {kind} of this stack's name exists without any ownership tag (`{OWNERSHIP_TAG}={stack}`): {}; `up` will not create a second one beside it\n  hint: if it is this stack's {kind} (its tag was removed), {adopt} takes it over; otherwise rename or delete it, or choose another stack name (`--stack`)",
+            listed.join(", ")
+        ),
+    )
 }
 
 /// `IAM role `x` exists but is not this stack's` and what to do about it.

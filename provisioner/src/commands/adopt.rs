@@ -238,7 +238,7 @@ async fn show_plan(ctx: &Context, what: &Adoptable) -> anyhow::Result<()> {
     let values = Values::from_live(&live);
     let (entries, blockers) = match units::plan(&model, &live, &values, &id, Resolve::Lenient) {
         Ok(node) => (node.entries(&model), Vec::new()),
-        Err(blocker) => (Vec::new(), vec![blocker.0]),
+        Err(blocker) => (Vec::new(), vec![blocker.to_string()]),
     };
     let plan = Plan::new(&ctx.stack.name, &ctx.target, entries, blockers);
     output::plan_to_stderr(&plan)?;

@@ -45,7 +45,7 @@ pub fn plan_up(ctx: &Model, live: &Live) -> Plan {
                     .max(deepest(true) + super::cost::calls_after_awaits(&node));
                 depth.insert(id, at_end);
             }
-            Err(blocker) => blockers.push(blocker.0),
+            Err(blocker) => blockers.push(blocker.to_string()),
         }
     }
     note_new_pools_beside_kept_ones(&mut entries, live);

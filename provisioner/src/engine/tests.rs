@@ -242,8 +242,8 @@ fn someone_elses_function_or_role_is_a_blocker_naming_its_owner() {
         )
         .expect_err("a foreign function is in the way");
         assert!(
-            blocker.0.contains("functions.secret")
-                && blocker.0.contains("belongs to stack `other-stack`"),
+            blocker.address == "functions.secret"
+                && blocker.reason.contains("belongs to stack `other-stack`"),
             "{blocker}"
         );
 
@@ -266,7 +266,10 @@ fn someone_elses_function_or_role_is_a_blocker_naming_its_owner() {
             },
         )
         .expect_err("an untagged role is in the way");
-        assert!(blocker.0.contains("does not carry the tag"), "{blocker}");
+        assert!(
+            blocker.reason.contains("does not carry the tag"),
+            "{blocker}"
+        );
 
         // The stack's own role, but of its deployment in another region: not ours here.
         let region = model.target.region.clone();
@@ -283,9 +286,10 @@ fn someone_elses_function_or_role_is_a_blocker_naming_its_owner() {
         )
         .expect_err("another region's role is in the way");
         assert!(
-            blocker
-                .0
-                .contains(&format!("`{}` in `ap-south-1`", model.stack.name))
+            blocker.address == "functions.secret.role"
+                && blocker
+                    .reason
+                    .contains(&format!("`{}` in `ap-south-1`", model.stack.name))
                 && !role_is_ours(model, &live, &region),
             "{blocker}"
         );
@@ -506,8 +510,10 @@ fn an_untagged_pool_of_the_stacks_name_blocks_and_another_stacks_does_not() {
         live.pools.get_mut("users").unwrap().foreign = vec![pool(HashMap::new())];
         let blocker = plan_node(model, &live, id).expect_err("an untagged pool blocks");
         assert!(
-            blocker.0.contains("`provisioner adopt userPools.users`")
-                && blocker.0.contains("us-east-1_other"),
+            blocker
+                .reason
+                .contains("`provisioner adopt userPools.users`")
+                && blocker.reason.contains("us-east-1_other"),
             "{blocker}"
         );
     });
@@ -541,7 +547,7 @@ fn a_moved_pool_live_under_both_names_is_refused_naming_both() {
         };
         let blocker = plan_node(model, &live, id).expect_err("both names live");
         assert!(
-            blocker.0.contains("eu-west-1_new") && blocker.0.contains("eu-west-1_old"),
+            blocker.reason.contains("eu-west-1_new") && blocker.reason.contains("eu-west-1_old"),
             "{blocker}"
         );
     });

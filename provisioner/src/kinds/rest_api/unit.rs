@@ -145,7 +145,7 @@ pub fn plan(
 ) -> Result<Node, Blocker> {
     let stack = &model.stack;
     let Some(api) = &stack.api else {
-        return Err(Blocker("api: not declared in stack.yaml".to_owned()));
+        return Err(Blocker::new("api", "not declared in stack.yaml"));
     };
     let target = model.target;
     if mode == Resolve::Strict {

@@ -190,10 +190,13 @@ pub fn plan(
     let region = model.target.region.as_str();
     let name = spec.role_name(region);
     if name.len() > 64 {
-        return Err(Blocker(format!(
-            "{address}: the IAM role name `{name}` is {} characters in {region}; AWS allows at most 64\n  hint: shorten the stack name or the function's key",
-            name.len()
-        )));
+        return Err(Blocker::new(
+            &address,
+            format!(
+                "the IAM role name `{name}` is {} characters in {region}; AWS allows at most 64\n  hint: shorten the stack name or the function's key",
+                name.len()
+            ),
+        ));
     }
     let found = found.cloned();
     let (action, work) = match &found {

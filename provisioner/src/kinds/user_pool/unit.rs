@@ -250,17 +250,20 @@ pub fn plan(model: &Model, search: Option<&PoolSearch>, name: &str) -> Result<No
     let spec = &model.stack.user_pools[name];
     let search = search.cloned().unwrap_or_default();
     if let (Some(new), Some(old)) = (&search.owned, &search.also_under_old_name) {
-        return Err(Blocker(format!(
-            "userPools.{name}: a `moved` entry renames a pool to it, but the stack has a pool under each name: `{}` ({}, {} users by Cognito's estimate) and `{}` ({}, {} users); nothing is changed while it is unclear which one is meant\n  hint: remove the `moved` entry to keep `{}`; to keep the other, delete or untag `{}` first",
-            new.name,
-            new.id,
-            new.estimated_users,
-            old.name,
-            old.id,
-            old.estimated_users,
-            new.name,
-            new.name
-        )));
+        return Err(Blocker::new(
+            format!("userPools.{name}"),
+            format!(
+                "a `moved` entry renames a pool to it, but the stack has a pool under each name: `{}` ({}, {} users by Cognito's estimate) and `{}` ({}, {} users); nothing is changed while it is unclear which one is meant\n  hint: remove the `moved` entry to keep `{}`; to keep the other, delete or untag `{}` first",
+                new.name,
+                new.id,
+                new.estimated_users,
+                old.name,
+                old.id,
+                old.estimated_users,
+                new.name,
+                new.name
+            ),
+        ));
     }
     let (action, change) = match search.owned.clone().map(Box::new) {
         // A pool of the stack's name without its tag is most likely the stack's own pool whose
