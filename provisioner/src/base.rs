@@ -328,8 +328,9 @@ pub trait Planned: std::fmt::Debug + Clone + Send + Sync {
     /// The plan entries this node shows, NoOps included.
     fn entries(&self, model: &Model) -> Vec<Entry>;
 
-    /// What it creates anew has no value (id, ARN) yet for those planned after it.
-    fn forget(&self, _values: &mut Values) {}
+    /// What it creates anew has no value (id, ARN) yet for those planned after it (no default:
+    /// a kind whose ids others refer to must not forget to forget them).
+    fn forget(&self, values: &mut Values);
 
     /// Makes the calls of its plan; records new values (ids, ARNs) in `values`. `waits` lets a
     /// coordinator wait part-way for what it needs and take the run's slots for its calls.

@@ -50,12 +50,20 @@ pub struct Operation {
     pub name: &'static str,
     /// Every action it needs (a create that carries tags needs the tagging action too).
     pub grants: &'static [Grant],
+    /// A read made only while applying (a wait for a function to settle): `diff` never makes it,
+    /// so the plan's policy leaves it out.
+    pub while_applying: bool,
 }
 
 impl Operation {
     /// `Lambda.CreateFunction`, as `calls` counts it.
     pub fn key(&self) -> String {
         format!("{}.{}", self.service.sdk_name(), self.name)
+    }
+
+    /// Whether `diff` may make it: a read, and not one made only while applying.
+    pub fn planning(&self) -> bool {
+        self.is_read() && !self.while_applying
     }
 
     /// Whether it changes nothing (Get, List, Describe), as `calls` counts reads.
@@ -67,9 +75,16 @@ impl Operation {
 }
 
 /// Declares operations tersely: `op!(Lambda, "CreateFunction", [("lambda:CreateFunction", FN)])`;
-/// a grant may carry a condition: `("iam:PassRole", ROLE, PASSED_TO_LAMBDA)`.
+/// a grant may carry a condition: `("iam:PassRole", ROLE, PASSED_TO_LAMBDA)`; a read made only
+/// while applying starts with `while_applying`.
 #[macro_export]
 macro_rules! op {
+    (while_applying $service:ident, $name:literal, $grants:tt) => {
+        $crate::operations::Operation {
+            while_applying: true,
+            ..$crate::op!($service, $name, $grants)
+        }
+    };
     ($service:ident, $name:literal, [$(($action:expr, $resource:expr $(, $condition:expr)?)),* $(,)?]) => {
         $crate::operations::Operation {
             service: $crate::operations::Service::$service,
@@ -79,6 +94,7 @@ macro_rules! op {
                 resource: $resource,
                 condition: $crate::op!(@condition $($condition)?),
             }),*],
+            while_applying: false,
         }
     };
     (@condition) => { None };
@@ -198,10 +214,14 @@ pub fn policy(
     use std::collections::{BTreeMap, BTreeSet};
     let mut grouped: BTreeMap<(String, Option<String>), BTreeSet<&str>> = BTreeMap::new();
     for operation in parts.iter().flat_map(|(_, operations)| operations.iter()) {
-        if purpose == Purpose::Plan && !operation.is_read() {
+        if purpose == Purpose::Plan && !operation.planning() {
             continue;
         }
         for grant in operation.grants {
+            // Without `permissionsBoundary:` a role's boundary is not managed: never set.
+            if at.boundary.is_none() && grant.action == "iam:PutRolePermissionsBoundary" {
+                continue;
+            }
             let key = (at.fill(grant.resource), at.condition(grant));
             grouped.entry(key).or_default().insert(grant.action);
         }

@@ -64,6 +64,9 @@ pub enum Fault {
     Hold(std::time::Duration),
     /// Forwarded, then the answer lost: the call took effect but the client saw a reset.
     LoseAnswer,
+    /// Forwarded, and `Tags` taken out of the JSON answer with a `TagsError` in its place (as
+    /// Lambda's GetFunction answers a caller who may not list the function's tags).
+    WithoutTags,
     /// An AWS error with this status, code and message, in the protocol the call used.
     Refused {
         status: u16,
@@ -220,6 +223,7 @@ async fn answer(
     };
     let decided = policy(&call);
     let lose_answer = matches!(decided, Some(Fault::LoseAnswer));
+    let without_tags = matches!(decided, Some(Fault::WithoutTags));
     match decided {
         Some(Fault::Reset) => {
             injected.fetch_add(1, Ordering::Relaxed);
@@ -231,7 +235,7 @@ async fn answer(
             return Err(Reset);
         }
         Some(Fault::Delay(how_long)) => tokio::time::sleep(how_long).await,
-        Some(Fault::LoseAnswer) => {
+        Some(Fault::LoseAnswer | Fault::WithoutTags) => {
             injected.fetch_add(1, Ordering::Relaxed);
         }
         Some(Fault::Error { status, code }) => {
@@ -281,7 +285,17 @@ async fn answer(
     if lose_answer {
         return Err(Reset);
     }
-    let (status, headers, body) = response;
+    let (status, headers, mut body) = response;
+    if without_tags && let Ok(mut answer) = serde_json::from_slice::<serde_json::Value>(&body) {
+        if let Some(answer) = answer.as_object_mut() {
+            answer.remove("Tags");
+            answer.insert(
+                "TagsError".to_owned(),
+                serde_json::json!({"ErrorCode": "AccessDeniedException", "Message": "not authorized to perform: lambda:ListTags"}),
+            );
+        }
+        body = answer.to_string().into_bytes();
+    }
     let mut answer = http::Response::builder().status(status);
     for (name, value) in &headers {
         if name != http::header::CONTENT_LENGTH && name != http::header::TRANSFER_ENCODING {

@@ -36,6 +36,12 @@ pub struct Request {
     pub action: String,
     pub resource: String,
     pub context: BTreeMap<String, String>,
+    /// The call this request is implied by, when it is not the call's own action (a create
+    /// with tags needs the tagging action too): AWS's refusal says so.
+    pub implied_by: Option<&'static str>,
+    /// Refusing it does not refuse the call, it takes something out of the answer
+    /// (`lambda:GetFunction` without `lambda:ListTags` answers without the tags).
+    pub soft: bool,
 }
 
 impl Request {
@@ -44,6 +50,8 @@ impl Request {
             action: action.to_owned(),
             resource: resource.into(),
             context: BTreeMap::new(),
+            implied_by: None,
+            soft: false,
         }
     }
 
@@ -51,15 +59,46 @@ impl Request {
         self.context.insert(key.to_owned(), value.into());
         self
     }
+
+    fn implied_by(mut self, call: &'static str) -> Request {
+        self.implied_by = Some(call);
+        self
+    }
+}
+
+/// The permissions boundary each role has now, as the calls through the harness set it: IAM
+/// evaluates `iam:PermissionsBoundary` against the role's boundary for the calls that change a
+/// role's policies.
+pub type Boundaries = BTreeMap<String, String>;
+
+/// What a call that IAM allowed changes in the harness's picture of IAM.
+pub fn note_allowed(call: &Call, env: &Env, boundaries: &mut Boundaries) {
+    if call.service.as_deref() != Some("iam") {
+        return;
+    }
+    let form = form(&call.body);
+    let (Some(action), Some(role)) = (form.get("Action"), form.get("RoleName")) else {
+        return;
+    };
+    let arn = format!("arn:{}:iam::{}:role/{role}", env.partition, env.account);
+    match (action.as_str(), form.get("PermissionsBoundary")) {
+        ("CreateRole" | "PutRolePermissionsBoundary", Some(boundary)) => {
+            boundaries.insert(arn, boundary.clone());
+        }
+        ("DeleteRole" | "DeleteRolePermissionsBoundary", _) => {
+            boundaries.remove(&arn);
+        }
+        _ => {}
+    }
 }
 
 /// The IAM requests AWS evaluates for `call` (none for a call IAM never authorizes:
 /// `sts:GetCallerIdentity`). Err: a call this harness does not know.
-pub fn requests(call: &Call, env: &Env) -> Result<Vec<Request>, String> {
+pub fn requests(call: &Call, env: &Env, boundaries: &Boundaries) -> Result<Vec<Request>, String> {
     let service = call.service.as_deref().unwrap_or_default();
     match service {
         "sts" => Ok(Vec::new()),
-        "iam" => iam(&form(&call.body), env),
+        "iam" => iam(&form(&call.body), env, boundaries),
         "cognito-idp" => cognito(call, env),
         "logs" => logs(call, env),
         "lambda" => lambda(call, env),
@@ -100,7 +139,11 @@ fn decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn iam(form: &BTreeMap<String, String>, env: &Env) -> Result<Vec<Request>, String> {
+fn iam(
+    form: &BTreeMap<String, String>,
+    env: &Env,
+    boundaries: &Boundaries,
+) -> Result<Vec<Request>, String> {
     let action = form.get("Action").ok_or("an IAM call without Action")?;
     if action == "ListRoles" {
         // IAM authorizes ListRoles on no resource.
@@ -114,12 +157,26 @@ fn iam(form: &BTreeMap<String, String>, env: &Env) -> Result<Vec<Request>, Strin
     if let Some(policy) = form.get("PolicyArn") {
         request = request.with("iam:PolicyARN", policy);
     }
-    if let Some(boundary) = form.get("PermissionsBoundary") {
+    // The boundary the call sets, or for a change of the role's policies the one it has.
+    let changes_policies = matches!(
+        action.as_str(),
+        "PutRolePolicy"
+            | "DeleteRolePolicy"
+            | "AttachRolePolicy"
+            | "DetachRolePolicy"
+            | "DeleteRolePermissionsBoundary"
+    );
+    let boundary = match form.get("PermissionsBoundary") {
+        Some(boundary) => Some(boundary),
+        None if changes_policies => boundaries.get(&arn),
+        None => None,
+    };
+    if let Some(boundary) = boundary {
         request = request.with("iam:PermissionsBoundary", boundary);
     }
     let mut requests = vec![request];
     if action == "CreateRole" && form.keys().any(|k| k.starts_with("Tags.member.")) {
-        requests.push(Request::new("iam:TagRole", &arn));
+        requests.push(Request::new("iam:TagRole", &arn).implied_by("CreateRole"));
     }
     Ok(requests)
 }
@@ -168,17 +225,22 @@ fn logs(call: &Call, env: &Env) -> Result<Vec<Request>, String> {
                 env.partition, env.region, env.account
             ),
         )],
-        // The group's actions name it as `...:log-group:NAME:*`; a create with tags needs
-        // logs:TagResource on the group as well.
+        // The group's actions name it as `...:log-group:NAME:log-stream:` (their AccessDenied
+        // says so); a create with tags needs logs:TagResource on the group as well.
         "CreateLogGroup" | "DeleteLogGroup" | "PutRetentionPolicy" => {
             let name = body["logGroupName"]
                 .as_str()
                 .ok_or_else(|| format!("Logs {operation} without logGroupName"))?;
-            let mut requests = vec![Request::new(&action, format!("{}:*", group(name)))];
+            let mut requests = vec![Request::new(
+                &action,
+                format!("{}:log-stream:", group(name)),
+            )];
             if operation == "CreateLogGroup"
                 && body["tags"].as_object().is_some_and(|t| !t.is_empty())
             {
-                requests.push(Request::new("logs:TagResource", group(name)));
+                requests.push(
+                    Request::new("logs:TagResource", group(name)).implied_by("CreateLogGroup"),
+                );
             }
             requests
         }
@@ -225,11 +287,20 @@ fn lambda(call: &Call, env: &Env) -> Result<Vec<Request>, String> {
             let mut requests = vec![Request::new("lambda:CreateFunction", function(name))];
             passes_role(&mut requests);
             if body["Tags"].as_object().is_some_and(|t| !t.is_empty()) {
-                requests.push(Request::new("lambda:TagResource", function(name)));
+                requests.push(
+                    Request::new("lambda:TagResource", function(name)).implied_by("CreateFunction"),
+                );
             }
             Ok(requests)
         }
-        ("GET", [_, "functions", name]) => one("lambda:GetFunction", name),
+        // Its answer carries the function's tags only if the caller may also list them.
+        ("GET", [_, "functions", name]) => Ok(vec![
+            Request::new("lambda:GetFunction", function(name)),
+            Request {
+                soft: true,
+                ..Request::new("lambda:ListTags", function(name)).implied_by("GetFunction")
+            },
+        ]),
         ("DELETE", [_, "functions", name]) => one("lambda:DeleteFunction", name),
         ("GET", [_, "functions", name, "configuration"]) => {
             one("lambda:GetFunctionConfiguration", name)
@@ -263,7 +334,8 @@ fn apigateway(call: &Call, env: &Env) -> Vec<Request> {
     )];
     let body = json(call);
     if call.method == "POST" && body["tags"].as_object().is_some_and(|t| !t.is_empty()) {
-        requests.push(Request::new("apigateway:PUT", arn("/tags/*")));
+        requests
+            .push(Request::new("apigateway:PUT", arn("/tags/*")).implied_by("a create with tags"));
     }
     requests
 }
@@ -370,10 +442,17 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 
 /// AWS's AccessDenied for `request`, in the protocol and shape of the call's service.
 pub fn denial(call: &Call, request: &Request, env: &Env) -> Fault {
-    let message = format!(
-        "User: arn:{}:iam::{}:user/deployer is not authorized to perform: {} on resource: {} because no identity-based policy allows the {} action",
-        env.partition, env.account, request.action, request.resource, request.action
-    );
+    let user = format!("arn:{}:iam::{}:user/deployer", env.partition, env.account);
+    let message = match (request.action.as_str(), request.implied_by) {
+        // CloudWatch Logs' own words for a create with tags.
+        ("logs:TagResource", Some("CreateLogGroup")) => format!(
+            "User: {user} is not authorized to perform CreateLogGroup with Tags. An additional permission \"logs:TagResource\" is required."
+        ),
+        _ => format!(
+            "User: {user} is not authorized to perform: {} on resource: {} because no identity-based policy allows the {} action",
+            request.action, request.resource, request.action
+        ),
+    };
     let (status, code) = match call.service.as_deref() {
         Some("iam" | "sts") => (403, "AccessDenied"),
         Some("cognito-idp" | "logs") => (400, "AccessDeniedException"),
@@ -384,6 +463,25 @@ pub fn denial(call: &Call, request: &Request, env: &Env) -> Fault {
         code,
         message,
     }
+}
+
+/// The policy's statements, each narrowed to one of its actions: what the per-action check of
+/// `least_privilege` asks the lifecycle to have used.
+pub fn grants(policy: &Policy) -> Vec<(usize, String, Value)> {
+    let mut grants = Vec::new();
+    for (index, statement) in policy.statements.iter().enumerate() {
+        for action in strings(&statement["Action"]) {
+            let mut one = statement.clone();
+            one["Action"] = Value::String(action.clone());
+            grants.push((index, action, one));
+        }
+    }
+    grants
+}
+
+/// Whether `statement` allows `request`.
+pub fn statement_allows(statement: &Value, request: &Request) -> bool {
+    allows(statement, request)
 }
 
 #[test]

@@ -13,9 +13,10 @@ use crate::support::{self, Ran};
 /// The proxy, the policy it holds the calls to, and what it saw.
 pub struct Harness {
     pub proxy: FaultProxy,
-    policy: Arc<Mutex<Policy>>,
-    /// Every IAM request of every call, allowed or not.
-    seen: Arc<Mutex<Vec<Request>>>,
+    /// The policy held, and the name of its document (`apply`, `plan`).
+    policy: Arc<Mutex<(Policy, String)>>,
+    /// Every IAM request of every call, allowed or not, with the document held then.
+    seen: Arc<Mutex<Vec<(String, Request)>>>,
     /// The requests refused.
     refused: Arc<Mutex<Vec<Request>>>,
     /// Calls this harness cannot map to IAM requests (forwarded, and a failure of the test).
@@ -23,10 +24,11 @@ pub struct Harness {
 }
 
 impl Harness {
-    pub fn start(policy: Policy) -> Harness {
+    pub fn start(policy: Policy, document: &str) -> Harness {
         let env = Env::emulator();
-        let policy = Arc::new(Mutex::new(policy));
-        let seen: Arc<Mutex<Vec<Request>>> = Arc::default();
+        let policy = Arc::new(Mutex::new((policy, document.to_owned())));
+        let seen: Arc<Mutex<Vec<(String, Request)>>> = Arc::default();
+        let boundaries: Arc<Mutex<iam::Boundaries>> = Arc::default();
         let refused: Arc<Mutex<Vec<Request>>> = Arc::default();
         let unknown: Arc<Mutex<Vec<String>>> = Arc::default();
         let (held, saw, denied, strange) = (
@@ -36,18 +38,28 @@ impl Harness {
             unknown.clone(),
         );
         let proxy = FaultProxy::start(move |call| {
-            let requests = match iam::requests(call, &env) {
+            let mut roles = boundaries.lock().unwrap();
+            let requests = match iam::requests(call, &env, &roles) {
                 Ok(requests) => requests,
                 Err(what) => {
                     strange.lock().unwrap().push(what);
                     return None;
                 }
             };
-            let policy = held.lock().unwrap().clone();
-            saw.lock().unwrap().extend(requests.iter().cloned());
-            let first_refused = requests.into_iter().find(|r| !policy.allows(r))?;
-            denied.lock().unwrap().push(first_refused.clone());
-            Some(iam::denial(call, &first_refused, &env))
+            let (policy, document) = held.lock().unwrap().clone();
+            saw.lock()
+                .unwrap()
+                .extend(requests.iter().map(|r| (document.clone(), r.clone())));
+            if let Some(refused) = requests.iter().find(|r| !r.soft && !policy.allows(r)) {
+                denied.lock().unwrap().push(refused.clone());
+                return Some(iam::denial(call, refused, &env));
+            }
+            iam::note_allowed(call, &env, &mut roles);
+            // Allowed, with less in its answer (GetFunction without the tags).
+            requests
+                .iter()
+                .any(|r| r.soft && !policy.allows(r))
+                .then_some(crate::faults::Fault::WithoutTags)
         });
         Harness {
             proxy,
@@ -58,14 +70,42 @@ impl Harness {
         }
     }
 
-    fn hold(&self, policy: Policy) {
-        *self.policy.lock().unwrap() = policy;
+    fn hold(&self, policy: Policy, document: &str) {
+        *self.policy.lock().unwrap() = (policy, document.to_owned());
     }
 
-    /// Nothing was refused, and every call was one this harness knows.
+    /// Nothing was refused, every call was one this harness knows, and some were made.
     pub fn assert_clean(&self) {
         assert_eq!(*self.unknown.lock().unwrap(), Vec::<String>::new());
         assert_eq!(*self.refused.lock().unwrap(), Vec::<Request>::new());
+        assert!(
+            !self.seen.lock().unwrap().is_empty(),
+            "no call reached the harness"
+        );
+    }
+
+    /// Whether some call held to `document` asked for `action`.
+    pub fn saw(&self, document: &str, action: &str) -> bool {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(held, r)| held == document && r.action == action)
+    }
+
+    /// Each action `policy` (held as `document`) grants that no request of the calls held to it
+    /// used, with its statement's index: what the policy grants beyond what was asked.
+    fn unused(&self, policy: &Policy, document: &str) -> Vec<(usize, String)> {
+        let seen = self.seen.lock().unwrap();
+        iam::grants(policy)
+            .into_iter()
+            .filter(|(_, _, grant)| {
+                !seen
+                    .iter()
+                    .any(|(held, r)| held == document && iam::statement_allows(grant, r))
+            })
+            .map(|(index, action, _)| (index, action))
+            .collect()
     }
 
     /// `provisioner <args> --file <file> --stack <stack>` with every call through the proxy.
@@ -117,7 +157,8 @@ pub fn documents(file: &std::path::Path, stack: &str, env: &[(&str, &str)]) -> s
 }
 
 /// A change of every kind of the repository's stack: the pool, its client, a role's policy, a
-/// log group's retention, a function's settings, a route of the API and its permission.
+/// log group's retention, a function's settings and code (another crate), a route of the API and
+/// its permission.
 const CHANGE_EVERYTHING: &[(&str, &str)] = &[
     ("    selfSignUp: true\n", "    selfSignUp: false\n"),
     (
@@ -126,7 +167,7 @@ const CHANGE_EVERYTHING: &[(&str, &str)] = &[
     ),
     (
         "    crate: handlers/secret\n",
-        "    crate: handlers/secret\n    memory: 256\n    logRetentionDays: 30\n    allow:\n      - { actions: [cognito-idp:AdminGetUser], resources: \"${userPools.users.arn}\" }\n",
+        "    crate: handlers/confirm\n    memory: 256\n    logRetentionDays: 30\n    allow:\n      - { actions: [cognito-idp:AdminGetUser], resources: \"${userPools.users.arn}\" }\n",
     ),
     (
         "    GET /secret: { function: secret, authorizer: cognito }\n",
@@ -134,11 +175,36 @@ const CHANGE_EVERYTHING: &[(&str, &str)] = &[
     ),
 ];
 
-/// Cold `up`, a no-op, a change of every kind and back, drift repaired, `diff` as the read-only
-/// identity, a lock held elsewhere refused and `unlock`ed, a dead holder's lock taken over,
-/// `down` and `down --delete-data`: all as the generated policies allow, and nothing more.
+/// What the lifecycle does not ask for, with why: these grants may go unused. (Document, action,
+/// the end of the statement's resource, why.)
+const NOT_EXERCISED: &[(&str, &str, &str, &str)] = &[
+    (
+        "apply",
+        "cognito-idp:TagResource",
+        "userpool/*",
+        "`adopt` of a user pool tags it; moto has no Cognito TagResource (its adopt goes through UpdateUserPool)",
+    ),
+    (
+        "apply",
+        "logs:TagResource",
+        ":*",
+        "granted on both forms of the lock's groups: which one CloudWatch Logs evaluates for a create with tags is undocumented (this harness asks for the group's ARN)",
+    ),
+    (
+        "apply",
+        "logs:ListTagsForResource",
+        ".takeover",
+        "a takeover marker is read only when two runs take over one stale lock at once, or a marker was left behind",
+    ),
+];
+
+/// Cold `up`, a no-op, a change of every kind and back, drift repaired (a function's settings,
+/// a role's trust), `diff` as the read-only identity, a lock held elsewhere refused and
+/// `unlock`ed, a dead holder's lock taken over, `down` and `down --delete-data`: all as the
+/// generated policies allow; and every action each document grants was asked for by a call
+/// made under it (but those in [`NOT_EXERCISED`]).
 #[test]
-fn the_lifecycle_runs_under_exactly_the_generated_policy_and_needs_every_statement() {
+fn the_lifecycle_runs_under_exactly_the_generated_policy_and_needs_every_action() {
     let stack = support::unique("leastpriv");
     let file = support::write_stack(&[]);
     let changed = support::write_stack(CHANGE_EVERYTHING);
@@ -147,7 +213,7 @@ fn the_lifecycle_runs_under_exactly_the_generated_policy_and_needs_every_stateme
         Policy::from_document(&documents["plan"]),
         Policy::from_document(&documents["apply"]),
     );
-    let harness = Harness::start(apply.clone());
+    let harness = Harness::start(apply.clone(), "apply");
     // A role of the stack from before roles were per region: read, reported and kept.
     let legacy = format!("{stack}-secret-role");
     legacy_role(&legacy, &stack, true);
@@ -155,18 +221,21 @@ fn the_lifecycle_runs_under_exactly_the_generated_policy_and_needs_every_stateme
     harness.ok(&file, &stack, &["up", "--yes"], 0);
     harness.ok(&file, &stack, &["up", "--yes"], 0);
     harness.ok(&changed, &stack, &["up", "--yes"], 0);
+    // The read-only identity reads it all (a role's policy of its own included): no changes.
+    harness.hold(plan.clone(), "plan");
     harness.ok(&changed, &stack, &["diff"], 0);
+    harness.hold(apply.clone(), "apply");
     harness.ok(&file, &stack, &["up", "--yes"], 0);
 
     // Drift, made behind the tool's back, seen by the read-only identity and repaired.
-    drift_a_function(&stack);
-    harness.hold(plan.clone());
+    drift(&stack);
+    harness.hold(plan.clone(), "plan");
     harness.ok(&file, &stack, &["diff"], 2);
     // The read-only identity cannot apply: refused at the first write, the lock.
     let refused = harness.ok(&file, &stack, &["up", "--yes"], 1);
     assert!(
         refused.stderr.contains(&format!(
-            "not authorized to perform: logs:CreateLogGroup on resource: arn:aws:logs:us-east-1:123456789012:log-group:/provisioner/locks/{stack}:*"
+            "not authorized to perform: logs:CreateLogGroup on resource: arn:aws:logs:us-east-1:123456789012:log-group:/provisioner/locks/{stack}:log-stream:"
         )) && refused.stderr.contains("provisioner policy")
             && !refused.stderr.contains("unhandled error")
             && !refused.stderr.contains("Error {"),
@@ -174,7 +243,7 @@ fn the_lifecycle_runs_under_exactly_the_generated_policy_and_needs_every_stateme
         refused.stderr
     );
     harness.refused.lock().unwrap().clear();
-    harness.hold(apply.clone());
+    harness.hold(apply.clone(), "apply");
     harness.ok(&file, &stack, &["up", "--yes"], 0);
 
     // A lock held elsewhere: refused, then removed by `unlock`.
@@ -193,19 +262,55 @@ fn the_lifecycle_runs_under_exactly_the_generated_policy_and_needs_every_stateme
 
     harness.assert_clean();
     legacy_role(&legacy, &stack, false);
-
-    // Every statement is needed: without it, some request of the lifecycle is refused.
-    let seen = harness.seen.lock().unwrap().clone();
     for (document, policy) in [("apply", &apply), ("plan", &plan)] {
-        for (index, statement) in policy.statements.iter().enumerate() {
-            let without = policy.without(index);
-            let needs = seen.iter().find(|r| policy.allows(r) && !without.allows(r));
-            assert!(
-                needs.is_some(),
-                "{document} statement {index} allows nothing the lifecycle asks for: {statement:#}"
-            );
-        }
+        let unused: Vec<(usize, String)> = harness
+            .unused(policy, document)
+            .into_iter()
+            .filter(|(index, action)| {
+                let resource = policy.statements[*index]["Resource"]
+                    .as_str()
+                    .unwrap_or_default();
+                !NOT_EXERCISED
+                    .iter()
+                    .any(|(d, a, end, _)| *d == document && a == action && resource.ends_with(end))
+            })
+            .collect();
+        assert_eq!(
+            unused,
+            Vec::<(usize, String)>::new(),
+            "{document}: granted, never asked for (statement index, action)"
+        );
     }
+}
+
+/// With `permissionsBoundary:`, the documents allow making or changing a role only with that
+/// boundary on it: a cold `up`, a change of the roles' policies together with a new boundary,
+/// and `down` run under them, IAM's `iam:PermissionsBoundary` evaluated against the boundary
+/// each role has.
+#[test]
+fn a_bounded_stack_runs_under_its_bounded_policy() {
+    let stack = support::unique("leastbound");
+    let bounded = |policy: &str, edits: &[(&str, &str)]| {
+        let line =
+            format!("stack: auth-demo\npermissionsBoundary: arn:aws:iam::aws:policy/{policy}\n");
+        let mut edits = edits.to_vec();
+        edits.push(("stack: auth-demo\n", line.as_str()));
+        support::write_stack(&edits)
+    };
+    let power = bounded("PowerUserAccess", &[]);
+    let read_only = bounded("ReadOnlyAccess", CHANGE_EVERYTHING);
+    let policy_of =
+        |file: &std::path::Path| Policy::from_document(&documents(file, &stack, &[])["apply"]);
+    let harness = Harness::start(policy_of(&power), "apply");
+    harness.ok(&power, &stack, &["up", "--yes"], 0);
+    // The new boundary's policy: the boundary is put before the roles' policies change.
+    harness.hold(policy_of(&read_only), "apply");
+    harness.ok(&read_only, &stack, &["up", "--yes"], 0);
+    harness.ok(&read_only, &stack, &["diff"], 0);
+    harness.ok(&read_only, &stack, &["down", "--yes", "--delete-data"], 0);
+    harness.assert_clean();
+    assert!(harness.saw("apply", "iam:PutRolePermissionsBoundary"));
+    assert!(harness.saw("apply", "iam:PutRolePolicy"));
 }
 
 /// A statement missing from the deploy identity's policy (the functions'): the run fails at the
@@ -221,7 +326,7 @@ fn a_missing_statement_fails_the_run_naming_the_action_and_resource() {
         .iter()
         .position(|s| s["Action"].to_string().contains("lambda:CreateFunction"))
         .expect("a statement grants lambda:CreateFunction");
-    let harness = Harness::start(apply.without(lambda));
+    let harness = Harness::start(apply.without(lambda), "apply");
     let failed = harness.ok(&file, &stack, &["up", "--yes"], 1);
     assert!(
         failed.stderr.contains(&format!(
@@ -233,7 +338,7 @@ fn a_missing_statement_fails_the_run_naming_the_action_and_resource() {
         failed.stderr
     );
     // With the whole policy, the next run finishes the job, and `down` cleans up.
-    harness.hold(apply);
+    harness.hold(apply, "apply");
     harness.ok(&file, &stack, &["up", "--yes"], 0);
     harness.ok(&file, &stack, &["down", "--yes", "--delete-data"], 0);
 }
@@ -244,6 +349,12 @@ fn legacy_role(name: &str, stack: &str, make: bool) {
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         let iam = aws_sdk_iam::Client::new(&support::sdk_config().await);
         if !make {
+            iam.delete_role_policy()
+                .role_name(name)
+                .policy_name("old")
+                .send()
+                .await
+                .unwrap();
             iam.delete_role().role_name(name).send().await.unwrap();
             return;
         }
@@ -261,17 +372,37 @@ fn legacy_role(name: &str, stack: &str, make: bool) {
             .send()
             .await
             .unwrap();
+        // With a policy of its own, which each run reads (and reports).
+        let logs = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Action": "logs:PutLogEvents", "Resource": "*"}]});
+        iam.put_role_policy()
+            .role_name(name)
+            .policy_name("old")
+            .policy_document(logs.to_string())
+            .send()
+            .await
+            .unwrap();
     });
 }
 
-/// Sets a function's memory behind the tool's back (straight to the emulator).
-fn drift_a_function(stack: &str) {
+/// Sets a function's memory and a role's trust behind the tool's back (straight to the
+/// emulator).
+fn drift(stack: &str) {
     tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let lambda = aws_sdk_lambda::Client::new(&support::sdk_config().await);
-        lambda
+        let config = support::sdk_config().await;
+        aws_sdk_lambda::Client::new(&config)
             .update_function_configuration()
             .function_name(format!("{stack}-sign-up"))
             .memory_size(512)
+            .send()
+            .await
+            .unwrap();
+        let anyone = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+        aws_sdk_iam::Client::new(&config)
+            .update_assume_role_policy()
+            .role_name(support::role_name(stack, "sign-up"))
+            .policy_document(anyone.to_string())
             .send()
             .await
             .unwrap();

@@ -71,8 +71,10 @@ fn the_github_actions_example_builds_plans_and_applies_the_reviewed_plan() {
                 .find_map(|step| step["with"]["role-to-assume"].as_str())
                 .unwrap();
             assert_eq!(assumed, format!("${{{{ env.{variable} }}}}"), "{job}");
-            let harness =
-                crate::least_privilege::Harness::start(crate::iam::Policy::from_document(document));
+            let harness = crate::least_privilege::Harness::start(
+                crate::iam::Policy::from_document(document),
+                job,
+            );
             env.push(("AWS_ENDPOINT_URL", harness.proxy.url.clone()));
             harnesses.push(harness);
         }
@@ -132,6 +134,10 @@ fn the_github_actions_example_builds_plans_and_applies_the_reviewed_plan() {
     for harness in &harnesses {
         harness.assert_clean();
     }
+    // Each job's calls went through its own role's harness.
+    assert!(harnesses[0].saw("plan", "lambda:GetFunction"));
+    assert!(harnesses[1].saw("apply", "logs:CreateLogGroup"));
+    assert!(harnesses[1].saw("apply", "lambda:CreateFunction"));
     let summary = std::fs::read_to_string(&summary).unwrap();
     assert!(
         summary.contains(&format!("### Plan for stack `{stack}`"))

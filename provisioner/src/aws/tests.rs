@@ -40,6 +40,37 @@ fn an_aws_error_anywhere_in_the_chain_gives_its_request_id() {
     assert_eq!(request_id(&anyhow::anyhow!("not from AWS")), None);
 }
 
+/// An error AWS answers that the SDK does not model (IAM's `AccessDenied`) keeps AWS's code,
+/// message and request id through `AwsError`, even wrapped transparently by a kind's error; and
+/// it reads as AWS wrote it, never as "unhandled error".
+#[test]
+fn an_unmodelled_refusal_keeps_awss_words_and_request_id() {
+    use aws_sdk_iam::error::ErrorMetadata;
+    let meta = ErrorMetadata::builder()
+        .code("AccessDenied")
+        .message("User: arn:aws:iam::1:user/d is not authorized to perform: iam:CreateRole on resource: arn:aws:iam::1:role/r")
+        .custom("aws_request_id", "5a7e-request")
+        .build();
+    let sdk = aws_sdk_iam::Error::from(
+        aws_sdk_iam::operation::create_role::CreateRoleError::generic(meta),
+    );
+    let refused = AwsError::new("create", "IAM role `r`", sdk);
+    assert!(refused.is_access_denied() && !refused.is_not_found());
+    let wrapped = crate::kinds::role::RoleError::from(refused);
+    let err = anyhow::Error::new(wrapped).context("functions.x.role: creating");
+    let shown = format!("{err:#}");
+    assert_eq!(
+        shown,
+        "functions.x.role: creating: failed to create IAM role `r`: AccessDenied: User: arn:aws:iam::1:user/d is not authorized to perform: iam:CreateRole on resource: arn:aws:iam::1:role/r"
+    );
+    assert_eq!(request_id(&err).as_deref(), Some("5a7e-request"));
+    assert!(crate::output::hint(&err).is_some_and(|hint| hint.contains("provisioner policy")));
+    assert_eq!(
+        crate::output::hint(&anyhow::anyhow!("something else")),
+        None
+    );
+}
+
 #[test]
 fn endpoints_need_a_scheme_and_a_host() {
     assert!(check_endpoint("http://127.0.0.1:5000", "x").is_ok());

@@ -184,10 +184,15 @@ pub fn guards(plan: &Plan, live: &Live) -> Vec<Guard> {
                     Some((parent, _)) => format!("{parent}.<new name>"),
                     None => "<new name>".to_owned(),
                 };
+                // What `moved` keeps: an app client keeps the id apps know it by.
+                let kept = match entry.kind {
+                    Kind::UserPoolClient => "renames it and keeps its id",
+                    _ => "keeps it",
+                };
                 guards.push(Guard {
                     address: entry.address.clone(),
                     message: format!(
-                        "{} ({}) would be deleted: it is no longer in stack.yaml, and {loss}\n  hint: if it was renamed, add to stack.yaml `moved: [{{from: {}, to: {renamed}}}]`, which renames it and keeps it; to delete it, `--allow-replace {}`",
+                        "{} ({}) would be deleted: it is no longer in stack.yaml, and {loss}\n  hint: if it was renamed, add to stack.yaml `moved: [{{from: {}, to: {renamed}}}]`, which {kept}; to delete it, `--allow-replace {}`",
                         entry.address, entry.name, entry.address, entry.address
                     ),
                 });

@@ -13,6 +13,7 @@ use super::{Blocker, Context, DownStep, Leftover, Model, Planned, Resolve, Value
 use crate::dag;
 use crate::kinds::function::{self, LiveFunction};
 use crate::kinds::log_group::{self, LiveLogGroup};
+use crate::kinds::permission::Grants;
 use crate::kinds::permission::unit::ObservedStatements;
 use crate::kinds::rest_api::{self, ApiSearch};
 use crate::kinds::role::{self, LiveRole};
@@ -33,14 +34,27 @@ pub struct Live {
     pub roles: BTreeMap<String, Option<LiveRole>>,
     pub log_groups: BTreeMap<String, Option<LiveLogGroup>>,
     pub functions: BTreeMap<String, Option<LiveFunction>>,
-    /// Which functions exist, and the statements on those this stack owns.
-    pub statements: ObservedStatements,
+    /// Statements on functions this stack owns.
+    pub permissions: BTreeMap<String, Grants>,
     pub api: ApiSearch,
     /// What carries this stack's tag but stack.yaml no longer declares, every kind's.
     pub leftovers: Vec<Leftover>,
 }
 
 impl Live {
+    /// What planning invoke permissions reads: which functions exist, and their statements.
+    pub fn statements(&self) -> ObservedStatements {
+        ObservedStatements {
+            functions: self
+                .functions
+                .iter()
+                .filter(|(_, found)| found.is_some())
+                .map(|(name, _)| name.clone())
+                .collect(),
+            grants: self.permissions.clone(),
+        }
+    }
+
     /// The stack's pool `pool`, as observed.
     pub fn pool(&self, pool: &str) -> Option<&user_pool::LivePool> {
         self.pools.get(pool).and_then(|s| s.owned.as_ref())
@@ -147,15 +161,8 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Live> {
         client_ids,
         roles,
         log_groups,
-        statements: ObservedStatements {
-            functions: functions
-                .iter()
-                .filter(|(_, found)| found.is_some())
-                .map(|(name, _)| name.clone())
-                .collect(),
-            grants: permissions,
-        },
         functions,
+        permissions,
         api,
         leftovers,
     })
@@ -259,7 +266,7 @@ pub fn plan(
         ResourceId::Function { function } => NodePlan::Function(function::unit::plan(
             model,
             live.function(function),
-            &live.statements,
+            &live.statements(),
             values,
             function,
             mode,
@@ -267,7 +274,7 @@ pub fn plan(
         ResourceId::Api => NodePlan::Api(rest_api::unit::plan(
             model,
             &live.api,
-            &live.statements,
+            &live.statements(),
             values,
             mode,
         )?),

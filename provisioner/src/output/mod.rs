@@ -103,7 +103,7 @@ pub fn error(err: &anyhow::Error) {
 }
 
 /// What to do about an error whose message alone does not say it.
-fn hint(err: &anyhow::Error) -> Option<&'static str> {
+pub(crate) fn hint(err: &anyhow::Error) -> Option<&'static str> {
     let refused = err
         .chain()
         .filter_map(|cause| cause.downcast_ref::<crate::aws::Answer>())

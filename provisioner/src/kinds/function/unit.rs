@@ -26,8 +26,9 @@ pub const OPERATIONS: &[crate::operations::Operation] = {
     &[
         op!(Lambda, "ListFunctions", [("lambda:ListFunctions", ANY)]),
         op!(Lambda, "GetFunction", [("lambda:GetFunction", FUNCTION)]),
+        // The wait for a function to settle: only while applying.
         op!(
-            Lambda,
+            while_applying Lambda,
             "GetFunctionConfiguration",
             [("lambda:GetFunctionConfiguration", FUNCTION)]
         ),
@@ -229,6 +230,10 @@ impl Planned for Node {
             entries.push(permissions.entry(model, &self.function));
         }
         entries
+    }
+
+    fn forget(&self, _values: &mut Values) {
+        // Its ARN and name are known before it exists.
     }
 
     async fn apply(

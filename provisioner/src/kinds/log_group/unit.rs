@@ -215,6 +215,10 @@ impl Planned for Node {
         vec![entry]
     }
 
+    fn forget(&self, _values: &mut Values) {
+        // Its name is known before it exists.
+    }
+
     async fn apply(
         &self,
         ctx: &Context,

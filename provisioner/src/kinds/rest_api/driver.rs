@@ -201,9 +201,6 @@ pub(super) async fn put_route(
     Ok(())
 }
 
-/// A call's turn: API Gateway's quota, then one of the run's slots, held until the call answers
-/// (not while the quota makes it wait: other changes of the run use the slot meanwhile); refused
-/// once the run stops starting work.
 /// The id of `authorizer`, once step 2 has put the authorizers.
 async fn authorizer_id(
     authorizers: &tokio::sync::watch::Receiver<Option<BTreeMap<String, String>>>,
@@ -224,6 +221,9 @@ async fn authorizer_id(
     id.ok_or_else(missing)
 }
 
+/// A call's turn: API Gateway's quota, then one of the run's slots, held until the call answers
+/// (not while the quota makes it wait: other changes of the run use the slot meanwhile); refused
+/// once the run stops starting work.
 pub(super) async fn turn<'a>(
     schedule: Schedule<'a>,
     pacer: &Pacer,

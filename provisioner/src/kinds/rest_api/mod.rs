@@ -15,7 +15,7 @@
 //! paced to API Gateway's fixed control-plane quotas (see [`Pacer`]).
 
 //!
-//! Here: the settings, the pure diff and the errors; `driver.rs` reads and applies, `crate::pace`
+//! Here: the settings, the pure diff and the errors; `read.rs` reads, `apply.rs` applies (a step per function), `driver.rs` creates, deletes and puts a route, `crate::pace`
 //! spaces the calls.
 
 mod apply;

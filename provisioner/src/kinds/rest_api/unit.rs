@@ -270,6 +270,10 @@ impl Planned for Node {
         entries
     }
 
+    fn forget(&self, _values: &mut Values) {
+        // Its id is looked up when its permissions are applied; nothing planned after it refers to it.
+    }
+
     /// Applies the API, waiting through `waits` for each function its routes call only before
     /// that route's integration and that function's statements.
     async fn apply(

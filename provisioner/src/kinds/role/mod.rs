@@ -135,18 +135,22 @@ impl RoleSettings {
     }
 }
 
-/// A policy document in a canonical form: every `Statement`, `Action`, `NotAction`, `Resource`,
-/// `NotResource` and principal list is a sorted list, and statements are sorted, so that documents
-/// IAM considers equal compare equal.
+/// A policy document in a canonical form: every object's keys in order, every `Statement`,
+/// `Action`, `NotAction`, `Resource`, `NotResource` and principal list a sorted list, and the
+/// statements sorted, so that documents IAM considers equal compare (and print) equal, whatever
+/// order their keys were written in (a console edit may reorder them).
 pub fn normalize_policy(doc: &Value) -> Value {
-    let mut doc = doc.clone();
+    let mut doc = keys_in_order(doc);
     if let Some(object) = doc.as_object_mut() {
         let statements = match object.remove("Statement") {
             Some(Value::Array(list)) => list,
             Some(one) => vec![one],
             None => Vec::new(),
         };
-        let mut statements: Vec<Value> = statements.iter().map(normalize_statement).collect();
+        let mut statements: Vec<Value> = statements
+            .iter()
+            .map(|statement| keys_in_order(&normalize_statement(statement)))
+            .collect();
         statements.sort_by_key(Value::to_string);
         object.insert("Statement".to_owned(), Value::Array(statements));
     }
@@ -168,6 +172,23 @@ fn normalize_statement(statement: &Value) -> Value {
         }
     }
     statement
+}
+
+/// `value` with every object's keys in sorted order (serde_json keeps them as written).
+fn keys_in_order(value: &Value) -> Value {
+    match value {
+        Value::Object(object) => {
+            let mut keys: Vec<&String> = object.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|key| (key.clone(), keys_in_order(&object[key])))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(keys_in_order).collect()),
+        other => other.clone(),
+    }
 }
 
 fn sorted_list(value: Value) -> Value {

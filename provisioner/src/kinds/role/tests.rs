@@ -17,6 +17,19 @@ fn documents_that_iam_considers_equal_compare_equal() {
     let written = json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "cognito-idp:SignUp", "Resource": ["b", "a"]}});
     let answered = json!({"Statement": [{"Resource": ["a", "b"], "Action": ["cognito-idp:SignUp"], "Effect": "Allow"}], "Version": "2012-10-17"});
     assert_eq!(normalize_policy(&written), normalize_policy(&answered));
+    // Two statements whose keys come in other orders sort the same way, and print the same.
+    let one = json!({"Statement": [
+        {"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "z"},
+        {"Resource": "y", "Action": "cognito-idp:AdminGetUser", "Effect": "Allow"}
+    ]});
+    let other = json!({"Statement": [
+        {"Action": "cognito-idp:AdminGetUser", "Effect": "Allow", "Resource": "y"},
+        {"Resource": "z", "Effect": "Allow", "Action": "logs:PutLogEvents"}
+    ]});
+    assert_eq!(
+        normalize_policy(&one).to_string(),
+        normalize_policy(&other).to_string()
+    );
     let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": ["lambda.amazonaws.com"]}, "Action": ["sts:AssumeRole"]}]});
     assert_eq!(
         normalize_policy(&trust),

@@ -242,6 +242,10 @@ impl Planned for Node {
         ]
     }
 
+    fn forget(&self, _values: &mut Values) {
+        // Its ARN and name are known before it exists.
+    }
+
     async fn apply(
         &self,
         ctx: &Context,
