@@ -495,6 +495,44 @@ impl Route {
     pub fn key(&self) -> String {
         format!("{} {}", self.method, self.path)
     }
+
+    /// The id of the route's statement in its function's resource policy: readable, and unique
+    /// by a hash of the route (`apigw-POST-sign-up-1a2b3c4d`).
+    pub fn statement_id(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let readable: String = format!("{}{}", self.method, self.path)
+            .chars()
+            .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '-' })
+            .collect();
+        let digest = Sha256::digest(self.key().as_bytes());
+        let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+        let mut readable = readable.trim_matches('-').to_owned();
+        readable.truncate(80);
+        format!("apigw-{readable}-{hash}")
+    }
+
+    /// What follows the API's id in the ARN that invokes the route from any stage:
+    /// `/*/GET/users/*` (`ANY` is `*`; path variables match any segment).
+    pub fn execute_api_path(&self) -> String {
+        let method = if self.method == "ANY" {
+            "*"
+        } else {
+            self.method.as_str()
+        };
+        let path: Vec<&str> = self
+            .path
+            .split('/')
+            .filter(|segment| !segment.is_empty())
+            .map(|segment| {
+                if segment.starts_with('{') {
+                    "*"
+                } else {
+                    segment
+                }
+            })
+            .collect();
+        format!("/*/{method}/{}", path.join("/"))
+    }
 }
 
 #[cfg(test)]

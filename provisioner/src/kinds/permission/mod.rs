@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 
 use aws_sdk_lambda::Client;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::aws::Target;
 use crate::plan::{Action, Differ, Shown};
@@ -31,44 +30,19 @@ pub type Grants = BTreeMap<String, Grant>;
 /// The statement id of a route: readable, and unique even where two paths read alike
 /// (`/a-b` and `/a/b`), thanks to a short hash of the exact route.
 pub fn statement_id(route: &Route) -> String {
-    let readable: String = format!("{}{}", route.method, route.path)
-        .chars()
-        .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '-' })
-        .collect();
-    let digest = Sha256::digest(route.key().as_bytes());
-    let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
-    let mut readable = readable.trim_matches('-').to_owned();
-    readable.truncate(80);
-    format!("apigw-{readable}-{hash}")
+    route.statement_id()
 }
 
 /// `arn:<partition>:execute-api:<region>:<account>:<api-id>/*/<METHOD>/<path>`: any stage; `ANY`
 /// is `*`; path variables match any segment. The partition matters: in `aws-cn` or `aws-us-gov`
 /// an `arn:aws:` condition never matches, and every route would answer 500.
 pub fn source_arn(target: &Target, api_id: &str, route: &Route) -> String {
-    let method = if route.method == "ANY" {
-        "*"
-    } else {
-        route.method.as_str()
-    };
-    let path: Vec<&str> = route
-        .path
-        .split('/')
-        .filter(|segment| !segment.is_empty())
-        .map(|segment| {
-            if segment.starts_with('{') {
-                "*"
-            } else {
-                segment
-            }
-        })
-        .collect();
     format!(
-        "arn:{}:execute-api:{}:{}:{api_id}/*/{method}/{}",
+        "arn:{}:execute-api:{}:{}:{api_id}{}",
         target.partition,
         target.region,
         target.account,
-        path.join("/")
+        route.execute_api_path()
     )
 }
 

@@ -16,6 +16,7 @@ pub(super) fn api(c: &mut Checker, stack: &str, raw: &RawApi, known: &KnownNames
     let (mut routes, used_authorizers) = routes(c, raw, known);
     check_path_variables(c, &routes, &api_path(&["routes"]));
     check_resource_count(c, &routes);
+    check_resource_policy_sizes(c, stack, &routes);
     for name in raw.authorizers.keys() {
         if !used_authorizers.contains(name) {
             c.warning(
@@ -231,6 +232,51 @@ fn check_resource_count(c: &mut Checker, routes: &[Route]) {
             ),
             "API Gateway can raise this quota on request; or split the API",
         );
+    }
+}
+
+/// Lambda's limit on one function's resource policy, where each route's invoke permission is a
+/// statement: 20 KB.
+const MAX_RESOURCE_POLICY_BYTES: usize = 20 * 1024;
+
+/// Each function's invoke permissions fit in its resource policy, counted as Lambda stores them
+/// with the longest partition, region, account and API id they may get: past the limit,
+/// `AddPermission` fails part-way through `up` (`PolicyLengthExceededException`).
+fn check_resource_policy_sizes(c: &mut Checker, stack: &str, routes: &[Route]) {
+    let mut by_function: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for route in routes {
+        let function = format!("{stack}-{}", route.function);
+        let (partition, region, account, api) =
+            ("aws-us-gov", "ap-southeast-5", "123456789012", "abcdefghij");
+        let statement = serde_json::json!({
+            "Sid": route.statement_id(),
+            "Effect": "Allow",
+            "Principal": {"Service": "apigateway.amazonaws.com"},
+            "Action": "lambda:InvokeFunction",
+            "Resource": format!("arn:{partition}:lambda:{region}:{account}:function:{function}"),
+            "Condition": {"ArnLike": {"AWS:SourceArn": format!(
+                "arn:{partition}:execute-api:{region}:{account}:{api}{}",
+                route.execute_api_path()
+            )}},
+        });
+        let entry = by_function.entry(route.function.as_str()).or_default();
+        entry.0 += 1;
+        // The statement and the comma after it.
+        entry.1 += statement.to_string().len() + 1;
+    }
+    // `{"Version":"2012-10-17","Id":"default","Statement":[...]}`.
+    let document = r#"{"Version":"2012-10-17","Id":"default","Statement":[]}"#.len();
+    for (function, (count, bytes)) in by_function {
+        let size = document + bytes;
+        if size > MAX_RESOURCE_POLICY_BYTES {
+            c.error_hint(
+                &api_path(&["routes"]),
+                format!(
+                    "{count} routes call function `{function}`: their invoke permissions make a resource policy of up to {size} bytes, and Lambda allows {MAX_RESOURCE_POLICY_BYTES} per function"
+                ),
+                "route fewer paths to one function (split them among several), or shorten the paths",
+            );
+        }
     }
 }
 

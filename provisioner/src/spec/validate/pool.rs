@@ -27,6 +27,14 @@ pub(super) fn user_pool(c: &mut Checker, stack: &str, name: &str, raw: &RawUserP
         &raw.account_recovery,
         &[VerifiedAttribute::Email],
     );
+    if raw.account_recovery.as_ref().is_some_and(Vec::is_empty) {
+        // Cognito refuses an empty RecoveryMechanisms (at least one), at `up`.
+        c.error_hint(
+            &pool_path(name, &["accountRecovery"]),
+            "lists no way to recover an account; Cognito needs at least one",
+            "list `email` or `phone_number`, or leave `accountRecovery` out for `[email]`",
+        );
+    }
     let required_attributes = required_attributes(c, name, raw);
     let password_policy = password_policy(c, name, raw);
     let removal = removal(c, name, raw);

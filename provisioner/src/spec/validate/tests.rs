@@ -301,6 +301,14 @@ fn user_pool_and_client_rules_name_the_file_position_field_and_fix() {
             )]),
             "`{file}` is not a valid stack: 1 error\n{file}:16:26: `userPools.users.clients.web.readAttributes.0`: `emial` is not a Cognito user attribute\n  hint: did you mean `email`?",
         ),
+        (
+            "no account recovery",
+            edited(&[(
+                "    removal: retain\n",
+                "    removal: retain\n    accountRecovery: []\n",
+            )]),
+            "`{file}` is not a valid stack: 1 error\n{file}:12:22: `userPools.users.accountRecovery`: lists no way to recover an account; Cognito needs at least one\n  hint: list `email` or `phone_number`, or leave `accountRecovery` out for `[email]`",
+        ),
     ];
     crate::testing::table(
         cases
@@ -482,4 +490,25 @@ fn environments_merge_over_the_file_and_report_where_they_write() {
         "{}",
         check(&stage)
     );
+}
+
+/// A function called by so many routes that their invoke permissions pass Lambda's 20 KB
+/// resource policy is refused before `up`, naming the function and the size; fewer pass.
+#[test]
+fn routes_past_a_functions_resource_policy_limit_are_refused() {
+    let secret = "    GET /secret: { function: secret, authorizer: cognito }\n";
+    let with = |n: usize| {
+        let routes: String = (0..n)
+            .map(|i| format!("    GET /items/page-{i:03}: {{ function: secret }}\n"))
+            .collect();
+        edited(&[(secret, &format!("{secret}{routes}"))])
+    };
+    let said = check(&with(60));
+    assert!(
+        said.contains("`api.routes`: 61 routes call function `secret`")
+            && said.contains("bytes, and Lambda allows 20480 per function")
+            && said.contains("hint: route fewer paths to one function"),
+        "{said}"
+    );
+    assert_eq!(check(&with(20)), "");
 }
