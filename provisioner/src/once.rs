@@ -2,9 +2,11 @@
 //! are not idempotent (names are not unique there): if the SDK retried one whose answer was lost
 //! (a reset, a timeout, a 5xx after the work was done), AWS would make a second API, pool or
 //! client, and the next run would find two of ours and stop. So these calls go out with the SDK's
-//! retries off, and [`create_at_most_once`] retries them itself: after an answer that says the
-//! call was refused (4xx) it retries only throttling; after one that leaves the outcome unknown,
-//! it first looks for what the call would have made, and creates again only if it is not there.
+//! retries off, and [`create_at_most_once`] retries them itself: an answer that says the call was
+//! refused (4xx) means nothing was made, so it retries what any call would be retried after
+//! (throttling, API Gateway's "concurrent modification" while an API settles) and no more; after
+//! one that leaves the outcome unknown, it first looks for what the call would have made, and
+//! creates again only if it is not there.
 
 use std::future::Future;
 use std::time::Duration;
@@ -28,8 +30,9 @@ const ATTEMPTS: u32 = 4;
 /// What a failed call says about whether it took effect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// Refused by the service: nothing was made. Throttled: worth another try.
-    Refused { throttled: bool },
+    /// Refused by the service: nothing was made. Retryable: throttled, or refused while
+    /// something settles (worth another try, as any call would get).
+    Refused { retryable: bool },
     /// No answer, or a 5xx: the work may have been done.
     Unknown,
 }
@@ -37,21 +40,22 @@ pub enum Outcome {
 /// Reads a failed call's outcome from its error.
 pub fn outcome<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Outcome {
     match err {
-        SdkError::ConstructionFailure(_) => Outcome::Refused { throttled: false },
+        SdkError::ConstructionFailure(_) => Outcome::Refused { retryable: false },
         SdkError::ServiceError(service) => {
             let status = service.raw().status().as_u16();
-            let code = service.err().code().unwrap_or_default();
+            let (code, message) = (service.err().code(), service.err().message());
             let throttled = status == 429
                 || matches!(
                     code,
-                    "ThrottlingException" | "TooManyRequestsException" | "Throttling"
+                    Some("ThrottlingException" | "TooManyRequestsException" | "Throttling")
                 );
-            if throttled {
-                Outcome::Refused { throttled: true }
+            let settling = crate::retry::api_gateway_settling(code, message);
+            if throttled || settling {
+                Outcome::Refused { retryable: true }
             } else if status >= 500 {
                 Outcome::Unknown
             } else {
-                Outcome::Refused { throttled: false }
+                Outcome::Refused { retryable: false }
             }
         }
         // Dispatch failures (a reset mid-request), timeouts, unreadable answers.
@@ -90,9 +94,9 @@ where
         };
         let last = attempt >= ATTEMPTS;
         match outcome(&err) {
-            Outcome::Refused { throttled: false } => return Err(Failed::Create(err)),
-            Outcome::Refused { throttled: true } if last => return Err(Failed::Create(err)),
-            Outcome::Refused { throttled: true } => {}
+            Outcome::Refused { retryable: false } => return Err(Failed::Create(err)),
+            Outcome::Refused { retryable: true } if last => return Err(Failed::Create(err)),
+            Outcome::Refused { retryable: true } => {}
             Outcome::Unknown => {
                 if let Some(made) = find().await.map_err(Failed::Find)? {
                     return Ok(made);
@@ -122,8 +126,13 @@ mod tests {
     type Error = SdkError<CreateUserPoolError, HttpResponse>;
 
     fn answered(status: u16, code: &str) -> Error {
+        answered_saying(status, code, "")
+    }
+
+    fn answered_saying(status: u16, code: &str, message: &str) -> Error {
+        let meta = ErrorMetadata::builder().code(code).message(message).build();
         SdkError::service_error(
-            CreateUserPoolError::generic(ErrorMetadata::builder().code(code).build()),
+            CreateUserPoolError::generic(meta),
             HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty()),
         )
     }
@@ -174,6 +183,29 @@ mod tests {
         );
     }
 
+    /// A definite answer that any call would be retried after: nothing was made, so the create
+    /// is sent again, without looking (API Gateway's conflict while an API settles, as its
+    /// CreateRestApi answers it under load).
+    #[tokio::test(start_paused = true)]
+    async fn a_conflict_while_settling_is_retried_and_a_real_conflict_is_not() {
+        let settling = || {
+            answered_saying(
+                409,
+                "ConflictException",
+                "Unable to complete operation due to concurrent modification. Please try again later.",
+            )
+        };
+        assert_eq!(
+            run(vec![settling(), settling()], None).await,
+            (Ok("created"), 3, 0)
+        );
+        let real = answered_saying(409, "ConflictException", "Name already exists");
+        assert_eq!(
+            run(vec![real], None).await,
+            (Err("create: Refused { retryable: false }".to_owned()), 1, 0)
+        );
+    }
+
     #[tokio::test(start_paused = true)]
     async fn after_a_lost_answer_what_was_made_is_found_not_made_again() {
         // A 5xx and a reset leave the outcome unknown: look first.
@@ -188,7 +220,7 @@ mod tests {
     async fn a_refusal_is_final_and_attempts_are_bounded() {
         assert_eq!(
             run(vec![answered(400, "InvalidParameterException")], None).await,
-            (Err("create: Refused { throttled: false }".to_owned()), 1, 0)
+            (Err("create: Refused { retryable: false }".to_owned()), 1, 0)
         );
         let resets = (0..ATTEMPTS).map(|_| reset()).collect();
         assert_eq!(

@@ -93,10 +93,17 @@ pub fn api_gateway() -> SettlingConflicts {
     SettlingConflicts {
         name: "provisioner::ApiGatewayConcurrentModification",
         is_transient: |error| {
-            matches!(api_gateway_metadata(error), Some((Some("ConflictException"), Some(message)))
-                if message.to_ascii_lowercase().contains("concurrent modification"))
+            api_gateway_metadata(error)
+                .is_some_and(|(code, message)| api_gateway_settling(code, message))
         },
     }
+}
+
+/// API Gateway's answer while an API settles: its "concurrent modification" conflict (other
+/// `ConflictException`s are real conflicts). Also what `once` retries a create after.
+pub fn api_gateway_settling(code: Option<&str>, message: Option<&str>) -> bool {
+    code == Some("ConflictException")
+        && message.is_some_and(|m| m.to_ascii_lowercase().contains("concurrent modification"))
 }
 
 /// IAM: `DeleteConflict` on `DeleteRole`; `ConcurrentModification` on the calls that change a role.
