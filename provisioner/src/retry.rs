@@ -147,9 +147,17 @@ pub fn lambda() -> SettlingConflicts {
                     remove_permission::RemovePermissionError,
                 ]
             );
-            matches!(metadata, Some((Some("ResourceConflictException"), _)))
+            // Not "The statement id (...) provided already exists": that is no update in
+            // progress, and never settles (the caller decides whether it is its own statement).
+            matches!(metadata, Some((Some("ResourceConflictException"), message))
+                if !message.is_some_and(statement_exists))
         },
     }
+}
+
+/// Lambda's answer to AddPermission with a statement id the policy already has.
+pub fn statement_exists(message: &str) -> bool {
+    message.contains("already exists")
 }
 
 /// CloudWatch Logs: `OperationAbortedException` on the calls that change a log group.

@@ -228,7 +228,7 @@ pub async fn update(
                     // The diff adds this change only for a statement `desired` has.
                     continue;
                 };
-                client
+                let added = client
                     .add_permission()
                     .function_name(function)
                     .statement_id(id)
@@ -236,8 +236,17 @@ pub async fn update(
                     .action(&grant.action)
                     .source_arn(&grant.source_arn)
                     .send()
-                    .await
-                    .map_err(aws_error("add a statement to", function))?;
+                    .await;
+                if let Err(err) = added {
+                    let err = aws_sdk_lambda::Error::from(err);
+                    // The statement is there already: ours, if a retry of an answer that was
+                    // lost made it; anything else is a conflict to report.
+                    let exists = matches!(&err, aws_sdk_lambda::Error::ResourceConflictException(e)
+                        if e.message().is_some_and(crate::retry::statement_exists));
+                    if !exists || find(client, function).await?.get(id) != Some(grant) {
+                        return Err(aws_error("add a statement to", function)(err).into());
+                    }
+                }
             }
         }
     }

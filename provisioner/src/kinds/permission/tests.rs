@@ -170,3 +170,73 @@ async fn an_update_removes_the_extra_statement_and_adds_the_missing_one() {
         .expect("exactly these calls");
     assert_eq!((remove.num_calls(), add.num_calls()), (1, 1));
 }
+
+/// Replay: AddPermission answers "already exists" (an SDK retry of a call whose answer was lost
+/// made it): the statement in the policy is the one wanted, so the update is done, after one
+/// read of the policy and without burning retries; a different statement under that id is an
+/// error naming the function.
+#[tokio::test]
+async fn a_statement_already_there_as_wanted_is_success_and_otherwise_an_error() {
+    use crate::replay::{json_error, json_ok, quick};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    let route = route("GET", "/secret");
+    let target = Target {
+        region: "us-east-1".to_owned(),
+        account: "123456789012".to_owned(),
+        partition: "aws".to_owned(),
+        caller: "arn:aws:iam::123456789012:user/u".to_owned(),
+    };
+    let desired = super::desired([&route], &target, "abc");
+    let id = statement_id(&route);
+    let exists_id = id.clone();
+    let exists = move || {
+        let id = &exists_id;
+        json_error(
+            409,
+            "ResourceConflictException",
+            &format!(
+                "The statement id ({id}) provided already exists. Please provide a new statement id, or remove the existing statement."
+            ),
+        )
+    };
+    let policy_id = id.clone();
+    let policy_with = move |source_arn: &str| {
+        let id = &policy_id;
+        let statement = serde_json::json!({
+            "Sid": id, "Effect": "Allow",
+            "Principal": {"Service": "apigateway.amazonaws.com"},
+            "Action": "lambda:InvokeFunction",
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:f",
+            "Condition": {"ArnLike": {"AWS:SourceArn": source_arn}},
+        });
+        json_ok(serde_json::json!({
+            "Policy": serde_json::json!({"Version": "2012-10-17", "Statement": [statement]}).to_string(),
+            "RevisionId": "r"
+        }))
+    };
+    let changes = diff(&Grants::new(), &desired).1;
+    let wanted = desired[&id].source_arn.clone();
+    for (in_policy, ok) in [
+        (wanted.clone(), true),
+        ("arn:aws:execute-api:other".to_owned(), false),
+    ] {
+        let add = mock!(aws_sdk_lambda::Client::add_permission)
+            .sequence()
+            .http_response(exists.clone())
+            .build();
+        let policy_with = policy_with.clone();
+        let read = mock!(aws_sdk_lambda::Client::get_policy)
+            .sequence()
+            .http_response(move || policy_with(&in_policy))
+            .build();
+        let client = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&add, &read], |c| c
+            .retry_config(quick())
+            .retry_classifier(crate::retry::lambda()));
+        let result = update(&client, "f", &changes, &desired).await;
+        assert_eq!(result.is_ok(), ok, "{result:?}");
+        if let Err(err) = result {
+            assert!(err.to_string().contains("Lambda function `f`"), "{err}");
+        }
+        assert_eq!((add.num_calls(), read.num_calls()), (1, 1));
+    }
+}
