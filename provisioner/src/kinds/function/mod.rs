@@ -499,18 +499,26 @@ pub async fn wait_until_settled(
     let started = tokio::time::Instant::now();
     let mut delay = Duration::from_millis(250);
     loop {
-        let configuration = client
+        let read = client
             .get_function_configuration()
             .function_name(name)
             .send()
             .await
-            .map_err(|err| aws_error("read the state of", name, err))?;
-        match readiness(
-            configuration.state(),
-            configuration.last_update_status(),
-            configuration.state_reason(),
-            configuration.last_update_status_reason(),
-        ) {
+            .map_err(|err| aws_error("read the state of", name, err));
+        let readiness = match read {
+            Ok(configuration) => readiness(
+                configuration.state(),
+                configuration.last_update_status(),
+                configuration.state_reason(),
+                configuration.last_update_status_reason(),
+            ),
+            // Right after CreateFunction, Lambda's reads may not see the function yet.
+            Err(FunctionError::Aws(err)) if err.is_not_found() => {
+                Readiness::Busy("not visible yet".to_owned())
+            }
+            Err(err) => return Err(err),
+        };
+        match readiness {
             Readiness::Ready => return Ok(()),
             Readiness::Failed(state, reason) => {
                 return Err(FunctionError::Failed {

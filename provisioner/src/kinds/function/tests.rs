@@ -238,3 +238,32 @@ async fn a_code_change_is_one_update_function_code() {
     .expect("the exact calls");
     assert_eq!(code.num_calls(), 1);
 }
+
+/// Replay: right after CreateFunction, Lambda's reads may not see the function yet: the wait
+/// takes a NotFound as "not visible yet" and polls on, instead of failing at once.
+#[tokio::test(start_paused = true)]
+async fn the_settle_wait_takes_a_function_not_visible_yet_as_busy() {
+    use crate::replay::json_error;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    let reads = mock!(Client::get_function_configuration)
+        .sequence()
+        .http_response(|| {
+            json_error(
+                404,
+                "ResourceNotFoundException",
+                "Function not found: arn:aws:lambda:us-east-1:1:function:f",
+            )
+        })
+        .output(settled)
+        .build();
+    let client = mock_client!(aws_sdk_lambda, RuleMode::Sequential, [&reads]);
+    wait_until_settled(
+        &client,
+        "f",
+        Duration::from_secs(60),
+        &crate::progress::Silent,
+    )
+    .await
+    .expect("visible, then settled");
+    assert_eq!(reads.num_calls(), 2);
+}

@@ -279,12 +279,14 @@ pub async fn describe_all(
     client: &Client,
     listed: &[(String, String)],
 ) -> Result<Vec<LivePool>, UserPoolError> {
-    futures_util::future::try_join_all(
+    let described = futures_util::future::try_join_all(
         listed
             .iter()
             .map(|(id, pool_name)| describe(client, id, pool_name)),
     )
-    .await
+    .await?;
+    // A pool deleted between the listing and its description is not there.
+    Ok(described.into_iter().flatten().collect())
 }
 
 /// The pool named `name` that carries `stack`'s tag, if any; an error if several do. Pools with
@@ -310,19 +312,26 @@ pub async fn find_owned(
     }
 }
 
-async fn describe(client: &Client, id: &str, name: &str) -> Result<LivePool, UserPoolError> {
-    let output = client
+async fn describe(
+    client: &Client,
+    id: &str,
+    name: &str,
+) -> Result<Option<LivePool>, UserPoolError> {
+    let described = client
         .describe_user_pool()
         .user_pool_id(id)
         .send()
         .await
-        .map_err(aws_error("describe", name))?;
+        .map_err(aws_error("describe", name));
+    let Some(output) = crate::aws::absent_as_none(described)? else {
+        return Ok(None);
+    };
     let pool = output.user_pool().ok_or(UserPoolError::Incomplete {
         action: "DescribeUserPool",
         name: name.to_owned(),
         missing: "the pool",
     })?;
-    live_pool(pool, name)
+    live_pool(pool, name).map(Some)
 }
 
 fn live_pool(pool: &UserPoolType, name: &str) -> Result<LivePool, UserPoolError> {

@@ -306,3 +306,56 @@ mod replay {
         );
     }
 }
+
+/// Replay: a pool listed by name and deleted (by someone else) before its description is not
+/// there, rather than failing the whole observe; the others are described.
+#[tokio::test]
+async fn a_pool_deleted_between_listing_and_describing_is_absent() {
+    use crate::replay::json_error;
+    use aws_sdk_cognitoidentityprovider::operation::describe_user_pool::DescribeUserPoolOutput;
+    use aws_sdk_cognitoidentityprovider::types::UserPoolType;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    let gone = mock!(Client::describe_user_pool)
+        .match_requests(|r| r.user_pool_id() == Some("us-east-1_gone"))
+        .sequence()
+        .http_response(|| {
+            let mut answer = json_error(
+                400,
+                "ResourceNotFoundException",
+                "User pool us-east-1_gone does not exist.",
+            );
+            answer
+                .headers_mut()
+                .insert("x-amzn-query-error", "ResourceNotFoundException;Sender");
+            answer
+        })
+        .build();
+    let there = mock!(Client::describe_user_pool)
+        .match_requests(|r| r.user_pool_id() == Some("us-east-1_there"))
+        .then_output(|| {
+            DescribeUserPoolOutput::builder()
+                .user_pool(
+                    UserPoolType::builder()
+                        .id("us-east-1_there")
+                        .name("s-users")
+                        .arn("arn:aws:cognito-idp:us-east-1:1:userpool/us-east-1_there")
+                        .build(),
+                )
+                .build()
+        });
+    let client = mock_client!(
+        aws_sdk_cognitoidentityprovider,
+        RuleMode::MatchAny,
+        [&gone, &there]
+    );
+    let listed = [
+        ("us-east-1_gone".to_owned(), "s-users".to_owned()),
+        ("us-east-1_there".to_owned(), "s-users".to_owned()),
+    ];
+    let found = describe_all(&client, &listed)
+        .await
+        .expect("one is gone, one is there");
+    let ids: Vec<&str> = found.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["us-east-1_there"]);
+    assert_eq!((gone.num_calls(), there.num_calls()), (1, 1));
+}
