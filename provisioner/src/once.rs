@@ -27,6 +27,10 @@ pub(crate) use sdk_retries_off;
 /// How many times a create is sent at most.
 const ATTEMPTS: u32 = 4;
 
+/// How long to let a create of unknown outcome show in the service's listings before looking for
+/// it: list calls are eventually consistent, and a look too soon would make a second one.
+const SETTLE_BEFORE_LOOKING: Duration = Duration::from_secs(2);
+
 /// What a failed call says about whether it took effect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -98,6 +102,7 @@ where
             Outcome::Refused { retryable: true } if last => return Err(Failed::Create(err)),
             Outcome::Refused { retryable: true } => {}
             Outcome::Unknown => {
+                tokio::time::sleep(SETTLE_BEFORE_LOOKING).await;
                 if let Some(made) = find().await.map_err(Failed::Find)? {
                     return Ok(made);
                 }
@@ -214,6 +219,24 @@ mod tests {
             (Ok("found"), 1, 1)
         );
         assert_eq!(run(vec![reset()], None).await, (Ok("created"), 2, 1));
+    }
+
+    /// The look for what a create of unknown outcome made waits for the listings to show it.
+    #[tokio::test(start_paused = true)]
+    async fn the_look_after_a_lost_answer_waits_for_the_listings() {
+        let started = tokio::time::Instant::now();
+        let looked_at = std::sync::Mutex::new(None);
+        let made = create_at_most_once(
+            || async { Err::<&str, _>(reset()) },
+            || async {
+                *looked_at.lock().unwrap() = Some(started.elapsed());
+                Ok::<_, String>(Some("found"))
+            },
+        )
+        .await;
+        assert!(matches!(made, Ok("found")));
+        let looked_at = looked_at.lock().unwrap().expect("looked");
+        assert!(looked_at >= SETTLE_BEFORE_LOOKING, "{looked_at:?}");
     }
 
     #[tokio::test(start_paused = true)]

@@ -65,6 +65,16 @@ pub fn partition(region: &str) -> Option<&'static str> {
         .map(|(_, partition)| *partition)
 }
 
+/// The domain AWS's endpoints in `region` are under: `amazonaws.com.cn` in China
+/// (`cn-` regions, also one not yet known here), `amazonaws.com` elsewhere.
+pub fn dns_suffix(region: &str) -> &'static str {
+    if partition(region) == Some("aws-cn") || region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    }
+}
+
 /// The known region closest to `given`, if one is close enough to be a likely typo.
 pub fn closest(given: &str) -> Option<&'static str> {
     KNOWN_REGIONS

@@ -36,9 +36,11 @@ pub enum Rejected {
     KeysUnavailable(String),
 }
 
-/// The issuer of a pool's tokens, as Cognito writes it (also on the emulator).
+/// The issuer of a pool's tokens, as Cognito writes it (also on the emulator): under its
+/// partition's domain (`amazonaws.com.cn` in China).
 pub fn issuer(region: &str, pool_id: &str) -> String {
-    format!("https://cognito-idp.{region}.amazonaws.com/{pool_id}")
+    let domain = crate::regions::dns_suffix(region);
+    format!("https://cognito-idp.{region}.{domain}/{pool_id}")
 }
 
 /// Where the pool's signing keys are published: on AWS under the issuer; on an emulator under its
@@ -366,6 +368,19 @@ mod tests {
         assert_eq!(
             jwks_url(Some("http://127.0.0.1:5000/"), "eu-west-1", "eu-west-1_A"),
             "http://127.0.0.1:5000/eu-west-1_A/.well-known/jwks.json"
+        );
+        // In China the pool's tokens and keys are under amazonaws.com.cn.
+        assert_eq!(
+            issuer("cn-north-1", "cn-north-1_A"),
+            "https://cognito-idp.cn-north-1.amazonaws.com.cn/cn-north-1_A"
+        );
+        assert_eq!(
+            jwks_url(None, "cn-northwest-1", "cn-northwest-1_A"),
+            "https://cognito-idp.cn-northwest-1.amazonaws.com.cn/cn-northwest-1_A/.well-known/jwks.json"
+        );
+        assert_eq!(
+            issuer("us-gov-west-1", "us-gov-west-1_A"),
+            "https://cognito-idp.us-gov-west-1.amazonaws.com/us-gov-west-1_A"
         );
     }
 }

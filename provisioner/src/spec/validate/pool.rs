@@ -35,6 +35,20 @@ pub(super) fn user_pool(c: &mut Checker, stack: &str, name: &str, raw: &RawUserP
             "list `email` or `phone_number`, or leave `accountRecovery` out for `[email]`",
         );
     }
+    // Cognito texts phone numbers only through an SMS configuration (an IAM role it uses with
+    // SNS), which stack.yaml cannot declare yet.
+    for (field, list) in [
+        ("autoVerify", &auto_verify),
+        ("accountRecovery", &account_recovery),
+    ] {
+        if list.contains(&VerifiedAttribute::PhoneNumber) {
+            c.warning(
+                &pool_path(name, &[field]),
+                "`phone_number` needs an SMS configuration, which this stack does not give the pool: Cognito will send no code by SMS",
+                "use `email`: stack.yaml cannot configure the pool's SMS messages yet",
+            );
+        }
+    }
     let required_attributes = required_attributes(c, name, raw);
     let password_policy = password_policy(c, name, raw);
     let removal = removal(c, name, raw);

@@ -512,3 +512,20 @@ fn routes_past_a_functions_resource_policy_limit_are_refused() {
     );
     assert_eq!(check(&with(20)), "");
 }
+
+/// `phone_number` to verify or to recover by: a warning, since the pool gets no SMS
+/// configuration from stack.yaml, so Cognito would send no code by SMS.
+#[test]
+fn phone_numbers_without_sms_are_a_warning() {
+    let said = check(&edited(&[(
+        "    removal: retain\n",
+        "    removal: retain\n    accountRecovery: [phone_number]\n",
+    )]));
+    assert!(
+        said.contains(
+            "`userPools.users.accountRecovery`: `phone_number` needs an SMS configuration"
+        ) && said.contains("Cognito will send no code by SMS")
+            && !said.contains("autoVerify"),
+        "{said}"
+    );
+}
