@@ -285,3 +285,30 @@ fn a_plan_that_changed_while_waiting_for_the_lock_is_refused() {
     let down = on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
     assert_eq!(down.code, Some(0), "{}", down.stderr);
 }
+
+/// A lock a killed run left (its holder on this host is gone) is removed by the next run even
+/// when that run has nothing to change and takes no lock: it never blocks the run after.
+#[test]
+fn a_run_with_nothing_to_change_removes_a_stale_lock() {
+    let stack = support::unique("lockleft");
+    let file = support::write_stack(&[]);
+    let up = on_emulator(&file, &stack, &["up", "--yes"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    hold_lock(&stack, &provisioner::lock::hostname(), pid);
+
+    let noop = on_emulator(&file, &stack, &["up", "--yes"]);
+    assert_eq!(noop.code, Some(0), "{}", noop.stderr);
+    assert!(
+        noop.stderr
+            .contains(&format!("note: removed the stale lock of stack `{stack}`"))
+            && noop.stderr.contains("is no longer running"),
+        "{}",
+        noop.stderr
+    );
+    assert_eq!(lock_of(&stack), None);
+    let down = on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
+    assert_eq!(down.code, Some(0), "{}", down.stderr);
+}

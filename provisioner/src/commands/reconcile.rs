@@ -336,6 +336,9 @@ pub async fn up(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<i32> {
         );
     }
     if !plan.has_changes() {
+        // No lock needed; one a killed run left is removed if stale (else it would block the
+        // next changing run, on another host for an hour).
+        remove_stale_lock(&ctx).await?;
         let report = crate::report::UpReport {
             outputs: run::outputs(&ctx.model(), &live),
             changes: Vec::new(),
@@ -503,6 +506,18 @@ fn emulator_hint(global: &GlobalArgs, stack: &crate::spec::Stack) {
     }
 }
 
+/// Removes the stack's lock if it is stale (its holder is gone), saying so: what a run with
+/// nothing to change does, so that a killed run's lock never outlives the next run.
+async fn remove_stale_lock(ctx: &Context) -> anyhow::Result<()> {
+    if let Some((holder, why)) = lock::remove_if_stale(&ctx.clients.logs, &ctx.stack.name).await? {
+        output::status(&format!(
+            "note: removed the stale lock of stack `{}`, held by {holder}: {why}",
+            ctx.stack.name
+        ));
+    }
+    Ok(())
+}
+
 pub async fn down(global: &GlobalArgs, args: &DownArgs) -> anyhow::Result<i32> {
     let started = Instant::now();
     let Started { ctx, live, .. } = start(global, false, Waits::default()).await?;
@@ -511,14 +526,7 @@ pub async fn down(global: &GlobalArgs, args: &DownArgs) -> anyhow::Result<i32> {
     if !plan.has_changes() {
         // Nothing to delete: no lock needed. A lock left by a run killed at its very end is
         // removed if stale, so that `down` leaves none behind.
-        if let Some((holder, why)) =
-            lock::remove_if_stale(&ctx.clients.logs, &ctx.stack.name).await?
-        {
-            output::status(&format!(
-                "note: removed the stale lock of stack `{}`, held by {holder}: {why}",
-                ctx.stack.name
-            ));
-        }
+        remove_stale_lock(&ctx).await?;
         let report = run::apply_down(ctx, live, 1, args.delete_data, started).await?;
         output::down_report(&report, args.json)?;
         return Ok(exit::OK);
