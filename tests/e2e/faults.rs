@@ -348,7 +348,12 @@ fn signed_for(authorization: &str) -> Option<String> {
 }
 
 /// `provisioner <args>` for `stack`, with every AWS call through `proxy`.
-fn through(proxy: &FaultProxy, file: &std::path::Path, stack: &str, args: &[&str]) -> support::Ran {
+pub fn through(
+    proxy: &FaultProxy,
+    file: &std::path::Path,
+    stack: &str,
+    args: &[&str],
+) -> support::Ran {
     support::run(
         support::provisioner()
             .args(args)

@@ -450,3 +450,62 @@ async fn secret_without_authorizer_claims_is_401() {
     let (status, body) = reply(secret::handle(&(), event).await);
     assert_eq!((status, body), (401, json!({ "message": "Unauthorized" })));
 }
+
+/// SignUp is sent once: never retried (a retry of a call whose answer was lost meets the user it
+/// made), not even after Cognito's LimitExceededException (its mailer's daily quota), which the
+/// SDK takes for throttling: the caller gets 429 at once. Replayed in Cognito's wire format.
+#[tokio::test]
+async fn sign_up_is_never_retried() {
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    let limited = mock!(aws_sdk_cognitoidentityprovider::Client::sign_up)
+        .sequence()
+        .http_response(|| {
+            provisioner_replay_json_error(
+                400,
+                "LimitExceededException",
+                "Exceeded daily email limit for the operation or the account.",
+            )
+        })
+        .output(|| {
+            aws_sdk_cognitoidentityprovider::operation::sign_up::SignUpOutput::builder()
+                .user_confirmed(false)
+                .user_sub("sub")
+                .build()
+                .unwrap()
+        })
+        .build();
+    let cognito = mock_client!(
+        aws_sdk_cognitoidentityprovider,
+        RuleMode::Sequential,
+        [&limited],
+        |c| c.retry_config(
+            aws_sdk_cognitoidentityprovider::config::retry::RetryConfig::standard()
+                .with_initial_backoff(std::time::Duration::from_millis(1))
+        )
+    );
+    let ctx = Ctx {
+        cognito,
+        client_id: "client".to_owned(),
+    };
+    let body = r#"{"username":"ada","password":"Passw0rd!","email":"ada@example.com"}"#;
+    let response = sign_up::handle(&ctx, post("/sign-up", Some(body))).await;
+    assert_eq!(response.status_code, 429);
+    assert_eq!(limited.num_calls(), 1);
+}
+
+/// A JSON error answer as Cognito sends it.
+fn provisioner_replay_json_error(
+    status: u16,
+    code: &str,
+    message: &str,
+) -> aws_smithy_runtime_api::http::Response {
+    let body = json!({ "__type": code, "message": message }).to_string();
+    let mut response = aws_smithy_runtime_api::http::Response::new(
+        aws_smithy_runtime_api::http::StatusCode::try_from(status).unwrap(),
+        aws_smithy_types::body::SdkBody::from(body),
+    );
+    response
+        .headers_mut()
+        .insert("Content-Type", "application/x-amz-json-1.1");
+    response
+}

@@ -110,14 +110,7 @@ impl Harness {
 
     /// `provisioner <args> --file <file> --stack <stack>` with every call through the proxy.
     fn run(&self, file: &std::path::Path, stack: &str, args: &[&str]) -> Ran {
-        support::run(
-            support::provisioner()
-                .args(args)
-                .arg("--file")
-                .arg(file)
-                .args(["--stack", stack])
-                .env("AWS_ENDPOINT_URL", &self.proxy.url),
-        )
+        crate::faults::through(&self.proxy, file, stack, args)
     }
 
     fn ok(&self, file: &std::path::Path, stack: &str, args: &[&str], code: i32) -> Ran {

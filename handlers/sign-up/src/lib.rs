@@ -21,6 +21,11 @@ pub async fn handle(ctx: &Ctx, event: ApiGatewayProxyRequest) -> ApiGatewayProxy
                 .into_response();
         }
     };
+    // Never retried: SignUp is not idempotent (a retry of a call whose answer was lost meets the
+    // user it made, UsernameExistsException), and Cognito's LimitExceededException (its
+    // mailer's daily quota), which the SDK takes for throttling, does not pass in seconds.
+    let once = aws_sdk_cognitoidentityprovider::config::Builder::default()
+        .retry_config(aws_sdk_cognitoidentityprovider::config::retry::RetryConfig::disabled());
     let result = ctx
         .cognito
         .sign_up()
@@ -28,6 +33,8 @@ pub async fn handle(ctx: &Ctx, event: ApiGatewayProxyRequest) -> ApiGatewayProxy
         .username(username)
         .password(password)
         .user_attributes(email)
+        .customize()
+        .config_override(once)
         .send()
         .await;
     match result {

@@ -4,6 +4,7 @@ mod adopt;
 mod binaries;
 mod build;
 mod invoke;
+mod notes;
 mod policy;
 mod reconcile;
 mod serve;

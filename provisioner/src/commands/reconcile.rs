@@ -319,6 +319,11 @@ pub async fn up(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<i32> {
     }
     let Started { ctx, live, .. } = started_run;
     output::plan_to_stderr(&plan)?;
+    if let Some(note) =
+        super::notes::default_mailer_note(&plan, super::notes::endpoint(global).as_deref())
+    {
+        output::status(&note);
+    }
     check_blockers(&plan)?;
     let refused = run::unallowed(&plan, &live, &args.allow_replace)
         .map_err(|err| super::UsageError(format!("{err}; nothing was changed")))?;
@@ -347,7 +352,7 @@ pub async fn up(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<i32> {
             seconds: started.elapsed().as_secs_f64(),
         };
         output::up_report(&report, args.json)?;
-        emulator_hint(global, &ctx.stack);
+        super::notes::emulator_hint(global, &ctx.stack);
         return Ok(exit::OK);
     }
     // A saved plan was reviewed when it was saved (as with `terraform apply PLANFILE`).
@@ -376,7 +381,7 @@ pub async fn up(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<i32> {
     // The lock's calls count too.
     report.calls = ctx.clients.calls.snapshot();
     output::up_report(&report, args.json)?;
-    emulator_hint(global, &ctx.stack);
+    super::notes::emulator_hint(global, &ctx.stack);
     Ok(exit::OK)
 }
 
@@ -488,22 +493,6 @@ pub async fn unlock(global: &GlobalArgs) -> anyhow::Result<i32> {
         None => output::status(&format!("stack `{name}` is not locked")),
     }
     Ok(exit::OK)
-}
-
-/// On an emulator the API's URL answers nothing (moto provisions Lambda but runs no function):
-/// say where the API can be called instead.
-fn emulator_hint(global: &GlobalArgs, stack: &crate::spec::Stack) {
-    let endpoint = global
-        .endpoint_url
-        .clone()
-        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
-        .filter(|url| !url.is_empty());
-    if let (Some(endpoint), Some(api)) = (endpoint, &stack.api) {
-        output::status(&format!(
-            "note: `{endpoint}` provisions the API but runs no function, so nothing answers at apiUrl; `provisioner serve` runs it here, at http://127.0.0.1:3000/{}/",
-            api.stage
-        ));
-    }
 }
 
 /// Removes the stack's lock if it is stale (its holder is gone), saying so: what a run with
