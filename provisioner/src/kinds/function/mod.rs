@@ -402,7 +402,7 @@ async fn update_code(
     progress: &dyn Progress,
 ) -> Result<(), FunctionError> {
     {
-        wait_until_settled(client, name, waits.settle, progress).await?;
+        wait_to_update(client, name, waits.settle, progress).await?;
         client
             .update_function_code()
             .function_name(name)
@@ -425,7 +425,7 @@ async fn update_configuration(
     progress: &dyn Progress,
 ) -> Result<(), FunctionError> {
     {
-        wait_until_settled(client, name, waits.settle, progress).await?;
+        wait_to_update(client, name, waits.settle, progress).await?;
         let subject = format!("Lambda function `{name}`");
         let mut waiting = Waiting::new(progress, &subject, Some(waits.role_propagation));
         retry_while_role_propagates(waits.role_propagation, &mut waiting, || {
@@ -467,6 +467,9 @@ enum Readiness {
     Failed(String, String),
 }
 
+/// How [`readiness`] calls a function whose last update failed.
+const FAILED_UPDATE: &str = "in a failed update";
+
 fn readiness(
     state: Option<&State>,
     update: Option<&LastUpdateStatus>,
@@ -477,7 +480,7 @@ fn readiness(
     match (state, update) {
         (Some(State::Failed), _) => Readiness::Failed("Failed".to_owned(), reason(state_reason)),
         (_, Some(LastUpdateStatus::Failed)) => {
-            Readiness::Failed("in a failed update".to_owned(), reason(update_reason))
+            Readiness::Failed(FAILED_UPDATE.to_owned(), reason(update_reason))
         }
         (Some(State::Pending), _) => Readiness::Busy("Pending".to_owned()),
         (_, Some(LastUpdateStatus::InProgress)) => Readiness::Busy("updating".to_owned()),
@@ -487,12 +490,35 @@ fn readiness(
     }
 }
 
-/// Polls until the function takes updates again, with backoff, for at most `limit`.
+/// Polls until the function takes an update, before one is sent: as [`wait_until_settled`], but
+/// a failed last update is no dead end (Lambda keeps serving the version before it and takes a
+/// new update, which is what repairs it).
+pub async fn wait_to_update(
+    client: &Client,
+    name: &str,
+    limit: Duration,
+    progress: &dyn Progress,
+) -> Result<(), FunctionError> {
+    settle(client, name, limit, progress, true).await
+}
+
+/// Polls until the function takes updates again, with backoff, for at most `limit`: after a
+/// create or an update, whose failure it reports.
 pub async fn wait_until_settled(
     client: &Client,
     name: &str,
     limit: Duration,
     progress: &dyn Progress,
+) -> Result<(), FunctionError> {
+    settle(client, name, limit, progress, false).await
+}
+
+async fn settle(
+    client: &Client,
+    name: &str,
+    limit: Duration,
+    progress: &dyn Progress,
+    before_update: bool,
 ) -> Result<(), FunctionError> {
     let subject = format!("Lambda function `{name}`");
     let mut waiting = Waiting::new(progress, &subject, Some(limit));
@@ -520,6 +546,10 @@ pub async fn wait_until_settled(
         };
         match readiness {
             Readiness::Ready => return Ok(()),
+            // A failed update of a function that runs: the next update repairs it.
+            Readiness::Failed(state, _) if before_update && state == FAILED_UPDATE => {
+                return Ok(());
+            }
             Readiness::Failed(state, reason) => {
                 return Err(FunctionError::Failed {
                     name: name.to_owned(),

@@ -267,3 +267,47 @@ async fn the_settle_wait_takes_a_function_not_visible_yet_as_busy() {
     .expect("visible, then settled");
     assert_eq!(reads.num_calls(), 2);
 }
+
+/// Replay: a function whose last update failed (Lambda serves the version before it) gets the
+/// update that repairs it, instead of a refusal before it is sent; a failed update after ours is
+/// still reported, naming the function and Lambda's reason.
+#[tokio::test]
+async fn a_failed_last_update_is_repaired_by_the_next_update() {
+    use aws_smithy_mocks::mock;
+    let failed_before = || {
+        aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput::builder()
+            .state(State::Active)
+            .last_update_status(LastUpdateStatus::Failed)
+            .last_update_status_reason("The role cannot be assumed")
+            .build()
+    };
+    let before = mock!(Client::get_function_configuration).then_output(failed_before);
+    let update = mock!(Client::update_function_configuration).then_output(|| {
+        aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationOutput::builder().build()
+    });
+    let after = mock!(Client::get_function_configuration).then_output(settled);
+    apply_changes(
+        &FunctionChanges::from([FunctionChange::Configuration]),
+        &[&before, &update, &after],
+    )
+    .await
+    .expect("the repairing update is sent");
+    assert_eq!(update.num_calls(), 1);
+
+    // Our own update failing is reported.
+    let before = mock!(Client::get_function_configuration).then_output(settled);
+    let update = mock!(Client::update_function_configuration).then_output(|| {
+        aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationOutput::builder().build()
+    });
+    let after = mock!(Client::get_function_configuration).then_output(failed_before);
+    let err = apply_changes(
+        &FunctionChanges::from([FunctionChange::Configuration]),
+        &[&before, &update, &after],
+    )
+    .await
+    .expect_err("the update failed");
+    assert_eq!(
+        err.to_string(),
+        "Lambda function `f` is in a failed update: The role cannot be assumed"
+    );
+}
