@@ -287,4 +287,8 @@ pub struct ServeArgs {
     /// Run the release build `up` deploys (slow to rebuild), not the workspace's `local` profile.
     #[arg(long, conflicts_with = "watch")]
     pub release: bool,
+    /// When serve stops, print the functions' AWS calls (checked against their roles) as JSON on
+    /// stdout.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -15,6 +15,7 @@
 //! - [`cli`], [`commands`]: argument parsing and one thin function per subcommand.
 //! - [`output`]: the only module that prints.
 
+pub mod access;
 #[cfg(test)]
 mod architecture;
 pub mod artifacts;

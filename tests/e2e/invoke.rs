@@ -1,7 +1,8 @@
 //! `provisioner invoke`: one function's real handler run once on this machine, its environment
 //! resolved against the deployed stack: the tutorial's sign-up answers 200 (the user exists in the
 //! pool afterwards), a bad request 400 from the handler, an event the runtime cannot take a
-//! function error (exit 1).
+//! function error (exit 1). The handler's AWS calls go through the tool and are checked against
+//! its role: a call the role lacks is refused as AWS refuses it, with the statement to add.
 
 use crate::support::{self, on_emulator};
 
@@ -25,6 +26,14 @@ fn invoke_runs_one_handler_with_an_event_and_exits_1_on_a_function_error() {
     let answer: serde_json::Value =
         serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
     assert_eq!(answer["userConfirmed"], false);
+    // Its one call went through the role check: IAM does not authorize SignUp, nothing is missing.
+    assert!(
+        signed_up.stderr.contains(
+            "AWS calls, checked against each function's role:\n  sign-up: cognito-idp:SignUp x1 (IAM does not authorize it)"
+        ) && !signed_up.stderr.contains("refused here"),
+        "{}",
+        signed_up.stderr
+    );
     assert!(
         !signed_up.stderr.contains("Passw0rd"),
         "no password in the log"
@@ -102,6 +111,93 @@ fn invoke_runs_one_handler_with_an_event_and_exits_1_on_a_function_error() {
         audit.stderr.contains("userPools.staff.id"),
         "{}",
         audit.stderr
+    );
+
+    let down = on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
+    assert_eq!(down.code, Some(0), "{}", down.stderr);
+}
+
+/// The probe: the echo fixture, which calls Cognito's AdminGetUser on the stack's pool when asked.
+fn probe_stack(granted: &str) -> std::path::PathBuf {
+    support::write_stack(&[(
+        "  secret:\n    crate: handlers/secret\n",
+        &format!(
+            "  secret:\n    crate: handlers/secret\n  probe:\n    crate: ../../../tests/fixtures/echo\n    environment:\n      USER_POOL_ID: ${{userPools.users.id}}\n    allow:\n      - actions: [{granted}]\n        resources: ${{userPools.users.arn}}\n"
+        ),
+    )])
+}
+
+fn code_of(ran: &support::Ran) -> String {
+    let response: serde_json::Value = serde_json::from_str(&ran.stdout)
+        .unwrap_or_else(|_| panic!("not JSON: {}\n{}", ran.stdout, ran.stderr));
+    let body: serde_json::Value =
+        serde_json::from_str(response["body"].as_str().unwrap_or_default()).unwrap();
+    body["code"].as_str().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn a_handler_call_its_role_lacks_is_refused_locally_with_the_statement_to_add() {
+    let stack = support::unique("access");
+    let file = probe_stack("cognito-idp:ListUsers");
+    let up = on_emulator(&file, &stack, &["up", "--yes"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    let dir = support::temp_dir("events");
+    let event = dir.join("admin-get-user.json");
+    std::fs::write(
+        &event,
+        r#"{"queryStringParameters": {"call": "admin-get-user", "username": "nobody"}}"#,
+    )
+    .unwrap();
+    let event = event.to_str().unwrap();
+
+    // The role grants ListUsers, not AdminGetUser: refused here, as AWS would (the SDK's error
+    // code is AWS's), the log names the action, the pool, and the statement to paste.
+    let refused = on_emulator(&file, &stack, &["invoke", "probe", "--event", event]);
+    assert_eq!(refused.code, Some(0), "{}", refused.stderr);
+    assert_eq!(
+        code_of(&refused),
+        "AccessDeniedException",
+        "{}",
+        refused.stderr
+    );
+    let log = &refused.stderr;
+    assert!(
+        log.contains(
+            "probe: refused here as AWS would: cognito-idp:AdminGetUser on arn:aws:cognito-idp:"
+        ) && log.contains(":userpool/"),
+        "{log}"
+    );
+    assert!(
+        log.contains(
+            "add to `functions.probe.allow` in stack.yaml:\n    - actions: [cognito-idp:AdminGetUser]\n      resources: [\"${userPools.users.arn}\"]"
+        ),
+        "{log}"
+    );
+    assert!(
+        log.contains(
+            "  probe: cognito-idp:AdminGetUser x1 (1 refused); granted, never used: cognito-idp:ListUsers"
+        ),
+        "{log}"
+    );
+
+    // With the statement added (in stack.yaml only: the check reads the role stack.yaml
+    // declares, before it is deployed), the call goes through to the pool, which answers.
+    let granted = probe_stack("cognito-idp:AdminGetUser");
+    let passed = on_emulator(&granted, &stack, &["invoke", "probe", "--event", event]);
+    assert_eq!(passed.code, Some(0), "{}", passed.stderr);
+    assert_eq!(
+        code_of(&passed),
+        "UserNotFoundException",
+        "{}",
+        passed.stderr
+    );
+    assert!(
+        !passed.stderr.contains("refused")
+            && passed
+                .stderr
+                .contains("  probe: cognito-idp:AdminGetUser x1\n"),
+        "{}",
+        passed.stderr
     );
 
     let down = on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);

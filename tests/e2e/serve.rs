@@ -430,10 +430,24 @@ async fn the_tutorial_flow_works_through_serve_and_bad_requests_get_4xx() {
         }
         let other_stage = base.replace("/prod", "/dev");
         assert_eq!(http("POST", &format!("{other_stage}/sign-up"), &[], None).status, 403);
+        let mut serve = serve;
+        assert!(serve.stop(libc::SIGINT).success());
         serve.log()
     })
     .await
     .unwrap();
+
+    // Every AWS call the handlers made went through the check of their roles: the tutorial's
+    // are all Cognito's public operations, so nothing is missing and nothing was refused.
+    assert!(
+        log.contains("AWS calls, checked against each function's role:")
+            && log.contains("  sign-up: cognito-idp:SignUp x")
+            && log.contains("  confirm: cognito-idp:ConfirmSignUp x")
+            && log.contains("  sign-in: cognito-idp:InitiateAuth x")
+            && !log.contains("refused here")
+            && !log.contains("never used"),
+        "{log}"
+    );
 
     // The log names each request, and never a password or a token.
     assert!(log.contains("POST /prod/sign-up -> 200"), "{log}");

@@ -17,6 +17,7 @@ use crate::cli::{GlobalArgs, InvokeArgs};
 use crate::engine::{Context, Values};
 use crate::kinds::function::Waits;
 use crate::output;
+use crate::serve::aws_check::AwsCheck;
 use crate::serve::event;
 use crate::serve::runtime::{Function, Outcome};
 
@@ -46,7 +47,8 @@ pub async fn invoke(global: &GlobalArgs, args: &InvokeArgs) -> anyhow::Result<i3
     let code = binaries.build(&stack);
     let (config, ctx, live) = observe_in(global, stack, code, Waits::default()).await?;
     let values = Values::from_live(&live);
-    let specs = local_functions(&ctx, &config, &values, &dirs, 1, Some(&args.function))
+    let check = AwsCheck::new();
+    let specs = local_functions(&ctx, &config, &values, &dirs, 1, Some(&args.function), &check)
         .await
         .context("the function's environment refers to the deployed stack\n\nhint: run `provisioner up` first")?;
     let request_id = uuid::Uuid::new_v4().to_string();
@@ -57,6 +59,7 @@ pub async fn invoke(global: &GlobalArgs, args: &InvokeArgs) -> anyhow::Result<i3
     let function = Function::new(specs[&args.function].clone());
     let invoked = function.invoke(&request_id, payload).await;
     function.shutdown().await;
+    output::aws_calls(&check.summary(), false);
     let name = &args.function;
     match invoked.outcome {
         Outcome::Response(body) => {

@@ -13,12 +13,14 @@ use super::LoadedStack;
 use super::binaries::Binaries;
 use super::exit;
 use super::reconcile::{load, observe_in};
+use crate::access;
 use crate::cli::{GlobalArgs, ServeArgs};
 use crate::engine::units::Live;
 use crate::engine::{Code, Context, Model, Resolve, Values, run};
 use crate::kinds::function::Waits;
 use crate::output;
 use crate::serve::authorizer::{self, CachedAuthorizer};
+use crate::serve::aws_check::AwsCheck;
 use crate::serve::gateway::{Gateway, GatewayRoute, INTEGRATION_TIMEOUT, RouteAuthorizer, Table};
 use crate::serve::runtime::{Function, FunctionSpec};
 
@@ -34,7 +36,8 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<i32>
     let watched = args
         .watch
         .then(|| super::watch::WatchSet::new(&global.file, &stack));
-    let prepared = prepare(global, stack, binaries, args.concurrency).await?;
+    let check = Arc::new(AwsCheck::new());
+    let prepared = prepare(global, stack, binaries, args.concurrency, &check).await?;
     // Watching starts before the banner: whatever is saved once serve answers is seen.
     let listening = watched.map(super::watch::listen).transpose()?;
 
@@ -66,6 +69,7 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<i32>
                 concurrency: args.concurrency,
                 origin,
                 gateway: gateway.clone(),
+                check: check.clone(),
             };
             let watching = tokio::spawn(looping.run(listening, prepared));
             gateway.clone().run(listener, stop_signal()).await;
@@ -75,6 +79,7 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<i32>
         }
     }
     output::status("serve stopped; every handler process has ended");
+    output::aws_calls(&check.summary(), args.json);
     Ok(exit::OK)
 }
 
@@ -150,6 +155,7 @@ pub(super) async fn prepare(
     stack: LoadedStack,
     binaries: Binaries,
     concurrency: u16,
+    check: &AwsCheck,
 ) -> anyhow::Result<Prepared> {
     let functions = stack.loaded.stack.functions.clone();
     let workspace = stack.workspace.clone();
@@ -175,7 +181,7 @@ pub(super) async fn prepare(
     }
     warn_of_differences(&ctx, &live, binaries);
 
-    let specs = local_functions(&ctx, &config, &values, &dirs, concurrency, None).await?;
+    let specs = local_functions(&ctx, &config, &values, &dirs, concurrency, None, check).await?;
 
     let mut verifiers = BTreeMap::new();
     for (name, spec) in &api.authorizers {
@@ -277,10 +283,11 @@ fn warn_of_differences(ctx: &Context, live: &Live, binaries: Binaries) {
 }
 
 /// How each function of the stack runs here: the function's environment with its references
-/// resolved against live `values`, Lambda's own variables, the caller's credentials (and the
-/// emulator's endpoint, on one), its `bootstrap` in `dirs`. Refused on a machine that cannot run
-/// the functions' binaries. With `only`, that function alone (`invoke`: what other functions'
-/// environments refer to need not exist).
+/// resolved against live `values`, Lambda's own variables, the caller's credentials, its
+/// `bootstrap` in `dirs`, and as its AWS endpoint its own endpoint of `check`, which decides each
+/// call against the function's role and sends it on to the emulator or AWS. Refused on a machine
+/// that cannot run the functions' binaries. With `only`, that function alone (`invoke`: what
+/// other functions' environments refer to need not exist).
 pub(super) async fn local_functions(
     ctx: &Context,
     config: &aws_config::SdkConfig,
@@ -288,13 +295,18 @@ pub(super) async fn local_functions(
     dirs: &BTreeMap<String, std::path::PathBuf>,
     concurrency: u16,
     only: Option<&str>,
+    check: &AwsCheck,
 ) -> anyhow::Result<BTreeMap<String, FunctionSpec>> {
     let shared_env = shared_environment(ctx, config).await?;
     check_architecture(ctx)?;
     let mut specs = BTreeMap::new();
+    let mut policies = BTreeMap::new();
     for (name, function) in &ctx.stack.functions {
         if only.is_some_and(|only| only != name) {
             continue;
+        }
+        if let Some(policy) = access::role_policy(&ctx.stack, &ctx.target, values, name) {
+            policies.insert(name.clone(), policy);
         }
         let dir = dirs
             .get(name)
@@ -322,6 +334,8 @@ pub(super) async fn local_functions(
                 format!("/aws/lambda/{}", function.physical_name),
             ),
             ("LAMBDA_TASK_ROOT".to_owned(), dir.display().to_string()),
+            // Not a Lambda variable: the handler's SDK calls AWS through the role check.
+            ("AWS_ENDPOINT_URL".to_owned(), check.endpoint(name).await?),
         ]);
         let spec = FunctionSpec {
             name: name.clone(),
@@ -333,12 +347,16 @@ pub(super) async fn local_functions(
         };
         specs.insert(name.clone(), spec);
     }
-
+    check.set_policies(
+        config,
+        &ctx.target,
+        policies,
+        access::references(&ctx.stack, &ctx.target, values),
+    );
     Ok(specs)
 }
 
-/// The environment every function gets, as Lambda sets it, with the caller's credentials (and
-/// the emulator's endpoint, when the stack lives in one).
+/// The environment every function gets, as Lambda sets it, with the caller's credentials.
 async fn shared_environment(
     ctx: &Context,
     config: &aws_config::SdkConfig,
@@ -378,10 +396,6 @@ async fn shared_environment(
     ];
     if let Some(token) = credentials.session_token() {
         shared_env.push(("AWS_SESSION_TOKEN".to_owned(), token.to_owned()));
-    }
-    if let Some(endpoint) = config.endpoint_url() {
-        // Not a Lambda variable: the handlers' SDK reaches the emulator the stack lives in.
-        shared_env.push(("AWS_ENDPOINT_URL".to_owned(), endpoint.to_owned()));
     }
     Ok(shared_env)
 }

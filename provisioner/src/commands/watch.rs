@@ -160,6 +160,8 @@ pub(super) struct Watch {
     /// `http://127.0.0.1:<port>`, for the route table printed after a reload.
     pub origin: String,
     pub gateway: Arc<Gateway>,
+    /// The functions' AWS endpoint, whose roles a reload replaces.
+    pub check: Arc<crate::serve::aws_check::AwsCheck>,
 }
 
 impl Watch {
@@ -223,7 +225,14 @@ impl Watch {
         let loaded = async {
             let stack = super::reconcile::load(&self.global)?;
             let set = WatchSet::new(&self.global.file, &stack);
-            let prepared = prepare(&self.global, stack, Binaries::Local, self.concurrency).await?;
+            let prepared = prepare(
+                &self.global,
+                stack,
+                Binaries::Local,
+                self.concurrency,
+                &self.check,
+            )
+            .await?;
             anyhow::Ok((set, prepared))
         }
         .await;

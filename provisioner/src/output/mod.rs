@@ -504,5 +504,73 @@ pub fn serve_banner(stack: &str, base_url: &str, routes: &[(String, String, Stri
     let _ = out.flush();
 }
 
+/// The functions' AWS calls as checked against their roles (when serve stops, after invoke): on
+/// stderr, or as JSON on stdout. Nothing when no function called AWS or was granted anything.
+pub fn aws_calls(summaries: &[crate::access::Summary], json: bool) {
+    if json {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", serde_json::json!({ "awsCalls": summaries }));
+        return;
+    }
+    let lines = aws_call_lines(summaries);
+    if !lines.is_empty() {
+        status(&format!(
+            "AWS calls, checked against each function's role:\n{}",
+            lines.join("\n")
+        ));
+    }
+}
+
+fn aws_call_lines(summaries: &[crate::access::Summary]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for summary in summaries {
+        let mut parts: Vec<String> = summary
+            .usage
+            .used
+            .iter()
+            .map(|(action, used)| {
+                let mut notes = Vec::new();
+                if used.refused > 0 {
+                    notes.push(format!("{} refused", used.refused));
+                }
+                if used.not_by_iam {
+                    notes.push("IAM does not authorize it".to_owned());
+                }
+                if used.resource_unchecked {
+                    notes.push("resource not checked".to_owned());
+                }
+                let notes = if notes.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", notes.join(", "))
+                };
+                format!("{action} x{}{notes}", used.calls)
+            })
+            .collect();
+        if summary.usage.unchecked > 0 {
+            parts.push(format!(
+                "{} call(s) not checked (the tool could not tell their action)",
+                summary.usage.unchecked
+            ));
+        }
+        if !summary.granted_never_used.is_empty() {
+            parts.push(format!(
+                "granted, never used: {}",
+                summary.granted_never_used.join(", ")
+            ));
+        }
+        if !summary.granted_without_need.is_empty() {
+            parts.push(format!(
+                "granted but never checked by IAM (the statement can go): {}",
+                summary.granted_without_need.join(", ")
+            ));
+        }
+        if !parts.is_empty() {
+            lines.push(format!("  {}: {}", summary.function, parts.join("; ")));
+        }
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests;

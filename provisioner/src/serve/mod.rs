@@ -5,6 +5,7 @@
 //! - [`runtime`]: the functions' `bootstrap` processes and the Lambda Runtime API they talk to.
 
 pub mod authorizer;
+pub mod aws_check;
 pub mod event;
 pub mod gateway;
 pub mod runtime;

@@ -1,0 +1,357 @@
+//! The AWS endpoint the functions of `serve` and `invoke` call: one listener on 127.0.0.1 per
+//! function (its `AWS_ENDPOINT_URL`), kept for the whole session so that a reload keeps the
+//! function's environment. Each request is read for the IAM action and resource it needs
+//! (`access::needed`) and decided against that function's role (`access::RolePolicy`): a
+//! refused call is answered as AWS answers it (the protocol's AccessDenied) and logged with the
+//! statement to add; any other is forwarded, re-signed with the caller's credentials, to the
+//! emulator the stack lives in or to the service's regional endpoint on AWS. What each function
+//! used is kept for the summary when the session ends.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context as _;
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::ProvideCredentials;
+use bytes::Bytes;
+use http::{Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+mod forward;
+
+use forward::{Session, forward};
+
+use crate::access::{
+    self, Decision, Incoming, Needed, Protocol, RolePolicy, Scope, Summary, Usage,
+};
+use crate::output;
+
+/// The largest request a handler may send through (Lambda's own payload is 6 MB; S3 puts may be
+/// larger, and are refused here rather than buffered without bound).
+const MAX_REQUEST_BYTES: usize = 64 * 1024 * 1024;
+
+/// Headers the SDK signed for its own endpoint, or that the forwarding sets itself.
+const NOT_FORWARDED: &[&str] = &[
+    "authorization",
+    "host",
+    "x-amz-date",
+    "x-amz-security-token",
+    "x-amz-content-sha256",
+    "content-length",
+    "connection",
+    "transfer-encoding",
+    "expect",
+];
+
+/// The local AWS endpoints of a session; their listeners stop when it is dropped.
+pub struct AwsCheck {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Where the calls go, and as whom: set with the roles.
+    session: RwLock<Option<Session>>,
+    cached: tokio::sync::Mutex<Option<Credentials>>,
+    policies: RwLock<BTreeMap<String, RolePolicy>>,
+    references: RwLock<BTreeMap<String, String>>,
+    usage: Mutex<BTreeMap<String, Usage>>,
+    listeners: Mutex<BTreeMap<String, (String, JoinHandle<()>)>>,
+    agent: ureq::Agent,
+}
+
+impl Default for AwsCheck {
+    fn default() -> AwsCheck {
+        AwsCheck::new()
+    }
+}
+
+impl AwsCheck {
+    pub fn new() -> AwsCheck {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .timeout_recv_response(Some(Duration::from_secs(900)))
+            .build()
+            .new_agent();
+        AwsCheck {
+            inner: Arc::new(Inner {
+                session: RwLock::new(None),
+                cached: tokio::sync::Mutex::new(None),
+                policies: RwLock::new(BTreeMap::new()),
+                references: RwLock::new(BTreeMap::new()),
+                usage: Mutex::new(BTreeMap::new()),
+                listeners: Mutex::new(BTreeMap::new()),
+                agent,
+            }),
+        }
+    }
+
+    /// Where the calls go (the emulator of `config`, or AWS) as the caller of `config`, and the
+    /// roles they are decided against (again after serve reloads stack.yaml).
+    pub fn set_policies(
+        &self,
+        config: &aws_config::SdkConfig,
+        target: &crate::aws::Target,
+        policies: BTreeMap<String, RolePolicy>,
+        references: BTreeMap<String, String>,
+    ) {
+        *self
+            .inner
+            .session
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(Session {
+            scope: Scope {
+                partition: target.partition.clone(),
+                region: target.region.clone(),
+                account: target.account.clone(),
+            },
+            emulator: config.endpoint_url().map(str::to_owned),
+            credentials: config.credentials_provider(),
+        });
+        *self
+            .inner
+            .policies
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = policies;
+        *self
+            .inner
+            .references
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = references;
+    }
+
+    /// `function`'s endpoint URL, listening from the first time it is asked for.
+    pub async fn endpoint(&self, function: &str) -> anyhow::Result<String> {
+        if let Some((url, _)) = self.listeners().get(function) {
+            return Ok(url.clone());
+        }
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .context("failed to listen on 127.0.0.1 for the functions' AWS calls")?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let inner = self.inner.clone();
+        let name = function.to_owned();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (inner, name) = (inner.clone(), name.clone());
+                super::spawn_http1(stream, move |request| {
+                    answer(inner.clone(), name.clone(), request)
+                });
+            }
+        });
+        let mut listeners = self.listeners();
+        let (url, _) = listeners.entry(function.to_owned()).or_insert((url, task));
+        Ok(url.clone())
+    }
+
+    fn listeners(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, (String, JoinHandle<()>)>> {
+        self.inner
+            .listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What each function called, and what its role grants that no call used.
+    pub fn summary(&self) -> Vec<Summary> {
+        let usage = self.inner.usage.lock().unwrap_or_else(|e| e.into_inner());
+        let policies = self
+            .inner
+            .policies
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        policies
+            .iter()
+            .map(|(name, policy)| {
+                let usage = usage.get(name).cloned().unwrap_or_default();
+                Summary {
+                    function: name.clone(),
+                    granted_never_used: usage.never_used(policy),
+                    granted_without_need: usage.granted_without_need(policy),
+                    usage,
+                }
+            })
+            .collect()
+    }
+}
+
+impl Drop for AwsCheck {
+    fn drop(&mut self) {
+        for (_, (_, task)) in self.listeners().iter() {
+            task.abort();
+        }
+    }
+}
+
+/// Decides one call of `function`, then refuses it or forwards it.
+async fn answer(
+    inner: Arc<Inner>,
+    function: String,
+    request: http::Request<hyper::body::Incoming>,
+) -> Response<Full<Bytes>> {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = Limited::new(body, MAX_REQUEST_BYTES).collect().await else {
+        return plain(StatusCode::PAYLOAD_TOO_LARGE, "the request is too large");
+    };
+    let body = body.to_bytes();
+    let incoming = Incoming {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+        headers: &parts.headers,
+        body: &body,
+    };
+    let Some(session) = inner
+        .session
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+    else {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "not ready");
+    };
+    let needed = match access::needed(&incoming, &session.scope) {
+        Ok(needed) => needed,
+        Err(what) => {
+            output::status(&format!(
+                "{function}: AWS call not checked: {what} (the tool cannot tell which IAM action it needs); forwarded"
+            ));
+            inner.record(&function, None);
+            return forward(&inner, &session, &parts, body, None).await;
+        }
+    };
+    let policy = inner
+        .policies
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&function)
+        .cloned();
+    let decision = policy
+        .as_ref()
+        .map_or(Decision::Unchecked, |p| p.decide(&needed));
+    inner.record(&function, Some((&needed, &decision)));
+    match (&decision, &policy) {
+        (Decision::Denied { resource }, Some(policy)) => {
+            let references = inner
+                .references
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            output::status(&refusal_log(policy, &needed, resource, &references));
+            refusal(&needed, &policy.refusal(&needed.action, resource))
+        }
+        _ => forward(&inner, &session, &parts, body, Some(&needed)).await,
+    }
+}
+
+impl Inner {
+    fn record(&self, function: &str, call: Option<(&Needed, &Decision)>) {
+        let mut usage = self.usage.lock().unwrap_or_else(|e| e.into_inner());
+        let usage = usage.entry(function.to_owned()).or_default();
+        match call {
+            Some((needed, decision)) => usage.record(needed, decision),
+            None => usage.unchecked += 1,
+        }
+    }
+
+    /// The caller's credentials, resolved again when they expire within five minutes.
+    async fn credentials(&self, session: &Session) -> anyhow::Result<Credentials> {
+        let mut cached = self.cached.lock().await;
+        let fresh = cached.as_ref().is_some_and(|c| {
+            c.expiry()
+                .is_none_or(|at| at > SystemTime::now() + Duration::from_secs(300))
+        });
+        if !fresh {
+            let provider = session
+                .credentials
+                .as_ref()
+                .context("no AWS credentials are configured")?;
+            *cached = Some(
+                provider
+                    .provide_credentials()
+                    .await
+                    .context("failed to load AWS credentials")?,
+            );
+        }
+        cached.clone().context("no AWS credentials")
+    }
+}
+
+/// The log lines of a refused call: what, for whom, and the statement to add.
+fn refusal_log(
+    policy: &RolePolicy,
+    needed: &Needed,
+    resource: &str,
+    references: &BTreeMap<String, String>,
+) -> String {
+    let function = &policy.function;
+    if resource == "*" {
+        return format!(
+            "{function}: refused here as AWS would: {} (no statement of function `{function}`'s role grants it)\n  {}\n      (name the resource: the tool could not tell it from the call)",
+            needed.action,
+            access::statement_to_add(function, &needed.action, "<its ARN>", references)
+        );
+    }
+    format!(
+        "{function}: refused here as AWS would: {} on {resource} (no statement of function `{function}`'s role allows it)\n  {}",
+        needed.action,
+        access::statement_to_add(function, &needed.action, resource, references)
+    )
+}
+
+/// AWS's AccessDenied in the call's protocol.
+fn refusal(needed: &Needed, message: &str) -> Response<Full<Bytes>> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let (status, content_type, body) = match needed.protocol {
+        Protocol::Json => (
+            StatusCode::BAD_REQUEST,
+            "application/x-amz-json-1.1",
+            serde_json::json!({ "__type": "AccessDeniedException", "message": message })
+                .to_string(),
+        ),
+        Protocol::RestJson => (
+            StatusCode::FORBIDDEN,
+            "application/json",
+            serde_json::json!({ "Message": message }).to_string(),
+        ),
+        Protocol::Query => (
+            StatusCode::FORBIDDEN,
+            "text/xml",
+            format!(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>{}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
+                xml_escape(message)
+            ),
+        ),
+        Protocol::RestXml => (
+            StatusCode::FORBIDDEN,
+            "application/xml",
+            format!(
+                "<Error><Code>AccessDenied</Code><Message>{}</Message><RequestId>{request_id}</RequestId></Error>",
+                xml_escape(message)
+            ),
+        ),
+    };
+    Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .header("x-amzn-errortype", "AccessDeniedException")
+        .header("x-amzn-requestid", request_id)
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn plain(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(message.to_owned())));
+    *response.status_mut() = status;
+    response
+}
+
+#[cfg(test)]
+mod tests;
