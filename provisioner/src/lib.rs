@@ -11,6 +11,8 @@
 //! - [`engine`]: observe live AWS, plan each resource, apply concurrently in dependency order.
 //! - [`calls`]: counting AWS calls with an SDK interceptor; [`operations`]: the AWS operations
 //!   each part declares it calls, with the IAM actions and resources they need.
+//! - [`access`]: a handler's AWS call read for the IAM action and resource it needs, and decided
+//!   against its function's role (`serve` and `invoke` check every call this way).
 //! - [`lock`]: the stack's lock (a CloudWatch Logs group), so that `up` and `down` exclude each other.
 //! - [`cli`], [`commands`]: argument parsing and one thin function per subcommand.
 //! - [`output`]: the only module that prints.
