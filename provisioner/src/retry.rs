@@ -81,6 +81,7 @@ api_gateway_operations! {
     "PutMethod" => put_method::PutMethodError,
     "UpdateStage" => update_stage::UpdateStageError,
     "TagResource" => tag_resource::TagResourceError,
+    "UntagResource" => untag_resource::UntagResourceError,
     "GetAuthorizers" => get_authorizers::GetAuthorizersError,
     "GetDeployment" => get_deployment::GetDeploymentError,
     "GetResources" => get_resources::GetResourcesError,

@@ -48,6 +48,7 @@ async fn a_function_is_created_updated_by_code_and_by_configuration_and_deleted(
         environment(),
         &role_arn,
         &package::code_sha256(&zip),
+        &Default::default(),
     );
     assert_eq!(
         function::find(&lambda, &function.physical_name)
@@ -104,7 +105,7 @@ async fn a_function_is_created_updated_by_code_and_by_configuration_and_deleted(
     assert_eq!(changes, FunctionChanges::from([FunctionChange::Code]));
     function::update(
         &lambda,
-        &function.physical_name,
+        &live,
         &changes,
         &desired,
         &zip,
@@ -145,7 +146,7 @@ async fn a_function_is_created_updated_by_code_and_by_configuration_and_deleted(
     );
     function::update(
         &lambda,
-        &function.physical_name,
+        &drifted,
         &changes,
         &desired,
         &zip,
@@ -208,6 +209,7 @@ async fn a_role_lambda_cannot_assume_is_retried_within_a_bound_then_reported() {
         environment(),
         &missing_role,
         &package::code_sha256(&zip),
+        &Default::default(),
     );
     let waits = Waits {
         role_propagation: Duration::from_secs(4),

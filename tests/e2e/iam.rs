@@ -319,6 +319,7 @@ fn lambda(call: &Call, env: &Env) -> Result<Vec<Request>, String> {
         ("DELETE", [_, "functions", name, "policy", _]) => one("lambda:RemovePermission", name),
         ("GET", [_, "tags", arn @ ..]) => one("lambda:ListTags", &arn.join("/")),
         ("POST", [_, "tags", arn @ ..]) => one("lambda:TagResource", &arn.join("/")),
+        ("DELETE", [_, "tags", arn @ ..]) => one("lambda:UntagResource", &arn.join("/")),
         _ => Err(format!("Lambda {} {}", call.method, call.path)),
     }
 }

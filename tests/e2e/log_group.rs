@@ -13,7 +13,9 @@ async fn a_log_group_is_created_with_retention_found_repaired_and_deleted() {
     let name = log_group::log_group_name(&format!("{stack}-sign-up"));
     assert_eq!(log_group::find(&logs, &name).await.unwrap(), None);
 
-    log_group::create(&logs, &stack, &name, 14).await.unwrap();
+    log_group::create(&logs, (&stack, &Default::default()), &name, 14)
+        .await
+        .unwrap();
     let live = log_group::find(&logs, &name)
         .await
         .unwrap()
@@ -22,7 +24,9 @@ async fn a_log_group_is_created_with_retention_found_repaired_and_deleted() {
     assert_eq!(live.retention_days, Some(14));
     assert_eq!(log_group::diff(live.retention_days, 14), Action::NoOp);
     // A second create (a re-run after a crash) is not an error.
-    log_group::create(&logs, &stack, &name, 14).await.unwrap();
+    log_group::create(&logs, (&stack, &Default::default()), &name, 14)
+        .await
+        .unwrap();
 
     logs.delete_retention_policy()
         .log_group_name(&name)

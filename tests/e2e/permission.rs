@@ -35,6 +35,7 @@ async fn statements_per_route_are_added_read_back_and_repaired() {
         Default::default(),
         &role_arn,
         &package::code_sha256(&zip),
+        &Default::default(),
     );
     function::create(
         &lambda,

@@ -30,7 +30,9 @@ async fn a_created_pool_is_found_by_name_and_tag_and_is_in_sync() {
         None
     );
 
-    let created = user_pool::create(&client, &stack, &pool).await.unwrap();
+    let created = user_pool::create(&client, (&stack, &Default::default()), &pool)
+        .await
+        .unwrap();
     assert_eq!(created.tags.get(OWNERSHIP_TAG), Some(&stack));
     assert!(
         created.arn.ends_with(&format!(":userpool/{}", created.id)),
@@ -43,9 +45,15 @@ async fn a_created_pool_is_found_by_name_and_tag_and_is_in_sync() {
         .unwrap()
         .expect("the created pool");
     assert_eq!(found.id, created.id);
-    assert_eq!(found.settings, PoolSettings::desired(&pool));
     assert_eq!(
-        user_pool::diff(&found.settings, &PoolSettings::desired(&pool)),
+        found.settings,
+        PoolSettings::desired(&pool, &Default::default())
+    );
+    assert_eq!(
+        user_pool::diff(
+            &found.settings,
+            &PoolSettings::desired(&pool, &Default::default())
+        ),
         Action::NoOp
     );
     // What the tutorial asks for, read back from AWS.
@@ -57,7 +65,9 @@ async fn a_created_pool_is_found_by_name_and_tag_and_is_in_sync() {
 async fn drift_made_behind_our_back_shows_as_an_update_and_update_repairs_it() {
     let (client, stack) = (client().await, support::unique("pool-drift"));
     let pool = desired(&stack);
-    let created = user_pool::create(&client, &stack, &pool).await.unwrap();
+    let created = user_pool::create(&client, (&stack, &Default::default()), &pool)
+        .await
+        .unwrap();
 
     // Someone turns off deletion protection and self sign-up in the console.
     client
@@ -77,8 +87,10 @@ async fn drift_made_behind_our_back_shows_as_an_update_and_update_repairs_it() {
         .await
         .unwrap()
         .unwrap();
-    let fields: Vec<&str> = match user_pool::diff(&drifted.settings, &PoolSettings::desired(&pool))
-    {
+    let fields: Vec<&str> = match user_pool::diff(
+        &drifted.settings,
+        &PoolSettings::desired(&pool, &Default::default()),
+    ) {
         Action::Update { changes } => changes.iter().map(|c| c.field).collect(),
         other => panic!("expected an update, got {other:?}"),
     };
@@ -94,7 +106,7 @@ async fn drift_made_behind_our_back_shows_as_an_update_and_update_repairs_it() {
         ]
     );
 
-    user_pool::update(&client, &stack, &drifted, &pool)
+    user_pool::update(&client, (&stack, &Default::default()), &drifted, &pool)
         .await
         .unwrap();
     let repaired = user_pool::find_owned(&client, &pool.physical_name, &stack)
@@ -106,7 +118,10 @@ async fn drift_made_behind_our_back_shows_as_an_update_and_update_repairs_it() {
         "an update keeps the pool (and its users)"
     );
     assert_eq!(
-        user_pool::diff(&repaired.settings, &PoolSettings::desired(&pool)),
+        user_pool::diff(
+            &repaired.settings,
+            &PoolSettings::desired(&pool, &Default::default())
+        ),
         Action::NoOp
     );
     assert_eq!(
@@ -143,8 +158,12 @@ async fn a_same_named_pool_without_our_tag_is_foreign() {
 async fn two_tagged_pools_of_one_name_are_an_error_not_a_guess() {
     let (client, stack) = (client().await, support::unique("pool-twice"));
     let pool = desired(&stack);
-    let first = user_pool::create(&client, &stack, &pool).await.unwrap();
-    let second = user_pool::create(&client, &stack, &pool).await.unwrap();
+    let first = user_pool::create(&client, (&stack, &Default::default()), &pool)
+        .await
+        .unwrap();
+    let second = user_pool::create(&client, (&stack, &Default::default()), &pool)
+        .await
+        .unwrap();
     match user_pool::find_owned(&client, &pool.physical_name, &stack).await {
         Err(UserPoolError::Ambiguous {
             count: 2, mut ids, ..
@@ -162,9 +181,14 @@ async fn two_tagged_pools_of_one_name_are_an_error_not_a_guess() {
 async fn changing_how_users_sign_in_is_a_replacement() {
     let (client, stack) = (client().await, support::unique("pool-replace"));
     let mut pool = desired(&stack);
-    let created = user_pool::create(&client, &stack, &pool).await.unwrap();
+    let created = user_pool::create(&client, (&stack, &Default::default()), &pool)
+        .await
+        .unwrap();
     pool.username_attributes = vec![VerifiedAttribute::Email];
-    match user_pool::diff(&created.settings, &PoolSettings::desired(&pool)) {
+    match user_pool::diff(
+        &created.settings,
+        &PoolSettings::desired(&pool, &Default::default()),
+    ) {
         Action::Replace { changes } => {
             assert_eq!(changes.len(), 1);
             assert_eq!(
@@ -187,7 +211,9 @@ async fn the_app_client_is_created_found_and_repaired() {
     let pool = desired(&stack);
     let app = &pool.clients["web"];
     assert_eq!(app.physical_name, format!("{stack}-web"));
-    let live_pool = user_pool::create(&client, &stack, &pool).await.unwrap();
+    let live_pool = user_pool::create(&client, (&stack, &Default::default()), &pool)
+        .await
+        .unwrap();
     assert_eq!(
         user_pool_client::find(&client, &live_pool.id, &app.physical_name)
             .await

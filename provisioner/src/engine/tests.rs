@@ -69,6 +69,7 @@ fn live_function(model: &Model, function: &str, owner: &str) -> LiveFunction {
             BTreeMap::new(),
             &model.target.role_arn(&spec.role_name(&model.target.region)),
             &model.code[function].sha256,
+            &Default::default(),
         ),
     }
 }
@@ -304,7 +305,7 @@ fn someone_elses_function_or_role_is_a_blocker_naming_its_owner() {
 fn a_pool_replacement_is_typed_planned_with_its_clients_and_refused_unless_named() {
     with_model(|model| {
         let spec = &model.stack.user_pools["users"];
-        let mut settings = PoolSettings::desired(spec);
+        let mut settings = PoolSettings::desired(spec, &Default::default());
         settings.username_attributes = vec![crate::spec::VerifiedAttribute::PhoneNumber];
         let pool = LivePool {
             estimated_users: 0,
@@ -490,7 +491,7 @@ fn an_untagged_pool_of_the_stacks_name_blocks_and_another_stacks_does_not() {
             arn: "arn:aws:cognito-idp:eu-west-1:111122223333:userpool/us-east-1_other".to_owned(),
             name: spec.physical_name.clone(),
             tags,
-            settings: PoolSettings::desired(spec),
+            settings: PoolSettings::desired(spec, &Default::default()),
         };
         let mut live = Live::default();
         let id = ResourceId::UserPool {
@@ -531,7 +532,7 @@ fn a_moved_pool_live_under_both_names_is_refused_naming_both() {
             arn: format!("arn:aws:cognito-idp:eu-west-1:111122223333:userpool/{id}"),
             name: name.to_owned(),
             tags: tags(&model.stack.name),
-            settings: PoolSettings::desired(spec),
+            settings: PoolSettings::desired(spec, &Default::default()),
         };
         let mut live = Live::default();
         live.pools.insert(

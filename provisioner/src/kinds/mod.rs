@@ -7,5 +7,6 @@ pub mod log_group;
 pub mod permission;
 pub mod rest_api;
 pub mod role;
+pub mod tags;
 pub mod user_pool;
 pub mod user_pool_client;

@@ -20,6 +20,7 @@ pub const KEYS: &[&str] = &[
     "accounts",
     "regions",
     "permissionsBoundary",
+    "tags",
     "userPools",
     "functions",
     "api",

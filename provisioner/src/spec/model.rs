@@ -50,6 +50,9 @@ pub struct Stack {
     pub regions: Vec<String>,
     /// `permissionsBoundary:`: the managed policy every role of the stack is bounded by.
     pub permissions_boundary: Option<String>,
+    /// `tags:`: on every taggable resource of the stack (pools, roles, log groups, functions, the
+    /// REST API), beside the ownership tags.
+    pub tags: BTreeMap<String, String>,
     pub user_pools: BTreeMap<String, UserPool>,
     pub functions: BTreeMap<String, Function>,
     pub api: Option<Api>,

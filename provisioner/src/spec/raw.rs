@@ -15,6 +15,9 @@ pub struct RawStack {
     pub regions: Option<Vec<String>>,
     /// The managed policy ARN every role the stack creates is bounded by.
     pub permissions_boundary: Option<String>,
+    /// Tags on every taggable resource the stack makes.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
     #[serde(default)]
     pub user_pools: BTreeMap<String, RawUserPool>,
     #[serde(default)]

@@ -15,6 +15,7 @@ mod partitions;
 mod regions;
 mod renames;
 mod replacement;
+pub(crate) mod tags;
 mod terminal;
 mod undeclared;
 

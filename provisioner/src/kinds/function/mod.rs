@@ -16,6 +16,7 @@ use aws_sdk_lambda::types::{
     LastUpdateStatus, Runtime, State,
 };
 
+use crate::kinds::tags::Tags;
 use crate::plan::{Action, TypedDiffer};
 use crate::progress::{Progress, Waiting};
 use crate::spec::OWNERSHIP_TAG;
@@ -36,6 +37,8 @@ pub struct FunctionSettings {
     pub environment: BTreeMap<String, String>,
     /// base64(sha256(zip)), as Lambda reports it.
     pub code_sha256: String,
+    /// The stack's `tags:` (the ownership tag aside).
+    pub tags: Tags,
 }
 
 impl FunctionSettings {
@@ -45,6 +48,7 @@ impl FunctionSettings {
         environment: BTreeMap<String, String>,
         role_arn: &str,
         code_sha256: &str,
+        tags: &Tags,
     ) -> FunctionSettings {
         FunctionSettings {
             role_arn: role_arn.to_owned(),
@@ -56,6 +60,7 @@ impl FunctionSettings {
             architecture: function.architecture.lambda_name().to_owned(),
             environment,
             code_sha256: code_sha256.to_owned(),
+            tags: tags.clone(),
         }
     }
 
@@ -81,6 +86,7 @@ impl FunctionSettings {
                 .map(|vars| vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                 .unwrap_or_default(),
             code_sha256: configuration.code_sha256().unwrap_or_default().to_owned(),
+            tags: Tags::new(),
         }
     }
 }
@@ -89,13 +95,17 @@ impl FunctionSettings {
     /// What a new function is created with, for the plan.
     pub fn attributes(&self) -> Vec<crate::plan::Attribute> {
         use crate::plan::attribute;
-        vec![
+        let mut attributes = vec![
             attribute("architecture", &self.architecture),
             attribute("memory", &self.memory_mb),
             attribute("timeout", &self.timeout_s),
             attribute("description", &self.description),
             attribute("environment", &self.environment),
-        ]
+        ];
+        if !self.tags.is_empty() {
+            attributes.push(attribute("tags", &self.tags));
+        }
+        attributes
     }
 }
 
@@ -107,6 +117,8 @@ pub enum FunctionChange {
     /// UpdateFunctionConfiguration: role, runtime, handler, description, memory, timeout,
     /// environment.
     Configuration,
+    /// TagResource and UntagResource: the stack's `tags:`.
+    Tags,
 }
 
 /// The typed changes of an update (empty when nothing changes).
@@ -146,6 +158,7 @@ pub fn diff(live: &FunctionSettings, desired: &FunctionSettings) -> (Action, Fun
         &live.environment,
         &desired.environment,
     );
+    d.field(FunctionChange::Tags, "tags", &live.tags, &desired.tags);
     d.finish()
 }
 
@@ -206,86 +219,9 @@ fn aws_error(
 }
 
 pub use crate::base::LambdaWaits as Waits;
+pub use read::{find, names_with_prefix};
 
-/// The function named `name`, if it exists (whoever owns it).
-pub async fn find(client: &Client, name: &str) -> Result<Option<LiveFunction>, FunctionError> {
-    let output = match client.get_function().function_name(name).send().await {
-        Ok(output) => output,
-        Err(err) => match aws_error("read", name, err) {
-            FunctionError::Aws(err) if err.is_not_found() => return Ok(None),
-            err => return Err(err),
-        },
-    };
-    let Some(configuration) = output.configuration() else {
-        return Ok(None);
-    };
-    let arn = configuration.function_arn().unwrap_or_default().to_owned();
-    let owner = match (output.tags(), output.tags_error()) {
-        (Some(tags), _) => tags.get(OWNERSHIP_TAG).cloned(),
-        // GetFunction returns `Tags` only to callers allowed `lambda:ListTags`; others get
-        // `TagsError` instead. Ask ListTags itself, which says plainly when it is denied.
-        (None, Some(tags_error)) => owner_from_list_tags(client, name, &arn, tags_error).await?,
-        (None, None) => None,
-    };
-    Ok(Some(LiveFunction {
-        name: name.to_owned(),
-        arn,
-        owner,
-        settings: FunctionSettings::live(configuration),
-    }))
-}
-
-/// The ownership tag through `ListTags`, for a caller to whom GetFunction would not show tags.
-async fn owner_from_list_tags(
-    client: &Client,
-    name: &str,
-    arn: &str,
-    tags_error: &aws_sdk_lambda::types::TagsError,
-) -> Result<Option<String>, FunctionError> {
-    match client.list_tags().resource(arn).send().await {
-        Ok(output) => Ok(output
-            .tags()
-            .and_then(|tags| tags.get(OWNERSHIP_TAG))
-            .cloned()),
-        Err(err) => {
-            use aws_sdk_lambda::error::ProvideErrorMetadata;
-            let code = err.code().unwrap_or_default().to_owned();
-            if code.contains("AccessDenied") {
-                Err(FunctionError::TagsUnreadable {
-                    name: name.to_owned(),
-                    arn: arn.to_owned(),
-                    detail: format!(
-                        "GetFunction answered {}; ListTags answered {code}",
-                        tags_error.error_code()
-                    ),
-                })
-            } else {
-                Err(aws_error("read the tags of", name, err))
-            }
-        }
-    }
-}
-
-/// Names of every function whose name starts with `prefix` (every page listed).
-pub async fn names_with_prefix(
-    client: &Client,
-    prefix: &str,
-) -> Result<Vec<String>, FunctionError> {
-    let mut pages = client.list_functions().into_paginator().send();
-    let mut names = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page =
-            page.map_err(|err| aws_error("list functions named", &format!("{prefix}*"), err))?;
-        names.extend(
-            page.functions()
-                .iter()
-                .filter_map(|f| f.function_name())
-                .filter(|name| name.starts_with(prefix))
-                .map(str::to_owned),
-        );
-    }
-    Ok(names)
-}
+mod read;
 
 /// "The role defined for the function cannot be assumed by Lambda": IAM has not propagated a new
 /// role yet (real AWS, for seconds after CreateRole), or the role does not exist.
@@ -358,7 +294,10 @@ pub async fn create(
             .architectures(lambda_architecture(&desired.architecture))
             .environment(environment(desired))
             .code(FunctionCode::builder().zip_file(Blob::new(zip)).build())
-            .tags(OWNERSHIP_TAG, stack)
+            .set_tags(Some(crate::kinds::tags::with_ownership(
+                &desired.tags,
+                &[(OWNERSHIP_TAG, stack)],
+            )))
             .send()
     })
     .await
@@ -367,18 +306,19 @@ pub async fn create(
     Ok(output.function_arn().unwrap_or_default().to_owned())
 }
 
-/// Applies an update: one call per typed change (exactly one UpdateFunctionCode for a code-only
-/// change), waiting for the function to settle before and after each; the code goes first (the
-/// order `FunctionChange` sorts in).
+/// Applies an update to `live`: one call per typed change (exactly one UpdateFunctionCode for a
+/// code-only change), waiting for the function to settle before and after each; the code goes
+/// first (the order `FunctionChange` sorts in); tags need no wait.
 pub async fn update(
     client: &Client,
-    name: &str,
+    live: &LiveFunction,
     changes: &FunctionChanges,
     desired: &FunctionSettings,
     zip: &[u8],
     waits: Waits,
     progress: &dyn Progress,
 ) -> Result<(), FunctionError> {
+    let name = live.name.as_str();
     for change in changes {
         match change {
             FunctionChange::Code => {
@@ -387,7 +327,32 @@ pub async fn update(
             FunctionChange::Configuration => {
                 update_configuration(client, name, desired, waits, progress).await?
             }
+            FunctionChange::Tags => retag(client, live, &desired.tags).await?,
         }
+    }
+    Ok(())
+}
+
+/// TagResource with the tags new or changed, UntagResource with the keys no longer declared.
+async fn retag(client: &Client, live: &LiveFunction, desired: &Tags) -> Result<(), FunctionError> {
+    let change = crate::kinds::tags::TagChange::between(&live.settings.tags, desired);
+    if !change.set.is_empty() {
+        client
+            .tag_resource()
+            .resource(&live.arn)
+            .set_tags(Some(change.set.into_iter().collect()))
+            .send()
+            .await
+            .map_err(|err| aws_error("tag", &live.name, err))?;
+    }
+    if !change.remove.is_empty() {
+        client
+            .untag_resource()
+            .resource(&live.arn)
+            .set_tag_keys(Some(change.remove))
+            .send()
+            .await
+            .map_err(|err| aws_error("untag", &live.name, err))?;
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ fn settings() -> FunctionSettings {
         architecture: "x86_64".to_owned(),
         environment: BTreeMap::from([("USER_POOL_CLIENT_ID".to_owned(), "abc".to_owned())]),
         code_sha256: "sha-1".to_owned(),
+        tags: Tags::new(),
     }
 }
 
@@ -158,9 +159,15 @@ async fn apply_changes(
         aws_smithy_mocks::RuleMode::Sequential,
         rules.iter().copied()
     );
+    let live = LiveFunction {
+        name: "f".to_owned(),
+        arn: "arn:aws:lambda:us-east-1:123456789012:function:f".to_owned(),
+        owner: Some("s".to_owned()),
+        settings: settings(),
+    };
     update(
         &client,
-        "f",
+        &live,
         changes,
         &settings(),
         b"zip",

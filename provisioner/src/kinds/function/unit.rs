@@ -33,6 +33,12 @@ pub const OPERATIONS: &[crate::operations::Operation] = {
             [("lambda:GetFunctionConfiguration", FUNCTION)]
         ),
         op!(Lambda, "ListTags", [("lambda:ListTags", FUNCTION)]),
+        op!(Lambda, "TagResource", [("lambda:TagResource", FUNCTION)]),
+        op!(
+            Lambda,
+            "UntagResource",
+            [("lambda:UntagResource", FUNCTION)]
+        ),
         op!(
             Lambda,
             "CreateFunction",
@@ -176,6 +182,7 @@ pub fn plan(
         environment,
         &model.target.role_arn(&spec.role_name(&model.target.region)),
         &code,
+        &stack.tags,
     );
     let found = found.cloned();
     let (action, work) = match &found {
@@ -267,9 +274,13 @@ impl Planned for Node {
                 } else {
                     Vec::new()
                 };
+                let live = self
+                    .live
+                    .as_deref()
+                    .with_context(|| format!("{address}: an update of a function not found"))?;
                 super::update(
                     lambda,
-                    &spec.physical_name,
+                    live,
                     changes,
                     &self.desired,
                     &zip,

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::types::LogGroup;
 
+use crate::kinds::tags::{TagChange, Tags};
 use crate::plan::{Action, Differ, Shown};
 use crate::spec::OWNERSHIP_TAG;
 
@@ -29,6 +30,11 @@ pub struct LiveLogGroup {
 }
 
 impl LiveLogGroup {
+    /// The stack's `tags:` on it (the ownership tag aside).
+    pub fn managed_tags(&self) -> Tags {
+        crate::kinds::tags::managed(&self.tags)
+    }
+
     pub fn owned_by(&self, stack: &str) -> bool {
         self.tags
             .get(OWNERSHIP_TAG)
@@ -38,6 +44,21 @@ impl LiveLogGroup {
 
 /// What it takes to make the live retention match. Pure.
 pub fn diff(live_retention_days: Option<i32>, desired_retention_days: i32) -> Action {
+    diff_tagged(
+        live_retention_days,
+        desired_retention_days,
+        &Tags::new(),
+        &Tags::new(),
+    )
+}
+
+/// What it takes to make the live retention and the stack's tags match. Pure.
+pub fn diff_tagged(
+    live_retention_days: Option<i32>,
+    desired_retention_days: i32,
+    live_tags: &Tags,
+    desired_tags: &Tags,
+) -> Action {
     let mut d = Differ::default();
     let show = |days: Option<i32>| {
         Shown(days.map_or_else(|| "never expire".to_owned(), |d| d.to_string()))
@@ -47,6 +68,7 @@ pub fn diff(live_retention_days: Option<i32>, desired_retention_days: i32) -> Ac
         &show(live_retention_days),
         &show(Some(desired_retention_days)),
     );
+    d.field("tags", live_tags, desired_tags);
     d.action()
 }
 
@@ -146,14 +168,17 @@ pub async fn list_with_prefix(
 /// finds it on the next observation.
 pub async fn create(
     client: &Client,
-    stack: &str,
+    (stack, tags): (&str, &Tags),
     name: &str,
     retention_days: i32,
 ) -> Result<(), LogGroupError> {
     if let Err(err) = client
         .create_log_group()
         .log_group_name(name)
-        .tags(OWNERSHIP_TAG, stack)
+        .set_tags(Some(crate::kinds::tags::with_ownership(
+            tags,
+            &[(OWNERSHIP_TAG, stack)],
+        )))
         .send()
         .await
     {
@@ -193,6 +218,34 @@ pub async fn adopt(client: &Client, stack: &str, live: &LiveLogGroup) -> Result<
         .send()
         .await
         .map_err(aws_error("tag", &live.name))?;
+    Ok(())
+}
+
+/// TagResource with the tags new or changed, UntagResource with the keys no longer declared.
+pub async fn retag(
+    client: &Client,
+    live: &LiveLogGroup,
+    desired: &Tags,
+) -> Result<(), LogGroupError> {
+    let change = TagChange::between(&live.managed_tags(), desired);
+    if !change.set.is_empty() {
+        client
+            .tag_resource()
+            .resource_arn(&live.arn)
+            .set_tags(Some(change.set.into_iter().collect()))
+            .send()
+            .await
+            .map_err(aws_error("tag", &live.name))?;
+    }
+    if !change.remove.is_empty() {
+        client
+            .untag_resource()
+            .resource_arn(&live.arn)
+            .set_tag_keys(Some(change.remove))
+            .send()
+            .await
+            .map_err(aws_error("untag", &live.name))?;
+    }
     Ok(())
 }
 

@@ -77,7 +77,13 @@ mod replay {
     }
 
     async fn create_group(client: &Client) -> Result<(), LogGroupError> {
-        create(client, "auth-demo", "/aws/lambda/auth-demo-secret", 14).await
+        create(
+            client,
+            ("auth-demo", &Default::default()),
+            "/aws/lambda/auth-demo-secret",
+            14,
+        )
+        .await
     }
 
     /// Adopting is one TagResource on the group's ARN (without DescribeLogGroups' `:*`).

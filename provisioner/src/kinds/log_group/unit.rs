@@ -47,6 +47,11 @@ pub const OPERATIONS: &[crate::operations::Operation] = {
         op!(Logs, "TagResource", [("logs:TagResource", FUNCTION_LOGS)]),
         op!(
             Logs,
+            "UntagResource",
+            [("logs:UntagResource", FUNCTION_LOGS)]
+        ),
+        op!(
+            Logs,
             "DeleteLogGroup",
             [("logs:DeleteLogGroup", FUNCTION_LOGS)]
         ),
@@ -130,6 +135,8 @@ pub enum LogGroupChange {
     Adopt,
     /// PutRetentionPolicy.
     Retention,
+    /// TagResource and UntagResource: the stack's `tags:`.
+    Tags,
 }
 
 #[derive(Debug, Clone)]
@@ -156,11 +163,18 @@ pub fn plan(
     let action = match &group {
         None => Action::Create,
         Some(group) if group.owned_by(&stack.name) => {
-            let action = super::diff(group.retention_days, retention);
-            if action != Action::NoOp {
+            if group.retention_days != Some(retention) {
                 changes.insert(LogGroupChange::Retention);
             }
-            action
+            if group.managed_tags() != stack.tags {
+                changes.insert(LogGroupChange::Tags);
+            }
+            super::diff_tagged(
+                group.retention_days,
+                retention,
+                &group.managed_tags(),
+                &stack.tags,
+            )
         }
         // Lambda creates the group untagged on a first invocation: a group named after a
         // function of ours that carries our tag is that function's, and is adopted.
@@ -172,8 +186,18 @@ pub fn plan(
                 desired: format!("{OWNERSHIP_TAG}={}", stack.name),
                 forces_replacement: false,
             }];
-            if let Action::Update { changes: more } = super::diff(group.retention_days, retention) {
+            if group.retention_days != Some(retention) {
                 changes.insert(LogGroupChange::Retention);
+            }
+            if group.managed_tags() != stack.tags {
+                changes.insert(LogGroupChange::Tags);
+            }
+            if let Action::Update { changes: more } = super::diff_tagged(
+                group.retention_days,
+                retention,
+                &group.managed_tags(),
+                &stack.tags,
+            ) {
                 shown.extend(more);
             }
             Action::Update { changes: shown }
@@ -204,7 +228,11 @@ impl Planned for Node {
             log_group_name(&spec.physical_name),
             self.action.clone(),
         )
-        .with_attributes(vec![attribute("retentionDays", &spec.log_retention_days)]);
+        .with_attributes(
+            std::iter::once(attribute("retentionDays", &spec.log_retention_days))
+                .chain((!stack.tags.is_empty()).then(|| attribute("tags", &stack.tags)))
+                .collect(),
+        );
         if self.action == Action::NoOp
             && self.live.as_ref().is_some_and(|g| !g.owned_by(&stack.name))
         {
@@ -231,7 +259,7 @@ impl Planned for Node {
         let retention = retention_days(&ctx.model(), &self.function);
         let Some(group) = &self.live else {
             // Nothing live: the plan is a create.
-            return super::create(logs, &ctx.stack.name, &name, retention)
+            return super::create(logs, (&ctx.stack.name, &ctx.stack.tags), &name, retention)
                 .await
                 .with_context(|| format!("{address}: creating"));
         };
@@ -243,6 +271,9 @@ impl Planned for Node {
                 LogGroupChange::Retention => super::set_retention(logs, &name, retention)
                     .await
                     .with_context(|| format!("{address}: PutRetentionPolicy"))?,
+                LogGroupChange::Tags => super::retag(logs, group, &ctx.stack.tags)
+                    .await
+                    .with_context(|| format!("{address}: tagging"))?,
             }
         }
         Ok(())

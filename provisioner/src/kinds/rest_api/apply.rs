@@ -51,7 +51,54 @@ pub async fn apply(
     delete_resources(&parts, &resource_ids).await?;
     // 6. A deployment of the new shape, and the stage on it.
     deploy(&parts).await?;
+    // 7. The stack's tags, where they changed.
+    retag(&parts, live).await?;
     Ok(live.id.clone())
+}
+
+/// Step 7: the stack's `tags:` on the API and its stage where they differ (a new API and a new
+/// stage got them in their create calls).
+async fn retag(parts: &Parts<'_>, live: &LiveApi) -> Result<(), ApiError> {
+    let api_arn = format!("{}/restapis/{}", parts.desired.arn_prefix, parts.api_id);
+    retag_one(parts, &api_arn, &live.tags).await?;
+    if let Some(stage) = &live.stage {
+        let stage_arn = format!("{api_arn}/stages/{}", parts.desired.stage);
+        retag_one(parts, &stage_arn, &stage.tags).await?;
+    }
+    Ok(())
+}
+
+/// TagResource with the tags new or changed, UntagResource with the keys no longer declared.
+async fn retag_one(
+    parts: &Parts<'_>,
+    arn: &str,
+    live: &crate::kinds::tags::Tags,
+) -> Result<(), ApiError> {
+    let change = crate::kinds::tags::TagChange::between(live, &parts.desired.tags);
+    let name = parts.name;
+    if !change.set.is_empty() {
+        let _turn = turn(parts.schedule, parts.pacer, Quotas::General, name).await?;
+        parts
+            .client
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(change.set.into_iter().collect()))
+            .send()
+            .await
+            .map_err(aws_error("tag", name))?;
+    }
+    if !change.remove.is_empty() {
+        let _turn = turn(parts.schedule, parts.pacer, Quotas::General, name).await?;
+        parts
+            .client
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(change.remove))
+            .send()
+            .await
+            .map_err(aws_error("untag", name))?;
+    }
+    Ok(())
 }
 
 /// Step 1: deletes the methods of routes that go and of those whose method is put again, all at
@@ -345,7 +392,10 @@ async fn deploy(parts: &Parts<'_>) -> Result<(), ApiError> {
                 .rest_api_id(parts.api_id)
                 .stage_name(stage)
                 .deployment_id(deployment_id)
-                .tags(OWNERSHIP_TAG, parts.stack)
+                .set_tags(Some(crate::kinds::tags::with_ownership(
+                    &desired.tags,
+                    &[(OWNERSHIP_TAG, parts.stack)],
+                )))
                 .send()
                 .await
                 .map_err(aws_error(format!("create stage `{stage}` of"), name))?;

@@ -33,7 +33,10 @@ pub async fn create(
                         .types(EndpointType::Regional)
                         .build(),
                 )
-                .tags(OWNERSHIP_TAG, stack)
+                .set_tags(Some(crate::kinds::tags::with_ownership(
+                    &desired.tags,
+                    &[(OWNERSHIP_TAG, stack)],
+                )))
                 .customize()
                 .config_override(crate::once::sdk_retries_off!(aws_sdk_apigateway))
                 .send()
@@ -42,7 +45,7 @@ pub async fn create(
         },
         || async {
             let search = super::find(client, pacer, name, stack, None).await?;
-            Ok::<_, ApiError>(search.owned.map(Created::Found))
+            Ok::<_, ApiError>(search.owned.map(|live| Created::Found(Box::new(live))))
         },
     )
     .await
@@ -51,7 +54,7 @@ pub async fn create(
         crate::once::Failed::Find(err) => err,
     })?;
     let created = match created {
-        Created::Found(live) => return Ok(live),
+        Created::Found(live) => return Ok(*live),
         Created::New(output) => output,
     };
     let id = created.id().ok_or(ApiError::Incomplete {
@@ -72,13 +75,14 @@ pub async fn create(
         methods: BTreeMap::new(),
         authorizers: BTreeMap::new(),
         stage: None,
+        tags: desired.tags.clone(),
     })
 }
 
 /// What an at-most-once CreateRestApi gave: its answer, or the API found after an answer was lost.
 enum Created {
     New(Box<aws_sdk_apigateway::operation::create_rest_api::CreateRestApiOutput>),
-    Found(LiveApi),
+    Found(Box<LiveApi>),
 }
 
 /// Resolves once the function a route calls (its logical name) exists and takes calls: a route's

@@ -23,6 +23,7 @@ mod driver;
 mod read;
 pub mod unit;
 
+use crate::kinds::tags::Tags;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
@@ -95,6 +96,10 @@ pub struct DesiredApi {
     pub authorizers: BTreeMap<String, AuthorizerSettings>,
     /// Hash of methods and authorizers: what a deployment of this API serves.
     pub shape: String,
+    /// The stack's `tags:`, on the API and its stage.
+    pub tags: Tags,
+    /// `arn:<partition>:apigateway:<region>::`: the API's and the stage's ARNs follow.
+    pub arn_prefix: String,
 }
 
 /// The Lambda proxy integration URI for a function.
@@ -168,6 +173,8 @@ impl DesiredApi {
             functions,
             authorizers,
             shape,
+            tags: Tags::new(),
+            arn_prefix: format!("arn:{partition}:apigateway:{region}::"),
         }
     }
 }
@@ -188,6 +195,8 @@ pub struct LiveStage {
     pub deployment_id: String,
     /// The shape hash in its deployment's description (None: not a deployment of ours).
     pub shape: Option<String>,
+    /// The stack's `tags:` on it (the ownership tag aside).
+    pub tags: Tags,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,6 +216,8 @@ pub struct LiveApi {
     pub methods: BTreeMap<RouteKey, MethodSettings>,
     pub authorizers: BTreeMap<String, LiveAuthorizer>,
     pub stage: Option<LiveStage>,
+    /// The stack's `tags:` on it (the ownership tag aside).
+    pub tags: Tags,
 }
 
 /// Every API with the stack's name: at most one of ours, and the ids of foreign ones; and other
@@ -255,11 +266,18 @@ pub fn diff(live: Option<&LiveApi>, desired: &DesiredApi) -> ApiChanges {
         methods: BTreeMap::new(),
         authorizers: BTreeMap::new(),
         stage: None,
+        tags: Tags::new(),
     };
-    let api = if live.is_some() {
-        Action::NoOp
-    } else {
-        Action::Create
+    let api = match live {
+        None => Action::Create,
+        Some(live) => {
+            let mut d = crate::plan::Differ::default();
+            d.field("tags", &live.tags, &desired.tags);
+            if let Some(stage) = &live.stage {
+                d.field("stage.tags", &stage.tags, &desired.tags);
+            }
+            d.action()
+        }
     };
     let live = live.unwrap_or(&empty);
     let (authorizers, replaced) = diff_authorizers(live, desired);

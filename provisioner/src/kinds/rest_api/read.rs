@@ -2,6 +2,7 @@
 //! ours in full (authorizers, resources with their methods, the stage), in as few round trips as
 //! API Gateway allows.
 
+use crate::kinds::tags::Tags;
 use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_apigateway::Client;
@@ -43,7 +44,8 @@ pub async fn find(
             continue;
         }
         if ours {
-            owned.push((id, api.root_resource_id().map(str::to_owned)));
+            let tags = crate::kinds::tags::managed(api.tags().into_iter().flatten());
+            owned.push((id, tags));
         } else {
             foreign.push((id, owner.cloned()));
         }
@@ -57,7 +59,10 @@ pub async fn find(
         });
     }
     let owned = match owned.pop() {
-        Some((id, _)) => Some(read(client, pacer, name, &id, stage).await?),
+        Some((id, tags)) => Some(LiveApi {
+            tags,
+            ..read(client, pacer, name, &id, stage).await?
+        }),
         None => None,
     };
     Ok(ApiSearch {
@@ -112,6 +117,7 @@ async fn read(
         methods,
         authorizers,
         stage,
+        tags: Tags::new(),
     })
 }
 
@@ -279,5 +285,6 @@ async fn read_stage(
     Ok(Some(LiveStage {
         deployment_id: deployment_id.to_owned(),
         shape,
+        tags: crate::kinds::tags::managed(found.tags().into_iter().flatten()),
     }))
 }

@@ -59,7 +59,9 @@ fn deployed(desired: &DesiredApi) -> LiveApi {
         stage: Some(LiveStage {
             deployment_id: "d1".to_owned(),
             shape: Some(desired.shape.clone()),
+            tags: desired.tags.clone(),
         }),
+        tags: desired.tags.clone(),
     }
 }
 
@@ -320,4 +322,87 @@ async fn every_page_follows_positions_to_the_end_and_stops_at_an_empty_page() {
         .await
         .unwrap();
     assert!(all.is_empty());
+}
+
+/// Replay of apply: the stack's `tags:` changed (a value changed, one removed). The API and its
+/// stage each get one TagResource with the new value and one UntagResource with the key gone, on
+/// their ARNs, shown in the plan as `tags` and `stage.tags`; nothing is deployed.
+#[tokio::test]
+async fn a_tags_change_tags_and_untags_the_api_and_its_stage_in_place() {
+    use aws_sdk_apigateway::operation::{
+        tag_resource::TagResourceOutput, untag_resource::UntagResourceOutput,
+    };
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    let tags = |pairs: &[(&str, &str)]| -> crate::kinds::tags::Tags {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    let before = DesiredApi {
+        tags: tags(&[("team", "identity"), ("cost-center", "42")]),
+        ..api(ROUTES)
+    };
+    let live = deployed(&before);
+    let desired = DesiredApi {
+        tags: tags(&[("team", "platform")]),
+        ..api(ROUTES)
+    };
+    let changes = diff(Some(&live), &desired);
+    let Action::Update { changes: shown } = &changes.api else {
+        panic!("expected the API updated: {:?}", changes.api)
+    };
+    assert_eq!(
+        shown.iter().map(|c| c.field).collect::<Vec<_>>(),
+        ["tags", "stage.tags"]
+    );
+    assert_eq!(changes.deployment, None);
+    let api_arn = "arn:aws:apigateway:us-east-1::/restapis/a1";
+    let stage_arn = "arn:aws:apigateway:us-east-1::/restapis/a1/stages/prod";
+    let tag = |arn: &'static str| {
+        mock!(aws_sdk_apigateway::Client::tag_resource)
+            .match_requests(move |r| {
+                r.resource_arn() == Some(arn)
+                    && r.tags().cloned().unwrap_or_default()
+                        == std::collections::HashMap::from([(
+                            "team".to_owned(),
+                            "platform".to_owned(),
+                        )])
+            })
+            .then_output(|| TagResourceOutput::builder().build())
+    };
+    let untag = |arn: &'static str| {
+        mock!(aws_sdk_apigateway::Client::untag_resource)
+            .match_requests(move |r| {
+                r.resource_arn() == Some(arn) && r.tag_keys() == ["cost-center".to_owned()]
+            })
+            .then_output(|| UntagResourceOutput::builder().build())
+    };
+    let rules = [
+        tag(api_arn),
+        untag(api_arn),
+        tag(stage_arn),
+        untag(stage_arn),
+    ];
+    let client = mock_client!(aws_sdk_apigateway, RuleMode::Sequential, &rules);
+    let ready: FunctionReady<'_> = &|_| Box::pin(async { Ok(()) });
+    let slots = tokio::sync::Semaphore::new(1);
+    apply(
+        &client,
+        &Pacer::default(),
+        "s",
+        &live,
+        &desired,
+        &changes,
+        Schedule {
+            slots: &slots,
+            go_on: &|| Ok(()),
+            ready,
+        },
+    )
+    .await
+    .expect("exactly these calls");
+    for rule in &rules {
+        assert_eq!(rule.num_calls(), 1);
+    }
 }

@@ -78,6 +78,11 @@ pub const OPERATIONS: &[crate::operations::Operation] = {
             [("apigateway:DELETE", REST_API)]
         ),
         op!(ApiGateway, "TagResource", [("apigateway:PUT", API_TAGS)]),
+        op!(
+            ApiGateway,
+            "UntagResource",
+            [("apigateway:DELETE", API_TAGS)]
+        ),
     ]
 };
 
@@ -177,6 +182,10 @@ pub fn plan(
                 .unwrap_or_else(|| KNOWN_AFTER_APPLY.to_owned())
         },
     );
+    let desired = DesiredApi {
+        tags: stack.tags.clone(),
+        ..desired
+    };
     let owned = search.owned.as_ref();
     if owned.is_none() && search.foreign.iter().any(|(_, owner)| owner.is_none()) {
         // Most likely the stack's own API whose tag was removed: a second one would give the

@@ -34,6 +34,8 @@ pub struct RoleSettings {
     pub inline_policies: std::collections::BTreeMap<String, Value>,
     /// The managed policy that bounds what the role may ever do (`permissionsBoundary:`).
     pub permissions_boundary: Option<String>,
+    /// The stack's `tags:` (the ownership and region tags aside).
+    pub tags: crate::kinds::tags::Tags,
 }
 
 /// The trust policy that lets Lambda assume the role.
@@ -92,6 +94,9 @@ impl RoleSettings {
         if let Some(boundary) = &self.permissions_boundary {
             attributes.push(attribute("permissionsBoundary", &Shown(boundary.clone())));
         }
+        if !self.tags.is_empty() {
+            attributes.push(attribute("tags", &self.tags));
+        }
         for doc in self.inline_policies.values() {
             let statements = doc["Statement"].as_array().cloned().unwrap_or_default();
             for statement in statements {
@@ -116,6 +121,12 @@ impl RoleSettings {
         attributes
     }
 
+    /// With the stack's `tags:`.
+    pub fn tagged(mut self, tags: &crate::kinds::tags::Tags) -> RoleSettings {
+        self.tags = tags.clone();
+        self
+    }
+
     /// With `boundary` as its permissions boundary.
     pub fn bounded_by(mut self, boundary: Option<String>) -> RoleSettings {
         self.permissions_boundary = boundary;
@@ -125,6 +136,7 @@ impl RoleSettings {
     pub fn desired(inline: Option<Value>, partition: &str) -> RoleSettings {
         RoleSettings {
             permissions_boundary: None,
+            tags: Default::default(),
             trust_policy: normalize_policy(&lambda_trust_policy()),
             managed_policies: BTreeSet::from([basic_execution_policy(partition)]),
             inline_policies: inline
@@ -216,6 +228,8 @@ pub enum RoleChange {
     PutInline(String),
     /// DeleteRolePolicy of this inline policy (stack.yaml does not give it).
     DeleteInline(String),
+    /// TagRole and UntagRole: the stack's `tags:`.
+    Tags(crate::kinds::tags::TagChange),
 }
 
 /// The typed changes of an update (empty when nothing changes).
@@ -256,6 +270,10 @@ pub fn diff(live: &RoleSettings, desired: &RoleSettings) -> (Action, RoleChanges
         if !desired.inline_policies.contains_key(name) {
             changes.insert(RoleChange::DeleteInline(name.clone()));
         }
+    }
+    let tags = crate::kinds::tags::TagChange::between(&live.tags, &desired.tags);
+    if !tags.is_empty() {
+        changes.insert(RoleChange::Tags(tags));
     }
     (show::shown(live, desired), changes)
 }
@@ -365,6 +383,7 @@ pub async fn find(client: &Client, name: &str) -> Result<Option<LiveRole>, RoleE
                 .permissions_boundary()
                 .and_then(|b| b.permissions_boundary_arn())
                 .map(str::to_owned),
+            tags: crate::kinds::tags::managed(role.tags().iter().map(|t| (&t.key, &t.value))),
         },
     }))
 }

@@ -25,6 +25,7 @@ pub(super) fn shown(live: &RoleSettings, desired: &RoleSettings) -> Action {
         &live.managed_policies,
         &desired.managed_policies,
     );
+    d.field("tags", &live.tags, &desired.tags);
     let names: BTreeSet<&String> = live
         .inline_policies
         .keys()

@@ -199,6 +199,7 @@ async fn an_update_repairs_exactly_what_drifted() {
             ("extra".to_owned(), normalize_policy(&widened)),
         ]),
         permissions_boundary: None,
+        tags: Default::default(),
     };
     let attach = mock!(Client::attach_role_policy)
         .match_requests(|r| {

@@ -70,6 +70,8 @@ pub const OPERATIONS: &[crate::operations::Operation] = {
         op!(Iam, "PutRolePolicy", [("iam:PutRolePolicy", ROLE)]),
         op!(Iam, "DeleteRolePolicy", [("iam:DeleteRolePolicy", ROLE)]),
         op!(Iam, "DeleteRole", [("iam:DeleteRole", ROLE)]),
+        op!(Iam, "TagRole", [("iam:TagRole", ROLE)]),
+        op!(Iam, "UntagRole", [("iam:UntagRole", ROLE)]),
         op!(
             Iam,
             "PutRolePermissionsBoundary",
@@ -186,7 +188,8 @@ pub fn plan(
     })
     .map_err(|err| Blocker::unresolved(&address, Unresolved(err.0)))?;
     let desired = RoleSettings::desired(inline, &model.target.partition)
-        .bounded_by(stack.permissions_boundary.clone());
+        .bounded_by(stack.permissions_boundary.clone())
+        .tagged(&stack.tags);
     let region = model.target.region.as_str();
     let name = spec.role_name(region);
     if name.len() > 64 {

@@ -22,13 +22,16 @@ pub async fn create(
                 detail: err.to_string(),
             })
     };
+    let mut tags = vec![tag(OWNERSHIP_TAG, stack)?, tag(REGION_TAG, region)?];
+    for (key, value) in &desired.tags {
+        tags.push(tag(key, value)?);
+    }
     let output = client
         .create_role()
         .role_name(name)
         .description(description)
         .assume_role_policy_document(desired.trust_policy.to_string())
-        .tags(tag(OWNERSHIP_TAG, stack)?)
-        .tags(tag(REGION_TAG, region)?)
+        .set_tags(Some(tags))
         .set_permissions_boundary(desired.permissions_boundary.clone())
         .send()
         .await
@@ -43,6 +46,7 @@ pub async fn create(
         managed_policies: BTreeSet::new(),
         inline_policies: Default::default(),
         permissions_boundary: desired.permissions_boundary.clone(),
+        tags: desired.tags.clone(),
     };
     update(client, name, &diff(&empty, desired).1, desired).await?;
     Ok(arn)
@@ -117,7 +121,48 @@ pub async fn update(
                 .await
                 .map(drop)
                 .map_err(aws_error("delete an inline policy of", name))?,
+            RoleChange::Tags(change) => retag(client, name, change).await?,
         }
+    }
+    Ok(())
+}
+
+/// TagRole with the tags new or changed, UntagRole with the keys no longer declared.
+async fn retag(
+    client: &Client,
+    name: &str,
+    change: &crate::kinds::tags::TagChange,
+) -> Result<(), RoleError> {
+    if !change.set.is_empty() {
+        let mut tags = Vec::new();
+        for (key, value) in &change.set {
+            tags.push(
+                Tag::builder()
+                    .key(key)
+                    .value(value)
+                    .build()
+                    .map_err(|err| RoleError::Request {
+                        name: name.to_owned(),
+                        detail: err.to_string(),
+                    })?,
+            );
+        }
+        client
+            .tag_role()
+            .role_name(name)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(aws_error("tag", name))?;
+    }
+    if !change.remove.is_empty() {
+        client
+            .untag_role()
+            .role_name(name)
+            .set_tag_keys(Some(change.remove.clone()))
+            .send()
+            .await
+            .map_err(aws_error("untag", name))?;
     }
     Ok(())
 }
@@ -135,6 +180,7 @@ pub async fn delete(client: &Client, name: &str) -> Result<(), RoleError> {
         managed_policies: BTreeSet::new(),
         inline_policies: Default::default(),
         permissions_boundary: live.settings.permissions_boundary.clone(),
+        tags: live.settings.tags.clone(),
     };
     update(client, name, &diff(&live.settings, &gone).1, &gone).await?;
     let deleted = client.delete_role().role_name(name).send().await;

@@ -31,6 +31,8 @@ pub struct PoolSettings {
     /// In priority order.
     pub account_recovery: Vec<VerifiedAttribute>,
     pub deletion_protection: bool,
+    /// The stack's `tags:` (the ownership tag aside).
+    pub tags: crate::kinds::tags::Tags,
 }
 
 impl PoolSettings {
@@ -46,9 +48,12 @@ impl PoolSettings {
             attribute("accountRecovery", &self.account_recovery),
             attribute("deletionProtection", &self.deletion_protection),
         ]
+        .into_iter()
+        .chain((!self.tags.is_empty()).then(|| attribute("tags", &self.tags)))
+        .collect()
     }
 
-    pub fn desired(pool: &UserPool) -> PoolSettings {
+    pub fn desired(pool: &UserPool, tags: &crate::kinds::tags::Tags) -> PoolSettings {
         let sorted = |mut v: Vec<VerifiedAttribute>| {
             v.sort();
             v.dedup();
@@ -65,6 +70,7 @@ impl PoolSettings {
             password_policy: pool.password_policy.clone(),
             account_recovery: pool.account_recovery.clone(),
             deletion_protection: pool.deletion_protection,
+            tags: tags.clone(),
         }
     }
 
@@ -145,6 +151,7 @@ impl PoolSettings {
             account_recovery,
             deletion_protection: pool.deletion_protection()
                 == Some(&DeletionProtectionType::Active),
+            tags: crate::kinds::tags::managed(pool.user_pool_tags().into_iter().flatten()),
         }
     }
 }
@@ -184,6 +191,7 @@ pub fn diff_typed(live: &PoolSettings, desired: &PoolSettings) -> (Action, crate
         &live.deletion_protection,
         &desired.deletion_protection,
     );
+    d.field("tags", &live.tags, &desired.tags);
     d.action_and_whole()
 }
 

@@ -10,6 +10,7 @@ fn settings() -> PoolSettings {
         password_policy: PasswordPolicy::default(),
         account_recovery: vec![VerifiedAttribute::Email],
         deletion_protection: true,
+        tags: Default::default(),
     }
 }
 
@@ -124,12 +125,17 @@ mod replay {
                 (OWNERSHIP_TAG.to_owned(), "auth-demo".to_owned()),
                 ("team".to_owned(), "identity".to_owned()),
             ]),
-            settings: PoolSettings::desired(&spec()),
+            settings: PoolSettings::desired(&spec(), &team()),
         }
     }
 
+    /// The stack's `tags:` in these tests (the pool carries them already).
+    fn team() -> crate::kinds::tags::Tags {
+        crate::kinds::tags::Tags::from([("team".to_owned(), "identity".to_owned())])
+    }
+
     /// UpdateUserPool resets what it is not sent: one request with every setting, and the
-    /// tags the pool has (someone's `team` tag kept, ours set).
+    /// stack's tags (its `team` tag, and the ownership tag).
     #[tokio::test]
     async fn an_update_is_one_request_with_every_setting_and_the_tags() {
         let update = mock!(Client::update_user_pool)
@@ -152,10 +158,61 @@ mod replay {
             RuleMode::Sequential,
             [&update]
         );
-        super::super::update(&client, "auth-demo", &live(), &spec())
+        super::super::update(&client, ("auth-demo", &team()), &live(), &spec())
             .await
             .expect("one request with every setting");
         assert_eq!(update.num_calls(), 1);
+    }
+
+    /// A tag removed from `tags:`: UpdateUserPool is sent the tags stack.yaml declares; should
+    /// the pool, read back, still carry the removed one, it goes with UntagResource.
+    #[tokio::test]
+    async fn a_removed_tag_the_update_kept_is_untagged() {
+        use aws_sdk_cognitoidentityprovider::operation::describe_user_pool::DescribeUserPoolOutput;
+        use aws_sdk_cognitoidentityprovider::operation::untag_resource::UntagResourceOutput;
+        use aws_sdk_cognitoidentityprovider::types::UserPoolType;
+        let update = mock!(Client::update_user_pool)
+            .match_requests(|r| {
+                let tags = r.user_pool_tags().cloned().unwrap_or_default();
+                tags.len() == 1 && tags.get(OWNERSHIP_TAG).map(String::as_str) == Some("auth-demo")
+            })
+            .then_output(|| UpdateUserPoolOutput::builder().build());
+        let kept = mock!(Client::describe_user_pool)
+            .match_requests(|r| r.user_pool_id() == Some("us-east-1_pool"))
+            .then_output(|| {
+                let pool = UserPoolType::builder()
+                    .id("us-east-1_pool")
+                    .arn("arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_pool")
+                    .name("auth-demo-users")
+                    .user_pool_tags(OWNERSHIP_TAG, "auth-demo")
+                    .user_pool_tags("team", "identity")
+                    .build();
+                DescribeUserPoolOutput::builder().user_pool(pool).build()
+            });
+        let untag = mock!(Client::untag_resource)
+            .match_requests(|r| {
+                r.resource_arn()
+                    == Some("arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_pool")
+                    && r.tag_keys() == ["team".to_owned()]
+            })
+            .then_output(|| UntagResourceOutput::builder().build());
+        let client = mock_client!(
+            aws_sdk_cognitoidentityprovider,
+            RuleMode::Sequential,
+            [&update, &kept, &untag]
+        );
+        super::super::update(
+            &client,
+            ("auth-demo", &Default::default()),
+            &live(),
+            &spec(),
+        )
+        .await
+        .expect("updated, then untagged");
+        assert_eq!(
+            (update.num_calls(), kept.num_calls(), untag.num_calls()),
+            (1, 1, 1)
+        );
     }
 
     /// AWS refuses to delete a protected pool: protection is lifted (the whole configuration

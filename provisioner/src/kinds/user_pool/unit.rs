@@ -51,6 +51,11 @@ pub const OPERATIONS: &[crate::operations::Operation] = {
             "TagResource",
             [("cognito-idp:TagResource", USER_POOL)]
         ),
+        op!(
+            Cognito,
+            "UntagResource",
+            [("cognito-idp:UntagResource", USER_POOL)]
+        ),
     ]
 };
 
@@ -286,7 +291,10 @@ pub fn plan(model: &Model, search: Option<&PoolSearch>, name: &str) -> Result<No
         }
         None => (Action::Create, PoolChange::Create),
         Some(found) => {
-            let (action, whole) = super::diff_typed(&found.settings, &PoolSettings::desired(spec));
+            let (action, whole) = super::diff_typed(
+                &found.settings,
+                &PoolSettings::desired(spec, &model.stack.tags),
+            );
             let change = match whole {
                 Whole::InSync => PoolChange::None,
                 Whole::Update => PoolChange::Update(found),
@@ -319,7 +327,7 @@ impl Planned for Node {
             physical,
             self.action.clone(),
         )
-        .with_attributes(PoolSettings::desired(spec).attributes());
+        .with_attributes(PoolSettings::desired(spec, &model.stack.tags).attributes());
         if let Action::Replace { .. } = self.action {
             entry = entry.with_note(format!(
                 "replacing the pool deletes every user in it; `up` refuses unless run with `--allow-replace userPools.{}`",
@@ -364,7 +372,7 @@ impl Planned for Node {
         let created = match &self.change {
             PoolChange::None => None,
             PoolChange::Update(live) => {
-                super::update(cognito, &stack.name, live, spec)
+                super::update(cognito, (&stack.name, &stack.tags), live, spec)
                     .await
                     .with_context(|| format!("{address}: UpdateUserPool"))?;
                 None
@@ -374,13 +382,13 @@ impl Planned for Node {
                     .await
                     .with_context(|| format!("{address}: replacing (DeleteUserPool)"))?;
                 Some(
-                    super::create(cognito, &stack.name, spec)
+                    super::create(cognito, (&stack.name, &stack.tags), spec)
                         .await
                         .with_context(|| format!("{address}: replacing (CreateUserPool)"))?,
                 )
             }
             PoolChange::Create => Some(
-                super::create(cognito, &stack.name, spec)
+                super::create(cognito, (&stack.name, &stack.tags), spec)
                     .await
                     .with_context(|| format!("{address}: CreateUserPool"))?,
             ),

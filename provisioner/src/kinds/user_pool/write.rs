@@ -13,16 +13,19 @@ enum Made {
 /// Creates the pool, tagged as `stack`'s in the same call, so no crash can leave it unmarked.
 pub async fn create(
     client: &Client,
-    stack: &str,
+    (stack, tags): (&str, &crate::kinds::tags::Tags),
     pool: &UserPool,
 ) -> Result<LivePool, UserPoolError> {
-    let settings = PoolSettings::desired(pool);
+    let settings = PoolSettings::desired(pool, tags);
     let name = &pool.physical_name;
     let request = || {
         let mut request = client
             .create_user_pool()
             .pool_name(name)
-            .user_pool_tags(OWNERSHIP_TAG, stack)
+            .set_user_pool_tags(Some(crate::kinds::tags::with_ownership(
+                tags,
+                &[(OWNERSHIP_TAG, stack)],
+            )))
             .policies(policies(&settings))
             .deletion_protection(deletion_protection(&settings))
             .admin_create_user_config(admin_create_user_config(&settings))
@@ -86,11 +89,11 @@ pub async fn create(
 /// (see `diff`) are not changed here: that needs a replacement, which only the user can allow.
 pub async fn update(
     client: &Client,
-    stack: &str,
+    (stack, tags): (&str, &crate::kinds::tags::Tags),
     live: &LivePool,
     pool: &UserPool,
 ) -> Result<(), UserPoolError> {
-    update_to(client, stack, live, &PoolSettings::desired(pool)).await
+    update_to(client, stack, live, &PoolSettings::desired(pool, tags)).await
 }
 
 /// [`update`] to `settings` (`adopt` on an endpoint without TagResource sends the live ones).
@@ -101,8 +104,8 @@ pub async fn update_to(
     settings: &PoolSettings,
 ) -> Result<(), UserPoolError> {
     let settings = settings.clone();
-    let mut tags = live.tags.clone();
-    tags.insert(OWNERSHIP_TAG.to_owned(), stack.to_owned());
+    // The stack's tags and its ownership tag: UpdateUserPool sets the pool's tags to these.
+    let tags = crate::kinds::tags::with_ownership(&settings.tags, &[(OWNERSHIP_TAG, stack)]);
     let mut request = client
         .update_user_pool()
         .user_pool_id(&live.id)
@@ -119,6 +122,29 @@ pub async fn update_to(
         .send()
         .await
         .map_err(aws_error("update", &live.name))?;
+    // Tags no longer declared: UpdateUserPool sets the pool's tags to those it is sent; should it
+    // keep one it is not sent, read back, it goes explicitly.
+    let removed =
+        crate::kinds::tags::TagChange::between(&live.settings.tags, &settings.tags).remove;
+    let kept: Vec<String> = if removed.is_empty() {
+        Vec::new()
+    } else {
+        let now = describe(client, &live.id, &live.name).await?;
+        removed
+            .into_iter()
+            .filter(|key| now.as_ref().is_some_and(|pool| pool.tags.contains_key(key)))
+            .collect()
+    };
+    if !kept.is_empty() {
+        let removed = kept;
+        client
+            .untag_resource()
+            .resource_arn(&live.arn)
+            .set_tag_keys(Some(removed))
+            .send()
+            .await
+            .map_err(aws_error("untag", &live.name))?;
+    }
     Ok(())
 }
 
@@ -135,7 +161,7 @@ pub async fn delete(
     if live.settings.deletion_protection {
         let mut unprotected = pool.clone();
         unprotected.deletion_protection = false;
-        match update(client, stack, live, &unprotected).await {
+        match update(client, (stack, &live.settings.tags), live, &unprotected).await {
             Err(UserPoolError::Aws(err)) if err.is_not_found() => return Ok(()),
             result => result?,
         }

@@ -10,6 +10,7 @@ mod function;
 mod moved;
 mod pool;
 mod references;
+mod tags;
 
 pub(super) use function::resolve_crates;
 #[cfg(test)]
@@ -279,10 +280,12 @@ pub(super) fn validate(
     let accounts = accounts(c, raw.accounts.as_deref());
     let regions = regions(c, raw.regions.as_deref());
     let permissions_boundary = permissions_boundary(c, raw.permissions_boundary.as_deref());
+    let tags = tags::tags(c, &raw.tags);
     let mut stack = Stack {
         name: stack_name.to_owned(),
         environment: env.map(str::to_owned),
         permissions_boundary,
+        tags,
         accounts,
         regions,
         user_pools,

@@ -529,3 +529,40 @@ fn phone_numbers_without_sms_are_a_warning() {
         "{said}"
     );
 }
+
+#[test]
+fn tags_are_checked_as_aws_takes_them() {
+    let tagged = |tags: &str| {
+        edited(&[(
+            "stack: auth-demo\n",
+            &format!("stack: auth-demo\ntags:\n{tags}"),
+        )])
+    };
+    assert_eq!(
+        check(&tagged("  team: identity\n  cost-center: \"42\"\n")),
+        ""
+    );
+    let said = check(&tagged(
+        "  aws:owner: x\n  provisioner:stack: y\n  bad#key: z\n  note: \"a;b\"\n",
+    ));
+    for expected in [
+        "`tags.aws:owner`: tag key `aws:owner` starts with `aws:`, which AWS keeps for its own tags",
+        "`tags.provisioner:stack`: tag key `provisioner:stack` starts with `provisioner:`, which the stack's ownership tags use",
+        "`tags.bad#key`: tag key `bad#key` has `#`, which AWS does not take in tags",
+        "`tags.note`: tag `note`'s value has `;`, which AWS does not take in tags",
+    ] {
+        assert!(said.contains(expected), "{expected}\nin:\n{said}");
+    }
+    let long = format!("  k: {}\n", "v".repeat(257));
+    assert!(
+        check(&tagged(&long)).contains("tag `k`'s value has 257 characters; AWS takes at most 256"),
+        "{}",
+        check(&tagged(&long))
+    );
+    let many: String = (0..49).map(|i| format!("  k{i}: v\n")).collect();
+    assert!(
+        check(&tagged(&many)).contains("49 tags; a resource takes at most 48"),
+        "{}",
+        check(&tagged(&many))
+    );
+}
