@@ -22,6 +22,8 @@ pub(crate) struct Served {
     child: Option<Child>,
     pub base: String,
     log: Arc<Mutex<String>>,
+    /// What serve printed on stdout after its banner's first line.
+    out: Arc<Mutex<String>>,
 }
 
 impl Served {
@@ -60,17 +62,24 @@ impl Served {
         });
         let stdout = child.stdout.take().unwrap();
         let (sender, banner) = mpsc::channel();
+        let out = Arc::new(Mutex::new(String::new()));
+        let rest = out.clone();
         std::thread::spawn(move || {
             let mut lines = BufReader::new(stdout).lines();
             if let Some(Ok(line)) = lines.next() {
                 let _ = sender.send(line);
             }
-            for _ in lines {}
+            for line in lines.map_while(Result::ok) {
+                let mut rest = rest.lock().unwrap();
+                rest.push_str(&line);
+                rest.push('\n');
+            }
         });
         let mut served = Served {
             child: Some(child),
             base: String::new(),
             log,
+            out,
         };
         let line = banner
             .recv_timeout(Duration::from_secs(600))
@@ -85,6 +94,11 @@ impl Served {
 
     pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap().clone()
+    }
+
+    /// Its stdout after the banner's first line (complete once it has stopped).
+    pub(crate) fn stdout(&self) -> String {
+        self.out.lock().unwrap().clone()
     }
 
     /// The log from byte `from` on, once it contains `needle` (serve writes its log lines as
@@ -304,7 +318,7 @@ async fn the_tutorial_flow_works_through_serve_and_bad_requests_get_4xx() {
     up(&file, &stack);
     let serve = tokio::task::spawn_blocking({
         let (file, stack) = (file.clone(), stack.clone());
-        move || Served::start(&file, &stack)
+        move || Served::start_with(&file, &stack, &["--json"], &[])
     })
     .await
     .unwrap();
@@ -432,6 +446,20 @@ async fn the_tutorial_flow_works_through_serve_and_bad_requests_get_4xx() {
         assert_eq!(http("POST", &format!("{other_stage}/sign-up"), &[], None).status, 403);
         let mut serve = serve;
         assert!(serve.stop(libc::SIGINT).success());
+        // `--json`: the summary is stdout's last line.
+        std::thread::sleep(Duration::from_millis(100));
+        let last = serve.stdout().lines().last().unwrap_or_default().to_owned();
+        let summary: Value = serde_json::from_str(&last)
+            .unwrap_or_else(|_| panic!("not JSON: {last:?}\n{}", serve.stdout()));
+        let sign_up = summary["awsCalls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["function"] == "sign-up")
+            .cloned()
+            .unwrap();
+        assert_eq!(sign_up["used"]["cognito-idp:SignUp"]["notByIam"], true, "{summary:#}");
+        assert_eq!(sign_up["used"]["cognito-idp:SignUp"]["refused"], 0, "{summary:#}");
         serve.log()
     })
     .await

@@ -268,3 +268,141 @@ async fn the_app_client_is_created_found_and_repaired() {
         Action::NoOp
     );
 }
+
+/// UpdateUserPool resets every setting it is not sent. Settings stack.yaml does not manage, set
+/// by someone else (a trigger, device tracking, attribute-update rules, the invitation and
+/// verification messages, temporary password validity), survive an update of one it manages.
+#[tokio::test]
+async fn an_update_keeps_the_settings_stack_yaml_does_not_manage() {
+    use aws_sdk_cognitoidentityprovider::types::{
+        DeviceConfigurationType, LambdaConfigType, MessageTemplateType, PasswordPolicyType,
+        UserAttributeUpdateSettingsType, UserPoolPolicyType, VerificationMessageTemplateType,
+        VerifiedAttributeType,
+    };
+    let (client, stack) = (client().await, support::unique("pool-kept"));
+    let pool = desired(&stack);
+    let created = user_pool::create(&client, (&stack, &Default::default()), &pool)
+        .await
+        .unwrap();
+    let trigger = "arn:aws:lambda:us-east-1:123456789012:function:someone-elses-pre-sign-up";
+    // Someone sets what stack.yaml does not manage (with everything the tool manages as it is).
+    client
+        .update_user_pool()
+        .user_pool_id(&created.id)
+        .lambda_config(LambdaConfigType::builder().pre_sign_up(trigger).build())
+        .device_configuration(
+            DeviceConfigurationType::builder()
+                .challenge_required_on_new_device(true)
+                .build(),
+        )
+        .user_attribute_update_settings(
+            UserAttributeUpdateSettingsType::builder()
+                .attributes_require_verification_before_update(VerifiedAttributeType::Email)
+                .build(),
+        )
+        .admin_create_user_config(
+            AdminCreateUserConfigType::builder()
+                .allow_admin_create_user_only(false)
+                .invite_message_template(
+                    MessageTemplateType::builder()
+                        .email_subject("Welcome")
+                        .email_message("Your name is {username}, code {####}")
+                        .build(),
+                )
+                .build(),
+        )
+        .verification_message_template(
+            VerificationMessageTemplateType::builder()
+                .email_subject("Your code")
+                .email_message("The code is {####}")
+                .build(),
+        )
+        .policies(
+            UserPoolPolicyType::builder()
+                .password_policy(
+                    PasswordPolicyType::builder()
+                        .minimum_length(8)
+                        .require_lowercase(true)
+                        .require_uppercase(true)
+                        .require_numbers(true)
+                        .require_symbols(true)
+                        .temporary_password_validity_days(3)
+                        .build(),
+                )
+                .build(),
+        )
+        .deletion_protection(DeletionProtectionType::Active)
+        .auto_verified_attributes(VerifiedAttributeType::Email)
+        .account_recovery_setting(
+            aws_sdk_cognitoidentityprovider::types::AccountRecoverySettingType::builder()
+                .recovery_mechanisms(
+                    aws_sdk_cognitoidentityprovider::types::RecoveryOptionType::builder()
+                        .name(aws_sdk_cognitoidentityprovider::types::RecoveryOptionNameType::VerifiedEmail)
+                        .priority(1)
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .set_user_pool_tags(Some(created.tags.clone()))
+        .send()
+        .await
+        .unwrap();
+    let live = user_pool::find_owned(&client, &pool.physical_name, &stack)
+        .await
+        .unwrap()
+        .unwrap();
+    let desired_settings = PoolSettings::desired(&pool, &Default::default());
+    assert_eq!(
+        user_pool::diff(&live.settings, &desired_settings),
+        Action::NoOp,
+        "what stack.yaml manages was sent as it is"
+    );
+
+    // A managed setting changes: the password policy's minimum length.
+    let mut longer = pool.clone();
+    longer.password_policy.min_length = 12;
+    user_pool::update(&client, (&stack, &Default::default()), &live, &longer)
+        .await
+        .unwrap();
+    let after = client
+        .describe_user_pool()
+        .user_pool_id(&created.id)
+        .send()
+        .await
+        .unwrap()
+        .user_pool
+        .unwrap();
+    let policy = after.policies().and_then(|p| p.password_policy()).unwrap();
+    assert_eq!(policy.minimum_length(), Some(12), "the change was applied");
+    assert_eq!(policy.temporary_password_validity_days(), 3);
+    assert_eq!(
+        after.lambda_config().and_then(|c| c.pre_sign_up()),
+        Some(trigger),
+        "the trigger survives: {after:#?}"
+    );
+    assert!(
+        after
+            .device_configuration()
+            .is_some_and(|d| d.challenge_required_on_new_device())
+    );
+    assert_eq!(
+        after
+            .user_attribute_update_settings()
+            .map(|s| s.attributes_require_verification_before_update().to_vec()),
+        Some(vec![VerifiedAttributeType::Email])
+    );
+    let invite = after
+        .admin_create_user_config()
+        .and_then(|c| c.invite_message_template());
+    assert_eq!(invite.and_then(|t| t.email_subject()), Some("Welcome"));
+    let template = after.verification_message_template().unwrap();
+    assert_eq!(template.email_subject(), Some("Your code"));
+    assert_eq!(
+        template.default_email_option(),
+        Some(&aws_sdk_cognitoidentityprovider::types::DefaultEmailOptionType::ConfirmWithCode)
+    );
+    user_pool::delete(&client, &stack, &live, &pool)
+        .await
+        .unwrap();
+}

@@ -37,16 +37,18 @@ pub enum Protocol {
     RestXml,
     /// A REST protocol with JSON errors (Lambda, API Gateway, ...).
     RestJson,
+    /// Smithy's RPC v2 CBOR (`/service/<name>/operation/<op>`: CloudWatch).
+    Cbor,
 }
 
 /// What IAM evaluates for a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Needed {
-    /// The signing name (`cognito-idp`), also the action's prefix.
+    /// The signing name (`cognito-idp`; `monitoring` for CloudWatch).
     pub service: String,
     /// The API operation (`AdminGetUser`); empty when it could not be read.
     pub operation: String,
-    /// `service:Operation`.
+    /// `prefix:Operation`, with IAM's prefix for the service (`cloudwatch:PutMetricData`).
     pub action: String,
     /// The ARNs IAM evaluates the action on; empty when they cannot be formed from the request
     /// (then only the action is checked, and the check says so).
@@ -95,6 +97,32 @@ const COGNITO_PUBLIC: &[&str] = &[
     "VerifySoftwareToken",
     "VerifyUserAttribute",
 ];
+
+/// Operations IAM does not authorize, by service: the caller's tokens, an identity pool or the
+/// request itself do (Cognito's public operations, STS's who-am-I and web-identity exchanges).
+const NOT_BY_IAM: &[(&str, &[&str])] = &[
+    ("cognito-idp", COGNITO_PUBLIC),
+    (
+        "cognito-identity",
+        &[
+            "GetId",
+            "GetCredentialsForIdentity",
+            "GetOpenIdToken",
+            "UnlinkIdentity",
+        ],
+    ),
+    (
+        "sts",
+        &[
+            "GetCallerIdentity",
+            "AssumeRoleWithWebIdentity",
+            "AssumeRoleWithSAML",
+        ],
+    ),
+];
+
+/// IAM's action prefix where it is not the signing name.
+const IAM_PREFIX: &[(&str, &str)] = &[("monitoring", "cloudwatch"), ("email", "ses")];
 
 /// The signing name of the JSON protocol's target prefixes an SDK may send unsigned.
 const TARGET_PREFIXES: &[(&str, &str)] = &[
@@ -147,7 +175,14 @@ pub fn needed(request: &Incoming, scope: &Scope) -> Result<Needed, String> {
         ..scope.clone()
     };
     let form = form_body(request);
-    let (protocol, operation, resources) = if let Some(target) = target {
+    let cbor = request
+        .path
+        .strip_prefix("/service/")
+        .and_then(|rest| rest.split_once("/operation/"))
+        .map(|(_, operation)| operation.to_owned());
+    let (protocol, operation, resources) = if let Some(operation) = cbor {
+        (Protocol::Cbor, operation, Vec::new())
+    } else if let Some(target) = target {
         let operation = target.rsplit('.').next().unwrap_or_default().to_owned();
         let body: serde_json::Value =
             serde_json::from_slice(request.body).unwrap_or(serde_json::Value::Null);
@@ -165,12 +200,18 @@ pub fn needed(request: &Incoming, scope: &Scope) -> Result<Needed, String> {
         };
         (protocol, operation, resources)
     };
-    let by_iam = !(service == "cognito-idp" && COGNITO_PUBLIC.contains(&operation.as_str()));
+    let by_iam = !NOT_BY_IAM
+        .iter()
+        .any(|(s, operations)| *s == service && operations.contains(&operation.as_str()));
+    let prefix = IAM_PREFIX
+        .iter()
+        .find(|(signing, _)| *signing == service)
+        .map_or(service.as_str(), |(_, prefix)| prefix);
     Ok(Needed {
         action: if operation.is_empty() {
-            format!("{service}:*")
+            format!("{prefix}:*")
         } else {
-            format!("{service}:{operation}")
+            format!("{prefix}:{operation}")
         },
         service,
         operation,
@@ -243,7 +284,11 @@ fn json_resources(
         "dynamodb" => {
             let table = |name: &str| named(name, |n| arn(scope, "dynamodb", &format!("table/{n}")));
             if let Some(name) = field("TableName") {
-                return vec![table(name)];
+                // A query or scan of an index is authorized on the index.
+                return match field("IndexName") {
+                    Some(index) => vec![format!("{}/index/{index}", table(name))],
+                    None => vec![table(name)],
+                };
             }
             // BatchGetItem, BatchWriteItem: every table the call names.
             body["RequestItems"]
@@ -321,19 +366,43 @@ fn rest(service: &str, request: &Incoming, scope: &Scope) -> (String, Vec<String
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     let query = request.query.unwrap_or_default();
     match (service, request.method, parts.as_slice()) {
-        ("lambda", "POST", [_, "functions", name, "invocations"]) => (
-            "InvokeFunction".to_owned(),
-            vec![named(name, |n| {
-                arn(scope, "lambda", &format!("function:{n}"))
-            })],
-        ),
+        ("lambda", "POST", [_, "functions", name, "invocations"]) => {
+            let function = named(name, |n| arn(scope, "lambda", &format!("function:{n}")));
+            // A version or alias is authorized on the qualified ARN.
+            let qualifier = query
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("Qualifier="));
+            let function = match qualifier {
+                Some(q) => format!("{function}:{q}"),
+                None => function,
+            };
+            ("InvokeFunction".to_owned(), vec![function])
+        }
         ("s3", method, [bucket, key @ ..]) if !bucket.is_empty() => {
             let object = format!("arn:{}:s3:::{bucket}/{}", scope.partition, key.join("/"));
             let bucket_arn = format!("arn:{}:s3:::{bucket}", scope.partition);
+            // Only the plain object and listing calls: a subresource (`?acl`, `?tagging`,
+            // `?uploads`...) or a copy is another action, not read here (not checked).
+            let plain = query
+                .split('&')
+                .filter(|pair| !pair.is_empty())
+                .all(|pair| {
+                    [
+                        "x-id=",
+                        "list-type=",
+                        "prefix=",
+                        "continuation-token=",
+                        "max-keys=",
+                        "delimiter=",
+                        "start-after=",
+                    ]
+                    .iter()
+                    .any(|allowed| pair.starts_with(allowed))
+                });
+            let copy = request.headers.contains_key("x-amz-copy-source");
             match (method, key.is_empty()) {
-                ("GET", true) if query.contains("list-type") || !query.contains('=') => {
-                    ("ListBucket".to_owned(), vec![bucket_arn])
-                }
+                _ if !plain || copy => (String::new(), Vec::new()),
+                ("GET", true) => ("ListBucket".to_owned(), vec![bucket_arn]),
                 ("GET" | "HEAD", false) => ("GetObject".to_owned(), vec![object]),
                 ("PUT", false) => ("PutObject".to_owned(), vec![object]),
                 ("DELETE", false) => ("DeleteObject".to_owned(), vec![object]),

@@ -333,3 +333,71 @@ fn globs_match_as_iam_does() {
     assert!(glob("*", "anything"));
     assert!(glob("a?c", "abc") && !glob("a?c", "ac"));
 }
+
+#[test]
+fn iam_prefixes_public_calls_and_narrower_resources_are_read_as_iam_evaluates_them() {
+    let signed = |service: &str| SIGNED.replace("cognito-idp", service);
+    // CloudWatch signs as `monitoring`, IAM calls it `cloudwatch`; RPC v2 CBOR names the operation
+    // in the path.
+    let metric = read(
+        "POST",
+        "/service/GraniteServiceVersion20100801/operation/PutMetricData",
+        None,
+        &[
+            ("authorization", &signed("monitoring")),
+            ("smithy-protocol", "rpc-v2-cbor"),
+        ],
+        "",
+    );
+    assert_eq!(metric.action, "cloudwatch:PutMetricData");
+    assert_eq!(metric.protocol, Protocol::Cbor);
+    // Who-am-I is no IAM question.
+    let whoami = read(
+        "POST",
+        "/",
+        None,
+        &[
+            ("authorization", &signed("sts")),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
+        "Action=GetCallerIdentity&Version=2011-06-15",
+    );
+    assert!(!whoami.by_iam);
+    assert_eq!(policy(&[]).decide(&whoami), Decision::NotByIam);
+    // A query of an index is authorized on the index; an alias on the qualified function.
+    let query = read(
+        "POST",
+        "/",
+        None,
+        &[
+            ("authorization", &signed("dynamodb")),
+            ("x-amz-target", "DynamoDB_20120810.Query"),
+        ],
+        r#"{"TableName":"t","IndexName":"by-email"}"#,
+    );
+    assert_eq!(
+        query.resources,
+        vec!["arn:aws:dynamodb:eu-west-1:123456789012:table/t/index/by-email"]
+    );
+    let alias = read(
+        "POST",
+        "/2015-03-31/functions/other/invocations",
+        Some("Qualifier=live"),
+        &[("authorization", &signed("lambda"))],
+        "{}",
+    );
+    assert_eq!(
+        alias.resources,
+        vec!["arn:aws:lambda:eu-west-1:123456789012:function:other:live"]
+    );
+    // An S3 subresource is another action: not read, so not checked (never a wrong verdict).
+    let acl = read(
+        "PUT",
+        "/bucket/key",
+        Some("acl"),
+        &[("authorization", &signed("s3"))],
+        "",
+    );
+    assert_eq!(acl.operation, "");
+    assert_eq!(policy(&[]).decide(&acl), Decision::Unchecked);
+}

@@ -297,7 +297,7 @@ pub(super) async fn local_functions(
     only: Option<&str>,
     check: &AwsCheck,
 ) -> anyhow::Result<BTreeMap<String, FunctionSpec>> {
-    let shared_env = shared_environment(ctx, config).await?;
+    let shared_env = shared_environment(ctx, config, check).await?;
     check_architecture(ctx)?;
     let mut specs = BTreeMap::new();
     let mut policies = BTreeMap::new();
@@ -356,28 +356,26 @@ pub(super) async fn local_functions(
     Ok(specs)
 }
 
-/// The environment every function gets, as Lambda sets it, with the caller's credentials.
+/// The environment every function gets, as Lambda sets it, with the session's key pair of
+/// `check` (the caller's credentials stay in the tool, which signs the checked calls with them:
+/// they are loaded here so that a missing or broken profile fails before anything starts).
 async fn shared_environment(
     ctx: &Context,
     config: &aws_config::SdkConfig,
+    check: &AwsCheck,
 ) -> anyhow::Result<Vec<(String, String)>> {
-    let credentials = config
+    config
         .credentials_provider()
-        .context("no AWS credentials are configured: the handlers need them to reach the stack's user pool")?
+        .context("no AWS credentials are configured: the handlers' calls to the stack's user pool are signed with them")?
         .provide_credentials()
         .await
-        .context("failed to load AWS credentials for the handlers")?;
-    let mut shared_env = vec![
+        .context("failed to load AWS credentials for the handlers' calls")?;
+    let (key_id, secret) = check.handler_credentials();
+    let shared_env = vec![
         ("AWS_REGION".to_owned(), ctx.target.region.clone()),
         ("AWS_DEFAULT_REGION".to_owned(), ctx.target.region.clone()),
-        (
-            "AWS_ACCESS_KEY_ID".to_owned(),
-            credentials.access_key_id().to_owned(),
-        ),
-        (
-            "AWS_SECRET_ACCESS_KEY".to_owned(),
-            credentials.secret_access_key().to_owned(),
-        ),
+        ("AWS_ACCESS_KEY_ID".to_owned(), key_id),
+        ("AWS_SECRET_ACCESS_KEY".to_owned(), secret),
         (
             "AWS_LAMBDA_FUNCTION_VERSION".to_owned(),
             "$LATEST".to_owned(),
@@ -394,9 +392,6 @@ async fn shared_environment(
             "/usr/local/bin:/usr/bin/:/bin:/opt/bin".to_owned(),
         ),
     ];
-    if let Some(token) = credentials.session_token() {
-        shared_env.push(("AWS_SESSION_TOKEN".to_owned(), token.to_owned()));
-    }
     Ok(shared_env)
 }
 

@@ -314,6 +314,7 @@ fn a_pool_replacement_is_typed_planned_with_its_clients_and_refused_unless_named
             name: spec.physical_name.clone(),
             tags: tags(&model.stack.name),
             settings,
+            described: None,
         };
         let mut live = Live::default();
         live.pools.insert(
@@ -492,6 +493,7 @@ fn an_untagged_pool_of_the_stacks_name_blocks_and_another_stacks_does_not() {
             name: spec.physical_name.clone(),
             tags,
             settings: PoolSettings::desired(spec, &Default::default()),
+            described: None,
         };
         let mut live = Live::default();
         let id = ResourceId::UserPool {
@@ -533,6 +535,7 @@ fn a_moved_pool_live_under_both_names_is_refused_naming_both() {
             name: name.to_owned(),
             tags: tags(&model.stack.name),
             settings: PoolSettings::desired(spec, &Default::default()),
+            described: None,
         };
         let mut live = Live::default();
         live.pools.insert(

@@ -1,7 +1,8 @@
 //! The stack's `tags:` on one resource. Of the tags a resource carries, the stack manages every
 //! one but AWS's own (`aws:`, which no caller can change) and its ownership tags (`provisioner:`,
-//! set once when the resource is made): a tag stack.yaml does not declare is drift and goes, as
-//! Terraform treats a resource's `tags`, so removing a tag from stack.yaml removes it from AWS.
+//! set once when the resource is made): with `tags:` in stack.yaml, a tag it does not declare is
+//! drift and goes, as Terraform treats a resource's `tags`, so removing a tag from stack.yaml
+//! removes it from AWS. Without `tags:`, a resource's tags are left as they are.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +11,12 @@ pub type Tags = BTreeMap<String, String>;
 fn is_managed(key: &str) -> bool {
     let lower = key.to_lowercase();
     !lower.starts_with("aws:") && !lower.starts_with("provisioner:")
+}
+
+/// The tags a resource should carry: stack.yaml's `tags:`, or without it what it has (tags are
+/// then not managed: nothing is shown, added or removed).
+pub fn desired(declared: Option<&Tags>, live: Option<&Tags>) -> Tags {
+    declared.or(live).cloned().unwrap_or_default()
 }
 
 /// The tags the stack manages among those a resource carries.

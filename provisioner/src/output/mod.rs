@@ -505,12 +505,12 @@ pub fn serve_banner(stack: &str, base_url: &str, routes: &[(String, String, Stri
 }
 
 /// The functions' AWS calls as checked against their roles (when serve stops, after invoke): on
-/// stderr, or as JSON on stdout. Nothing when no function called AWS or was granted anything.
+/// stderr (nothing when no function called AWS or was granted anything), and with `json` as one
+/// JSON line on stdout.
 pub fn aws_calls(summaries: &[crate::access::Summary], json: bool) {
     if json {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{}", serde_json::json!({ "awsCalls": summaries }));
-        return;
     }
     let lines = aws_call_lines(summaries);
     if !lines.is_empty() {
@@ -554,8 +554,13 @@ fn aws_call_lines(summaries: &[crate::access::Summary]) -> Vec<String> {
             ));
         }
         if !summary.granted_never_used.is_empty() {
+            let caveat = if summary.usage.unchecked > 0 {
+                " (but the calls not checked may have used them)"
+            } else {
+                ""
+            };
             parts.push(format!(
-                "granted, never used: {}",
+                "granted, never used{caveat}: {}",
                 summary.granted_never_used.join(", ")
             ));
         }

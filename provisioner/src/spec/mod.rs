@@ -37,6 +37,21 @@ pub const MAX_FILE_BYTES: usize = 1024 * 1024;
 /// The most resources (user pools, app clients, functions, authorizers, routes) one stack declares.
 pub const MAX_RESOURCES: usize = 500;
 
+/// Actions IAM authorizes on no resource type (the Service Authorization Reference lists none for
+/// them): `*` is the only resource they can be granted on.
+pub const RESOURCELESS_ACTIONS: &[&str] = &[
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "xray:GetSamplingStatisticSummaries",
+    "cloudwatch:PutMetricData",
+    "cloudwatch:GetMetricData",
+    "cloudwatch:ListMetrics",
+    "cognito-idp:ListUserPools",
+    "sts:GetCallerIdentity",
+];
+
 /// A stack.yaml checked in full but for its `crate:` paths, which need the cargo workspace:
 /// size, encoding, nesting, duplicate keys, syntax, the schema and every other rule passed.
 /// Callers check before reading the workspace, so a broken file is reported as such even outside a

@@ -51,8 +51,9 @@ pub struct Stack {
     /// `permissionsBoundary:`: the managed policy every role of the stack is bounded by.
     pub permissions_boundary: Option<String>,
     /// `tags:`: on every taggable resource of the stack (pools, roles, log groups, functions, the
-    /// REST API), beside the ownership tags.
-    pub tags: BTreeMap<String, String>,
+    /// REST API and its stage), beside the ownership tags. None (not written): the resources'
+    /// tags are not managed, as a role's boundary is not without `permissionsBoundary:`.
+    pub tags: Option<BTreeMap<String, String>>,
     pub user_pools: BTreeMap<String, UserPool>,
     pub functions: BTreeMap<String, Function>,
     pub api: Option<Api>,
@@ -222,6 +223,9 @@ pub struct UserPool {
     /// Recovery channels, in priority order.
     pub account_recovery: Vec<VerifiedAttribute>,
     pub deletion_protection: bool,
+    /// `caseSensitiveUsernames`: whether `Ada` and `ada` are two users. Immutable on AWS. None
+    /// (not written): false for a new pool, and an existing pool keeps what it has.
+    pub case_sensitive_usernames: Option<bool>,
     pub removal: Removal,
     pub clients: BTreeMap<String, AppClient>,
 }

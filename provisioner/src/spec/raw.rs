@@ -15,9 +15,8 @@ pub struct RawStack {
     pub regions: Option<Vec<String>>,
     /// The managed policy ARN every role the stack creates is bounded by.
     pub permissions_boundary: Option<String>,
-    /// Tags on every taggable resource the stack makes.
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
+    /// Tags on every taggable resource the stack makes (absent: tags are not managed).
+    pub tags: Option<BTreeMap<String, String>>,
     #[serde(default)]
     pub user_pools: BTreeMap<String, RawUserPool>,
     #[serde(default)]
@@ -49,6 +48,7 @@ pub struct RawUserPool {
     pub password_policy: Option<RawPasswordPolicy>,
     pub account_recovery: Option<Vec<String>>,
     pub deletion_protection: Option<bool>,
+    pub case_sensitive_usernames: Option<bool>,
     pub removal: Option<String>,
     #[serde(default)]
     pub clients: BTreeMap<String, RawClient>,

@@ -6,20 +6,20 @@
 
 use super::*;
 
-/// The repository's stack without its `api:` section, with `tags` (YAML lines) at the top.
+/// The repository's stack without its `api:` section, with `tags` (YAML lines) at the top (none
+/// for an empty string).
 pub(crate) fn tagged_stack(tags: &str) -> std::path::PathBuf {
     let api = std::fs::read_to_string(support::repo_root().join("stack.yaml"))
         .unwrap()
         .split_once("\napi:\n")
         .map(|(_, api)| format!("api:\n{api}"))
         .expect("stack.yaml has an api section");
-    support::write_stack(&[
-        (
-            "stack: auth-demo\n",
-            &format!("stack: auth-demo\ntags:\n{tags}"),
-        ),
-        (&api, ""),
-    ])
+    let top = if tags.is_empty() {
+        "stack: auth-demo\n".to_owned()
+    } else {
+        format!("stack: auth-demo\ntags:\n{tags}")
+    };
+    support::write_stack(&[("stack: auth-demo\n", &top), (&api, "")])
 }
 
 /// The stack's tags on each taggable resource (the ownership tags aside), by address.
@@ -201,5 +201,27 @@ async fn every_resource_carries_the_tags_and_a_change_is_applied_in_place() {
     up(&untagged, &stack, &[]);
     assert_eq!(tags_of(&aws, &stack, &pool_id).await, every(&[]));
     diff(&untagged, &stack, 0);
+
+    // Without `tags:`, tags are not managed: one set by someone else stays, and is no drift.
+    aws.iam
+        .tag_role()
+        .role_name(role_name(&stack, "secret"))
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("owner")
+                .value("ops")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let unmanaged = tagged_stack("");
+    diff(&unmanaged, &stack, 0);
+    up(&unmanaged, &stack, &[]);
+    assert_eq!(
+        tags_of(&aws, &stack, &pool_id).await["functions.secret.role"],
+        BTreeMap::from([("owner".to_owned(), "ops".to_owned())])
+    );
     on_emulator(&untagged, &stack, &["down", "--yes", "--delete-data"]);
 }

@@ -182,7 +182,7 @@ pub fn plan(
         environment,
         &model.target.role_arn(&spec.role_name(&model.target.region)),
         &code,
-        &stack.tags,
+        &crate::kinds::tags::desired(stack.tags.as_ref(), found.map(|f| &f.settings.tags)),
     );
     let found = found.cloned();
     let (action, work) = match &found {

@@ -166,14 +166,16 @@ pub fn plan(
             if group.retention_days != Some(retention) {
                 changes.insert(LogGroupChange::Retention);
             }
-            if group.managed_tags() != stack.tags {
+            let tags =
+                crate::kinds::tags::desired(stack.tags.as_ref(), Some(&group.managed_tags()));
+            if group.managed_tags() != tags {
                 changes.insert(LogGroupChange::Tags);
             }
             super::diff_tagged(
                 group.retention_days,
                 retention,
                 &group.managed_tags(),
-                &stack.tags,
+                &tags,
             )
         }
         // Lambda creates the group untagged on a first invocation: a group named after a
@@ -189,14 +191,16 @@ pub fn plan(
             if group.retention_days != Some(retention) {
                 changes.insert(LogGroupChange::Retention);
             }
-            if group.managed_tags() != stack.tags {
+            let tags =
+                crate::kinds::tags::desired(stack.tags.as_ref(), Some(&group.managed_tags()));
+            if group.managed_tags() != tags {
                 changes.insert(LogGroupChange::Tags);
             }
             if let Action::Update { changes: more } = super::diff_tagged(
                 group.retention_days,
                 retention,
                 &group.managed_tags(),
-                &stack.tags,
+                &tags,
             ) {
                 shown.extend(more);
             }
@@ -230,7 +234,13 @@ impl Planned for Node {
         )
         .with_attributes(
             std::iter::once(attribute("retentionDays", &spec.log_retention_days))
-                .chain((!stack.tags.is_empty()).then(|| attribute("tags", &stack.tags)))
+                .chain(
+                    stack
+                        .tags
+                        .as_ref()
+                        .filter(|tags| !tags.is_empty())
+                        .map(|tags| attribute("tags", tags)),
+                )
                 .collect(),
         );
         if self.action == Action::NoOp
@@ -259,9 +269,14 @@ impl Planned for Node {
         let retention = retention_days(&ctx.model(), &self.function);
         let Some(group) = &self.live else {
             // Nothing live: the plan is a create.
-            return super::create(logs, (&ctx.stack.name, &ctx.stack.tags), &name, retention)
-                .await
-                .with_context(|| format!("{address}: creating"));
+            return super::create(
+                logs,
+                (&ctx.stack.name, &ctx.stack.tags.clone().unwrap_or_default()),
+                &name,
+                retention,
+            )
+            .await
+            .with_context(|| format!("{address}: creating"));
         };
         for change in &self.changes {
             match change {
@@ -271,9 +286,16 @@ impl Planned for Node {
                 LogGroupChange::Retention => super::set_retention(logs, &name, retention)
                     .await
                     .with_context(|| format!("{address}: PutRetentionPolicy"))?,
-                LogGroupChange::Tags => super::retag(logs, group, &ctx.stack.tags)
-                    .await
-                    .with_context(|| format!("{address}: tagging"))?,
+                LogGroupChange::Tags => super::retag(
+                    logs,
+                    group,
+                    &crate::kinds::tags::desired(
+                        ctx.stack.tags.as_ref(),
+                        Some(&group.managed_tags()),
+                    ),
+                )
+                .await
+                .with_context(|| format!("{address}: tagging"))?,
             }
         }
         Ok(())

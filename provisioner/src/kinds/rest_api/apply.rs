@@ -74,7 +74,10 @@ async fn retag_one(
     arn: &str,
     live: &crate::kinds::tags::Tags,
 ) -> Result<(), ApiError> {
-    let change = crate::kinds::tags::TagChange::between(live, &parts.desired.tags);
+    let Some(desired) = &parts.desired.tags else {
+        return Ok(());
+    };
+    let change = crate::kinds::tags::TagChange::between(live, desired);
     let name = parts.name;
     if !change.set.is_empty() {
         let _turn = turn(parts.schedule, parts.pacer, Quotas::General, name).await?;
@@ -393,7 +396,7 @@ async fn deploy(parts: &Parts<'_>) -> Result<(), ApiError> {
                 .stage_name(stage)
                 .deployment_id(deployment_id)
                 .set_tags(Some(crate::kinds::tags::with_ownership(
-                    &desired.tags,
+                    &desired.tags.clone().unwrap_or_default(),
                     &[(OWNERSHIP_TAG, parts.stack)],
                 )))
                 .send()

@@ -34,7 +34,7 @@ pub async fn create(
                         .build(),
                 )
                 .set_tags(Some(crate::kinds::tags::with_ownership(
-                    &desired.tags,
+                    &desired.tags.clone().unwrap_or_default(),
                     &[(OWNERSHIP_TAG, stack)],
                 )))
                 .customize()
@@ -75,7 +75,7 @@ pub async fn create(
         methods: BTreeMap::new(),
         authorizers: BTreeMap::new(),
         stage: None,
-        tags: desired.tags.clone(),
+        tags: desired.tags.clone().unwrap_or_default(),
     })
 }
 

@@ -96,8 +96,8 @@ pub struct DesiredApi {
     pub authorizers: BTreeMap<String, AuthorizerSettings>,
     /// Hash of methods and authorizers: what a deployment of this API serves.
     pub shape: String,
-    /// The stack's `tags:`, on the API and its stage.
-    pub tags: Tags,
+    /// The stack's `tags:`, on the API and its stage (None: not managed).
+    pub tags: Option<Tags>,
     /// `arn:<partition>:apigateway:<region>::`: the API's and the stage's ARNs follow.
     pub arn_prefix: String,
 }
@@ -173,7 +173,7 @@ impl DesiredApi {
             functions,
             authorizers,
             shape,
-            tags: Tags::new(),
+            tags: None,
             arn_prefix: format!("arn:{partition}:apigateway:{region}::"),
         }
     }
@@ -272,9 +272,11 @@ pub fn diff(live: Option<&LiveApi>, desired: &DesiredApi) -> ApiChanges {
         None => Action::Create,
         Some(live) => {
             let mut d = crate::plan::Differ::default();
-            d.field("tags", &live.tags, &desired.tags);
-            if let Some(stage) = &live.stage {
-                d.field("stage.tags", &stage.tags, &desired.tags);
+            if let Some(tags) = &desired.tags {
+                d.field("tags", &live.tags, tags);
+                if let Some(stage) = &live.stage {
+                    d.field("stage.tags", &stage.tags, tags);
+                }
             }
             d.action()
         }

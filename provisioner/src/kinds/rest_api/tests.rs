@@ -59,9 +59,9 @@ fn deployed(desired: &DesiredApi) -> LiveApi {
         stage: Some(LiveStage {
             deployment_id: "d1".to_owned(),
             shape: Some(desired.shape.clone()),
-            tags: desired.tags.clone(),
+            tags: desired.tags.clone().unwrap_or_default(),
         }),
-        tags: desired.tags.clone(),
+        tags: desired.tags.clone().unwrap_or_default(),
     }
 }
 
@@ -340,12 +340,12 @@ async fn a_tags_change_tags_and_untags_the_api_and_its_stage_in_place() {
             .collect()
     };
     let before = DesiredApi {
-        tags: tags(&[("team", "identity"), ("cost-center", "42")]),
+        tags: Some(tags(&[("team", "identity"), ("cost-center", "42")])),
         ..api(ROUTES)
     };
     let live = deployed(&before);
     let desired = DesiredApi {
-        tags: tags(&[("team", "platform")]),
+        tags: Some(tags(&[("team", "platform")])),
         ..api(ROUTES)
     };
     let changes = diff(Some(&live), &desired);

@@ -184,6 +184,7 @@ pub fn plan(
     );
     let desired = DesiredApi {
         tags: stack.tags.clone(),
+        // (None: the API's and the stage's tags are not managed.)
         ..desired
     };
     let owned = search.owned.as_ref();

@@ -189,7 +189,10 @@ pub fn plan(
     .map_err(|err| Blocker::unresolved(&address, Unresolved(err.0)))?;
     let desired = RoleSettings::desired(inline, &model.target.partition)
         .bounded_by(stack.permissions_boundary.clone())
-        .tagged(&stack.tags);
+        .tagged(&crate::kinds::tags::desired(
+            stack.tags.as_ref(),
+            found.map(|r| &r.settings.tags),
+        ));
     let region = model.target.region.as_str();
     let name = spec.role_name(region);
     if name.len() > 64 {

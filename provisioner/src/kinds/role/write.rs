@@ -155,11 +155,18 @@ async fn retag(
             .await
             .map_err(aws_error("tag", name))?;
     }
-    if !change.remove.is_empty() {
+    // IAM takes keys without case: a key only renamed in case was just set, not to be removed.
+    let remove: Vec<String> = change
+        .remove
+        .iter()
+        .filter(|key| !change.set.keys().any(|set| set.eq_ignore_ascii_case(key)))
+        .cloned()
+        .collect();
+    if !remove.is_empty() {
         client
             .untag_role()
             .role_name(name)
-            .set_tag_keys(Some(change.remove.clone()))
+            .set_tag_keys(Some(remove))
             .send()
             .await
             .map_err(aws_error("untag", name))?;

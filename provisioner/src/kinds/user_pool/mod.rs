@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::{
     AccountRecoverySettingType, AdminCreateUserConfigType, AttributeDataType,
-    DefaultEmailOptionType, DeletionProtectionType, PasswordPolicyType, RecoveryOptionNameType,
-    RecoveryOptionType, SchemaAttributeType, UserPoolPolicyType, UserPoolType,
-    UsernameAttributeType, VerificationMessageTemplateType, VerifiedAttributeType,
+    DeletionProtectionType, PasswordPolicyType, RecoveryOptionNameType, RecoveryOptionType,
+    SchemaAttributeType, UserPoolPolicyType, UserPoolType, UsernameAttributeType,
+    UsernameConfigurationType, VerifiedAttributeType,
 };
 
 use crate::aws::AwsError;
@@ -31,6 +31,8 @@ pub struct PoolSettings {
     /// In priority order.
     pub account_recovery: Vec<VerifiedAttribute>,
     pub deletion_protection: bool,
+    /// Whether usernames are case sensitive (`UsernameConfiguration`). Immutable on AWS.
+    pub case_sensitive_usernames: bool,
     /// The stack's `tags:` (the ownership tag aside).
     pub tags: crate::kinds::tags::Tags,
 }
@@ -47,6 +49,7 @@ impl PoolSettings {
             attribute("passwordPolicy", &self.password_policy),
             attribute("accountRecovery", &self.account_recovery),
             attribute("deletionProtection", &self.deletion_protection),
+            attribute("caseSensitiveUsernames", &self.case_sensitive_usernames),
         ]
         .into_iter()
         .chain((!self.tags.is_empty()).then(|| attribute("tags", &self.tags)))
@@ -70,6 +73,7 @@ impl PoolSettings {
             password_policy: pool.password_policy.clone(),
             account_recovery: pool.account_recovery.clone(),
             deletion_protection: pool.deletion_protection,
+            case_sensitive_usernames: pool.case_sensitive_usernames.unwrap_or(false),
             tags: tags.clone(),
         }
     }
@@ -151,6 +155,10 @@ impl PoolSettings {
             account_recovery,
             deletion_protection: pool.deletion_protection()
                 == Some(&DeletionProtectionType::Active),
+            // A pool made without a username configuration is case sensitive (AWS's default).
+            case_sensitive_usernames: pool
+                .username_configuration()
+                .is_none_or(|c| c.case_sensitive()),
             tags: crate::kinds::tags::managed(pool.user_pool_tags().into_iter().flatten()),
         }
     }
@@ -173,6 +181,11 @@ pub fn diff_typed(live: &PoolSettings, desired: &PoolSettings) -> (Action, crate
         "requiredAttributes",
         &live.required_attributes,
         &desired.required_attributes,
+    );
+    d.immutable(
+        "caseSensitiveUsernames",
+        &live.case_sensitive_usernames,
+        &desired.case_sensitive_usernames,
     );
     d.field("selfSignUp", &live.self_sign_up, &desired.self_sign_up);
     d.field("autoVerify", &live.auto_verify, &desired.auto_verify);
@@ -205,6 +218,8 @@ pub struct LivePool {
     /// Cognito's estimate of its users (shown before `adopt` takes it over).
     pub estimated_users: i32,
     pub settings: PoolSettings,
+    /// The pool as DescribeUserPool answered (None: not read): what an update keeps.
+    pub described: Option<kept::Described>,
 }
 
 impl LivePool {
@@ -355,9 +370,11 @@ fn live_pool(pool: &UserPoolType, name: &str) -> Result<LivePool, UserPoolError>
         tags: pool.user_pool_tags().cloned().unwrap_or_default(),
         estimated_users: pool.estimated_number_of_users(),
         settings: PoolSettings::live(pool),
+        described: Some(kept::Described(Box::new(pool.clone()))),
     })
 }
 
+pub mod kept;
 mod write;
 pub use write::{create, delete, update, update_to};
 

@@ -10,6 +10,7 @@ fn settings() -> PoolSettings {
         password_policy: PasswordPolicy::default(),
         account_recovery: vec![VerifiedAttribute::Email],
         deletion_protection: true,
+        case_sensitive_usernames: false,
         tags: Default::default(),
     }
 }
@@ -126,6 +127,7 @@ mod replay {
                 ("team".to_owned(), "identity".to_owned()),
             ]),
             settings: PoolSettings::desired(&spec(), &team()),
+            described: None,
         }
     }
 
@@ -415,4 +417,68 @@ async fn a_pool_deleted_between_listing_and_describing_is_absent() {
     let ids: Vec<&str> = found.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(ids, ["us-east-1_there"]);
     assert_eq!((gone.num_calls(), there.num_calls()), (1, 1));
+}
+
+/// Case sensitivity cannot change on AWS: a change is a replacement. Not written in stack.yaml,
+/// a new pool is case insensitive and an existing pool keeps what it has (a pool made before the
+/// setting existed is case sensitive, and is not planned for replacement for it).
+#[test]
+fn case_sensitive_usernames_is_immutable_and_kept_when_not_written() {
+    assert!(matches!(
+        diff(
+            &PoolSettings {
+                case_sensitive_usernames: true,
+                ..settings()
+            },
+            &settings()
+        ),
+        Action::Replace { changes } if changes[0].field == "caseSensitiveUsernames" && changes[0].forces_replacement
+    ));
+    let mut stack = crate::spec::testing::repo_stack();
+    let target = crate::aws::Target {
+        region: "us-east-1".to_owned(),
+        account: "123456789012".to_owned(),
+        partition: "aws".to_owned(),
+        caller: "arn:aws:iam::123456789012:user/ci".to_owned(),
+    };
+    let code = std::collections::BTreeMap::new();
+    let spec = stack.user_pools["users"].clone();
+    assert_eq!(spec.case_sensitive_usernames, None);
+    assert!(!PoolSettings::desired(&spec, &Default::default()).case_sensitive_usernames);
+    let old = LivePool {
+        estimated_users: 3,
+        id: "us-east-1_old".to_owned(),
+        arn: "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_old".to_owned(),
+        name: spec.physical_name.clone(),
+        tags: HashMap::from([(OWNERSHIP_TAG.to_owned(), stack.name.clone())]),
+        settings: PoolSettings {
+            case_sensitive_usernames: true,
+            ..PoolSettings::desired(&spec, &Default::default())
+        },
+        described: None,
+    };
+    let search = super::unit::PoolSearch {
+        owned: Some(old),
+        ..Default::default()
+    };
+    let plan = |stack: &crate::spec::Stack| {
+        let model = crate::base::Model {
+            stack,
+            target: &target,
+            code: &code,
+        };
+        super::unit::plan(&model, Some(&search), "users")
+            .expect("a plan")
+            .action
+    };
+    assert_eq!(plan(&stack), Action::NoOp, "not written: kept");
+    stack
+        .user_pools
+        .get_mut("users")
+        .unwrap()
+        .case_sensitive_usernames = Some(false);
+    assert!(
+        matches!(plan(&stack), Action::Replace { .. }),
+        "written: a replacement"
+    );
 }

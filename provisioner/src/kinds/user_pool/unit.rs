@@ -291,10 +291,15 @@ pub fn plan(model: &Model, search: Option<&PoolSearch>, name: &str) -> Result<No
         }
         None => (Action::Create, PoolChange::Create),
         Some(found) => {
-            let (action, whole) = super::diff_typed(
-                &found.settings,
-                &PoolSettings::desired(spec, &model.stack.tags),
-            );
+            let tags =
+                crate::kinds::tags::desired(model.stack.tags.as_ref(), Some(&found.settings.tags));
+            let mut desired = PoolSettings::desired(spec, &tags);
+            if spec.case_sensitive_usernames.is_none() {
+                // Not written: an existing pool keeps what it has (one made before the setting
+                // existed is case sensitive, and cannot change without a replacement).
+                desired.case_sensitive_usernames = found.settings.case_sensitive_usernames;
+            }
+            let (action, whole) = super::diff_typed(&found.settings, &desired);
             let change = match whole {
                 Whole::InSync => PoolChange::None,
                 Whole::Update => PoolChange::Update(found),
@@ -327,7 +332,9 @@ impl Planned for Node {
             physical,
             self.action.clone(),
         )
-        .with_attributes(PoolSettings::desired(spec, &model.stack.tags).attributes());
+        .with_attributes(
+            PoolSettings::desired(spec, &model.stack.tags.clone().unwrap_or_default()).attributes(),
+        );
         if let Action::Replace { .. } = self.action {
             entry = entry.with_note(format!(
                 "replacing the pool deletes every user in it; `up` refuses unless run with `--allow-replace userPools.{}`",
@@ -372,9 +379,20 @@ impl Planned for Node {
         let created = match &self.change {
             PoolChange::None => None,
             PoolChange::Update(live) => {
-                super::update(cognito, (&stack.name, &stack.tags), live, spec)
-                    .await
-                    .with_context(|| format!("{address}: UpdateUserPool"))?;
+                super::update(
+                    cognito,
+                    (
+                        &stack.name,
+                        &crate::kinds::tags::desired(
+                            stack.tags.as_ref(),
+                            Some(&live.settings.tags),
+                        ),
+                    ),
+                    live,
+                    spec,
+                )
+                .await
+                .with_context(|| format!("{address}: UpdateUserPool"))?;
                 None
             }
             PoolChange::Replace(live) => {
@@ -382,15 +400,23 @@ impl Planned for Node {
                     .await
                     .with_context(|| format!("{address}: replacing (DeleteUserPool)"))?;
                 Some(
-                    super::create(cognito, (&stack.name, &stack.tags), spec)
-                        .await
-                        .with_context(|| format!("{address}: replacing (CreateUserPool)"))?,
+                    super::create(
+                        cognito,
+                        (&stack.name, &stack.tags.clone().unwrap_or_default()),
+                        spec,
+                    )
+                    .await
+                    .with_context(|| format!("{address}: replacing (CreateUserPool)"))?,
                 )
             }
             PoolChange::Create => Some(
-                super::create(cognito, (&stack.name, &stack.tags), spec)
-                    .await
-                    .with_context(|| format!("{address}: CreateUserPool"))?,
+                super::create(
+                    cognito,
+                    (&stack.name, &stack.tags.clone().unwrap_or_default()),
+                    spec,
+                )
+                .await
+                .with_context(|| format!("{address}: CreateUserPool"))?,
             ),
         };
         if let Some(created) = created {

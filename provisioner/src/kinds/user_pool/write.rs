@@ -30,7 +30,8 @@ pub async fn create(
             .deletion_protection(deletion_protection(&settings))
             .admin_create_user_config(admin_create_user_config(&settings))
             .account_recovery_setting(account_recovery(&settings))
-            .verification_message_template(confirm_with_code());
+            .verification_message_template(kept::verification_message_template(None))
+            .set_username_configuration(username_configuration(&settings));
         for attribute in &settings.auto_verify {
             request = request.auto_verified_attributes(verified_attribute(*attribute));
         }
@@ -106,15 +107,18 @@ pub async fn update_to(
     let settings = settings.clone();
     // The stack's tags and its ownership tag: UpdateUserPool sets the pool's tags to these.
     let tags = crate::kinds::tags::with_ownership(&settings.tags, &[(OWNERSHIP_TAG, stack)]);
-    let mut request = client
-        .update_user_pool()
+    let described = live.described.as_ref();
+    let mut request = kept::keep(client.update_user_pool(), described)
         .user_pool_id(&live.id)
         .set_user_pool_tags(Some(tags))
-        .policies(policies(&settings))
+        .policies(kept::policies(policies(&settings), described))
         .deletion_protection(deletion_protection(&settings))
-        .admin_create_user_config(admin_create_user_config(&settings))
+        .admin_create_user_config(kept::admin_create_user_config(
+            admin_create_user_config(&settings),
+            described,
+        ))
         .account_recovery_setting(account_recovery(&settings))
-        .verification_message_template(confirm_with_code());
+        .verification_message_template(kept::verification_message_template(described));
     for attribute in &settings.auto_verify {
         request = request.auto_verified_attributes(verified_attribute(*attribute));
     }
@@ -190,6 +194,15 @@ fn policies(settings: &PoolSettings) -> UserPoolPolicyType {
         .build()
 }
 
+/// Whether `Ada` and `ada` are two users: set once, when the pool is made.
+fn username_configuration(settings: &PoolSettings) -> Option<UsernameConfigurationType> {
+    // `case_sensitive` is the builder's one required field, and it is given.
+    UsernameConfigurationType::builder()
+        .case_sensitive(settings.case_sensitive_usernames)
+        .build()
+        .ok()
+}
+
 fn deletion_protection(settings: &PoolSettings) -> DeletionProtectionType {
     if settings.deletion_protection {
         DeletionProtectionType::Active
@@ -223,13 +236,6 @@ fn account_recovery(settings: &PoolSettings) -> AccountRecoverySettingType {
         .collect();
     AccountRecoverySettingType::builder()
         .set_recovery_mechanisms(Some(mechanisms))
-        .build()
-}
-
-/// Sign-ups are confirmed with a code sent by email, as the tutorial's /confirm route expects.
-fn confirm_with_code() -> VerificationMessageTemplateType {
-    VerificationMessageTemplateType::builder()
-        .default_email_option(DefaultEmailOptionType::ConfirmWithCode)
         .build()
 }
 

@@ -24,22 +24,24 @@ pub(super) struct Session {
     pub(super) credentials: Option<SharedCredentialsProvider>,
 }
 
-/// Where a call of `service` goes: the emulator, or the service's endpoint in `region`.
-pub(super) fn destination(session: &Session, service: &str, region: &str) -> String {
+/// Where a call of `service` goes: the emulator, or the service's endpoint in `region` (the
+/// host is the signing name but for the services below).
+pub(super) fn destination(session: &Session, service: &str, region: &str, path: &str) -> String {
     if let Some(emulator) = &session.emulator {
         return emulator.trim_end_matches('/').to_owned();
     }
-    // The few services whose host is not their signing name.
+    let suffix = crate::regions::dns_suffix(region);
     let host = match service {
+        // IAM's one endpoint in the commercial partition.
+        "iam" if suffix == "amazonaws.com" && !region.starts_with("us-gov-") => {
+            return "https://iam.amazonaws.com".to_owned();
+        }
         "ses" => "email",
-        "monitoring" => "monitoring",
-        "execute-api" => "execute-api",
+        // Bedrock's runtime signs as `bedrock`; its calls are under `/model/`.
+        "bedrock" if path.starts_with("/model/") => "bedrock-runtime",
         other => other,
     };
-    format!(
-        "https://{host}.{region}.{}",
-        crate::regions::dns_suffix(region)
-    )
+    format!("https://{host}.{region}.{suffix}")
 }
 
 /// Sends the call on (signed again with the caller's credentials when the SDK signed it) and
@@ -75,9 +77,13 @@ async fn send(
                 .unwrap_or_else(|| session.scope.region.clone()),
             n.signed,
         ),
-        None => anyhow::bail!("a call that names no service cannot be sent on"),
+        // The emulator answers every service at one endpoint.
+        None if session.emulator.is_some() => (String::new(), session.scope.region.clone(), false),
+        None => anyhow::bail!(
+            "the call names no service the tool knows, so it cannot tell which AWS endpoint it is for"
+        ),
     };
-    let base = destination(session, &service, &region);
+    let base = destination(session, &service, &region, parts.uri.path());
     let path_and_query = parts
         .uri
         .path_and_query()
@@ -103,11 +109,18 @@ async fn send(
     headers.push(("host".to_owned(), host));
     if signed {
         let credentials = inner.credentials(session).await?;
+        let payload = parts
+            .headers
+            .get("x-amz-content-sha256")
+            .and_then(|v| v.to_str().ok());
         headers.extend(sign(
-            &parts.method,
-            &url,
-            &headers,
-            &body,
+            &Signable {
+                method: &parts.method,
+                url: &url,
+                headers: &headers,
+                body: &body,
+                payload,
+            },
             &credentials,
             &service,
             &region,
@@ -144,24 +157,46 @@ async fn send(
         .context("an answer that cannot be passed on")
 }
 
-/// SigV4 headers for the request as it will be sent.
+/// A request as it will be sent on.
+pub(super) struct Signable<'a> {
+    pub method: &'a http::Method,
+    pub url: &'a str,
+    pub headers: &'a [(String, String)],
+    pub body: &'a [u8],
+    /// The SDK's `x-amz-content-sha256` (S3's `UNSIGNED-PAYLOAD` or `STREAMING-...`), kept.
+    pub payload: Option<&'a str>,
+}
+
+/// SigV4 headers for the request as it will be sent (S3's rules for S3: the path encoded once
+/// and not normalized, the payload's hash in `x-amz-content-sha256`).
 pub(super) fn sign(
-    method: &http::Method,
-    url: &str,
-    headers: &[(String, String)],
-    body: &[u8],
+    request: &Signable,
     credentials: &Credentials,
     service: &str,
     region: &str,
 ) -> anyhow::Result<Vec<(String, String)>> {
     use aws_sigv4::http_request::{
-        PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings, sign,
+        PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
+        UriPathNormalizationMode, sign,
     };
     let identity = credentials.clone().into();
     let mut settings = SigningSettings::default();
     if service == "s3" {
         settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
     }
+    let body = match request.payload {
+        // Chunks signed one by one with the handler's key cannot be signed again.
+        Some(payload) if payload.starts_with("STREAMING-AWS4-HMAC-SHA256") => anyhow::bail!(
+            "a streaming upload with signed chunks cannot be signed again (send it with `UNSIGNED-PAYLOAD` or a computed checksum)"
+        ),
+        Some(payload) => {
+            settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+            SignableBody::Precomputed(payload.to_owned())
+        }
+        None => SignableBody::Bytes(request.body),
+    };
     let params = aws_sigv4::sign::v4::SigningParams::builder()
         .identity(&identity)
         .region(region)
@@ -172,10 +207,13 @@ pub(super) fn sign(
         .context("failed to sign the call")?
         .into();
     let signable = SignableRequest::new(
-        method.as_str(),
-        url,
-        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        SignableBody::Bytes(body),
+        request.method.as_str(),
+        request.url,
+        request
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+        body,
     )
     .context("failed to sign the call")?;
     let (instructions, _) = sign(signable, &params)

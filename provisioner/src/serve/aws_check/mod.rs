@@ -6,6 +6,11 @@
 //! statement to add; any other is forwarded, re-signed with the caller's credentials, to the
 //! emulator the stack lives in or to the service's regional endpoint on AWS. What each function
 //! used is kept for the summary when the session ends.
+//!
+//! The handlers never hold the caller's credentials: they get a key pair made for the session, and
+//! only requests signed with it and addressed to the endpoint itself (not a name a web page could
+//! point at 127.0.0.1) are signed again with the caller's. Unsigned calls (Cognito's public
+//! operations) go on unsigned.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -52,6 +57,8 @@ pub struct AwsCheck {
 }
 
 struct Inner {
+    /// The key pair the handlers sign with (made for this session; worth nothing at AWS).
+    handler_key: (String, String),
     /// Where the calls go, and as whom: set with the roles.
     session: RwLock<Option<Session>>,
     cached: tokio::sync::Mutex<Option<Credentials>>,
@@ -72,12 +79,20 @@ impl AwsCheck {
     pub fn new() -> AwsCheck {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            // A redirect would be sent on without a signature: the handler's SDK follows it.
+            .max_redirects(0)
             .timeout_connect(Some(Duration::from_secs(10)))
             .timeout_recv_response(Some(Duration::from_secs(900)))
             .build()
             .new_agent();
+        let random = || uuid::Uuid::new_v4().simple().to_string().to_uppercase();
+        let handler_key = (
+            format!("PRVLOCAL{}", &random()[..12]),
+            format!("{}{}", random(), random()),
+        );
         AwsCheck {
             inner: Arc::new(Inner {
+                handler_key,
                 session: RwLock::new(None),
                 cached: tokio::sync::Mutex::new(None),
                 policies: RwLock::new(BTreeMap::new()),
@@ -123,6 +138,11 @@ impl AwsCheck {
             .unwrap_or_else(|e| e.into_inner()) = references;
     }
 
+    /// The key pair the handlers sign with: (access key id, secret access key).
+    pub fn handler_credentials(&self) -> (String, String) {
+        self.inner.handler_key.clone()
+    }
+
     /// `function`'s endpoint URL, listening from the first time it is asked for.
     pub async fn endpoint(&self, function: &str) -> anyhow::Result<String> {
         if let Some((url, _)) = self.listeners().get(function) {
@@ -131,14 +151,15 @@ impl AwsCheck {
         let listener = TcpListener::bind(("127.0.0.1", 0))
             .await
             .context("failed to listen on 127.0.0.1 for the functions' AWS calls")?;
-        let url = format!("http://{}", listener.local_addr()?);
+        let host = listener.local_addr()?.to_string();
+        let url = format!("http://{host}");
         let inner = self.inner.clone();
         let name = function.to_owned();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (inner, name) = (inner.clone(), name.clone());
+                let (inner, name, host) = (inner.clone(), name.clone(), host.clone());
                 super::spawn_http1(stream, move |request| {
-                    answer(inner.clone(), name.clone(), request)
+                    answer(inner.clone(), name.clone(), host.clone(), request)
                 });
             }
         });
@@ -185,13 +206,52 @@ impl Drop for AwsCheck {
     }
 }
 
+/// Why a request is not one of the handler's: addressed elsewhere (a web page's name for
+/// 127.0.0.1), signed with another key, or presigned (a URL cannot be signed again).
+fn stranger(inner: &Inner, host: &str, parts: &http::request::Parts) -> Option<&'static str> {
+    let header = |name: http::header::HeaderName| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    };
+    if header(http::header::HOST) != host {
+        return Some("it is addressed to another host");
+    }
+    if parts
+        .uri
+        .query()
+        .is_some_and(|q| q.contains("X-Amz-Credential="))
+    {
+        return Some("a presigned request cannot be signed again");
+    }
+    let authorization = header(http::header::AUTHORIZATION);
+    let key = authorization
+        .split([' ', ','])
+        .find_map(|part| part.trim().strip_prefix("Credential="))
+        .and_then(|credential| credential.split('/').next());
+    match key {
+        None if authorization.is_empty() => None,
+        Some(key) if key == inner.handler_key.0 => None,
+        _ => Some("it is not signed with the session's key"),
+    }
+}
+
 /// Decides one call of `function`, then refuses it or forwards it.
 async fn answer(
     inner: Arc<Inner>,
     function: String,
+    host: String,
     request: http::Request<hyper::body::Incoming>,
 ) -> Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
+    if let Some(why) = stranger(&inner, &host, &parts) {
+        output::status(&format!(
+            "{function}: a request to its AWS endpoint was refused: {why}"
+        ));
+        return plain(StatusCode::FORBIDDEN, why);
+    }
     let Ok(body) = Limited::new(body, MAX_REQUEST_BYTES).collect().await else {
         return plain(StatusCode::PAYLOAD_TOO_LARGE, "the request is too large");
     };
@@ -215,7 +275,7 @@ async fn answer(
         Ok(needed) => needed,
         Err(what) => {
             output::status(&format!(
-                "{function}: AWS call not checked: {what} (the tool cannot tell which IAM action it needs); forwarded"
+                "{function}: AWS call not checked: {what} (the tool cannot tell which IAM action it needs)"
             ));
             inner.record(&function, None);
             return forward(&inner, &session, &parts, body, None).await;
@@ -286,6 +346,13 @@ fn refusal_log(
     references: &BTreeMap<String, String>,
 ) -> String {
     let function = &policy.function;
+    if resource == "*" && crate::spec::RESOURCELESS_ACTIONS.contains(&needed.action.as_str()) {
+        return format!(
+            "{function}: refused here as AWS would: {} (no statement of function `{function}`'s role grants it; IAM authorizes it on no resource)\n  {}",
+            needed.action,
+            access::statement_to_add(function, &needed.action, "*", references)
+        );
+    }
     if resource == "*" {
         return format!(
             "{function}: refused here as AWS would: {} (no statement of function `{function}`'s role grants it)\n  {}\n      (name the resource: the tool could not tell it from the call)",
@@ -319,10 +386,26 @@ fn refusal(needed: &Needed, message: &str) -> Response<Full<Bytes>> {
             StatusCode::FORBIDDEN,
             "text/xml",
             format!(
-                "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>{}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
+                "<ErrorResponse><Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
+                // SNS names it its own way.
+                if needed.service == "sns" {
+                    "AuthorizationError"
+                } else {
+                    "AccessDenied"
+                },
                 xml_escape(message)
             ),
         ),
+        Protocol::Cbor => {
+            let body = cbor_error("AccessDeniedException", message);
+            return Response::builder()
+                .status(StatusCode::BAD_REQUEST)
+                .header("content-type", "application/cbor")
+                .header("smithy-protocol", "rpc-v2-cbor")
+                .header("x-amzn-requestid", request_id)
+                .body(Full::new(Bytes::from(body)))
+                .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())));
+        }
         Protocol::RestXml => (
             StatusCode::FORBIDDEN,
             "application/xml",
@@ -339,6 +422,33 @@ fn refusal(needed: &Needed, message: &str) -> Response<Full<Bytes>> {
         .header("x-amzn-requestid", request_id)
         .body(Full::new(Bytes::from(body)))
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+/// A CBOR map `{"__type": code, "message": message}`: the error body of Smithy's RPC v2 CBOR.
+fn cbor_error(code: &str, message: &str) -> Vec<u8> {
+    fn text(out: &mut Vec<u8>, s: &str) {
+        let len = s.len();
+        match u32::try_from(len) {
+            Ok(n) if n < 24 => out.push(0x60 | n as u8),
+            Ok(n) if n < 256 => out.extend([0x78, n as u8]),
+            Ok(n) if n < 65536 => {
+                out.push(0x79);
+                out.extend((n as u16).to_be_bytes());
+            }
+            Ok(n) => {
+                out.push(0x7a);
+                out.extend(n.to_be_bytes());
+            }
+            Err(_) => out.push(0x60),
+        }
+        out.extend(s.as_bytes());
+    }
+    let mut out = vec![0xa2];
+    text(&mut out, "__type");
+    text(&mut out, code);
+    text(&mut out, "message");
+    text(&mut out, message);
+    out
 }
 
 fn xml_escape(text: &str) -> String {

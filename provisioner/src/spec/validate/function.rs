@@ -332,21 +332,6 @@ fn check_action(c: &mut Checker, at: &[String], action: &str) {
     }
 }
 
-/// Actions IAM authorizes on no resource type (the Service Authorization Reference lists none for
-/// them): `*` is the only resource they can be granted on.
-const RESOURCELESS: &[&str] = &[
-    "xray:PutTraceSegments",
-    "xray:PutTelemetryRecords",
-    "xray:GetSamplingRules",
-    "xray:GetSamplingTargets",
-    "xray:GetSamplingStatisticSummaries",
-    "cloudwatch:PutMetricData",
-    "cloudwatch:GetMetricData",
-    "cloudwatch:ListMetrics",
-    "cognito-idp:ListUserPools",
-    "sts:GetCallerIdentity",
-];
-
 fn check_resource(
     c: &mut Checker,
     at: &[String],
@@ -359,7 +344,7 @@ fn check_resource(
     let scoped: Vec<&str> = actions
         .iter()
         .copied()
-        .filter(|a| !RESOURCELESS.contains(a))
+        .filter(|a| !crate::spec::RESOURCELESS_ACTIONS.contains(a))
         .collect();
     if resource.trim() == "*" && !scoped.is_empty() {
         let hint = if scoped.len() < actions.len() {

@@ -280,7 +280,7 @@ pub(super) fn validate(
     let accounts = accounts(c, raw.accounts.as_deref());
     let regions = regions(c, raw.regions.as_deref());
     let permissions_boundary = permissions_boundary(c, raw.permissions_boundary.as_deref());
-    let tags = tags::tags(c, &raw.tags);
+    let tags = raw.tags.as_ref().map(|raw| tags::tags(c, raw));
     let mut stack = Stack {
         name: stack_name.to_owned(),
         environment: env.map(str::to_owned),

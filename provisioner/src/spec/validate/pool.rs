@@ -70,6 +70,7 @@ pub(super) fn user_pool(c: &mut Checker, stack: &str, name: &str, raw: &RawUserP
         password_policy,
         account_recovery,
         deletion_protection: raw.deletion_protection.unwrap_or(true),
+        case_sensitive_usernames: raw.case_sensitive_usernames,
         removal,
         clients,
     }

@@ -10,8 +10,9 @@ use super::{Checker, path};
 
 const MAX_TAGS: usize = 48;
 
+/// Letters, digits, spaces (not tabs or line breaks) and `_ . : / = + - @`.
 fn allowed(c: char) -> bool {
-    c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c)
+    c.is_alphanumeric() || (c.is_whitespace() && !c.is_control()) || "_.:/=+-@".contains(c)
 }
 
 pub(super) fn tags(c: &mut Checker, raw: &BTreeMap<String, String>) -> BTreeMap<String, String> {
@@ -25,8 +26,19 @@ pub(super) fn tags(c: &mut Checker, raw: &BTreeMap<String, String>) -> BTreeMap<
             "keep the tags your organization requires and drop the others",
         );
     }
+    let mut seen: BTreeMap<String, &String> = BTreeMap::new();
     for (key, value) in raw {
         let at = path(&["tags", key]);
+        // IAM compares tag keys without case: `Team` and `team` are one key on a role.
+        if let Some(first) = seen.insert(key.to_lowercase(), key) {
+            c.key_error(
+                &at,
+                format!(
+                    "tag keys `{first}` and `{key}` differ only in case; IAM takes them as one key"
+                ),
+                Some("keep one of them".to_owned()),
+            );
+        }
         let lower = key.to_lowercase();
         if key.is_empty() || key.chars().count() > 128 {
             c.key_error(

@@ -559,6 +559,12 @@ fn tags_are_checked_as_aws_takes_them() {
         "{}",
         check(&tagged(&long))
     );
+    let said = check(&tagged("  Team: a\n  team: b\n  tab: \"a\\tb\"\n"));
+    assert!(
+        said.contains("tag keys `Team` and `team` differ only in case; IAM takes them as one key")
+            && said.contains("tag `tab`'s value has `\t`, which AWS does not take in tags"),
+        "{said}"
+    );
     let many: String = (0..49).map(|i| format!("  k{i}: v\n")).collect();
     assert!(
         check(&tagged(&many)).contains("49 tags; a resource takes at most 48"),
