@@ -232,8 +232,33 @@ fn role_not_yet_assumable<E: ProvideErrorMetadata>(err: &E) -> bool {
             .is_some_and(|m| m.contains("cannot be assumed by Lambda"))
 }
 
+/// Calls waiting for a role to propagate, in this process: they share Lambda's control-plane
+/// rate (15 requests per second for the account), so each waits longer the more there are.
+static PROPAGATION_WAITERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// Told when one of them went through: IAM has propagated the run's roles made about then, so the
+/// others try again at once.
+static PROPAGATED: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+/// How long a call waits before trying again while `waiters` calls wait: a refused CreateFunction
+/// costs nothing, so at a short, even interval (IAM takes seconds; a doubling backoff overshoots
+/// it by as much), all of them together at most 10 a second, within Lambda's 15.
+fn propagation_interval(waiters: usize) -> Duration {
+    let waiters = u32::try_from(waiters.max(1)).unwrap_or(u32::MAX);
+    Duration::from_millis(500).max(Duration::from_millis(100).saturating_mul(waiters))
+}
+
+/// Leaves the count of waiting calls when it ends, however it ends.
+struct Waiter;
+
+impl Drop for Waiter {
+    fn drop(&mut self) {
+        PROPAGATION_WAITERS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Runs `call` until it succeeds, fails with another error, or `limit` has passed since the first
-/// try, backing off from 0.5 s to 10 s between tries while the role is not yet assumable.
+/// try, trying again at [`propagation_interval`] (or at once when another call's role went
+/// through) while the role is not yet assumable.
 async fn retry_while_role_propagates<T, E, F, Fut>(
     limit: Duration,
     waiting: &mut Waiting<'_>,
@@ -244,16 +269,29 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, E>>,
 {
+    use std::sync::atomic::Ordering;
     let started = tokio::time::Instant::now();
-    let mut backoff = Duration::from_millis(500);
+    let mut waiter = None;
     loop {
         match call().await {
             Err(err) if role_not_yet_assumable(&err) && started.elapsed() < limit => {
+                if waiter.is_none() {
+                    PROPAGATION_WAITERS.fetch_add(1, Ordering::Relaxed);
+                    waiter = Some(Waiter);
+                }
                 waiting.tick("IAM to let Lambda assume its new role (propagation)");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(10));
+                let interval = propagation_interval(PROPAGATION_WAITERS.load(Ordering::Relaxed));
+                tokio::select! {
+                    () = tokio::time::sleep(interval) => {}
+                    () = PROPAGATED.notified() => {}
+                }
             }
-            result => return result,
+            result => {
+                if waiter.is_some() && result.is_ok() {
+                    PROPAGATED.notify_waiters();
+                }
+                return result;
+            }
         }
     }
 }

@@ -318,3 +318,35 @@ async fn a_failed_last_update_is_repaired_by_the_next_update() {
         "Lambda function `f` is in a failed update: The role cannot be assumed"
     );
 }
+
+/// A role that becomes assumable 4 s after the first try: the call goes through within half a
+/// second of it (a doubling backoff tried at 4.25 s, then 8.28 s), and the interval grows with the
+/// calls waiting so that all of them stay within Lambda's rate.
+#[tokio::test(start_paused = true)]
+async fn a_refused_create_is_tried_again_at_a_short_even_interval() {
+    use aws_smithy_types::error::ErrorMetadata;
+    let started = tokio::time::Instant::now();
+    let attempts = std::sync::Mutex::new(Vec::new());
+    let mut waiting = Waiting::new(&crate::progress::Silent, "f", None);
+    let result: Result<(), ErrorMetadata> =
+        retry_while_role_propagates(Duration::from_secs(120), &mut waiting, || {
+            let at = started.elapsed();
+            attempts.lock().unwrap().push(at);
+            async move {
+                if at < Duration::from_secs(4) {
+                    Err(ErrorMetadata::builder()
+                        .code("InvalidParameterValueException")
+                        .message("The role defined for the function cannot be assumed by Lambda.")
+                        .build())
+                } else {
+                    Ok(())
+                }
+            }
+        })
+        .await;
+    assert!(result.is_ok());
+    let last = *attempts.lock().unwrap().last().unwrap();
+    assert!(last <= Duration::from_millis(4500), "{last:?}");
+    assert_eq!(propagation_interval(1), Duration::from_millis(500));
+    assert_eq!(propagation_interval(50), Duration::from_secs(5));
+}
