@@ -29,7 +29,7 @@ fn profile_files() -> (PathBuf, PathBuf) {
     .unwrap();
     std::fs::write(
         &credentials,
-        "[first]\naws_access_key_id = AKIAFIRSTPROFILE0000\naws_secret_access_key = first-secret\n\n[second]\naws_access_key_id = AKIASECONDPROFILE000\naws_secret_access_key = second-secret\n\n[process]\ncredential_process = echo '{\"Version\": 1, \"AccessKeyId\": \"AKIAPROCESSPROFILE00\", \"SecretAccessKey\": \"process-secret\"}'\n\n[broken]\ncredential_process = false\n",
+        "[first]\naws_access_key_id = AKIAFIRSTPROFILE0000\naws_secret_access_key = first-secret\n\n[second]\naws_access_key_id = AKIASECONDPROFILE000\naws_secret_access_key = second-secret\n\n[process]\ncredential_process = echo '{\"Version\": 1, \"AccessKeyId\": \"AKIAPROCESSPROFILE00\", \"SecretAccessKey\": \"process-secret\"}'\n\n[broken]\ncredential_process = false\n\n[slow]\ncredential_process = sleep 4 && echo '{\"Version\": 1, \"AccessKeyId\": \"AKIASLOWPROCESS00000\", \"SecretAccessKey\": \"slow-secret\"}'\n",
     )
     .unwrap();
     (config, credentials)
@@ -72,6 +72,9 @@ fn an_explicit_profile_wins_over_environment_credentials() {
     assert_eq!(signed_with(Some("first")), ["AKIAFIRSTPROFILE0000"]);
     // Profiles that get credentials elsewhere keep working through aws-config.
     assert_eq!(signed_with(Some("process")), ["AKIAPROCESSPROFILE00"]);
+    // A `credential_process` slower than the first call's network bound (3 s an attempt): loaded
+    // first, on its own bound, then the call is made with it.
+    assert_eq!(signed_with(Some("slow")), ["AKIASLOWPROCESS00000"]);
     // A profile whose credentials cannot be loaded says so; it is not a network problem.
     let aws = Recorder::start();
     let mut command = support::provisioner();

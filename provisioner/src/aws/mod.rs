@@ -290,6 +290,10 @@ pub enum TargetError {
         "could not load AWS credentials: {0}\n\nhint: pass `--profile`, set `AWS_PROFILE`, or set `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`; for SSO profiles, `aws sso login` first"
     )]
     NoCredentials(String),
+    #[error(
+        "loading AWS credentials from {from} took over {seconds} s\n\nhint: a `credential_process` (aws-vault, granted) may be waiting for input, an SSO session may need `aws sso login`, or instance metadata may not be reachable from here"
+    )]
+    CredentialsTimeout { from: String, seconds: u64 },
     #[error("sts:GetCallerIdentity failed at {endpoint}")]
     Identity {
         endpoint: String,
@@ -298,6 +302,36 @@ pub enum TargetError {
     },
     #[error("sts:GetCallerIdentity answered without {0}")]
     Incomplete(&'static str),
+}
+
+/// How long loading the credentials may take: a `credential_process` may ask for an MFA code, an
+/// SSO profile may refresh its token. Outside the first call's short bound, which is for the
+/// network.
+const CREDENTIALS_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Loads the caller's credentials, bounded on their own, naming where they come from when they
+/// cannot be had.
+async fn load_credentials(
+    config: &SdkConfig,
+) -> Result<aws_credential_types::Credentials, TargetError> {
+    use aws_credential_types::provider::ProvideCredentials as _;
+    let Some(provider) = config.credentials_provider() else {
+        return Err(TargetError::NoCredentials(
+            "no credentials provider is configured".to_owned(),
+        ));
+    };
+    let source = match std::env::var("AWS_PROFILE") {
+        Ok(profile) if !profile.is_empty() => format!("profile `{profile}`"),
+        _ => "the default credential chain".to_owned(),
+    };
+    match tokio::time::timeout(CREDENTIALS_TIMEOUT, provider.provide_credentials()).await {
+        Ok(Ok(credentials)) => Ok(credentials),
+        Ok(Err(err)) => Err(TargetError::NoCredentials(root_cause(&err))),
+        Err(_) => Err(TargetError::CredentialsTimeout {
+            from: source,
+            seconds: CREDENTIALS_TIMEOUT.as_secs(),
+        }),
+    }
 }
 
 /// How long the first call may take in all, retries included. STS answers in milliseconds.
@@ -343,11 +377,14 @@ impl Target {
             Some(url) => format!("`{url}`"),
             None => format!("the STS endpoint of {region}"),
         };
+        // The credentials first, bounded on their own; the first call then signs with them, so
+        // that its short bound is the network's alone.
+        let credentials = load_credentials(config).await?;
         let identity = clients
             .sts
             .get_caller_identity()
             .customize()
-            .config_override(first_contact_config())
+            .config_override(first_contact_config().credentials_provider(credentials))
             .send()
             .await
             .map_err(|err| classify_identity_error(err, &endpoint))?;

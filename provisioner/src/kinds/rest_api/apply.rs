@@ -186,25 +186,44 @@ async fn put_authorizers(
                 }
             })?;
             let _turn = turn(parts.schedule, parts.pacer, Quotas::General, name).await?;
-            let created = client
-                .create_authorizer()
-                .rest_api_id(parts.api_id)
-                .name(authorizer)
-                .r#type(AuthorizerType::from(settings.kind.as_str()))
-                .set_provider_arns(Some(settings.provider_arns.clone()))
-                .identity_source(&settings.identity_source)
-                .send()
-                .await
-                .map_err(aws_error(
-                    format!("create authorizer `{authorizer}` in"),
-                    name,
-                ))?;
-            let id = created.id().ok_or(ApiError::Incomplete {
+            // At most once: a retried CreateAuthorizer whose answer was lost would make a second
+            // authorizer of the name, orphaned for good. After a lost answer, the API's
+            // authorizers are read for the one it made.
+            let created = crate::once::create_at_most_once(
+                || async {
+                    client
+                        .create_authorizer()
+                        .rest_api_id(parts.api_id)
+                        .name(authorizer)
+                        .r#type(AuthorizerType::from(settings.kind.as_str()))
+                        .set_provider_arns(Some(settings.provider_arns.clone()))
+                        .identity_source(&settings.identity_source)
+                        .customize()
+                        .config_override(crate::once::sdk_retries_off!(aws_sdk_apigateway))
+                        .send()
+                        .await
+                        .map(|created| created.id().map(str::to_owned))
+                },
+                || async {
+                    let found =
+                        super::read::read_authorizers(client, parts.pacer, name, parts.api_id)
+                            .await?;
+                    Ok::<_, ApiError>(found.get(authorizer).map(|a| Some(a.id.clone())))
+                },
+            )
+            .await
+            .map_err(|failed| match failed {
+                crate::once::Failed::Create(err) => {
+                    aws_error(format!("create authorizer `{authorizer}` in"), name)(err)
+                }
+                crate::once::Failed::Find(err) => err,
+            })?;
+            let id = created.ok_or(ApiError::Incomplete {
                 action: "CreateAuthorizer",
                 name: name.to_owned(),
                 missing: "an id",
             })?;
-            ids.insert(authorizer.clone(), id.to_owned());
+            ids.insert(authorizer.clone(), id);
         }
     }
     done.send_replace(Some(ids));

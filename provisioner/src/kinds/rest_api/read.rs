@@ -122,7 +122,7 @@ async fn read(
 }
 
 /// The API's authorizers, by name.
-async fn read_authorizers(
+pub(super) async fn read_authorizers(
     client: &Client,
     pacer: &Pacer,
     name: &str,

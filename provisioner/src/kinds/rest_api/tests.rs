@@ -406,3 +406,68 @@ async fn a_tags_change_tags_and_untags_the_api_and_its_stage_in_place() {
         assert_eq!(rule.num_calls(), 1);
     }
 }
+
+/// CreateAuthorizer at most once: its answer lost (a 502), the API's authorizers are read, and
+/// the one it made is used; no second authorizer of the name is made.
+#[tokio::test(start_paused = true)]
+async fn an_authorizer_whose_create_answer_was_lost_is_found_not_made_twice() {
+    use aws_sdk_apigateway::operation::{
+        create_deployment::CreateDeploymentOutput, get_authorizers::GetAuthorizersOutput,
+        update_stage::UpdateStageOutput,
+    };
+    use aws_sdk_apigateway::types::{Authorizer as Found, AuthorizerType};
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    let desired = api(ROUTES);
+    let mut live = deployed(&desired);
+    live.authorizers.clear();
+    let changes = diff(Some(&live), &desired);
+    assert_eq!(changes.authorizers["cognito"], Action::Create);
+    let lost = mock!(aws_sdk_apigateway::Client::create_authorizer)
+        .match_requests(|r| r.name() == Some("cognito"))
+        .then_http_response(|| {
+            aws_smithy_runtime_api::http::Response::new(
+                aws_smithy_runtime_api::http::StatusCode::try_from(502).unwrap(),
+                aws_smithy_types::body::SdkBody::from("Bad Gateway"),
+            )
+        });
+    let listed = mock!(aws_sdk_apigateway::Client::get_authorizers)
+        .match_requests(|r| r.rest_api_id() == Some("a1"))
+        .then_output(|| {
+            GetAuthorizersOutput::builder()
+                .items(
+                    Found::builder()
+                        .id("au-made")
+                        .name("cognito")
+                        .r#type(AuthorizerType::CognitoUserPools)
+                        .build(),
+                )
+                .build()
+        });
+    let deploy = mock!(aws_sdk_apigateway::Client::create_deployment)
+        .then_output(|| CreateDeploymentOutput::builder().id("d2").build());
+    let stage = mock!(aws_sdk_apigateway::Client::update_stage)
+        .then_output(|| UpdateStageOutput::builder().build());
+    let client = mock_client!(
+        aws_sdk_apigateway,
+        RuleMode::MatchAny,
+        [&lost, &listed, &deploy, &stage]
+    );
+    let ready: FunctionReady<'_> = &|_| Box::pin(async { Ok(()) });
+    let slots = tokio::sync::Semaphore::new(1);
+    apply(
+        &client,
+        &Pacer::default(),
+        "s",
+        &live,
+        &desired,
+        &changes,
+        Schedule {
+            slots: &slots,
+            go_on: &|| Ok(()),
+            ready,
+        },
+    )
+    .await
+    .expect("the authorizer found, the API deployed");
+    assert_eq!((lost.num_calls(), listed.num_calls()), (1, 1));
+}
