@@ -43,6 +43,8 @@ pub fn calls(node: &NodePlan) -> usize {
             let function = match &node.work {
                 FunctionWork::None => 0,
                 FunctionWork::Create => 2,
+                // DeleteFunction, then as a create.
+                FunctionWork::Replace => 3,
                 FunctionWork::Update(changes) => 2 * changes.len(),
             };
             function + node.permissions.as_ref().map_or(0, |p| p.changes.len())

@@ -71,6 +71,7 @@ fn live_function(model: &Model, function: &str, owner: &str) -> LiveFunction {
             &model.code[function].sha256,
             &Default::default(),
         ),
+        failed: None,
     }
 }
 
@@ -554,5 +555,34 @@ fn a_moved_pool_live_under_both_names_is_refused_naming_both() {
             blocker.reason.contains("eu-west-1_new") && blocker.reason.contains("eu-west-1_old"),
             "{blocker}"
         );
+    });
+}
+
+/// A function whose create failed (`State: Failed`) is planned for replacement with Lambda's
+/// reason, and its statements, which go with it, are planned again.
+#[test]
+fn a_failed_function_is_replaced_and_its_statements_planned_again() {
+    with_model(|model| {
+        let mut live = Live::default();
+        let mut failed = live_function(model, "secret", &model.stack.name);
+        failed.failed = Some("InvalidImage: bad bootstrap".to_owned());
+        live.functions.insert("secret".to_owned(), Some(failed));
+        live.permissions
+            .insert("secret".to_owned(), Default::default());
+        assert!(!live.statements().grants.contains_key("secret"));
+        let id = ResourceId::Function {
+            function: "secret".to_owned(),
+        };
+        match plan_node(model, &live, id) {
+            Ok(NodePlan::Function(node)) => {
+                assert!(matches!(
+                    node.work,
+                    crate::kinds::function::unit::FunctionWork::Replace
+                ));
+                assert!(matches!(&node.action, Action::Replace { changes }
+                    if changes[0].field == "state" && changes[0].live == "Failed (InvalidImage: bad bootstrap)"));
+            }
+            other => panic!("expected a function node, got {other:?}"),
+        }
     });
 }

@@ -51,7 +51,20 @@ impl Live {
                 .filter(|(_, found)| found.is_some())
                 .map(|(name, _)| name.clone())
                 .collect(),
-            grants: self.permissions.clone(),
+            // A failed function's statements go with it when it is made again.
+            grants: self
+                .permissions
+                .iter()
+                .filter(|(name, _)| {
+                    let failed = self
+                        .functions
+                        .get(*name)
+                        .and_then(Option::as_ref)
+                        .is_some_and(|f| f.failed.is_some());
+                    !failed
+                })
+                .map(|(name, grants)| (name.clone(), grants.clone()))
+                .collect(),
         }
     }
 

@@ -169,6 +169,9 @@ pub struct LiveFunction {
     pub arn: String,
     pub owner: Option<String>,
     pub settings: FunctionSettings,
+    /// Lambda's reason, when its `State` is `Failed`: it never became ready (its create failed)
+    /// and no update repairs it; it is deleted and made again.
+    pub failed: Option<String>,
 }
 
 impl LiveFunction {

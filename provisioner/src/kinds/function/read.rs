@@ -25,6 +25,13 @@ pub async fn find(client: &Client, name: &str) -> Result<Option<LiveFunction>, F
         (None, Some(tags_error)) => tags_from_list_tags(client, name, &arn, tags_error).await?,
         (None, None) => Default::default(),
     };
+    let failed =
+        (configuration.state() == Some(&aws_sdk_lambda::types::State::Failed)).then(|| {
+            configuration
+                .state_reason()
+                .unwrap_or("Lambda gave no reason")
+                .to_owned()
+        });
     let mut settings = FunctionSettings::live(configuration);
     settings.tags = crate::kinds::tags::managed(&tags);
     Ok(Some(LiveFunction {
@@ -32,6 +39,7 @@ pub async fn find(client: &Client, name: &str) -> Result<Option<LiveFunction>, F
         arn,
         owner: tags.get(OWNERSHIP_TAG).cloned(),
         settings,
+        failed,
     }))
 }
 

@@ -164,6 +164,7 @@ async fn apply_changes(
         arn: "arn:aws:lambda:us-east-1:123456789012:function:f".to_owned(),
         owner: Some("s".to_owned()),
         settings: settings(),
+        failed: None,
     };
     update(
         &client,

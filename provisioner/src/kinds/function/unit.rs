@@ -139,6 +139,8 @@ pub enum FunctionWork {
     Create,
     /// One call per typed change, each after the function settles.
     Update(FunctionChanges),
+    /// DeleteFunction, then as `Create`: a function whose `State` is `Failed`.
+    Replace,
 }
 
 #[derive(Debug, Clone)]
@@ -196,6 +198,18 @@ pub fn plan(
                 found.owner.as_deref(),
             ));
         }
+        // Its create failed: no update repairs it (Lambda), so it is made again.
+        Some(found) if let Some(reason) = &found.failed => (
+            Action::Replace {
+                changes: vec![crate::plan::FieldChange {
+                    field: "state",
+                    live: format!("Failed ({reason})"),
+                    desired: "Active".to_owned(),
+                    forces_replacement: true,
+                }],
+            },
+            FunctionWork::Replace,
+        ),
         Some(found) => {
             let (action, changes) = super::diff(&found.settings, &desired);
             let work = if changes.is_empty() {
@@ -254,6 +268,23 @@ impl Planned for Node {
         let address = format!("functions.{}", self.function);
         match &self.work {
             FunctionWork::None => {}
+            FunctionWork::Replace => {
+                super::delete(lambda, &spec.physical_name)
+                    .await
+                    .with_context(|| format!("{address}: deleting the failed function"))?;
+                let zip = read_zip(ctx, &self.function)?;
+                super::create(
+                    lambda,
+                    &ctx.stack.name,
+                    &spec.physical_name,
+                    &self.desired,
+                    &zip,
+                    ctx.waits,
+                    ctx.progress.as_ref(),
+                )
+                .await
+                .with_context(|| format!("{address}: creating it again"))?;
+            }
             FunctionWork::Create => {
                 let zip = read_zip(ctx, &self.function)?;
                 super::create(
