@@ -2,6 +2,7 @@
 //! stack exclude each other, a held lock is refused naming its holder, a dead holder's lock is
 //! taken over, `unlock` removes one, and no run leaves one behind.
 
+use std::path::Path;
 use std::process::Stdio;
 
 use crate::support::{self, on_emulator};
@@ -205,23 +206,22 @@ fn a_dead_holders_lock_on_this_host_is_taken_over() {
     assert_eq!(lock_of(&stack), None);
 }
 
-/// A run that waited for the lock applies only the plan it showed: live AWS changed meanwhile
-/// (a timeout changed by hand) is refused with nothing written, and says to look again.
-#[test]
-fn a_plan_that_changed_while_waiting_for_the_lock_is_refused() {
-    let stack = support::unique("lockdrift");
-    let file = support::write_stack(&[]);
-    let up = on_emulator(&file, &stack, &["up", "--yes"]);
-    assert_eq!(up.code, Some(0), "{}", up.stderr);
-    let longer = support::write_stack(&[(
-        "  secret:\n    crate: handlers/secret\n",
-        "  secret:\n    crate: handlers/secret\n    timeout: 20\n",
-    )]);
-    hold_lock(&stack, "build-agent-7", 4242);
+/// Starts `up <args> --lock-timeout 120` while the lock is held elsewhere and, once it waits for
+/// the lock, changes the sign-in function's timeout by hand (to `timeout` s) and lets go. Its exit
+/// code and stderr.
+fn up_while_live_changes(
+    file: &Path,
+    stack: &str,
+    args: &[&str],
+    timeout: i32,
+) -> (Option<i32>, String) {
+    hold_lock(stack, "build-agent-7", 4242);
     let mut waiting = support::provisioner()
-        .args(["up", "--yes", "--lock-timeout", "120", "--file"])
-        .arg(&longer)
-        .args(["--stack", &stack])
+        .arg("up")
+        .args(args)
+        .args(["--lock-timeout", "120", "--file"])
+        .arg(file)
+        .args(["--stack", stack])
         .env("AWS_ENDPOINT_URL", support::emulator())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -258,7 +258,7 @@ fn a_plan_that_changed_while_waiting_for_the_lock_is_refused() {
         aws_sdk_lambda::Client::new(&config)
             .update_function_configuration()
             .function_name(format!("{stack}-sign-in"))
-            .timeout(3)
+            .timeout(timeout)
             .send()
             .await
             .unwrap();
@@ -272,8 +272,29 @@ fn a_plan_that_changed_while_waiting_for_the_lock_is_refused() {
     let status = waiting.wait().unwrap();
     reader.join().unwrap();
     seen.extend(said.try_iter().map(|line| format!("{line}\n")));
-    let stderr = seen;
-    assert_eq!(status.code(), Some(1), "{stderr}");
+    (status.code(), seen)
+}
+
+/// A run that waited for the lock while live AWS changed: a plan someone reviewed (a saved one)
+/// is applied only as it was shown, so it is refused with nothing written; with `--yes` and no
+/// saved plan no one reviewed it, so the plan made under the lock is shown and applied.
+#[test]
+fn a_plan_that_changed_while_waiting_for_the_lock_is_refused_if_reviewed_else_planned_again() {
+    let stack = support::unique("lockdrift");
+    let file = support::write_stack(&[]);
+    let up = on_emulator(&file, &stack, &["up", "--yes"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    let longer = support::write_stack(&[(
+        "  secret:\n    crate: handlers/secret\n",
+        "  secret:\n    crate: handlers/secret\n    timeout: 20\n",
+    )]);
+    let saved = support::temp_dir("plans").join("longer.plan");
+    let diffed = on_emulator(&longer, &stack, &["diff", "--out", saved.to_str().unwrap()]);
+    assert_eq!(diffed.code, Some(2), "{}", diffed.stderr);
+
+    let (code, stderr) =
+        up_while_live_changes(&longer, &stack, &["--plan", saved.to_str().unwrap()], 3);
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains("live AWS changed between the plan and the lock")
             && stderr.contains("functions.sign-in")
@@ -282,6 +303,18 @@ fn a_plan_that_changed_while_waiting_for_the_lock_is_refused() {
     );
     assert!(!stderr.contains("updated"), "{stderr}");
     assert_eq!(lock_of(&stack), None, "the refusing run gave the lock back");
+
+    let (code, stderr) = up_while_live_changes(&longer, &stack, &["--yes"], 5);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("the plan made under the lock is applied")
+            && stderr.contains("functions.sign-in")
+            && stderr.contains("functions.secret"),
+        "{stderr}"
+    );
+    let diffed = on_emulator(&longer, &stack, &["diff"]);
+    assert_eq!(diffed.code, Some(0), "both applied: {}", diffed.stdout);
+    assert_eq!(lock_of(&stack), None);
     let down = on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
     assert_eq!(down.code, Some(0), "{}", down.stderr);
 }

@@ -359,12 +359,20 @@ pub async fn up(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<i32> {
     if saved.is_none() {
         confirm(&plan, args.yes, "Apply these changes?", "up")?;
     }
+    // Someone looked at this plan (a saved one, or a terminal's answer): only it is applied.
+    // With `--yes` and no saved plan no one did, so the plan made under the lock is applied.
+    let reviewed = saved.is_some() || !args.yes;
     let lock = take_lock_unless_interrupted(&ctx, &plan, "up", args.lock_timeout).await?;
     let applied = async {
         // Under the lock, the plan shown is applied only if live AWS still gives it.
         let live = Arc::new(observe(&ctx).await?);
         let again = run::plan_up(&ctx.model(), &live);
-        if !still_the_plan(&plan, &again, "up")? {
+        let go = if reviewed {
+            still_the_plan(&plan, &again, "up")?
+        } else {
+            unreviewed_plan(&plan, &again, &live, &args.allow_replace)?
+        };
+        if !go {
             return Ok(crate::report::UpReport {
                 outputs: run::outputs(&ctx.model(), &live),
                 changes: Vec::new(),
@@ -479,6 +487,39 @@ fn still_the_plan(shown: &Plan, again: &Plan, command: &str) -> anyhow::Result<b
         "live AWS changed between the plan and the lock (another run, or a change by hand): the plan shown is not what would be applied; nothing was changed\n  now: {}\n\nhint: run `provisioner {command}` again to review the new plan",
         differ.join("\n  now: ")
     )
+}
+
+/// Whether to apply `again`, planned under the lock, when no one reviewed the plan shown (`--yes`
+/// without a saved plan): the plan made under the lock, shown, with the same refusals as any plan
+/// (blockers, replacements `--allow-replace` does not name).
+fn unreviewed_plan(
+    shown: &Plan,
+    again: &Plan,
+    live: &Live,
+    allow_replace: &[String],
+) -> anyhow::Result<bool> {
+    if shown.entries == again.entries && shown.blockers == again.blockers {
+        return Ok(true);
+    }
+    if !again.has_changes() {
+        output::status("nothing left to change: another run made these changes meanwhile");
+        return Ok(false);
+    }
+    output::status(
+        "live AWS changed between the plan and the lock (another run, or a change by hand); with `--yes` and no saved plan, the plan made under the lock is applied:",
+    );
+    output::plan_to_stderr(again)?;
+    check_blockers(again)?;
+    let refused = run::unallowed(again, live, allow_replace)
+        .map_err(|err| super::UsageError(format!("{err}; nothing was changed")))?;
+    if !refused.is_empty() {
+        let lines: Vec<&str> = refused.iter().map(|g| g.message.as_str()).collect();
+        anyhow::bail!(
+            "refusing to replace or delete:\n{}\n\nnothing was changed",
+            lines.join("\n")
+        );
+    }
+    Ok(true)
 }
 
 /// `provisioner unlock`: removes the stack's lock, saying who held it.
