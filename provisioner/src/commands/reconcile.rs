@@ -363,27 +363,7 @@ pub async fn up(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<i32> {
     // With `--yes` and no saved plan no one did, so the plan made under the lock is applied.
     let reviewed = saved.is_some() || !args.yes;
     let lock = take_lock_unless_interrupted(&ctx, &plan, "up", args.lock_timeout).await?;
-    let applied = async {
-        // Under the lock, the plan shown is applied only if live AWS still gives it.
-        let live = Arc::new(observe(&ctx).await?);
-        let again = run::plan_up(&ctx.model(), &live);
-        let go = if reviewed {
-            still_the_plan(&plan, &again, "up")?
-        } else {
-            unreviewed_plan(&plan, &again, &live, &args.allow_replace)?
-        };
-        if !go {
-            return Ok(crate::report::UpReport {
-                outputs: run::outputs(&ctx.model(), &live),
-                changes: Vec::new(),
-                summary: again.summary,
-                calls: ctx.clients.calls.snapshot(),
-                seconds: started.elapsed().as_secs_f64(),
-            });
-        }
-        run::apply_up(ctx.clone(), live, usize::from(args.concurrency), started).await
-    }
-    .await;
+    let applied = apply_under_lock(&ctx, &plan, reviewed, args, started).await;
     release_lock(&ctx, lock).await;
     let mut report = applied?;
     // The lock's calls count too.
@@ -391,6 +371,34 @@ pub async fn up(global: &GlobalArgs, args: &UpArgs) -> anyhow::Result<i32> {
     output::up_report(&report, args.json)?;
     super::notes::emulator_hint(global, &ctx.stack);
     Ok(exit::OK)
+}
+
+/// Under the lock: live AWS read again, and the plan made from it applied if it may be (see
+/// [`still_the_plan`] and [`unreviewed_plan`]).
+async fn apply_under_lock(
+    ctx: &Arc<Context>,
+    plan: &Plan,
+    reviewed: bool,
+    args: &UpArgs,
+    started: std::time::Instant,
+) -> anyhow::Result<crate::report::UpReport> {
+    let live = Arc::new(observe(ctx).await?);
+    let again = run::plan_up(&ctx.model(), &live);
+    let go = if reviewed {
+        still_the_plan(plan, &again, "up")?
+    } else {
+        unreviewed_plan(plan, &again, &live, &args.allow_replace)?
+    };
+    if !go {
+        return Ok(crate::report::UpReport {
+            outputs: run::outputs(&ctx.model(), &live),
+            changes: Vec::new(),
+            summary: again.summary,
+            calls: ctx.clients.calls.snapshot(),
+            seconds: started.elapsed().as_secs_f64(),
+        });
+    }
+    run::apply_up(ctx.clone(), live, usize::from(args.concurrency), started).await
 }
 
 /// From here on SIGINT and SIGTERM stop the run cleanly (see `interrupt`); then the stack's lock.

@@ -109,14 +109,16 @@ impl FunctionSettings {
     }
 }
 
-/// What applying a function's update takes: each is one call.
+/// What applying a function's update takes: each is one call, in this order (the order they
+/// sort in): the configuration first, so that new code never runs with the old configuration
+/// (an environment variable it reads, a role it needs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum FunctionChange {
-    /// UpdateFunctionCode: the code or the architecture (which goes with the code).
-    Code,
     /// UpdateFunctionConfiguration: role, runtime, handler, description, memory, timeout,
     /// environment.
     Configuration,
+    /// UpdateFunctionCode: the code or the architecture (which goes with the code).
+    Code,
     /// TagResource and UntagResource: the stack's `tags:`.
     Tags,
 }
@@ -348,8 +350,8 @@ pub async fn create(
 }
 
 /// Applies an update to `live`: one call per typed change (exactly one UpdateFunctionCode for a
-/// code-only change), waiting for the function to settle before and after each; the code goes
-/// first (the order `FunctionChange` sorts in); tags need no wait.
+/// code-only change), waiting for the function to settle before and after each; the
+/// configuration goes first (the order `FunctionChange` sorts in); tags need no wait.
 pub async fn update(
     client: &Client,
     live: &LiveFunction,

@@ -247,6 +247,29 @@ async fn a_code_change_is_one_update_function_code() {
     assert_eq!(code.num_calls(), 1);
 }
 
+/// Code and configuration both changed: the configuration first, so that the new code never runs
+/// with the old configuration (an environment variable it reads), each between settle waits.
+#[tokio::test]
+async fn the_configuration_goes_before_the_code() {
+    use aws_smithy_mocks::mock;
+    let settle = || mock!(Client::get_function_configuration).then_output(settled);
+    let (first, second, third, fourth) = (settle(), settle(), settle(), settle());
+    let configuration = mock!(Client::update_function_configuration).then_output(|| {
+        aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationOutput::builder().build()
+    });
+    let code = mock!(Client::update_function_code).then_output(|| {
+        aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeOutput::builder().build()
+    });
+    // Sequential rules: any other order fails the call.
+    apply_changes(
+        &FunctionChanges::from([FunctionChange::Code, FunctionChange::Configuration]),
+        &[&first, &configuration, &second, &third, &code, &fourth],
+    )
+    .await
+    .expect("configuration, then code");
+    assert_eq!((configuration.num_calls(), code.num_calls()), (1, 1));
+}
+
 /// Replay: right after CreateFunction, Lambda's reads may not see the function yet: the wait
 /// takes a NotFound as "not visible yet" and polls on, instead of failing at once.
 #[tokio::test(start_paused = true)]
