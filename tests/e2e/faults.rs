@@ -676,3 +676,55 @@ fn concurrency_one_makes_one_change_at_a_time() {
     let down = on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
     assert_eq!(down.code, Some(0), "{}", down.stderr);
 }
+
+/// Around a redeploy, recorded in the order the calls are sent: a route moved to another function
+/// gets that function's invoke permission before the new deployment and the stage's move, and the
+/// old function's permission goes only after the stage moved (API Gateway answers 500 "Invalid
+/// permissions on Lambda function" in between otherwise).
+#[test]
+fn a_moved_route_is_granted_before_the_stage_moves_and_revoked_after() {
+    let stack = support::unique("order");
+    let file = support::write_stack(&[]);
+    let up = on_emulator(&file, &stack, &["up", "--yes"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    let moved = support::write_stack(&[(
+        "    GET /secret: { function: secret, authorizer: cognito }\n",
+        "    GET /secret: { function: confirm, authorizer: cognito }\n",
+    )]);
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let record = seen.clone();
+    let proxy = FaultProxy::start(move |call| {
+        record
+            .lock()
+            .unwrap()
+            .push(format!("{} {}", call.method, call.path));
+        None
+    });
+    let ran = through(&proxy, &moved, &stack, &["up", "--yes"]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    let calls = seen.lock().unwrap().clone();
+    let at = |what: &str, found: &dyn Fn(&String) -> bool| {
+        calls
+            .iter()
+            .position(found)
+            .unwrap_or_else(|| panic!("no {what} among {calls:#?}"))
+    };
+    let granted = at("AddPermission on confirm", &|c| {
+        c.starts_with("POST ") && c.contains(&format!("/functions/{stack}-confirm/policy"))
+    });
+    let deployed = at("CreateDeployment", &|c| {
+        c.starts_with("POST ") && c.ends_with("/deployments")
+    });
+    let moved_stage = at("UpdateStage", &|c| {
+        c.starts_with("PATCH ") && c.contains("/stages/prod")
+    });
+    let revoked = at("RemovePermission on secret", &|c| {
+        c.starts_with("DELETE ") && c.contains(&format!("/functions/{stack}-secret/policy/"))
+    });
+    assert!(
+        granted < deployed && deployed < moved_stage && moved_stage < revoked,
+        "granted {granted}, deployed {deployed}, stage {moved_stage}, revoked {revoked}: {calls:#?}"
+    );
+    let down = on_emulator(&moved, &stack, &["down", "--yes", "--delete-data"]);
+    assert_eq!(down.code, Some(0), "{}", down.stderr);
+}

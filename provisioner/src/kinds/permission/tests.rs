@@ -240,3 +240,34 @@ async fn a_statement_already_there_as_wanted_is_success_and_otherwise_an_error()
         assert_eq!((add.num_calls(), read.num_calls()), (1, 1));
     }
 }
+
+/// Around a redeploy: what the new stage invokes through goes in before it moves (a changed
+/// statement removed and added again), what only the old stage invoked through goes after.
+#[test]
+fn additions_go_before_the_stage_moves_and_removals_after() {
+    use super::unit::PermissionPlan;
+    let plan = PermissionPlan {
+        live: Default::default(),
+        desired: Default::default(),
+        action: crate::plan::Action::NoOp,
+        changes: PermissionChanges::from([
+            PermissionChange::Add("new".to_owned()),
+            PermissionChange::Remove("changed".to_owned()),
+            PermissionChange::Add("changed".to_owned()),
+            PermissionChange::Remove("gone".to_owned()),
+        ]),
+    };
+    let (before, after) = plan.split();
+    assert_eq!(
+        before.changes,
+        PermissionChanges::from([
+            PermissionChange::Add("new".to_owned()),
+            PermissionChange::Remove("changed".to_owned()),
+            PermissionChange::Add("changed".to_owned()),
+        ])
+    );
+    assert_eq!(
+        after.changes,
+        PermissionChanges::from([PermissionChange::Remove("gone".to_owned())])
+    );
+}

@@ -93,6 +93,27 @@ pub fn for_api(
 }
 
 impl PermissionPlan {
+    /// The changes a stage that moves needs made before it moves (the statements it will invoke
+    /// through, a changed one removed and added again), and those that must wait until it has
+    /// moved (statements only the old stage invokes through): API Gateway answers 500 "Invalid
+    /// permissions on Lambda function" for a route whose function's statement is missing.
+    pub fn split(&self) -> (PermissionPlan, PermissionPlan) {
+        use super::PermissionChange::{Add, Remove};
+        let (before, after): (PermissionChanges, PermissionChanges) = self
+            .changes
+            .iter()
+            .cloned()
+            .partition(|change| match change {
+                Add(_) => true,
+                Remove(id) => self.changes.contains(&Add(id.clone())),
+            });
+        let with = |changes| PermissionPlan {
+            changes,
+            ..self.clone()
+        };
+        (with(before), with(after))
+    }
+
     pub fn entry(&self, model: &Model, function: &str) -> Entry {
         Entry::new(
             format!("functions.{function}.permissions"),

@@ -388,6 +388,13 @@ async fn delete_resources(
 /// Step 6: a deployment of the new shape when the plan has one, and the stage on it.
 async fn deploy(parts: &Parts<'_>) -> Result<(), ApiError> {
     let (client, name, desired) = (parts.client, parts.name, parts.desired);
+    // The stage serves the new routes only once their functions may be invoked through them.
+    (parts.schedule.granted)()
+        .await
+        .map_err(|source| ApiError::Stopped {
+            name: name.to_owned(),
+            source,
+        })?;
     let mut deployment_id = None;
     if parts.changes.deployment.is_some() {
         let _turn = turn(parts.schedule, parts.pacer, Quotas::Deployment, name).await?;

@@ -92,12 +92,14 @@ pub type FunctionReady<'a> = &'a (dyn Fn(&str) -> BoxFuture<'static, Result<(), 
 /// When the API's calls may go, within the run: each takes one of `slots` (the run's
 /// `--concurrency`: the API's parts count one each) and is made only while `go_on` says the run
 /// goes on (after a failure elsewhere or an interrupt, nothing new starts); a route's integration
-/// waits for `ready`.
+/// waits for `ready`, the deployment and the stage for `granted`.
 #[derive(Clone, Copy)]
 pub struct Schedule<'a> {
     pub slots: &'a Semaphore,
     pub go_on: &'a (dyn Fn() -> Result<(), BoxError> + Sync),
     pub ready: FunctionReady<'a>,
+    /// Resolves once the invoke permissions the deployed routes need are in.
+    pub granted: &'a (dyn Fn() -> BoxFuture<'static, Result<(), BoxError>> + Sync),
 }
 
 /// What every route's calls share while the API's parts are put.

@@ -239,6 +239,7 @@ async fn a_method_change_deletes_and_puts_the_method_then_deploys() {
             slots: &slots,
             go_on: &|| Ok(()),
             ready,
+            granted: &|| Box::pin(async { Ok(()) }),
         },
     )
     .await
@@ -398,6 +399,7 @@ async fn a_tags_change_tags_and_untags_the_api_and_its_stage_in_place() {
             slots: &slots,
             go_on: &|| Ok(()),
             ready,
+            granted: &|| Box::pin(async { Ok(()) }),
         },
     )
     .await
@@ -465,6 +467,7 @@ async fn an_authorizer_whose_create_answer_was_lost_is_found_not_made_twice() {
             slots: &slots,
             go_on: &|| Ok(()),
             ready,
+            granted: &|| Box::pin(async { Ok(()) }),
         },
     )
     .await

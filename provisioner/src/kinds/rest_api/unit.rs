@@ -321,8 +321,27 @@ impl Planned for Node {
         };
         // Each call takes one of the run's slots (`--concurrency`): the API is a coordinator.
         let slots = waits.slots();
-        // The invoke permissions need the API's id and their function: they go in while the
-        // API's parts are put.
+        // The invoke permissions need the API's id and their function: the ones the new stage
+        // invokes through go in while the API's parts are put, before the stage moves; the ones
+        // only the old stage invoked through go after it moved.
+        let (before, after): (BTreeMap<_, _>, BTreeMap<_, _>) = planned
+            .iter()
+            .map(|(name, plan)| {
+                let (before, after) = plan.split();
+                ((name.clone(), before), (name.clone(), after))
+            })
+            .unzip();
+        let (granted_tx, granted_rx) = tokio::sync::watch::channel(false);
+        let granted = || -> BoxFuture<'static, Result<(), _>> {
+            let mut granted = granted_rx.clone();
+            Box::pin(async move {
+                granted
+                    .wait_for(|done| *done)
+                    .await
+                    .map(drop)
+                    .map_err(|_| "the invoke permissions were not all put".into())
+            })
+        };
         let parts = async {
             super::apply(
                 client,
@@ -335,26 +354,35 @@ impl Planned for Node {
                     slots,
                     go_on: &go_on,
                     ready: &ready,
+                    granted: &granted,
                 },
             )
             .await
             .context("api: applying")
         };
-        let statements = try_join_all(planned.iter().map(|(name, plan)| async move {
-            if plan.changes.is_empty() {
-                return Ok(());
-            }
-            waits
-                .finished(&function(name))
-                .await
-                .with_context(|| format!("functions.{name}.permissions: updating"))?;
-            let _slot = waits
-                .slot()
-                .await
-                .with_context(|| format!("functions.{name}.permissions: updating"))?;
-            plan.apply(ctx, name).await
-        }));
-        tokio::try_join!(parts, statements)?;
+        let statements = |plans: BTreeMap<String, PermissionPlan>| {
+            try_join_all(plans.into_iter().map(|(name, plan)| async move {
+                if plan.changes.is_empty() {
+                    return Ok(());
+                }
+                waits
+                    .finished(&function(&name))
+                    .await
+                    .with_context(|| format!("functions.{name}.permissions: updating"))?;
+                let _slot = waits
+                    .slot()
+                    .await
+                    .with_context(|| format!("functions.{name}.permissions: updating"))?;
+                plan.apply(ctx, &name).await
+            }))
+        };
+        let granting = async {
+            statements(before).await?;
+            granted_tx.send_replace(true);
+            anyhow::Ok(())
+        };
+        tokio::try_join!(parts, granting)?;
+        statements(after).await?;
         Ok(())
     }
 }
