@@ -1,8 +1,10 @@
 //! Ctrl-C (SIGINT) and a CI's cancel (SIGTERM) while `up` or `down` changes AWS. The first
 //! signal stops starting work: calls in flight finish (bounded by [`GRACE`]), the lock is given
 //! back, and the run says what was done and what was not, exiting [`EXIT_CODE`]. A second signal
-//! exits at once. Either way the next run converges (every step is safe to repeat; a lock left by
-//! a run that died on this host is stale at once).
+//! (a CI's SIGTERM after its SIGINT) gives the lock back first, within [`SECOND_SIGNAL_GRACE`]
+//! (GitHub Actions kills 2.5 s after its SIGTERM), then exits. Either way the next run converges
+//! (every step is safe to repeat; a lock left by a run killed outright is stale once its
+//! heartbeat stops, at once on this host).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,11 +17,26 @@ pub const EXIT_CODE: i32 = 130;
 /// How long work already in flight may take to finish once interrupted.
 pub const GRACE: Duration = Duration::from_secs(20);
 
+/// How long a second signal waits for the lock to be given back before exiting.
+pub const SECOND_SIGNAL_GRACE: Duration = Duration::from_secs(2);
+
+/// What a second signal does before the process exits (give the lock back).
+type OnSecond = Arc<dyn Fn() -> futures_util::future::BoxFuture<'static, ()> + Send + Sync>;
+
 /// Whether the run was asked to stop; cloning shares it.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Interrupt {
     set: Arc<AtomicBool>,
     notify: Arc<Notify>,
+    on_second: Arc<std::sync::Mutex<Option<OnSecond>>>,
+}
+
+impl std::fmt::Debug for Interrupt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Interrupt")
+            .field("set", &self.is_set())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Interrupt {
@@ -44,8 +61,14 @@ impl Interrupt {
         }
     }
 
+    /// What a second signal does before the process exits (at most [`SECOND_SIGNAL_GRACE`]):
+    /// give back the lock the run holds. Replaces what was set before; `None` clears it.
+    pub fn on_second(&self, hook: Option<OnSecond>) {
+        *self.on_second.lock().unwrap_or_else(|e| e.into_inner()) = hook;
+    }
+
     /// Listens for SIGINT and SIGTERM from now on: the first sets this and calls `first`; the
-    /// second ends the process at once with [`EXIT_CODE`].
+    /// second runs what [`Interrupt::on_second`] set, then ends the process with [`EXIT_CODE`].
     pub fn listen(&self, first: impl Fn(&str) + Send + 'static) {
         use tokio::signal::unix::{SignalKind, signal};
         let (Ok(mut interrupt), Ok(mut terminate)) = (
@@ -64,6 +87,14 @@ impl Interrupt {
                 };
                 seen += 1;
                 if seen > 1 {
+                    let hook = this
+                        .on_second
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .take();
+                    if let Some(hook) = hook {
+                        let _ = tokio::time::timeout(SECOND_SIGNAL_GRACE, hook()).await;
+                    }
                     std::process::exit(EXIT_CODE);
                 }
                 this.set();

@@ -43,9 +43,20 @@ pub(crate) fn lock_of(stack: &str) -> Option<std::collections::HashMap<String, S
 
 /// Takes `stack`'s lock as another run would (CreateLogGroup with its holder in the tags).
 pub(crate) fn hold_lock(stack: &str, host: &str, pid: u32) {
+    hold_lock_renewed(stack, host, pid, None);
+}
+
+/// As [`hold_lock`], with the holder's last heartbeat `heartbeat_ms` (ms since the epoch).
+pub(crate) fn hold_lock_renewed(stack: &str, host: &str, pid: u32, heartbeat_ms: Option<i64>) {
     let logs = logs();
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         logs.create_log_group()
+            .set_tags(heartbeat_ms.map(|ms| {
+                std::collections::HashMap::from([(
+                    "provisioner:lock-heartbeat".to_owned(),
+                    ms.to_string(),
+                )])
+            }))
             .log_group_name(format!("/provisioner/locks/{stack}"))
             .tags("provisioner:stack", stack)
             .tags(
@@ -55,6 +66,49 @@ pub(crate) fn hold_lock(stack: &str, host: &str, pid: u32) {
             .tags("provisioner:lock-host", host)
             .tags("provisioner:lock-pid", pid.to_string())
             .tags("provisioner:lock-command", "up")
+            .send()
+            .await
+            .unwrap();
+    });
+}
+
+/// A lock whose holder stopped renewing it (a CI job killed on another host) is stale within a
+/// couple of minutes wherever it was taken: the next run takes it over, saying so; one renewed
+/// a moment ago is held.
+#[test]
+fn a_lock_whose_holder_stopped_renewing_it_is_taken_over_from_another_host() {
+    let stack = support::unique("lockbeat");
+    let file = support::write_stack(&[]);
+    let now_ms = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    hold_lock_renewed(&stack, "runner-17", 4242, Some(now_ms - 5_000));
+    let held = on_emulator(&file, &stack, &["up", "--yes"]);
+    assert_eq!(held.code, Some(1), "{}", held.stderr);
+    assert!(held.stderr.contains("is locked"), "{}", held.stderr);
+    logs_delete_lock(&stack);
+    hold_lock_renewed(&stack, "runner-17", 4242, Some(now_ms - 200_000));
+    let up = on_emulator(&file, &stack, &["up", "--yes"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    assert!(
+        up.stderr.contains("taking over the lock") && up.stderr.contains("stopped renewing it"),
+        "{}",
+        up.stderr
+    );
+    assert_eq!(lock_of(&stack), None);
+    let down = on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
+    assert_eq!(down.code, Some(0), "{}", down.stderr);
+}
+
+fn logs_delete_lock(stack: &str) {
+    let logs = logs();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        logs.delete_log_group()
+            .log_group_name(format!("/provisioner/locks/{stack}"))
             .send()
             .await
             .unwrap();

@@ -7,6 +7,7 @@ mod invoke;
 mod notes;
 mod policy;
 mod reconcile;
+mod replan;
 mod serve;
 mod validate;
 mod watch;

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 
-use super::{LoadedStack, exit};
+use super::{LoadedStack, exit, replan};
 use crate::aws::{Clients, Target};
 use crate::cli::{DiffArgs, DownArgs, GlobalArgs, UpArgs};
 use crate::engine::{Code, Context, Live, observe, run};
@@ -210,7 +210,7 @@ fn check_account_pin(stack: &crate::spec::Stack, target: &Target) -> anyhow::Res
     )
 }
 
-fn check_blockers(plan: &Plan) -> anyhow::Result<()> {
+pub(super) fn check_blockers(plan: &Plan) -> anyhow::Result<()> {
     if plan.blockers.is_empty() {
         return Ok(());
     }
@@ -385,9 +385,9 @@ async fn apply_under_lock(
     let live = Arc::new(observe(ctx).await?);
     let again = run::plan_up(&ctx.model(), &live);
     let go = if reviewed {
-        still_the_plan(plan, &again, "up")?
+        replan::still_the_plan(plan, &again, "up")?
     } else {
-        unreviewed_plan(plan, &again, &live, &args.allow_replace)?
+        replan::unreviewed_plan(plan, &again, &live, &args.allow_replace)?
     };
     if !go {
         return Ok(crate::report::UpReport {
@@ -416,7 +416,13 @@ async fn take_lock_unless_interrupted(
         ))
     });
     tokio::select! {
-        lock = take_lock(ctx, command, timeout) => lock,
+        lock = take_lock(ctx, command, timeout) => {
+            let lock = lock?;
+            // A second signal gives the lock back before the process exits.
+            let release = lock.releaser(&ctx.clients.logs);
+            ctx.interrupt.on_second(Some(Arc::new(release)));
+            Ok(lock)
+        }
         () = ctx.interrupt.wait() => {
             let changing: Vec<String> = plan
                 .entries
@@ -456,78 +462,13 @@ pub(super) async fn take_lock(
 /// Gives the lock back; a failure to is said, not fatal (the next run finds it stale or
 /// `provisioner unlock` removes it).
 pub(super) async fn release_lock(ctx: &Context, lock: lock::Lock) {
+    ctx.interrupt.on_second(None);
     if let Err(err) = lock.release(&ctx.clients.logs).await {
         output::warning(&format!(
             "{:#}\n  hint: `provisioner unlock` removes the lock",
             anyhow::Error::from(err)
         ));
     }
-}
-
-/// Whether `again`, planned under the lock, is still the plan that was shown and confirmed: then
-/// it is applied. If another run applied it meanwhile there is nothing left to do (false); any
-/// other difference is refused, since what would be applied was not what was reviewed.
-fn still_the_plan(shown: &Plan, again: &Plan, command: &str) -> anyhow::Result<bool> {
-    if shown.entries == again.entries && shown.blockers == again.blockers {
-        return Ok(true);
-    }
-    if !again.has_changes() {
-        output::status("nothing left to change: another run made these changes meanwhile");
-        return Ok(false);
-    }
-    let mut differ: Vec<String> = again
-        .blockers
-        .iter()
-        .filter(|blocker| !shown.blockers.contains(blocker))
-        .cloned()
-        .collect();
-    differ.extend(
-        again
-            .entries
-            .iter()
-            .chain(&shown.entries)
-            .filter(|entry| !(shown.entries.contains(entry) && again.entries.contains(entry)))
-            .map(|entry| entry.address.clone()),
-    );
-    differ.dedup();
-    differ.truncate(5);
-    anyhow::bail!(
-        "live AWS changed between the plan and the lock (another run, or a change by hand): the plan shown is not what would be applied; nothing was changed\n  now: {}\n\nhint: run `provisioner {command}` again to review the new plan",
-        differ.join("\n  now: ")
-    )
-}
-
-/// Whether to apply `again`, planned under the lock, when no one reviewed the plan shown (`--yes`
-/// without a saved plan): the plan made under the lock, shown, with the same refusals as any plan
-/// (blockers, replacements `--allow-replace` does not name).
-fn unreviewed_plan(
-    shown: &Plan,
-    again: &Plan,
-    live: &Live,
-    allow_replace: &[String],
-) -> anyhow::Result<bool> {
-    if shown.entries == again.entries && shown.blockers == again.blockers {
-        return Ok(true);
-    }
-    if !again.has_changes() {
-        output::status("nothing left to change: another run made these changes meanwhile");
-        return Ok(false);
-    }
-    output::status(
-        "live AWS changed between the plan and the lock (another run, or a change by hand); with `--yes` and no saved plan, the plan made under the lock is applied:",
-    );
-    output::plan_to_stderr(again)?;
-    check_blockers(again)?;
-    let refused = run::unallowed(again, live, allow_replace)
-        .map_err(|err| super::UsageError(format!("{err}; nothing was changed")))?;
-    if !refused.is_empty() {
-        let lines: Vec<&str> = refused.iter().map(|g| g.message.as_str()).collect();
-        anyhow::bail!(
-            "refusing to replace or delete:\n{}\n\nnothing was changed",
-            lines.join("\n")
-        );
-    }
-    Ok(true)
 }
 
 /// `provisioner unlock`: removes the stack's lock, saying who held it.
@@ -577,7 +518,7 @@ pub async fn down(global: &GlobalArgs, args: &DownArgs) -> anyhow::Result<i32> {
         // What went meanwhile need not go again: `down` of what is left is what was asked
         // for. Anything new was not reviewed.
         if !again.entries.iter().all(|e| plan.entries.contains(e)) {
-            still_the_plan(&plan, &again, "down")?;
+            replan::still_the_plan(&plan, &again, "down")?;
         }
         run::apply_down(
             ctx.clone(),

@@ -14,7 +14,11 @@
 //! `arn:aws:logs:*:*:log-group:/provisioner/locks/*`.
 //!
 //! A lock is stale, and taken over with a notice, when its holder ran on this host and is no
-//! longer running (a killed run must not block the next one), or when it is older than [`TTL`].
+//! longer running (a killed run must not block the next one), when its holder stopped renewing
+//! it (every [`HEARTBEAT`] the holder writes the time in a tag; silent for [`STALE_AFTER`], it is
+//! dead wherever it ran: a CI job killed on another host; the clocks of the hosts are taken to
+//! agree within a minute, as NTP keeps them), or when it is older than [`TTL`] (a lock of a
+//! provisioner that wrote no heartbeat).
 //! Taking over is itself guarded by a second group, `<lock>.takeover`, so that of two runs that
 //! find the same stale lock only one replaces it. `provisioner unlock` removes a lock by hand.
 
@@ -56,6 +60,8 @@ pub const OPERATIONS: &[crate::operations::Operation] = {
                 ("logs:TagResource", LOCK_MARKER_ANY)
             ]
         ),
+        // The holder's heartbeat.
+        op!(Logs, "TagResource", [("logs:TagResource", LOCK_LOGS)]),
         op!(
             Logs,
             "DeleteLogGroup",
@@ -80,6 +86,18 @@ const TAG_PID: &str = "provisioner:lock-pid";
 const TAG_COMMAND: &str = "provisioner:lock-command";
 /// A value of the run's own: which run holds the lock (another run's, or a takeover's, differs).
 const TAG_TOKEN: &str = "provisioner:lock-token";
+/// When the holder last said it runs, in ms since the epoch by its clock.
+const TAG_HEARTBEAT: &str = "provisioner:lock-heartbeat";
+/// How often the holder renews its lock.
+pub const HEARTBEAT: Duration = Duration::from_secs(30);
+/// A lock whose heartbeat is older than this is stale wherever its holder ran.
+pub const STALE_AFTER: Duration = Duration::from_secs(150);
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
 
 /// The lock's log group for `stack`.
 pub fn lock_name(stack: &str) -> String {
@@ -97,6 +115,8 @@ pub struct Holder {
     pub created_ms: i64,
     /// The holder's token (none on a lock taken by an older provisioner).
     pub token: Option<String>,
+    /// When its holder last renewed it, in ms since the epoch (none: an older provisioner's).
+    pub heartbeat_ms: Option<i64>,
 }
 
 impl Holder {
@@ -116,6 +136,16 @@ impl Holder {
                 "its holder (pid {} on this host) is no longer running",
                 self.pid
             ));
+        }
+        if let Some(heartbeat) = self.heartbeat_ms {
+            let silent = Duration::from_millis(u64::try_from(now_ms() - heartbeat).unwrap_or(0));
+            if silent > STALE_AFTER {
+                return Some(format!(
+                    "its holder stopped renewing it {} s ago (a run renews its lock every {} s)",
+                    silent.as_secs(),
+                    HEARTBEAT.as_secs()
+                ));
+            }
         }
         let age = self.age();
         (age > TTL).then(|| {
@@ -172,6 +202,16 @@ pub struct Lock {
     /// The group's ARN (for its tags).
     arn: String,
     token: String,
+    /// Renews the lock every [`HEARTBEAT`] while it is held.
+    heartbeat: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        if let Some(heartbeat) = self.heartbeat.take() {
+            heartbeat.abort();
+        }
+    }
 }
 
 /// What trying to create the lock gave.
@@ -194,11 +234,15 @@ impl Lock {
     ) -> Result<Lock, LockError> {
         let name = lock_name(stack);
         let token = uuid::Uuid::new_v4().to_string();
-        let taken = |name: String| Lock {
-            stack: stack.to_owned(),
-            arn: target.log_group_arn(&name),
-            name,
-            token: token.clone(),
+        let taken = |name: String| {
+            let arn = target.log_group_arn(&name);
+            Lock {
+                stack: stack.to_owned(),
+                heartbeat: Some(tokio::spawn(renew(client.clone(), arn.clone()))),
+                arn,
+                name,
+                token: token.clone(),
+            }
         };
         let subject = format!("stack `{stack}`");
         let mut waiting = Waiting::new(progress, &subject, Some(timeout));
@@ -245,8 +289,39 @@ impl Lock {
         }
     }
 
+    /// What gives the lock back from elsewhere (a second signal, while the run that holds it is
+    /// cut off): as [`Lock::release`], its error dropped.
+    pub fn releaser(
+        &self,
+        client: &Client,
+    ) -> impl Fn() -> futures_util::future::BoxFuture<'static, ()> + Send + Sync + 'static {
+        let (client, stack, name, arn, token) = (
+            client.clone(),
+            self.stack.clone(),
+            self.name.clone(),
+            self.arn.clone(),
+            self.token.clone(),
+        );
+        move || {
+            let lock = Lock {
+                stack: stack.clone(),
+                name: name.clone(),
+                arn: arn.clone(),
+                token: token.clone(),
+                heartbeat: None,
+            };
+            let client = client.clone();
+            Box::pin(async move {
+                let _ = lock.release(&client).await;
+            })
+        }
+    }
+
     /// Gives the lock back, unless it is no longer this run's (taken over as stale meanwhile).
-    pub async fn release(self, client: &Client) -> Result<(), LockError> {
+    pub async fn release(mut self, client: &Client) -> Result<(), LockError> {
+        if let Some(heartbeat) = self.heartbeat.take() {
+            heartbeat.abort();
+        }
         let tags = client
             .list_tags_for_resource()
             .resource_arn(&self.arn)
@@ -267,6 +342,20 @@ impl Lock {
                 err => Err(err),
             },
         }
+    }
+}
+
+/// Writes the time in the lock's heartbeat tag every [`HEARTBEAT`], until aborted (the lock is
+/// given back, or the run ends). A failed write is tried again at the next beat.
+async fn renew(client: Client, arn: String) {
+    loop {
+        tokio::time::sleep(HEARTBEAT).await;
+        let _ = client
+            .tag_resource()
+            .resource_arn(&arn)
+            .tags(TAG_HEARTBEAT, now_ms().to_string())
+            .send()
+            .await;
     }
 }
 
@@ -319,6 +408,7 @@ async fn try_create(
         .tags(TAG_PID, std::process::id().to_string())
         .tags(TAG_COMMAND, holder.command)
         .tags(TAG_TOKEN, holder.token)
+        .tags(TAG_HEARTBEAT, now_ms().to_string())
         .send()
         .await;
     match created {
@@ -396,6 +486,7 @@ async fn read(client: &Client, stack: &str, name: &str) -> Result<Option<Holder>
             command: tag(TAG_COMMAND),
             created_ms: group.created_ms.unwrap_or(0),
             token: group.tags.get(TAG_TOKEN).cloned(),
+            heartbeat_ms: group.tags.get(TAG_HEARTBEAT).and_then(|ms| ms.parse().ok()),
         }
     }))
 }
@@ -460,51 +551,4 @@ fn process_alive(pid: u32) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_dead_holder_on_this_host_or_an_old_lock_is_stale() {
-        let now_ms = i64::try_from(
-            SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap()
-                .as_millis(),
-        )
-        .unwrap();
-        let holder = Holder {
-            caller: "arn:aws:iam::1:user/ci".to_owned(),
-            host: hostname(),
-            pid: std::process::id(),
-            command: "up".to_owned(),
-            created_ms: now_ms,
-            token: None,
-        };
-        assert_eq!(holder.stale(), None, "this process is alive");
-        // A pid past the kernel's limit runs nowhere.
-        let dead = Holder {
-            pid: 4_194_304 + 7,
-            ..holder.clone()
-        };
-        assert!(dead.stale().unwrap().contains("no longer running"));
-        // On another host the pid says nothing: only age makes it stale.
-        let elsewhere = Holder {
-            host: "build-agent-7".to_owned(),
-            ..dead.clone()
-        };
-        assert_eq!(elsewhere.stale(), None);
-        let old = Holder {
-            created_ms: now_ms - i64::try_from(TTL.as_millis()).unwrap() - 60_000,
-            ..elsewhere
-        };
-        assert!(old.stale().unwrap().contains("older than"));
-    }
-
-    #[test]
-    fn tag_values_keep_what_logs_allows() {
-        assert_eq!(
-            tag_value("arn:aws:sts::1:assumed-role/ci/run#7"),
-            "arn:aws:sts::1:assumed-role/ci/run_7"
-        );
-    }
-}
+mod tests;
