@@ -12,6 +12,8 @@
 //! - [`run`]: the three commands' flows on top.
 
 pub mod cost;
+#[cfg(test)]
+mod down_tests;
 pub mod run;
 #[cfg(test)]
 mod tests;

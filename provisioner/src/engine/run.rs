@@ -464,6 +464,27 @@ pub fn outputs(ctx: &Model, live: &Live) -> Outputs {
     outputs_from_values(ctx, &Values::from_live(live))
 }
 
+/// What each resource waits for before it is deleted: what needs it (the reverse of creation),
+/// and a function's log group its role too: an invocation still running after its function went
+/// writes logs, and while its role allows `logs:CreateLogGroup` (AWSLambdaBasicExecutionRole)
+/// that would make the deleted group again, untagged and kept for ever.
+pub fn down_waits(
+    stack: &crate::spec::Stack,
+) -> std::collections::BTreeMap<ResourceId, std::collections::BTreeSet<ResourceId>> {
+    let mut waits_for = dag::reversed(&stack.needs());
+    for function in stack.functions.keys() {
+        waits_for
+            .entry(ResourceId::LogGroup {
+                function: function.clone(),
+            })
+            .or_default()
+            .insert(ResourceId::Role {
+                function: function.clone(),
+            });
+    }
+    waits_for
+}
+
 /// The plan for `down`: in reverse dependency order, what goes and what is kept.
 pub fn plan_down(ctx: &Model, live: &Live, delete_data: bool) -> Plan {
     let mut entries = Vec::new();
@@ -489,7 +510,7 @@ pub async fn apply_down(
 ) -> anyhow::Result<DownReport> {
     let deleted: Arc<Mutex<Vec<Entry>>> = Arc::default();
     let retained: Arc<Mutex<Vec<Entry>>> = Arc::default();
-    let waits_for = dag::reversed(&ctx.stack.needs());
+    let waits_for = down_waits(&ctx.stack);
     let order: Vec<ResourceId> = ctx.stack.order.iter().rev().cloned().collect();
     let none = std::collections::BTreeSet::new();
     let outcome = dag::run(
