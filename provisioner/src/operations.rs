@@ -106,6 +106,14 @@ pub mod condition {
     /// A role is passed only to Lambda.
     pub const PASSED_TO_LAMBDA: &str =
         r#"{"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}"#;
+    /// Only the stack's user pools (those with its ownership tag): Cognito authorizes a pool's
+    /// actions by its tags, so the deploy identity cannot change, delete or read the app
+    /// clients (their secrets) of any other pool in the account.
+    pub const OWNED_POOL: &str =
+        r#"{"StringEquals": {"aws:ResourceTag/provisioner:stack": "{stack}"}}"#;
+    /// A request that makes a pool the stack's: its ownership tag in the request.
+    pub const TAGGED_AS_THE_STACKS: &str =
+        r#"{"StringEquals": {"aws:RequestTag/provisioner:stack": "{stack}"}}"#;
     /// Only the managed policy every function role gets is attached or detached.
     pub const BASIC_EXECUTION_POLICY: &str = r#"{"ArnEquals": {"iam:PolicyARN": "arn:{partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}}"#;
 }

@@ -189,21 +189,82 @@ fn cognito(call: &Call, env: &Env) -> Result<Vec<Request>, String> {
     let operation = call.operation();
     let body = json(call);
     let action = format!("cognito-idp:{operation}");
+    // The tags a request carries (`aws:RequestTag/<key>`): a new pool's, or those it sets.
+    let request_tags = |mut request: Request| {
+        for field in ["UserPoolTags", "Tags"] {
+            if let Some(tags) = body[field].as_object() {
+                for (key, value) in tags {
+                    request = request.with(
+                        &format!("aws:RequestTag/{key}"),
+                        value.as_str().unwrap_or_default(),
+                    );
+                }
+            }
+        }
+        request
+    };
     // Authorized on no resource.
     if matches!(operation.as_str(), "ListUserPools" | "CreateUserPool") {
-        return Ok(vec![Request::new(&action, "*")]);
+        return Ok(vec![request_tags(Request::new(&action, "*"))]);
     }
-    let pool = match body["UserPoolId"].as_str() {
-        Some(id) => format!(
-            "arn:{}:cognito-idp:{}:{}:userpool/{id}",
-            env.partition, env.region, env.account
-        ),
+    let id = match body["UserPoolId"].as_str() {
+        Some(id) => id.to_owned(),
         None => body["ResourceArn"]
             .as_str()
+            .and_then(|arn| arn.rsplit('/').next())
             .map(str::to_owned)
             .ok_or_else(|| format!("Cognito {operation} without a pool"))?,
     };
-    Ok(vec![Request::new(&action, pool)])
+    let pool = format!(
+        "arn:{}:cognito-idp:{}:{}:userpool/{id}",
+        env.partition, env.region, env.account
+    );
+    // Cognito authorizes a pool's actions by the tags it has (`aws:ResourceTag/<key>`).
+    let mut request = request_tags(Request::new(&action, pool));
+    for (key, value) in pool_tags(&id, env) {
+        request = request.with(&format!("aws:ResourceTag/{key}"), value);
+    }
+    Ok(vec![request])
+}
+
+/// The tags pool `id` has now, as the emulator says (none for a pool that does not exist).
+fn pool_tags(id: &str, env: &Env) -> BTreeMap<String, String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let answer = agent
+        .post(crate::support::emulator())
+        .header("content-type", "application/x-amz-json-1.1")
+        .header(
+            "x-amz-target",
+            "AWSCognitoIdentityProviderService.DescribeUserPool",
+        )
+        .header(
+            "authorization",
+            format!(
+                "AWS4-HMAC-SHA256 Credential=testing/20260101/{}/cognito-idp/aws4_request, SignedHeaders=host, Signature=0",
+                env.region
+            ),
+        )
+        .send(serde_json::json!({ "UserPoolId": id }).to_string());
+    let Ok(mut answer) = answer else {
+        return BTreeMap::new();
+    };
+    let body: Value = answer
+        .body_mut()
+        .read_to_string()
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or(Value::Null);
+    body["UserPool"]["UserPoolTags"]
+        .as_object()
+        .map(|tags| {
+            tags.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn logs(call: &Call, env: &Env) -> Result<Vec<Request>, String> {

@@ -355,6 +355,58 @@ fn tags_change_in_place_under_the_generated_policy() {
     }
 }
 
+/// The documents reach only the stack's own user pools: another pool's app clients (their
+/// secrets) cannot be read by the plan identity, nor that pool changed or deleted by the apply
+/// identity; a pool is made, and taken over, only with the stack's tag in the request.
+#[test]
+fn other_pools_are_out_of_reach() {
+    let stack = support::unique("leastpools");
+    let file = support::write_stack(&[]);
+    let documents = documents(&file, &stack, &[]);
+    let (plan, apply) = (
+        Policy::from_document(&documents["plan"]),
+        Policy::from_document(&documents["apply"]),
+    );
+    let pool = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_other";
+    let request = |action: &str, tags: &[(&str, &str)]| Request {
+        action: action.to_owned(),
+        resource: pool.to_owned(),
+        context: tags
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        implied_by: None,
+        soft: false,
+    };
+    let ours = [("aws:ResourceTag/provisioner:stack", stack.as_str())];
+    let theirs = [("aws:ResourceTag/provisioner:stack", "someone-else")];
+    assert!(plan.allows(&request("cognito-idp:DescribeUserPoolClient", &ours)));
+    for (policy, action) in [
+        (&plan, "cognito-idp:DescribeUserPoolClient"),
+        (&plan, "cognito-idp:ListUserPoolClients"),
+        (&apply, "cognito-idp:DescribeUserPoolClient"),
+        (&apply, "cognito-idp:UpdateUserPool"),
+        (&apply, "cognito-idp:DeleteUserPool"),
+        (&apply, "cognito-idp:DeleteUserPoolClient"),
+    ] {
+        assert!(
+            !policy.allows(&request(action, &theirs)),
+            "{action} on another stack's pool"
+        );
+        assert!(
+            !policy.allows(&request(action, &[])),
+            "{action} on an untagged pool"
+        );
+    }
+    // A same-named pool is read to tell whose it is; a pool is tagged only as the stack's.
+    assert!(plan.allows(&request("cognito-idp:DescribeUserPool", &[])));
+    assert!(!apply.allows(&request("cognito-idp:TagResource", &[])));
+    assert!(apply.allows(&request(
+        "cognito-idp:TagResource",
+        &[("aws:RequestTag/provisioner:stack", stack.as_str())]
+    )));
+}
+
 /// A statement missing from the deploy identity's policy (the functions'): the run fails at the
 /// first call that needs it, naming the action and the resource, with the way to the whole policy.
 #[test]

@@ -20,6 +20,7 @@ use crate::spec::{OWNERSHIP_TAG, Removal, ResourceId, Stack};
 pub const OPERATIONS: &[crate::operations::Operation] = {
     use crate::op;
     use crate::operations::arn::{ANY, USER_POOL};
+    use crate::operations::condition::{OWNED_POOL, TAGGED_AS_THE_STACKS};
     &[
         op!(
             Cognito,
@@ -34,27 +35,27 @@ pub const OPERATIONS: &[crate::operations::Operation] = {
         op!(
             Cognito,
             "CreateUserPool",
-            [("cognito-idp:CreateUserPool", ANY)]
+            [("cognito-idp:CreateUserPool", ANY, TAGGED_AS_THE_STACKS)]
         ),
         op!(
             Cognito,
             "UpdateUserPool",
-            [("cognito-idp:UpdateUserPool", USER_POOL)]
+            [("cognito-idp:UpdateUserPool", USER_POOL, OWNED_POOL)]
         ),
         op!(
             Cognito,
             "DeleteUserPool",
-            [("cognito-idp:DeleteUserPool", USER_POOL)]
+            [("cognito-idp:DeleteUserPool", USER_POOL, OWNED_POOL)]
         ),
         op!(
             Cognito,
             "TagResource",
-            [("cognito-idp:TagResource", USER_POOL)]
+            [("cognito-idp:TagResource", USER_POOL, TAGGED_AS_THE_STACKS)]
         ),
         op!(
             Cognito,
             "UntagResource",
-            [("cognito-idp:UntagResource", USER_POOL)]
+            [("cognito-idp:UntagResource", USER_POOL, OWNED_POOL)]
         ),
     ]
 };
