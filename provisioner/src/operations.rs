@@ -114,6 +114,8 @@ pub mod condition {
     /// A request that makes a pool the stack's: its ownership tag in the request.
     pub const TAGGED_AS_THE_STACKS: &str =
         r#"{"StringEquals": {"aws:RequestTag/provisioner:stack": "{stack}"}}"#;
+    /// `adopt`: the stack's ownership tag put on a pool that has none (never on another stack's).
+    pub const ADOPTED: &str = r#"{"StringEquals": {"aws:RequestTag/provisioner:stack": "{stack}"}, "Null": {"aws:ResourceTag/provisioner:stack": "true"}}"#;
     /// Only the managed policy every function role gets is attached or detached.
     pub const BASIC_EXECUTION_POLICY: &str = r#"{"ArnEquals": {"iam:PolicyARN": "arn:{partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}}"#;
 }

@@ -464,6 +464,12 @@ fn conditions(block: &Value, context: &BTreeMap<String, String>) -> bool {
     block.iter().all(|(operator, tests)| {
         tests.as_object().is_some_and(|tests| {
             tests.iter().all(|(key, wanted)| {
+                // `Null`: "true" holds when the request has no such key, "false" when it has.
+                if operator == "Null" {
+                    return strings(wanted)
+                        .iter()
+                        .any(|w| (w == "true") != context.contains_key(key));
+                }
                 let Some(value) = context.get(key) else {
                     return false;
                 };

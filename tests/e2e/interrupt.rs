@@ -1,6 +1,6 @@
 //! Interrupts and kills in the middle of `up` and `down`, through the real binary: SIGINT stops
 //! cleanly (exit 130, the lock given back, what was done and what was not said), a second signal
-//! exits at once, and a `down` killed (SIGKILL) after any of its writes is finished by the next.
+//! gives the lock back and exits at once, and a `down` killed (SIGKILL) after any of its writes is finished by the next.
 
 use std::io::BufRead;
 use std::process::{Child, Stdio};

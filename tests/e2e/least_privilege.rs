@@ -398,13 +398,46 @@ fn other_pools_are_out_of_reach() {
             "{action} on an untagged pool"
         );
     }
-    // A same-named pool is read to tell whose it is; a pool is tagged only as the stack's.
+    // A same-named pool is read to tell whose it is; only an untagged pool is tagged, and only
+    // as the stack's (`adopt`): another stack's pool cannot be claimed.
     assert!(plan.allows(&request("cognito-idp:DescribeUserPool", &[])));
+    let claim = ("aws:RequestTag/provisioner:stack", stack.as_str());
     assert!(!apply.allows(&request("cognito-idp:TagResource", &[])));
-    assert!(apply.allows(&request(
-        "cognito-idp:TagResource",
-        &[("aws:RequestTag/provisioner:stack", stack.as_str())]
-    )));
+    assert!(apply.allows(&request("cognito-idp:TagResource", &[claim])));
+    assert!(!apply.allows(&request("cognito-idp:TagResource", &[claim, theirs[0]])));
+
+    // A pool of the stack's name without its tag: the plan identity reads enough to say so (its
+    // app clients' listing, refused, is not needed), and refuses as the tool does.
+    let cognito = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        aws_sdk_cognitoidentityprovider::Client::new(&support::sdk_config().await)
+    });
+    let id = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        cognito
+            .create_user_pool()
+            .pool_name(format!("{stack}-users"))
+            .send()
+            .await
+            .unwrap()
+            .user_pool
+            .unwrap()
+            .id
+            .unwrap()
+    });
+    let harness = Harness::start(plan.clone(), "plan");
+    let diffed = harness.ok(&file, &stack, &["diff"], 1);
+    assert!(
+        diffed.stderr.contains("provisioner adopt") && !diffed.stderr.contains("AccessDenied"),
+        "{}",
+        diffed.stderr
+    );
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        cognito
+            .delete_user_pool()
+            .user_pool_id(id)
+            .send()
+            .await
+            .unwrap();
+    });
 }
 
 /// A statement missing from the deploy identity's policy (the functions'): the run fails at the

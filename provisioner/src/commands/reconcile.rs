@@ -411,11 +411,13 @@ async fn take_lock_unless_interrupted(
 ) -> anyhow::Result<lock::Lock> {
     ctx.interrupt.listen(|signal| {
         output::status(&format!(
-            "{signal}: stopping: nothing new starts, what is in flight gets at most {} s to finish, the lock is given back; {signal} again stops at once",
+            "{signal}: stopping: nothing new starts, what is in flight gets at most {} s to finish, the lock is given back; a second signal gives the lock back and stops at once",
             crate::interrupt::GRACE.as_secs()
         ))
     });
     tokio::select! {
+        // A lock just taken wins over an interrupt at the same moment: it is then given back.
+        biased;
         lock = take_lock(ctx, command, timeout) => {
             let lock = lock?;
             // A second signal gives the lock back before the process exits.
@@ -462,8 +464,10 @@ pub(super) async fn take_lock(
 /// Gives the lock back; a failure to is said, not fatal (the next run finds it stale or
 /// `provisioner unlock` removes it).
 pub(super) async fn release_lock(ctx: &Context, lock: lock::Lock) {
+    // A second signal meanwhile waits for this release (they share the lock's state).
+    let released = lock.release(&ctx.clients.logs).await;
     ctx.interrupt.on_second(None);
-    if let Err(err) = lock.release(&ctx.clients.logs).await {
+    if let Err(err) = released {
         output::warning(&format!(
             "{:#}\n  hint: `provisioner unlock` removes the lock",
             anyhow::Error::from(err)

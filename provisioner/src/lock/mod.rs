@@ -139,13 +139,14 @@ impl Holder {
         }
         if let Some(heartbeat) = self.heartbeat_ms {
             let silent = Duration::from_millis(u64::try_from(now_ms() - heartbeat).unwrap_or(0));
-            if silent > STALE_AFTER {
-                return Some(format!(
+            // A holder that renews its lock holds it however long it runs.
+            return (silent > STALE_AFTER).then(|| {
+                format!(
                     "its holder stopped renewing it {} s ago (a run renews its lock every {} s)",
                     silent.as_secs(),
                     HEARTBEAT.as_secs()
-                ));
-            }
+                )
+            });
         }
         let age = self.age();
         (age > TTL).then(|| {
@@ -204,6 +205,10 @@ pub struct Lock {
     token: String,
     /// Renews the lock every [`HEARTBEAT`] while it is held.
     heartbeat: Option<tokio::task::JoinHandle<()>>,
+    /// Whether it was given back: shared with [`Lock::releaser`], so that of a release and a
+    /// second signal's, one gives it back and the other waits for it, and neither deletes a lock
+    /// another run took meanwhile.
+    released: std::sync::Arc<tokio::sync::Mutex<bool>>,
 }
 
 impl Drop for Lock {
@@ -238,10 +243,15 @@ impl Lock {
             let arn = target.log_group_arn(&name);
             Lock {
                 stack: stack.to_owned(),
-                heartbeat: Some(tokio::spawn(renew(client.clone(), arn.clone()))),
+                heartbeat: Some(tokio::spawn(renew(
+                    client.clone(),
+                    arn.clone(),
+                    token.clone(),
+                ))),
                 arn,
                 name,
                 token: token.clone(),
+                released: std::sync::Arc::default(),
             }
         };
         let subject = format!("stack `{stack}`");
@@ -295,12 +305,13 @@ impl Lock {
         &self,
         client: &Client,
     ) -> impl Fn() -> futures_util::future::BoxFuture<'static, ()> + Send + Sync + 'static {
-        let (client, stack, name, arn, token) = (
+        let (client, stack, name, arn, token, released) = (
             client.clone(),
             self.stack.clone(),
             self.name.clone(),
             self.arn.clone(),
             self.token.clone(),
+            self.released.clone(),
         );
         move || {
             let lock = Lock {
@@ -309,6 +320,7 @@ impl Lock {
                 arn: arn.clone(),
                 token: token.clone(),
                 heartbeat: None,
+                released: released.clone(),
             };
             let client = client.clone();
             Box::pin(async move {
@@ -322,6 +334,12 @@ impl Lock {
         if let Some(heartbeat) = self.heartbeat.take() {
             heartbeat.abort();
         }
+        let released = self.released.clone();
+        let mut released = released.lock().await;
+        if *released {
+            return Ok(());
+        }
+        *released = true;
         let tags = client
             .list_tags_for_resource()
             .resource_arn(&self.arn)
@@ -346,10 +364,28 @@ impl Lock {
 }
 
 /// Writes the time in the lock's heartbeat tag every [`HEARTBEAT`], until aborted (the lock is
-/// given back, or the run ends). A failed write is tried again at the next beat.
-async fn renew(client: Client, arn: String) {
+/// given back, or the run ends), or until the lock is no longer this run's (taken over, or
+/// removed by `unlock`): never on another run's lock. A failed write is tried again at the next
+/// beat.
+async fn renew(client: Client, arn: String, token: String) {
     loop {
         tokio::time::sleep(HEARTBEAT).await;
+        match client
+            .list_tags_for_resource()
+            .resource_arn(&arn)
+            .send()
+            .await
+        {
+            Ok(tags) if tags.tags().and_then(|t| t.get(TAG_TOKEN)) != Some(&token) => return,
+            Ok(_) => {}
+            Err(err) => {
+                use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata as _;
+                if err.code() == Some("ResourceNotFoundException") {
+                    return;
+                }
+                continue;
+            }
+        }
         let _ = client
             .tag_resource()
             .resource_arn(&arn)

@@ -48,6 +48,12 @@ fn a_dead_holder_on_this_host_or_an_old_lock_is_stale() {
         ..elsewhere
     };
     assert!(silent.stale().unwrap().contains("stopped renewing it"));
+    // Renewed, a lock is held however long its run takes.
+    let long = Holder {
+        created_ms: now_ms - i64::try_from(TTL.as_millis()).unwrap() - 60_000,
+        ..renewed
+    };
+    assert_eq!(long.stale(), None);
 }
 
 #[test]

@@ -40,6 +40,7 @@ pub fn keep(
         .set_user_pool_tier(pool.user_pool_tier().cloned())
         .set_key_configuration(pool.key_configuration().cloned())
         .set_issuer_configuration(pool.issuer_configuration().cloned())
+        .set_acr_configuration(pool.acr_configuration().cloned())
 }
 
 /// The password policy stack.yaml gives, with the live sign-in policy, password history and

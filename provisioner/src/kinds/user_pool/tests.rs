@@ -217,6 +217,34 @@ mod replay {
         );
     }
 
+    /// Under a policy that grants a pool's actions by its tag, a pool deleted meanwhile is refused
+    /// (no tag to match), not "not found": DescribeUserPool says it is gone, and the delete is
+    /// done.
+    #[tokio::test]
+    async fn a_pool_gone_meanwhile_refused_by_its_tag_condition_counts_as_deleted() {
+        use crate::replay::json_error;
+        let refused = mock!(Client::delete_user_pool)
+            .then_http_response(|| json_error(400, "AccessDeniedException", "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: cognito-idp:DeleteUserPool"));
+        let gone = mock!(Client::describe_user_pool).then_http_response(|| {
+            json_error(
+                400,
+                "ResourceNotFoundException",
+                "User pool us-east-1_pool does not exist.",
+            )
+        });
+        let client = mock_client!(
+            aws_sdk_cognitoidentityprovider,
+            RuleMode::Sequential,
+            [&refused, &gone]
+        );
+        let mut unprotected = live();
+        unprotected.settings.deletion_protection = false;
+        super::super::delete(&client, "auth-demo", &unprotected, &spec())
+            .await
+            .expect("gone counts as deleted");
+        assert_eq!((refused.num_calls(), gone.num_calls()), (1, 1));
+    }
+
     /// AWS refuses to delete a protected pool: protection is lifted (the whole configuration
     /// again), then the pool deleted; nothing else.
     #[tokio::test]

@@ -20,7 +20,7 @@ use crate::spec::{OWNERSHIP_TAG, Removal, ResourceId, Stack};
 pub const OPERATIONS: &[crate::operations::Operation] = {
     use crate::op;
     use crate::operations::arn::{ANY, USER_POOL};
-    use crate::operations::condition::{OWNED_POOL, TAGGED_AS_THE_STACKS};
+    use crate::operations::condition::{ADOPTED, OWNED_POOL, TAGGED_AS_THE_STACKS};
     &[
         op!(
             Cognito,
@@ -50,7 +50,7 @@ pub const OPERATIONS: &[crate::operations::Operation] = {
         op!(
             Cognito,
             "TagResource",
-            [("cognito-idp:TagResource", USER_POOL, TAGGED_AS_THE_STACKS)]
+            [("cognito-idp:TagResource", USER_POOL, ADOPTED)]
         ),
         op!(
             Cognito,
@@ -108,24 +108,34 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Observed> {
         .filter(|(_, name)| wanted.contains(name))
         .map(|(id, _)| id.as_str())
         .collect();
-    let (prefixed, mut clients) = tokio::try_join!(
+    let (prefixed, clients) = tokio::try_join!(
         async {
             super::describe_all(cognito, &listed)
                 .await
                 .context("userPools: reading")
         },
         async {
+            // A pool that is not the stack's may refuse the listing (the deploy identity's
+            // policy grants it only on the stack's pools): kept as refused, an error only if the
+            // pool turns out to be ours.
             let listings =
                 futures_util::future::try_join_all(candidates.iter().map(|id| async move {
-                    crate::kinds::user_pool_client::list(cognito, id)
-                        .await
-                        .map(|clients| ((*id).to_owned(), clients))
+                    match crate::kinds::user_pool_client::list(cognito, id).await {
+                        Ok(clients) => Ok(((*id).to_owned(), Ok(clients))),
+                        Err(crate::kinds::user_pool_client::ClientError::Aws(err))
+                            if err.code().is_some_and(|code| code.contains("AccessDenied")) =>
+                        {
+                            Ok(((*id).to_owned(), Err(err)))
+                        }
+                        Err(err) => Err(err),
+                    }
                 }))
                 .await
                 .context("userPools: listing their app clients")?;
             Ok::<_, anyhow::Error>(listings.into_iter().collect::<BTreeMap<_, _>>())
         },
     )?;
+    let mut clients = refused_unless_ours(stack, &prefixed, clients)?;
     let (found, declared) = search(stack, &prefixed, &mut clients)?;
     let leftovers = prefixed
         .into_iter()
@@ -249,6 +259,30 @@ pub struct Node {
     pub foreign: Vec<String>,
     /// Found under this old logical name, through a `moved:` entry.
     pub moved_from: Option<String>,
+}
+
+/// The app clients listed, by pool id: a listing refused for a pool that is not the stack's is
+/// dropped (it is never read); refused for one of the stack's, it is the error.
+fn refused_unless_ours(
+    stack: &crate::spec::Stack,
+    pools: &[LivePool],
+    listings: BTreeMap<String, Result<Vec<(String, String)>, crate::aws::AwsError>>,
+) -> anyhow::Result<BTreeMap<String, Vec<(String, String)>>> {
+    let mut clients = BTreeMap::new();
+    for (id, listing) in listings {
+        match listing {
+            Ok(listed) => {
+                clients.insert(id, listed);
+            }
+            Err(err) if pools.iter().any(|p| p.id == id && p.owned_by(&stack.name)) => {
+                return Err(
+                    anyhow::Error::from(err).context("userPools: listing their app clients")
+                );
+            }
+            Err(_) => {}
+        }
+    }
+    Ok(clients)
 }
 
 /// Plans pool `name` from its `search` as observed (None: not looked for).

@@ -167,6 +167,11 @@ pub async fn delete(
         unprotected.deletion_protection = false;
         match update(client, (stack, &live.settings.tags), live, &unprotected).await {
             Err(UserPoolError::Aws(err)) if err.is_not_found() => return Ok(()),
+            Err(UserPoolError::Aws(err))
+                if err.is_access_denied() && gone(client, live).await? =>
+            {
+                return Ok(());
+            }
             result => result?,
         }
     }
@@ -175,8 +180,18 @@ pub async fn delete(
         .user_pool_id(&live.id)
         .send()
         .await;
-    crate::aws::absent_as_none(deleted.map_err(aws_error("delete", &live.name)))?;
-    Ok(())
+    match crate::aws::absent_as_none(deleted.map_err(aws_error("delete", &live.name))) {
+        Err(err) if err.is_access_denied() && gone(client, live).await? => Ok(()),
+        result => result.map(drop).map_err(Into::into),
+    }
+}
+
+/// Whether `live` no longer exists. Under a policy that grants a pool's actions by its tag (as
+/// `provisioner policy`'s does), a pool deleted meanwhile (a retried delete whose first answer
+/// was lost) has no tag to match and is refused, not "not found"; DescribeUserPool, granted on
+/// every pool, says which.
+async fn gone(client: &Client, live: &LivePool) -> Result<bool, UserPoolError> {
+    Ok(describe(client, &live.id, &live.name).await?.is_none())
 }
 
 fn policies(settings: &PoolSettings) -> UserPoolPolicyType {
