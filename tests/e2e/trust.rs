@@ -450,3 +450,35 @@ fn the_plan_is_coloured_only_when_asked_and_never_in_json() {
     assert!(!json.stdout.contains(escape), "{}", json.stdout);
     serde_json::from_str::<serde_json::Value>(&json.stdout).expect("JSON");
 }
+
+/// A `credential_process` (aws-vault, granted: perhaps asking for an MFA code) runs once per
+/// command: the first call's load and every client after it share one resolution.
+#[test]
+fn a_credential_process_runs_once_per_command() {
+    let dir = support::temp_dir("counting");
+    let runs = dir.join("runs");
+    let config = dir.join("config");
+    let credentials = dir.join("credentials");
+    std::fs::write(&config, "[profile counting]\nregion = us-east-1\n").unwrap();
+    std::fs::write(
+        &credentials,
+        format!(
+            "[counting]\ncredential_process = echo run >> {} && echo '{{\"Version\": 1, \"AccessKeyId\": \"AKIACOUNTINGPROFILE0\", \"SecretAccessKey\": \"counting-secret\"}}'\n",
+            runs.display()
+        ),
+    )
+    .unwrap();
+    let file = support::write_stack(&[]);
+    let ran = support::run(
+        support::provisioner()
+            .args(["diff", "--profile", "counting", "--file"])
+            .arg(&file)
+            .args(["--stack", &support::unique("counting")])
+            .env("AWS_ENDPOINT_URL", support::emulator())
+            .env("AWS_CONFIG_FILE", &config)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &credentials),
+    );
+    assert_eq!(ran.code, Some(2), "a plan of changes: {}", ran.stderr);
+    let count = std::fs::read_to_string(&runs).unwrap().lines().count();
+    assert_eq!(count, 1, "credential_process ran {count} times");
+}

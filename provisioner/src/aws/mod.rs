@@ -16,6 +16,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 
+mod credentials;
 mod error;
 
 use crate::calls::CallCounter;
@@ -127,7 +128,7 @@ pub async fn sdk_config(options: &AwsOptions) -> anyhow::Result<SdkConfig> {
         };
         check_region(region.as_ref(), &source)?;
     }
-    Ok(config)
+    Ok(credentials::loaded_once(config))
 }
 
 /// An endpoint must be an absolute http(s) URL: `127.0.0.1:5000` would otherwise be taken as a
