@@ -332,6 +332,7 @@ fn globs_match_as_iam_does() {
     ));
     assert!(glob("*", "anything"));
     assert!(glob("a?c", "abc") && !glob("a?c", "ac"));
+    assert!(glob("lambda:get*", "lambda:getfunction"));
 }
 
 #[test]

@@ -272,33 +272,14 @@ impl Planned for Node {
                 super::delete(lambda, &spec.physical_name)
                     .await
                     .with_context(|| format!("{address}: deleting the failed function"))?;
-                let zip = read_zip(ctx, &self.function)?;
-                super::create(
-                    lambda,
-                    &ctx.stack.name,
-                    &spec.physical_name,
-                    &self.desired,
-                    &zip,
-                    ctx.waits,
-                    ctx.progress.as_ref(),
-                )
-                .await
-                .with_context(|| format!("{address}: creating it again"))?;
+                self.create(ctx)
+                    .await
+                    .with_context(|| format!("{address}: creating it again"))?;
             }
-            FunctionWork::Create => {
-                let zip = read_zip(ctx, &self.function)?;
-                super::create(
-                    lambda,
-                    &ctx.stack.name,
-                    &spec.physical_name,
-                    &self.desired,
-                    &zip,
-                    ctx.waits,
-                    ctx.progress.as_ref(),
-                )
+            FunctionWork::Create => self
+                .create(ctx)
                 .await
-                .with_context(|| format!("{address}: creating"))?;
-            }
+                .with_context(|| format!("{address}: creating"))?,
             FunctionWork::Update(changes) => {
                 let zip = if changes.contains(&super::FunctionChange::Code) {
                     read_zip(ctx, &self.function)?
@@ -325,6 +306,25 @@ impl Planned for Node {
         if let Some(permissions) = &self.permissions {
             permissions.apply(ctx, &self.function).await?;
         }
+        Ok(())
+    }
+}
+
+impl Node {
+    /// CreateFunction from the built package, then the wait until it is Active.
+    async fn create(&self, ctx: &Context) -> anyhow::Result<()> {
+        let spec = &ctx.stack.functions[&self.function];
+        let zip = read_zip(ctx, &self.function)?;
+        super::create(
+            &ctx.clients.lambda,
+            &ctx.stack.name,
+            &spec.physical_name,
+            &self.desired,
+            &zip,
+            ctx.waits,
+            ctx.progress.as_ref(),
+        )
+        .await?;
         Ok(())
     }
 }

@@ -12,16 +12,7 @@ pub async fn create(
     description: &str,
     desired: &RoleSettings,
 ) -> Result<String, RoleError> {
-    let tag = |key: &str, value: &str| {
-        Tag::builder()
-            .key(key)
-            .value(value)
-            .build()
-            .map_err(|err| RoleError::Request {
-                name: name.to_owned(),
-                detail: err.to_string(),
-            })
-    };
+    let tag = |key: &str, value: &str| tag(name, key, value);
     let mut tags = vec![tag(OWNERSHIP_TAG, stack)?, tag(REGION_TAG, region)?];
     for (key, value) in &desired.tags {
         tags.push(tag(key, value)?);
@@ -127,6 +118,18 @@ pub async fn update(
     Ok(())
 }
 
+/// An IAM tag for role `name`.
+fn tag(name: &str, key: &str, value: &str) -> Result<Tag, RoleError> {
+    Tag::builder()
+        .key(key)
+        .value(value)
+        .build()
+        .map_err(|err| RoleError::Request {
+            name: name.to_owned(),
+            detail: err.to_string(),
+        })
+}
+
 /// TagRole with the tags new or changed, UntagRole with the keys no longer declared.
 async fn retag(
     client: &Client,
@@ -136,16 +139,7 @@ async fn retag(
     if !change.set.is_empty() {
         let mut tags = Vec::new();
         for (key, value) in &change.set {
-            tags.push(
-                Tag::builder()
-                    .key(key)
-                    .value(value)
-                    .build()
-                    .map_err(|err| RoleError::Request {
-                        name: name.to_owned(),
-                        detail: err.to_string(),
-                    })?,
-            );
+            tags.push(tag(name, key, value)?);
         }
         client
             .tag_role()
