@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use aws_credential_types::Credentials;
@@ -61,7 +61,6 @@ struct Inner {
     handler_key: (String, String),
     /// Where the calls go, and as whom: set with the roles.
     session: RwLock<Option<Session>>,
-    cached: tokio::sync::Mutex<Option<Credentials>>,
     policies: RwLock<BTreeMap<String, RolePolicy>>,
     references: RwLock<BTreeMap<String, String>>,
     usage: Mutex<BTreeMap<String, Usage>>,
@@ -94,7 +93,6 @@ impl AwsCheck {
             inner: Arc::new(Inner {
                 handler_key,
                 session: RwLock::new(None),
-                cached: tokio::sync::Mutex::new(None),
                 policies: RwLock::new(BTreeMap::new()),
                 references: RwLock::new(BTreeMap::new()),
                 usage: Mutex::new(BTreeMap::new()),
@@ -315,26 +313,16 @@ impl Inner {
         }
     }
 
-    /// The caller's credentials, resolved again when they expire within five minutes.
+    /// The caller's credentials (the session's provider keeps them until they near expiry:
+    /// `aws::credentials`).
     async fn credentials(&self, session: &Session) -> anyhow::Result<Credentials> {
-        let mut cached = self.cached.lock().await;
-        let fresh = cached.as_ref().is_some_and(|c| {
-            c.expiry()
-                .is_none_or(|at| at > SystemTime::now() + Duration::from_secs(300))
-        });
-        if !fresh {
-            let provider = session
-                .credentials
-                .as_ref()
-                .context("no AWS credentials are configured")?;
-            *cached = Some(
-                provider
-                    .provide_credentials()
-                    .await
-                    .context("failed to load AWS credentials")?,
-            );
-        }
-        cached.clone().context("no AWS credentials")
+        session
+            .credentials
+            .as_ref()
+            .context("no AWS credentials are configured")?
+            .provide_credentials()
+            .await
+            .context("failed to load AWS credentials")
     }
 }
 
