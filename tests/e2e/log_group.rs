@@ -22,7 +22,15 @@ async fn a_log_group_is_created_with_retention_found_repaired_and_deleted() {
         .expect("the created group");
     assert!(live.owned_by(&stack), "{live:?}");
     assert_eq!(live.retention_days, Some(14));
-    assert_eq!(log_group::diff(live.retention_days, 14), Action::NoOp);
+    assert_eq!(
+        log_group::diff(
+            live.retention_days,
+            14,
+            &Default::default(),
+            &Default::default()
+        ),
+        Action::NoOp
+    );
     // A second create (a re-run after a crash) is not an error.
     log_group::create(&logs, (&stack, &Default::default()), &name, 14)
         .await
@@ -35,7 +43,12 @@ async fn a_log_group_is_created_with_retention_found_repaired_and_deleted() {
         .unwrap();
     let drifted = log_group::find(&logs, &name).await.unwrap().unwrap();
     assert!(matches!(
-        log_group::diff(drifted.retention_days, 14),
+        log_group::diff(
+            drifted.retention_days,
+            14,
+            &Default::default(),
+            &Default::default()
+        ),
         Action::Update { .. }
     ));
     log_group::set_retention(&logs, &name, 14).await.unwrap();

@@ -42,18 +42,8 @@ impl LiveLogGroup {
     }
 }
 
-/// What it takes to make the live retention match. Pure.
-pub fn diff(live_retention_days: Option<i32>, desired_retention_days: i32) -> Action {
-    diff_tagged(
-        live_retention_days,
-        desired_retention_days,
-        &Tags::new(),
-        &Tags::new(),
-    )
-}
-
 /// What it takes to make the live retention and the stack's tags match. Pure.
-pub fn diff_tagged(
+pub fn diff(
     live_retention_days: Option<i32>,
     desired_retention_days: i32,
     live_tags: &Tags,

@@ -171,7 +171,7 @@ pub fn plan(
             if group.managed_tags() != tags {
                 changes.insert(LogGroupChange::Tags);
             }
-            super::diff_tagged(
+            super::diff(
                 group.retention_days,
                 retention,
                 &group.managed_tags(),
@@ -196,7 +196,7 @@ pub fn plan(
             if group.managed_tags() != tags {
                 changes.insert(LogGroupChange::Tags);
             }
-            if let Action::Update { changes: more } = super::diff_tagged(
+            if let Action::Update { changes: more } = super::diff(
                 group.retention_days,
                 retention,
                 &group.managed_tags(),
