@@ -18,6 +18,7 @@ mod operations;
 mod permission;
 mod plan_text;
 mod planfile;
+mod quotas;
 mod reconcile;
 mod role;
 mod runtime_api;

@@ -18,6 +18,7 @@ use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 
 mod credentials;
 mod error;
+pub mod lambda_quotas;
 
 use crate::calls::CallCounter;
 use crate::usage::UsageError;
@@ -231,20 +232,29 @@ impl Clients {
         // Every client counts its calls; those that meet "still settling" conflicts retry them
         // (see `retry`).
         macro_rules! client {
-            ($sdk:ident $(, $classifier:expr)?) => {
+            ($sdk:ident $(, $classifier:expr)? $(; $http:expr)?) => {
                 $sdk::Client::from_conf(
                     $sdk::config::Builder::from(config)
                         .interceptor(calls.clone())
                         .interceptor(crate::calls::CallLog)
                         $(.retry_classifier($classifier))?
+                        $(.http_client($http))?
                         .build(),
                 )
             };
         }
+        // Lambda's quotas are kept in its HTTP layer, so that every call counts.
+        let http = config.http_client().unwrap_or_else(|| {
+            use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+                .build_https()
+        });
+        let lambda_http = lambda_quotas::paced(http, Default::default());
         Clients {
             cognito: client!(aws_sdk_cognitoidentityprovider),
             iam: client!(aws_sdk_iam, crate::retry::iam()),
-            lambda: client!(aws_sdk_lambda, crate::retry::lambda()),
+            lambda: client!(aws_sdk_lambda, crate::retry::lambda(); lambda_http),
             logs: client!(aws_sdk_cloudwatchlogs, crate::retry::logs()),
             apigateway: client!(aws_sdk_apigateway, crate::retry::api_gateway()),
             sts: client!(aws_sdk_sts),

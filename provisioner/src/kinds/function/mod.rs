@@ -533,19 +533,25 @@ async fn settle(
     let started = tokio::time::Instant::now();
     let mut delay = Duration::from_millis(250);
     loop {
+        // GetFunction, as the SDKs' v2 waiters: it has a quota of its own (100 per second for
+        // the account), where GetFunctionConfiguration shares Lambda's 15 per second with every
+        // other control-plane call, the creates and updates this wait is for among them.
         let read = client
-            .get_function_configuration()
+            .get_function()
             .function_name(name)
             .send()
             .await
             .map_err(|err| aws_error("read the state of", name, err));
         let readiness = match read {
-            Ok(configuration) => readiness(
-                configuration.state(),
-                configuration.last_update_status(),
-                configuration.state_reason(),
-                configuration.last_update_status_reason(),
-            ),
+            Ok(function) => {
+                let configuration = function.configuration();
+                readiness(
+                    configuration.and_then(|c| c.state()),
+                    configuration.and_then(|c| c.last_update_status()),
+                    configuration.and_then(|c| c.state_reason()),
+                    configuration.and_then(|c| c.last_update_status_reason()),
+                )
+            }
             // Right after CreateFunction, Lambda's reads may not see the function yet.
             Err(FunctionError::Aws(err)) if err.is_not_found() => {
                 Readiness::Busy("not visible yet".to_owned())

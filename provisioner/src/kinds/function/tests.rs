@@ -140,11 +140,23 @@ async fn tags_that_cannot_be_read_are_an_error_never_someone_elses() {
 }
 
 /// A function that takes updates: Active, its last update done.
-fn settled() -> aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput
-{
-    aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput::builder()
-        .state(State::Active)
-        .last_update_status(LastUpdateStatus::Successful)
+fn settled() -> aws_sdk_lambda::operation::get_function::GetFunctionOutput {
+    in_state(State::Active, LastUpdateStatus::Successful, None)
+}
+
+/// GetFunction's answer for a function in `state` whose last update is `update` (`reason`).
+fn in_state(
+    state: State,
+    update: LastUpdateStatus,
+    reason: Option<&str>,
+) -> aws_sdk_lambda::operation::get_function::GetFunctionOutput {
+    let configuration = aws_sdk_lambda::types::FunctionConfiguration::builder()
+        .state(state)
+        .last_update_status(update)
+        .set_last_update_status_reason(reason.map(str::to_owned))
+        .build();
+    aws_sdk_lambda::operation::get_function::GetFunctionOutput::builder()
+        .configuration(configuration)
         .build()
 }
 
@@ -190,7 +202,7 @@ async fn no_change_makes_no_request() {
 #[tokio::test]
 async fn a_configuration_change_is_one_call_with_the_whole_configuration() {
     use aws_smithy_mocks::mock;
-    let before = mock!(Client::get_function_configuration).then_output(settled);
+    let before = mock!(Client::get_function).then_output(settled);
     let update = mock!(Client::update_function_configuration)
         .match_requests(|req| {
             let desired = settings();
@@ -209,7 +221,7 @@ async fn a_configuration_change_is_one_call_with_the_whole_configuration() {
         .then_output(|| {
             aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationOutput::builder().build()
         });
-    let after = mock!(Client::get_function_configuration).then_output(settled);
+    let after = mock!(Client::get_function).then_output(settled);
     apply_changes(
         &FunctionChanges::from([FunctionChange::Configuration]),
         &[&before, &update, &after],
@@ -226,7 +238,7 @@ async fn a_configuration_change_is_one_call_with_the_whole_configuration() {
 #[tokio::test]
 async fn a_code_change_is_one_update_function_code() {
     use aws_smithy_mocks::mock;
-    let before = mock!(Client::get_function_configuration).then_output(settled);
+    let before = mock!(Client::get_function).then_output(settled);
     let code = mock!(Client::update_function_code)
         .match_requests(|req| {
             req.function_name() == Some("f")
@@ -237,7 +249,7 @@ async fn a_code_change_is_one_update_function_code() {
             aws_sdk_lambda::operation::update_function_code::UpdateFunctionCodeOutput::builder()
                 .build()
         });
-    let after = mock!(Client::get_function_configuration).then_output(settled);
+    let after = mock!(Client::get_function).then_output(settled);
     apply_changes(
         &FunctionChanges::from([FunctionChange::Code]),
         &[&before, &code, &after],
@@ -252,7 +264,7 @@ async fn a_code_change_is_one_update_function_code() {
 #[tokio::test]
 async fn the_configuration_goes_before_the_code() {
     use aws_smithy_mocks::mock;
-    let settle = || mock!(Client::get_function_configuration).then_output(settled);
+    let settle = || mock!(Client::get_function).then_output(settled);
     let (first, second, third, fourth) = (settle(), settle(), settle(), settle());
     let configuration = mock!(Client::update_function_configuration).then_output(|| {
         aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationOutput::builder().build()
@@ -276,7 +288,7 @@ async fn the_configuration_goes_before_the_code() {
 async fn the_settle_wait_takes_a_function_not_visible_yet_as_busy() {
     use crate::replay::json_error;
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
-    let reads = mock!(Client::get_function_configuration)
+    let reads = mock!(Client::get_function)
         .sequence()
         .http_response(|| {
             json_error(
@@ -306,17 +318,17 @@ async fn the_settle_wait_takes_a_function_not_visible_yet_as_busy() {
 async fn a_failed_last_update_is_repaired_by_the_next_update() {
     use aws_smithy_mocks::mock;
     let failed_before = || {
-        aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput::builder()
-            .state(State::Active)
-            .last_update_status(LastUpdateStatus::Failed)
-            .last_update_status_reason("The role cannot be assumed")
-            .build()
+        in_state(
+            State::Active,
+            LastUpdateStatus::Failed,
+            Some("The role cannot be assumed"),
+        )
     };
-    let before = mock!(Client::get_function_configuration).then_output(failed_before);
+    let before = mock!(Client::get_function).then_output(failed_before);
     let update = mock!(Client::update_function_configuration).then_output(|| {
         aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationOutput::builder().build()
     });
-    let after = mock!(Client::get_function_configuration).then_output(settled);
+    let after = mock!(Client::get_function).then_output(settled);
     apply_changes(
         &FunctionChanges::from([FunctionChange::Configuration]),
         &[&before, &update, &after],
@@ -326,11 +338,11 @@ async fn a_failed_last_update_is_repaired_by_the_next_update() {
     assert_eq!(update.num_calls(), 1);
 
     // Our own update failing is reported.
-    let before = mock!(Client::get_function_configuration).then_output(settled);
+    let before = mock!(Client::get_function).then_output(settled);
     let update = mock!(Client::update_function_configuration).then_output(|| {
         aws_sdk_lambda::operation::update_function_configuration::UpdateFunctionConfigurationOutput::builder().build()
     });
-    let after = mock!(Client::get_function_configuration).then_output(failed_before);
+    let after = mock!(Client::get_function).then_output(failed_before);
     let err = apply_changes(
         &FunctionChanges::from([FunctionChange::Configuration]),
         &[&before, &update, &after],

@@ -25,13 +25,8 @@ pub const OPERATIONS: &[crate::operations::Operation] = {
     use crate::operations::condition::PASSED_TO_LAMBDA;
     &[
         op!(Lambda, "ListFunctions", [("lambda:ListFunctions", ANY)]),
+        // Also the wait for a function to settle, while applying.
         op!(Lambda, "GetFunction", [("lambda:GetFunction", FUNCTION)]),
-        // The wait for a function to settle: only while applying.
-        op!(
-            while_applying Lambda,
-            "GetFunctionConfiguration",
-            [("lambda:GetFunctionConfiguration", FUNCTION)]
-        ),
         op!(Lambda, "ListTags", [("lambda:ListTags", FUNCTION)]),
         op!(Lambda, "TagResource", [("lambda:TagResource", FUNCTION)]),
         op!(
