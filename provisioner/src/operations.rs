@@ -106,14 +106,19 @@ pub mod condition {
     /// A role is passed only to Lambda.
     pub const PASSED_TO_LAMBDA: &str =
         r#"{"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}"#;
-    /// Only the stack's user pools (those with its ownership tag): Cognito authorizes a pool's
-    /// actions by its tags, so the deploy identity cannot change, delete or read the app
-    /// clients (their secrets) of any other pool in the account.
-    pub const OWNED_POOL: &str =
-        r#"{"StringEquals": {"aws:ResourceTag/provisioner:stack": "{stack}"}}"#;
-    /// A request that makes a pool the stack's: its ownership tag in the request.
+    /// Only the stack's own resources (those with its ownership tag): Cognito authorizes a pool's
+    /// actions by its tags, and API Gateway a REST API's and its parts' (methods, integrations,
+    /// authorizers, deployments, stages inherit the API's tags for this), so the deploy identity
+    /// cannot change, delete or read (an app client's secret) any other pool or API of the
+    /// account.
+    pub const OWNED: &str = r#"{"StringEquals": {"aws:ResourceTag/provisioner:stack": "{stack}"}}"#;
+    /// A request that makes a resource the stack's: its ownership tag in the request.
     pub const TAGGED_AS_THE_STACKS: &str =
         r#"{"StringEquals": {"aws:RequestTag/provisioner:stack": "{stack}"}}"#;
+    /// A tag change that neither sets nor removes the ownership tag (the stack's `tags:`, where
+    /// the tagged resource's own tags cannot be a condition: API Gateway's `/tags/...`).
+    pub const NOT_OWNERSHIP: &str =
+        r#"{"ForAllValues:StringNotEquals": {"aws:TagKeys": ["provisioner:stack"]}}"#;
     /// `adopt`: the stack's ownership tag put on a pool that has none (never on another stack's).
     pub const ADOPTED: &str = r#"{"StringEquals": {"aws:RequestTag/provisioner:stack": "{stack}"}, "Null": {"aws:ResourceTag/provisioner:stack": "true"}}"#;
     /// Only the managed policy every function role gets is attached or detached.

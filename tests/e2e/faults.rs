@@ -16,6 +16,8 @@ use crate::support::{self, on_emulator};
 pub struct Call {
     pub method: String,
     pub path: String,
+    /// The query string, without `?` (empty when there is none).
+    pub query: String,
     /// `X-Amz-Target` (JSON protocols: Cognito, CloudWatch Logs).
     pub target: Option<String>,
     /// The service the request is signed for (its SigV4 credential scope: `iam`, `lambda`).
@@ -209,6 +211,7 @@ async fn answer(
     let call = Call {
         method: parts.method.to_string(),
         path: parts.uri.path().to_owned(),
+        query: parts.uri.query().unwrap_or_default().to_owned(),
         target: parts
             .headers
             .get("x-amz-target")

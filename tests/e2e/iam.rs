@@ -386,20 +386,91 @@ fn lambda(call: &Call, env: &Env) -> Result<Vec<Request>, String> {
 }
 
 /// API Gateway authorizes its management calls by HTTP method on the path's ARN; a create with
-/// tags needs `apigateway:PUT` on `/tags/*` as well.
+/// tags needs `apigateway:PUT` on `/tags/*` as well. A REST API's parts are authorized by the API's
+/// tags (`aws:ResourceTag/<key>`: they inherit them for IAM); a request's tags are
+/// `aws:RequestTag/<key>` and their keys `aws:TagKeys` (the `/tags/...` resource has no tags).
 fn apigateway(call: &Call, env: &Env) -> Vec<Request> {
     let arn = |path: &str| format!("arn:{}:apigateway:{}::{path}", env.partition, env.region);
     let path = decode(&call.path);
-    let mut requests = vec![Request::new(
-        &format!("apigateway:{}", call.method),
-        arn(&path),
-    )];
     let body = json(call);
-    if call.method == "POST" && body["tags"].as_object().is_some_and(|t| !t.is_empty()) {
-        requests
-            .push(Request::new("apigateway:PUT", arn("/tags/*")).implied_by("a create with tags"));
+    let request_tags = |mut request: Request, keys: Vec<String>| {
+        for (key, value) in body["tags"].as_object().into_iter().flatten() {
+            request = request.with(
+                &format!("aws:RequestTag/{key}"),
+                value.as_str().unwrap_or_default(),
+            );
+        }
+        if !keys.is_empty() {
+            request = request.with("aws:TagKeys", keys.join("\n"));
+        }
+        request
+    };
+    let body_keys: Vec<String> = body["tags"]
+        .as_object()
+        .map(|tags| tags.keys().cloned().collect())
+        .unwrap_or_default();
+    let mut request = Request::new(&format!("apigateway:{}", call.method), arn(&path));
+    if let Some(id) = path.strip_prefix("/restapis/") {
+        let id = id.split('/').next().unwrap_or_default();
+        for (key, value) in api_tags(id) {
+            request = request.with(&format!("aws:ResourceTag/{key}"), value);
+        }
+    }
+    if path.starts_with("/tags/") {
+        // UntagResource names its keys in the query (`tagKeys=a&tagKeys=b`).
+        let query_keys: Vec<String> = call
+            .query
+            .split('&')
+            .filter_map(|pair| pair.strip_prefix("tagKeys="))
+            .map(decode)
+            .collect();
+        let keys = if query_keys.is_empty() {
+            body_keys.clone()
+        } else {
+            query_keys
+        };
+        return vec![request_tags(request, keys)];
+    }
+    let mut requests = vec![request_tags(request, body_keys.clone())];
+    if call.method == "POST" && !body_keys.is_empty() {
+        requests.push(
+            request_tags(Request::new("apigateway:PUT", arn("/tags/*")), body_keys)
+                .implied_by("a create with tags"),
+        );
     }
     requests
+}
+
+/// The tags REST API `id` has now, as the emulator says (none for an API that does not exist).
+fn api_tags(id: &str) -> BTreeMap<String, String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let answer = agent
+        .get(format!("{}/restapis/{id}", crate::support::emulator()))
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/apigateway/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .call();
+    let Ok(mut answer) = answer else {
+        return BTreeMap::new();
+    };
+    let body: Value = answer
+        .body_mut()
+        .read_to_string()
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or(Value::Null);
+    body["tags"]
+        .as_object()
+        .map(|tags| {
+            tags.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// An identity policy: its statements, each an Allow.
@@ -464,6 +535,14 @@ fn conditions(block: &Value, context: &BTreeMap<String, String>) -> bool {
     block.iter().all(|(operator, tests)| {
         tests.as_object().is_some_and(|tests| {
             tests.iter().all(|(key, wanted)| {
+                // Multi-valued keys (`aws:TagKeys`) hold their values one per line; `ForAllValues`
+                // holds for a request without the key (no value to fail it).
+                if operator == "ForAllValues:StringNotEquals" {
+                    let wanted = strings(wanted);
+                    return context.get(key).is_none_or(|values| {
+                        values.split('\n').all(|v| !wanted.iter().any(|w| w == v))
+                    });
+                }
                 // `Null`: "true" holds when the request has no such key, "false" when it has.
                 if operator == "Null" {
                     return strings(wanted)

@@ -205,6 +205,12 @@ const NOT_EXERCISED: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "apply",
+        "apigateway:PUT",
+        "/tags/*",
+        "the statement for `tags:` changes (no ownership key): as apigateway:DELETE; the creates' statement (the ownership tag in the request) is exercised",
+    ),
+    (
+        "apply",
         "logs:ListTagsForResource",
         ".takeover",
         "a takeover marker is read only when two runs take over one stale lock at once, or a marker was left behind",
@@ -359,7 +365,7 @@ fn tags_change_in_place_under_the_generated_policy() {
 /// secrets) cannot be read by the plan identity, nor that pool changed or deleted by the apply
 /// identity; a pool is made, and taken over, only with the stack's tag in the request.
 #[test]
-fn other_pools_are_out_of_reach() {
+fn other_pools_and_apis_are_out_of_reach() {
     let stack = support::unique("leastpools");
     let file = support::write_stack(&[]);
     let documents = documents(&file, &stack, &[]);
@@ -405,6 +411,42 @@ fn other_pools_are_out_of_reach() {
     assert!(!apply.allows(&request("cognito-idp:TagResource", &[])));
     assert!(apply.allows(&request("cognito-idp:TagResource", &[claim])));
     assert!(!apply.allows(&request("cognito-idp:TagResource", &[claim, theirs[0]])));
+
+    // Another REST API of the account, or any part of it, is out of reach (API Gateway checks the
+    // API's tags on its parts); its tags can be neither given the stack's ownership nor have
+    // another stack's taken away by a `tags:` change.
+    let api = |path: &str, method: &str, tags: &[(&str, &str)]| Request {
+        action: format!("apigateway:{method}"),
+        resource: format!("arn:aws:apigateway:us-east-1::{path}"),
+        ..request("", tags)
+    };
+    let part = "/restapis/a1b2c3/resources/r1/methods/GET";
+    assert!(plan.allows(&api(part, "GET", &ours)));
+    assert!(apply.allows(&api(part, "PUT", &ours)));
+    for method in ["GET", "PUT", "PATCH", "POST", "DELETE"] {
+        for policy in [&plan, &apply] {
+            assert!(
+                !policy.allows(&api(part, method, &theirs)),
+                "{method} {part}"
+            );
+            assert!(
+                !policy.allows(&api("/restapis/a1b2c3", method, &[])),
+                "{method}"
+            );
+        }
+    }
+    let tags = "/tags/arn:aws:apigateway:us-east-1::/restapis/a1b2c3";
+    fn keys(keys: &str) -> (&'static str, &str) {
+        ("aws:TagKeys", keys)
+    }
+    assert!(apply.allows(&api(tags, "PUT", &[keys("team\ncost-center")])));
+    assert!(!apply.allows(&api(tags, "PUT", &[keys("team\nprovisioner:stack")])));
+    assert!(!apply.allows(&api(tags, "DELETE", &[keys("provisioner:stack")])));
+    assert!(
+        !apply.allows(&api("/restapis", "POST", &[])),
+        "an API made without the stack's tag"
+    );
+    assert!(apply.allows(&api("/restapis", "POST", &[claim])));
 
     // A pool of the stack's name without its tag: the plan identity reads enough to say so (its
     // app clients' listing, refused, is not needed), and refuses as the tool does.

@@ -19,69 +19,113 @@ use crate::spec::{Reference, ResourceId};
 
 /// Every AWS operation this kind calls, with what IAM must allow (`operations`): API Gateway
 /// authorizes by HTTP verb on the resource's path. A REST API's id is API Gateway's, so its paths
-/// cannot be narrowed by name. Every one of them gets `retry::api_gateway`'s retry (tested).
+/// cannot be narrowed by name: every call on an API or its parts is conditioned on the API's
+/// ownership tag instead (its parts inherit it for IAM). Listing cannot be (the collection has no
+/// tags), a create is conditioned on the tag it sends, and a tag change that is not a create's on
+/// the keys it touches: API Gateway's `/tags/...` resource carries no tags of its own. Every one
+/// of them gets `retry::api_gateway`'s retry (tested).
 pub const OPERATIONS: &[crate::operations::Operation] = {
     use crate::op;
     use crate::operations::arn::{API_TAGS, REST_API, REST_APIS};
+    use crate::operations::condition::{NOT_OWNERSHIP, OWNED, TAGGED_AS_THE_STACKS};
     &[
         op!(ApiGateway, "GetRestApis", [("apigateway:GET", REST_APIS)]),
-        op!(ApiGateway, "GetResources", [("apigateway:GET", REST_API)]),
-        op!(ApiGateway, "GetAuthorizers", [("apigateway:GET", REST_API)]),
-        op!(ApiGateway, "GetStage", [("apigateway:GET", REST_API)]),
-        op!(ApiGateway, "GetDeployment", [("apigateway:GET", REST_API)]),
+        op!(
+            ApiGateway,
+            "GetResources",
+            [("apigateway:GET", REST_API, OWNED)]
+        ),
+        op!(
+            ApiGateway,
+            "GetAuthorizers",
+            [("apigateway:GET", REST_API, OWNED)]
+        ),
+        op!(
+            ApiGateway,
+            "GetStage",
+            [("apigateway:GET", REST_API, OWNED)]
+        ),
+        op!(
+            ApiGateway,
+            "GetDeployment",
+            [("apigateway:GET", REST_API, OWNED)]
+        ),
         op!(
             ApiGateway,
             "CreateRestApi",
-            [("apigateway:POST", REST_APIS), ("apigateway:PUT", API_TAGS)]
+            [
+                ("apigateway:POST", REST_APIS, TAGGED_AS_THE_STACKS),
+                ("apigateway:PUT", API_TAGS, TAGGED_AS_THE_STACKS)
+            ]
         ),
         op!(
             ApiGateway,
             "CreateResource",
-            [("apigateway:POST", REST_API)]
+            [("apigateway:POST", REST_API, OWNED)]
         ),
         op!(
             ApiGateway,
             "DeleteResource",
-            [("apigateway:DELETE", REST_API)]
+            [("apigateway:DELETE", REST_API, OWNED)]
         ),
-        op!(ApiGateway, "PutMethod", [("apigateway:PUT", REST_API)]),
+        op!(
+            ApiGateway,
+            "PutMethod",
+            [("apigateway:PUT", REST_API, OWNED)]
+        ),
         op!(
             ApiGateway,
             "DeleteMethod",
-            [("apigateway:DELETE", REST_API)]
+            [("apigateway:DELETE", REST_API, OWNED)]
         ),
-        op!(ApiGateway, "PutIntegration", [("apigateway:PUT", REST_API)]),
+        op!(
+            ApiGateway,
+            "PutIntegration",
+            [("apigateway:PUT", REST_API, OWNED)]
+        ),
         op!(
             ApiGateway,
             "CreateAuthorizer",
-            [("apigateway:POST", REST_API)]
+            [("apigateway:POST", REST_API, OWNED)]
         ),
         op!(
             ApiGateway,
             "DeleteAuthorizer",
-            [("apigateway:DELETE", REST_API)]
+            [("apigateway:DELETE", REST_API, OWNED)]
         ),
         op!(
             ApiGateway,
             "CreateDeployment",
-            [("apigateway:POST", REST_API)]
+            [("apigateway:POST", REST_API, OWNED)]
         ),
         op!(
             ApiGateway,
             "CreateStage",
-            [("apigateway:POST", REST_API), ("apigateway:PUT", API_TAGS)]
+            [
+                ("apigateway:POST", REST_API, OWNED),
+                ("apigateway:PUT", API_TAGS, TAGGED_AS_THE_STACKS)
+            ]
         ),
-        op!(ApiGateway, "UpdateStage", [("apigateway:PATCH", REST_API)]),
+        op!(
+            ApiGateway,
+            "UpdateStage",
+            [("apigateway:PATCH", REST_API, OWNED)]
+        ),
         op!(
             ApiGateway,
             "DeleteRestApi",
-            [("apigateway:DELETE", REST_API)]
+            [("apigateway:DELETE", REST_API, OWNED)]
         ),
-        op!(ApiGateway, "TagResource", [("apigateway:PUT", API_TAGS)]),
+        // The stack's `tags:` (`adopt`'s ownership tag is a create's: TAGGED_AS_THE_STACKS).
+        op!(
+            ApiGateway,
+            "TagResource",
+            [("apigateway:PUT", API_TAGS, NOT_OWNERSHIP)]
+        ),
         op!(
             ApiGateway,
             "UntagResource",
-            [("apigateway:DELETE", API_TAGS)]
+            [("apigateway:DELETE", API_TAGS, NOT_OWNERSHIP)]
         ),
     ]
 };

@@ -20,7 +20,7 @@ use crate::spec::{OWNERSHIP_TAG, Removal, ResourceId, Stack};
 pub const OPERATIONS: &[crate::operations::Operation] = {
     use crate::op;
     use crate::operations::arn::{ANY, USER_POOL};
-    use crate::operations::condition::{ADOPTED, OWNED_POOL, TAGGED_AS_THE_STACKS};
+    use crate::operations::condition::{ADOPTED, OWNED, TAGGED_AS_THE_STACKS};
     &[
         op!(
             Cognito,
@@ -40,12 +40,12 @@ pub const OPERATIONS: &[crate::operations::Operation] = {
         op!(
             Cognito,
             "UpdateUserPool",
-            [("cognito-idp:UpdateUserPool", USER_POOL, OWNED_POOL)]
+            [("cognito-idp:UpdateUserPool", USER_POOL, OWNED)]
         ),
         op!(
             Cognito,
             "DeleteUserPool",
-            [("cognito-idp:DeleteUserPool", USER_POOL, OWNED_POOL)]
+            [("cognito-idp:DeleteUserPool", USER_POOL, OWNED)]
         ),
         op!(
             Cognito,
@@ -55,7 +55,7 @@ pub const OPERATIONS: &[crate::operations::Operation] = {
         op!(
             Cognito,
             "UntagResource",
-            [("cognito-idp:UntagResource", USER_POOL, OWNED_POOL)]
+            [("cognito-idp:UntagResource", USER_POOL, OWNED)]
         ),
     ]
 };

@@ -18,32 +18,32 @@ use crate::spec::ResourceId;
 pub const OPERATIONS: &[crate::operations::Operation] = {
     use crate::op;
     use crate::operations::arn::USER_POOL;
-    use crate::operations::condition::OWNED_POOL;
+    use crate::operations::condition::OWNED;
     &[
         op!(
             Cognito,
             "ListUserPoolClients",
-            [("cognito-idp:ListUserPoolClients", USER_POOL, OWNED_POOL)]
+            [("cognito-idp:ListUserPoolClients", USER_POOL, OWNED)]
         ),
         op!(
             Cognito,
             "DescribeUserPoolClient",
-            [("cognito-idp:DescribeUserPoolClient", USER_POOL, OWNED_POOL)]
+            [("cognito-idp:DescribeUserPoolClient", USER_POOL, OWNED)]
         ),
         op!(
             Cognito,
             "CreateUserPoolClient",
-            [("cognito-idp:CreateUserPoolClient", USER_POOL, OWNED_POOL)]
+            [("cognito-idp:CreateUserPoolClient", USER_POOL, OWNED)]
         ),
         op!(
             Cognito,
             "UpdateUserPoolClient",
-            [("cognito-idp:UpdateUserPoolClient", USER_POOL, OWNED_POOL)]
+            [("cognito-idp:UpdateUserPoolClient", USER_POOL, OWNED)]
         ),
         op!(
             Cognito,
             "DeleteUserPoolClient",
-            [("cognito-idp:DeleteUserPoolClient", USER_POOL, OWNED_POOL)]
+            [("cognito-idp:DeleteUserPoolClient", USER_POOL, OWNED)]
         ),
     ]
 };
