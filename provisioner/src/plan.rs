@@ -283,6 +283,8 @@ kinds! {
     ApiAuthorizer,
     ApiResource,
     ApiMethod,
+    /// A gateway response (CORS's headers on API Gateway's own answers).
+    ApiGatewayResponse,
     /// A function's invoke permissions: once the API and the function exist.
     LambdaPermissions,
     ApiDeployment,
@@ -311,6 +313,7 @@ impl Kind {
             | Kind::ApiAuthorizer
             | Kind::ApiResource
             | Kind::ApiMethod
+            | Kind::ApiGatewayResponse
             | Kind::LambdaPermissions
             | Kind::ApiDeployment
             | Kind::ApiStage => None,
@@ -330,6 +333,7 @@ impl Kind {
             Kind::ApiAuthorizer => "apiAuthorizer",
             Kind::ApiResource => "apiResource",
             Kind::ApiMethod => "apiMethod",
+            Kind::ApiGatewayResponse => "apiGatewayResponse",
             Kind::ApiDeployment => "apiDeployment",
             Kind::ApiStage => "apiStage",
         }

@@ -4,6 +4,7 @@
 mod artifacts;
 mod authorizer;
 mod build;
+mod cors;
 mod emulator;
 mod faults;
 mod function;

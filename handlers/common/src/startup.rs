@@ -109,10 +109,20 @@ where
     };
     // The context lives as long as the process, as Lambda's execution environment does.
     let ctx: &'static C = Box::leak(Box::new(ctx));
+    // `api.cors`: every answer carries the headers for the request's origin.
+    let cors: Option<&'static crate::Cors> =
+        crate::Cors::from_env().map(|c| &*Box::leak(Box::new(c)));
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayProxyRequest>| {
             let handler = handler.clone();
-            async move { Ok::<_, std::convert::Infallible>(handler(ctx, event.payload).await) }
+            let origin = crate::cors::origin_of(&event.payload.headers);
+            async move {
+                let mut response = handler(ctx, event.payload).await;
+                if let Some(cors) = cors {
+                    cors.apply(origin.as_ref(), &mut response);
+                }
+                Ok::<_, std::convert::Infallible>(response)
+            }
         },
     ))
     .await

@@ -346,6 +346,7 @@ pub async fn delete_leftover(ctx: &Context, leftover: &Leftover) -> anyhow::Resu
         Kind::ApiAuthorizer
         | Kind::ApiResource
         | Kind::ApiMethod
+        | Kind::ApiGatewayResponse
         | Kind::ApiDeployment
         | Kind::ApiStage
         | Kind::LambdaPermissions => Ok(()),

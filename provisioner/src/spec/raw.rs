@@ -138,6 +138,16 @@ pub struct RawApi {
     pub authorizers: BTreeMap<String, RawAuthorizer>,
     #[serde(default)]
     pub routes: BTreeMap<String, RawRoute>,
+    pub cors: Option<RawCors>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawCors {
+    pub allow_origins: Vec<String>,
+    pub allow_headers: Option<Vec<String>>,
+    pub allow_credentials: Option<bool>,
+    pub max_age: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]

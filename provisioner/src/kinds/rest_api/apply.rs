@@ -47,8 +47,9 @@ pub async fn apply(
     // for the authorizers only if it uses one).
     let authorizers = put_authorizers(&parts, &live.authorizers, authorizers_done);
     put_resources_and_routes(&parts, &resource_ids, Box::pin(authorizers)).await?;
-    // 5. Resources that go away, children first.
+    // 5. Resources that go away, children first; the gateway responses (CORS) put or reset.
     delete_resources(&parts, &resource_ids).await?;
+    put_gateway_responses(&parts).await?;
     // 6. A deployment of the new shape, and the stage on it.
     deploy(&parts).await?;
     // 7. The stack's tags, where they changed.
@@ -382,6 +383,27 @@ async fn delete_resources(
         }))
         .await?;
     }
+    Ok(())
+}
+
+/// Step 5: each gateway response put (with CORS's headers) or reset to API Gateway's default, all
+/// at once, as the quotas allow.
+async fn put_gateway_responses(parts: &Parts<'_>) -> Result<(), ApiError> {
+    let puts = parts
+        .changes
+        .gateway_responses
+        .iter()
+        .filter(|(_, action)| **action != Action::NoOp)
+        .map(|(kind, action)| async move {
+            let wanted = match action {
+                Action::Delete => None,
+                _ => parts.desired.gateway_responses.get(kind),
+            };
+            let _turn = turn(parts.schedule, parts.pacer, Quotas::General, parts.name).await?;
+            super::cors::put_gateway_response(parts.client, parts.api_id, parts.name, kind, wanted)
+                .await
+        });
+    try_join_all(puts).await?;
     Ok(())
 }
 

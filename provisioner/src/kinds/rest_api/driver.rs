@@ -74,6 +74,7 @@ pub async fn create(
         resources: BTreeMap::from([("/".to_owned(), root.to_owned())]),
         methods: BTreeMap::new(),
         authorizers: BTreeMap::new(),
+        gateway_responses: BTreeMap::new(),
         stage: None,
         tags: desired.tags.clone().unwrap_or_default(),
     })
@@ -177,32 +178,75 @@ pub(super) async fn put_route(
             .send()
             .await
             .map_err(aws_error(format!("put method {method} {path} in"), name))?;
+        if let Some(preflight) = &settings.preflight {
+            // One slot at a time (with `--concurrency 1`, a second would never come).
+            drop(_turn);
+            let _turn = turn(schedule, pacer, Quotas::General, name).await?;
+            super::cors::put_method_response(client, api_id, resource_id, name, path, preflight)
+                .await?;
+        }
     }
     if let Some(integration) = &settings.integration {
-        if let Some(function) = desired.functions.get(key) {
-            (schedule.ready)(function)
-                .await
-                .map_err(|source| ApiError::NotReady {
-                    name: name.to_owned(),
-                    route: format!("{method} {path}"),
-                    source,
-                })?;
-        }
-        let _turn = turn(schedule, pacer, Quotas::General, name).await?;
-        client
-            .put_integration()
-            .rest_api_id(api_id)
-            .resource_id(resource_id)
-            .http_method(method)
-            .r#type(IntegrationType::from(integration.kind.as_str()))
-            .integration_http_method(&integration.http_method)
-            .uri(&integration.uri)
-            .send()
+        put_route_integration(parts, key, settings, integration, resource_id).await?;
+    }
+    Ok(())
+}
+
+/// A route's integration, once its function is ready (a preflight's MOCK, and its response).
+async fn put_route_integration(
+    parts: &Parts<'_>,
+    key: &RouteKey,
+    settings: &MethodSettings,
+    integration: &IntegrationSettings,
+    resource_id: &str,
+) -> Result<(), ApiError> {
+    let Parts {
+        client,
+        pacer,
+        api_id,
+        name,
+        desired,
+        schedule,
+        ..
+    } = *parts;
+    let (path, method) = key;
+    if let Some(function) = desired.functions.get(key) {
+        (schedule.ready)(function)
             .await
-            .map_err(aws_error(
-                format!("put the integration of {method} {path} in"),
-                name,
-            ))?;
+            .map_err(|source| ApiError::NotReady {
+                name: name.to_owned(),
+                route: format!("{method} {path}"),
+                source,
+            })?;
+    }
+    let _turn = turn(schedule, pacer, Quotas::General, name).await?;
+    // A MOCK integration (a preflight) has no URI and is told the status to answer.
+    let some = |value: &String| (!value.is_empty()).then(|| value.clone());
+    client
+        .put_integration()
+        .rest_api_id(api_id)
+        .resource_id(resource_id)
+        .http_method(method)
+        .r#type(IntegrationType::from(integration.kind.as_str()))
+        .set_integration_http_method(some(&integration.http_method))
+        .set_uri(some(&integration.uri))
+        .set_request_templates(
+            settings
+                .preflight
+                .is_some()
+                .then(super::cors::mock_request_templates),
+        )
+        .send()
+        .await
+        .map_err(aws_error(
+            format!("put the integration of {method} {path} in"),
+            name,
+        ))?;
+    if let Some(preflight) = &settings.preflight {
+        drop(_turn);
+        let _turn = turn(schedule, pacer, Quotas::General, name).await?;
+        super::cors::put_integration_response(client, api_id, resource_id, name, path, preflight)
+            .await?;
     }
     Ok(())
 }

@@ -19,6 +19,7 @@
 //! spaces the calls.
 
 mod apply;
+pub mod cors;
 mod driver;
 mod read;
 pub mod unit;
@@ -58,6 +59,9 @@ pub struct MethodSettings {
     pub authorizer: Option<String>,
     /// None: the method has no integration (API Gateway cannot deploy it).
     pub integration: Option<IntegrationSettings>,
+    /// A CORS preflight's answer (its MOCK integration's and method's responses).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preflight: Option<cors::Preflight>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -94,7 +98,10 @@ pub struct DesiredApi {
     /// The function (logical name) each route calls: its integration waits for it.
     pub functions: BTreeMap<RouteKey, String>,
     pub authorizers: BTreeMap<String, AuthorizerSettings>,
-    /// Hash of methods and authorizers: what a deployment of this API serves.
+    /// The gateway responses with CORS headers, by type (`DEFAULT_4XX`), their headers as API
+    /// Gateway keys them; empty without `api.cors`.
+    pub gateway_responses: BTreeMap<String, BTreeMap<String, String>>,
+    /// Hash of methods, authorizers and gateway responses: what a deployment of this API serves.
     pub shape: String,
     /// The stack's `tags:`, on the API and its stage (None: not managed).
     pub tags: Option<Tags>,
@@ -147,8 +154,27 @@ impl DesiredApi {
                         http_method: "POST".to_owned(),
                         uri: integration_uri(partition, region, &function_arn(&route.function)),
                     }),
+                    preflight: None,
                 },
             );
+        }
+        let mut gateway_responses = BTreeMap::new();
+        if let Some(cors) = &api.cors {
+            // A preflight on each resource with routes, answering for that resource's methods.
+            let mut by_path: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+            for route in &api.routes {
+                by_path
+                    .entry(route.path.as_str())
+                    .or_default()
+                    .insert(route.method.clone());
+            }
+            for (path, answered) in by_path {
+                methods.insert(
+                    (path.to_owned(), "OPTIONS".to_owned()),
+                    cors::preflight(cors, &answered),
+                );
+            }
+            gateway_responses = cors::gateway_responses(cors);
         }
         let authorizers: BTreeMap<String, AuthorizerSettings> = api
             .authorizers
@@ -164,7 +190,7 @@ impl DesiredApi {
                 )
             })
             .collect();
-        let shape = shape_hash(&methods, &authorizers);
+        let shape = shape_hash(&methods, &authorizers, &gateway_responses);
         DesiredApi {
             name: api.physical_name.clone(),
             stage: api.stage.clone(),
@@ -172,6 +198,7 @@ impl DesiredApi {
             methods,
             functions,
             authorizers,
+            gateway_responses,
             shape,
             tags: None,
             arn_prefix: format!("arn:{partition}:apigateway:{region}::"),
@@ -182,9 +209,14 @@ impl DesiredApi {
 fn shape_hash(
     methods: &BTreeMap<RouteKey, MethodSettings>,
     authorizers: &BTreeMap<String, AuthorizerSettings>,
+    gateway_responses: &BTreeMap<String, BTreeMap<String, String>>,
 ) -> String {
     let methods: Vec<(&RouteKey, &MethodSettings)> = methods.iter().collect();
-    let canonical = serde_json::json!({ "methods": methods, "authorizers": authorizers });
+    let mut canonical = serde_json::json!({ "methods": methods, "authorizers": authorizers });
+    // Only with CORS: the shape of an API without it hashes as it always did.
+    if !gateway_responses.is_empty() {
+        canonical["gatewayResponses"] = serde_json::json!(gateway_responses);
+    }
     let digest = Sha256::digest(canonical.to_string().as_bytes());
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
@@ -215,6 +247,8 @@ pub struct LiveApi {
     pub resources: BTreeMap<String, String>,
     pub methods: BTreeMap<RouteKey, MethodSettings>,
     pub authorizers: BTreeMap<String, LiveAuthorizer>,
+    /// The customized gateway responses of the types CORS uses, with their headers.
+    pub gateway_responses: BTreeMap<String, BTreeMap<String, String>>,
     pub stage: Option<LiveStage>,
     /// The stack's `tags:` on it (the ownership tag aside).
     pub tags: Tags,
@@ -239,6 +273,8 @@ pub struct ApiChanges {
     /// Create (parents first) or Delete (children first), by path.
     pub resources: BTreeMap<String, Action>,
     pub routes: BTreeMap<RouteKey, Action>,
+    /// Put or deleted, by type.
+    pub gateway_responses: BTreeMap<String, Action>,
     /// What applying each route's update takes (routes with an update only).
     pub route_changes: BTreeMap<RouteKey, BTreeSet<RouteChange>>,
     /// A new deployment, and why: the shape it serves changes.
@@ -265,6 +301,7 @@ pub fn diff(live: Option<&LiveApi>, desired: &DesiredApi) -> ApiChanges {
         resources: BTreeMap::new(),
         methods: BTreeMap::new(),
         authorizers: BTreeMap::new(),
+        gateway_responses: BTreeMap::new(),
         stage: None,
         tags: Tags::new(),
     };
@@ -295,10 +332,12 @@ pub fn diff(live: Option<&LiveApi>, desired: &DesiredApi) -> ApiChanges {
         }
     }
     let (routes, route_changes) = diff_routes(live, desired, &replaced);
+    let gateway_responses = diff_gateway_responses(live, desired);
     let working_copy_changes = authorizers
         .values()
         .chain(resources.values())
         .chain(routes.values())
+        .chain(gateway_responses.values())
         .any(|action| *action != Action::NoOp);
     let (deployment, stage) = diff_deployment(live, desired, working_copy_changes);
     ApiChanges {
@@ -306,10 +345,40 @@ pub fn diff(live: Option<&LiveApi>, desired: &DesiredApi) -> ApiChanges {
         authorizers,
         resources,
         routes,
+        gateway_responses,
         route_changes,
         deployment,
         stage,
     }
+}
+
+/// Each gateway response's action: put where wanted and missing or different, deleted where no
+/// longer wanted.
+fn diff_gateway_responses(live: &LiveApi, desired: &DesiredApi) -> BTreeMap<String, Action> {
+    let kinds: BTreeSet<&String> = live
+        .gateway_responses
+        .keys()
+        .chain(desired.gateway_responses.keys())
+        .collect();
+    kinds
+        .into_iter()
+        .map(|kind| {
+            let action = match (
+                live.gateway_responses.get(kind),
+                desired.gateway_responses.get(kind),
+            ) {
+                (None, Some(_)) => Action::Create,
+                (Some(_), None) => Action::Delete,
+                (Some(l), Some(d)) => {
+                    let mut differ = Differ::default();
+                    differ.field("responseParameters", l, d);
+                    differ.action()
+                }
+                (None, None) => Action::NoOp,
+            };
+            (kind.clone(), action)
+        })
+        .collect()
 }
 
 /// Each authorizer's action, and those replaced (a setting API Gateway cannot change in place).
@@ -382,6 +451,8 @@ fn diff_routes(
                     &l.integration,
                     &d.integration,
                 );
+                // A preflight's responses go with its method: put again with it.
+                differ.field(RouteChange::Method, "preflight", &l.preflight, &d.preflight);
                 let (mut action, mut typed) = differ.finish();
                 if let Some(name) = &d.authorizer
                     && replaced.contains(name)

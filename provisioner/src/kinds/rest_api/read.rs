@@ -81,9 +81,10 @@ async fn read(
     id: &str,
     stage: Option<&str>,
 ) -> Result<LiveApi, ApiError> {
-    let (authorizers, (resources, mut methods), stage) = tokio::try_join!(
+    let (authorizers, (resources, mut methods), gateway_responses, stage) = tokio::try_join!(
         read_authorizers(client, pacer, name, id),
         read_resources(client, pacer, name, id),
+        super::cors::read_gateway_responses(client, pacer, name, id),
         async {
             match stage {
                 Some(stage) => read_stage(client, pacer, name, id, stage).await,
@@ -116,6 +117,7 @@ async fn read(
         resources,
         methods,
         authorizers,
+        gateway_responses,
         stage,
         tags: Tags::new(),
     })
@@ -206,6 +208,7 @@ async fn read_resources(
                     authorization: method.authorization_type().unwrap_or("NONE").to_owned(),
                     authorizer: method.authorizer_id().map(str::to_owned),
                     integration,
+                    preflight: super::cors::live_preflight(method),
                 },
             );
         }

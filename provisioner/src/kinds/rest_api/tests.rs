@@ -2,6 +2,10 @@ use super::*;
 use crate::spec::{Authorizer, Route};
 
 fn api(routes: &[(&str, &str, Option<&str>)]) -> DesiredApi {
+    with_cors(routes, None)
+}
+
+fn with_cors(routes: &[(&str, &str, Option<&str>)], cors: Option<crate::spec::Cors>) -> DesiredApi {
     let api = Api {
         physical_name: "s-api".to_owned(),
         stage: "prod".to_owned(),
@@ -21,6 +25,7 @@ fn api(routes: &[(&str, &str, Option<&str>)]) -> DesiredApi {
                 authorizer: authorizer.map(str::to_owned),
             })
             .collect(),
+        cors,
     };
     DesiredApi::new(
         &api,
@@ -43,6 +48,7 @@ fn deployed(desired: &DesiredApi) -> LiveApi {
         root_id: "root".to_owned(),
         resources,
         methods: desired.methods.clone(),
+        gateway_responses: desired.gateway_responses.clone(),
         authorizers: desired
             .authorizers
             .iter()
@@ -473,4 +479,109 @@ async fn an_authorizer_whose_create_answer_was_lost_is_found_not_made_twice() {
     .await
     .expect("the authorizer found, the API deployed");
     assert_eq!((lost.num_calls(), listed.num_calls()), (1, 1));
+}
+
+fn cors(origins: &[&str]) -> crate::spec::Cors {
+    crate::spec::Cors {
+        allow_origins: origins.iter().map(|o| (*o).to_owned()).collect(),
+        allow_headers: vec!["Content-Type".to_owned(), "Authorization".to_owned()],
+        allow_credentials: false,
+        max_age: None,
+    }
+}
+
+/// `api.cors`: a preflight on each resource with routes (none on a resource without), the
+/// gateway responses, one deployment; removing it deletes them all and deploys again; an API
+/// without CORS keeps the shape (and so the deployment) it had.
+#[test]
+fn cors_adds_preflights_and_gateway_responses_and_removing_it_takes_them_away() {
+    let routes = [
+        ("POST", "/sign-up", None),
+        ("GET", "/users/{id}", Some("cognito")),
+        ("DELETE", "/users/{id}", Some("cognito")),
+    ];
+    let plain = api(&routes);
+    let with = with_cors(&routes, Some(cors(&["https://a.example"])));
+    assert_ne!(plain.shape, with.shape);
+    let preflights: Vec<&RouteKey> = with
+        .methods
+        .iter()
+        .filter(|(_, m)| m.preflight.is_some())
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(
+        preflights,
+        [
+            &("/sign-up".to_owned(), "OPTIONS".to_owned()),
+            &("/users/{id}".to_owned(), "OPTIONS".to_owned())
+        ]
+    );
+    let users = &with.methods[&("/users/{id}".to_owned(), "OPTIONS".to_owned())];
+    assert_eq!(
+        (users.authorization.as_str(), &users.authorizer),
+        ("NONE", &None)
+    );
+    assert_eq!(
+        users.preflight.as_ref().unwrap().headers["Access-Control-Allow-Methods"],
+        "'DELETE,GET,OPTIONS'"
+    );
+
+    let added = diff(Some(&deployed(&plain)), &with);
+    assert_eq!(
+        added
+            .routes
+            .values()
+            .filter(|a| **a == Action::Create)
+            .count(),
+        2
+    );
+    assert_eq!(
+        added.gateway_responses,
+        BTreeMap::from([
+            ("DEFAULT_4XX".to_owned(), Action::Create),
+            ("DEFAULT_5XX".to_owned(), Action::Create)
+        ])
+    );
+    assert!(added.deployment.is_some());
+
+    let settled = diff(Some(&deployed(&with)), &with);
+    assert!(
+        settled.deployment.is_none()
+            && settled
+                .gateway_responses
+                .values()
+                .all(|a| *a == Action::NoOp)
+    );
+
+    // Another origin: the preflights are put again, the gateway responses updated.
+    let changed = with_cors(&routes, Some(cors(&["https://b.example"])));
+    let moved = diff(Some(&deployed(&with)), &changed);
+    assert!(
+        moved
+            .route_changes
+            .values()
+            .all(|c| c.contains(&RouteChange::Method))
+    );
+    assert_eq!(moved.route_changes.len(), 2);
+    assert!(matches!(
+        moved.gateway_responses["DEFAULT_4XX"],
+        Action::Update { .. }
+    ));
+
+    let removed = diff(Some(&deployed(&with)), &plain);
+    assert_eq!(
+        removed
+            .routes
+            .values()
+            .filter(|a| **a == Action::Delete)
+            .count(),
+        2
+    );
+    assert!(
+        removed
+            .gateway_responses
+            .values()
+            .all(|a| *a == Action::Delete)
+    );
+    assert!(removed.deployment.is_some());
 }

@@ -73,6 +73,33 @@ pub const OPERATIONS: &[crate::operations::Operation] = {
             "PutMethod",
             [("apigateway:PUT", REST_API, OWNED)]
         ),
+        // A CORS preflight's answer: its method's response and its MOCK integration's.
+        op!(
+            ApiGateway,
+            "PutMethodResponse",
+            [("apigateway:PUT", REST_API, OWNED)]
+        ),
+        op!(
+            ApiGateway,
+            "PutIntegrationResponse",
+            [("apigateway:PUT", REST_API, OWNED)]
+        ),
+        // CORS's headers on API Gateway's own answers.
+        op!(
+            ApiGateway,
+            "GetGatewayResponses",
+            [("apigateway:GET", REST_API, OWNED)]
+        ),
+        op!(
+            ApiGateway,
+            "PutGatewayResponse",
+            [("apigateway:PUT", REST_API, OWNED)]
+        ),
+        op!(
+            ApiGateway,
+            "DeleteGatewayResponse",
+            [("apigateway:DELETE", REST_API, OWNED)]
+        ),
         op!(
             ApiGateway,
             "DeleteMethod",
@@ -298,6 +325,14 @@ impl Planned for Node {
                 format!("api.routes.{method} {path}"),
                 Kind::ApiMethod,
                 format!("{method} {path}"),
+                action.clone(),
+            ));
+        }
+        for (kind, action) in &changes.gateway_responses {
+            entries.push(Entry::new(
+                format!("api.gatewayResponses.{kind}"),
+                Kind::ApiGatewayResponse,
+                kind.clone(),
                 action.clone(),
             ));
         }

@@ -27,11 +27,25 @@ pub(super) fn api(c: &mut Checker, stack: &str, raw: &RawApi, known: &KnownNames
         }
     }
     routes.sort();
+    let cors = raw.cors.as_ref().map(|raw| super::cors::cors(c, raw));
+    if cors.is_some() {
+        for route in routes.iter().filter(|route| route.method == "OPTIONS") {
+            c.key_error(
+                &api_path(&["routes", &route.key()]),
+                format!("`{}` is the preflight `api.cors` answers", route.key()),
+                Some(
+                    "remove the route (the preflight needs no function), or remove `cors`"
+                        .to_owned(),
+                ),
+            );
+        }
+    }
     Api {
         physical_name: format!("{stack}-{name}"),
         stage,
         authorizers,
         routes,
+        cors,
     }
 }
 

@@ -6,6 +6,7 @@
 //! and [`references`] (`${...}` templates and the names they may use).
 
 mod api;
+pub mod cors;
 mod function;
 mod moved;
 mod pool;
@@ -254,7 +255,7 @@ pub(super) fn validate(
         .collect();
 
     let known = KnownNames::new(&raw.user_pools, &raw.functions, env);
-    let functions: BTreeMap<String, Function> = raw
+    let mut functions: BTreeMap<String, Function> = raw
         .functions
         .iter()
         .map(|(name, function)| {
@@ -273,6 +274,12 @@ pub(super) fn validate(
         .api
         .as_ref()
         .map(|api| api::api(c, stack_name, api, &known));
+    if let Some(api) = &api
+        && let Some(cors) = &api.cors
+    {
+        let routed = api.routes.iter().map(|r| r.function.clone()).collect();
+        cors::tell_functions(c, cors, &mut functions, &routed);
+    }
 
     if c.has_errors() {
         return None;
