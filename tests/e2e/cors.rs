@@ -219,3 +219,83 @@ async fn cors_is_deployed_changed_in_place_and_removed() {
     let down = support::on_emulator(&none, &stack, &["down", "--yes", "--delete-data"]);
     assert_eq!(down.code, Some(0), "{}", down.stderr);
 }
+
+/// `serve` answers as the deployed API: the preflight before any authorizer, the gateway's own
+/// 401 and 403 with the headers, the functions' answers with theirs (from `handlers/common`), and
+/// an unlisted origin named nowhere.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_answers_cors_as_the_deployed_api() {
+    use crate::serve::{Served, http};
+    let stack = support::unique("corsserve");
+    let file = support::write_stack(&[]);
+    let up = support::on_emulator(&file, &stack, &["up", "--yes"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    let serve = tokio::task::spawn_blocking({
+        let (file, stack) = (file.clone(), stack.clone());
+        move || Served::start_with(&file, &stack, &[], &[])
+    })
+    .await
+    .unwrap();
+    let base = serve.base.clone();
+    let page = ("origin", "http://localhost:8000");
+    let stranger = ("origin", "https://evil.example");
+    let allowed = |answer: &crate::serve::Answer| {
+        answer
+            .header("access-control-allow-origin")
+            .first()
+            .map(|v| (*v).to_owned())
+    };
+    tokio::task::spawn_blocking(move || {
+        // The preflight of GET /secret: 204 without any token, though the route has an authorizer.
+        let preflight = http(
+            "OPTIONS",
+            &format!("{base}/secret"),
+            &[
+                page,
+                ("access-control-request-method", "GET"),
+                ("access-control-request-headers", "authorization"),
+            ],
+            None,
+        );
+        assert_eq!(preflight.status, 204);
+        assert_eq!(
+            allowed(&preflight).as_deref(),
+            Some("http://localhost:8000")
+        );
+        assert_eq!(
+            preflight.header("access-control-allow-methods"),
+            ["GET,OPTIONS"]
+        );
+        assert_eq!(
+            preflight.header("access-control-allow-headers"),
+            ["Content-Type,Authorization"]
+        );
+        // The gateway's own answers: the authorizer's 401, "Missing Authentication Token".
+        let unauthorized = http("GET", &format!("{base}/secret"), &[page], None);
+        assert_eq!(unauthorized.status, 401);
+        assert_eq!(
+            allowed(&unauthorized).as_deref(),
+            Some("http://localhost:8000")
+        );
+        let missing = http("GET", &format!("{base}/nowhere"), &[page], None);
+        assert_eq!(missing.status, 403);
+        assert_eq!(allowed(&missing).as_deref(), Some("http://localhost:8000"));
+        // A function's answer (a 400 for a body without fields) carries the function's headers.
+        let body = Some(&b"{}"[..]);
+        let json = ("content-type", "application/json");
+        let refused = http("POST", &format!("{base}/sign-in"), &[page, json], body);
+        assert_eq!(refused.status, 400);
+        assert_eq!(allowed(&refused).as_deref(), Some("http://localhost:8000"));
+        assert_eq!(refused.header("vary"), ["Origin"]);
+        // Another origin is never named: not by the function, nor by the preflight.
+        let other = http("POST", &format!("{base}/sign-in"), &[stranger, json], body);
+        assert_eq!((other.status, allowed(&other)), (400, None));
+        let other = http("OPTIONS", &format!("{base}/sign-in"), &[stranger], None);
+        assert_eq!(allowed(&other).as_deref(), Some("http://localhost:8000"));
+    })
+    .await
+    .unwrap();
+    drop(serve);
+    let down = support::on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
+    assert_eq!(down.code, Some(0), "{}", down.stderr);
+}

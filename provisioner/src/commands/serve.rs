@@ -90,6 +90,7 @@ pub(super) struct Prepared {
     stage: String,
     api_id: String,
     routes: Vec<GatewayRoute>,
+    cors: Option<crate::spec::Cors>,
     specs: BTreeMap<String, FunctionSpec>,
     /// The functions as stack.yaml declares them (crate, binary), and the workspace: what a
     /// rebuild of some of them needs.
@@ -117,6 +118,7 @@ impl Prepared {
             api_id: self.api_id.clone(),
             routes: self.routes.clone(),
             functions,
+            cors: self.cors.clone(),
         }
     }
 
@@ -238,6 +240,7 @@ pub(super) async fn prepare(
         stage: api.stage.clone(),
         api_id: values.api_id.clone().unwrap_or_default(),
         routes,
+        cors: api.cors.clone(),
         specs,
         functions,
         workspace,

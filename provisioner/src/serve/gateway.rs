@@ -41,6 +41,8 @@ pub struct Table {
     pub routes: Vec<GatewayRoute>,
     /// By logical name.
     pub functions: BTreeMap<String, Arc<Function>>,
+    /// `api.cors`: the preflights, and the headers of the gateway's own answers.
+    pub cors: Option<crate::spec::Cors>,
 }
 
 #[derive(Clone)]
@@ -67,6 +69,8 @@ struct Reply {
     headers: Vec<(String, String)>,
     body: Bytes,
     note: String,
+    /// Made by the gateway itself (not the function's answer): it gets `api.cors`'s headers.
+    own: bool,
 }
 
 impl Reply {
@@ -81,6 +85,7 @@ impl Reply {
             headers,
             body: Bytes::from(serde_json::json!({ "message": message }).to_string()),
             note,
+            own: true,
         }
     }
 
@@ -140,6 +145,19 @@ impl Table {
     /// The route for `path` (stage removed) and `method`: the most specific resource first
     /// (literal segments before `{var}` before `{proxy+}`), then its method or `ANY`.
     fn route(&self, method: &str, path: &str) -> Option<(&GatewayRoute, BTreeMap<String, String>)> {
+        let resource = self.resource(path)?;
+        let on_resource = || self.routes.iter().filter(|r| r.path == resource);
+        let route = on_resource()
+            .find(|r| r.method == method)
+            .or_else(|| on_resource().find(|r| r.method == "ANY"))?;
+        let parameters = event::match_route(&route.path, path)?;
+        Some((route, parameters))
+    }
+}
+
+impl Table {
+    /// The resource `path` falls on: the most specific with routes.
+    fn resource(&self, path: &str) -> Option<&str> {
         let mut best: Option<(Vec<u8>, &str)> = None;
         for route in &self.routes {
             if event::match_route(&route.path, path).is_some() {
@@ -149,13 +167,35 @@ impl Table {
                 }
             }
         }
-        let (_, resource) = best?;
-        let on_resource = || self.routes.iter().filter(|r| r.path == resource);
-        let route = on_resource()
-            .find(|r| r.method == method)
-            .or_else(|| on_resource().find(|r| r.method == "ANY"))?;
-        let parameters = event::match_route(&route.path, path)?;
-        Some((route, parameters))
+        best.map(|(_, resource)| resource)
+    }
+
+    /// The preflight of the resource `path` falls on, if it has routes: 204 with the CORS headers,
+    /// before any authorizer (as the deployed MOCK method, which has none).
+    fn preflight(
+        &self,
+        cors: &crate::spec::Cors,
+        path: &str,
+        headers: &[(String, String)],
+    ) -> Option<Reply> {
+        let resource = self.resource(path)?;
+        let methods = self
+            .routes
+            .iter()
+            .filter(|r| r.path == resource)
+            .map(|r| r.method.clone())
+            .collect();
+        let origin = headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("origin"))
+            .map(|(_, value)| value.as_str());
+        Some(Reply {
+            status: 204,
+            headers: super::cors::preflight_headers(cors, &methods, origin),
+            body: Bytes::new(),
+            note: format!("CORS preflight of {resource}"),
+            own: false,
+        })
     }
 }
 
@@ -168,6 +208,12 @@ impl Gateway {
             Some(rest) if rest.starts_with('/') => rest,
             _ => return Reply::missing_token(format!("not under the stage path `{stage_prefix}`")),
         };
+        if request.method == "OPTIONS"
+            && let Some(cors) = &table.cors
+            && let Some(reply) = table.preflight(cors, path, &request.headers)
+        {
+            return reply;
+        }
         let Some((route, parameters)) = table.route(&request.method, path) else {
             return Reply::missing_token("no such route".to_owned());
         };
@@ -295,6 +341,14 @@ impl Gateway {
             }
         };
         output::served(&method, &path, reply.status, started.elapsed(), &reply.note);
+        let mut reply = reply;
+        if reply.own
+            && let Some(cors) = &self.table().cors
+        {
+            reply
+                .headers
+                .extend(super::cors::gateway_headers(cors, reply.status));
+        }
         let mut response = Response::new(Full::new(reply.body));
         *response.status_mut() =
             StatusCode::from_u16(reply.status).unwrap_or(StatusCode::BAD_GATEWAY);
@@ -401,6 +455,7 @@ fn reply(function: &str, timeout: f64, invoked: super::runtime::Invoked) -> Repl
                 headers: response.headers,
                 body: Bytes::from(response.body),
                 note,
+                own: false,
             },
             None => Reply::internal_error(format!(
                 "{note}: Malformed Lambda proxy response (it needs `statusCode`, string `headers` and a string `body`)"
@@ -438,6 +493,7 @@ mod tests {
                 })
                 .collect(),
             functions: BTreeMap::new(),
+            cors: None,
         }
     }
 

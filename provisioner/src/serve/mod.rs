@@ -6,6 +6,7 @@
 
 pub mod authorizer;
 pub mod aws_check;
+pub mod cors;
 pub mod event;
 pub mod gateway;
 pub mod runtime;
