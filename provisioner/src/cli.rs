@@ -76,6 +76,17 @@ pub struct GlobalArgs {
     pub artifacts: Option<PathBuf>,
 }
 
+/// How the outputs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputsFormat {
+    /// One JSON object (`apiUrl`, `region`, `userPoolId`, ...).
+    Json,
+    /// `NAME=value` lines (`API_URL`, `REGION`, `USER_POOL_ID`, ...), for a `.env` file.
+    Dotenv,
+    /// `export NAME='value'` lines, for `eval` or `source`.
+    Shell,
+}
+
 /// How `diff` prints its plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -131,10 +142,26 @@ pub enum Command {
     /// Take over a user pool or REST API that has the stack's name but not its ownership tag
     /// (a tag removed by hand): shows it, then tags it as the stack's, as `terraform import` does.
     Adopt(AdoptArgs),
+    /// Print the deployed stack's outputs for a front end (API URL, region, pool and client ids)
+    /// as JSON, a dotenv file (`--prefix VITE_`) or shell exports.
+    Outputs(OutputsArgs),
     /// Run one function's handler once on this machine with an event (its environment resolved
     /// against the deployed stack): the response on stdout, its log on stderr, exit 1 on a
     /// function error.
     Invoke(InvokeArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OutputsArgs {
+    /// `json`, `dotenv` (`NAME=value` lines) or `shell` (`export NAME='value'`).
+    #[arg(long, value_enum, default_value_t = OutputsFormat::Json)]
+    pub format: OutputsFormat,
+    /// Put before each variable's name in `dotenv` and `shell` (`VITE_`, `NEXT_PUBLIC_`).
+    #[arg(long, default_value = "")]
+    pub prefix: String,
+    /// Write to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -291,4 +318,14 @@ pub struct ServeArgs {
     /// stdout.
     #[arg(long)]
     pub json: bool,
+    /// Write the stack's outputs to this file once serving, as `provisioner outputs` does but with
+    /// serve's local URL: a front end reads one file in both modes.
+    #[arg(long, value_name = "FILE")]
+    pub outputs: Option<std::path::PathBuf>,
+    /// The outputs file's format (as `provisioner outputs --format`).
+    #[arg(long, value_enum, default_value_t = OutputsFormat::Json, requires = "outputs")]
+    pub outputs_format: OutputsFormat,
+    /// Put before each variable's name in the outputs file (as `provisioner outputs --prefix`).
+    #[arg(long, default_value = "", requires = "outputs")]
+    pub outputs_prefix: String,
 }

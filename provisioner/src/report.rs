@@ -26,6 +26,8 @@ pub struct UpReport {
 pub struct Outputs {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_url: Option<String>,
+    /// Where the stack is (what a front end's Cognito calls need).
+    pub region: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_id: Option<String>,
     /// The stack's pool and client when it has exactly one of each (the usual case).

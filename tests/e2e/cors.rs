@@ -222,21 +222,79 @@ async fn cors_is_deployed_changed_in_place_and_removed() {
 
 /// `serve` answers as the deployed API: the preflight before any authorizer, the gateway's own
 /// 401 and 403 with the headers, the functions' answers with theirs (from `handlers/common`), and
-/// an unlisted origin named nowhere.
+/// an unlisted origin named nowhere. And a front end's one file: `provisioner outputs` writes the
+/// deployed stack's, `serve --outputs` the same names with its local URL.
 #[tokio::test(flavor = "multi_thread")]
-async fn serve_answers_cors_as_the_deployed_api() {
+async fn serve_answers_cors_as_the_deployed_api_and_writes_the_same_outputs_file() {
     use crate::serve::{Served, http};
     let stack = support::unique("corsserve");
     let file = support::write_stack(&[]);
-    let up = support::on_emulator(&file, &stack, &["up", "--yes"]);
-    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    let not_up = support::on_emulator(&file, &stack, &["outputs"]);
+    assert_eq!(not_up.code, Some(1));
+    assert!(not_up.stderr.contains("is not up"), "{}", not_up.stderr);
+    let up = support::json_from(&file, &stack, &["up", "--yes", "--json"], 0);
+    let deployed = &up["outputs"];
+    let dotenv = support::on_emulator(
+        &file,
+        &stack,
+        &["outputs", "--format", "dotenv", "--prefix", "VITE_"],
+    );
+    assert_eq!(dotenv.code, Some(0), "{}", dotenv.stderr);
+    let variables = |text: &str| -> BTreeMap<String, String> {
+        text.lines()
+            .filter_map(|line| line.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    };
+    let from_aws = variables(&dotenv.stdout);
+    for (name, field) in [
+        ("VITE_API_URL", "apiUrl"),
+        ("VITE_REGION", "region"),
+        ("VITE_USER_POOL_ID", "userPoolId"),
+        ("VITE_USER_POOL_ARN", "userPoolArn"),
+        ("VITE_USER_POOL_CLIENT_ID", "userPoolClientId"),
+    ] {
+        assert_eq!(
+            from_aws.get(name).map(String::as_str),
+            deployed[field].as_str(),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        from_aws
+            .get("VITE_USER_POOLS_USERS_CLIENTS_WEB_ID")
+            .map(String::as_str),
+        deployed["userPools"]["users"]["clients"]["web"].as_str()
+    );
+    let env_file = file.with_file_name(".env.local");
     let serve = tokio::task::spawn_blocking({
-        let (file, stack) = (file.clone(), stack.clone());
-        move || Served::start_with(&file, &stack, &[], &[])
+        let (file, stack, env_file) = (file.clone(), stack.clone(), env_file.clone());
+        move || {
+            let args = [
+                "--outputs",
+                env_file.to_str().unwrap(),
+                "--outputs-format",
+                "dotenv",
+                "--outputs-prefix",
+                "VITE_",
+            ];
+            Served::start_with(&file, &stack, &args, &[])
+        }
     })
     .await
     .unwrap();
     let base = serve.base.clone();
+    let from_serve = variables(&std::fs::read_to_string(&env_file).unwrap());
+    assert_eq!(from_serve["VITE_API_URL"], base);
+    assert_eq!(
+        from_serve.keys().collect::<Vec<_>>(),
+        from_aws.keys().collect::<Vec<_>>(),
+        "the same names in both modes"
+    );
+    assert_eq!(
+        from_serve["VITE_USER_POOL_CLIENT_ID"],
+        from_aws["VITE_USER_POOL_CLIENT_ID"]
+    );
     let page = ("origin", "http://localhost:8000");
     let stranger = ("origin", "https://evil.example");
     let allowed = |answer: &crate::serve::Answer| {

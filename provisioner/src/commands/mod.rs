@@ -5,6 +5,7 @@ mod binaries;
 mod build;
 mod invoke;
 mod notes;
+mod outputs;
 mod policy;
 mod reconcile;
 mod replan;
@@ -23,6 +24,7 @@ use crate::spec::{self, Loaded, Workspace};
 pub use adopt::adopt;
 pub use build::build;
 pub use invoke::invoke;
+pub use outputs::outputs;
 pub use policy::policy;
 pub use reconcile::{diff, down, unlock, up};
 pub use serve::serve;
@@ -57,6 +59,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         | Command::Unlock
         | Command::Adopt(_)
         | Command::Policy(_)
+        | Command::Outputs(_)
         | Command::Invoke(_) => false,
     };
     let result = match cli.command {
@@ -70,6 +73,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Adopt(args) => adopt(&cli.global, &args).await,
         Command::Policy(args) => policy(&cli.global, &args).await,
         Command::Invoke(args) => invoke(&cli.global, &args).await,
+        Command::Outputs(args) => outputs(&cli.global, &args).await,
     };
     if json && let Err(err) = &result {
         crate::output::error_json(err);

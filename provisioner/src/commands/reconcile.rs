@@ -147,15 +147,19 @@ pub(super) async fn observe_in(
 }
 
 /// A run of `diff`, `up` or `down` once it has read live AWS.
-struct Started {
-    ctx: Arc<Context>,
-    live: Arc<Live>,
+pub(super) struct Started {
+    pub ctx: Arc<Context>,
+    pub live: Arc<Live>,
     /// stack.yaml as read.
     stack_file: Vec<u8>,
 }
 
 /// The whole start of `diff`, `up`, `down`: load, open the session, build (when `build`), observe.
-async fn start(global: &GlobalArgs, build_code: bool, waits: Waits) -> anyhow::Result<Started> {
+pub(super) async fn start(
+    global: &GlobalArgs,
+    build_code: bool,
+    waits: Waits,
+) -> anyhow::Result<Started> {
     let mut stack = load_for(global, build_code)?;
     let code = if build_code { build(&stack) } else { no_code() };
     let stack_file = std::mem::take(&mut stack.bytes);

@@ -31,6 +31,7 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<i32>
         )
         .into());
     }
+    crate::output::outputs::check_prefix(&args.outputs_prefix)?;
     let stack = load(global)?;
     let binaries = Binaries::choose(&stack, args.release);
     let watched = args
@@ -56,6 +57,19 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<i32>
         INTEGRATION_TIMEOUT,
         prepared.table(&BTreeMap::new()),
     ));
+    if let Some(file) = &args.outputs {
+        let outputs = crate::report::Outputs {
+            api_url: Some(prepared.base_url(&origin)),
+            ..prepared.outputs.clone()
+        };
+        let text =
+            crate::output::outputs::render(&outputs, args.outputs_format, &args.outputs_prefix);
+        super::outputs::write(file, &text)?;
+        output::status(&format!(
+            "Wrote the outputs, with this URL, to `{}`",
+            file.display()
+        ));
+    }
     output::serve_banner(
         &prepared.stack_name,
         &prepared.base_url(&origin),
@@ -91,6 +105,8 @@ pub(super) struct Prepared {
     api_id: String,
     routes: Vec<GatewayRoute>,
     cors: Option<crate::spec::Cors>,
+    /// The deployed stack's outputs (`serve --outputs` writes them with serve's URL).
+    pub outputs: crate::report::Outputs,
     specs: BTreeMap<String, FunctionSpec>,
     /// The functions as stack.yaml declares them (crate, binary), and the workspace: what a
     /// rebuild of some of them needs.
@@ -241,6 +257,7 @@ pub(super) async fn prepare(
         api_id: values.api_id.clone().unwrap_or_default(),
         routes,
         cors: api.cors.clone(),
+        outputs: crate::engine::run::outputs(&ctx.model(), &live),
         specs,
         functions,
         workspace,

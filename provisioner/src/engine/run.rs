@@ -296,6 +296,7 @@ fn address_of(plan: &Plan, name: &str) -> Result<String, AmbiguousName> {
 /// The outputs of a stack whose values are `values`.
 fn outputs_from_values(ctx: &Model, values: &Values) -> Outputs {
     let mut outputs = Outputs {
+        region: ctx.target.region.clone(),
         api_id: values.api_id.clone(),
         api_url: match (&values.api_id, &ctx.stack.api) {
             (Some(id), Some(api)) => Some(ctx.target.api_url(id, &api.stage)),

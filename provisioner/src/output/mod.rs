@@ -199,6 +199,7 @@ pub fn prompt(question: &str) -> std::io::Result<()> {
     err.flush()
 }
 
+pub mod outputs;
 mod terminal;
 pub use terminal::Terminal;
 #[cfg(test)]
