@@ -3,6 +3,7 @@
 
 mod artifacts;
 mod authorizer;
+mod browser;
 mod build;
 mod cors;
 mod emulator;
