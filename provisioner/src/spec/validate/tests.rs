@@ -6,7 +6,7 @@ use crate::spec;
 use crate::spec::testing::{base, repo, workspace};
 
 /// `base()` with each `(from, to)` replaced once (each must be there).
-fn edited(edits: &[(&str, &str)]) -> String {
+pub(super) fn edited(edits: &[(&str, &str)]) -> String {
     let mut text = base();
     for (from, to) in edits {
         assert!(
@@ -28,7 +28,7 @@ fn with_allow(action: &str, resource: &str) -> String {
 }
 
 /// What loading `text` says: the error, or the warnings (empty when the stack is valid).
-fn check(text: &str) -> String {
+pub(super) fn check(text: &str) -> String {
     let root = repo();
     let said = match spec::load(text.as_bytes(), "{file}", &root, &workspace(), None) {
         Ok(loaded) => loaded
