@@ -117,8 +117,7 @@ pub mod condition {
         r#"{"StringEquals": {"aws:RequestTag/provisioner:stack": "{stack}"}}"#;
     /// A tag change that neither sets nor removes the ownership tag (the stack's `tags:`, where
     /// the tagged resource's own tags cannot be a condition: API Gateway's `/tags/...`).
-    pub const NOT_OWNERSHIP: &str =
-        r#"{"ForAllValues:StringNotEquals": {"aws:TagKeys": ["provisioner:stack"]}}"#;
+    pub const NOT_OWNERSHIP: &str = r#"{"ForAllValues:StringNotEquals": {"aws:TagKeys": ["provisioner:stack"]}, "Null": {"aws:TagKeys": "false"}}"#;
     /// `adopt`: the stack's ownership tag put on a pool that has none (never on another stack's).
     pub const ADOPTED: &str = r#"{"StringEquals": {"aws:RequestTag/provisioner:stack": "{stack}"}, "Null": {"aws:ResourceTag/provisioner:stack": "true"}}"#;
     /// Only the managed policy every function role gets is attached or detached.
@@ -149,7 +148,10 @@ pub mod arn {
     pub const LOG_GROUPS: &str = "arn:{partition}:logs:{region}:{account}:log-group::log-stream:";
     pub const REST_APIS: &str = "arn:{partition}:apigateway:{region}::/restapis";
     pub const REST_API: &str = "arn:{partition}:apigateway:{region}::/restapis/*";
-    pub const API_TAGS: &str = "arn:{partition}:apigateway:{region}::/tags/*";
+    /// The tags of the region's REST APIs and their stages: API Gateway names a tagged
+    /// resource's ARN URL-encoded in the path (a create's ends `%2Frestapis%2F*`), never another
+    /// kind's (domain names, usage plans, API keys).
+    pub const API_TAGS: &str = "arn:{partition}:apigateway:{region}::/tags/arn%3A{partition}%3Aapigateway%3A{region}%3A%3A%2Frestapis%2F*";
 }
 
 /// What a policy is for: `diff` (reads only), or `up`, `down`, `unlock` and `adopt` (everything).

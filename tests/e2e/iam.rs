@@ -391,7 +391,12 @@ fn lambda(call: &Call, env: &Env) -> Result<Vec<Request>, String> {
 /// `aws:RequestTag/<key>` and their keys `aws:TagKeys` (the `/tags/...` resource has no tags).
 fn apigateway(call: &Call, env: &Env) -> Vec<Request> {
     let arn = |path: &str| format!("arn:{}:apigateway:{}::{path}", env.partition, env.region);
-    let path = decode(&call.path);
+    // A tagged resource's ARN stays URL-encoded in the resource IAM evaluates (`/tags/arn%3A...`).
+    let path = if call.path.starts_with("/tags/") {
+        call.path.clone()
+    } else {
+        decode(&call.path)
+    };
     let body = json(call);
     let request_tags = |mut request: Request, keys: Vec<String>| {
         for (key, value) in body["tags"].as_object().into_iter().flatten() {
@@ -433,9 +438,16 @@ fn apigateway(call: &Call, env: &Env) -> Vec<Request> {
     }
     let mut requests = vec![request_tags(request, body_keys.clone())];
     if call.method == "POST" && !body_keys.is_empty() {
+        // The ARN of what the create makes, its id still unknown (`.../restapis/*`; AWS's refusal
+        // of a create with tags names `/tags/arn%3Aaws%3Aapigateway%3A...%2Frestapis%2F*`).
+        let made = arn(&format!("{}/*", path.trim_end_matches('/')));
+        let encoded = made.replace(':', "%3A").replace('/', "%2F");
         requests.push(
-            request_tags(Request::new("apigateway:PUT", arn("/tags/*")), body_keys)
-                .implied_by("a create with tags"),
+            request_tags(
+                Request::new("apigateway:PUT", arn(&format!("/tags/{encoded}"))),
+                body_keys,
+            )
+            .implied_by("a create with tags"),
         );
     }
     requests

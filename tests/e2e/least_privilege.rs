@@ -200,13 +200,13 @@ const NOT_EXERCISED: &[(&str, &str, &str, &str)] = &[
     (
         "apply",
         "apigateway:DELETE",
-        "/tags/*",
+        "%2Frestapis%2F*",
         "the emulator cannot tag a REST API (TagResource and UntagResource answer 404); replayed in the API's unit tests",
     ),
     (
         "apply",
         "apigateway:PUT",
-        "/tags/*",
+        "%2Frestapis%2F*",
         "the statement for `tags:` changes (no ownership key): as apigateway:DELETE; the creates' statement (the ownership tag in the request) is exercised",
     ),
     (
@@ -413,8 +413,10 @@ fn other_pools_and_apis_are_out_of_reach() {
     assert!(!apply.allows(&request("cognito-idp:TagResource", &[claim, theirs[0]])));
 
     // Another REST API of the account, or any part of it, is out of reach (API Gateway checks the
-    // API's tags on its parts); its tags can be neither given the stack's ownership nor have
-    // another stack's taken away by a `tags:` change.
+    // API's tags on its parts); a `tags:` change can neither give it the stack's ownership nor
+    // take another stack's away. But the ownership tag a create sends is allowed on any API's
+    // `/tags/...` (that resource carries no tags, and a create's is not told apart from `adopt`'s):
+    // this identity can claim another API (README says so).
     let api = |path: &str, method: &str, tags: &[(&str, &str)]| Request {
         action: format!("apigateway:{method}"),
         resource: format!("arn:aws:apigateway:us-east-1::{path}"),
@@ -435,13 +437,23 @@ fn other_pools_and_apis_are_out_of_reach() {
             );
         }
     }
-    let tags = "/tags/arn:aws:apigateway:us-east-1::/restapis/a1b2c3";
+    let tags = "/tags/arn%3Aaws%3Aapigateway%3Aus-east-1%3A%3A%2Frestapis%2Fa1b2c3";
     fn keys(keys: &str) -> (&'static str, &str) {
         ("aws:TagKeys", keys)
     }
     assert!(apply.allows(&api(tags, "PUT", &[keys("team\ncost-center")])));
     assert!(!apply.allows(&api(tags, "PUT", &[keys("team\nprovisioner:stack")])));
     assert!(!apply.allows(&api(tags, "DELETE", &[keys("provisioner:stack")])));
+    assert!(!apply.allows(&api(tags, "DELETE", &[])), "keys unknown");
+    assert!(
+        apply.allows(&api(tags, "PUT", &[claim, keys("provisioner:stack")])),
+        "the claim the README owns up to"
+    );
+    let domain = "/tags/arn%3Aaws%3Aapigateway%3Aus-east-1%3A%3A%2Fdomainnames%2Fapi.example.com";
+    assert!(
+        !apply.allows(&api(domain, "PUT", &[keys("team")])),
+        "another kind's tags"
+    );
     assert!(
         !apply.allows(&api("/restapis", "POST", &[])),
         "an API made without the stack's tag"

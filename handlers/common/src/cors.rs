@@ -48,7 +48,22 @@ impl Cors {
             headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
             return;
         }
-        headers.append(VARY, HeaderValue::from_static("Origin"));
+        // One `Vary` header (API Gateway's proxy response keeps one value per name): `Origin`
+        // added to what the handler said, if anything.
+        let vary = match headers.get(VARY).and_then(|v| v.to_str().ok()) {
+            Some(said)
+                if said
+                    .split(',')
+                    .any(|v| v.trim().eq_ignore_ascii_case("origin")) =>
+            {
+                said.to_owned()
+            }
+            Some(said) if !said.trim().is_empty() => format!("{said}, Origin"),
+            _ => "Origin".to_owned(),
+        };
+        if let Ok(vary) = HeaderValue::from_str(&vary) {
+            headers.insert(VARY, vary);
+        }
         let Some(origin) =
             origin.filter(|o| self.origins.iter().any(|listed| *o == listed.as_str()))
         else {
@@ -100,6 +115,14 @@ mod tests {
             assert!(other.get(ACCESS_CONTROL_ALLOW_CREDENTIALS).is_none());
             assert_eq!(other[VARY], "Origin");
         }
+        // A handler's own `Vary` keeps its value, with `Origin` added once.
+        let mut response = ApiGatewayProxyResponse::default();
+        response
+            .headers
+            .insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+        cors.apply(None, &mut response);
+        cors.apply(None, &mut response);
+        assert_eq!(response.headers[VARY], "Accept-Encoding, Origin");
         let any = Cors::new("*", false).unwrap();
         assert_eq!(
             answered(&any, Some("https://x.example"))[ACCESS_CONTROL_ALLOW_ORIGIN],

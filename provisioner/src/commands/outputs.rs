@@ -11,7 +11,7 @@ use crate::kinds::function::Waits;
 use crate::output::outputs::{check_prefix, render};
 
 pub async fn outputs(global: &GlobalArgs, args: &OutputsArgs) -> anyhow::Result<i32> {
-    check_prefix(&args.prefix)?;
+    check_prefix(&args.prefix, args.format)?;
     let started = start(global, false, Waits::default()).await?;
     let ctx = &started.ctx;
     let outputs = run::outputs(&ctx.model(), &started.live);
@@ -31,9 +31,12 @@ pub async fn outputs(global: &GlobalArgs, args: &OutputsArgs) -> anyhow::Result<
     Ok(exit::OK)
 }
 
-/// Writes `text` to `file` whole (a reader never sees half of it).
+/// Writes `text` to `file` whole (a reader never sees half of it): to `<file>.<pid>.partial`
+/// beside it first, then renamed.
 pub(super) fn write(file: &std::path::Path, text: &str) -> anyhow::Result<()> {
-    let partial = file.with_extension("partial");
+    let mut partial = file.as_os_str().to_owned();
+    partial.push(format!(".{}.partial", std::process::id()));
+    let partial = std::path::PathBuf::from(partial);
     std::fs::write(&partial, text)
         .and_then(|()| std::fs::rename(&partial, file))
         .with_context(|| format!("failed to write the outputs to `{}`", file.display()))

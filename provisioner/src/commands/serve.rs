@@ -31,7 +31,7 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<i32>
         )
         .into());
     }
-    crate::output::outputs::check_prefix(&args.outputs_prefix)?;
+    crate::output::outputs::check_prefix(&args.outputs_prefix, args.outputs_format)?;
     let stack = load(global)?;
     let binaries = Binaries::choose(&stack, args.release);
     let watched = args

@@ -7,8 +7,14 @@ pub use crate::cli::OutputsFormat;
 use crate::report::Outputs;
 use crate::usage::UsageError;
 
-/// A prefix must make valid variable names: letters, digits and `_`, not starting with a digit.
-pub fn check_prefix(prefix: &str) -> Result<(), UsageError> {
+/// A prefix must make valid variable names: letters, digits and `_`, not starting with a digit;
+/// and JSON has no variables to put it before.
+pub fn check_prefix(prefix: &str, format: OutputsFormat) -> Result<(), UsageError> {
+    if format == OutputsFormat::Json && !prefix.is_empty() {
+        return Err(UsageError(format!(
+            "a prefix (`{prefix}`) names variables, and JSON has none\n\nhint: add `--format dotenv` or `--format shell`, or leave out the prefix"
+        )));
+    }
     let valid = prefix
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -147,7 +153,7 @@ mod tests {
             "{shell}"
         );
         let json: serde_json::Value =
-            serde_json::from_str(&render(&outputs(), OutputsFormat::Json, "IGNORED_")).unwrap();
+            serde_json::from_str(&render(&outputs(), OutputsFormat::Json, "")).unwrap();
         assert_eq!(
             json["apiUrl"],
             "https://a1.execute-api.us-east-1.amazonaws.com/prod"
@@ -158,10 +164,13 @@ mod tests {
 
     #[test]
     fn a_prefix_must_make_variable_names_and_odd_values_are_quoted() {
-        assert!(check_prefix("NEXT_PUBLIC_").is_ok() && check_prefix("").is_ok());
+        let dotenv = OutputsFormat::Dotenv;
+        assert!(check_prefix("NEXT_PUBLIC_", dotenv).is_ok() && check_prefix("", dotenv).is_ok());
         for bad in ["VITE-", "1X_", "A B"] {
-            assert!(check_prefix(bad).is_err(), "{bad}");
+            assert!(check_prefix(bad, dotenv).is_err(), "{bad}");
         }
+        assert!(check_prefix("VITE_", OutputsFormat::Json).is_err());
+        assert!(check_prefix("", OutputsFormat::Json).is_ok());
         assert_eq!(dotenv_value("a b\"c"), "\"a b\\\"c\"");
     }
 }

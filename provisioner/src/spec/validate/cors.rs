@@ -77,6 +77,13 @@ pub(super) fn cors(c: &mut Checker, raw: &RawCors) -> Cors {
             .map(|h| (*h).to_owned())
             .collect(),
     };
+    if allow_headers.is_empty() {
+        c.error_hint(
+            &at(&["allowHeaders"]),
+            "`allowHeaders` is empty: a page could send no `Content-Type` with a JSON body",
+            "leave it out for `[Content-Type, Authorization]`, or list the headers pages send",
+        );
+    }
     for (i, header) in allow_headers.iter().enumerate() {
         let here = at(&["allowHeaders", &i.to_string()]);
         if header == "*" && credentials {
@@ -89,7 +96,7 @@ pub(super) fn cors(c: &mut Checker, raw: &RawCors) -> Cors {
             || (header != "*"
                 && !header
                     .chars()
-                    .all(|ch| ch.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(ch)))
+                    .all(|ch| ch.is_ascii_alphanumeric() || "!#$%&*+-.^_`|~".contains(ch)))
         {
             c.error_hint(
                 &here,
@@ -174,6 +181,9 @@ fn check_origin(origin: &str) -> Result<(), String> {
     let (host, port) = match rest.find(']') {
         Some(end) if rest.starts_with('[') => {
             let (host, after) = rest.split_at(end + 1);
+            if !after.is_empty() && !after.starts_with(':') {
+                return Err("something follows its host".to_owned());
+            }
             (host, after.strip_prefix(':'))
         }
         _ => match rest.rsplit_once(':') {
@@ -187,10 +197,11 @@ fn check_origin(origin: &str) -> Result<(), String> {
     if host != host.to_ascii_lowercase() {
         return Err("browsers send the host in lower case".to_owned());
     }
-    if !host
-        .chars()
-        .all(|ch| ch.is_ascii_alphanumeric() || "-.[]:".contains(ch))
-    {
+    let bracketed = host.starts_with('[') && host.ends_with(']');
+    let allowed = |ch: char| {
+        ch.is_ascii_alphanumeric() || ch == '-' || ch == '.' || (bracketed && "[]:".contains(ch))
+    };
+    if !host.chars().all(allowed) {
         return Err("its host has characters a host name cannot".to_owned());
     }
     if let Some(port) = port {
@@ -232,6 +243,8 @@ mod tests {
             ("http://example.com:80", "(80)"),
             ("http://example.com:99999", "not a port"),
             ("https://", "no host"),
+            ("http://[::1]junk", "follows its host"),
+            ("http://a[b]", "cannot"),
         ] {
             let err = check_origin(bad).unwrap_err();
             assert!(err.contains(problem), "{bad}: {err}");
