@@ -63,12 +63,12 @@ fn post(path: &str, body: Option<&str>) -> ApiGatewayProxyRequest {
     serde_json::from_value(event).expect("the fixture is an API Gateway proxy event")
 }
 
-fn post_json(path: &str, body: Value) -> ApiGatewayProxyRequest {
+pub(crate) fn post_json(path: &str, body: Value) -> ApiGatewayProxyRequest {
     post(path, Some(&body.to_string()))
 }
 
 /// Status and JSON body of a response; every response must be JSON.
-fn reply(response: ApiGatewayProxyResponse) -> (i64, Value) {
+pub(crate) fn reply(response: ApiGatewayProxyResponse) -> (i64, Value) {
     assert_eq!(
         response
             .headers
@@ -85,14 +85,14 @@ fn reply(response: ApiGatewayProxyResponse) -> (i64, Value) {
     (response.status_code, json)
 }
 
-const PASSWORD: &str = "Str0ng!Passw0rd";
+pub(crate) const PASSWORD: &str = "Str0ng!Passw0rd";
 
-async fn sign_up(ctx: &Ctx, username: &str) -> (i64, Value) {
+pub(crate) async fn sign_up(ctx: &Ctx, username: &str) -> (i64, Value) {
     let body = json!({ "username": username, "password": PASSWORD, "email": format!("{username}@example.com") });
     reply(sign_up::handle(ctx, post_json("/sign-up", body)).await)
 }
 
-async fn sign_in(ctx: &Ctx, username: &str, password: &str) -> (i64, Value) {
+pub(crate) async fn sign_in(ctx: &Ctx, username: &str, password: &str) -> (i64, Value) {
     let body = json!({ "username": username, "password": password });
     reply(sign_in::handle(ctx, post_json("/sign-in", body)).await)
 }
@@ -494,7 +494,7 @@ async fn sign_up_is_never_retried() {
 }
 
 /// A JSON error answer as Cognito sends it.
-fn provisioner_replay_json_error(
+pub(crate) fn provisioner_replay_json_error(
     status: u16,
     code: &str,
     message: &str,

@@ -10,6 +10,7 @@ mod emulator;
 mod faults;
 mod function;
 mod handlers;
+mod handlers_auth;
 mod iam;
 mod interrupt;
 mod invoke;

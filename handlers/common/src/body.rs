@@ -120,6 +120,28 @@ fn json_kind(value: &Value) -> &'static str {
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` header (the scheme in any case), or a 401
+/// naming what is missing.
+pub fn bearer_token(event: &ApiGatewayProxyRequest, what: &str) -> Result<String, Rejection> {
+    let missing = || {
+        Rejection::new(
+            401,
+            format!("{what} is needed in the `Authorization` header: `Bearer <{what}>`"),
+        )
+    };
+    let header = event
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(missing)?;
+    let (scheme, token) = header.trim().split_once(' ').ok_or_else(missing)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(missing());
+    }
+    Ok(token.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

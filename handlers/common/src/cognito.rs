@@ -12,6 +12,13 @@ pub enum Operation {
     SignUp,
     ConfirmSignUp,
     InitiateAuth,
+    /// InitiateAuth with a refresh token.
+    Refresh,
+    ConfirmForgotPassword,
+    GlobalSignOut,
+    /// ForgotPassword and ResendConfirmationCode: their refusals that would tell whether a user
+    /// exists never reach this (the handlers answer them as a success).
+    SendCode,
 }
 
 impl Operation {
@@ -20,6 +27,10 @@ impl Operation {
             Operation::SignUp => "SignUp",
             Operation::ConfirmSignUp => "ConfirmSignUp",
             Operation::InitiateAuth => "InitiateAuth",
+            Operation::Refresh => "InitiateAuth(REFRESH_TOKEN_AUTH)",
+            Operation::ConfirmForgotPassword => "ConfirmForgotPassword",
+            Operation::GlobalSignOut => "GlobalSignOut",
+            Operation::SendCode => "ForgotPassword/ResendConfirmationCode",
         }
     }
 }
@@ -41,6 +52,31 @@ pub fn cognito_rejection(operation: Operation, err: &impl ProvideErrorMetadata) 
     rejection
 }
 
+/// ForgotPassword and ResendConfirmationCode: a refusal that would tell whether the user exists
+/// (or is confirmed already, or has no verified email) answers as a success would, with
+/// `message`; throttling and failures as any call's.
+pub fn neutral_or_rejection(
+    operation: Operation,
+    err: &impl ProvideErrorMetadata,
+    message: &str,
+) -> aws_lambda_events::apigw::ApiGatewayProxyResponse {
+    match err.code() {
+        Some(
+            code @ ("UserNotFoundException"
+            | "InvalidParameterException"
+            | "NotAuthorizedException"),
+        ) => {
+            tracing::info!(
+                operation = operation.name(),
+                code,
+                "answered as sent (the answer must not tell whether the user exists)"
+            );
+            crate::json_response(200, &serde_json::json!({ "message": message }))
+        }
+        _ => cognito_rejection(operation, err).into_response(),
+    }
+}
+
 fn rejection_for_code(operation: Operation, code: &str, message: Option<&str>) -> Rejection {
     // Cognito's own text for validation errors tells the user what to fix ("Password did not
     // conform with policy: Password not long enough") and carries no secret.
@@ -54,11 +90,24 @@ fn rejection_for_code(operation: Operation, code: &str, message: Option<&str>) -
             cognito_says("password does not meet the policy"),
         ),
         "InvalidParameterException" => Rejection::new(400, cognito_says("invalid parameter")),
+        // The same answer for a wrong code, an expired one and a user that does not exist.
+        "CodeMismatchException"
+        | "ExpiredCodeException"
+        | "UserNotFoundException"
+        | "NotAuthorizedException"
+            if operation == Operation::ConfirmForgotPassword =>
+        {
+            Rejection::field(
+                400,
+                "code",
+                "the code is wrong or has expired: ask for a new one with POST /forgot-password",
+            )
+        }
         "CodeMismatchException" => Rejection::field(400, "code", "confirmation code is wrong"),
         "ExpiredCodeException" => Rejection::field(
             400,
             "code",
-            "confirmation code has expired: sign up again to get a new one",
+            "confirmation code has expired: ask for a new one with POST /resend-code",
         ),
         // Same answer whether the user exists or not: do not help enumerate accounts.
         "NotAuthorizedException" | "UserNotFoundException" => match operation {
@@ -66,7 +115,18 @@ fn rejection_for_code(operation: Operation, code: &str, message: Option<&str>) -
             Operation::ConfirmSignUp => {
                 Rejection::new(401, "this user cannot be confirmed with this code")
             }
-            Operation::SignUp => Rejection::new(401, "not authorized"),
+            Operation::Refresh => Rejection::field(
+                401,
+                "refreshToken",
+                "the refresh token is not valid (expired, revoked, or signed out): sign in again",
+            ),
+            Operation::GlobalSignOut => Rejection::new(
+                401,
+                "the access token is not valid (expired, or signed out already)",
+            ),
+            Operation::SignUp | Operation::ConfirmForgotPassword | Operation::SendCode => {
+                Rejection::new(401, "not authorized")
+            }
         },
         "UserNotConfirmedException" => Rejection::new(
             403,

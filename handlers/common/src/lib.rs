@@ -12,8 +12,8 @@ mod response;
 mod startup;
 
 pub use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
-pub use body::{MAX_BODY_BYTES, required_string_fields};
-pub use cognito::{Operation, cognito_rejection};
+pub use body::{MAX_BODY_BYTES, bearer_token, required_string_fields};
+pub use cognito::{Operation, cognito_rejection, neutral_or_rejection};
 pub use cors::Cors;
 pub use response::{Rejection, json_response};
 pub use startup::{Ctx, InitError, client_id_from_env, cognito_client, run};

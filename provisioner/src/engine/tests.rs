@@ -108,9 +108,9 @@ fn nothing_live_plans_every_resource_as_a_create() {
             plan.entries
         );
         // Pool, client, API, authorizer, stage, deployment; per function its role, log group,
-        // function and permissions; per route its resource and method; CORS: per resource its
-        // preflight, and the two gateway responses.
-        assert_eq!(plan.summary.create, 6 + 4 * 4 + 4 * 2 + 4 + 2);
+        // function and permissions (nine functions); per route its resource and method (nine
+        // routes); CORS: per resource its preflight, and the two gateway responses.
+        assert_eq!(plan.summary.create, 6 + 9 * 4 + 9 * 2 + 9 + 2);
         // The longest chain of calls: the pool, then the API: CreateRestApi, the authorizer
         // beside the resources (one level), each route's method and integration (at once),
         // deployment, stage. As long: a role (CreateRole, AttachRolePolicy) or log group (create,

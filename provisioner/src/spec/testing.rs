@@ -35,6 +35,11 @@ pub fn workspace() -> Workspace {
             member("handlers/confirm", &["confirm"]),
             member("handlers/sign-in", &["sign-in"]),
             member("handlers/secret", &["secret"]),
+            member("handlers/refresh", &["refresh"]),
+            member("handlers/forgot-password", &["forgot-password"]),
+            member("handlers/reset-password", &["reset-password"]),
+            member("handlers/resend-code", &["resend-code"]),
+            member("handlers/sign-out", &["sign-out"]),
         ],
         root,
     }

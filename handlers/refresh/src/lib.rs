@@ -1,0 +1,44 @@
+//! `POST /refresh` `{refreshToken}`: new id and access tokens from a refresh token (the app
+//! client's REFRESH_TOKEN_AUTH flow). A refresh token that is expired, revoked or signed out is a
+//! 401 naming the field.
+
+use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
+use handler_common::{
+    ApiGatewayProxyRequest, ApiGatewayProxyResponse, Ctx, Operation, Rejection, cognito_rejection,
+    json_response, required_string_fields,
+};
+use serde_json::json;
+
+pub async fn handle(ctx: &Ctx, event: ApiGatewayProxyRequest) -> ApiGatewayProxyResponse {
+    let [refresh_token] = match required_string_fields(&event, ["refreshToken"]) {
+        Ok(fields) => fields,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let result = ctx
+        .cognito
+        .initiate_auth()
+        .client_id(&ctx.client_id)
+        .auth_flow(AuthFlowType::RefreshTokenAuth)
+        .auth_parameters("REFRESH_TOKEN", refresh_token)
+        .send()
+        .await;
+    let output = match result {
+        Ok(output) => output,
+        Err(err) => return cognito_rejection(Operation::Refresh, &err).into_response(),
+    };
+    match output.authentication_result() {
+        Some(tokens) if tokens.id_token().is_some() => json_response(
+            200,
+            &json!({
+                "idToken": tokens.id_token(),
+                "accessToken": tokens.access_token(),
+                "expiresIn": tokens.expires_in(),
+                "tokenType": tokens.token_type(),
+            }),
+        ),
+        _ => {
+            tracing::error!("InitiateAuth(REFRESH_TOKEN_AUTH) answered without tokens");
+            Rejection::new(502, "the authentication service failed; retry later").into_response()
+        }
+    }
+}

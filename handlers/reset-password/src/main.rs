@@ -1,0 +1,4 @@
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    handler_common::run(handler_common::Ctx::from_env, reset_password::handle).await
+}

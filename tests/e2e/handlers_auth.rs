@@ -1,0 +1,293 @@
+//! The handlers of complete auth (refresh, forgot and reset a password, the code again, sign
+//! out), called as Lambda calls them, against Cognito on the emulator where it has the operation,
+//! and against Cognito's replayed answers where it has not (`ResendConfirmationCode`,
+//! `RevokeToken`) or where an answer it never gives must be shown.
+
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use handler_common::Ctx;
+use serde_json::{Value, json};
+
+use crate::handlers::{
+    PASSWORD, new_pool, post_json, provisioner_replay_json_error, reply, sign_in, sign_up,
+};
+
+async fn confirmed_user(ctx: &Ctx) -> String {
+    let username = crate::support::unique("ada");
+    assert_eq!(sign_up(ctx, &username).await.0, 200);
+    let body = json!({ "username": username, "code": "123456" });
+    assert_eq!(
+        reply(confirm::handle(ctx, post_json("/confirm", body)).await).0,
+        200
+    );
+    username
+}
+
+fn with_bearer(
+    mut event: aws_lambda_events::apigw::ApiGatewayProxyRequest,
+    token: &str,
+) -> aws_lambda_events::apigw::ApiGatewayProxyRequest {
+    event.headers.insert(
+        http::header::AUTHORIZATION,
+        http::HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+    );
+    event
+}
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_with_the_emailed_code_and_the_new_one_signs_in() {
+    let ctx = new_pool().await;
+    let username = confirmed_user(&ctx).await;
+    let (status, body) = reply(
+        forgot_password::handle(
+            &ctx,
+            post_json("/forgot-password", json!({ "username": username })),
+        )
+        .await,
+    );
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (200, Some(forgot_password::SENT))
+    );
+    let new_password = "N3w!Passw0rd-x";
+    let reset = json!({ "username": username, "code": "123456", "password": new_password });
+    let (status, body) =
+        reply(reset_password::handle(&ctx, post_json("/reset-password", reset)).await);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(sign_in(&ctx, &username, new_password).await.0, 200);
+    assert_eq!(sign_in(&ctx, &username, PASSWORD).await.0, 401);
+}
+
+#[tokio::test]
+async fn refresh_gives_working_tokens_until_the_user_signs_out() {
+    let ctx = new_pool().await;
+    let username = confirmed_user(&ctx).await;
+    let (_, tokens) = sign_in(&ctx, &username, PASSWORD).await;
+    let refresh_token = tokens["refreshToken"].as_str().unwrap().to_owned();
+    let refresh = || post_json("/refresh", json!({ "refreshToken": refresh_token }));
+    let (status, fresh) = reply(refresh::handle(&ctx, refresh()).await);
+    assert_eq!(status, 200, "{fresh}");
+    assert!(
+        fresh["idToken"]
+            .as_str()
+            .is_some_and(|t| t.split('.').count() == 3)
+    );
+    assert_eq!(fresh["tokenType"], "Bearer");
+    assert!(
+        fresh.get("refreshToken").is_none(),
+        "a refresh answers no refresh token"
+    );
+    // The new access token is one Cognito takes.
+    let access = fresh["accessToken"].as_str().unwrap();
+    ctx.cognito
+        .get_user()
+        .access_token(access)
+        .send()
+        .await
+        .expect("a working access token");
+
+    // Sign-out needs the access token in `Authorization`.
+    let body = json!({ "refreshToken": refresh_token });
+    let (status, said) = reply(sign_out::handle(&ctx, post_json("/sign-out", body.clone())).await);
+    assert_eq!(
+        (
+            status,
+            said["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("Bearer"))
+        ),
+        (401, true)
+    );
+    let (status, said) = reply(
+        sign_out::handle(
+            &ctx,
+            with_bearer(post_json("/sign-out", body.clone()), access),
+        )
+        .await,
+    );
+    assert_eq!(status, 200, "{said}");
+    // Signed out everywhere: the refresh token, and the access token, no longer work.
+    let (status, refused) = reply(refresh::handle(&ctx, refresh()).await);
+    assert_eq!(
+        (status, refused["field"].as_str()),
+        (401, Some("refreshToken")),
+        "{refused}"
+    );
+    let (status, _) =
+        reply(sign_out::handle(&ctx, with_bearer(post_json("/sign-out", body), access)).await);
+    assert_eq!(status, 401, "a signed-out access token");
+}
+
+#[tokio::test]
+async fn forgot_password_answers_a_username_that_does_not_exist_as_one_that_does() {
+    let ctx = new_pool().await;
+    let username = confirmed_user(&ctx).await;
+    let ask = |username: &str| post_json("/forgot-password", json!({ "username": username }));
+    let known = reply(forgot_password::handle(&ctx, ask(&username)).await);
+    let unknown = reply(forgot_password::handle(&ctx, ask("nobody-at-all")).await);
+    assert_eq!(known, unknown);
+    assert_eq!(known.0, 200);
+}
+
+/// The emulator has no ResendConfirmationCode: Cognito's answers replayed. A user that does not
+/// exist, or is confirmed already, gets the answer a user waiting for a code gets; throttling is
+/// a 429.
+#[tokio::test]
+async fn resend_code_answers_every_user_alike_replayed() {
+    use aws_sdk_cognitoidentityprovider::operation::resend_confirmation_code::ResendConfirmationCodeOutput;
+    /// Cognito's error answer: status, code, message.
+    type Refusal = (u16, &'static str, &'static str);
+    let answers: [(&str, Option<Refusal>); 3] = [
+        ("sent", None),
+        (
+            "no such user",
+            Some((
+                400,
+                "UserNotFoundException",
+                "Username/client id combination not found.",
+            )),
+        ),
+        (
+            "confirmed already",
+            Some((
+                400,
+                "InvalidParameterException",
+                "User is already confirmed.",
+            )),
+        ),
+    ];
+    let mut said = Vec::new();
+    for (case, error) in answers {
+        let rule = match error {
+            None => mock!(aws_sdk_cognitoidentityprovider::Client::resend_confirmation_code)
+                .then_output(|| ResendConfirmationCodeOutput::builder().build()),
+            Some((status, code, message)) => {
+                mock!(aws_sdk_cognitoidentityprovider::Client::resend_confirmation_code)
+                    .then_http_response(move || {
+                        provisioner_replay_json_error(status, code, message)
+                    })
+            }
+        };
+        let ctx = Ctx {
+            cognito: mock_client!(
+                aws_sdk_cognitoidentityprovider,
+                RuleMode::Sequential,
+                [&rule]
+            ),
+            client_id: "client".to_owned(),
+        };
+        let body = json!({ "username": "ada" });
+        said.push((
+            case,
+            reply(resend_code::handle(&ctx, post_json("/resend-code", body)).await),
+        ));
+    }
+    for (case, answer) in &said {
+        assert_eq!(
+            answer,
+            &(200, json!({ "message": resend_code::SENT })),
+            "{case}"
+        );
+    }
+    let throttled = mock!(aws_sdk_cognitoidentityprovider::Client::resend_confirmation_code)
+        .then_http_response(|| {
+            provisioner_replay_json_error(400, "LimitExceededException", "Attempt limit exceeded")
+        });
+    let ctx = Ctx {
+        cognito: mock_client!(
+            aws_sdk_cognitoidentityprovider,
+            RuleMode::Sequential,
+            [&throttled],
+            |c| c.retry_config(
+                aws_sdk_cognitoidentityprovider::config::retry::RetryConfig::disabled()
+            )
+        ),
+        client_id: "client".to_owned(),
+    };
+    let body = json!({ "username": "ada" });
+    assert_eq!(
+        reply(resend_code::handle(&ctx, post_json("/resend-code", body)).await).0,
+        429
+    );
+}
+
+/// Replayed: a wrong code and a username that does not exist get one answer on reset-password.
+#[tokio::test]
+async fn reset_password_answers_a_wrong_code_and_an_unknown_user_alike_replayed() {
+    let mut said: Vec<(i64, Value)> = Vec::new();
+    for (code, message) in [
+        (
+            "CodeMismatchException",
+            "Invalid verification code provided, please try again.",
+        ),
+        (
+            "UserNotFoundException",
+            "Username/client id combination not found.",
+        ),
+        (
+            "ExpiredCodeException",
+            "Invalid code provided, please request a code again.",
+        ),
+    ] {
+        let rule = mock!(aws_sdk_cognitoidentityprovider::Client::confirm_forgot_password)
+            .then_http_response(move || provisioner_replay_json_error(400, code, message));
+        let ctx = Ctx {
+            cognito: mock_client!(
+                aws_sdk_cognitoidentityprovider,
+                RuleMode::Sequential,
+                [&rule]
+            ),
+            client_id: "client".to_owned(),
+        };
+        let body = json!({ "username": "ada", "code": "111111", "password": "N3w!Passw0rd-x" });
+        said.push(reply(
+            reset_password::handle(&ctx, post_json("/reset-password", body)).await,
+        ));
+    }
+    assert!(said.windows(2).all(|w| w[0] == w[1]), "{said:?}");
+    assert_eq!(
+        (said[0].0, said[0].1["field"].as_str()),
+        (400, Some("code"))
+    );
+}
+
+/// Replayed (the emulator has no RevokeToken): after GlobalSignOut, the RevokeToken of the
+/// refresh token is sent; its refusal changes nothing for the caller (signed out everywhere
+/// already).
+#[tokio::test]
+async fn sign_out_signs_out_everywhere_then_revokes_the_refresh_token_replayed() {
+    use aws_sdk_cognitoidentityprovider::operation::{
+        global_sign_out::GlobalSignOutOutput, revoke_token::RevokeTokenOutput,
+    };
+    for revoked in [true, false] {
+        let sign_out = mock!(aws_sdk_cognitoidentityprovider::Client::global_sign_out)
+            .match_requests(|r| r.access_token() == Some("access"))
+            .then_output(|| GlobalSignOutOutput::builder().build());
+        let revoke = if revoked {
+            mock!(aws_sdk_cognitoidentityprovider::Client::revoke_token)
+                .match_requests(|r| r.token() == Some("refresh") && r.client_id() == Some("client"))
+                .then_output(|| RevokeTokenOutput::builder().build())
+        } else {
+            mock!(aws_sdk_cognitoidentityprovider::Client::revoke_token).then_http_response(|| {
+                provisioner_replay_json_error(
+                    400,
+                    "UnsupportedTokenTypeException",
+                    "Unsupported token type",
+                )
+            })
+        };
+        let ctx = Ctx {
+            cognito: mock_client!(
+                aws_sdk_cognitoidentityprovider,
+                RuleMode::Sequential,
+                [&sign_out, &revoke]
+            ),
+            client_id: "client".to_owned(),
+        };
+        let event = with_bearer(
+            post_json("/sign-out", json!({ "refreshToken": "refresh" })),
+            "access",
+        );
+        assert_eq!(reply(sign_out::handle(&ctx, event).await).0, 200);
+        assert_eq!((sign_out.num_calls(), revoke.num_calls()), (1, 1));
+    }
+}
