@@ -1,4 +1,4 @@
-//! `provisioner build`: the four handlers compiled in release mode, packaged as deterministic zips
+//! `provisioner build`: the repository's handlers compiled in release mode, packaged as deterministic zips
 //! that pass the provided.al2023 checks; and those checks refusing what Lambda could not run.
 
 use std::io::Read;
@@ -12,7 +12,17 @@ use provisioner::spec::Architecture;
 use crate::runtime_api::RuntimeApi;
 use crate::support;
 
-const FUNCTIONS: [&str; 4] = ["confirm", "secret", "sign-in", "sign-up"];
+const FUNCTIONS: [&str; 9] = [
+    "confirm",
+    "forgot-password",
+    "refresh",
+    "resend-code",
+    "reset-password",
+    "secret",
+    "sign-in",
+    "sign-out",
+    "sign-up",
+];
 
 fn build_json() -> serde_json::Value {
     let ran = support::run(support::provisioner().args(["build", "--json"]));
@@ -29,7 +39,7 @@ fn build_json() -> serde_json::Value {
 /// One test, because the steps share one (slow) release build: build, check, rebuild, compare,
 /// then run a packaged binary as Lambda would.
 #[tokio::test]
-async fn build_packages_four_checked_zips_that_are_identical_across_builds() {
+async fn build_packages_checked_zips_that_are_identical_across_builds() {
     let first = build_json();
     let packages = first.as_array().expect("a list of packages");
     let names: Vec<&str> = packages

@@ -501,7 +501,14 @@ fn the_api_is_built_while_its_functions_are_made_and_each_integration_waits_for_
             .push((std::time::Instant::now(), operation, call.body.clone()));
         slow.then_some(Fault::Delay(SLOW))
     });
-    let up = through(&proxy, &file, &stack, &["up", "--yes"]);
+    // Slots enough for every function's slow create beside the API's calls: what is measured is
+    // what the API waits for, not the run's concurrency.
+    let up = through(
+        &proxy,
+        &file,
+        &stack,
+        &["up", "--yes", "--concurrency", "32"],
+    );
     assert_eq!(up.code, Some(0), "{}", up.stderr);
     drop(proxy);
     let calls = seen.lock().unwrap().clone();

@@ -1,4 +1,4 @@
-//! The four handlers, called as Lambda calls them (a real API Gateway REST proxy event in, a proxy
+//! The tutorial's four handlers, called as Lambda calls them (a real API Gateway REST proxy event in, a proxy
 //! response out), against Cognito on the local emulator.
 
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};

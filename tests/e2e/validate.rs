@@ -243,9 +243,13 @@ fn hostile_files_are_refused_naming_the_limit() {
     let cases: Vec<(&str, Vec<u8>, String)> = vec![
         (
             "a second GET /secret without the authorizer",
-            format!("{}    GET /secret: {{ function: secret }}\n", base()).into_bytes(),
+            edited(&[(
+                "    GET /secret: { function: secret, authorizer: cognito }\n",
+                "    GET /secret: { function: secret, authorizer: cognito }\n    GET /secret: { function: secret }\n",
+            )])
+            .into_bytes(),
             format!(
-                "{one}{{file}}:53:5: `api.routes.GET /secret`: `GET /secret` is written twice in `api.routes`: at 52:5 and at 53:5\n{hint_dup}"
+                "{one}{{file}}:75:5: `api.routes.GET /secret`: `GET /secret` is written twice in `api.routes`: at 74:5 and at 75:5\n{hint_dup}"
             ),
         ),
         (
@@ -278,7 +282,7 @@ fn hostile_files_are_refused_naming_the_limit() {
             )])
             .into_bytes(),
             format!(
-                "{one}{{file}}:49:41: `api.routes.POST /sign-up.function`: `function` is written twice in `api.routes.POST /sign-up`: at 49:22 and at 49:41\n{hint_dup}"
+                "{one}{{file}}:71:41: `api.routes.POST /sign-up.function`: `function` is written twice in `api.routes.POST /sign-up`: at 71:22 and at 71:41\n{hint_dup}"
             ),
         ),
         (

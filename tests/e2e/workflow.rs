@@ -141,7 +141,7 @@ fn the_github_actions_example_builds_plans_and_applies_the_reviewed_plan() {
     let summary = std::fs::read_to_string(&summary).unwrap();
     assert!(
         summary.contains(&format!("### Plan for stack `{stack}`"))
-            && summary.contains("**Plan: 30 to create")
+            && summary.contains("**Plan: 71 to create")
             && summary.contains("```diff\n+   userPools.users"),
         "{summary}"
     );

@@ -32,6 +32,8 @@ async fn changes_in_stack_yaml_show_in_diff_and_up_applies_only_them() {
                 ("functions.secret", "update"),
                 ("api.resources./health", "create"),
                 ("api.routes.GET /health", "create"),
+                // `api.cors`: the new resource's preflight.
+                ("api.routes.OPTIONS /health", "create"),
                 ("functions.secret.permissions", "update"),
                 ("api.deployment", "create"),
                 ("api.stages.prod", "update"),
@@ -58,7 +60,7 @@ async fn changes_in_stack_yaml_show_in_diff_and_up_applies_only_them() {
             && human.stdout.contains("  + api.routes.GET /health")
             && human
                 .stdout
-                .ends_with("Plan: 3 to create, 4 to update, 0 to replace, 0 to delete.\n"),
+                .ends_with("Plan: 4 to create, 4 to update, 0 to replace, 0 to delete.\n"),
         "{}",
         human.stdout
     );
@@ -70,8 +72,11 @@ async fn changes_in_stack_yaml_show_in_diff_and_up_applies_only_them() {
             [
                 ("Lambda.UpdateFunctionConfiguration", 2),
                 ("APIGateway.CreateResource", 1),
-                ("APIGateway.PutMethod", 1),
-                ("APIGateway.PutIntegration", 1),
+                // The route, and its resource's preflight (`api.cors`) with its answer.
+                ("APIGateway.PutMethod", 2),
+                ("APIGateway.PutIntegration", 2),
+                ("APIGateway.PutMethodResponse", 1),
+                ("APIGateway.PutIntegrationResponse", 1),
                 ("Lambda.AddPermission", 1),
                 ("APIGateway.CreateDeployment", 1),
                 ("APIGateway.UpdateStage", 1),

@@ -191,17 +191,15 @@ async fn cold_up_creates_the_tutorial_stack_and_then_nothing_changes() {
             .and_then(|e| e.variables())
             .cloned()
             .unwrap_or_default();
-        if function == "secret" {
-            assert!(environment.is_empty(), "{environment:?}");
-        } else {
-            assert_eq!(
-                environment,
-                std::collections::HashMap::from([(
-                    "USER_POOL_CLIENT_ID".to_owned(),
-                    client_id.clone()
-                )])
-            );
+        // Every function behind the API is told the origins `api.cors` allows.
+        let mut expected = std::collections::HashMap::from([(
+            "CORS_ALLOW_ORIGINS".to_owned(),
+            "http://localhost:8000".to_owned(),
+        )]);
+        if function != "secret" {
+            expected.insert("USER_POOL_CLIENT_ID".to_owned(), client_id.clone());
         }
+        assert_eq!(environment, expected);
         assert_eq!(found.tags().unwrap()["provisioner:stack"], stack);
         let groups = aws
             .logs
@@ -248,7 +246,18 @@ async fn cold_up_creates_the_tutorial_stack_and_then_nothing_changes() {
     let paths: BTreeSet<&str> = resources.items().iter().filter_map(|r| r.path()).collect();
     assert_eq!(
         paths,
-        BTreeSet::from(["/", "/confirm", "/secret", "/sign-in", "/sign-up"])
+        BTreeSet::from([
+            "/",
+            "/confirm",
+            "/forgot-password",
+            "/refresh",
+            "/resend-code",
+            "/reset-password",
+            "/secret",
+            "/sign-in",
+            "/sign-out",
+            "/sign-up"
+        ])
     );
     let authorizers = aws
         .apigateway
@@ -283,7 +292,9 @@ async fn cold_up_creates_the_tutorial_stack_and_then_nothing_changes() {
         } else {
             ("POST", "NONE")
         };
-        assert_eq!(methods.len(), 1, "{path}: {methods:?}");
+        // The route's method, and the preflight `api.cors` adds (tested in `cors`).
+        assert_eq!(methods.len(), 2, "{path}: {methods:?}");
+        assert!(methods.contains_key("OPTIONS"), "{path}");
         let method = &methods[method_name];
         assert_eq!(method.authorization_type(), Some(authorization), "{path}");
         if function == "secret" {

@@ -45,7 +45,17 @@ async fn aws() -> Aws {
     }
 }
 
-const FUNCTIONS: [&str; 4] = ["confirm", "secret", "sign-in", "sign-up"];
+const FUNCTIONS: [&str; 9] = [
+    "confirm",
+    "forgot-password",
+    "refresh",
+    "resend-code",
+    "reset-password",
+    "secret",
+    "sign-in",
+    "sign-out",
+    "sign-up",
+];
 
 /// `up --json`, which must succeed.
 fn up(file: &Path, stack: &str, extra: &[&str]) -> Value {

@@ -29,6 +29,7 @@ async fn what_stack_yaml_no_longer_declares_is_deleted_and_a_prefixed_stack_is_n
                 ("functions.secret.role", "delete"),
                 ("api.resources./secret", "delete"),
                 ("api.routes.GET /secret", "delete"),
+                ("api.routes.OPTIONS /secret", "delete"),
                 ("api.deployment", "create"),
                 ("api.stages.prod", "update"),
             ]
