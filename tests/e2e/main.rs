@@ -5,6 +5,7 @@ mod artifacts;
 mod authorizer;
 mod browser;
 mod build;
+mod client_settings;
 mod cors;
 mod emulator;
 mod faults;

@@ -8,6 +8,7 @@ mod error;
 mod model;
 mod positions;
 mod raw;
+mod settings;
 #[cfg(test)]
 pub(crate) mod testing;
 mod validate;
@@ -19,6 +20,7 @@ use std::path::Path;
 pub use error::{Diagnostic, MAX_DIAGNOSTICS, Severity, SpecError};
 pub use model::*;
 pub use positions::Pos;
+pub use settings::*;
 pub use workspace::{Workspace, WorkspaceMember};
 
 use positions::Positions;

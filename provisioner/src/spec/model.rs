@@ -281,6 +281,12 @@ pub struct AppClient {
     /// The user attributes the client may read, which are also the ones its id tokens carry. Empty:
     /// Cognito's default (every readable attribute).
     pub read_attributes: Vec<String>,
+    /// Cognito answers as if a user that does not exist did (`ENABLED`), or says so (`LEGACY`).
+    pub prevent_user_existence_errors: bool,
+    /// How long its tokens are valid, in minutes.
+    pub access_token_minutes: i32,
+    pub id_token_minutes: i32,
+    pub refresh_token_minutes: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -480,35 +486,7 @@ pub struct Api {
     /// Sorted by path, then method.
     pub routes: Vec<Route>,
     /// Browsers on these origins may call the API (None: no CORS at all).
-    pub cors: Option<Cors>,
-}
-
-/// `api.cors`, named as API Gateway's own CORS settings are.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Cors {
-    /// Exact origins (`https://app.example.com`), or `*` alone (without credentials).
-    pub allow_origins: Vec<String>,
-    /// The request headers a page may send (`Content-Type` and `Authorization` by default).
-    pub allow_headers: Vec<String>,
-    pub allow_credentials: bool,
-    /// How long a browser may keep a preflight's answer, in seconds (None: the browser's default).
-    pub max_age: Option<u32>,
-}
-
-impl Cors {
-    /// The `Access-Control-Allow-Origin` for a request from `origin` (None: not allowed, and the
-    /// answer names no origin).
-    pub fn allowed_origin(&self, origin: Option<&str>) -> Option<String> {
-        if self.allow_origins.iter().any(|o| o == "*") {
-            return Some("*".to_owned());
-        }
-        let origin = origin?;
-        self.allow_origins
-            .iter()
-            .any(|o| o == origin)
-            .then(|| origin.to_owned())
-    }
+    pub cors: Option<super::Cors>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -70,6 +70,10 @@ pub struct RawClient {
     pub auth_flows: Option<Vec<String>>,
     pub generate_secret: Option<bool>,
     pub read_attributes: Option<Vec<String>>,
+    pub prevent_user_existence_errors: Option<bool>,
+    pub access_token_validity: Option<String>,
+    pub id_token_validity: Option<String>,
+    pub refresh_token_validity: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

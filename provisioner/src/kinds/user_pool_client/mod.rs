@@ -3,7 +3,8 @@
 
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::{
-    ExplicitAuthFlowsType, PreventUserExistenceErrorTypes, UserPoolClientType,
+    ExplicitAuthFlowsType, PreventUserExistenceErrorTypes, TimeUnitsType, TokenValidityUnitsType,
+    UserPoolClientType,
 };
 
 use crate::aws::AwsError;
@@ -15,6 +16,8 @@ use crate::spec::{AppClient, STANDARD_READ_ATTRIBUTES};
 /// update without `EnableTokenRevocation` could turn revocation off) and diffed, so drift made in
 /// the console is shown and repaired.
 const TOKEN_REVOCATION: bool = true;
+/// What a client that reports no `PreventUserExistenceErrors` does (Cognito's API default; a new
+/// client of this tool's gets `ENABLED` unless stack.yaml says otherwise).
 const PREVENT_USER_EXISTENCE_ERRORS: &str = "LEGACY";
 /// Minutes an authentication session (between challenges) lasts.
 const AUTH_SESSION_VALIDITY: i32 = 3;
@@ -34,6 +37,39 @@ pub struct ClientSettings {
     /// `LEGACY` or `ENABLED`.
     pub prevent_user_existence_errors: String,
     pub auth_session_validity: i32,
+    /// How long its tokens are valid.
+    pub access_token: Minutes,
+    pub id_token: Minutes,
+    pub refresh_token: Minutes,
+}
+
+/// A token validity, in minutes; shown as stack.yaml writes it (`1h`, `30d`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Minutes(pub i32);
+
+impl crate::plan::Render for Minutes {
+    fn render(&self) -> String {
+        crate::spec::show_minutes(self.0)
+    }
+}
+
+/// A validity Cognito reports in `unit` (its default when absent: `default_unit`), in minutes.
+fn minutes(
+    value: Option<i32>,
+    unit: Option<&TimeUnitsType>,
+    default_unit: &TimeUnitsType,
+    default: i32,
+) -> Minutes {
+    let Some(value) = value else {
+        return Minutes(default);
+    };
+    let per_minute = match unit.unwrap_or(default_unit) {
+        TimeUnitsType::Seconds => return Minutes(value / 60),
+        TimeUnitsType::Minutes => 1,
+        TimeUnitsType::Hours => 60,
+        _ => 24 * 60,
+    };
+    Minutes(value.saturating_mul(per_minute))
 }
 
 impl ClientSettings {
@@ -72,8 +108,16 @@ impl ClientSettings {
             generate_secret: client.generate_secret,
             read_attributes,
             token_revocation: TOKEN_REVOCATION,
-            prevent_user_existence_errors: PREVENT_USER_EXISTENCE_ERRORS.to_owned(),
+            prevent_user_existence_errors: if client.prevent_user_existence_errors {
+                "ENABLED"
+            } else {
+                "LEGACY"
+            }
+            .to_owned(),
             auth_session_validity: AUTH_SESSION_VALIDITY,
+            access_token: Minutes(client.access_token_minutes),
+            id_token: Minutes(client.id_token_minutes),
+            refresh_token: Minutes(client.refresh_token_minutes),
         }
     }
 
@@ -104,6 +148,26 @@ impl ClientSettings {
             auth_session_validity: client
                 .auth_session_validity()
                 .unwrap_or(AUTH_SESSION_VALIDITY),
+            access_token: minutes(
+                client.access_token_validity(),
+                client.token_validity_units().and_then(|u| u.access_token()),
+                &TimeUnitsType::Hours,
+                60,
+            ),
+            id_token: minutes(
+                client.id_token_validity(),
+                client.token_validity_units().and_then(|u| u.id_token()),
+                &TimeUnitsType::Hours,
+                60,
+            ),
+            refresh_token: minutes(
+                Some(client.refresh_token_validity()).filter(|v| *v != 0),
+                client
+                    .token_validity_units()
+                    .and_then(|u| u.refresh_token()),
+                &TimeUnitsType::Days,
+                30 * 24 * 60,
+            ),
         }
     }
 }
@@ -142,6 +206,17 @@ pub fn diff_typed(live: &ClientSettings, desired: &ClientSettings) -> (Action, c
         "authSessionValidity",
         &live.auth_session_validity,
         &desired.auth_session_validity,
+    );
+    d.field(
+        "accessTokenValidity",
+        &live.access_token,
+        &desired.access_token,
+    );
+    d.field("idTokenValidity", &live.id_token, &desired.id_token);
+    d.field(
+        "refreshTokenValidity",
+        &live.refresh_token,
+        &desired.refresh_token,
     );
     d.action_and_whole()
 }
@@ -277,6 +352,15 @@ fn explicit_auth_flows(settings: &ClientSettings) -> Vec<ExplicitAuthFlowsType> 
         .collect()
 }
 
+/// Every validity is sent in minutes.
+fn in_minutes() -> TokenValidityUnitsType {
+    TokenValidityUnitsType::builder()
+        .access_token(TimeUnitsType::Minutes)
+        .id_token(TimeUnitsType::Minutes)
+        .refresh_token(TimeUnitsType::Minutes)
+        .build()
+}
+
 /// None (Cognito's default: every readable attribute) when stack.yaml names none.
 fn read_attributes(settings: &ClientSettings) -> Option<Vec<String>> {
     (!settings.read_attributes.is_empty()).then(|| settings.read_attributes.clone())
@@ -305,6 +389,10 @@ pub async fn create(
                     settings.prevent_user_existence_errors.as_str(),
                 ))
                 .auth_session_validity(settings.auth_session_validity)
+                .access_token_validity(settings.access_token.0)
+                .id_token_validity(settings.id_token.0)
+                .refresh_token_validity(settings.refresh_token.0)
+                .token_validity_units(in_minutes())
                 .customize()
                 .config_override(crate::once::sdk_retries_off!(
                     aws_sdk_cognitoidentityprovider
@@ -361,6 +449,10 @@ pub async fn update(
             settings.prevent_user_existence_errors.as_str(),
         ))
         .auth_session_validity(settings.auth_session_validity)
+        .access_token_validity(settings.access_token.0)
+        .id_token_validity(settings.id_token.0)
+        .refresh_token_validity(settings.refresh_token.0)
+        .token_validity_units(in_minutes())
         .send()
         .await
         .map_err(aws_error("update", &live.name, pool_id))?;

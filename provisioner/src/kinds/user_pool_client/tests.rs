@@ -8,8 +8,11 @@ fn settings(flows: &[&str], secret: bool) -> ClientSettings {
         generate_secret: secret,
         read_attributes: Vec::new(),
         token_revocation: true,
-        prevent_user_existence_errors: "LEGACY".to_owned(),
+        prevent_user_existence_errors: "ENABLED".to_owned(),
         auth_session_validity: 3,
+        access_token: Minutes(60),
+        id_token: Minutes(60),
+        refresh_token: Minutes(30 * 24 * 60),
     }
 }
 
@@ -19,6 +22,10 @@ fn app(read_attributes: &[&str]) -> AppClient {
         auth_flows: vec!["USER_PASSWORD_AUTH".to_owned()],
         generate_secret: false,
         read_attributes: read_attributes.iter().map(|a| (*a).to_owned()).collect(),
+        prevent_user_existence_errors: true,
+        access_token_minutes: 60,
+        id_token_minutes: 60,
+        refresh_token_minutes: 30 * 24 * 60,
     }
 }
 
@@ -27,8 +34,9 @@ fn every_managed_setting_is_diffed_and_drift_shows() {
     let desired = ClientSettings::desired(&app(&["email"]));
     let mut live = desired.clone();
     live.token_revocation = false;
-    live.prevent_user_existence_errors = "ENABLED".to_owned();
+    live.prevent_user_existence_errors = "LEGACY".to_owned();
     live.auth_session_validity = 15;
+    live.refresh_token = Minutes(7 * 24 * 60);
     let Action::Update { changes } = diff(&live, &desired) else {
         panic!("an update");
     };
@@ -38,8 +46,48 @@ fn every_managed_setting_is_diffed_and_drift_shows() {
         [
             "tokenRevocation",
             "preventUserExistenceErrors",
-            "authSessionValidity"
+            "authSessionValidity",
+            "refreshTokenValidity"
         ]
+    );
+    // Shown as stack.yaml writes it.
+    let refresh = changes
+        .iter()
+        .find(|c| c.field == "refreshTokenValidity")
+        .unwrap();
+    assert_eq!(
+        (refresh.live.as_str(), refresh.desired.as_str()),
+        ("7d", "30d")
+    );
+}
+
+/// Cognito reports a validity in its unit (hours and days by default when it gives none): the
+/// same validity in other units is no change.
+#[test]
+fn validities_compare_in_minutes_whatever_unit_cognito_reports() {
+    let reported = |units: Option<TokenValidityUnitsType>, access, refresh| {
+        ClientSettings::live(
+            &UserPoolClientType::builder()
+                .access_token_validity(access)
+                .id_token_validity(1)
+                .refresh_token_validity(refresh)
+                .set_token_validity_units(units)
+                .build(),
+        )
+    };
+    let defaults = reported(None, 1, 30);
+    assert_eq!(
+        (
+            defaults.access_token,
+            defaults.id_token,
+            defaults.refresh_token
+        ),
+        (Minutes(60), Minutes(60), Minutes(30 * 24 * 60))
+    );
+    let in_minutes = reported(Some(in_minutes()), 60, 43_200);
+    assert_eq!(
+        (in_minutes.access_token, in_minutes.refresh_token),
+        (Minutes(60), Minutes(30 * 24 * 60))
     );
 }
 
@@ -72,6 +120,7 @@ fn reading_every_standard_attribute_is_cognitos_default_set() {
             .client_name("auth-demo-web")
             .explicit_auth_flows(ExplicitAuthFlowsType::AllowUserPasswordAuth)
             .enable_token_revocation(true)
+            .prevent_user_existence_errors(PreventUserExistenceErrorTypes::Enabled)
             .auth_session_validity(3)
             .build(),
     );
@@ -97,8 +146,12 @@ async fn an_update_sends_the_whole_configuration() {
                 && req.read_attributes() == ["email"]
                 && req.enable_token_revocation() == Some(true)
                 && req.prevent_user_existence_errors()
-                    == Some(&PreventUserExistenceErrorTypes::Legacy)
+                    == Some(&PreventUserExistenceErrorTypes::Enabled)
                 && req.auth_session_validity() == Some(3)
+                && req.access_token_validity() == Some(60)
+                && req.refresh_token_validity() == Some(30 * 24 * 60)
+                && req.token_validity_units().and_then(|u| u.refresh_token())
+                    == Some(&TimeUnitsType::Minutes)
         })
         .then_output(|| UpdateUserPoolClientOutput::builder().build());
     let client = mock_client!(
@@ -168,7 +221,7 @@ async fn a_create_sends_every_setting() {
                 && req.explicit_auth_flows() == [ExplicitAuthFlowsType::AllowUserPasswordAuth]
                 && req.enable_token_revocation() == Some(true)
                 && req.prevent_user_existence_errors()
-                    == Some(&PreventUserExistenceErrorTypes::Legacy)
+                    == Some(&PreventUserExistenceErrorTypes::Enabled)
                 && req.auth_session_validity() == Some(3)
         })
         .then_output(|| {

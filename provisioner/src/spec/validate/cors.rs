@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{Checker, Cors, Function, Part, RawCors, Template, path};
+use super::{Checker, Function, Part, RawCors, Template, path};
+use crate::spec::Cors;
 
 /// The environment variables that tell a function behind the API which origins may read its
 /// answers (comma-separated) and whether with credentials (`true`; absent otherwise):

@@ -15,6 +15,8 @@ mod tags;
 
 pub(super) use function::resolve_crates;
 #[cfg(test)]
+mod client_tests;
+#[cfg(test)]
 mod cors_tests;
 #[cfg(test)]
 mod tests;

@@ -201,12 +201,93 @@ fn app_client(
     check_physical_name(c, &client_at, "app client", &physical_name, 128);
     let auth_flows = auth_flows(c, pool, client, raw_client);
     let read_attributes = read_attributes(c, pool, client, raw_client);
+    let validity = |c: &mut Checker, field: &str, raw: &Option<String>, default, range| {
+        let at = pool_path(pool, &["clients", client, field]);
+        match raw {
+            None => default,
+            Some(text) => token_validity(c, &at, field, text, range).unwrap_or(default),
+        }
+    };
+    // Cognito's bounds: 5 minutes to a day for access and id tokens, an hour to 10 years for
+    // refresh tokens; its defaults: an hour, an hour, 30 days.
+    const SHORT: (i32, i32) = (5, 24 * 60);
+    let access = validity(
+        c,
+        "accessTokenValidity",
+        &raw_client.access_token_validity,
+        60,
+        SHORT,
+    );
+    let id = validity(
+        c,
+        "idTokenValidity",
+        &raw_client.id_token_validity,
+        60,
+        SHORT,
+    );
+    let refresh = validity(
+        c,
+        "refreshTokenValidity",
+        &raw_client.refresh_token_validity,
+        30 * 24 * 60,
+        (60, 3650 * 24 * 60),
+    );
+    if refresh < access.max(id) {
+        c.error_hint(
+            &pool_path(pool, &["clients", client, "refreshTokenValidity"]),
+            "a refresh token valid for less than the access or id token it renews",
+            "make `refreshTokenValidity` at least as long as `accessTokenValidity` and `idTokenValidity`",
+        );
+    }
     AppClient {
         physical_name,
         auth_flows,
         generate_secret: raw_client.generate_secret.unwrap_or(false),
         read_attributes,
+        prevent_user_existence_errors: raw_client.prevent_user_existence_errors.unwrap_or(true),
+        access_token_minutes: access,
+        id_token_minutes: id,
+        refresh_token_minutes: refresh,
     }
+}
+
+/// A token validity written with its unit (`90m`, `1h`, `30d`), in minutes within `range`.
+fn token_validity(
+    c: &mut Checker,
+    at: &[String],
+    field: &str,
+    text: &str,
+    (least, most): (i32, i32),
+) -> Option<i32> {
+    let hint = "write a number and a unit: `m` (minutes), `h` (hours) or `d` (days), such as `1h` or `30d`";
+    let unit = text.chars().last().filter(|u| "mhd".contains(*u));
+    let minutes = unit.and_then(|unit| {
+        let number: i64 = text[..text.len() - 1].parse().ok()?;
+        let per = match unit {
+            'm' => 1,
+            'h' => 60,
+            _ => 24 * 60,
+        };
+        i32::try_from(number.checked_mul(per)?).ok()
+    });
+    let Some(minutes) = minutes else {
+        c.error_hint(at, format!("`{text}` is not a duration"), hint);
+        return None;
+    };
+    if !(least..=most).contains(&minutes) {
+        c.error_hint(
+            at,
+            format!(
+                "`{field}` is {}; Cognito takes {} to {}",
+                crate::spec::show_minutes(minutes),
+                crate::spec::show_minutes(least),
+                crate::spec::show_minutes(most)
+            ),
+            hint,
+        );
+        return None;
+    }
+    Some(minutes)
 }
 
 /// A client's `authFlows`: Cognito auth flows (with or without `ALLOW_`), each once.

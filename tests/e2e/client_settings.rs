@@ -1,0 +1,119 @@
+//! An app client's settings people change, on the emulator: token validities and
+//! `preventUserExistenceErrors` made with a new client, changed in place (the client's id kept),
+//! and nothing to do after.
+
+use crate::support;
+
+const CLIENT: &str = "        readAttributes: [email, email_verified]\n";
+
+async fn client(stack: &str) -> aws_sdk_cognitoidentityprovider::types::UserPoolClientType {
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&support::sdk_config().await);
+    let pools = cognito
+        .list_user_pools()
+        .max_results(60)
+        .send()
+        .await
+        .unwrap();
+    let pool = pools
+        .user_pools()
+        .iter()
+        .find(|p| p.name() == Some(format!("{stack}-users").as_str()))
+        .expect("the stack's pool");
+    let clients = cognito
+        .list_user_pool_clients()
+        .user_pool_id(pool.id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let id = clients.user_pool_clients()[0].client_id().unwrap();
+    cognito
+        .describe_user_pool_client()
+        .user_pool_id(pool.id().unwrap())
+        .client_id(id)
+        .send()
+        .await
+        .unwrap()
+        .user_pool_client
+        .unwrap()
+}
+
+/// Minutes of a validity as Cognito reports it.
+fn minutes(
+    value: Option<i32>,
+    unit: Option<&aws_sdk_cognitoidentityprovider::types::TimeUnitsType>,
+) -> i32 {
+    use aws_sdk_cognitoidentityprovider::types::TimeUnitsType;
+    let value = value.unwrap_or_default();
+    match unit {
+        Some(TimeUnitsType::Minutes) => value,
+        Some(TimeUnitsType::Hours) => value * 60,
+        Some(TimeUnitsType::Days) => value * 24 * 60,
+        other => panic!("unit {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn token_validities_and_user_existence_errors_are_set_and_changed_in_place() {
+    let stack = support::unique("client");
+    let file = support::write_stack(&[]);
+    let up = support::on_emulator(&file, &stack, &["up", "--yes"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    let made = client(&stack).await;
+    assert_eq!(
+        made.prevent_user_existence_errors().map(|p| p.as_str()),
+        Some("ENABLED"),
+        "a new client does not say whether a user exists"
+    );
+    let units = made.token_validity_units();
+    assert_eq!(
+        minutes(
+            made.access_token_validity(),
+            units.and_then(|u| u.access_token())
+        ),
+        60
+    );
+    assert_eq!(
+        minutes(
+            Some(made.refresh_token_validity()),
+            units.and_then(|u| u.refresh_token())
+        ),
+        30 * 24 * 60
+    );
+
+    let changed = support::write_stack(&[(
+        CLIENT,
+        &format!("{CLIENT}        accessTokenValidity: 15m\n        refreshTokenValidity: 7d\n"),
+    )]);
+    let diff = support::on_emulator(&changed, &stack, &["diff"]);
+    assert_eq!(diff.code, Some(2));
+    assert!(
+        diff.stdout.contains("accessTokenValidity: 1h -> 15m")
+            && diff.stdout.contains("refreshTokenValidity: 30d -> 7d"),
+        "{}",
+        diff.stdout
+    );
+    let up = support::on_emulator(&changed, &stack, &["up", "--yes"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    let updated = client(&stack).await;
+    assert_eq!(updated.client_id(), made.client_id(), "changed in place");
+    let units = updated.token_validity_units();
+    assert_eq!(
+        minutes(
+            updated.access_token_validity(),
+            units.and_then(|u| u.access_token())
+        ),
+        15
+    );
+    assert_eq!(
+        minutes(
+            Some(updated.refresh_token_validity()),
+            units.and_then(|u| u.refresh_token())
+        ),
+        7 * 24 * 60
+    );
+    let diff = support::on_emulator(&changed, &stack, &["diff"]);
+    assert_eq!(diff.code, Some(0), "{}", diff.stdout);
+
+    let down = support::on_emulator(&changed, &stack, &["down", "--yes", "--delete-data"]);
+    assert_eq!(down.code, Some(0), "{}", down.stderr);
+}
