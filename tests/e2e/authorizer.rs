@@ -94,19 +94,30 @@ async fn tokens_the_emulator_issues_are_checked_like_api_gateway_does() {
     .unwrap();
 
     let claims = authorizer
-        .verify(Some(&format!("Bearer {id_token}")))
+        .verify(Some(&format!("Bearer {id_token}")), &[])
         .expect("the id token is valid");
     assert_eq!(claims["cognito:username"], "ada");
     assert_eq!(claims["token_use"], "id");
     assert!(matches!(
-        authorizer.verify(Some(&access_token)),
+        authorizer.verify(Some(&access_token), &[]),
         Err(Rejected::NotAnIdToken(used)) if used == "access"
     ));
     assert!(matches!(
-        authorizer.verify(Some(&other_pool_token)),
+        authorizer.verify(Some(&other_pool_token), &[]),
         Err(Rejected::Issuer(_))
     ));
-    assert_eq!(authorizer.verify(None), Err(Rejected::NoToken));
+    assert_eq!(authorizer.verify(None, &[]), Err(Rejected::NoToken));
+    // A route with scopes: the access token Cognito issued at sign-in holds the sign-in scope and
+    // is taken; the id token is not.
+    let scopes = ["aws.cognito.signin.user.admin".to_owned()];
+    let claims = authorizer
+        .verify(Some(&format!("Bearer {access_token}")), &scopes)
+        .expect("the access token holds the scope");
+    assert_eq!(claims["username"], "ada");
+    assert!(matches!(
+        authorizer.verify(Some(&id_token), &scopes),
+        Err(Rejected::NotAnAccessToken(used)) if used == "id"
+    ));
 }
 
 #[tokio::test]
@@ -126,7 +137,7 @@ async fn keys_are_fetched_when_needed_and_again_for_a_key_they_lack() {
             fetch_jwks,
         );
         let claims = fresh
-            .verify(Some(&id_token))
+            .verify(Some(&id_token), &[])
             .expect("verified with fetched keys");
         assert_eq!(claims["cognito:username"], "ada");
 
@@ -134,7 +145,7 @@ async fn keys_are_fetched_when_needed_and_again_for_a_key_they_lack() {
         let rotated = CachedAuthorizer::new(url, issuer, BTreeSet::from([client_id]), fetch_jwks)
             .with_keys(&stale)
             .unwrap();
-        assert!(rotated.verify(Some(&id_token)).is_ok());
+        assert!(rotated.verify(Some(&id_token), &[]).is_ok());
 
         // Keys that cannot be fetched: refused, with the reason for the log.
         let unreachable = CachedAuthorizer::new(
@@ -144,7 +155,7 @@ async fn keys_are_fetched_when_needed_and_again_for_a_key_they_lack() {
             fetch_jwks,
         );
         assert!(matches!(
-            unreachable.verify(Some(&id_token)),
+            unreachable.verify(Some(&id_token), &[]),
             Err(Rejected::KeysUnavailable(_))
         ));
     })

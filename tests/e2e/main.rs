@@ -26,6 +26,7 @@ mod quotas;
 mod reconcile;
 mod role;
 mod runtime_api;
+mod scopes;
 mod serve;
 mod serve_watch;
 mod support;

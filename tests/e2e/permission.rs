@@ -59,6 +59,7 @@ async fn statements_per_route_are_added_read_back_and_repaired() {
         .cloned()
         .collect();
     routes.push(Route {
+        scopes: Vec::new(),
         path: "/users/{id}".to_owned(),
         method: "GET".to_owned(),
         function: "secret".to_owned(),

@@ -248,6 +248,7 @@ pub(super) async fn prepare(
                 .authorizer
                 .as_ref()
                 .and_then(|name| verifiers.get(name).cloned()),
+            scopes: route.scopes.clone(),
         })
         .collect();
     Ok(Prepared {

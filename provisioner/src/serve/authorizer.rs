@@ -1,8 +1,10 @@
 //! The Cognito user-pool authorizer, as API Gateway evaluates it, for `provisioner serve`: the token
 //! comes from the identity source header (the raw token, or `Bearer <token>`); it must be an RS256
 //! JWT signed by a key of the pool's JWKS, issued by the pool (`iss`), not expired (`exp`), an id
-//! token (`token_use: id`: an authorizer without scopes takes id tokens only) for a client of the
-//! pool (`aud`). Any failure is a 401 `{"message":"Unauthorized"}`; the reason is for serve's log.
+//! token for a client of the pool (`aud`) on a route without authorization scopes, an access token
+//! (`token_use: access`) for a client of the pool (`client_id`) whose `scope` holds one of the
+//! route's scopes on a route with them (API Gateway's rule). Any failure is a 401
+//! `{"message":"Unauthorized"}`; the reason, naming the rule, is for serve's log.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -28,10 +30,14 @@ pub enum Rejected {
     Expired,
     #[error("the token was issued by `{0}`, not this pool")]
     Issuer(String),
-    #[error("the token is a `{0}` token; this authorizer takes id tokens")]
+    #[error("the token is a `{0}` token; a route without authorization scopes takes id tokens")]
     NotAnIdToken(String),
+    #[error("the token is a `{0}` token; a route with authorization scopes takes access tokens")]
+    NotAnAccessToken(String),
     #[error("the token is for client `{0}`, not a client of this pool")]
     Audience(String),
+    #[error("the access token's scopes ({0}) hold none of the route's ({1})")]
+    Scope(String, String),
     #[error("the pool's signing keys are unavailable: {0}")]
     KeysUnavailable(String),
 }
@@ -103,8 +109,13 @@ impl Authorizer {
         })
     }
 
-    /// The claims of a valid id token in the header value `authorization`.
-    pub fn verify(&self, authorization: Option<&str>) -> Result<Map<String, Value>, Rejected> {
+    /// The claims of a valid token in the header value `authorization` for a route with
+    /// authorization `scopes` (none: an id token; some: an access token with one of them).
+    pub fn verify(
+        &self,
+        authorization: Option<&str>,
+        scopes: &[String],
+    ) -> Result<Map<String, Value>, Rejected> {
         let token = token_from_header(authorization)?;
         let header = jsonwebtoken::decode_header(token)
             .map_err(|err| Rejected::Malformed(err.to_string()))?;
@@ -138,11 +149,27 @@ impl Authorizer {
         if text("iss") != self.issuer {
             return Err(Rejected::Issuer(text("iss").to_owned()));
         }
-        if text("token_use") != "id" {
-            return Err(Rejected::NotAnIdToken(text("token_use").to_owned()));
+        if scopes.is_empty() {
+            if text("token_use") != "id" {
+                return Err(Rejected::NotAnIdToken(text("token_use").to_owned()));
+            }
+            if !self.client_ids.contains(text("aud")) {
+                return Err(Rejected::Audience(text("aud").to_owned()));
+            }
+            return Ok(claims);
         }
-        if !self.client_ids.contains(text("aud")) {
-            return Err(Rejected::Audience(text("aud").to_owned()));
+        if text("token_use") != "access" {
+            return Err(Rejected::NotAnAccessToken(text("token_use").to_owned()));
+        }
+        if !self.client_ids.contains(text("client_id")) {
+            return Err(Rejected::Audience(text("client_id").to_owned()));
+        }
+        let held = text("scope");
+        if !held
+            .split_whitespace()
+            .any(|s| scopes.iter().any(|w| w == s))
+        {
+            return Err(Rejected::Scope(held.to_owned(), scopes.join(" ")));
         }
         Ok(claims)
     }
@@ -213,14 +240,18 @@ impl CachedAuthorizer {
     }
 
     /// As [`Authorizer::verify`], fetching the keys first if needed and again on an unknown key.
-    pub fn verify(&self, authorization: Option<&str>) -> Result<Map<String, Value>, Rejected> {
+    pub fn verify(
+        &self,
+        authorization: Option<&str>,
+        scopes: &[String],
+    ) -> Result<Map<String, Value>, Rejected> {
         let known = self.lock().authorizer.clone();
         let authorizer = match known {
             Some(authorizer) => authorizer,
             None => self.refresh()?,
         };
-        match authorizer.verify(authorization) {
-            Err(Rejected::UnknownKey(_)) => self.refresh()?.verify(authorization),
+        match authorizer.verify(authorization, scopes) {
+            Err(Rejected::UnknownKey(_)) => self.refresh()?.verify(authorization, scopes),
             other => other,
         }
     }
@@ -285,9 +316,55 @@ mod tests {
     fn a_valid_id_token_gives_its_claims_raw_or_as_bearer() {
         let token = with(|_| {});
         let authorizer = authorizer();
-        let claims = authorizer.verify(Some(&format!("Bearer {token}"))).unwrap();
+        let claims = authorizer
+            .verify(Some(&format!("Bearer {token}")), &[])
+            .unwrap();
         assert_eq!(claims["cognito:username"], "ada");
-        assert_eq!(authorizer.verify(Some(&token)).unwrap(), claims);
+        assert_eq!(authorizer.verify(Some(&token), &[]).unwrap(), claims);
+    }
+
+    /// API Gateway's rule: a route with scopes takes an access token for a client of the pool
+    /// that holds one of them, and never an id token; one without scopes takes only id tokens.
+    #[test]
+    fn a_route_with_scopes_takes_only_an_access_token_with_one_of_them() {
+        let authorizer = authorizer();
+        let scopes = ["aws.cognito.signin.user.admin".to_owned()];
+        let access = |scope: &str, client: &str| {
+            with(|c| {
+                let c = c.as_object_mut().unwrap();
+                c.remove("aud");
+                c.insert("token_use".into(), json!("access"));
+                c.insert("client_id".into(), json!(client));
+                c.insert("scope".into(), json!(scope));
+                c.insert("username".into(), json!("ada"));
+            })
+        };
+        let good = access("openid aws.cognito.signin.user.admin", "client-1");
+        let claims = authorizer.verify(Some(&good), &scopes).unwrap();
+        assert_eq!(claims["username"], "ada");
+        let id_token = with(|_| {});
+        assert_eq!(
+            authorizer.verify(Some(&id_token), &scopes),
+            Err(Rejected::NotAnAccessToken("id".to_owned()))
+        );
+        assert_eq!(
+            authorizer.verify(Some(&good), &[]),
+            Err(Rejected::NotAnIdToken("access".to_owned()))
+        );
+        assert_eq!(
+            authorizer.verify(Some(&access("openid", "client-1")), &scopes),
+            Err(Rejected::Scope(
+                "openid".to_owned(),
+                "aws.cognito.signin.user.admin".to_owned()
+            ))
+        );
+        assert_eq!(
+            authorizer.verify(
+                Some(&access("aws.cognito.signin.user.admin", "other")),
+                &scopes
+            ),
+            Err(Rejected::Audience("other".to_owned()))
+        );
     }
 
     #[test]
@@ -354,7 +431,7 @@ mod tests {
             ),
         ];
         for (case, header, expected) in cases {
-            let rejected = authorizer.verify(header.as_deref()).expect_err(case);
+            let rejected = authorizer.verify(header.as_deref(), &[]).expect_err(case);
             assert!(expected(&rejected), "{case}: {rejected:?}");
         }
     }

@@ -53,6 +53,8 @@ pub struct GatewayRoute {
     pub path: String,
     pub function: String,
     pub authorizer: Option<RouteAuthorizer>,
+    /// The method's authorization scopes (none: the authorizer takes id tokens).
+    pub scopes: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -219,17 +221,19 @@ impl Gateway {
         };
         let claims = match &route.authorizer {
             None => None,
-            Some(authorizer) => match authorize(authorizer, &request.headers).await {
-                Ok(claims) => Some(claims),
-                Err(reason) => {
-                    return Reply::gateway(
-                        401,
-                        "Unauthorized",
-                        Some("UnauthorizedException"),
-                        format!("authorizer `{}`: {reason}", authorizer.name),
-                    );
+            Some(authorizer) => {
+                match authorize(authorizer, &route.scopes, &request.headers).await {
+                    Ok(claims) => Some(claims),
+                    Err(reason) => {
+                        return Reply::gateway(
+                            401,
+                            "Unauthorized",
+                            Some("UnauthorizedException"),
+                            format!("authorizer `{}`: {reason}", authorizer.name),
+                        );
+                    }
                 }
-            },
+            }
         };
         let Some(function) = table.functions.get(&route.function).cloned() else {
             return Reply::internal_error(format!("no function `{}`", route.function));
@@ -410,15 +414,17 @@ impl Gateway {
 /// Checks the route's token, off the async threads (fetching the pool's keys blocks).
 async fn authorize(
     authorizer: &RouteAuthorizer,
+    scopes: &[String],
     headers: &[(String, String)],
 ) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    let scopes = scopes.to_vec();
     let value = headers
         .iter()
         .rev()
         .find(|(name, _)| name.eq_ignore_ascii_case(&authorizer.header))
         .map(|(_, value)| value.clone());
     let verifier = authorizer.verifier.clone();
-    tokio::task::spawn_blocking(move || verifier.verify(value.as_deref()))
+    tokio::task::spawn_blocking(move || verifier.verify(value.as_deref(), &scopes))
         .await
         .map_err(|err| format!("the check failed: {err}"))?
         .map_err(|rejected| rejected.to_string())
@@ -490,6 +496,7 @@ mod tests {
                     path: (*path).to_owned(),
                     function: format!("{method} {path}"),
                     authorizer: None,
+                    scopes: Vec::new(),
                 })
                 .collect(),
             functions: BTreeMap::new(),

@@ -503,6 +503,9 @@ pub struct Route {
     pub method: String,
     pub function: String,
     pub authorizer: Option<String>,
+    /// The method's authorization scopes: with them the authorizer takes access tokens that hold
+    /// one of them (not id tokens).
+    pub scopes: Vec<String>,
 }
 
 impl Route {

@@ -166,4 +166,5 @@ pub struct RawAuthorizer {
 pub struct RawRoute {
     pub function: String,
     pub authorizer: Option<String>,
+    pub scopes: Option<Vec<String>>,
 }

@@ -2,6 +2,7 @@ use super::*;
 
 fn route(method: &str, path: &str) -> Route {
     Route {
+        scopes: Vec::new(),
         path: path.to_owned(),
         method: method.to_owned(),
         function: "f".to_owned(),

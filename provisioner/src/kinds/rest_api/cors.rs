@@ -121,6 +121,7 @@ pub fn preflight(cors: &Cors, methods: &BTreeSet<String>) -> MethodSettings {
     MethodSettings {
         authorization: "NONE".to_owned(),
         authorizer: None,
+        authorization_scopes: Vec::new(),
         integration: Some(super::IntegrationSettings {
             kind: "MOCK".to_owned(),
             http_method: String::new(),

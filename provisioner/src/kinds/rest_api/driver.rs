@@ -175,6 +175,10 @@ pub(super) async fn put_route(
             .http_method(method)
             .authorization_type(&settings.authorization)
             .set_authorizer_id(authorizer_id)
+            .set_authorization_scopes(
+                (!settings.authorization_scopes.is_empty())
+                    .then(|| settings.authorization_scopes.clone()),
+            )
             .send()
             .await
             .map_err(aws_error(format!("put method {method} {path} in"), name))?;

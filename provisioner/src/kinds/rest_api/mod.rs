@@ -57,6 +57,10 @@ pub struct MethodSettings {
     pub authorization: String,
     /// The authorizer's name.
     pub authorizer: Option<String>,
+    /// Its authorization scopes (none: the authorizer takes id tokens); left out of the shape's
+    /// hash when empty, so an API without them hashes as it always did.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub authorization_scopes: Vec<String>,
     /// None: the method has no integration (API Gateway cannot deploy it).
     pub integration: Option<IntegrationSettings>,
     /// A CORS preflight's answer (its MOCK integration's and method's responses).
@@ -149,6 +153,7 @@ impl DesiredApi {
                         "NONE".to_owned()
                     },
                     authorizer: route.authorizer.clone(),
+                    authorization_scopes: route.scopes.clone(),
                     integration: Some(IntegrationSettings {
                         kind: "AWS_PROXY".to_owned(),
                         http_method: "POST".to_owned(),
@@ -444,6 +449,12 @@ fn diff_routes(
                     "authorizer",
                     &l.authorizer,
                     &d.authorizer,
+                );
+                differ.field(
+                    RouteChange::Method,
+                    "authorizationScopes",
+                    &l.authorization_scopes,
+                    &d.authorization_scopes,
                 );
                 differ.field(
                     RouteChange::Integration,

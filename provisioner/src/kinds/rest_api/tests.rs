@@ -19,6 +19,7 @@ fn with_cors(routes: &[(&str, &str, Option<&str>)], cors: Option<crate::spec::Co
         routes: routes
             .iter()
             .map(|(method, path, authorizer)| Route {
+                scopes: Vec::new(),
                 path: (*path).to_owned(),
                 method: (*method).to_owned(),
                 function: "f".to_owned(),

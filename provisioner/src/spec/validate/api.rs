@@ -176,14 +176,66 @@ fn routes(c: &mut Checker, raw: &RawApi, known: &KnownNames) -> (Vec<Route>, BTr
         if let Some(authorizer) = &route.authorizer {
             used_authorizers.insert(authorizer.clone());
         }
+        let scopes = scopes(c, &route_at, route);
         routes.push(Route {
             path: route_path,
             method,
             function: route.function.clone(),
             authorizer: route.authorizer.clone(),
+            scopes,
         });
     }
     (routes, used_authorizers)
+}
+
+/// The scope access tokens from the app client's own sign-in carry (`USER_PASSWORD_AUTH`,
+/// `REFRESH_TOKEN_AUTH`): any other comes from OAuth flows or a trigger that adds it.
+const SIGN_IN_SCOPE: &str = "aws.cognito.signin.user.admin";
+
+/// A route's `scopes`: with an authorizer, not empty, each a scope's name once.
+fn scopes(c: &mut Checker, route_at: &[String], route: &RawRoute) -> Vec<String> {
+    let Some(scopes) = &route.scopes else {
+        return Vec::new();
+    };
+    let mut at = route_at.to_vec();
+    at.push("scopes".to_owned());
+    if route.authorizer.is_none() {
+        c.error_hint(
+            &at,
+            "`scopes` without an `authorizer`: nothing would check them",
+            "add `authorizer: <name>` to the route, or remove `scopes`",
+        );
+    } else if scopes.is_empty() {
+        c.error_hint(
+            &at,
+            "`scopes` is empty",
+            format!("list at least one (`[{SIGN_IN_SCOPE}]`), or leave `scopes` out for id tokens"),
+        );
+    }
+    let mut seen = BTreeSet::new();
+    for (i, scope) in scopes.iter().enumerate() {
+        let mut scope_at = at.clone();
+        scope_at.push(i.to_string());
+        if scope.is_empty()
+            || scope
+                .chars()
+                .any(|ch| ch.is_whitespace() || ch.is_control())
+        {
+            c.error(&scope_at, format!("`{scope}` is not a scope's name"));
+        } else if !seen.insert(scope) {
+            c.error(&scope_at, format!("`{scope}` is listed twice"));
+        }
+    }
+    if !scopes.is_empty() && !scopes.iter().any(|s| s == SIGN_IN_SCOPE) {
+        c.warning(
+            &at,
+            format!(
+                "access tokens from the app client's sign-in carry only `{SIGN_IN_SCOPE}`: the others come from OAuth flows or a pre token generation trigger, which this stack does not set up, so the route would refuse the tokens `POST /sign-in` gives"
+            ),
+            format!("add `{SIGN_IN_SCOPE}` to accept them"),
+        );
+    }
+    scopes.clone()
 }
 
 /// A route's `function` is defined in `functions`, and its `authorizer` in `api.authorizers`.

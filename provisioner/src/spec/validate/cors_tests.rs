@@ -63,3 +63,37 @@ fn cors_rules_name_the_file_position_field_and_fix() {
         |(text, expected)| crate::testing::same(&check(text), expected),
     );
 }
+
+/// A route's `scopes` (in this file beside `cors`: the API's rules past `tests`' size).
+#[test]
+fn route_scopes_need_an_authorizer_and_a_scope_sign_in_tokens_carry() {
+    let secret = "    GET /secret: { function: secret, authorizer: cognito }\n";
+    let route = |text: &str| edited(&[(secret, text)]);
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "scopes without an authorizer",
+            route(
+                "    GET /secret: { function: secret, scopes: [aws.cognito.signin.user.admin] }\n",
+            ),
+            "`{file}` is not a valid stack: 1 error\n{file}:74:46: `api.routes.GET /secret.scopes`: `scopes` without an `authorizer`: nothing would check them\n  hint: add `authorizer: <name>` to the route, or remove `scopes`",
+        ),
+        (
+            "no scope",
+            route("    GET /secret: { function: secret, authorizer: cognito, scopes: [] }\n"),
+            "`{file}` is not a valid stack: 1 error\n{file}:74:67: `api.routes.GET /secret.scopes`: `scopes` is empty\n  hint: list at least one (`[aws.cognito.signin.user.admin]`), or leave `scopes` out for id tokens",
+        ),
+        (
+            "only a scope sign-in tokens lack: a warning",
+            route(
+                "    GET /secret: { function: secret, authorizer: cognito, scopes: [orders/read] }\n",
+            ),
+            "{file}:74:67: warning: `api.routes.GET /secret.scopes`: access tokens from the app client's sign-in carry only `aws.cognito.signin.user.admin`: the others come from OAuth flows or a pre token generation trigger, which this stack does not set up, so the route would refuse the tokens `POST /sign-in` gives\n  hint: add `aws.cognito.signin.user.admin` to accept them",
+        ),
+    ];
+    crate::testing::table(
+        cases
+            .into_iter()
+            .map(|(rule, text, expected)| (rule, (text, expected))),
+        |(text, expected)| crate::testing::same(&check(text), expected),
+    );
+}
