@@ -1,7 +1,7 @@
 //! Per-route authorization scopes: deployed as the method's `authorizationScopes`, and followed by
 //! `serve` as API Gateway does: a route with scopes takes an access token holding one of them and
 //! refuses the id token; a route without them still takes the id token. `secret` answers from
-//! either token's claims.
+//! either token's claims. And complete auth (reset, refresh, sign out) through serve.
 
 use crate::serve::{Served, http};
 use crate::support;
@@ -89,4 +89,114 @@ async fn a_route_with_scopes_takes_the_access_token_and_refuses_the_id_token() {
         log.contains("a route with authorization scopes takes access tokens"),
         "the 401's log says which rule refused: {log}"
     );
+}
+
+/// Complete auth through `serve`, as a front end calls it: forgot -> reset -> sign in with the new
+/// password; refresh gives working tokens; sign out, and then the refresh token no longer works.
+#[tokio::test(flavor = "multi_thread")]
+async fn complete_auth_through_serve_reset_refresh_and_sign_out() {
+    let stack = support::unique("fullauth");
+    let file = support::write_stack(&[]);
+    let up = support::on_emulator(&file, &stack, &["up", "--yes"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    let serve = tokio::task::spawn_blocking({
+        let (file, stack) = (file.clone(), stack.clone());
+        move || Served::start_with(&file, &stack, &[], &[])
+    })
+    .await
+    .unwrap();
+    let base = serve.base.clone();
+    let user = support::unique("ada");
+    let checked = tokio::task::spawn_blocking(move || {
+        let post = |path: &str, body: serde_json::Value, token: Option<&str>| {
+            let bearer = token.map(|t| format!("Bearer {t}"));
+            let mut headers = vec![("content-type", "application/json")];
+            if let Some(bearer) = &bearer {
+                headers.push(("authorization", bearer.as_str()));
+            }
+            let answer = http(
+                "POST",
+                &format!("{base}{path}"),
+                &headers,
+                Some(body.to_string().as_bytes()),
+            );
+            let body: serde_json::Value = serde_json::from_slice(&answer.body).unwrap_or_default();
+            (answer.status, body)
+        };
+        use serde_json::json;
+        let (old, new) = ("Passw0rd!x", "N3w-Passw0rd!x");
+        assert_eq!(
+            post(
+                "/sign-up",
+                json!({"username": user, "password": old, "email": format!("{user}@example.com")}),
+                None
+            )
+            .0,
+            200
+        );
+        assert_eq!(
+            post(
+                "/confirm",
+                json!({"username": user, "code": "123456"}),
+                None
+            )
+            .0,
+            200
+        );
+        // A forgotten password: the same answer for a user that does not exist.
+        let known = post("/forgot-password", json!({"username": user}), None);
+        let unknown = post(
+            "/forgot-password",
+            json!({"username": "nobody-at-all"}),
+            None,
+        );
+        assert_eq!((known.0, &known.1), (unknown.0, &unknown.1));
+        assert_eq!(known.0, 200);
+        assert_eq!(
+            post(
+                "/reset-password",
+                json!({"username": user, "code": "123456", "password": new}),
+                None
+            )
+            .0,
+            200
+        );
+        assert_eq!(
+            post("/sign-in", json!({"username": user, "password": old}), None).0,
+            401
+        );
+        let (status, tokens) = post("/sign-in", json!({"username": user, "password": new}), None);
+        assert_eq!(status, 200);
+        let refresh = tokens["refreshToken"].as_str().unwrap().to_owned();
+        let access = tokens["accessToken"].as_str().unwrap().to_owned();
+        // Refresh: a new id token that the authorizer takes.
+        let (status, fresh) = post("/refresh", json!({"refreshToken": refresh}), None);
+        assert_eq!(status, 200, "{fresh}");
+        let secret = http(
+            "GET",
+            &format!("{base}/secret"),
+            &[(
+                "authorization",
+                &format!("Bearer {}", fresh["idToken"].as_str().unwrap()),
+            )],
+            None,
+        );
+        assert_eq!(secret.status, 200);
+        // Sign out everywhere; the refresh token is refused after.
+        assert_eq!(
+            post("/sign-out", json!({"refreshToken": refresh}), Some(&access)).0,
+            200
+        );
+        assert_eq!(
+            post("/refresh", json!({"refreshToken": refresh}), None).0,
+            401
+        );
+    })
+    .await;
+    drop(serve);
+    let down = support::on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
+    assert_eq!(down.code, Some(0), "{}", down.stderr);
+    if let Err(panic) = checked {
+        std::panic::resume_unwind(panic.into_panic());
+    }
 }
