@@ -9,6 +9,8 @@
 const $ = (id) => document.getElementById(id);
 let apiUrl = null;
 let idToken = null;
+let accessToken = null;
+let refreshToken = null;
 const results = [];
 
 // Tokens are credentials: kept by the page, never shown (nor in a screenshot).
@@ -59,9 +61,11 @@ const form = () => ({
   code: $("code").value,
 });
 
-function signedIn(token) {
-  idToken = token;
-  $("state").textContent = token ? `signed in as ${form().username}` : "signed out";
+function signedIn(tokens) {
+  idToken = tokens ? tokens.idToken : null;
+  accessToken = tokens ? tokens.accessToken : null;
+  refreshToken = tokens ? tokens.refreshToken : null;
+  $("state").textContent = tokens ? `signed in as ${form().username}` : "signed out";
 }
 
 const steps = {
@@ -76,14 +80,17 @@ const steps = {
   "sign-in": async () => {
     const { username, password } = form();
     const answer = await call("sign in", "POST", "/sign-in", { username, password });
-    if (answer.status === 200 && answer.body && answer.body.idToken) signedIn(answer.body.idToken);
+    if (answer.status === 200 && answer.body && answer.body.idToken) signedIn(answer.body);
     return answer;
   },
   secret: () => call(idToken ? "secret" : "secret (signed out)", "GET", "/secret", undefined, idToken),
-  // The stack has no sign-out route yet: the page forgets its tokens.
-  "sign-out": () => {
+  // Signs out everywhere (the refresh token revoked), then forgets the tokens.
+  "sign-out": async () => {
+    const answer = accessToken
+      ? await call("sign out", "POST", "/sign-out", { refreshToken }, accessToken)
+      : show("sign out", "not signed in");
     signedIn(null);
-    show("sign out", "tokens forgotten");
+    return answer;
   },
 };
 

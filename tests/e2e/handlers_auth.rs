@@ -129,14 +129,14 @@ async fn forgot_password_answers_a_username_that_does_not_exist_as_one_that_does
 }
 
 /// The emulator has no ResendConfirmationCode: Cognito's answers replayed. A user that does not
-/// exist, or is confirmed already, gets the answer a user waiting for a code gets; throttling is
-/// a 429.
+/// exist, is confirmed already, or met a per-user limit (only a real user can) gets the answer a
+/// user waiting for a code gets; the account's request rate is a 429.
 #[tokio::test]
 async fn resend_code_answers_every_user_alike_replayed() {
     use aws_sdk_cognitoidentityprovider::operation::resend_confirmation_code::ResendConfirmationCodeOutput;
     /// Cognito's error answer: status, code, message.
     type Refusal = (u16, &'static str, &'static str);
-    let answers: [(&str, Option<Refusal>); 3] = [
+    let answers: [(&str, Option<Refusal>); 4] = [
         ("sent", None),
         (
             "no such user",
@@ -152,6 +152,14 @@ async fn resend_code_answers_every_user_alike_replayed() {
                 400,
                 "InvalidParameterException",
                 "User is already confirmed.",
+            )),
+        ),
+        (
+            "a real user's limit met",
+            Some((
+                400,
+                "LimitExceededException",
+                "Attempt limit exceeded, please try after some time.",
             )),
         ),
     ];
@@ -190,7 +198,7 @@ async fn resend_code_answers_every_user_alike_replayed() {
     }
     let throttled = mock!(aws_sdk_cognitoidentityprovider::Client::resend_confirmation_code)
         .then_http_response(|| {
-            provisioner_replay_json_error(400, "LimitExceededException", "Attempt limit exceeded")
+            provisioner_replay_json_error(400, "TooManyRequestsException", "Too many requests")
         });
     let ctx = Ctx {
         cognito: mock_client!(
@@ -259,6 +267,7 @@ async fn sign_out_signs_out_everywhere_then_revokes_the_refresh_token_replayed()
         global_sign_out::GlobalSignOutOutput, revoke_token::RevokeTokenOutput,
     };
     for revoked in [true, false] {
+        // (GlobalSignOut takes the access token; see below for one it refuses.)
         let sign_out = mock!(aws_sdk_cognitoidentityprovider::Client::global_sign_out)
             .match_requests(|r| r.access_token() == Some("access"))
             .then_output(|| GlobalSignOutOutput::builder().build());
@@ -289,5 +298,52 @@ async fn sign_out_signs_out_everywhere_then_revokes_the_refresh_token_replayed()
         );
         assert_eq!(reply(sign_out::handle(&ctx, event).await).0, 200);
         assert_eq!((sign_out.num_calls(), revoke.num_calls()), (1, 1));
+    }
+}
+
+/// Replayed: an access token Cognito no longer takes (expired) still lets the caller end the
+/// session: the refresh token is revoked, and the answer says the other sessions were not signed
+/// out. Both refused: 401.
+#[tokio::test]
+async fn sign_out_with_an_expired_access_token_still_revokes_the_refresh_token_replayed() {
+    use aws_sdk_cognitoidentityprovider::operation::revoke_token::RevokeTokenOutput;
+    let expired = || {
+        mock!(aws_sdk_cognitoidentityprovider::Client::global_sign_out).then_http_response(|| {
+            provisioner_replay_json_error(400, "NotAuthorizedException", "Access Token has expired")
+        })
+    };
+    for (revokes, status) in [(true, 200), (false, 401)] {
+        let sign_out = expired();
+        let revoke = if revokes {
+            mock!(aws_sdk_cognitoidentityprovider::Client::revoke_token)
+                .then_output(|| RevokeTokenOutput::builder().build())
+        } else {
+            mock!(aws_sdk_cognitoidentityprovider::Client::revoke_token).then_http_response(|| {
+                provisioner_replay_json_error(
+                    400,
+                    "UnauthorizedException",
+                    "Token revocation is not enabled",
+                )
+            })
+        };
+        let ctx = Ctx {
+            cognito: mock_client!(
+                aws_sdk_cognitoidentityprovider,
+                RuleMode::Sequential,
+                [&sign_out, &revoke]
+            ),
+            client_id: "client".to_owned(),
+        };
+        let event = with_bearer(
+            post_json("/sign-out", json!({ "refreshToken": "refresh" })),
+            "expired",
+        );
+        let (said, body) = reply(sign_out::handle(&ctx, event).await);
+        assert_eq!(said, status, "{body}");
+        assert_eq!(
+            revoke.num_calls(),
+            1,
+            "RevokeToken is tried whatever GlobalSignOut said"
+        );
     }
 }

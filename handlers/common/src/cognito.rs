@@ -61,12 +61,17 @@ pub fn neutral_or_rejection(
     message: &str,
 ) -> aws_lambda_events::apigw::ApiGatewayProxyResponse {
     match err.code() {
+        // Cognito fakes the send for a user that does not exist: only a real user can meet a
+        // per-user limit, a failed delivery, a confirmed or unverified state. Answered as sent.
         Some(
             code @ ("UserNotFoundException"
             | "InvalidParameterException"
-            | "NotAuthorizedException"),
+            | "NotAuthorizedException"
+            | "LimitExceededException"
+            | "CodeDeliveryFailureException"
+            | "UserNotConfirmedException"),
         ) => {
-            tracing::info!(
+            tracing::warn!(
                 operation = operation.name(),
                 code,
                 "answered as sent (the answer must not tell whether the user exists)"
@@ -103,18 +108,26 @@ fn rejection_for_code(operation: Operation, code: &str, message: Option<&str>) -
                 "the code is wrong or has expired: ask for a new one with POST /forgot-password",
             )
         }
-        "CodeMismatchException" => Rejection::field(400, "code", "confirmation code is wrong"),
-        "ExpiredCodeException" => Rejection::field(
-            400,
-            "code",
-            "confirmation code has expired: ask for a new one with POST /resend-code",
-        ),
+        // The same for ConfirmSignUp: a wrong code, an expired one (only a real user's expires), a
+        // user that does not exist and one confirmed already; none of them tells who exists.
+        "CodeMismatchException"
+        | "ExpiredCodeException"
+        | "UserNotFoundException"
+        | "NotAuthorizedException"
+            if operation == Operation::ConfirmSignUp =>
+        {
+            Rejection::field(
+                400,
+                "code",
+                "the code is wrong or has expired: ask for a new one with POST /resend-code",
+            )
+        }
+        "CodeMismatchException" | "ExpiredCodeException" => {
+            Rejection::field(400, "code", "the code is wrong or has expired")
+        }
         // Same answer whether the user exists or not: do not help enumerate accounts.
         "NotAuthorizedException" | "UserNotFoundException" => match operation {
             Operation::InitiateAuth => Rejection::new(401, "incorrect username or password"),
-            Operation::ConfirmSignUp => {
-                Rejection::new(401, "this user cannot be confirmed with this code")
-            }
             Operation::Refresh => Rejection::field(
                 401,
                 "refreshToken",
@@ -124,9 +137,10 @@ fn rejection_for_code(operation: Operation, code: &str, message: Option<&str>) -
                 401,
                 "the access token is not valid (expired, or signed out already)",
             ),
-            Operation::SignUp | Operation::ConfirmForgotPassword | Operation::SendCode => {
-                Rejection::new(401, "not authorized")
-            }
+            Operation::SignUp
+            | Operation::ConfirmSignUp
+            | Operation::ConfirmForgotPassword
+            | Operation::SendCode => Rejection::new(401, "not authorized"),
         },
         "UserNotConfirmedException" => Rejection::new(
             403,

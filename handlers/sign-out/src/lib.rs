@@ -1,7 +1,9 @@
 //! `POST /sign-out` with `Authorization: Bearer <accessToken>` and `{refreshToken}`: signs the
-//! user out everywhere (GlobalSignOut: every refresh token of the user stops working, and the access
-//! tokens with them), then revokes the refresh token given (RevokeToken). The access token is what
-//! Cognito checks, so the route needs no authorizer.
+//! user out everywhere (GlobalSignOut: every refresh token of the user stops working, and Cognito
+//! refuses the access tokens), then revokes the refresh token given (RevokeToken, which needs only
+//! it: an expired access token still lets the caller end this session). The access token is what
+//! Cognito checks, so the route needs no authorizer. Tokens already issued still pass API Gateway's
+//! authorizer until they expire (it checks them offline): sign-out ends sessions, not tokens.
 
 use handler_common::{
     ApiGatewayProxyRequest, ApiGatewayProxyResponse, Ctx, Operation, bearer_token,
@@ -18,18 +20,13 @@ pub async fn handle(ctx: &Ctx, event: ApiGatewayProxyRequest) -> ApiGatewayProxy
         Ok(fields) => fields,
         Err(rejection) => return rejection.into_response(),
     };
+    use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata as _;
     let signed_out = ctx
         .cognito
         .global_sign_out()
         .access_token(access_token)
         .send()
         .await;
-    if let Err(err) = signed_out {
-        return cognito_rejection(Operation::GlobalSignOut, &err).into_response();
-    }
-    // Signed out everywhere already: GlobalSignOut invalidated every refresh token of the user. A
-    // refusal here (token revocation off for the client, the token already invalid) changes
-    // nothing for the caller; it is logged by its code.
     let revoked = ctx
         .cognito
         .revoke_token()
@@ -37,12 +34,31 @@ pub async fn handle(ctx: &Ctx, event: ApiGatewayProxyRequest) -> ApiGatewayProxy
         .token(refresh_token)
         .send()
         .await;
-    if let Err(err) = revoked {
-        use aws_sdk_cognitoidentityprovider::error::ProvideErrorMetadata as _;
-        tracing::info!(
-            code = err.code().unwrap_or("Unknown"),
-            "RevokeToken refused after GlobalSignOut (the user is signed out)"
-        );
+    match (signed_out, revoked) {
+        // Signed out everywhere: GlobalSignOut invalidated every refresh token of the user, so a
+        // refusal of RevokeToken (revocation off for the client, the token invalid already)
+        // changes nothing for the caller; it is logged by its code.
+        (Ok(_), revoked) => {
+            if let Err(err) = revoked {
+                tracing::info!(
+                    code = err.code().unwrap_or("Unknown"),
+                    "RevokeToken refused after GlobalSignOut (the user is signed out)"
+                );
+            }
+            json_response(200, &json!({ "message": "signed out everywhere" }))
+        }
+        // The access token no longer works (expired, most often), but the refresh token is
+        // revoked: this session has ended, the others may not have.
+        (Err(err), Ok(_)) => {
+            tracing::info!(
+                code = err.code().unwrap_or("Unknown"),
+                "GlobalSignOut refused; the refresh token was revoked"
+            );
+            json_response(
+                200,
+                &json!({ "message": "the refresh token is revoked; the access token was no longer valid, so other sessions were not signed out" }),
+            )
+        }
+        (Err(err), Err(_)) => cognito_rejection(Operation::GlobalSignOut, &err).into_response(),
     }
-    json_response(200, &json!({ "message": "signed out everywhere" }))
 }

@@ -343,6 +343,38 @@ pub(super) fn live_preflight(method: &aws_sdk_apigateway::types::Method) -> Opti
     })
 }
 
+/// Each gateway response's action: put where wanted and missing or different, deleted where no
+/// longer wanted.
+pub(super) fn diff_gateway_responses(
+    live: &super::LiveApi,
+    desired: &super::DesiredApi,
+) -> BTreeMap<String, crate::plan::Action> {
+    let kinds: BTreeSet<&String> = live
+        .gateway_responses
+        .keys()
+        .chain(desired.gateway_responses.keys())
+        .collect();
+    kinds
+        .into_iter()
+        .map(|kind| {
+            let action = match (
+                live.gateway_responses.get(kind),
+                desired.gateway_responses.get(kind),
+            ) {
+                (None, Some(_)) => crate::plan::Action::Create,
+                (Some(_), None) => crate::plan::Action::Delete,
+                (Some(l), Some(d)) => {
+                    let mut differ = crate::plan::Differ::default();
+                    differ.field("responseParameters", l, d);
+                    differ.action()
+                }
+                (None, None) => crate::plan::Action::NoOp,
+            };
+            (kind.clone(), action)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

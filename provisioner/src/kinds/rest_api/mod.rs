@@ -153,7 +153,12 @@ impl DesiredApi {
                         "NONE".to_owned()
                     },
                     authorizer: route.authorizer.clone(),
-                    authorization_scopes: route.scopes.clone(),
+                    // Sorted, as read back: an order API Gateway does not keep is no change.
+                    authorization_scopes: {
+                        let mut scopes = route.scopes.clone();
+                        scopes.sort();
+                        scopes
+                    },
                     integration: Some(IntegrationSettings {
                         kind: "AWS_PROXY".to_owned(),
                         http_method: "POST".to_owned(),
@@ -337,7 +342,7 @@ pub fn diff(live: Option<&LiveApi>, desired: &DesiredApi) -> ApiChanges {
         }
     }
     let (routes, route_changes) = diff_routes(live, desired, &replaced);
-    let gateway_responses = diff_gateway_responses(live, desired);
+    let gateway_responses = cors::diff_gateway_responses(live, desired);
     let working_copy_changes = authorizers
         .values()
         .chain(resources.values())
@@ -355,35 +360,6 @@ pub fn diff(live: Option<&LiveApi>, desired: &DesiredApi) -> ApiChanges {
         deployment,
         stage,
     }
-}
-
-/// Each gateway response's action: put where wanted and missing or different, deleted where no
-/// longer wanted.
-fn diff_gateway_responses(live: &LiveApi, desired: &DesiredApi) -> BTreeMap<String, Action> {
-    let kinds: BTreeSet<&String> = live
-        .gateway_responses
-        .keys()
-        .chain(desired.gateway_responses.keys())
-        .collect();
-    kinds
-        .into_iter()
-        .map(|kind| {
-            let action = match (
-                live.gateway_responses.get(kind),
-                desired.gateway_responses.get(kind),
-            ) {
-                (None, Some(_)) => Action::Create,
-                (Some(_), None) => Action::Delete,
-                (Some(l), Some(d)) => {
-                    let mut differ = Differ::default();
-                    differ.field("responseParameters", l, d);
-                    differ.action()
-                }
-                (None, None) => Action::NoOp,
-            };
-            (kind.clone(), action)
-        })
-        .collect()
 }
 
 /// Each authorizer's action, and those replaced (a setting API Gateway cannot change in place).

@@ -207,7 +207,11 @@ async fn read_resources(
                 MethodSettings {
                     authorization: method.authorization_type().unwrap_or("NONE").to_owned(),
                     authorizer: method.authorizer_id().map(str::to_owned),
-                    authorization_scopes: method.authorization_scopes().to_vec(),
+                    authorization_scopes: {
+                        let mut scopes = method.authorization_scopes().to_vec();
+                        scopes.sort();
+                        scopes
+                    },
                     integration,
                     preflight: super::cors::live_preflight(method),
                 },
