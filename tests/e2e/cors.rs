@@ -122,7 +122,17 @@ async fn cors_is_deployed_changed_in_place_and_removed() {
     let (preflights, gateway) = read(&client, &stack).await;
     assert_eq!(
         preflights.keys().collect::<Vec<_>>(),
-        ["/confirm", "/secret", "/sign-in", "/sign-up"],
+        [
+            "/confirm",
+            "/forgot-password",
+            "/refresh",
+            "/resend-code",
+            "/reset-password",
+            "/secret",
+            "/sign-in",
+            "/sign-out",
+            "/sign-up"
+        ],
         "a preflight on each resource with routes, none on the root"
     );
     let (authorization, kind, headers, template) = &preflights["/secret"];

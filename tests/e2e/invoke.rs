@@ -80,11 +80,11 @@ fn invoke_runs_one_handler_with_an_event_and_exits_1_on_a_function_error() {
         "{}",
         refused.stderr
     );
-    let unknown = on_emulator(&file, &stack, &["invoke", "sign-out"]);
+    let unknown = on_emulator(&file, &stack, &["invoke", "log-out"]);
     assert_eq!(unknown.code, Some(1));
     assert!(
-        unknown.stderr.contains("no function `sign-out`")
-            && unknown.stderr.contains("confirm, secret, sign-in, sign-up"),
+        unknown.stderr.contains("no function `log-out`")
+            && unknown.stderr.contains("confirm, forgot-password, refresh"),
         "{}",
         unknown.stderr
     );
