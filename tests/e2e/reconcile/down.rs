@@ -68,7 +68,12 @@ async fn down_keeps_the_pool_and_foreign_things_and_up_adopts_the_pool() {
         .map(|e| e["address"].as_str().unwrap())
         .collect();
     assert_eq!(retained, ["userPools.users.clients.web", "userPools.users"]);
-    assert_eq!(down["deleted"].as_array().unwrap().len(), 13, "{down:#}");
+    // The API, and each function with its role and log group.
+    assert_eq!(
+        down["deleted"].as_array().unwrap().len(),
+        1 + 3 * FUNCTIONS.len(),
+        "{down:#}"
+    );
     assert!(user_exists(&aws, &pool_id, "grace").await);
     for function in FUNCTIONS {
         let name = format!("{stack}-{function}");
