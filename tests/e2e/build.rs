@@ -10,19 +10,7 @@ use provisioner::package::{self, ElfProblem, PackageError};
 use provisioner::spec::Architecture;
 
 use crate::runtime_api::RuntimeApi;
-use crate::support;
-
-const FUNCTIONS: [&str; 9] = [
-    "confirm",
-    "forgot-password",
-    "refresh",
-    "resend-code",
-    "reset-password",
-    "secret",
-    "sign-in",
-    "sign-out",
-    "sign-up",
-];
+use crate::support::{self, FUNCTIONS};
 
 fn build_json() -> serde_json::Value {
     let ran = support::run(support::provisioner().args(["build", "--json"]));

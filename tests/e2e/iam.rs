@@ -248,6 +248,14 @@ fn pool_tags(id: &str, env: &Env) -> BTreeMap<String, String> {
             ),
         )
         .send(serde_json::json!({ "UserPoolId": id }).to_string());
+    tags_in(answer, "/UserPool/UserPoolTags")
+}
+
+/// The tags at `pointer` in the emulator's JSON answer (none when it did not answer).
+fn tags_in(
+    answer: Result<http::Response<ureq::Body>, ureq::Error>,
+    pointer: &str,
+) -> BTreeMap<String, String> {
     let Ok(mut answer) = answer else {
         return BTreeMap::new();
     };
@@ -257,8 +265,8 @@ fn pool_tags(id: &str, env: &Env) -> BTreeMap<String, String> {
         .ok()
         .and_then(|text| serde_json::from_str(&text).ok())
         .unwrap_or(Value::Null);
-    body["UserPool"]["UserPoolTags"]
-        .as_object()
+    body.pointer(pointer)
+        .and_then(Value::as_object)
         .map(|tags| {
             tags.iter()
                 .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
@@ -466,23 +474,7 @@ fn api_tags(id: &str) -> BTreeMap<String, String> {
             "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/apigateway/aws4_request, SignedHeaders=host, Signature=0",
         )
         .call();
-    let Ok(mut answer) = answer else {
-        return BTreeMap::new();
-    };
-    let body: Value = answer
-        .body_mut()
-        .read_to_string()
-        .ok()
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or(Value::Null);
-    body["tags"]
-        .as_object()
-        .map(|tags| {
-            tags.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                .collect()
-        })
-        .unwrap_or_default()
+    tags_in(answer, "/tags")
 }
 
 /// An identity policy: its statements, each an Allow.

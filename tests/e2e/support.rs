@@ -42,6 +42,19 @@ pub fn emulator() -> &'static str {
 
 pub const REGION: &str = "us-east-1";
 
+/// The functions of the repository's stack.yaml, sorted; each has one route, `/<name>`.
+pub const FUNCTIONS: [&str; 9] = [
+    "confirm",
+    "forgot-password",
+    "refresh",
+    "resend-code",
+    "reset-password",
+    "secret",
+    "sign-in",
+    "sign-out",
+    "sign-up",
+];
+
 /// SDK configuration for the emulator, with test credentials.
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())

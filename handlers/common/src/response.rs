@@ -22,6 +22,25 @@ pub fn json_response(status: u16, value: &impl Serialize) -> ApiGatewayProxyResp
     response
 }
 
+/// The tokens of a sign-in (`with_refresh`) or a refresh, as the handlers answer them; None when
+/// Cognito answered without an id token (a challenge).
+pub fn tokens_response(
+    result: Option<&aws_sdk_cognitoidentityprovider::types::AuthenticationResultType>,
+    with_refresh: bool,
+) -> Option<ApiGatewayProxyResponse> {
+    let tokens = result.filter(|t| t.id_token().is_some())?;
+    let mut body = serde_json::json!({
+        "idToken": tokens.id_token(),
+        "accessToken": tokens.access_token(),
+        "expiresIn": tokens.expires_in(),
+        "tokenType": tokens.token_type(),
+    });
+    if with_refresh {
+        body["refreshToken"] = serde_json::json!(tokens.refresh_token());
+    }
+    Some(json_response(200, &body))
+}
+
 /// A request the handler will not serve, and why: becomes `{"message": ..., "field": ...}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {

@@ -5,9 +5,8 @@
 use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
 use handler_common::{
     ApiGatewayProxyRequest, ApiGatewayProxyResponse, Ctx, Operation, Rejection, cognito_rejection,
-    json_response, required_string_fields,
+    required_string_fields, tokens_response,
 };
-use serde_json::json;
 
 pub async fn handle(ctx: &Ctx, event: ApiGatewayProxyRequest) -> ApiGatewayProxyResponse {
     let [refresh_token] = match required_string_fields(&event, ["refreshToken"]) {
@@ -26,17 +25,9 @@ pub async fn handle(ctx: &Ctx, event: ApiGatewayProxyRequest) -> ApiGatewayProxy
         Ok(output) => output,
         Err(err) => return cognito_rejection(Operation::Refresh, &err).into_response(),
     };
-    match output.authentication_result() {
-        Some(tokens) if tokens.id_token().is_some() => json_response(
-            200,
-            &json!({
-                "idToken": tokens.id_token(),
-                "accessToken": tokens.access_token(),
-                "expiresIn": tokens.expires_in(),
-                "tokenType": tokens.token_type(),
-            }),
-        ),
-        _ => {
+    match tokens_response(output.authentication_result(), false) {
+        Some(answer) => answer,
+        None => {
             tracing::error!("InitiateAuth(REFRESH_TOKEN_AUTH) answered without tokens");
             Rejection::new(502, "the authentication service failed; retry later").into_response()
         }

@@ -4,9 +4,8 @@
 use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
 use handler_common::{
     ApiGatewayProxyRequest, ApiGatewayProxyResponse, Ctx, Operation, Rejection, cognito_rejection,
-    json_response, required_string_fields,
+    required_string_fields, tokens_response,
 };
-use serde_json::json;
 
 pub async fn handle(ctx: &Ctx, event: ApiGatewayProxyRequest) -> ApiGatewayProxyResponse {
     let [username, password] = match required_string_fields(&event, ["username", "password"]) {
@@ -26,19 +25,10 @@ pub async fn handle(ctx: &Ctx, event: ApiGatewayProxyRequest) -> ApiGatewayProxy
         Ok(output) => output,
         Err(err) => return cognito_rejection(Operation::InitiateAuth, &err).into_response(),
     };
-    match output.authentication_result() {
-        Some(tokens) if tokens.id_token().is_some() => json_response(
-            200,
-            &json!({
-                "idToken": tokens.id_token(),
-                "accessToken": tokens.access_token(),
-                "refreshToken": tokens.refresh_token(),
-                "expiresIn": tokens.expires_in(),
-                "tokenType": tokens.token_type(),
-            }),
-        ),
+    match tokens_response(output.authentication_result(), true) {
+        Some(answer) => answer,
         // MFA, NEW_PASSWORD_REQUIRED and the like: this API does not run challenges.
-        _ => {
+        None => {
             let challenge = output
                 .challenge_name()
                 .map_or("an unknown", |challenge| challenge.as_str());

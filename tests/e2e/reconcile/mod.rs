@@ -24,7 +24,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::support::{self, json_from, on_emulator, role_name};
+use crate::support::{self, FUNCTIONS, json_from, on_emulator, role_name};
 
 struct Aws {
     cognito: aws_sdk_cognitoidentityprovider::Client,
@@ -44,18 +44,6 @@ async fn aws() -> Aws {
         apigateway: aws_sdk_apigateway::Client::new(&config),
     }
 }
-
-const FUNCTIONS: [&str; 9] = [
-    "confirm",
-    "forgot-password",
-    "refresh",
-    "resend-code",
-    "reset-password",
-    "secret",
-    "sign-in",
-    "sign-out",
-    "sign-up",
-];
 
 /// `up --json`, which must succeed.
 fn up(file: &Path, stack: &str, extra: &[&str]) -> Value {

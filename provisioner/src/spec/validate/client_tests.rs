@@ -1,7 +1,7 @@
 //! An app client's settings people change (token validities with units, `preventUserExistenceErrors`),
 //! one case each, as `tests` checks the other rules.
 
-use super::tests::{check, edited};
+use super::tests::{check_table, edited};
 
 const CLIENT: &str = "        readAttributes: [email, email_verified]\n";
 
@@ -35,10 +35,5 @@ fn token_validities_are_durations_within_cognitos_bounds() {
             "",
         ),
     ];
-    crate::testing::table(
-        cases
-            .into_iter()
-            .map(|(rule, text, expected)| (rule, (text, expected))),
-        |(text, expected)| crate::testing::same(&check(text), expected),
-    );
+    check_table(cases);
 }

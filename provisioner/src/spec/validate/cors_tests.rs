@@ -1,7 +1,7 @@
 //! `api.cors`'s rules, one case each, as `tests` checks the others: an edit of the repository's
 //! stack.yaml (whose last lines are its `cors`) and the exact message.
 
-use super::tests::{check, edited};
+use super::tests::{check_table, edited};
 
 const CORS: &str = "  cors:\n    allowOrigins: [http://localhost:8000]\n";
 
@@ -56,12 +56,7 @@ fn cors_rules_name_the_file_position_field_and_fix() {
             "{file}:83:19: warning: `api.cors.allowOrigins`: API Gateway's own answers (the authorizer's 401, 403, 429, its 5XX) can name one origin only: they name `http://localhost:8000`, and pages on the other origins see them as network errors\n  hint: list first the origin whose pages must tell \"sign in again\" from \"the network is down\"; the functions' answers and preflights name every listed origin",
         ),
     ];
-    crate::testing::table(
-        cases
-            .into_iter()
-            .map(|(rule, text, expected)| (rule, (text, expected))),
-        |(text, expected)| crate::testing::same(&check(text), expected),
-    );
+    check_table(cases);
 }
 
 /// A route's `scopes` (in this file beside `cors`: the API's rules past `tests`' size).
@@ -90,10 +85,5 @@ fn route_scopes_need_an_authorizer_and_a_scope_sign_in_tokens_carry() {
             "{file}:74:67: warning: `api.routes.GET /secret.scopes`: access tokens from the app client's sign-in carry only `aws.cognito.signin.user.admin`: the others come from OAuth flows or a pre token generation trigger, which this stack does not set up, so the route would refuse the tokens `POST /sign-in` gives\n  hint: add `aws.cognito.signin.user.admin` to accept them",
         ),
     ];
-    crate::testing::table(
-        cases
-            .into_iter()
-            .map(|(rule, text, expected)| (rule, (text, expected))),
-        |(text, expected)| crate::testing::same(&check(text), expected),
-    );
+    check_table(cases);
 }

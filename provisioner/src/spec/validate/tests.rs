@@ -27,6 +27,16 @@ fn with_allow(action: &str, resource: &str) -> String {
     )])
 }
 
+/// Each case's `(rule, stack text, expected)`: what loading the text says, checked as a table.
+pub(super) fn check_table(cases: Vec<(&str, String, &str)>) {
+    crate::testing::table(
+        cases
+            .into_iter()
+            .map(|(rule, text, expected)| (rule, (text, expected))),
+        |(text, expected)| crate::testing::same(&check(text), expected),
+    );
+}
+
 /// What loading `text` says: the error, or the warnings (empty when the stack is valid).
 pub(super) fn check(text: &str) -> String {
     let root = repo();
@@ -122,12 +132,7 @@ fn syntax_and_structure_rules_name_the_file_position_field_and_fix() {
             "`{file}` is not a valid stack: 2 errors\n{file}:42:13: `functions.secret.memory`: must be between 128 and 10240 (MB), got 0\n  hint: Lambda gives a function 128 MB to 10240 MB\n{file}:43:14: `functions.secret.timeout`: must be between 1 and 900 (seconds), got 0\n  hint: Lambda runs a function for at most 15 minutes",
         ),
     ];
-    crate::testing::table(
-        cases
-            .into_iter()
-            .map(|(rule, text, expected)| (rule, (text, expected))),
-        |(text, expected)| crate::testing::same(&check(text), expected),
-    );
+    check_table(cases);
 }
 
 /// `functions`: the names, Lambda's limits on memory, timeout, architecture and log retention, and
@@ -204,12 +209,7 @@ fn function_setting_rules_name_the_file_position_field_and_fix() {
             "`{file}` is not a valid stack: 1 error\n{file}:33:12: `functions.confirm.crate`: `handlers/confrim` is not a crate of the cargo workspace at `{root}`\n  hint: did you mean `handlers/confirm`?",
         ),
     ];
-    crate::testing::table(
-        cases
-            .into_iter()
-            .map(|(rule, text, expected)| (rule, (text, expected))),
-        |(text, expected)| crate::testing::same(&check(text), expected),
-    );
+    check_table(cases);
 }
 
 /// `functions`: the environment and its references (and their cycles), and the role's `allow`
@@ -272,12 +272,7 @@ fn function_environment_and_role_rules_name_the_file_position_field_and_fix() {
             "`{file}` is not a valid stack: 1 error\n{file}:33:19: `functions.sign-up.allow.0.actions.0`: `AdminGetUser` is not an IAM action\n  hint: write `service:Action`, for example `cognito-idp:SignUp`",
         ),
     ];
-    crate::testing::table(
-        cases
-            .into_iter()
-            .map(|(rule, text, expected)| (rule, (text, expected))),
-        |(text, expected)| crate::testing::same(&check(text), expected),
-    );
+    check_table(cases);
 }
 
 /// `userPools`: an app client's auth flows and read attributes.
@@ -310,12 +305,7 @@ fn user_pool_and_client_rules_name_the_file_position_field_and_fix() {
             "`{file}` is not a valid stack: 1 error\n{file}:12:22: `userPools.users.accountRecovery`: lists no way to recover an account; Cognito needs at least one\n  hint: list `email` or `phone_number`, or leave `accountRecovery` out for `[email]`",
         ),
     ];
-    crate::testing::table(
-        cases
-            .into_iter()
-            .map(|(rule, text, expected)| (rule, (text, expected))),
-        |(text, expected)| crate::testing::same(&check(text), expected),
-    );
+    check_table(cases);
 }
 
 /// `api`: route keys (method and path), repeated routes, sibling path variables, and the functions,
@@ -374,12 +364,7 @@ fn api_rules_name_the_file_position_field_and_fix() {
             "`{file}` is not a valid stack: 1 error\n{file}:69:17: `api.authorizers.cognito.userPool`: user pool `members` is not defined in `userPools`\n  hint: defined user pools: `users`",
         ),
     ];
-    crate::testing::table(
-        cases
-            .into_iter()
-            .map(|(rule, text, expected)| (rule, (text, expected))),
-        |(text, expected)| crate::testing::same(&check(text), expected),
-    );
+    check_table(cases);
 }
 
 /// `moved:` renames only what it can: each entry's old address is gone, its new one declared.
