@@ -117,3 +117,81 @@ async fn token_validities_and_user_existence_errors_are_set_and_changed_in_place
     let down = support::on_emulator(&changed, &stack, &["down", "--yes", "--delete-data"]);
     assert_eq!(down.code, Some(0), "{}", down.stderr);
 }
+
+/// Rotation turned on in place: the client loses REFRESH_TOKEN_AUTH and gains Cognito's
+/// `RefreshTokenRotation` with its grace, the refresh function is told (`REFRESH_TOKEN_ROTATION`
+/// from the client's setting), and nothing is left to do after; turned off again, back as before.
+#[tokio::test(flavor = "multi_thread")]
+async fn refresh_token_rotation_is_turned_on_in_place_and_the_refresh_function_told() {
+    use aws_sdk_cognitoidentityprovider::types::FeatureType;
+    const FLOWS: &str = "        authFlows: [USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH]\n";
+    let stack = support::unique("rotate");
+    let file = support::write_stack(&[]);
+    let up = support::on_emulator(&file, &stack, &["up", "--yes"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    let made = client(&stack).await;
+    let rotation_told = || async {
+        let lambda = aws_sdk_lambda::Client::new(&support::sdk_config().await);
+        let config = lambda
+            .get_function_configuration()
+            .function_name(format!("{stack}-refresh"))
+            .send()
+            .await
+            .unwrap();
+        config
+            .environment()
+            .and_then(|e| e.variables())
+            .and_then(|v| v.get("REFRESH_TOKEN_ROTATION").cloned())
+    };
+    assert_eq!(rotation_told().await.as_deref(), Some("false"));
+
+    let rotating = support::write_stack(&[
+        (FLOWS, "        authFlows: [USER_PASSWORD_AUTH]\n"),
+        (
+            CLIENT,
+            &format!(
+                "{CLIENT}        rotateRefreshTokens: true\n        refreshTokenGracePeriod: 10s\n"
+            ),
+        ),
+    ]);
+    let diff = support::on_emulator(&rotating, &stack, &["diff"]);
+    assert_eq!(diff.code, Some(2));
+    assert!(
+        diff.stdout
+            .contains("refreshTokenRotation: off -> on (10s grace)"),
+        "{}",
+        diff.stdout
+    );
+    let up = support::on_emulator(&rotating, &stack, &["up", "--yes"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    let updated = client(&stack).await;
+    assert_eq!(updated.client_id(), made.client_id(), "changed in place");
+    let rotation = updated.refresh_token_rotation().expect("rotation sent");
+    assert_eq!(
+        (rotation.feature(), rotation.retry_grace_period_seconds()),
+        (&FeatureType::Enabled, Some(10))
+    );
+    assert!(
+        !updated
+            .explicit_auth_flows()
+            .iter()
+            .any(|f| f.as_str() == "ALLOW_REFRESH_TOKEN_AUTH"),
+        "{:?}",
+        updated.explicit_auth_flows()
+    );
+    assert_eq!(rotation_told().await.as_deref(), Some("true"));
+    let diff = support::on_emulator(&rotating, &stack, &["diff"]);
+    assert_eq!(diff.code, Some(0), "{}", diff.stdout);
+
+    let up = support::on_emulator(&file, &stack, &["up", "--yes"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    let back = client(&stack).await;
+    assert_eq!(
+        back.refresh_token_rotation().map(|r| r.feature()),
+        Some(&FeatureType::Disabled)
+    );
+    assert_eq!(rotation_told().await.as_deref(), Some("false"));
+
+    let down = support::on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
+    assert_eq!(down.code, Some(0), "{}", down.stderr);
+}

@@ -64,7 +64,11 @@ async fn refresh_gives_working_tokens_until_the_user_signs_out() {
     let (_, tokens) = sign_in(&ctx, &username, PASSWORD).await;
     let refresh_token = tokens["refreshToken"].as_str().unwrap().to_owned();
     let refresh = || post_json("/refresh", json!({ "refreshToken": refresh_token }));
-    let (status, fresh) = reply(refresh::handle(&ctx, refresh()).await);
+    let refresher = refresh::Refresh {
+        ctx: ctx.clone(),
+        rotation: false,
+    };
+    let (status, fresh) = reply(refresh::handle(&refresher, refresh()).await);
     assert_eq!(status, 200, "{fresh}");
     assert!(
         fresh["idToken"]
@@ -106,7 +110,7 @@ async fn refresh_gives_working_tokens_until_the_user_signs_out() {
     );
     assert_eq!(status, 200, "{said}");
     // Signed out everywhere: the refresh token, and the access token, no longer work.
-    let (status, refused) = reply(refresh::handle(&ctx, refresh()).await);
+    let (status, refused) = reply(refresh::handle(&refresher, refresh()).await);
     assert_eq!(
         (status, refused["field"].as_str()),
         (401, Some("refreshToken")),
@@ -346,4 +350,89 @@ async fn sign_out_with_an_expired_access_token_still_revokes_the_refresh_token_r
             "RevokeToken is tried whatever GlobalSignOut said"
         );
     }
+}
+
+/// Replayed (the emulator has no GetTokensFromRefreshToken): a client that rotates refresh tokens
+/// renews through GetTokensFromRefreshToken, never REFRESH_TOKEN_AUTH (Cognito refuses it for such
+/// a client), and the answer carries the new refresh token; a rotated-out one reused after the
+/// grace period is a 401 naming the field; an answer without the successor is not a success.
+#[tokio::test]
+async fn a_rotating_client_renews_the_refresh_token_replayed() {
+    use aws_sdk_cognitoidentityprovider::operation::get_tokens_from_refresh_token::GetTokensFromRefreshTokenOutput;
+    use aws_sdk_cognitoidentityprovider::types::AuthenticationResultType;
+    let tokens = |refresh: Option<&str>| {
+        AuthenticationResultType::builder()
+            .id_token("id.token.x")
+            .access_token("access.token.x")
+            .expires_in(3600)
+            .token_type("Bearer")
+            .set_refresh_token(refresh.map(str::to_owned))
+            .build()
+    };
+    let rotated = mock!(aws_sdk_cognitoidentityprovider::Client::get_tokens_from_refresh_token)
+        .match_requests(|r| r.refresh_token() == Some("old") && r.client_id() == Some("client"))
+        .then_output(move || {
+            GetTokensFromRefreshTokenOutput::builder()
+                .authentication_result(tokens(Some("new")))
+                .build()
+        });
+    let reused = mock!(aws_sdk_cognitoidentityprovider::Client::get_tokens_from_refresh_token)
+        .then_http_response(|| {
+            provisioner_replay_json_error(
+                400,
+                "RefreshTokenReuseException",
+                "Refresh token has been revoked",
+            )
+        });
+    let without = mock!(aws_sdk_cognitoidentityprovider::Client::get_tokens_from_refresh_token)
+        .then_output(move || {
+            GetTokensFromRefreshTokenOutput::builder()
+                .authentication_result(tokens(None))
+                .build()
+        });
+    let refresher = refresh::Refresh {
+        ctx: Ctx {
+            cognito: mock_client!(
+                aws_sdk_cognitoidentityprovider,
+                RuleMode::Sequential,
+                [&rotated, &reused, &without]
+            ),
+            client_id: "client".to_owned(),
+        },
+        rotation: true,
+    };
+    let refresh = || post_json("/refresh", json!({ "refreshToken": "old" }));
+    let (status, fresh) = reply(refresh::handle(&refresher, refresh()).await);
+    assert_eq!(
+        (
+            status,
+            fresh["refreshToken"].as_str(),
+            fresh["idToken"].as_str()
+        ),
+        (200, Some("new"), Some("id.token.x"))
+    );
+    let (status, refused) = reply(refresh::handle(&refresher, refresh()).await);
+    assert_eq!(
+        (status, refused["field"].as_str()),
+        (401, Some("refreshToken")),
+        "{refused}"
+    );
+    let (status, _) = reply(refresh::handle(&refresher, refresh()).await);
+    assert_eq!(status, 502, "a rotated refresh without its successor");
+    assert_eq!(
+        (rotated.num_calls(), reused.num_calls(), without.num_calls()),
+        (1, 1, 1)
+    );
+}
+
+#[test]
+fn the_rotation_variable_is_true_or_false() {
+    assert_eq!(refresh::rotation_from(None), Ok(false));
+    assert_eq!(refresh::rotation_from(Some("false")), Ok(false));
+    assert_eq!(refresh::rotation_from(Some("true")), Ok(true));
+    let err = refresh::rotation_from(Some("yes")).unwrap_err();
+    assert!(
+        err.0.contains("REFRESH_TOKEN_ROTATION") && err.0.contains("`yes`"),
+        "{err}"
+    );
 }

@@ -249,7 +249,7 @@ fn hostile_files_are_refused_naming_the_limit() {
             )])
             .into_bytes(),
             format!(
-                "{one}{{file}}:75:5: `api.routes.GET /secret`: `GET /secret` is written twice in `api.routes`: at 74:5 and at 75:5\n{hint_dup}"
+                "{one}{{file}}:78:5: `api.routes.GET /secret`: `GET /secret` is written twice in `api.routes`: at 77:5 and at 78:5\n{hint_dup}"
             ),
         ),
         (
@@ -282,7 +282,7 @@ fn hostile_files_are_refused_naming_the_limit() {
             )])
             .into_bytes(),
             format!(
-                "{one}{{file}}:71:41: `api.routes.POST /sign-up.function`: `function` is written twice in `api.routes.POST /sign-up`: at 71:22 and at 71:41\n{hint_dup}"
+                "{one}{{file}}:74:41: `api.routes.POST /sign-up.function`: `function` is written twice in `api.routes.POST /sign-up`: at 74:22 and at 74:41\n{hint_dup}"
             ),
         ),
         (

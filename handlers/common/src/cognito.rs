@@ -12,7 +12,7 @@ pub enum Operation {
     SignUp,
     ConfirmSignUp,
     InitiateAuth,
-    /// InitiateAuth with a refresh token.
+    /// InitiateAuth with a refresh token, or GetTokensFromRefreshToken.
     Refresh,
     ConfirmForgotPassword,
     GlobalSignOut,
@@ -27,7 +27,7 @@ impl Operation {
             Operation::SignUp => "SignUp",
             Operation::ConfirmSignUp => "ConfirmSignUp",
             Operation::InitiateAuth => "InitiateAuth",
-            Operation::Refresh => "InitiateAuth(REFRESH_TOKEN_AUTH)",
+            Operation::Refresh => "InitiateAuth(REFRESH_TOKEN_AUTH)/GetTokensFromRefreshToken",
             Operation::ConfirmForgotPassword => "ConfirmForgotPassword",
             Operation::GlobalSignOut => "GlobalSignOut",
             Operation::SendCode => "ForgotPassword/ResendConfirmationCode",
@@ -142,6 +142,12 @@ fn rejection_for_code(operation: Operation, code: &str, message: Option<&str>) -
             | Operation::ConfirmForgotPassword
             | Operation::SendCode => Rejection::new(401, "not authorized"),
         },
+        // A rotating client's refresh token used again after its grace period.
+        "RefreshTokenReuseException" => Rejection::field(
+            401,
+            "refreshToken",
+            "the refresh token was replaced by a newer one: send the newest, or sign in again",
+        ),
         "UserNotConfirmedException" => Rejection::new(
             403,
             "user is not confirmed: confirm the sign-up with the emailed code first",

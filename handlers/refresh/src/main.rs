@@ -1,4 +1,4 @@
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    handler_common::run(handler_common::Ctx::from_env, refresh::handle).await
+    handler_common::run(refresh::Refresh::from_env, refresh::handle).await
 }

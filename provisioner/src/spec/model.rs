@@ -287,6 +287,9 @@ pub struct AppClient {
     pub access_token_minutes: i32,
     pub id_token_minutes: i32,
     pub refresh_token_minutes: i32,
+    /// A refresh renews the refresh token too (GetTokensFromRefreshToken only; REFRESH_TOKEN_AUTH
+    /// is refused), the one renewed still taken for `Some(seconds)` (0 to 60). `None`: no rotation.
+    pub refresh_token_rotation: Option<i32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

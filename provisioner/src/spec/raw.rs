@@ -74,6 +74,8 @@ pub struct RawClient {
     pub access_token_validity: Option<String>,
     pub id_token_validity: Option<String>,
     pub refresh_token_validity: Option<String>,
+    pub rotate_refresh_tokens: Option<bool>,
+    pub refresh_token_grace_period: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

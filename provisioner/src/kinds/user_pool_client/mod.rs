@@ -3,8 +3,8 @@
 
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::{
-    ExplicitAuthFlowsType, PreventUserExistenceErrorTypes, TimeUnitsType, TokenValidityUnitsType,
-    UserPoolClientType,
+    ExplicitAuthFlowsType, FeatureType, PreventUserExistenceErrorTypes, RefreshTokenRotationType,
+    TimeUnitsType, TokenValidityUnitsType, UserPoolClientType,
 };
 
 use crate::aws::AwsError;
@@ -41,6 +41,36 @@ pub struct ClientSettings {
     pub access_token: Minutes,
     pub id_token: Minutes,
     pub refresh_token: Minutes,
+    pub refresh_token_rotation: Rotation,
+}
+
+/// Refresh token rotation: off (`None`), or on with the seconds a rotated-out refresh token still
+/// works (Cognito's `RetryGracePeriodSeconds`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rotation(pub Option<i32>);
+
+impl crate::plan::Render for Rotation {
+    fn render(&self) -> String {
+        match self.0 {
+            None => "off".to_owned(),
+            Some(grace) => format!("on ({grace}s grace)"),
+        }
+    }
+}
+
+impl Rotation {
+    /// Sent on every create and update: Cognito's `Feature`, and the grace when on.
+    fn to_aws(self) -> Option<RefreshTokenRotationType> {
+        let feature = match self.0 {
+            Some(_) => FeatureType::Enabled,
+            None => FeatureType::Disabled,
+        };
+        RefreshTokenRotationType::builder()
+            .feature(feature)
+            .set_retry_grace_period_seconds(self.0)
+            .build()
+            .ok()
+    }
 }
 
 /// A token validity, in minutes; shown as stack.yaml writes it (`1h`, `30d`).
@@ -118,6 +148,7 @@ impl ClientSettings {
             access_token: Minutes(client.access_token_minutes),
             id_token: Minutes(client.id_token_minutes),
             refresh_token: Minutes(client.refresh_token_minutes),
+            refresh_token_rotation: Rotation(client.refresh_token_rotation),
         }
     }
 
@@ -168,6 +199,12 @@ impl ClientSettings {
                 &TimeUnitsType::Days,
                 30 * 24 * 60,
             ),
+            refresh_token_rotation: Rotation(
+                client
+                    .refresh_token_rotation()
+                    .filter(|r| *r.feature() == FeatureType::Enabled)
+                    .map(|r| r.retry_grace_period_seconds().unwrap_or(0)),
+            ),
         }
     }
 }
@@ -217,6 +254,11 @@ pub fn diff_typed(live: &ClientSettings, desired: &ClientSettings) -> (Action, c
         "refreshTokenValidity",
         &live.refresh_token,
         &desired.refresh_token,
+    );
+    d.field(
+        "refreshTokenRotation",
+        &live.refresh_token_rotation,
+        &desired.refresh_token_rotation,
     );
     d.action_and_whole()
 }
@@ -393,6 +435,7 @@ pub async fn create(
                 .id_token_validity(settings.id_token.0)
                 .refresh_token_validity(settings.refresh_token.0)
                 .token_validity_units(in_minutes())
+                .set_refresh_token_rotation(settings.refresh_token_rotation.to_aws())
                 .customize()
                 .config_override(crate::once::sdk_retries_off!(
                     aws_sdk_cognitoidentityprovider
@@ -453,6 +496,7 @@ pub async fn update(
         .id_token_validity(settings.id_token.0)
         .refresh_token_validity(settings.refresh_token.0)
         .token_validity_units(in_minutes())
+        .set_refresh_token_rotation(settings.refresh_token_rotation.to_aws())
         .send()
         .await
         .map_err(aws_error("update", &live.name, pool_id))?;

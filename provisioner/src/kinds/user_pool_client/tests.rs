@@ -13,6 +13,7 @@ fn settings(flows: &[&str], secret: bool) -> ClientSettings {
         access_token: Minutes(60),
         id_token: Minutes(60),
         refresh_token: Minutes(30 * 24 * 60),
+        refresh_token_rotation: Rotation(None),
     }
 }
 
@@ -26,6 +27,7 @@ fn app(read_attributes: &[&str]) -> AppClient {
         access_token_minutes: 60,
         id_token_minutes: 60,
         refresh_token_minutes: 30 * 24 * 60,
+        refresh_token_rotation: None,
     }
 }
 
@@ -37,6 +39,7 @@ fn every_managed_setting_is_diffed_and_drift_shows() {
     live.prevent_user_existence_errors = "LEGACY".to_owned();
     live.auth_session_validity = 15;
     live.refresh_token = Minutes(7 * 24 * 60);
+    live.refresh_token_rotation = Rotation(Some(10));
     let Action::Update { changes } = diff(&live, &desired) else {
         panic!("an update");
     };
@@ -47,8 +50,17 @@ fn every_managed_setting_is_diffed_and_drift_shows() {
             "tokenRevocation",
             "preventUserExistenceErrors",
             "authSessionValidity",
-            "refreshTokenValidity"
+            "refreshTokenValidity",
+            "refreshTokenRotation"
         ]
+    );
+    let rotation = changes
+        .iter()
+        .find(|c| c.field == "refreshTokenRotation")
+        .unwrap();
+    assert_eq!(
+        (rotation.live.as_str(), rotation.desired.as_str()),
+        ("on (10s grace)", "off")
     );
     // Shown as stack.yaml writes it.
     let refresh = changes

@@ -264,6 +264,7 @@ const NOT_IAM_AUTHORIZED: &[&str] = &[
     "cognito-idp:ForgotPassword",
     "cognito-idp:ConfirmForgotPassword",
     "cognito-idp:ResendConfirmationCode",
+    "cognito-idp:GetTokensFromRefreshToken",
     // Token-authorized operations (the user's access token).
     "cognito-idp:GetUser",
     "cognito-idp:ChangePassword",

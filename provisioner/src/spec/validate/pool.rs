@@ -199,7 +199,8 @@ fn app_client(
     check_logical_name(c, &client_at, "app client");
     let physical_name = format!("{stack}-{client}");
     check_physical_name(c, &client_at, "app client", &physical_name, 128);
-    let auth_flows = auth_flows(c, pool, client, raw_client);
+    let rotation = refresh_token_rotation(c, pool, client, raw_client);
+    let auth_flows = auth_flows(c, pool, client, raw_client, rotation.is_some());
     let read_attributes = read_attributes(c, pool, client, raw_client);
     let validity = |c: &mut Checker, field: &str, raw: &Option<String>, default, range| {
         let at = pool_path(pool, &["clients", client, field]);
@@ -248,6 +249,44 @@ fn app_client(
         access_token_minutes: access,
         id_token_minutes: id,
         refresh_token_minutes: refresh,
+        refresh_token_rotation: rotation,
+    }
+}
+
+/// `rotateRefreshTokens` and `refreshTokenGracePeriod` (seconds, 0 to 60; Cognito's
+/// `RetryGracePeriodSeconds`), which only a rotating client has.
+fn refresh_token_rotation(
+    c: &mut Checker,
+    pool: &str,
+    client: &str,
+    raw_client: &RawClient,
+) -> Option<i32> {
+    let at = pool_path(pool, &["clients", client, "refreshTokenGracePeriod"]);
+    let rotates = raw_client.rotate_refresh_tokens.unwrap_or(false);
+    let Some(text) = &raw_client.refresh_token_grace_period else {
+        return rotates.then_some(0);
+    };
+    if !rotates {
+        c.error_hint(
+            &at,
+            "a grace period for a client that does not rotate refresh tokens",
+            "add `rotateRefreshTokens: true`, or remove `refreshTokenGracePeriod`",
+        );
+        return None;
+    }
+    let seconds = text
+        .strip_suffix('s')
+        .and_then(|number| number.parse::<i32>().ok());
+    match seconds {
+        Some(seconds) if (0..=60).contains(&seconds) => Some(seconds),
+        _ => {
+            c.error_hint(
+                &at,
+                format!("`{text}` is not a grace period Cognito takes"),
+                "write seconds from `0s` to `60s`: how long a rotated-out refresh token still works, for a client's retry",
+            );
+            Some(0)
+        }
     }
 }
 
@@ -291,12 +330,21 @@ fn token_validity(
 }
 
 /// A client's `authFlows`: Cognito auth flows (with or without `ALLOW_`), each once.
-fn auth_flows(c: &mut Checker, pool: &str, client: &str, raw_client: &RawClient) -> Vec<String> {
+/// With refresh token rotation, REFRESH_TOKEN_AUTH is not a flow the client may have (Cognito
+/// renews its tokens through GetTokensFromRefreshToken only), nor in the default.
+fn auth_flows(
+    c: &mut Checker,
+    pool: &str,
+    client: &str,
+    raw_client: &RawClient,
+    rotation: bool,
+) -> Vec<String> {
     let auth_flows = raw_client.auth_flows.clone().unwrap_or_else(|| {
-        vec![
-            "USER_PASSWORD_AUTH".to_owned(),
-            "REFRESH_TOKEN_AUTH".to_owned(),
-        ]
+        let mut flows = vec!["USER_PASSWORD_AUTH".to_owned()];
+        if !rotation {
+            flows.push("REFRESH_TOKEN_AUTH".to_owned());
+        }
+        flows
     });
     let mut seen = BTreeSet::new();
     for (i, flow) in auth_flows.iter().enumerate() {
@@ -310,6 +358,12 @@ fn auth_flows(c: &mut Checker, pool: &str, client: &str, raw_client: &RawClient)
             );
         } else if !seen.insert(bare) {
             c.error(&flow_at, format!("`{bare}` is listed twice"));
+        } else if rotation && bare == "REFRESH_TOKEN_AUTH" {
+            c.error_hint(
+                &flow_at,
+                "a client that rotates refresh tokens cannot have REFRESH_TOKEN_AUTH (Cognito refuses it)",
+                "remove it: a rotating client renews tokens through GetTokensFromRefreshToken (the refresh handler does when `REFRESH_TOKEN_ROTATION` is `true`)",
+            );
         }
     }
     auth_flows

@@ -9,6 +9,9 @@ pub(super) struct KnownNames {
     pub(super) pools: Vec<String>,
     pub(super) functions: Vec<String>,
     pub(super) references: BTreeMap<String, Reference>,
+    /// References whose value stack.yaml itself fixes (a client's `rotateRefreshTokens`): written
+    /// into the text where they stand.
+    pub(super) settings: BTreeMap<String, String>,
 }
 
 impl KnownNames {
@@ -18,6 +21,7 @@ impl KnownNames {
         env: Option<&str>,
     ) -> Self {
         let mut references = BTreeMap::new();
+        let mut settings = BTreeMap::new();
         references.insert("stack.name".to_owned(), Reference::StackName);
         if env.is_some() {
             references.insert("env.name".to_owned(), Reference::EnvName);
@@ -34,7 +38,14 @@ impl KnownNames {
                 format!("userPools.{pool}.arn"),
                 Reference::UserPoolArn { pool: p.clone() },
             );
-            for client in raw.clients.keys() {
+            for (client, raw_client) in &raw.clients {
+                settings.insert(
+                    format!("userPools.{pool}.clients.{client}.rotateRefreshTokens"),
+                    raw_client
+                        .rotate_refresh_tokens
+                        .unwrap_or(false)
+                        .to_string(),
+                );
                 references.insert(
                     format!("userPools.{pool}.clients.{client}.id"),
                     Reference::UserPoolClientId {
@@ -61,6 +72,7 @@ impl KnownNames {
             pools: pools.keys().cloned().collect(),
             functions: functions.keys().cloned().collect(),
             references,
+            settings,
         }
     }
 
@@ -94,6 +106,11 @@ pub(super) fn template(c: &mut Checker, at: &[String], text: &str, known: &Known
                 break;
             };
             let name = inner[..end].trim();
+            if let Some(value) = known.settings.get(name) {
+                literal.push_str(value);
+                rest = &inner[end + 1..];
+                continue;
+            }
             match known.references.get(name) {
                 Some(reference) => {
                     if !literal.is_empty() {
@@ -102,7 +119,7 @@ pub(super) fn template(c: &mut Checker, at: &[String], text: &str, known: &Known
                     parts.push(Part::Ref(reference.clone()));
                 }
                 None => {
-                    let hint = match did_you_mean(name, known.references.keys().map(String::as_str)) {
+                    let hint = match did_you_mean(name, known.references.keys().chain(known.settings.keys()).map(String::as_str)) {
                         _ if name == "env.name" => "`${env.name}` is the environment's name: declare `environments:` and choose one with `--env`".to_owned(),
                         Some(candidate) => format!("did you mean `${{{candidate}}}`?"),
                         None => "references look like `${userPools.<pool>.arn}`, `${userPools.<pool>.clients.<client>.id}`, `${functions.<function>.arn}`".to_owned(),

@@ -317,17 +317,17 @@ fn api_rules_name_the_file_position_field_and_fix() {
         (
             "HTTP method",
             edited(&[("POST /confirm:", "FETCH /confirm:")]),
-            "`{file}` is not a valid stack: 1 error\n{file}:72:5: `api.routes.FETCH /confirm`: `FETCH` is not an HTTP method API Gateway routes\n  hint: expected one of: `GET`, `POST`, `PUT`, `PATCH`, `DELETE`, `HEAD`, `OPTIONS`, `ANY`",
+            "`{file}` is not a valid stack: 1 error\n{file}:75:5: `api.routes.FETCH /confirm`: `FETCH` is not an HTTP method API Gateway routes\n  hint: expected one of: `GET`, `POST`, `PUT`, `PATCH`, `DELETE`, `HEAD`, `OPTIONS`, `ANY`",
         ),
         (
             "path syntax",
             edited(&[("POST /confirm:", "POST confirm:")]),
-            "`{file}` is not a valid stack: 1 error\n{file}:72:5: `api.routes.POST confirm`: `confirm` is not a valid API path: it must start with `/`\n  hint: paths look like `/users/{id}`: segments of letters, digits, `-`, `.`, `_`, `~`, or one `{variable}`",
+            "`{file}` is not a valid stack: 1 error\n{file}:75:5: `api.routes.POST confirm`: `confirm` is not a valid API path: it must start with `/`\n  hint: paths look like `/users/{id}`: segments of letters, digits, `-`, `.`, `_`, `~`, or one `{variable}`",
         ),
         (
             "path segment",
             edited(&[("POST /confirm:", "POST /con%firm/x:")]),
-            "`{file}` is not a valid stack: 1 error\n{file}:72:5: `api.routes.POST /con%firm/x`: `/con%firm/x` is not a valid API path: the segment `con%firm` has characters API Gateway does not accept\n  hint: paths look like `/users/{id}`: segments of letters, digits, `-`, `.`, `_`, `~`, or one `{variable}`",
+            "`{file}` is not a valid stack: 1 error\n{file}:75:5: `api.routes.POST /con%firm/x`: `/con%firm/x` is not a valid API path: the segment `con%firm` has characters API Gateway does not accept\n  hint: paths look like `/users/{id}`: segments of letters, digits, `-`, `.`, `_`, `~`, or one `{variable}`",
         ),
         (
             "duplicate route",
@@ -335,7 +335,7 @@ fn api_rules_name_the_file_position_field_and_fix() {
                 "    GET /secret:",
                 "    post /sign-up: { function: sign-up }\n    GET /secret:",
             )]),
-            "`{file}` is not a valid stack: 1 error\n{file}:74:5: `api.routes.post /sign-up`: route `post /sign-up` repeats `POST /sign-up`\n  hint: keep one of them",
+            "`{file}` is not a valid stack: 1 error\n{file}:77:5: `api.routes.post /sign-up`: route `post /sign-up` repeats `POST /sign-up`\n  hint: keep one of them",
         ),
         (
             "sibling path variables",
@@ -343,7 +343,7 @@ fn api_rules_name_the_file_position_field_and_fix() {
                 "    GET /secret:",
                 "    GET /users/{id}: { function: secret }\n    DELETE /users/{name}: { function: secret }\n    GET /secret:",
             )]),
-            "`{file}` is not a valid stack: 1 error\n{file}:74:5: `api.routes.GET /users/{id}`: `{id}` and `{name}` (in `DELETE /users/{name}`) are sibling path variables under `/users`\n  hint: API Gateway allows one variable per level: use the same name in both routes",
+            "`{file}` is not a valid stack: 1 error\n{file}:77:5: `api.routes.GET /users/{id}`: `{id}` and `{name}` (in `DELETE /users/{name}`) are sibling path variables under `/users`\n  hint: API Gateway allows one variable per level: use the same name in both routes",
         ),
         (
             "route to unknown function",
@@ -351,17 +351,17 @@ fn api_rules_name_the_file_position_field_and_fix() {
                 "POST /confirm: { function: confirm }",
                 "POST /confirm: { function: confirmation }",
             )]),
-            "`{file}` is not a valid stack: 1 error\n{file}:72:32: `api.routes.POST /confirm.function`: function `confirmation` is not defined in `functions`\n  hint: did you mean `confirm`?",
+            "`{file}` is not a valid stack: 1 error\n{file}:75:32: `api.routes.POST /confirm.function`: function `confirmation` is not defined in `functions`\n  hint: did you mean `confirm`?",
         ),
         (
             "unknown authorizer",
             edited(&[("authorizer: cognito }", "authorizer: cognitoo }")]),
-            "`{file}` is not a valid stack: 1 error\n{file}:74:50: `api.routes.GET /secret.authorizer`: authorizer `cognitoo` is not defined in `api.authorizers`\n  hint: did you mean `cognito`?",
+            "`{file}` is not a valid stack: 1 error\n{file}:77:50: `api.routes.GET /secret.authorizer`: authorizer `cognitoo` is not defined in `api.authorizers`\n  hint: did you mean `cognito`?",
         ),
         (
             "authorizer pool",
             edited(&[("      userPool: users\n", "      userPool: members\n")]),
-            "`{file}` is not a valid stack: 1 error\n{file}:69:17: `api.authorizers.cognito.userPool`: user pool `members` is not defined in `userPools`\n  hint: defined user pools: `users`",
+            "`{file}` is not a valid stack: 1 error\n{file}:72:17: `api.authorizers.cognito.userPool`: user pool `members` is not defined in `userPools`\n  hint: defined user pools: `users`",
         ),
     ];
     check_table(cases);
