@@ -279,6 +279,10 @@ kinds! {
     IamRole,
     LogGroup,
     LambdaFunction,
+    /// A pool's group (made before its triggers, which may add users to it).
+    UserPoolGroup,
+    /// A pool's Lambda triggers and Cognito's invoke permission on each: after the functions.
+    UserPoolTriggers,
     RestApi,
     ApiAuthorizer,
     ApiResource,
@@ -309,6 +313,8 @@ impl Kind {
             Kind::IamRole
             | Kind::LogGroup
             | Kind::LambdaFunction
+            | Kind::UserPoolGroup
+            | Kind::UserPoolTriggers
             | Kind::RestApi
             | Kind::ApiAuthorizer
             | Kind::ApiResource
@@ -329,6 +335,8 @@ impl Kind {
             Kind::LogGroup => "logGroup",
             Kind::LambdaFunction => "lambdaFunction",
             Kind::LambdaPermissions => "lambdaPermissions",
+            Kind::UserPoolGroup => "userPoolGroup",
+            Kind::UserPoolTriggers => "userPoolTriggers",
             Kind::RestApi => "restApi",
             Kind::ApiAuthorizer => "apiAuthorizer",
             Kind::ApiResource => "apiResource",

@@ -2,7 +2,9 @@
 //! deploy identity's policy (`provisioner policy`) is derived from these, and the e2e suite refuses
 //! any call not here. Apart from `engine`, so that listing the lock's operations makes no circle.
 
-use crate::kinds::{function, log_group, permission, rest_api, role, user_pool, user_pool_client};
+use crate::kinds::{
+    function, log_group, permission, rest_api, role, triggers, user_pool, user_pool_client,
+};
 use crate::operations::Operation;
 
 pub fn declared() -> Vec<(&'static str, &'static [Operation])> {
@@ -15,6 +17,7 @@ pub fn declared() -> Vec<(&'static str, &'static [Operation])> {
         ("logGroup", log_group::unit::OPERATIONS),
         ("lambdaFunction", function::unit::OPERATIONS),
         ("lambdaPermissions", permission::unit::OPERATIONS),
+        ("userPoolTriggers", triggers::unit::OPERATIONS),
         ("restApi", rest_api::unit::OPERATIONS),
     ]
 }

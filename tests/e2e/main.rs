@@ -30,6 +30,7 @@ mod scopes;
 mod serve;
 mod serve_watch;
 mod support;
+mod triggers;
 mod trust;
 mod user_pool;
 mod validate;

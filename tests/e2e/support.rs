@@ -191,12 +191,16 @@ pub fn repo_stack_with(stack_name: &str, edits: &[(&str, &str)]) -> provisioner:
 /// under `target/e2e-stacks/<unique>/` with crate paths (`crate: handlers/...`, edits included)
 /// rewritten to work from there. Returns its path.
 pub fn write_stack(edits: &[(&str, &str)]) -> PathBuf {
-    let mut text =
-        std::fs::read_to_string(repo_root().join("stack.yaml")).expect("read stack.yaml");
+    write_stack_from("stack.yaml", edits)
+}
+
+/// As [`write_stack`], from another stack file at the repository's root (`triggers.yaml`).
+pub fn write_stack_from(base: &str, edits: &[(&str, &str)]) -> PathBuf {
+    let mut text = std::fs::read_to_string(repo_root().join(base)).expect("read the stack file");
     for (from, to) in edits {
         assert!(
             text.contains(from),
-            "stack.yaml no longer contains {from:?}: update this test"
+            "{base} no longer contains {from:?}: update this test"
         );
         text = text.replacen(from, to, 1);
     }

@@ -148,6 +148,10 @@ fn rejection_for_code(operation: Operation, code: &str, message: Option<&str>) -
             "refreshToken",
             "the refresh token was replaced by a newer one: send the newest, or sign in again",
         ),
+        // A trigger refused (pre sign-up, say): its message is the app's own rule, for the user.
+        "UserLambdaValidationException" => {
+            Rejection::new(400, cognito_says("refused by the user pool's rules"))
+        }
         "UserNotConfirmedException" => Rejection::new(
             403,
             "user is not confirmed: confirm the sign-up with the emailed code first",

@@ -16,4 +16,4 @@ pub use body::{MAX_BODY_BYTES, bearer_token, required_string_fields};
 pub use cognito::{Operation, cognito_rejection, neutral_or_rejection};
 pub use cors::Cors;
 pub use response::{Rejection, json_response, tokens_response};
-pub use startup::{Ctx, InitError, client_id_from_env, cognito_client, run};
+pub use startup::{Ctx, InitError, Refusal, client_id_from_env, cognito_client, run, run_trigger};

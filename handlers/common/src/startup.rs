@@ -128,6 +128,56 @@ where
     .await
 }
 
+/// Runs a Cognito trigger's Lambda loop: `init` once, then `handler` for every event, whose
+/// answer is the event with its `response` filled in. A [`Refusal`] is reported to Lambda as the
+/// invocation's error, and Cognito refuses the user's request with its message
+/// (`UserLambdaValidationException`: "PreSignUp failed with error <message>.").
+pub async fn run_trigger<C, I, IFut, E, H, HFut>(
+    init: I,
+    handler: H,
+) -> Result<(), lambda_runtime::Error>
+where
+    C: Send + Sync + 'static,
+    I: FnOnce() -> IFut,
+    IFut: Future<Output = Result<C, InitError>>,
+    E: serde::de::DeserializeOwned + serde::Serialize + Send + 'static,
+    H: Fn(&'static C, E) -> HFut + Clone + Send + 'static,
+    HFut: Future<Output = Result<E, Refusal>> + Send,
+{
+    init_logging();
+    let ctx = match init().await {
+        Ok(ctx) => ctx,
+        Err(err) => {
+            tracing::error!(error = %err, "init failed");
+            report_init_error(&err).await;
+            return Err(err.into());
+        }
+    };
+    let ctx: &'static C = Box::leak(Box::new(ctx));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<E>| {
+        let handler = handler.clone();
+        async move {
+            handler(ctx, event.payload)
+                .await
+                .map_err(lambda_runtime::Error::from)
+        }
+    }))
+    .await
+}
+
+/// A trigger's refusal: its message is what Cognito tells the caller, so it names the rule and
+/// never a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal(pub String);
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refusal {}
+
 /// Logging as Lambda's runtime sets it up (`AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`, default INFO;
 /// `AWS_LAMBDA_LOG_FORMAT=JSON`), with one difference: the runtime's TRACE line that prints every
 /// raw event is always off, because these events carry passwords and codes.

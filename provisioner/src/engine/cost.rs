@@ -49,6 +49,12 @@ pub fn calls(node: &NodePlan) -> usize {
             };
             function + node.permissions.as_ref().map_or(0, |p| p.changes.len())
         }
+        // The groups, each function's statement, then DescribeUserPool and UpdateUserPool.
+        NodePlan::Triggers(node) => {
+            let statements: usize = node.permissions.values().map(|p| p.changes.len()).sum();
+            let config = if node.live == node.desired { 0 } else { 2 };
+            node.missing_groups.len() + statements + config
+        }
         NodePlan::Api(node) => api_calls(node),
     }
 }
@@ -71,7 +77,8 @@ pub fn calls_after_awaits(node: &NodePlan) -> usize {
         | NodePlan::Client(_)
         | NodePlan::Role(_)
         | NodePlan::LogGroup(_)
-        | NodePlan::Function(_) => 0,
+        | NodePlan::Function(_)
+        | NodePlan::Triggers(_) => 0,
     }
 }
 

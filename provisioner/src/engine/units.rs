@@ -17,6 +17,7 @@ use crate::kinds::permission::Grants;
 use crate::kinds::permission::unit::ObservedStatements;
 use crate::kinds::rest_api::{self, ApiSearch};
 use crate::kinds::role::{self, LiveRole};
+use crate::kinds::triggers;
 use crate::kinds::user_pool::{self, unit::PoolSearch};
 use crate::kinds::user_pool_client::{self, LiveClient};
 use crate::plan::{Entry, Kind};
@@ -31,6 +32,8 @@ pub struct Live {
     pub clients: BTreeMap<(String, String), Option<LiveClient>>,
     /// By pool: every app client id it has, declared or not.
     pub client_ids: BTreeMap<String, Vec<String>>,
+    /// By pool that declares groups: the groups it has.
+    pub groups: BTreeMap<String, Vec<String>>,
     pub roles: BTreeMap<String, Option<LiveRole>>,
     pub log_groups: BTreeMap<String, Option<LiveLogGroup>>,
     pub functions: BTreeMap<String, Option<LiveFunction>>,
@@ -141,11 +144,14 @@ impl Live {
 pub async fn observe(ctx: &Context) -> anyhow::Result<Live> {
     let cognito = async {
         let (pools, pool_leftovers) = user_pool::unit::observe(ctx).await?;
-        let clients = user_pool_client::unit::observe(ctx, &pools).await?;
-        Ok::<_, anyhow::Error>((pools, pool_leftovers, clients))
+        let (clients, groups) = tokio::try_join!(
+            user_pool_client::unit::observe(ctx, &pools),
+            triggers::unit::observe(ctx, &pools),
+        )?;
+        Ok::<_, anyhow::Error>((pools, pool_leftovers, clients, groups))
     };
     let (
-        (pools, pool_leftovers, (clients, client_ids, client_leftovers)),
+        (pools, pool_leftovers, (clients, client_ids, client_leftovers), groups),
         (roles, role_leftovers),
         (log_groups, group_leftovers),
         (functions, permissions, function_leftovers),
@@ -172,6 +178,7 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Live> {
         pools,
         clients,
         client_ids,
+        groups,
         roles,
         log_groups,
         functions,
@@ -192,7 +199,8 @@ pub fn awaited_in_apply(id: &ResourceId, dep: &ResourceId) -> bool {
         | ResourceId::UserPoolClient { .. }
         | ResourceId::Role { .. }
         | ResourceId::LogGroup { .. }
-        | ResourceId::Function { .. } => false,
+        | ResourceId::Function { .. }
+        | ResourceId::Triggers { .. } => false,
     }
 }
 
@@ -237,6 +245,7 @@ nodes! {
     Role => role::unit::Node,
     LogGroup => log_group::unit::Node,
     Function => function::unit::Node,
+    Triggers => triggers::unit::Node,
     Api => rest_api::unit::Node,
 }
 
@@ -284,6 +293,14 @@ pub fn plan(
             function,
             mode,
         )?),
+        ResourceId::Triggers { pool } => NodePlan::Triggers(triggers::unit::plan(
+            model,
+            live.pool(pool),
+            live.groups.get(pool),
+            &live.statements(),
+            values,
+            pool,
+        )),
         ResourceId::Api => NodePlan::Api(rest_api::unit::plan(
             model,
             &live.api,
@@ -314,6 +331,9 @@ pub fn down(model: &Model, live: &Live, id: &ResourceId, delete_data: bool) -> V
         ResourceId::Function { function } => {
             function::unit::down(model, live.function(function), function)
         }
+        ResourceId::Triggers { pool } => {
+            triggers::unit::down(model, live.pool(pool), pool, delete_data)
+        }
         ResourceId::Api => rest_api::unit::down(live.api.owned.as_ref()),
     }
 }
@@ -328,6 +348,7 @@ pub async fn delete(ctx: &Context, live: &Live, id: &ResourceId) -> anyhow::Resu
         ResourceId::Role { function } => role::unit::delete(ctx, function).await,
         ResourceId::LogGroup { function } => log_group::unit::delete(ctx, function).await,
         ResourceId::Function { function } => function::unit::delete(ctx, function).await,
+        ResourceId::Triggers { pool } => triggers::unit::delete(ctx, live.pool(pool), pool).await,
         ResourceId::Api => rest_api::unit::delete(ctx, live.api.owned.as_ref()).await,
     }
 }
@@ -349,6 +370,8 @@ pub async fn delete_leftover(ctx: &Context, leftover: &Leftover) -> anyhow::Resu
         | Kind::ApiGatewayResponse
         | Kind::ApiDeployment
         | Kind::ApiStage
-        | Kind::LambdaPermissions => Ok(()),
+        | Kind::LambdaPermissions
+        | Kind::UserPoolGroup
+        | Kind::UserPoolTriggers => Ok(()),
     }
 }

@@ -8,5 +8,6 @@ pub mod permission;
 pub mod rest_api;
 pub mod role;
 pub mod tags;
+pub mod triggers;
 pub mod user_pool;
 pub mod user_pool_client;

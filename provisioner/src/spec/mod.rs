@@ -11,6 +11,7 @@ mod raw;
 mod settings;
 #[cfg(test)]
 pub(crate) mod testing;
+mod trigger;
 mod validate;
 mod workspace;
 
@@ -21,6 +22,7 @@ pub use error::{Diagnostic, MAX_DIAGNOSTICS, Severity, SpecError};
 pub use model::*;
 pub use positions::Pos;
 pub use settings::*;
+pub use trigger::Trigger;
 pub use workspace::{Workspace, WorkspaceMember};
 
 use positions::Positions;

@@ -6,6 +6,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::Trigger;
+
 /// Tag put on every taggable resource this stack creates: `provisioner:stack=<stack name>`.
 pub const OWNERSHIP_TAG: &str = "provisioner:stack";
 
@@ -126,6 +128,7 @@ impl Stack {
                 .or_default()
                 .extend(function_needs);
         }
+        needs.extend(super::trigger::needs(&self.user_pools));
         if let Some(api) = &self.api {
             let mut api_needs: BTreeSet<ResourceId> = api
                 .routes
@@ -169,6 +172,11 @@ pub enum ResourceId {
     Function {
         function: String,
     },
+    /// A pool's Lambda triggers (and the invoke permission Cognito needs on each function) and
+    /// its groups: after the pool and the functions, so a function may refer to its pool.
+    Triggers {
+        pool: String,
+    },
     Api,
 }
 
@@ -203,6 +211,7 @@ impl fmt::Display for ResourceId {
             ResourceId::Role { function } => write!(f, "functions.{function}.role"),
             ResourceId::LogGroup { function } => write!(f, "functions.{function}.logGroup"),
             ResourceId::Function { function } => write!(f, "functions.{function}"),
+            ResourceId::Triggers { pool } => write!(f, "userPools.{pool}.triggers"),
             ResourceId::Api => f.write_str("api"),
         }
     }
@@ -228,6 +237,12 @@ pub struct UserPool {
     pub case_sensitive_usernames: Option<bool>,
     pub removal: Removal,
     pub clients: BTreeMap<String, AppClient>,
+    /// `triggers:`: each Lambda trigger Cognito runs, by the stack's function (logical name) it
+    /// invokes. None (not written): the stack's own functions are no trigger of the pool, and
+    /// triggers others set are kept.
+    pub triggers: Option<BTreeMap<Trigger, String>>,
+    /// `groups:`: made when missing; one no longer declared is kept (it holds memberships).
+    pub groups: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -52,6 +52,9 @@ pub struct RawUserPool {
     pub removal: Option<String>,
     #[serde(default)]
     pub clients: BTreeMap<String, RawClient>,
+    /// Trigger (`preSignUp`, ...) -> the stack's function that Cognito invokes for it.
+    pub triggers: Option<BTreeMap<String, String>>,
+    pub groups: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -40,6 +40,8 @@ pub fn workspace() -> Workspace {
             member("handlers/reset-password", &["reset-password"]),
             member("handlers/resend-code", &["resend-code"]),
             member("handlers/sign-out", &["sign-out"]),
+            member("handlers/pre-sign-up", &["pre-sign-up"]),
+            member("handlers/post-confirmation", &["post-confirmation"]),
         ],
         root,
     }
@@ -48,6 +50,20 @@ pub fn workspace() -> Workspace {
 /// The repository's stack.yaml.
 pub fn base() -> String {
     std::fs::read_to_string(repo().join("stack.yaml")).unwrap_or_default()
+}
+
+/// The repository's `triggers.yaml` (the tutorial with two Cognito triggers), loaded.
+pub fn triggers_stack() -> Stack {
+    let text = std::fs::read_to_string(repo().join("triggers.yaml")).unwrap_or_default();
+    super::load(
+        text.as_bytes(),
+        "triggers.yaml",
+        &repo(),
+        &workspace(),
+        None,
+    )
+    .map(|loaded| loaded.stack)
+    .unwrap_or_else(|err| panic!("the repository's triggers.yaml is valid: {err}"))
 }
 
 /// The repository's stack, loaded as the CLI loads it.

@@ -15,6 +15,8 @@ use crate::spec::Route;
 
 pub const PRINCIPAL: &str = "apigateway.amazonaws.com";
 pub const ACTION: &str = "lambda:InvokeFunction";
+/// Cognito, invoking a pool's trigger: its statements are the trigger node's, never the API's.
+pub const COGNITO_PRINCIPAL: &str = "cognito-idp.amazonaws.com";
 
 /// One statement, as far as this tool cares: who may invoke, from where.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -49,7 +49,7 @@ pub struct ObservedStatements {
 pub fn plan(observed: &ObservedStatements, function: &str, desired: Grants) -> PermissionPlan {
     // A function created in this run has no statements yet: they are created with it (a cold
     // stack shows creates only). A live function's are diffed one by one.
-    let live_grants = observed.grants.get(function).cloned().unwrap_or_default();
+    let live_grants = api_grants(observed.grants.get(function));
     let function_exists = observed.functions.contains(function);
     let (action, changes) = super::diff(&live_grants, &desired);
     let action = if !function_exists && !desired.is_empty() {
@@ -63,6 +63,16 @@ pub fn plan(observed: &ObservedStatements, function: &str, desired: Grants) -> P
         action,
         changes,
     }
+}
+
+/// A function's statements but Cognito's (a pool's trigger node manages those).
+pub fn api_grants(grants: Option<&Grants>) -> Grants {
+    grants
+        .into_iter()
+        .flatten()
+        .filter(|(_, grant)| grant.principal != super::COGNITO_PRINCIPAL)
+        .map(|(id, grant)| (id.clone(), grant.clone()))
+        .collect()
 }
 
 /// Per function, the statements the API's routes need, given the API's id.

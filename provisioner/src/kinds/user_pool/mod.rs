@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::{
     AccountRecoverySettingType, AdminCreateUserConfigType, AttributeDataType,
-    DeletionProtectionType, PasswordPolicyType, RecoveryOptionNameType, RecoveryOptionType,
-    SchemaAttributeType, UserPoolPolicyType, UserPoolType, UsernameAttributeType,
-    UsernameConfigurationType, VerifiedAttributeType,
+    DeletionProtectionType, LambdaConfigType, PasswordPolicyType, RecoveryOptionNameType,
+    RecoveryOptionType, SchemaAttributeType, UserPoolPolicyType, UserPoolType,
+    UsernameAttributeType, UsernameConfigurationType, VerifiedAttributeType,
 };
 
 use crate::aws::AwsError;
@@ -335,7 +335,7 @@ pub async fn find_owned(
     }
 }
 
-async fn describe(
+pub async fn describe(
     client: &Client,
     id: &str,
     name: &str,
@@ -376,7 +376,7 @@ fn live_pool(pool: &UserPoolType, name: &str) -> Result<LivePool, UserPoolError>
 
 pub mod kept;
 mod write;
-pub use write::{create, delete, update, update_to};
+pub use write::{create, delete, set_lambda_config, update, update_to};
 
 #[cfg(test)]
 mod tests;

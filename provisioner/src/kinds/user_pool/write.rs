@@ -104,6 +104,27 @@ pub async fn update_to(
     live: &LivePool,
     settings: &PoolSettings,
 ) -> Result<(), UserPoolError> {
+    update_with(client, stack, live, settings, None).await
+}
+
+/// Sets the pool's Lambda triggers to `lambda_config`, every other setting sent as `live` (read
+/// just before) has it: UpdateUserPool resets what it is not sent.
+pub async fn set_lambda_config(
+    client: &Client,
+    stack: &str,
+    live: &LivePool,
+    lambda_config: LambdaConfigType,
+) -> Result<(), UserPoolError> {
+    update_with(client, stack, live, &live.settings, Some(lambda_config)).await
+}
+
+async fn update_with(
+    client: &Client,
+    stack: &str,
+    live: &LivePool,
+    settings: &PoolSettings,
+    lambda_config: Option<LambdaConfigType>,
+) -> Result<(), UserPoolError> {
     let settings = settings.clone();
     // The stack's tags and its ownership tag: UpdateUserPool sets the pool's tags to these.
     let tags = crate::kinds::tags::with_ownership(&settings.tags, &[(OWNERSHIP_TAG, stack)]);
@@ -119,6 +140,9 @@ pub async fn update_to(
         ))
         .account_recovery_setting(account_recovery(&settings))
         .verification_message_template(kept::verification_message_template(described));
+    if let Some(lambda_config) = lambda_config {
+        request = request.lambda_config(lambda_config);
+    }
     for attribute in &settings.auto_verify {
         request = request.auto_verified_attributes(verified_attribute(*attribute));
     }

@@ -12,6 +12,7 @@ mod moved;
 mod pool;
 mod references;
 mod tags;
+mod triggers;
 
 pub(super) use function::resolve_crates;
 #[cfg(test)]
@@ -252,7 +253,7 @@ pub(super) fn validate(
     let stack_name = raw.stack.as_str();
     check_stack_name(c, stack_name, name_from_flag);
 
-    let user_pools: BTreeMap<String, UserPool> = raw
+    let mut user_pools: BTreeMap<String, UserPool> = raw
         .user_pools
         .iter()
         .map(|(name, pool)| (name.clone(), pool::user_pool(c, stack_name, name, pool)))
@@ -284,6 +285,7 @@ pub(super) fn validate(
         let routed = api.routes.iter().map(|r| r.function.clone()).collect();
         cors::tell_functions(c, cors, &mut functions, &routed);
     }
+    triggers::triggers(c, &raw.user_pools, &mut user_pools, &functions);
 
     if c.has_errors() {
         return None;
@@ -509,6 +511,7 @@ fn dependency_order(c: &mut Checker, stack: &Stack) -> Option<Vec<ResourceId>> {
         ResourceId::UserPool { pool } | ResourceId::UserPoolClient { pool, .. } => {
             path(&["userPools", pool])
         }
+        ResourceId::Triggers { pool } => path(&["userPools", pool, "triggers"]),
         ResourceId::Api => path(&["api"]),
     };
     c.error_hint(

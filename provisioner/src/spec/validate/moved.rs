@@ -104,6 +104,7 @@ fn declares(stack: &Stack, id: &ResourceId) -> bool {
         ResourceId::Role { .. }
         | ResourceId::LogGroup { .. }
         | ResourceId::Function { .. }
+        | ResourceId::Triggers { .. }
         | ResourceId::Api => false,
     }
 }

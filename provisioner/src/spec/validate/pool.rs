@@ -73,6 +73,9 @@ pub(super) fn user_pool(c: &mut Checker, stack: &str, name: &str, raw: &RawUserP
         case_sensitive_usernames: raw.case_sensitive_usernames,
         removal,
         clients,
+        // Set once the functions are known (`triggers.rs`).
+        triggers: None,
+        groups: super::triggers::groups(c, name, raw),
     }
 }
 
