@@ -294,6 +294,20 @@ pub struct InvokeArgs {
     /// The request's body.
     #[arg(long, conflicts_with = "event")]
     pub body: Option<String>,
+    /// Build the event Cognito sends this trigger (`preSignUp`, `postConfirmation`, ...) instead
+    /// of an API Gateway one: about `--username`, with `--email` and `--attribute`s.
+    #[arg(long, conflicts_with_all = ["event", "method", "path", "body"],
+          value_parser = clap::builder::PossibleValuesParser::new(crate::spec::Trigger::ALL.iter().map(|t| t.name())))]
+    pub trigger: Option<String>,
+    /// The user of a `--trigger` event.
+    #[arg(long, requires = "trigger", default_value = "local-user")]
+    pub username: String,
+    /// The user's `email` attribute in a `--trigger` event.
+    #[arg(long, requires = "trigger")]
+    pub email: Option<String>,
+    /// Another attribute of the user in a `--trigger` event, as NAME=VALUE (repeatable).
+    #[arg(long = "attribute", value_name = "NAME=VALUE", requires = "trigger")]
+    pub attributes: Vec<String>,
     /// Run the release build `up` deploys, not the workspace's `local` profile.
     #[arg(long)]
     pub release: bool,

@@ -177,3 +177,156 @@ async fn triggers_are_set_after_their_functions_kept_cleared_and_left_off_a_kept
     let down = support::on_emulator(&one, &stack, &["down", "--yes", "--delete-data"]);
     assert_eq!(down.code, Some(0), "{}", down.stderr);
 }
+
+/// Locally: `invoke --trigger` builds Cognito's event; `serve` runs the pool's pre sign-up and
+/// post-confirmation functions around the handlers' calls to the emulator (which runs none): a
+/// refused domain answers 400 with the trigger's message, an auto-confirmed one signs in without
+/// a code, and a user who confirms is in the group after.
+#[tokio::test(flavor = "multi_thread")]
+async fn invoke_builds_the_trigger_event_and_serve_runs_the_triggers() {
+    use crate::serve::{Served, http};
+    use serde_json::json;
+    let stack = support::unique("trigserve");
+    let file = support::write_stack_from("triggers.yaml", &[]);
+    let up = support::on_emulator(&file, &stack, &["up", "--yes"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+
+    let invoked = support::on_emulator(
+        &file,
+        &stack,
+        &[
+            "invoke",
+            "pre-sign-up",
+            "--trigger",
+            "preSignUp",
+            "--username",
+            "ada",
+            "--email",
+            "ada@example.org",
+        ],
+    );
+    assert_eq!(invoked.code, Some(0), "{}", invoked.stderr);
+    let answer: serde_json::Value = serde_json::from_str(&invoked.stdout).unwrap();
+    assert_eq!(
+        (
+            &answer["triggerSource"],
+            &answer["response"]["autoConfirmUser"]
+        ),
+        (&json!("PreSignUp_SignUp"), &json!(true)),
+        "{answer:#}"
+    );
+    let refused = support::on_emulator(
+        &file,
+        &stack,
+        &[
+            "invoke",
+            "pre-sign-up",
+            "--trigger",
+            "preSignUp",
+            "--email",
+            "eve@evil.test",
+        ],
+    );
+    assert_eq!(refused.code, Some(1), "{}", refused.stdout);
+    assert!(
+        refused
+            .stderr
+            .contains("sign-up is open to email addresses at example.com, example.org only"),
+        "{}",
+        refused.stderr
+    );
+
+    let serve = tokio::task::spawn_blocking({
+        let (file, stack) = (file.clone(), stack.clone());
+        move || Served::start_with(&file, &stack, &[], &[])
+    })
+    .await
+    .unwrap();
+    let base = serve.base.clone();
+    let (eve, ada, bob) = (
+        support::unique("eve"),
+        support::unique("ada"),
+        support::unique("bob"),
+    );
+    let checked = tokio::task::spawn_blocking({
+        let (eve, ada, bob) = (eve.clone(), ada.clone(), bob.clone());
+        move || {
+            let post = |path: &str, body: serde_json::Value| {
+                let answer = http(
+                    "POST",
+                    &format!("{base}{path}"),
+                    &[("content-type", "application/json")],
+                    Some(body.to_string().as_bytes()),
+                );
+                let body: serde_json::Value =
+                    serde_json::from_slice(&answer.body).unwrap_or_default();
+                (answer.status, body)
+            };
+            let password = "Passw0rd!x";
+            let (status, body) = post(
+                "/sign-up",
+                json!({"username": eve, "password": password, "email": "eve@evil.test"}),
+            );
+            assert_eq!(status, 400, "{body}");
+            assert_eq!(
+                body["message"],
+                "PreSignUp failed with error sign-up is open to email addresses at example.com, example.org only."
+            );
+            // Auto-confirmed: signs in at once, no code.
+            let (status, body) = post(
+                "/sign-up",
+                json!({"username": ada, "password": password, "email": "ada@example.org"}),
+            );
+            assert_eq!((status, &body["userConfirmed"]), (200, &json!(true)), "{body}");
+            let (status, body) = post("/sign-in", json!({"username": ada, "password": password}));
+            assert_eq!(status, 200, "{body}");
+            // Confirmed with a code: joins the group.
+            let (status, body) = post(
+                "/sign-up",
+                json!({"username": bob, "password": password, "email": "bob@example.com"}),
+            );
+            assert_eq!((status, &body["userConfirmed"]), (200, &json!(false)), "{body}");
+            let (status, body) = post("/confirm", json!({"username": bob, "code": "123456"}));
+            assert_eq!(status, 200, "{body}");
+        }
+    })
+    .await;
+    let log = serve.log();
+    drop(serve);
+    checked.unwrap_or_else(|err| panic!("{err}\nserve's log:\n{log}"));
+    assert!(
+        log.contains("serve runs the pools' preSignUp and postConfirmation"),
+        "{log}"
+    );
+
+    let (pool_id, _, _, _) = pool(&stack).await;
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&support::sdk_config().await);
+    let groups_of = |user: String| {
+        let (cognito, pool_id) = (cognito.clone(), pool_id.clone());
+        async move {
+            cognito
+                .admin_list_groups_for_user()
+                .user_pool_id(pool_id)
+                .username(user)
+                .send()
+                .await
+                .unwrap()
+                .groups()
+                .iter()
+                .filter_map(|g| g.group_name().map(str::to_owned))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        groups_of(bob).await,
+        ["members"],
+        "confirmed with a code: in the group"
+    );
+    assert_eq!(
+        groups_of(ada).await,
+        Vec::<String>::new(),
+        "auto-confirmed: Cognito runs no post confirmation for it"
+    );
+    let down = support::on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
+    assert_eq!(down.code, Some(0), "{}", down.stderr);
+}

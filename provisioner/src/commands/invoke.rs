@@ -52,9 +52,10 @@ pub async fn invoke(global: &GlobalArgs, args: &InvokeArgs) -> anyhow::Result<i3
         .await
         .context("the function's environment refers to the deployed stack\n\nhint: run `provisioner up` first")?;
     let request_id = uuid::Uuid::new_v4().to_string();
-    let payload = match given {
-        Some(event) => event,
-        None => proxy_event(&ctx, &values, args, &request_id),
+    let payload = match (given, &args.trigger) {
+        (Some(event), _) => event,
+        (None, Some(trigger)) => trigger_event(&ctx, &values, args, trigger)?,
+        (None, None) => proxy_event(&ctx, &values, args, &request_id),
     };
     let function = Function::new(specs[&args.function].clone());
     let invoked = function.invoke(&request_id, payload).await;
@@ -82,6 +83,61 @@ pub async fn invoke(global: &GlobalArgs, args: &InvokeArgs) -> anyhow::Result<i3
         Outcome::InitFailed(reason) => anyhow::bail!("function `{name}` did not start: {reason}"),
         Outcome::Stopped => anyhow::bail!("function `{name}` was stopped"),
     }
+}
+
+/// The event Cognito sends `trigger`, about `--username` (`--email`, `--attribute`s), from the
+/// pool whose triggers name the function (else the stack's first pool) and its first app client;
+/// their ids when deployed.
+fn trigger_event(
+    ctx: &Context,
+    values: &Values,
+    args: &InvokeArgs,
+    trigger: &str,
+) -> anyhow::Result<Bytes> {
+    let trigger = crate::spec::Trigger::parse(trigger)
+        .with_context(|| format!("`{trigger}` is not a Cognito trigger"))?;
+    let mut attributes = BTreeMap::new();
+    for given in &args.attributes {
+        let (name, value) = given.split_once('=').with_context(|| {
+            format!("`--attribute {given}` is not NAME=VALUE\n\nhint: write `--attribute given_name=Ada`")
+        })?;
+        attributes.insert(name.to_owned(), value.to_owned());
+    }
+    if let Some(email) = &args.email {
+        attributes.insert("email".to_owned(), email.clone());
+    }
+    let pools = &ctx.stack.user_pools;
+    let pool = pools
+        .iter()
+        .find(|(_, p)| {
+            p.triggers
+                .as_ref()
+                .is_some_and(|t| t.values().any(|f| *f == args.function))
+        })
+        .or_else(|| pools.iter().next())
+        .map(|(name, _)| name.clone());
+    let pool_id = pool
+        .as_ref()
+        .and_then(|p| values.pools.get(p))
+        .map_or_else(|| "local".to_owned(), |p| p.id.clone());
+    let client_id = pool
+        .as_ref()
+        .and_then(|p| values.clients.get(p))
+        .and_then(|clients| clients.values().next().cloned())
+        .unwrap_or_else(|| "local".to_owned());
+    let metadata = BTreeMap::new();
+    let event = crate::serve::cognito_event::event(
+        trigger,
+        &crate::serve::cognito_event::About {
+            region: &ctx.target.region,
+            pool_id: &pool_id,
+            client_id: &client_id,
+            username: &args.username,
+            attributes: &attributes,
+            client_metadata: &metadata,
+        },
+    );
+    Ok(Bytes::from(event.to_string()))
 }
 
 /// A JSON event from a file, or from stdin for `-`.

@@ -57,6 +57,10 @@ pub async fn serve(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<i32>
         INTEGRATION_TIMEOUT,
         prepared.table(&BTreeMap::new()),
     ));
+    let functions = gateway.clone();
+    check.set_lookup(Arc::new(move |name: &str| {
+        functions.table().functions.get(name).cloned()
+    }));
     if let Some(file) = &args.outputs {
         let outputs = crate::report::Outputs {
             api_url: Some(prepared.base_url(&origin)),
@@ -200,6 +204,7 @@ pub(super) async fn prepare(
     warn_of_differences(&ctx, &live, binaries);
 
     let specs = local_functions(&ctx, &config, &values, &dirs, concurrency, None, check).await?;
+    local_triggers(&ctx, &config, &values, check);
 
     let mut verifiers = BTreeMap::new();
     for (name, spec) in &api.authorizers {
@@ -375,6 +380,38 @@ pub(super) async fn local_functions(
         access::references(&ctx.stack, &ctx.target, values),
     );
     Ok(specs)
+}
+
+/// The pools' pre sign-up and post-confirmation triggers, run here around the handlers' Cognito
+/// calls when the stack lives on an emulator (which runs none); on AWS, AWS runs them. What serve
+/// cannot reproduce is said once.
+fn local_triggers(
+    ctx: &Context,
+    config: &aws_config::SdkConfig,
+    values: &Values,
+    check: &AwsCheck,
+) {
+    let (by_client, not_here) = crate::serve::triggers::of_stack(&ctx.stack, values);
+    if config.endpoint_url().is_none() {
+        check.set_triggers(None);
+        return;
+    }
+    if !by_client.is_empty() {
+        output::status(
+            "The emulator runs no Cognito trigger: serve runs the pools' preSignUp and postConfirmation functions around the handlers' SignUp and ConfirmSignUp",
+        );
+    }
+    if !not_here.is_empty() {
+        output::status(&format!(
+            "warning: not run here (claims the emulator signs into tokens, messages it sends, sign-in challenges): {}",
+            not_here.join(", ")
+        ));
+    }
+    check.set_triggers(Some(crate::serve::triggers::TriggerConfig {
+        by_client,
+        region: ctx.target.region.clone(),
+        cognito: ctx.clients.cognito.clone(),
+    }));
 }
 
 /// The environment every function gets, as Lambda sets it, with the session's key pair of

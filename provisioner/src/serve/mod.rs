@@ -6,11 +6,13 @@
 
 pub mod authorizer;
 pub mod aws_check;
+pub mod cognito_event;
 pub mod cors;
 pub mod event;
 pub mod gateway;
 pub mod runtime;
 mod runtime_api;
+pub mod triggers;
 
 /// Answers the HTTP/1.1 requests of one accepted connection with `answer`, in a task of its own
 /// (serve's front and each function's Runtime API).

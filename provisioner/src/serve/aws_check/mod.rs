@@ -66,6 +66,9 @@ struct Inner {
     usage: Mutex<BTreeMap<String, Usage>>,
     listeners: Mutex<BTreeMap<String, (String, JoinHandle<()>)>>,
     agent: ureq::Agent,
+    /// The pools' triggers serve runs around Cognito calls to an emulator.
+    triggers: RwLock<Option<super::triggers::TriggerConfig>>,
+    lookup: RwLock<Option<super::triggers::Lookup>>,
 }
 
 impl Default for AwsCheck {
@@ -98,6 +101,8 @@ impl AwsCheck {
                 usage: Mutex::new(BTreeMap::new()),
                 listeners: Mutex::new(BTreeMap::new()),
                 agent,
+                triggers: RwLock::new(None),
+                lookup: RwLock::new(None),
             }),
         }
     }
@@ -134,6 +139,20 @@ impl AwsCheck {
             .references
             .write()
             .unwrap_or_else(|e| e.into_inner()) = references;
+    }
+
+    /// The pools' triggers to run around the handlers' Cognito calls (an emulator runs none).
+    pub fn set_triggers(&self, triggers: Option<super::triggers::TriggerConfig>) {
+        *self
+            .inner
+            .triggers
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = triggers;
+    }
+
+    /// How to find the function that runs a trigger now.
+    pub fn set_lookup(&self, lookup: super::triggers::Lookup) {
+        *self.inner.lookup.write().unwrap_or_else(|e| e.into_inner()) = Some(lookup);
     }
 
     /// The key pair the handlers sign with: (access key id, secret access key).
@@ -299,11 +318,46 @@ async fn answer(
             output::status(&refusal_log(policy, &needed, resource, &references));
             refusal(&needed, &policy.refusal(&needed.action, resource))
         }
-        _ => forward(&inner, &session, &parts, body, Some(&needed)).await,
+        _ => {
+            if let Some(triggers) = inner.local_triggers(&session, &needed, &body) {
+                return triggers
+                    .around(&needed.operation, body, |body| {
+                        forward(&inner, &session, &parts, body, Some(&needed))
+                    })
+                    .await;
+            }
+            forward(&inner, &session, &parts, body, Some(&needed)).await
+        }
     }
 }
 
 impl Inner {
+    /// The triggers to run around this call: a Cognito call to an emulator that runs one.
+    fn local_triggers(
+        &self,
+        session: &Session,
+        needed: &Needed,
+        body: &[u8],
+    ) -> Option<super::triggers::LocalTriggers> {
+        if session.emulator.is_none() || needed.service != "cognito-idp" {
+            return None;
+        }
+        let config = self
+            .triggers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()?;
+        let lookup = self
+            .lookup
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()?;
+        let triggers = super::triggers::LocalTriggers { config, lookup };
+        triggers
+            .applies(&needed.operation, body)
+            .then_some(triggers)
+    }
+
     fn record(&self, function: &str, call: Option<(&Needed, &Decision)>) {
         let mut usage = self.usage.lock().unwrap_or_else(|e| e.into_inner());
         let usage = usage.entry(function.to_owned()).or_default();
