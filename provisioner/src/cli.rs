@@ -149,7 +149,45 @@ pub enum Command {
     /// against the deployed stack): the response on stdout, its log on stderr, exit 1 on a
     /// function error.
     Invoke(InvokeArgs),
+    /// Print a shell completion script: `provisioner completions bash > /etc/bash_completion.d/provisioner`,
+    /// `zsh` into a directory of `$fpath` as `_provisioner`, `fish` into `~/.config/fish/completions/`.
+    Completions(CompletionsArgs),
 }
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// bash, zsh, fish, powershell or elvish.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// The commands people type from other tools, and ours that do it.
+pub const OTHER_TOOLS_COMMANDS: &[(&str, &str, &str)] = &[
+    ("destroy", "down", "Terraform's and CDK's `destroy`"),
+    ("delete", "down", "SAM's `delete`"),
+    ("remove", "down", "Serverless Framework's `remove`"),
+    ("plan", "diff", "Terraform's `plan`"),
+    ("apply", "up", "Terraform's `apply`"),
+    (
+        "deploy",
+        "up",
+        "CDK's, SAM's and Serverless Framework's `deploy`",
+    ),
+    ("output", "outputs", "Terraform's `output`"),
+    ("import", "adopt", "Terraform's `import`"),
+    ("force-unlock", "unlock", "Terraform's `force-unlock`"),
+    (
+        "synth",
+        "diff",
+        "CDK's `synth` (there is no template: `diff` shows what would change)",
+    ),
+    ("start-api", "serve", "SAM's `local start-api`"),
+    (
+        "local",
+        "serve",
+        "SAM's `local start-api` and `local invoke` (`serve`, `invoke`)",
+    ),
+];
 
 #[derive(Debug, Clone, Args)]
 pub struct OutputsArgs {

@@ -17,6 +17,9 @@ fn main() {
                 commands::exit::OK // --help, --version
             };
             let _ = err.print();
+            if let Some(tip) = other_tools_tip(&err) {
+                eprintln!("\n{tip}");
+            }
             std::process::exit(code);
         }
     };
@@ -49,6 +52,23 @@ fn main() {
     // as theirs end); blocked threads get a moment, not forever.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     std::process::exit(code);
+}
+
+/// For a subcommand another tool has (`destroy`, `plan`, `apply`), ours that does it.
+fn other_tools_tip(err: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if err.kind() != ErrorKind::InvalidSubcommand {
+        return None;
+    }
+    let ContextValue::String(given) = err.get(ContextKind::InvalidSubcommand)? else {
+        return None;
+    };
+    let (_, ours, theirs) = provisioner::cli::OTHER_TOOLS_COMMANDS
+        .iter()
+        .find(|(name, _, _)| *name == given.as_str())?;
+    Some(format!(
+        "hint: `provisioner {ours}` does what {theirs} does; `provisioner --help` lists the commands"
+    ))
 }
 
 /// Logs go to stderr: `RUST_LOG` if set, else each AWS call with `-v`, else nothing.

@@ -7,6 +7,7 @@ mod browser;
 mod build;
 mod client_settings;
 mod cors;
+mod day_two;
 mod emulator;
 mod faults;
 mod function;

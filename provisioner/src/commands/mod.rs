@@ -60,7 +60,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         | Command::Adopt(_)
         | Command::Policy(_)
         | Command::Outputs(_)
-        | Command::Invoke(_) => false,
+        | Command::Invoke(_)
+        | Command::Completions(_) => false,
     };
     let result = match cli.command {
         Command::Validate => validate(&cli.global),
@@ -74,6 +75,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Policy(args) => policy(&cli.global, &args).await,
         Command::Invoke(args) => invoke(&cli.global, &args).await,
         Command::Outputs(args) => outputs(&cli.global, &args).await,
+        Command::Completions(args) => {
+            use clap::CommandFactory as _;
+            let mut command = Cli::command();
+            clap_complete::generate(
+                args.shell,
+                &mut command,
+                "provisioner",
+                &mut std::io::stdout(),
+            );
+            Ok(exit::OK)
+        }
     };
     if json && let Err(err) = &result {
         crate::output::error_json(err);
