@@ -119,8 +119,8 @@ impl GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check stack.yaml without calling AWS: prints nothing but problems (exit 0 valid, 1 not).
-    Validate,
+    /// Check stack.yaml without calling AWS (exit 0 valid, 1 not); `--json` for scripts.
+    Validate(ValidateArgs),
     /// Compile every function's crate and write target/lambda/<binary>/bootstrap.zip.
     Build(BuildArgs),
     /// Show what `up` would change, from stack.yaml and live AWS (exit 0 no changes, 2 changes, 1 error).
@@ -152,6 +152,17 @@ pub enum Command {
     /// Print a shell completion script: `provisioner completions bash > /etc/bash_completion.d/provisioner`,
     /// `zsh` into a directory of `$fpath` as `_provisioner`, `fish` into `~/.config/fish/completions/`.
     Completions(CompletionsArgs),
+    /// Print the JSON Schema of stack.yaml (generated from the types the loader reads it with),
+    /// for editors: the repository's stack.yaml names `stack.schema.json`.
+    Schema,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ValidateArgs {
+    /// Print `{valid, file, stacks, diagnostics: [{file, line, column, severity, code, field,
+    /// message, hint}]}` on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -51,3 +51,55 @@ fn other_tools_commands_are_usage_errors_naming_ours() {
     assert_eq!(ran.code, Some(64));
     assert!(!ran.stderr.contains("hint: `provisioner"), "{}", ran.stderr);
 }
+
+/// `provisioner schema` is what the repository ships as `stack.schema.json` (generated, never
+/// edited by hand), every stack file of the repository is valid by it (checked by Python's
+/// `jsonschema`, installed beside the emulator), and a misspelt key is not.
+#[test]
+fn the_schema_is_generated_and_takes_every_example_stack_and_refuses_a_typo() {
+    let root = support::repo_root();
+    let ran = support::run(support::provisioner().arg("schema"));
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    let shipped = std::fs::read_to_string(root.join("stack.schema.json")).unwrap();
+    assert_eq!(
+        ran.stdout, shipped,
+        "stack.schema.json is stale: run `provisioner schema > stack.schema.json`"
+    );
+    for file in ["stack.yaml", "triggers.yaml"] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        assert!(
+            text.starts_with("# yaml-language-server: $schema=./stack.schema.json\n"),
+            "{file} names the schema for editors"
+        );
+    }
+    let typo = support::write_stack(&[(
+        "    removal: retain\n",
+        "    removal: retain\n    selfSignup: true\n",
+    )]);
+    let script = r#"
+import json, sys, yaml, jsonschema
+schema = json.load(open(sys.argv[1]))
+for path in sys.argv[2:]:
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(yaml.safe_load(open(path))))
+    print(path, "valid" if not errors else "invalid: " + "; ".join(e.message for e in errors))
+"#;
+    let python = root.join(".venv/bin/python");
+    let ran = support::run(
+        std::process::Command::new(&python)
+            .arg("-c")
+            .arg(script)
+            .arg(root.join("stack.schema.json"))
+            .arg(root.join("stack.yaml"))
+            .arg(root.join("triggers.yaml"))
+            .arg(&typo),
+    );
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    let lines: Vec<&str> = ran.stdout.lines().collect();
+    assert!(lines[0].ends_with("stack.yaml valid"), "{}", ran.stdout);
+    assert!(lines[1].ends_with("triggers.yaml valid"), "{}", ran.stdout);
+    assert!(
+        lines[2].contains("invalid") && lines[2].contains("selfSignup"),
+        "{}",
+        ran.stdout
+    );
+}

@@ -12,6 +12,10 @@ fn validate(text: &str, aws: &TcpListener) -> support::Ran {
     validate_bytes(text.as_bytes(), aws)
 }
 
+fn validate_with(text: &str, aws: &TcpListener, args: &[&str]) -> support::Ran {
+    validate_bytes_with(text.as_bytes(), aws, args)
+}
+
 /// The repository's stack.yaml, with crate paths that work from `target/e2e-stacks/<case>/`.
 fn base() -> String {
     std::fs::read_to_string(support::repo_root().join("stack.yaml"))
@@ -52,12 +56,80 @@ fn no_aws_calls(aws: &TcpListener) {
 }
 
 #[test]
-fn the_repository_stack_is_valid_and_validate_prints_nothing() {
+fn the_repository_stack_is_valid_and_validate_says_so() {
     let aws = TcpListener::bind("127.0.0.1:0").unwrap();
     let ran = validate(&base(), &aws);
     assert_eq!(
         (ran.code, ran.stdout.as_str(), ran.stderr.as_str()),
-        (Some(0), "", "")
+        (
+            Some(0),
+            "`{file}` is valid: stack `auth-demo` (1 user pool, 9 functions, 9 routes)\n",
+            ""
+        ),
+        "{}",
+        ran.stdout
+    );
+    no_aws_calls(&aws);
+}
+
+/// `validate --json` on a broken file: every diagnostic with its position, severity and code, and
+/// the warnings beside the errors' file.
+#[test]
+fn validate_json_gives_each_diagnostic_with_its_position_and_code() {
+    let aws = TcpListener::bind("127.0.0.1:0").unwrap();
+    let broken = edited(&[
+        ("    selfSignUp: true\n", "    selfSignup: true\n"),
+        (
+            "    crate: ../../../handlers/secret\n",
+            "    crate: ../../../handlers/secret\n    memroy: 64\n",
+        ),
+    ]);
+    let ran = validate_with(&broken, &aws, &["--json"]);
+    assert_eq!(ran.code, Some(1), "{}", ran.stderr);
+    let report: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    assert_eq!(report["valid"], false);
+    let diagnostics = report["diagnostics"].as_array().unwrap();
+    assert_eq!(diagnostics.len(), 2, "{report:#}");
+    assert_eq!(
+        (
+            &diagnostics[0]["code"],
+            &diagnostics[0]["severity"],
+            &diagnostics[0]["field"],
+            &diagnostics[0]["hint"]
+        ),
+        (
+            &serde_json::json!("unknownField"),
+            &serde_json::json!("error"),
+            &serde_json::json!("userPools.users"),
+            &serde_json::json!("did you mean `selfSignUp`?")
+        )
+    );
+    assert!(diagnostics[0]["line"].as_u64().unwrap() < diagnostics[1]["line"].as_u64().unwrap());
+    assert!(
+        diagnostics[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("memroy")
+    );
+
+    let warned = validate_with(
+        &with_allow("cognito-idp:SignUp", "${userPools.users.arn}"),
+        &aws,
+        &["--json"],
+    );
+    assert_eq!(warned.code, Some(0), "{}", warned.stderr);
+    let report: serde_json::Value = serde_json::from_str(&warned.stdout).unwrap();
+    assert_eq!(
+        (
+            &report["valid"],
+            &report["diagnostics"][0]["severity"],
+            &report["diagnostics"][0]["code"]
+        ),
+        (
+            &serde_json::json!(true),
+            &serde_json::json!("warning"),
+            &serde_json::json!("warning")
+        )
     );
     no_aws_calls(&aws);
 }
@@ -166,6 +238,10 @@ fn a_missing_stack_file_says_which_and_how_to_point_at_one() {
 /// Messages name the file as given and the workspace by its absolute path; stderr has them as
 /// `{file}` and `{root}`.
 fn validate_bytes(bytes: &[u8], aws: &TcpListener) -> support::Ran {
+    validate_bytes_with(bytes, aws, &[])
+}
+
+fn validate_bytes_with(bytes: &[u8], aws: &TcpListener, args: &[&str]) -> support::Ran {
     use std::io::Read;
     use std::time::{Duration, Instant};
     let dir = support::repo_root()
@@ -180,6 +256,7 @@ fn validate_bytes(bytes: &[u8], aws: &TcpListener) -> support::Ran {
     let mut child = support::provisioner()
         .args(["validate", "--file"])
         .arg(&file)
+        .args(args)
         .env(
             "AWS_ENDPOINT_URL",
             format!("http://{}", aws.local_addr().unwrap()),
@@ -218,7 +295,7 @@ fn validate_bytes(bytes: &[u8], aws: &TcpListener) -> support::Ran {
     let root = support::repo_root().display().to_string();
     support::Ran {
         code: status.code(),
-        stdout,
+        stdout: stdout.replace(&file.display().to_string(), "{file}"),
         stderr: stderr
             .replace(&file.display().to_string(), "{file}")
             .replace(&root, "{root}"),

@@ -54,17 +54,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Diff(args) => args.json || args.format == crate::output::Format::Json,
         Command::Up(args) => args.json,
         Command::Down(args) => args.json,
-        Command::Validate
+        Command::Validate(_)
         | Command::Serve(_)
         | Command::Unlock
         | Command::Adopt(_)
         | Command::Policy(_)
         | Command::Outputs(_)
         | Command::Invoke(_)
-        | Command::Completions(_) => false,
+        | Command::Completions(_)
+        | Command::Schema => false,
     };
     let result = match cli.command {
-        Command::Validate => validate(&cli.global),
+        Command::Validate(args) => validate(&cli.global, &args),
         Command::Build(args) => build(&cli.global, &args).await,
         Command::Diff(args) => diff(&cli.global, &args).await,
         Command::Up(args) => up(&cli.global, &args).await,
@@ -84,6 +85,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 "provisioner",
                 &mut std::io::stdout(),
             );
+            Ok(exit::OK)
+        }
+        Command::Schema => {
+            let schema = crate::spec::schema::schema();
+            println!("{}", serde_json::to_string_pretty(&schema)?);
             Ok(exit::OK)
         }
     };

@@ -47,6 +47,7 @@ fn error(
         pos,
         message,
         hint: Some(hint),
+        code: "invalidEnvironment",
     }
 }
 

@@ -19,6 +19,8 @@ pub struct Diagnostic {
     pub pos: Option<Pos>,
     pub message: String,
     pub hint: Option<String>,
+    /// A stable name of the kind of problem, for scripts (`unknownField`, `invalidValue`, ...).
+    pub code: &'static str,
 }
 
 impl Diagnostic {

@@ -8,6 +8,7 @@ mod error;
 mod model;
 mod positions;
 mod raw;
+pub mod schema;
 mod settings;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -158,11 +159,7 @@ fn run(
     let text = decode(bytes).map_err(|error| invalid(vec![error]))?;
     let scan = positions::scan(text);
     if let Some(pos) = scan.too_deep {
-        return Err(invalid(vec![file_error(
-            Some(pos),
-            format!("the file nests deeper than {} levels", positions::MAX_DEPTH),
-            "a stack.yaml nests at most 7 levels: check the brackets and the indentation here",
-        )]));
+        return Err(invalid(vec![too_deep(pos)]));
     }
     if !scan.duplicates.is_empty() {
         return Err(invalid(
@@ -170,6 +167,7 @@ fn run(
         ));
     }
     let mut positions = scan.positions;
+    schema::check_keys(text, &positions).map_err(invalid)?;
     let mut raw: raw::RawStack = match serde_yaml::from_str(text) {
         Ok(raw) => raw,
         Err(err) => return Err(invalid(vec![yaml_diagnostic(&err, text)])),
@@ -179,6 +177,7 @@ fn run(
         return Err(SpecError::NoEnvironment {
             file: file.to_owned(),
             error: Box::new(file_error(
+                "noEnvironment",
                 positions.key(&["environments".to_owned()]),
                 format!(
                     "the file declares environments ({}): choose one",
@@ -208,9 +207,7 @@ fn run(
             raw.stack = format!("{}-{env}", raw.stack);
         }
     }
-    if let Some(error) = too_many_resources(&raw) {
-        return Err(invalid(vec![error]));
-    }
+    too_many_resources(&raw).map_or(Ok(()), |error| Err(invalid(vec![error])))?;
     let mut checker = Checker::new(&positions);
     if let Some(name) = stack_name {
         raw.stack = name.to_owned();
@@ -240,8 +237,18 @@ fn run(
     })
 }
 
-fn file_error(pos: Option<Pos>, message: String, hint: &str) -> Diagnostic {
+fn too_deep(pos: Pos) -> Diagnostic {
+    file_error(
+        "tooDeep",
+        Some(pos),
+        format!("the file nests deeper than {} levels", positions::MAX_DEPTH),
+        "a stack.yaml nests at most 7 levels: check the brackets and the indentation here",
+    )
+}
+
+fn file_error(code: &'static str, pos: Option<Pos>, message: String, hint: &str) -> Diagnostic {
     Diagnostic {
+        code,
         severity: Severity::Error,
         field: String::new(),
         pos,
@@ -255,6 +262,7 @@ fn file_error(pos: Option<Pos>, message: String, hint: &str) -> Diagnostic {
 fn decode(bytes: &[u8]) -> Result<&str, Diagnostic> {
     if bytes.len() > MAX_FILE_BYTES {
         return Err(file_error(
+            "fileTooLarge",
             None,
             format!(
                 "the file is larger than {MAX_FILE_BYTES} bytes (1 MiB), the most a stack file may be"
@@ -270,6 +278,7 @@ fn decode(bytes: &[u8]) -> Result<&str, Diagnostic> {
         let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         let byte = bytes.get(err.valid_up_to()).copied().unwrap_or_default();
         file_error(
+            "notUtf8",
             Some(Pos { line, col }),
             format!("the file is not UTF-8 text (byte 0x{byte:02x})"),
             "save stack.yaml as UTF-8",
@@ -288,6 +297,7 @@ fn duplicate_diagnostic(duplicate: &positions::Duplicate) -> Diagnostic {
         format!("in `{parent}`")
     };
     Diagnostic {
+        code: "duplicateKey",
         severity: Severity::Error,
         field: duplicate.path.join("."),
         pos: Some(duplicate.second),
@@ -311,6 +321,7 @@ fn too_many_resources(raw: &raw::RawStack) -> Option<Diagnostic> {
     let total = pools + clients + functions + authorizers + routes;
     (total > MAX_RESOURCES).then(|| {
         file_error(
+            "tooManyResources",
             None,
             format!(
                 "the stack declares {total} resources ({pools} user pools, {clients} app clients, \
@@ -337,7 +348,9 @@ fn yaml_diagnostic(err: &serde_yaml::Error, text: &str) -> Diagnostic {
         message = rest.to_owned();
     }
     let mut hint = None;
+    let mut code = "invalidYaml";
     if text.trim().is_empty() {
+        code = "emptyFile";
         message = "the file is empty".to_owned();
         hint = Some("start with `stack: <name>`; see README.md for the format".to_owned());
     } else if let Some(rest) = message.strip_prefix("unknown field `")
@@ -350,6 +363,7 @@ fn yaml_diagnostic(err: &serde_yaml::Error, text: &str) -> Diagnostic {
             None => format!("expected one of {}", listed.join(", ")),
         });
         message = format!("unknown field `{given}`");
+        code = "unknownField";
     } else if let Some(rest) = message.strip_prefix("invalid type: ")
         && let Some((got, expected)) = rest.split_once(", expected ")
     {
@@ -362,12 +376,16 @@ fn yaml_diagnostic(err: &serde_yaml::Error, text: &str) -> Diagnostic {
             other => other,
         };
         message = format!("expected {expected}, got {got}");
+        code = "wrongType";
     } else if message.contains("did not match any variant of untagged enum OneOrMany") {
         message = "expected a string or a list of strings".to_owned();
+        code = "wrongType";
     } else if message.contains("while scanning") || message.contains("while parsing") {
         hint = Some("check the indentation and the `key: value` syntax here".to_owned());
+        code = "yamlSyntax";
     }
     Diagnostic {
+        code,
         severity: Severity::Error,
         field,
         pos: err.location().map(|l| Pos {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawStack {
     pub stack: String,
@@ -28,17 +28,18 @@ pub struct RawStack {
     /// Per environment (`--env`), settings merged over the rest of the file; read as YAML and
     /// checked in `spec::environments`.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, serde_json::Map<String, serde_json::Value>>")]
     pub environments: BTreeMap<String, serde_yaml::Value>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawMoved {
     pub from: String,
     pub to: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawUserPool {
     pub self_sign_up: Option<bool>,
@@ -57,7 +58,7 @@ pub struct RawUserPool {
     pub groups: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawPasswordPolicy {
     pub min_length: Option<i64>,
@@ -67,7 +68,7 @@ pub struct RawPasswordPolicy {
     pub require_symbols: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawClient {
     pub auth_flows: Option<Vec<String>>,
@@ -81,7 +82,7 @@ pub struct RawClient {
     pub refresh_token_grace_period: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawFunction {
     #[serde(rename = "crate")]
@@ -97,7 +98,7 @@ pub struct RawFunction {
     pub allow: Vec<RawStatement>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawStatement {
     pub actions: OneOrMany,
@@ -106,7 +107,7 @@ pub struct RawStatement {
 
 /// An account id, quoted (`"012345678901"`) or not (YAML then reads it as a number, which loses
 /// a leading zero: `validate` says so).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum AccountId {
     Text(String),
@@ -114,7 +115,7 @@ pub enum AccountId {
 }
 
 /// `x` or `[x, y]`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum OneOrMany {
     One(String),
@@ -138,7 +139,7 @@ impl OneOrMany {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawApi {
     pub name: Option<String>,
@@ -150,7 +151,7 @@ pub struct RawApi {
     pub cors: Option<RawCors>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawCors {
     pub allow_origins: Vec<String>,
@@ -159,14 +160,14 @@ pub struct RawCors {
     pub max_age: Option<i64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawAuthorizer {
     pub user_pool: String,
     pub identity_source: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RawRoute {
     pub function: String,

@@ -148,7 +148,13 @@ impl<'a> Checker<'a> {
         } else {
             self.positions.value(at)
         };
+        let code = match (severity, key) {
+            (Severity::Warning, _) => "warning",
+            (Severity::Error, true) => "invalidName",
+            (Severity::Error, false) => "invalidValue",
+        };
         self.diagnostics.push(Diagnostic {
+            code,
             severity,
             field: at.join("."),
             pos,
@@ -185,6 +191,13 @@ impl<'a> Checker<'a> {
             message.into(),
             Some(hint.into()),
         );
+    }
+
+    /// Names the kind of the problem just reported (when more telling than `invalidValue`).
+    fn coded(&mut self, code: &'static str) {
+        if let Some(last) = self.diagnostics.last_mut() {
+            last.code = code;
+        }
     }
 
     fn has_errors(&self) -> bool {
@@ -519,6 +532,7 @@ fn dependency_order(c: &mut Checker, stack: &Stack) -> Option<Vec<ResourceId>> {
         format!("references form a cycle: {}", described.join(" -> ")),
         "a resource cannot need, directly or through others, a value of its own",
     );
+    c.coded("referenceCycle");
     None
 }
 

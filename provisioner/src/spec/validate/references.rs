@@ -129,6 +129,7 @@ pub(super) fn template(c: &mut Checker, at: &[String], text: &str, known: &Known
                         format!("`${{{name}}}` does not name anything in this stack"),
                         hint,
                     );
+                    c.coded("unknownReference");
                 }
             }
             rest = &inner[end + 1..];

@@ -557,3 +557,35 @@ fn tags_are_checked_as_aws_takes_them() {
         check(&tagged(&many))
     );
 }
+
+/// Every unknown key in one run (serde alone stops at the first), sorted by position, each with
+/// its did-you-mean.
+#[test]
+fn every_unknown_key_is_reported_in_one_run() {
+    let text = edited(&[
+        ("userPools:\n", "userPool: {}\nuserPools:\n"),
+        ("    selfSignUp: true\n", "    selfSignup: true\n"),
+        (
+            "    crate: handlers/secret\n",
+            "    crate: handlers/secret\n    envirnoment: {}\n",
+        ),
+    ]);
+    let said = check(&text);
+    let lines: Vec<&str> = said.lines().collect();
+    assert_eq!(
+        lines[0], "`{file}` is not a valid stack: 3 errors",
+        "{said}"
+    );
+    assert!(lines[1].ends_with("unknown field `userPool`"), "{said}");
+    assert_eq!(lines[2], "  hint: did you mean `userPools`?");
+    assert!(
+        lines[3].ends_with("`userPools.users`: unknown field `selfSignup`"),
+        "{said}"
+    );
+    assert_eq!(lines[4], "  hint: did you mean `selfSignUp`?");
+    assert!(
+        lines[5].ends_with("`functions.secret`: unknown field `envirnoment`"),
+        "{said}"
+    );
+    assert_eq!(lines[6], "  hint: did you mean `environment`?");
+}
