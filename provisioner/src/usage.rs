@@ -6,3 +6,22 @@
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(pub String);
+
+/// A refusal scripts branch on: its `code` is in `--json` errors (`needsConfirmation`,
+/// `accountNotAllowed`, ...), its message is what people read.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Refused {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Refused {
+    pub fn error(code: &'static str, message: impl Into<String>) -> anyhow::Error {
+        Refused {
+            code,
+            message: message.into(),
+        }
+        .into()
+    }
+}

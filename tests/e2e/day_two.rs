@@ -103,3 +103,135 @@ for path in sys.argv[2:]:
         ran.stdout
     );
 }
+
+/// A stand-in for AWS on 127.0.0.1: STS says who the caller is (account 123456789012), every
+/// other call is refused with the service's AccessDenied. Stops with the test process.
+fn denying_aws() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            stream
+                .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                .unwrap();
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 8192];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buffer) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buffer[..n]),
+                }
+            }
+            let head = String::from_utf8_lossy(&request).to_lowercase();
+            let (status, content_type, body) = if head.contains("/sts/aws4_request") {
+                ("200 OK", "text/xml", "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>arn:aws:iam::123456789012:user/ci</Arn><UserId>AIDAEXAMPLE</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>stub-sts</RequestId></ResponseMetadata></GetCallerIdentityResponse>".to_owned())
+            } else if head.contains("x-amz-target:") {
+                ("400 Bad Request", "application/x-amz-json-1.1", r#"{"__type":"AccessDeniedException","message":"User: arn:aws:iam::123456789012:user/ci is not authorized"}"#.to_owned())
+            } else if head.contains("/iam/aws4_request") {
+                ("403 Forbidden", "text/xml", "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized</Message></Error><RequestId>stub-iam</RequestId></ErrorResponse>".to_owned())
+            } else {
+                (
+                    "403 Forbidden",
+                    "application/json",
+                    r#"{"message":"not authorized"}"#.to_owned(),
+                )
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nx-amzn-RequestId: stub-1\r\nx-amzn-ErrorType: AccessDeniedException\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+/// Each `--json` error carries a stable `code` a pipeline can branch on (README's table).
+#[test]
+fn json_errors_carry_a_stable_code() {
+    let stack = support::unique("codes");
+    let error_of = |ran: &support::Ran| -> serde_json::Value {
+        serde_json::from_str::<serde_json::Value>(&ran.stdout)
+            .unwrap_or_else(|_| panic!("not JSON:\n{}\n{}", ran.stdout, ran.stderr))["error"]
+            .clone()
+    };
+    let on = |file: &std::path::Path, args: &[&str]| {
+        support::run(
+            support::provisioner()
+                .args(args)
+                .arg("--file")
+                .arg(file)
+                .args(["--stack", &stack])
+                .env("AWS_ENDPOINT_URL", support::emulator())
+                .stdin(std::process::Stdio::null()),
+        )
+    };
+    let file = support::write_stack(&[]);
+    let cases: Vec<(&str, std::path::PathBuf, Vec<&str>)> = vec![
+        (
+            "invalidStack",
+            support::write_stack(&[("    selfSignUp: true\n", "    selfSignup: true\n")]),
+            vec!["down", "--json", "--yes"],
+        ),
+        (
+            "accountNotAllowed",
+            support::write_stack(&[(
+                "userPools:\n",
+                "accounts: [\"111122223333\"]\n\nuserPools:\n",
+            )]),
+            vec!["down", "--json", "--yes"],
+        ),
+        (
+            "regionNotAllowed",
+            support::write_stack(&[("userPools:\n", "regions: [eu-west-1]\n\nuserPools:\n")]),
+            vec!["down", "--json", "--yes"],
+        ),
+        ("needsConfirmation", file.clone(), vec!["up", "--json"]),
+    ];
+    for (code, file, args) in &cases {
+        let ran = on(file, args);
+        assert_eq!(ran.code, Some(1), "{code}: {}", ran.stderr);
+        assert_eq!(error_of(&ran)["code"], *code, "{}", ran.stdout);
+    }
+
+    crate::lock::hold_lock(&stack, "build-agent-7", 4242);
+    let ran = on(&file, &["up", "--json", "--yes"]);
+    assert_eq!(ran.code, Some(1), "{}", ran.stderr);
+    assert_eq!(error_of(&ran)["code"], "locked", "{}", ran.stdout);
+    let unlocked = on(&file, &["unlock"]);
+    assert_eq!(unlocked.code, Some(0), "{}", unlocked.stderr);
+
+    // AWS refused a call: the service, the operation and AWS's own code.
+    let ran = support::run(
+        support::provisioner()
+            .args(["down", "--json", "--yes", "--file"])
+            .arg(&file)
+            .args(["--stack", &stack, "--endpoint-url", &denying_aws()])
+            .stdin(std::process::Stdio::null()),
+    );
+    assert_eq!(ran.code, Some(1), "{}", ran.stderr);
+    let error = error_of(&ran);
+    assert_eq!(error["code"], "awsError", "{error:#}");
+    assert!(
+        error["aws"]["code"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("AccessDenied")),
+        "{error:#}"
+    );
+    assert!(
+        error["aws"]["operation"]
+            .as_str()
+            .is_some_and(|o| !o.is_empty() && o.chars().next().unwrap().is_ascii_uppercase()),
+        "{error:#}"
+    );
+
+    // A usage error: 64, and the code says so.
+    let ran = on(
+        &file,
+        &["down", "--json", "--yes", "--endpoint-url", "localhost:1"],
+    );
+    assert_eq!(ran.code, Some(64), "{}", ran.stderr);
+    assert_eq!(error_of(&ran)["code"], "usage", "{}", ran.stdout);
+}

@@ -85,6 +85,10 @@ impl std::error::Error for AwsError {
 /// AWS's answer as it sent it: `code: message`, over the SDK's error.
 #[derive(Debug)]
 pub struct Answer {
+    /// The service (as the SDK names it: `Lambda`) and the API operation (`CreateFunction`) that
+    /// failed, when known.
+    service: &'static str,
+    operation: Option<String>,
     /// AWS's error code (`AccessDeniedException`), when it sent one.
     code: Option<String>,
     /// The id of AWS's answer, for AWS support.
@@ -111,6 +115,16 @@ impl std::error::Error for Answer {
 }
 
 impl Answer {
+    /// The service, as the SDK names it (`Lambda`, `CognitoIdentityProvider`).
+    pub fn service(&self) -> &'static str {
+        self.service
+    }
+
+    /// The API operation that failed (`CreateFunction`), when known.
+    pub fn operation(&self) -> Option<&str> {
+        self.operation.as_deref()
+    }
+
     /// AWS's error code (`AccessDeniedException`), when it sent one.
     pub fn code(&self) -> Option<&str> {
         self.code.as_deref()
@@ -150,6 +164,8 @@ impl AwsError {
             resource: resource.into(),
             not_found: err.is_not_found(),
             answer: Box::new(Answer {
+                service: E::SERVICE.sdk_name(),
+                operation: None,
                 request_id: err.request_id().map(str::to_owned),
                 code,
                 text,
@@ -164,7 +180,11 @@ impl AwsError {
         resource: impl Into<String>,
     ) -> impl FnOnce(F) -> AwsError {
         let (action, resource) = (action.into(), resource.into());
-        move |err| AwsError::new::<E>(action, resource, err.into())
+        move |err| {
+            let mut error = AwsError::new::<E>(action, resource, err.into());
+            error.answer.operation = operation_of(std::any::type_name::<F>());
+            error
+        }
     }
 
     /// AWS answered that the resource does not exist.
@@ -186,6 +206,27 @@ impl AwsError {
     pub fn is_access_denied(&self) -> bool {
         self.answer.is_access_denied()
     }
+}
+
+/// The API operation of an SDK error type's name: `...::operation::create_function::...` is
+/// `CreateFunction`.
+fn operation_of(type_name: &str) -> Option<String> {
+    let module = type_name
+        .split("::operation::")
+        .nth(1)?
+        .split("::")
+        .next()?;
+    let camel: String = module
+        .split('_')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    (!camel.is_empty()).then_some(camel)
 }
 
 /// A call's result with "no such resource" as `None`: for reads of what may be absent, and for
@@ -237,5 +278,22 @@ mod tests {
                 .build(),
         );
         assert!(AwsError::new("delete", "user pool `x`", cognito).is_not_found());
+    }
+}
+
+#[cfg(test)]
+mod operation_tests {
+    #[test]
+    fn the_operation_is_read_from_the_sdk_error_type() {
+        assert_eq!(
+            super::operation_of(std::any::type_name::<
+                aws_sdk_lambda::error::SdkError<
+                    aws_sdk_lambda::operation::get_function::GetFunctionError,
+                >,
+            >())
+            .as_deref(),
+            Some("GetFunction")
+        );
+        assert_eq!(super::operation_of("aws_sdk_lambda::Error"), None);
     }
 }

@@ -54,8 +54,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Diff(args) => args.json || args.format == crate::output::Format::Json,
         Command::Up(args) => args.json,
         Command::Down(args) => args.json,
-        Command::Validate(_)
-        | Command::Serve(_)
+        Command::Validate(args) => args.json,
+        Command::Serve(_)
         | Command::Unlock
         | Command::Adopt(_)
         | Command::Policy(_)

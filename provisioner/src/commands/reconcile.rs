@@ -191,11 +191,14 @@ fn check_region_pin(stack: &crate::spec::Stack, region: &str) -> anyhow::Result<
         [only] => format!("pass `--region {only}`, or add `{region}` to `regions:`"),
         _ => format!("pass `--region` with one of them, or add `{region}` to `regions:`"),
     };
-    anyhow::bail!(
-        "stack `{}` may be deployed only to {} (`regions:` in stack.yaml), not to {region}; nothing was called\n\nhint: {hint}",
-        stack.name,
-        stack.regions.join(", "),
-    )
+    Err(crate::usage::Refused::error(
+        "regionNotAllowed",
+        format!(
+            "stack `{}` may be deployed only to {} (`regions:` in stack.yaml), not to {region}; nothing was called\n\nhint: {hint}",
+            stack.name,
+            stack.regions.join(", "),
+        ),
+    ))
 }
 
 /// `accounts:` in stack.yaml: refused right after `sts:GetCallerIdentity`, before anything else
@@ -204,24 +207,30 @@ fn check_account_pin(stack: &crate::spec::Stack, target: &Target) -> anyhow::Res
     if stack.accounts.is_empty() || stack.accounts.contains(&target.account) {
         return Ok(());
     }
-    anyhow::bail!(
-        "stack `{}` may be deployed only to account {} (`accounts:` in stack.yaml), but the credentials are of account {} ({}); nothing was read or changed\n\nhint: use credentials of an allowed account (`--profile`), or add {} to `accounts:` if this account is meant",
-        stack.name,
-        stack.accounts.join(", "),
-        target.account,
-        target.caller,
-        target.account,
-    )
+    Err(crate::usage::Refused::error(
+        "accountNotAllowed",
+        format!(
+            "stack `{}` may be deployed only to account {} (`accounts:` in stack.yaml), but the credentials are of account {} ({}); nothing was read or changed\n\nhint: use credentials of an allowed account (`--profile`), or add {} to `accounts:` if this account is meant",
+            stack.name,
+            stack.accounts.join(", "),
+            target.account,
+            target.caller,
+            target.account,
+        ),
+    ))
 }
 
 pub(super) fn check_blockers(plan: &Plan) -> anyhow::Result<()> {
     if plan.blockers.is_empty() {
         return Ok(());
     }
-    anyhow::bail!(
-        "the stack cannot be applied as it is:\n  {}",
-        plan.blockers.join("\n  ")
-    )
+    Err(crate::usage::Refused::error(
+        "blocked",
+        format!(
+            "the stack cannot be applied as it is:\n  {}",
+            plan.blockers.join("\n  ")
+        ),
+    ))
 }
 
 pub async fn diff(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<i32> {
@@ -266,9 +275,12 @@ fn confirm(plan: &Plan, yes: bool, question: &str, command: &str) -> anyhow::Res
         return Ok(());
     }
     if !std::io::stdin().is_terminal() {
-        anyhow::bail!(
-            "refusing to change AWS without confirmation: there is no terminal to ask on, and `--yes` was not given; nothing was changed\n\nhint: review the plan above (or `provisioner diff`), then run `provisioner {command} --yes`"
-        );
+        return Err(crate::usage::Refused::error(
+            "needsConfirmation",
+            format!(
+                "refusing to change AWS without confirmation: there is no terminal to ask on, and `--yes` was not given; nothing was changed\n\nhint: review the plan above (or `provisioner diff`), then run `provisioner {command} --yes`"
+            ),
+        ));
     }
     let destructive = plan
         .entries

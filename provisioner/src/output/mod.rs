@@ -122,30 +122,6 @@ pub fn error_json(err: &anyhow::Error) {
     let _ = writeln!(out);
 }
 
-/// The document [`error_json`] prints.
-pub fn error_document(err: &anyhow::Error) -> serde_json::Value {
-    let causes: Vec<String> = err.chain().skip(1).map(ToString::to_string).collect();
-    let mut error = serde_json::json!({ "message": err.to_string(), "causes": causes });
-    if let Some(incomplete) = err.downcast_ref::<crate::report::Incomplete>() {
-        error["incomplete"] = serde_json::json!({
-            "done": incomplete.done,
-            "total": incomplete.total,
-            "failed": incomplete.failed,
-            "stopped": incomplete.stopped,
-            "notStarted": incomplete.not_started,
-        });
-    }
-    if let Some(interrupted) = err.downcast_ref::<crate::interrupt::Interrupted>() {
-        error["interrupted"] = serde_json::json!({
-            "done": interrupted.done,
-            "total": interrupted.total,
-            "stopped": interrupted.stopped,
-            "notStarted": interrupted.not_started,
-        });
-    }
-    serde_json::json!({ "error": error })
-}
-
 /// Built packages: a table (or JSON) on stdout.
 pub fn packages(packages: &[Package], json: bool) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
@@ -199,7 +175,9 @@ pub fn prompt(question: &str) -> std::io::Result<()> {
     err.flush()
 }
 
+mod errors;
 pub mod outputs;
+pub use errors::{error_code, error_document};
 mod terminal;
 pub use terminal::Terminal;
 #[cfg(test)]

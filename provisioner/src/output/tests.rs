@@ -321,6 +321,7 @@ fn errors_become_json_documents_with_causes_and_what_was_left_undone() {
     assert_eq!(
         error_document(&err),
         serde_json::json!({ "error": {
+            "code": "error",
             "message": "failed to create role `x-role`",
             "causes": ["AccessDenied"],
         }})

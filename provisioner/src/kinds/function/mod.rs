@@ -211,16 +211,15 @@ pub enum FunctionError {
     },
 }
 
-fn aws_error(
+fn aws_error<F: Into<aws_sdk_lambda::Error>>(
     action: &'static str,
     name: &str,
-    err: impl Into<aws_sdk_lambda::Error>,
+    err: F,
 ) -> FunctionError {
-    FunctionError::Aws(crate::aws::AwsError::new::<aws_sdk_lambda::Error>(
+    FunctionError::Aws(crate::aws::AwsError::of::<aws_sdk_lambda::Error, F>(
         action,
         format!("Lambda function `{name}`"),
-        err.into(),
-    ))
+    )(err))
 }
 
 pub use crate::base::LambdaWaits as Waits;
