@@ -152,9 +152,24 @@ pub enum Command {
     /// Print a shell completion script: `provisioner completions bash > /etc/bash_completion.d/provisioner`,
     /// `zsh` into a directory of `$fpath` as `_provisioner`, `fish` into `~/.config/fish/completions/`.
     Completions(CompletionsArgs),
+    /// Print a function's CloudWatch Logs, oldest first with their times; `--follow` keeps
+    /// printing new ones until Ctrl-C.
+    Logs(LogsArgs),
     /// Print the JSON Schema of stack.yaml (generated from the types the loader reads it with),
     /// for editors: the repository's stack.yaml names `stack.schema.json`.
     Schema,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LogsArgs {
+    /// The function, by its name in stack.yaml.
+    pub function: String,
+    /// How far back: `30s`, `10m`, `2h`, `1d`.
+    #[arg(long, default_value = "10m")]
+    pub since: String,
+    /// Keep printing new events (every 2 s) until Ctrl-C.
+    #[arg(long)]
+    pub follow: bool,
 }
 
 #[derive(Debug, Clone, Args)]

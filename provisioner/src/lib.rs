@@ -29,6 +29,7 @@ pub mod cli;
 pub mod commands;
 pub mod dag;
 pub mod engine;
+pub mod function_logs;
 pub mod interrupt;
 pub mod kinds;
 pub mod lock;

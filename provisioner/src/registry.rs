@@ -11,6 +11,7 @@ pub fn declared() -> Vec<(&'static str, &'static [Operation])> {
     vec![
         ("session", crate::aws::OPERATIONS),
         ("lock", crate::lock::OPERATIONS),
+        ("logs", crate::function_logs::OPERATIONS),
         ("userPool", user_pool::unit::OPERATIONS),
         ("userPoolClient", user_pool_client::unit::OPERATIONS),
         ("iamRole", role::unit::OPERATIONS),

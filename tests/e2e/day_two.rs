@@ -3,6 +3,14 @@
 
 use crate::support;
 
+/// clap's own checks of the command line's definition (a flag name used twice, say), for every
+/// subcommand: a mistake there panics only when that subcommand is parsed.
+#[test]
+fn the_command_line_definition_is_consistent() {
+    use clap::CommandFactory as _;
+    provisioner::cli::Cli::command().debug_assert();
+}
+
 /// Every subcommand is in each shell's completions.
 #[test]
 fn completions_name_every_subcommand() {
@@ -234,4 +242,129 @@ fn json_errors_carry_a_stable_code() {
     );
     assert_eq!(ran.code, Some(64), "{}", ran.stderr);
     assert_eq!(error_of(&ran)["code"], "usage", "{}", ran.stdout);
+}
+
+/// `logs`: a function's events from the emulator's log group (written there as Lambda would),
+/// oldest first with their times, within `--since`; `--follow` prints one written later; a
+/// function with no log group yet is an error that says so.
+#[test]
+fn logs_prints_a_functions_events_and_follows_new_ones() {
+    use std::io::{BufRead, BufReader};
+    let stack = support::unique("logs");
+    let file = support::write_stack(&[]);
+    let group = format!("/aws/lambda/{stack}-secret");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let logs = runtime
+        .block_on(async { aws_sdk_cloudwatchlogs::Client::new(&support::sdk_config().await) });
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let put = |stream: &str, events: &[(i64, &str)]| {
+        runtime.block_on(async {
+            let _ = logs
+                .create_log_stream()
+                .log_group_name(&group)
+                .log_stream_name(stream)
+                .send()
+                .await;
+            let mut request = logs
+                .put_log_events()
+                .log_group_name(&group)
+                .log_stream_name(stream);
+            for (at, message) in events {
+                request = request.log_events(
+                    aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                        .timestamp(*at)
+                        .message(*message)
+                        .build()
+                        .unwrap(),
+                );
+            }
+            request.send().await.unwrap();
+        })
+    };
+    let missing = support::on_emulator(&file, &stack, &["logs", "secret"]);
+    assert_eq!(missing.code, Some(1), "{}", missing.stdout);
+    assert!(
+        missing.stderr.contains("does not exist"),
+        "{}",
+        missing.stderr
+    );
+    runtime.block_on(async {
+        logs.create_log_group()
+            .log_group_name(&group)
+            .send()
+            .await
+            .unwrap()
+    });
+    put(
+        "2026/12/05/[$LATEST]a",
+        &[
+            (now - 20 * 60_000, "START an old one"),
+            (now - 60_000, "INFO secret answered 200"),
+            (now - 30_000, "END RequestId: 1\n"),
+        ],
+    );
+    let ran = support::on_emulator(&file, &stack, &["logs", "secret", "--since", "10m"]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    let lines: Vec<&str> = ran.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", ran.stdout);
+    assert!(
+        lines[0].ends_with(" INFO secret answered 200"),
+        "{}",
+        ran.stdout
+    );
+    assert!(lines[1].ends_with(" END RequestId: 1"), "{}", ran.stdout);
+    assert!(
+        lines[0].starts_with("20") && lines[0].contains('T'),
+        "{}",
+        ran.stdout
+    );
+    let ran = support::on_emulator(&file, &stack, &["logs", "secret", "--since", "1h"]);
+    assert_eq!(ran.stdout.lines().count(), 3, "{}", ran.stdout);
+    let ran = support::on_emulator(&file, &stack, &["logs", "secret", "--since", "ten"]);
+    assert_eq!(ran.code, Some(64), "{}", ran.stderr);
+
+    // --follow: a later event appears.
+    let mut child = support::provisioner()
+        .args(["logs", "secret", "--follow", "--file"])
+        .arg(&file)
+        .args(["--stack", &stack])
+        .env("AWS_ENDPOINT_URL", support::emulator())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (sender, received) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let first = received
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the recent events");
+    assert!(first.ends_with("INFO secret answered 200"), "{first}");
+    put(
+        "2026/12/05/[$LATEST]b",
+        &[(now + 1_000, "INFO a new request")],
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut followed = false;
+    while std::time::Instant::now() < deadline {
+        match received.recv_timeout(std::time::Duration::from_secs(5)) {
+            Ok(line) if line.ends_with("INFO a new request") => {
+                followed = true;
+                break;
+            }
+            _ => {}
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(followed, "--follow printed the new event");
 }

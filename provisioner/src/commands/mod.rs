@@ -4,6 +4,7 @@ mod adopt;
 mod binaries;
 mod build;
 mod invoke;
+pub mod logs;
 mod notes;
 mod outputs;
 mod policy;
@@ -62,6 +63,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         | Command::Outputs(_)
         | Command::Invoke(_)
         | Command::Completions(_)
+        | Command::Logs(_)
         | Command::Schema => false,
     };
     let result = match cli.command {
@@ -87,6 +89,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             );
             Ok(exit::OK)
         }
+        Command::Logs(args) => logs::logs(&cli.global, &args).await,
         Command::Schema => {
             let schema = crate::spec::schema::schema();
             println!("{}", serde_json::to_string_pretty(&schema)?);

@@ -82,7 +82,7 @@ pub(super) fn no_code() -> CodeFuture {
 /// AWS options checked, the region pin, the caller's identity (one quick call), the account pin.
 pub(super) struct Session {
     pub config: aws_config::SdkConfig,
-    clients: Clients,
+    pub(super) clients: Clients,
     target: Target,
 }
 

@@ -1,0 +1,100 @@
+//! `provisioner logs <function>`: the function's CloudWatch Logs (its `/aws/lambda/<name>` group),
+//! oldest first, each line with its time; `--follow` keeps printing new ones, as `sam logs -t` and
+//! `serverless logs -f -t` do, until Ctrl-C.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use super::exit;
+use super::reconcile::{load_without_code, open};
+use crate::cli::{GlobalArgs, LogsArgs};
+
+/// How often `--follow` asks for new events.
+const POLL: Duration = Duration::from_secs(2);
+
+/// `10m`, `2h`, `30s`, `1d` as a duration.
+pub fn parse_since(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let unit = text.chars().last()?;
+    let number: u64 = text[..text.len() - unit.len_utf8()].parse().ok()?;
+    let seconds = match unit {
+        's' => number,
+        'm' => number.checked_mul(60)?,
+        'h' => number.checked_mul(3600)?,
+        'd' => number.checked_mul(86_400)?,
+        _ => return None,
+    };
+    Some(Duration::from_secs(seconds))
+}
+
+pub async fn logs(global: &GlobalArgs, args: &LogsArgs) -> anyhow::Result<i32> {
+    let Some(since) = parse_since(&args.since) else {
+        return Err(super::UsageError(format!(
+            "`--since {}` is not a duration: write a number and a unit, `30s`, `10m`, `2h` or `1d`",
+            args.since
+        ))
+        .into());
+    };
+    let stack = load_without_code(global)?;
+    let Some(function) = stack.loaded.stack.functions.get(&args.function).cloned() else {
+        let names: Vec<&str> = stack
+            .loaded
+            .stack
+            .functions
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let hint = match crate::spec::did_you_mean(&args.function, names.iter().copied()) {
+            Some(name) => format!("did you mean `{name}`?"),
+            None => format!("one of: {}", names.join(", ")),
+        };
+        anyhow::bail!(
+            "stack.yaml has no function `{}`\n\nhint: {hint}",
+            args.function
+        );
+    };
+    let session = open(global, &stack).await?;
+    let group = format!("/aws/lambda/{}", function.physical_name);
+    let now_ms = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    };
+    let mut from = now_ms() - i64::try_from(since.as_millis()).unwrap_or(i64::MAX);
+    // Events at `from` already printed (a poll asks again from the last one's time).
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    loop {
+        let events = crate::function_logs::read(&session.clients.logs, &group, from)
+            .await
+            .with_context(|| format!("functions.{}: reading its logs", args.function))?;
+        let Some(events) = events else {
+            anyhow::bail!(
+                "function `{}` has no logs in {} yet: its log group `{group}` does not exist\n\nhint: run `provisioner up`, then call the function; its output appears here",
+                args.function,
+                session.target().region
+            );
+        };
+        for (timestamp, id, message) in events {
+            if !seen.insert(id) {
+                continue;
+            }
+            let time = aws_smithy_types::DateTime::from_millis(timestamp)
+                .fmt(aws_smithy_types::date_time::Format::DateTime)
+                .unwrap_or_else(|_| timestamp.to_string());
+            println!("{time} {}", message.trim_end());
+            if timestamp > from {
+                from = timestamp;
+                seen.retain(|_| false);
+            }
+        }
+        if !args.follow {
+            return Ok(exit::OK);
+        }
+        tokio::select! {
+            () = tokio::time::sleep(POLL) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(exit::OK),
+        }
+    }
+}
