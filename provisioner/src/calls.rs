@@ -39,9 +39,9 @@ pub struct Calls {
     pub operations: BTreeMap<String, u64>,
 }
 
-/// Is this operation a read (it changes nothing)?
+/// Is this operation a read (it changes nothing: Get, List, Describe, Filter)?
 pub fn is_read(operation: &str) -> bool {
-    ["Get", "List", "Describe"]
+    ["Get", "List", "Describe", "Filter"]
         .iter()
         .any(|prefix| operation.starts_with(prefix))
 }

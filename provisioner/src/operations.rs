@@ -66,11 +66,9 @@ impl Operation {
         self.is_read() && !self.while_applying
     }
 
-    /// Whether it changes nothing (Get, List, Describe), as `calls` counts reads.
+    /// Whether it changes nothing, as `calls` counts reads.
     pub fn is_read(&self) -> bool {
-        ["Get", "List", "Describe"]
-            .iter()
-            .any(|prefix| self.name.starts_with(prefix))
+        crate::calls::is_read(self.name)
     }
 }
 

@@ -296,7 +296,7 @@ fn logs(call: &Call, env: &Env) -> Result<Vec<Request>, String> {
         )],
         // The group's actions name it as `...:log-group:NAME:log-stream:` (their AccessDenied
         // says so); a create with tags needs logs:TagResource on the group as well.
-        "CreateLogGroup" | "DeleteLogGroup" | "PutRetentionPolicy" => {
+        "CreateLogGroup" | "DeleteLogGroup" | "PutRetentionPolicy" | "FilterLogEvents" => {
             let name = body["logGroupName"]
                 .as_str()
                 .ok_or_else(|| format!("Logs {operation} without logGroupName"))?;

@@ -154,6 +154,11 @@ pub fn documents(file: &std::path::Path, stack: &str, env: &[(&str, &str)]) -> s
 /// its permission.
 const CHANGE_EVERYTHING: &[(&str, &str)] = &[
     ("    selfSignUp: true\n", "    selfSignUp: false\n"),
+    // A group and a trigger (its permission for Cognito), made and, going back, cleared.
+    (
+        "    removal: retain\n",
+        "    removal: retain\n    groups: [members]\n    triggers: { preSignUp: sign-up }\n",
+    ),
     (
         "        readAttributes: [email, email_verified]\n",
         "        readAttributes: [email]\n",
@@ -243,7 +248,9 @@ fn the_lifecycle_runs_under_exactly_the_generated_policy_and_needs_every_action(
     // The read-only identity reads it all (a role's policy of its own included): no changes.
     harness.hold(plan.clone(), "plan");
     harness.ok(&changed, &stack, &["diff"], 0);
+    harness.ok(&changed, &stack, &["logs", "secret"], 0);
     harness.hold(apply.clone(), "apply");
+    harness.ok(&changed, &stack, &["logs", "secret"], 0);
     harness.ok(&file, &stack, &["up", "--yes"], 0);
 
     // Drift, made behind the tool's back, seen by the read-only identity and repaired.

@@ -199,6 +199,10 @@ async fn cold_up_creates_the_tutorial_stack_and_then_nothing_changes() {
         if function != "secret" {
             expected.insert("USER_POOL_CLIENT_ID".to_owned(), client_id.clone());
         }
+        if function == "refresh" {
+            // The client's `rotateRefreshTokens`, as stack.yaml says it.
+            expected.insert("REFRESH_TOKEN_ROTATION".to_owned(), "false".to_owned());
+        }
         assert_eq!(environment, expected);
         assert_eq!(found.tags().unwrap()["provisioner:stack"], stack);
         let groups = aws

@@ -21,6 +21,10 @@ fn client_renamed(moved: bool) -> Vec<(&'static str, &'static str)> {
             "${userPools.users.clients.webapp.id}",
         ));
     }
+    edits.push((
+        "${userPools.users.clients.web.rotateRefreshTokens}",
+        "${userPools.users.clients.webapp.rotateRefreshTokens}",
+    ));
     if moved {
         edits.push((
             "\napi:\n",
@@ -89,6 +93,10 @@ async fn a_renamed_client_is_refused_unless_moved_and_moved_keeps_its_id() {
             "${userPools.users.clients.web2.id}",
         ));
     }
+    edits.push((
+        "${userPools.users.clients.web.rotateRefreshTokens}",
+        "${userPools.users.clients.web2.rotateRefreshTokens}",
+    ));
     let renamed_again = support::write_stack(&edits);
     let report = up(
         &renamed_again,
@@ -125,6 +133,10 @@ async fn a_renamed_pool_is_refused_unless_moved_and_moved_keeps_it_with_its_user
             "${userPools.members.clients.web.id}",
         ));
     }
+    edits.push((
+        "${userPools.users.clients.web.rotateRefreshTokens}",
+        "${userPools.members.clients.web.rotateRefreshTokens}",
+    ));
     let renamed = support::write_stack(&edits);
     let refused = on_emulator(&renamed, &stack, &["up", "--yes", "-v"]);
     assert_eq!(refused.code, Some(1), "{}", refused.stderr);
