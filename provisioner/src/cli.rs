@@ -358,6 +358,11 @@ pub struct InvokeArgs {
     /// The request's body.
     #[arg(long, conflicts_with = "event")]
     pub body: Option<String>,
+    /// The claims of a token the route's authorizer accepted, as a JSON object
+    /// (`{"sub":"...","email":"ada@example.com"}`): the event's `requestContext.authorizer.claims`,
+    /// as API Gateway passes them to a function behind a Cognito authorizer.
+    #[arg(long, value_name = "JSON", conflicts_with = "event")]
+    pub claims: Option<String>,
     /// Build the event Cognito sends this trigger (`preSignUp`, `postConfirmation`, ...) instead
     /// of an API Gateway one: about `--username`, with `--email` and `--attribute`s.
     #[arg(long, conflicts_with_all = ["event", "method", "path", "body"],

@@ -43,6 +43,41 @@ fn invoke_runs_one_handler_with_an_event_and_exits_1_on_a_function_error() {
     let response: serde_json::Value = serde_json::from_str(&again.stdout).unwrap();
     assert_eq!(response["statusCode"], 409, "{response:#}");
 
+    // Behind the authorizer: without claims the handler refuses; `--claims` puts them where API
+    // Gateway does, and the protected handler answers.
+    let unclaimed = on_emulator(&file, &stack, &["invoke", "secret"]);
+    let response: serde_json::Value = serde_json::from_str(&unclaimed.stdout).unwrap();
+    assert_eq!(response["statusCode"], 401, "{response:#}");
+    let claimed = on_emulator(
+        &file,
+        &stack,
+        &[
+            "invoke",
+            "secret",
+            "--claims",
+            r#"{"cognito:username":"ada","email":"ada@example.com","token_use":"id"}"#,
+        ],
+    );
+    assert_eq!(claimed.code, Some(0), "{}", claimed.stderr);
+    let response: serde_json::Value = serde_json::from_str(&claimed.stdout).unwrap();
+    let answer: serde_json::Value =
+        serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (
+            response["statusCode"].as_u64(),
+            &answer["username"],
+            &answer["email"]
+        ),
+        (
+            Some(200),
+            &serde_json::json!("ada"),
+            &serde_json::json!("ada@example.com")
+        ),
+        "{response:#}"
+    );
+    let wrong = on_emulator(&file, &stack, &["invoke", "secret", "--claims", "[1]"]);
+    assert_eq!(wrong.code, Some(64), "{}", wrong.stderr);
+
     // A bad request is the handler's 400, not a failure of the function.
     let bad = on_emulator(&file, &stack, &["invoke", "sign-up", "--body", "not json"]);
     assert_eq!(bad.code, Some(0), "{}", bad.stderr);

@@ -27,6 +27,7 @@ pub async fn invoke(global: &GlobalArgs, args: &InvokeArgs) -> anyhow::Result<i3
         Some(path) => Some(read_event(path)?),
         None => None,
     };
+    let claims = args.claims.as_deref().map(claims).transpose()?;
     let stack = load(global)?;
     if !stack.loaded.stack.functions.contains_key(&args.function) {
         let names: Vec<&str> = stack
@@ -55,7 +56,7 @@ pub async fn invoke(global: &GlobalArgs, args: &InvokeArgs) -> anyhow::Result<i3
     let payload = match (given, &args.trigger) {
         (Some(event), _) => event,
         (None, Some(trigger)) => trigger_event(&ctx, &values, args, trigger)?,
-        (None, None) => proxy_event(&ctx, &values, args, &request_id),
+        (None, None) => proxy_event(&ctx, &values, args, &request_id, claims.as_ref()),
     };
     let function = Function::new(specs[&args.function].clone());
     let invoked = function.invoke(&request_id, payload).await;
@@ -140,6 +141,17 @@ fn trigger_event(
     Ok(Bytes::from(event.to_string()))
 }
 
+/// `--claims`: a JSON object of claims.
+fn claims(text: &str) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        _ => Err(super::UsageError(format!(
+            "`--claims {text}` is not a JSON object: write the token's claims, such as `--claims '{{\"sub\":\"1234\",\"email\":\"ada@example.com\"}}'`"
+        ))
+        .into()),
+    }
+}
+
 /// A JSON event from a file, or from stdin for `-`.
 fn read_event(path: &std::path::Path) -> anyhow::Result<Bytes> {
     let bytes = if path == std::path::Path::new("-") {
@@ -162,7 +174,13 @@ fn read_event(path: &std::path::Path) -> anyhow::Result<Bytes> {
 }
 
 /// The API Gateway proxy event for `--method --path --body`, by default the function's route.
-fn proxy_event(ctx: &Context, values: &Values, args: &InvokeArgs, request_id: &str) -> Bytes {
+fn proxy_event(
+    ctx: &Context,
+    values: &Values,
+    args: &InvokeArgs,
+    request_id: &str,
+    claims: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> Bytes {
     let api = ctx.stack.api.as_ref();
     let route = api.and_then(|api| api.routes.iter().find(|r| r.function == args.function));
     let method = args
@@ -211,7 +229,7 @@ fn proxy_event(ctx: &Context, values: &Values, args: &InvokeArgs, request_id: &s
             request_id,
             now_ms,
         },
-        None,
+        claims,
     );
     Bytes::from(event.to_string())
 }
