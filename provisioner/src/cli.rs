@@ -132,9 +132,9 @@ pub enum Command {
     /// Run the stack's API on this machine: the real handler binaries, under the stage path, behind
     /// the pool's real authorizer keys; the stack must be up (Ctrl-C stops).
     Serve(ServeArgs),
-    /// Remove the stack's lock by hand, whoever holds it (only when certain no `up` or `down` of
-    /// the stack is running: a run on this host that died is taken over without this).
-    Unlock,
+    /// Show who holds the stack's lock, and remove it given its id (only when certain no `up` or
+    /// `down` of the stack is running: a run on this host that died is taken over without this).
+    Unlock(UnlockArgs),
     /// Print the IAM policy documents the identity running provisioner needs for this stack, as
     /// JSON: `plan` (for `diff`: reads only) and `apply` (for `up`, `down`, `unlock`, `adopt`),
     /// derived from the AWS operations each part of the tool declares.
@@ -170,6 +170,13 @@ pub struct LogsArgs {
     /// Keep printing new events (every 2 s) until Ctrl-C.
     #[arg(long)]
     pub follow: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UnlockArgs {
+    /// The lock's id, as `up` and `down` print it when they find the stack locked (and as this
+    /// command prints it). Without it, `unlock` asks on a terminal and refuses elsewhere.
+    pub lock_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

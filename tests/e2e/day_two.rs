@@ -208,7 +208,10 @@ fn json_errors_carry_a_stable_code() {
     let ran = on(&file, &["up", "--json", "--yes"]);
     assert_eq!(ran.code, Some(1), "{}", ran.stderr);
     assert_eq!(error_of(&ran)["code"], "locked", "{}", ran.stdout);
-    let unlocked = on(&file, &["unlock"]);
+    let unlocked = on(
+        &file,
+        &["unlock", &crate::lock::lock_id("build-agent-7", 4242)],
+    );
     assert_eq!(unlocked.code, Some(0), "{}", unlocked.stderr);
 
     // AWS refused a call: the service, the operation and AWS's own code.

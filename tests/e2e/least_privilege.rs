@@ -275,7 +275,12 @@ fn the_lifecycle_runs_under_exactly_the_generated_policy_and_needs_every_action(
     // A lock held elsewhere: refused, then removed by `unlock`.
     crate::lock::hold_lock(&stack, "build-agent-7", 4242);
     harness.ok(&changed, &stack, &["up", "--yes"], 1);
-    harness.ok(&changed, &stack, &["unlock"], 0);
+    harness.ok(
+        &changed,
+        &stack,
+        &["unlock", &crate::lock::lock_id("build-agent-7", 4242)],
+        0,
+    );
     // A dead holder's lock on this host: taken over.
     let mut gone = std::process::Command::new("true").spawn().unwrap();
     let pid = gone.id();

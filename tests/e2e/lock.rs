@@ -41,6 +41,11 @@ pub(crate) fn lock_of(stack: &str) -> Option<std::collections::HashMap<String, S
     })
 }
 
+/// The id of the lock [`hold_lock`] takes for `host` and `pid`.
+pub(crate) fn lock_id(host: &str, pid: u32) -> String {
+    format!("test-{host}-{pid}")
+}
+
 /// Takes `stack`'s lock as another run would (CreateLogGroup with its holder in the tags).
 pub(crate) fn hold_lock(stack: &str, host: &str, pid: u32) {
     hold_lock_renewed(stack, host, pid, None);
@@ -66,6 +71,7 @@ pub(crate) fn hold_lock_renewed(stack: &str, host: &str, pid: u32, heartbeat_ms:
             .tags("provisioner:lock-host", host)
             .tags("provisioner:lock-pid", pid.to_string())
             .tags("provisioner:lock-command", "up")
+            .tags("provisioner:lock-token", lock_id(host, pid))
             .send()
             .await
             .unwrap();
@@ -214,7 +220,37 @@ fn a_held_lock_is_refused_naming_its_holder_and_unlock_removes_it() {
     let diff = on_emulator(&file, &stack, &["diff"]);
     assert_eq!(diff.code, Some(2), "{}", diff.stderr);
 
-    let unlocked = on_emulator(&file, &stack, &["unlock"]);
+    // Without the id (no terminal to ask on), or with a wrong one: refused, the lock kept.
+    let id = lock_id("build-agent-7", 4242);
+    assert!(
+        waited
+            .stderr
+            .contains(&format!("`provisioner unlock {id}`")),
+        "{}",
+        waited.stderr
+    );
+    let unnamed = on_emulator(&file, &stack, &["unlock"]);
+    assert_eq!(unnamed.code, Some(1), "{}", unnamed.stderr);
+    assert!(
+        unnamed.stderr.contains("build-agent-7")
+            && unnamed
+                .stderr
+                .contains(&format!("`provisioner unlock {id}`")),
+        "{}",
+        unnamed.stderr
+    );
+    let wrong = on_emulator(&file, &stack, &["unlock", "test-elsewhere-1"]);
+    assert_eq!(wrong.code, Some(1), "{}", wrong.stderr);
+    assert!(
+        wrong
+            .stderr
+            .contains(&format!("has id `{id}`, not `test-elsewhere-1`")),
+        "{}",
+        wrong.stderr
+    );
+    assert!(lock_of(&stack).is_some(), "a wrong id removes nothing");
+
+    let unlocked = on_emulator(&file, &stack, &["unlock", &id]);
     assert_eq!(unlocked.code, Some(0), "{}", unlocked.stderr);
     assert!(
         unlocked

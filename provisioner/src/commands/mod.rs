@@ -57,7 +57,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Down(args) => args.json,
         Command::Validate(args) => args.json,
         Command::Serve(_)
-        | Command::Unlock
+        | Command::Unlock(_)
         | Command::Adopt(_)
         | Command::Policy(_)
         | Command::Outputs(_)
@@ -73,7 +73,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Up(args) => up(&cli.global, &args).await,
         Command::Down(args) => down(&cli.global, &args).await,
         Command::Serve(args) => serve(&cli.global, &args).await,
-        Command::Unlock => unlock(&cli.global).await,
+        Command::Unlock(args) => unlock(&cli.global, &args).await,
         Command::Adopt(args) => adopt(&cli.global, &args).await,
         Command::Policy(args) => policy(&cli.global, &args).await,
         Command::Invoke(args) => invoke(&cli.global, &args).await,

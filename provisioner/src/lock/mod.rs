@@ -120,6 +120,14 @@ pub struct Holder {
 }
 
 impl Holder {
+    /// The lock's id, which `unlock` takes: the holder's token (a lock taken by an older
+    /// provisioner has none: then its creation time).
+    pub fn id(&self) -> String {
+        self.token
+            .clone()
+            .unwrap_or_else(|| format!("created-{}", self.created_ms))
+    }
+
     fn age(&self) -> Duration {
         let now = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -176,7 +184,7 @@ impl std::fmt::Display for Holder {
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error(
-        "stack `{stack}` is locked: {holder} holds it{waited}; nothing was changed\n\nhint: wait for that run to finish (or pass `--lock-timeout <seconds>` to wait for it); if it is certain that no run holds it, `provisioner unlock` removes the lock"
+        "stack `{stack}` is locked: {holder} holds it (lock id `{}`){waited}; nothing was changed\n\nhint: wait for that run to finish (or pass `--lock-timeout <seconds>` to wait for it); if it is certain that no run holds it, `provisioner unlock {}` removes the lock", holder.id(), holder.id()
     )]
     Held {
         stack: String,
@@ -402,14 +410,26 @@ struct Tags<'a> {
     token: &'a str,
 }
 
-/// Removes `stack`'s lock whoever holds it (`provisioner unlock`); returns who held it.
-pub async fn remove(client: &Client, stack: &str) -> Result<Option<Holder>, LockError> {
+/// Who holds `stack`'s lock, if anyone.
+pub async fn holder(client: &Client, stack: &str) -> Result<Option<Holder>, LockError> {
+    read(client, stack, &lock_name(stack)).await
+}
+
+/// Removes `stack`'s lock if it is still the one of id `id` (a lock taken since is left alone);
+/// returns its holder.
+pub async fn remove_id(
+    client: &Client,
+    stack: &str,
+    id: &str,
+) -> Result<Option<Holder>, LockError> {
     let name = lock_name(stack);
-    let holder = read(client, stack, &name).await?;
-    if holder.is_some() {
-        delete(client, stack, &name).await?;
+    match read(client, stack, &name).await? {
+        Some(holder) if holder.id() == id => {
+            delete(client, stack, &name).await?;
+            Ok(Some(holder))
+        }
+        _ => Ok(None),
     }
-    Ok(holder)
 }
 
 /// Removes `stack`'s lock if it is stale (a `down` with nothing left to delete cleans up after a
@@ -563,28 +583,9 @@ fn tag_value(value: &str) -> String {
         .collect()
 }
 
-/// This machine's name (what a lock's holder is compared with).
-pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|name| name.trim().to_owned())
-        .ok()
-        .filter(|name| !name.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map_or_else(|| "unknown".to_owned(), |name| tag_value(&name))
-}
-
-/// Whether process `pid` of this host still runs (`kill(pid, 0)`: ESRCH means it does not).
-fn process_alive(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else {
-        return false;
-    };
-    if pid <= 0 {
-        return false;
-    }
-    // SAFETY: signal 0 sends nothing; it only checks that the process exists.
-    let result = unsafe { libc::kill(pid, 0) };
-    result == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
-}
+mod host;
+pub use host::hostname;
+use host::process_alive;
 
 #[cfg(test)]
 mod tests;

@@ -389,8 +389,8 @@ pub async fn find(client: &Client, name: &str) -> Result<Option<LiveRole>, RoleE
 }
 
 /// `None` when there is no such role (NoSuchEntity is absence, not an error).
-fn absent_if_no_such_entity<T>(
-    result: Result<T, aws_sdk_iam::Error>,
+fn absent_if_no_such_entity<T, F: Into<aws_sdk_iam::Error>>(
+    result: Result<T, F>,
     action: &'static str,
     name: &str,
 ) -> Result<Option<T>, RoleError> {
@@ -402,7 +402,7 @@ async fn get_role(
     name: &str,
 ) -> Result<Option<aws_sdk_iam::types::Role>, RoleError> {
     let output = client.get_role().role_name(name).send().await;
-    Ok(absent_if_no_such_entity(output.map_err(Into::into), "read", name)?.and_then(|o| o.role))
+    Ok(absent_if_no_such_entity(output, "read", name)?.and_then(|o| o.role))
 }
 
 async fn managed_policies(
@@ -416,11 +416,7 @@ async fn managed_policies(
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let Some(page) = absent_if_no_such_entity(
-            page.map_err(Into::into),
-            "list the managed policies of",
-            name,
-        )?
+        let Some(page) = absent_if_no_such_entity(page, "list the managed policies of", name)?
         else {
             return Ok(None);
         };
@@ -445,11 +441,7 @@ async fn inline_policies(
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let Some(page) = absent_if_no_such_entity(
-            page.map_err(Into::into),
-            "list the inline policies of",
-            name,
-        )?
+        let Some(page) = absent_if_no_such_entity(page, "list the inline policies of", name)?
         else {
             return Ok(None);
         };
@@ -463,11 +455,7 @@ async fn inline_policies(
                 .policy_name(&policy)
                 .send()
                 .await;
-            let Some(output) = absent_if_no_such_entity(
-                output.map_err(Into::into),
-                "read an inline policy of",
-                name,
-            )?
+            let Some(output) = absent_if_no_such_entity(output, "read an inline policy of", name)?
             else {
                 return Ok(None);
             };

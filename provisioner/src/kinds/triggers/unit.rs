@@ -325,22 +325,20 @@ async fn create_group(
         .await;
     match made {
         Ok(_) => Ok(()),
-        Err(err) => {
-            let err = aws_sdk_cognitoidentityprovider::Error::from(err);
-            if matches!(
-                err,
-                aws_sdk_cognitoidentityprovider::Error::GroupExistsException(_)
-            ) {
-                return Ok(());
-            }
-            Err(
-                crate::aws::AwsError::of::<aws_sdk_cognitoidentityprovider::Error, _>(
-                    "create a group in",
-                    format!("user pool `{pool_id}`"),
-                )(err)
-                .into(),
-            )
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_group_exists_exception()) =>
+        {
+            Ok(())
         }
+        Err(err) => Err(
+            crate::aws::AwsError::of::<aws_sdk_cognitoidentityprovider::Error, _>(
+                "create a group in",
+                format!("user pool `{pool_id}`"),
+            )(err)
+            .into(),
+        ),
     }
 }
 
