@@ -371,3 +371,86 @@ fn logs_prints_a_functions_events_and_follows_new_ones() {
     let _ = child.wait();
     assert!(followed, "--follow printed the new event");
 }
+
+/// `provisioner <args>` on a terminal (`script` gives it one), answering `answer`: (exit code,
+/// what the terminal showed).
+fn on_a_terminal(
+    file: &std::path::Path,
+    stack: &str,
+    args: &[&str],
+    answer: &str,
+) -> (Option<i32>, String) {
+    use std::io::Write;
+    let command = format!(
+        "{} {} --file {} --stack {stack}",
+        env!("CARGO_BIN_EXE_provisioner"),
+        args.join(" "),
+        file.display()
+    );
+    let mut child = support::provisioner_command("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("AWS_ENDPOINT_URL", support::emulator())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The answer, once the question is asked (the terminal buffers it until read).
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answer.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+/// On a terminal, `up` asks before a plan that grants or widens permissions (a new role, a
+/// statement added), as CDK does, and goes ahead unasked with one that does not (a memory change).
+#[test]
+fn up_on_a_terminal_asks_before_granting_permissions() {
+    let stack = support::unique("broaden");
+    let file = support::write_stack(&[]);
+    let (code, shown) = on_a_terminal(&file, &stack, &["up"], "no\n");
+    assert_eq!(code, Some(1), "{shown}");
+    assert!(
+        shown.contains("This plan grants or widens permissions:")
+            && shown.contains("+ functions.secret.role")
+            && shown.contains("nothing was changed: the answer was not `yes`"),
+        "{shown}"
+    );
+    let diff = support::on_emulator(&file, &stack, &["diff"]);
+    assert_eq!(diff.code, Some(2), "nothing was made: {}", diff.stdout);
+    let up = support::on_emulator(&file, &stack, &["up", "--yes"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+
+    // A memory change grants nothing: applied without a question.
+    let bigger = support::write_stack(&[(
+        "    crate: handlers/secret\n",
+        "    crate: handlers/secret\n    memory: 256\n",
+    )]);
+    let (code, shown) = on_a_terminal(&bigger, &stack, &["up"], "");
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(!shown.contains("grants or widens"), "{shown}");
+
+    // A statement added: asked, and applied on `yes`.
+    let wider = support::write_stack(&[(
+        "    crate: handlers/secret\n",
+        "    crate: handlers/secret\n    memory: 256\n    allow:\n      - { actions: [cognito-idp:AdminGetUser], resources: \"${userPools.users.arn}\" }\n",
+    )]);
+    let (code, shown) = on_a_terminal(&wider, &stack, &["up"], "yes\n");
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(
+        shown.contains("This plan grants or widens permissions:")
+            && shown.contains("~ functions.secret.role"),
+        "{shown}"
+    );
+    let diff = support::on_emulator(&wider, &stack, &["diff"]);
+    assert_eq!(diff.code, Some(0), "{}", diff.stdout);
+    let down = support::on_emulator(&wider, &stack, &["down", "--yes", "--delete-data"]);
+    assert_eq!(down.code, Some(0), "{}", down.stderr);
+}

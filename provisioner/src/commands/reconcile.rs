@@ -268,8 +268,10 @@ pub async fn diff(global: &GlobalArgs, args: &DiffArgs) -> anyhow::Result<i32> {
 
 /// Whether to apply a plan that changes something. `--yes` applies. Without a terminal to ask on
 /// (CI, a pipe), nothing is applied without `--yes`: a script must say it means it, as with
-/// Terraform's `-auto-approve`. On a terminal, a plan that replaces or deletes is asked about;
-/// creates and in-place updates go ahead.
+/// Terraform's `-auto-approve`. On a terminal, a plan that replaces or deletes is asked about, and
+/// so is one that grants or widens permissions (a new role, a statement or managed policy added, a
+/// trust or boundary changed, an invoke permission added), as CDK asks; other creates and
+/// in-place updates go ahead.
 fn confirm(plan: &Plan, yes: bool, question: &str, command: &str) -> anyhow::Result<()> {
     if yes {
         return Ok(());
@@ -286,10 +288,56 @@ fn confirm(plan: &Plan, yes: bool, question: &str, command: &str) -> anyhow::Res
         .entries
         .iter()
         .any(|e| matches!(e.action, Action::Replace { .. } | Action::Delete));
-    if !destructive {
+    let granting: Vec<&crate::plan::Entry> = plan.entries.iter().filter(|e| grants(e)).collect();
+    if !granting.is_empty() {
+        let lines: Vec<String> = granting
+            .iter()
+            .map(|e| format!("  {} {}", output::marker(&e.action), e.address))
+            .collect();
+        output::status(&format!(
+            "This plan grants or widens permissions:\n{}",
+            lines.join("\n")
+        ));
+    }
+    if !destructive && granting.is_empty() {
         return Ok(());
     }
     ask(question)
+}
+
+/// Whether `entry` grants or widens a permission: a role made, a statement, managed policy, trust
+/// or boundary change that is not only a removal, an invoke permission added.
+fn grants(entry: &crate::plan::Entry) -> bool {
+    use crate::plan::Kind;
+    if !matches!(
+        entry.kind,
+        Kind::IamRole | Kind::LambdaPermissions | Kind::UserPoolTriggers
+    ) {
+        return false;
+    }
+    let changes = match &entry.action {
+        Action::Create => return true,
+        Action::Update { changes } | Action::Replace { changes } => changes,
+        Action::Delete | Action::NoOp => return false,
+    };
+    let list = |text: &str| -> Vec<String> {
+        text.trim_matches(['[', ']'])
+            .split(", ")
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    changes.iter().any(|change| match change.field {
+        "tags" | "triggers" => false,
+        "managedPolicies" => {
+            let live = list(&change.live);
+            list(&change.desired).iter().any(|p| !live.contains(p))
+        }
+        "inlinePolicy" | "statement" | "permission" => {
+            change.desired != "(removed)" && !change.desired.ends_with("absent")
+        }
+        _ => true,
+    })
 }
 
 /// Asks `question` on the terminal; anything but `yes` refuses, with nothing changed.
