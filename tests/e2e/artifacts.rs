@@ -41,6 +41,15 @@ fn diff_up_and_down_deploy_built_artifacts_with_no_cargo_and_no_workspace() {
     assert_eq!(secret["binary"], "secret");
     assert_eq!(secret["architecture"], "x86_64");
     assert!(out.join("secret/bootstrap.zip").is_file() && out.join("secret/bootstrap").is_file());
+    // The table names the packages where they were written.
+    assert!(
+        built
+            .stdout
+            .contains(&out.join("secret/bootstrap.zip").display().to_string())
+            && !built.stdout.contains("target/lambda/"),
+        "{}",
+        built.stdout
+    );
 
     // A runner with stack.yaml and the artifacts only: outside any cargo workspace, no cargo.
     let runner: PathBuf = std::env::temp_dir().join(support::unique("runner"));

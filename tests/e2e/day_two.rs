@@ -454,3 +454,18 @@ fn up_on_a_terminal_asks_before_granting_permissions() {
     let down = support::on_emulator(&wider, &stack, &["down", "--yes", "--delete-data"]);
     assert_eq!(down.code, Some(0), "{}", down.stderr);
 }
+
+/// A bad `--stack` is the command line's mistake (64), named as the flag, not "stack.yaml is not
+/// a valid stack".
+#[test]
+fn a_bad_stack_flag_is_a_usage_error_naming_the_flag() {
+    let ran = support::run(support::provisioner().args(["--stack", "auth demo", "validate"]));
+    assert_eq!(ran.code, Some(64), "{}", ran.stderr);
+    assert!(
+        ran.stderr
+            .contains("`--stack`: `auth demo` is not a valid stack name")
+            && !ran.stderr.contains("is not a valid stack:"),
+        "{}",
+        ran.stderr
+    );
+}

@@ -16,13 +16,20 @@ pub async fn build(global: &GlobalArgs, args: &BuildArgs) -> anyhow::Result<i32>
     }
     let stack = super::load_stack(global)?;
     output::warnings(&stack.file.display().to_string(), &stack.loaded.warnings);
-    let packages = build_packages(
+    let mut packages = build_packages(
         stack.workspace.clone(),
         stack.loaded.stack.functions.clone(),
     )
     .await?;
     if let Some(dir) = &args.out {
         crate::artifacts::write(dir, &stack.loaded.stack, &packages)?;
+        // What is listed is where the packages now are.
+        for package in &mut packages {
+            if let Some(function) = stack.loaded.stack.functions.get(&package.function) {
+                package.bootstrap = dir.join(&function.binary).join("bootstrap");
+                package.zip = dir.join(&function.binary).join("bootstrap.zip");
+            }
+        }
         output::status(&format!(
             "Wrote {} package(s) and their manifest to `{}`: `--artifacts {}` deploys them without cargo",
             packages.len(),

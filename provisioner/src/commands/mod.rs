@@ -123,6 +123,10 @@ pub fn load_stack(global: &GlobalArgs) -> anyhow::Result<LoadedStack> {
 /// As [`load_stack`]; without `code` (`down`, `unlock`: nothing is built or deployed) neither
 /// cargo nor the workspace is read, so they run where only stack.yaml is.
 pub fn load_stack_for(global: &GlobalArgs, code: bool) -> anyhow::Result<LoadedStack> {
+    // A bad `--stack` is the command line's mistake, not the file's.
+    if let Some((message, hint)) = global.stack.as_deref().and_then(spec::stack_name_problem) {
+        return Err(UsageError(format!("`--stack`: {message}\n\nhint: {hint}")).into());
+    }
     let file = &global.file;
     let bytes = match read_limited(file, spec::MAX_FILE_BYTES) {
         Ok(bytes) => bytes,

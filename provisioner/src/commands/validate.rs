@@ -70,9 +70,10 @@ pub fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<i32>
             .map(|env| outcome(global, Some(env.clone())))
             .collect()
     };
-    if let Some(err) = outcomes.iter().find_map(|o| o.other.as_ref()) {
+    let mut outcomes = outcomes;
+    if let Some(err) = outcomes.iter_mut().find_map(|o| o.other.take()) {
         // Not the file's content: reported as any command's error.
-        anyhow::bail!("{err:#}");
+        return Err(err);
     }
     let valid = outcomes.iter().all(|o| o.valid.is_some());
     if args.json {

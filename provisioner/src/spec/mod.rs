@@ -28,7 +28,7 @@ pub use workspace::{Workspace, WorkspaceMember};
 
 use positions::Positions;
 use validate::Checker;
-pub use validate::did_you_mean;
+pub use validate::{did_you_mean, stack_name_problem};
 
 /// A valid stack, and what is worth a warning in it.
 #[derive(Debug)]

@@ -430,6 +430,13 @@ fn check_stack_name(c: &mut Checker, name: &str, from_flag: bool) {
     } else {
         path(&["stack"])
     };
+    if let Some((message, hint)) = stack_name_problem(name) {
+        c.error_hint(&at, message, hint);
+    }
+}
+
+/// What is wrong with a stack name, and the fix; None when it is valid.
+pub fn stack_name_problem(name: &str) -> Option<(String, &'static str)> {
     let valid = name
         .chars()
         .next()
@@ -438,21 +445,20 @@ fn check_stack_name(c: &mut Checker, name: &str, from_flag: bool) {
             .chars()
             .all(|ch| ch.is_ascii_alphanumeric() || ch == '-');
     if !valid {
-        c.error_hint(
-            &at,
+        return Some((
             format!("`{name}` is not a valid stack name"),
             "use letters, digits and `-`, starting with a letter: it prefixes every resource's name",
-        );
-    } else if name.len() > 32 {
-        c.error_hint(
-            &at,
+        ));
+    }
+    (name.len() > 32).then(|| {
+        (
             format!(
                 "stack name is {} characters; at most 32 are allowed",
                 name.len()
             ),
             "it prefixes function and role names, which AWS limits to 64 characters",
-        );
-    }
+        )
+    })
 }
 
 /// Checks a physical name AWS will see.
