@@ -3,6 +3,7 @@
 mod adopt;
 mod binaries;
 mod build;
+mod grants;
 mod invoke;
 pub mod logs;
 mod notes;
@@ -11,6 +12,7 @@ mod policy;
 mod reconcile;
 mod replan;
 mod serve;
+mod unlock;
 mod validate;
 mod watch;
 
@@ -27,8 +29,9 @@ pub use build::build;
 pub use invoke::invoke;
 pub use outputs::outputs;
 pub use policy::policy;
-pub use reconcile::{diff, down, unlock, up};
+pub use reconcile::{diff, down, up};
 pub use serve::serve;
+pub use unlock::unlock;
 pub use validate::validate;
 
 /// Process exit codes, documented in README.md and `--help` (`cli::EXIT_CODES`).

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 
 use super::{LoadedStack, exit, replan};
 use crate::aws::{Clients, Target};
-use crate::cli::{DiffArgs, DownArgs, GlobalArgs, UnlockArgs, UpArgs};
+use crate::cli::{DiffArgs, DownArgs, GlobalArgs, UpArgs};
 use crate::engine::{Code, Context, Live, observe, run};
 use crate::kinds::function::Waits;
 use crate::kinds::rest_api::Pacer;
@@ -37,7 +37,7 @@ pub(super) async fn start_without_code(
 }
 
 /// As [`load`]; without `code`, neither cargo nor the workspace is needed (see `load_stack_for`).
-fn load_for(global: &GlobalArgs, code: bool) -> anyhow::Result<LoadedStack> {
+pub(super) fn load_for(global: &GlobalArgs, code: bool) -> anyhow::Result<LoadedStack> {
     let stack = super::load_stack_for(global, code)?;
     output::warnings(&stack.file.display().to_string(), &stack.loaded.warnings);
     Ok(stack)
@@ -288,7 +288,11 @@ fn confirm(plan: &Plan, yes: bool, question: &str, command: &str) -> anyhow::Res
         .entries
         .iter()
         .any(|e| matches!(e.action, Action::Replace { .. } | Action::Delete));
-    let granting: Vec<&crate::plan::Entry> = plan.entries.iter().filter(|e| grants(e)).collect();
+    let granting: Vec<&crate::plan::Entry> = plan
+        .entries
+        .iter()
+        .filter(|e| super::grants::grants(e))
+        .collect();
     if !granting.is_empty() {
         let lines: Vec<String> = granting
             .iter()
@@ -303,41 +307,6 @@ fn confirm(plan: &Plan, yes: bool, question: &str, command: &str) -> anyhow::Res
         return Ok(());
     }
     ask(question)
-}
-
-/// Whether `entry` grants or widens a permission: a role made, a statement, managed policy, trust
-/// or boundary change that is not only a removal, an invoke permission added.
-fn grants(entry: &crate::plan::Entry) -> bool {
-    use crate::plan::Kind;
-    if !matches!(
-        entry.kind,
-        Kind::IamRole | Kind::LambdaPermissions | Kind::UserPoolTriggers
-    ) {
-        return false;
-    }
-    let changes = match &entry.action {
-        Action::Create => return true,
-        Action::Update { changes } | Action::Replace { changes } => changes,
-        Action::Delete | Action::NoOp => return false,
-    };
-    let list = |text: &str| -> Vec<String> {
-        text.trim_matches(['[', ']'])
-            .split(", ")
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
-    };
-    changes.iter().any(|change| match change.field {
-        "tags" | "triggers" => false,
-        "managedPolicies" => {
-            let live = list(&change.live);
-            list(&change.desired).iter().any(|p| !live.contains(p))
-        }
-        "inlinePolicy" | "statement" | "permission" => {
-            change.desired != "(removed)" && !change.desired.ends_with("absent")
-        }
-        _ => true,
-    })
 }
 
 /// Asks `question` on the terminal; anything but `yes` refuses, with nothing changed.
@@ -537,55 +506,6 @@ pub(super) async fn release_lock(ctx: &Context, lock: lock::Lock) {
             anyhow::Error::from(err)
         ));
     }
-}
-
-/// `unlock [LOCK_ID]`: shows who holds the lock; removes it when given its id (Terraform's
-/// `force-unlock LOCK_ID`), or on a terminal when the answer is `yes`. A wrong id, or no id
-/// without a terminal, removes nothing: a live run's lock is never removed by a guess.
-pub async fn unlock(global: &GlobalArgs, args: &UnlockArgs) -> anyhow::Result<i32> {
-    let stack = load_for(global, false)?;
-    let session = open(global, &stack).await?;
-    let name = &stack.loaded.stack.name;
-    let logs = &session.clients.logs;
-    let Some(holder) = lock::holder(logs, name).await? else {
-        output::status(&format!("stack `{name}` is not locked"));
-        return Ok(exit::OK);
-    };
-    let id = holder.id();
-    match &args.lock_id {
-        Some(given) if *given != id => {
-            return Err(crate::usage::Refused::error(
-                "wrongLockId",
-                format!(
-                    "the lock of stack `{name}` has id `{id}`, not `{given}`: it is held by {holder}; nothing was removed\n\nhint: a run may have taken the lock since; if it is certain that no run holds it, `provisioner unlock {id}`"
-                ),
-            ));
-        }
-        Some(_) => {}
-        None if std::io::stdin().is_terminal() => {
-            output::status(&format!(
-                "stack `{name}` is locked by {holder} (lock id `{id}`); remove the lock only if that run has ended"
-            ));
-            ask("Remove the lock?")?;
-        }
-        None => {
-            return Err(crate::usage::Refused::error(
-                "needsLockId",
-                format!(
-                    "stack `{name}` is locked by {holder} (lock id `{id}`); nothing was removed: there is no terminal to ask on\n\nhint: if it is certain that no run holds it, `provisioner unlock {id}`"
-                ),
-            ));
-        }
-    }
-    match lock::remove_id(logs, name, &id).await? {
-        Some(holder) => output::status(&format!(
-            "removed the lock of stack `{name}`, held by {holder}"
-        )),
-        None => output::status(&format!(
-            "the lock of stack `{name}` was released or taken anew meanwhile: nothing was removed"
-        )),
-    }
-    Ok(exit::OK)
 }
 
 /// Removes the stack's lock if it is stale (its holder is gone), saying so: what a run with
