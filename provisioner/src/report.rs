@@ -71,10 +71,14 @@ pub struct Incomplete {
     pub first: anyhow::Error,
 }
 
-/// What `down` did.
+/// What `down` did. `changes`, `summary`, `calls` and `seconds` are `up`'s fields, in `up`'s
+/// shape: a script reads either report the same way.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DownReport {
+    /// The entries applied (what was deleted, a kept pool's triggers cleared), in order.
+    pub changes: Vec<Entry>,
+    pub summary: Summary,
     pub deleted: Vec<Entry>,
     pub retained: Vec<Entry>,
     pub calls: Calls,

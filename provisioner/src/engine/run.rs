@@ -561,6 +561,8 @@ pub async fn apply_down(
             .map(|l| l.entry.clone()),
     );
     Ok(DownReport {
+        changes: deleted.clone(),
+        summary: crate::plan::Summary::of(&deleted),
         deleted,
         retained,
         calls: ctx.clients.calls.snapshot(),

@@ -74,6 +74,13 @@ async fn down_keeps_the_pool_and_foreign_things_and_up_adopts_the_pool() {
         1 + 3 * FUNCTIONS.len(),
         "{down:#}"
     );
+    // `up --json`'s shape: the changes, their summary, the calls.
+    assert_eq!(down["changes"], down["deleted"]);
+    assert_eq!(
+        down["summary"],
+        serde_json::json!({ "create": 0, "update": 0, "replace": 0, "delete": 1 + 3 * FUNCTIONS.len() })
+    );
+    assert!(down["calls"]["writes"].as_u64().unwrap() > 0, "{down:#}");
     assert!(user_exists(&aws, &pool_id, "grace").await);
     for function in FUNCTIONS {
         let name = format!("{stack}-{function}");
