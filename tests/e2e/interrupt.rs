@@ -104,6 +104,8 @@ fn creates_function(call: &crate::faults::Call) -> bool {
 fn sigint_mid_up_stops_cleanly_and_the_next_up_converges() {
     let stack = support::unique("sigint");
     let file = support::write_stack(&[]);
+    let plan = support::json_from(&file, &stack, &["diff", "--json"], 2);
+    let planned = plan["summary"]["create"].as_u64().unwrap();
     let proxy = FaultProxy::start(|call| {
         creates_function(call).then_some(Fault::Delay(Duration::from_secs(3)))
     });
@@ -123,6 +125,8 @@ fn sigint_mid_up_stops_cleanly_and_the_next_up_converges() {
     let document: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let interrupted = &document["error"]["interrupted"];
     assert!(interrupted["done"].as_u64().unwrap() > 0, "{document:#}");
+    // Counted as the plan counts: its changes, not the engine's nodes.
+    assert_eq!(interrupted["total"].as_u64(), Some(planned), "{document:#}");
     // The API starts once the pool exists and waits for each function before its route's
     // integration: the interrupt stops it while it waits, or before it started.
     let listed = |key: &str| {

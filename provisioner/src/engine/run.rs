@@ -325,23 +325,32 @@ fn outputs_from_values(ctx: &Model, values: &Values) -> Outputs {
 }
 
 /// How a run that did not finish ended: interrupted, or stopped by a failure.
-fn unfinished(outcome: dag::Outcome, total: usize) -> anyhow::Error {
+/// How many of `plan`'s entries `counts`, the leftovers' aside (deleted after the nodes).
+fn changes_of(plan: &Plan, live: &Live, counts: impl Fn(&Action) -> bool) -> usize {
+    let leftovers = live.leftovers.iter().filter(|l| counts(&l.entry.action));
+    let all = plan.entries.iter().filter(|e| counts(&e.action)).count();
+    all.saturating_sub(leftovers.count())
+}
+
+/// `done` and `total` count the plan's changes (entries), as the plan showed them, not its nodes
+/// (an API is one node and a dozen changes).
+fn unfinished(outcome: dag::Outcome, done: usize, total: usize) -> anyhow::Error {
     if outcome.interrupted && outcome.failed.is_empty() {
         let addresses = |ids: &[crate::spec::ResourceId]| -> Vec<String> {
             ids.iter().map(ToString::to_string).collect()
         };
         return Interrupted {
-            done: outcome.done.len(),
+            done,
             total,
             stopped: addresses(&outcome.stopped),
             not_started: addresses(&outcome.not_started),
         }
         .into();
     }
-    incomplete(outcome, total)
+    incomplete(outcome, done, total)
 }
 
-fn incomplete(outcome: dag::Outcome, total: usize) -> anyhow::Error {
+fn incomplete(outcome: dag::Outcome, done: usize, total: usize) -> anyhow::Error {
     let failed: Vec<String> = outcome
         .failed
         .iter()
@@ -359,7 +368,7 @@ fn incomplete(outcome: dag::Outcome, total: usize) -> anyhow::Error {
         .map(|(_, err)| err)
         .unwrap_or_else(|| anyhow::anyhow!("no failure recorded"));
     Incomplete {
-        done: outcome.done.len(),
+        done,
         total,
         failed,
         stopped,
@@ -378,6 +387,8 @@ pub async fn apply_up(
 ) -> anyhow::Result<UpReport> {
     let values = Arc::new(Mutex::new(Values::from_live(&live)));
     let applied: Arc<Mutex<Vec<Entry>>> = Arc::default();
+    // The changes the plan shows (its nodes' entries, not the leftovers deleted after them).
+    let planned = changes_of(&plan_up(&ctx.model(), &live), &live, |a| *a != Action::NoOp);
     // What a node waits for part-way through its apply is not needed before it starts; such a
     // node is a coordinator (its changes take a slot each, see `dag`) and starts first among
     // those ready: its first parts (the API's resources, paced by API Gateway's quotas) overlap
@@ -419,7 +430,14 @@ pub async fn apply_up(
                 }
                 if let Err(err) = node.apply(&ctx, &values, &waits).await {
                     let stopped = err.chain().any(|cause| cause.is::<dag::Abandoned>());
-                    for entry in &changing {
+                    // A coordinator stopped part-way (the API) is said once, by its own entry:
+                    // its parts that never started are not "stopped part-way".
+                    let ended = if stopped {
+                        &changing[..1]
+                    } else {
+                        &changing[..]
+                    };
+                    for entry in ended {
                         if stopped {
                             ctx.progress.stopped(entry, node_started.elapsed());
                         } else {
@@ -438,7 +456,8 @@ pub async fn apply_up(
     )
     .await;
     if !outcome.failed.is_empty() || outcome.interrupted {
-        return Err(unfinished(outcome, order.len()));
+        let done = guard(&applied).len();
+        return Err(unfinished(outcome, done, planned.max(done)));
     }
     let removed = delete_leftovers(&ctx, &live)
         .await
@@ -546,7 +565,11 @@ pub async fn apply_down(
     )
     .await;
     if !outcome.failed.is_empty() || outcome.interrupted {
-        return Err(unfinished(outcome, order.len()));
+        // The plan's deletions, not its nodes (a kept pool is one of those, and no deletion).
+        let plan = plan_down(&ctx.model(), &live, delete_data);
+        let planned = changes_of(&plan, &live, |a| *a == Action::Delete);
+        let done = guard(&deleted).len();
+        return Err(unfinished(outcome, done, planned.max(done)));
     }
     let removed = delete_leftovers(&ctx, &live)
         .await
