@@ -238,6 +238,18 @@ fn json_errors_carry_a_stable_code() {
         "{error:#}"
     );
 
+    // Credentials AWS refuses.
+    let refusing = support::Recorder::start();
+    let ran = support::run(
+        support::provisioner()
+            .args(["down", "--json", "--yes", "--file"])
+            .arg(&file)
+            .args(["--stack", &stack, "--endpoint-url", &refusing.url])
+            .stdin(std::process::Stdio::null()),
+    );
+    assert_eq!(ran.code, Some(1), "{}", ran.stderr);
+    assert_eq!(error_of(&ran)["code"], "credentials", "{}", ran.stdout);
+
     // A usage error: 64, and the code says so.
     let ran = on(
         &file,

@@ -125,6 +125,7 @@ fn sigint_mid_up_stops_cleanly_and_the_next_up_converges() {
     let document: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let interrupted = &document["error"]["interrupted"];
     assert!(interrupted["done"].as_u64().unwrap() > 0, "{document:#}");
+    assert_eq!(document["error"]["code"], "interrupted");
     // Counted as the plan counts: its changes, not the engine's nodes.
     assert_eq!(interrupted["total"].as_u64(), Some(planned), "{document:#}");
     // The API starts once the pool exists and waits for each function before its route's
