@@ -98,17 +98,7 @@ where
     H: Fn(&'static C, ApiGatewayProxyRequest) -> HFut + Clone + Send + 'static,
     HFut: Future<Output = ApiGatewayProxyResponse> + Send,
 {
-    init_logging();
-    let ctx = match init().await {
-        Ok(ctx) => ctx,
-        Err(err) => {
-            tracing::error!(error = %err, "init failed");
-            report_init_error(&err).await;
-            return Err(err.into());
-        }
-    };
-    // The context lives as long as the process, as Lambda's execution environment does.
-    let ctx: &'static C = Box::leak(Box::new(ctx));
+    let ctx = start(init).await?;
     // `api.cors`: every answer carries the headers for the request's origin.
     let cors: Option<&'static crate::Cors> =
         crate::Cors::from_env().map(|c| &*Box::leak(Box::new(c)));
@@ -144,16 +134,7 @@ where
     H: Fn(&'static C, E) -> HFut + Clone + Send + 'static,
     HFut: Future<Output = Result<E, Refusal>> + Send,
 {
-    init_logging();
-    let ctx = match init().await {
-        Ok(ctx) => ctx,
-        Err(err) => {
-            tracing::error!(error = %err, "init failed");
-            report_init_error(&err).await;
-            return Err(err.into());
-        }
-    };
-    let ctx: &'static C = Box::leak(Box::new(ctx));
+    let ctx = start(init).await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<E>| {
         let handler = handler.clone();
         async move {
@@ -163,6 +144,25 @@ where
         }
     }))
     .await
+}
+
+/// Logging, then `init` once: its context, living as long as the process (as Lambda's execution
+/// environment does), or its error reported to the Runtime API.
+async fn start<C, I, IFut>(init: I) -> Result<&'static C, lambda_runtime::Error>
+where
+    C: 'static,
+    I: FnOnce() -> IFut,
+    IFut: Future<Output = Result<C, InitError>>,
+{
+    init_logging();
+    match init().await {
+        Ok(ctx) => Ok(Box::leak(Box::new(ctx))),
+        Err(err) => {
+            tracing::error!(error = %err, "init failed");
+            report_init_error(&err).await;
+            Err(err.into())
+        }
+    }
 }
 
 /// A trigger's refusal: its message is what Cognito tells the caller, so it names the rule and

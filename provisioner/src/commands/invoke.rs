@@ -29,20 +29,7 @@ pub async fn invoke(global: &GlobalArgs, args: &InvokeArgs) -> anyhow::Result<i3
     };
     let claims = args.claims.as_deref().map(claims).transpose()?;
     let stack = load(global)?;
-    if !stack.loaded.stack.functions.contains_key(&args.function) {
-        let names: Vec<&str> = stack
-            .loaded
-            .stack
-            .functions
-            .keys()
-            .map(String::as_str)
-            .collect();
-        anyhow::bail!(
-            "stack.yaml has no function `{}`\n\nhint: one of: {}",
-            args.function,
-            names.join(", ")
-        );
-    }
+    super::function_named(&stack.loaded.stack, &args.function)?;
     let binaries = Binaries::choose(&stack, args.release);
     let dirs = binaries.dirs(&stack);
     let code = binaries.build(&stack);

@@ -38,23 +38,7 @@ pub async fn logs(global: &GlobalArgs, args: &LogsArgs) -> anyhow::Result<i32> {
         .into());
     };
     let stack = load_without_code(global)?;
-    let Some(function) = stack.loaded.stack.functions.get(&args.function).cloned() else {
-        let names: Vec<&str> = stack
-            .loaded
-            .stack
-            .functions
-            .keys()
-            .map(String::as_str)
-            .collect();
-        let hint = match crate::spec::did_you_mean(&args.function, names.iter().copied()) {
-            Some(name) => format!("did you mean `{name}`?"),
-            None => format!("one of: {}", names.join(", ")),
-        };
-        anyhow::bail!(
-            "stack.yaml has no function `{}`\n\nhint: {hint}",
-            args.function
-        );
-    };
+    let function = super::function_named(&stack.loaded.stack, &args.function)?.clone();
     let session = open(global, &stack).await?;
     let group = format!("/aws/lambda/{}", function.physical_name);
     let now_ms = || {

@@ -105,6 +105,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
     result
 }
 
+/// The function stack.yaml calls `name`, or an error naming the closest one (or all of them).
+pub(crate) fn function_named<'s>(
+    stack: &'s spec::Stack,
+    name: &str,
+) -> anyhow::Result<&'s spec::Function> {
+    if let Some(function) = stack.functions.get(name) {
+        return Ok(function);
+    }
+    let names: Vec<&str> = stack.functions.keys().map(String::as_str).collect();
+    let hint = match spec::did_you_mean(name, names.iter().copied()) {
+        Some(close) => format!("did you mean `{close}`?"),
+        None => format!("one of: {}", names.join(", ")),
+    };
+    anyhow::bail!("stack.yaml has no function `{name}`\n\nhint: {hint}")
+}
+
 /// stack.yaml, loaded and validated, with the workspace its crates live in.
 pub struct LoadedStack {
     pub loaded: Loaded,
