@@ -8,6 +8,10 @@ use aws_sdk_cognitoidentityprovider::types::LambdaConfigType;
 use crate::support;
 
 async fn pool(stack: &str) -> (String, String, Option<LambdaConfigType>, Vec<String>) {
+    pool_named(&format!("{stack}-users")).await
+}
+
+async fn pool_named(name: &str) -> (String, String, Option<LambdaConfigType>, Vec<String>) {
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&support::sdk_config().await);
     let pools = cognito
         .list_user_pools()
@@ -18,7 +22,7 @@ async fn pool(stack: &str) -> (String, String, Option<LambdaConfigType>, Vec<Str
     let id = pools
         .user_pools()
         .iter()
-        .find(|p| p.name() == Some(format!("{stack}-users").as_str()))
+        .find(|p| p.name() == Some(name))
         .and_then(|p| p.id())
         .expect("the stack's pool")
         .to_owned();
@@ -157,6 +161,37 @@ async fn triggers_are_set_after_their_functions_kept_cleared_and_left_off_a_kept
     assert_eq!(cognito_statements(&stack, "post-confirmation").await, []);
     assert_eq!(cognito_statements(&stack, "pre-sign-up").await.len(), 1);
 
+    // A second pool with a trigger, then no longer in stack.yaml: kept (it holds users), and its
+    // trigger on the stack's function cleared, with the function's permission for it.
+    let two = support::write_stack_from(
+        "triggers.yaml",
+        &[
+            ("      postConfirmation: post-confirmation\n", ""),
+            (
+                "functions:\n",
+                "  extra:\n    triggers: { preSignUp: pre-sign-up }\n\nfunctions:\n",
+            ),
+        ],
+    );
+    let up = support::on_emulator(&two, &stack, &["up", "--yes"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    assert_eq!(cognito_statements(&stack, "pre-sign-up").await.len(), 2);
+    let diff = support::on_emulator(&one, &stack, &["diff"]);
+    assert!(
+        diff.stdout.contains("userPools.extra.triggers"),
+        "the leftover pool's triggers are cleared: {}",
+        diff.stdout
+    );
+    let up = support::on_emulator(&one, &stack, &["up", "--yes"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    let (_, _, extra, _) = pool_named(&format!("{stack}-extra")).await;
+    assert_eq!(
+        extra.as_ref().and_then(|c| c.pre_sign_up()),
+        None,
+        "{extra:?}"
+    );
+    assert_eq!(cognito_statements(&stack, "pre-sign-up").await.len(), 1);
+
     // `down` keeps the pool: it points at no deleted function after.
     let down = support::on_emulator(&one, &stack, &["down", "--yes"]);
     assert_eq!(down.code, Some(0), "{}", down.stderr);
@@ -181,7 +216,7 @@ async fn triggers_are_set_after_their_functions_kept_cleared_and_left_off_a_kept
 /// Locally: `invoke --trigger` builds Cognito's event; `serve` runs the pool's pre sign-up and
 /// post-confirmation functions around the handlers' calls to the emulator (which runs none): a
 /// refused domain answers 400 with the trigger's message, an auto-confirmed one signs in without
-/// a code, and a user who confirms is in the group after.
+/// a code, and a user who confirms (or is auto-confirmed) is in the group after.
 #[tokio::test(flavor = "multi_thread")]
 async fn invoke_builds_the_trigger_event_and_serve_runs_the_triggers() {
     use crate::serve::{Served, http};
@@ -324,8 +359,8 @@ async fn invoke_builds_the_trigger_event_and_serve_runs_the_triggers() {
     );
     assert_eq!(
         groups_of(ada).await,
-        Vec::<String>::new(),
-        "auto-confirmed: Cognito runs no post confirmation for it"
+        ["members"],
+        "auto-confirmed: post confirmation runs for it too"
     );
     let down = support::on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
     assert_eq!(down.code, Some(0), "{}", down.stderr);

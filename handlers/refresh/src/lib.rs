@@ -78,12 +78,13 @@ pub async fn handle(refresh: &Refresh, event: ApiGatewayProxyRequest) -> ApiGate
         Ok(tokens) => tokens,
         Err(rejection) => return rejection.into_response(),
     };
-    // A rotated token's successor must reach the caller: without it the session ends at the grace.
-    let rotated = refresh.rotation;
-    let complete = tokens
+    // A rotated token's successor reaches the caller. None comes back from a client that does not
+    // rotate (yet: stack.yaml turned rotation off, and this function is updated after the client):
+    // the id and access tokens are answered, and the caller keeps the refresh token it sent.
+    let rotated = tokens
         .as_ref()
-        .is_some_and(|t| !rotated || t.refresh_token().is_some());
-    match tokens_response(tokens.as_ref().filter(|_| complete), rotated) {
+        .is_some_and(|t| refresh.rotation && t.refresh_token().is_some());
+    match tokens_response(tokens.as_ref(), rotated) {
         Some(answer) => answer,
         None => {
             tracing::error!("{operation} answered without tokens");

@@ -2,7 +2,7 @@
 //! oldest first, each line with its time; `--follow` keeps printing new ones, as `sam logs -t` and
 //! `serverless logs -f -t` do, until Ctrl-C.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -10,6 +10,9 @@ use anyhow::Context as _;
 use super::exit;
 use super::reconcile::{load_without_code, open};
 use crate::cli::{GlobalArgs, LogsArgs};
+
+/// How late an event may arrive (after newer ones of other streams) and still be printed.
+const LATE_MS: i64 = 5_000;
 
 /// How often `--follow` asks for new events.
 const POLL: Duration = Duration::from_secs(2);
@@ -46,10 +49,13 @@ pub async fn logs(global: &GlobalArgs, args: &LogsArgs) -> anyhow::Result<i32> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
     };
-    let mut from = now_ms() - i64::try_from(since.as_millis()).unwrap_or(i64::MAX);
-    // Events at `from` already printed (a poll asks again from the last one's time).
-    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let start = now_ms() - i64::try_from(since.as_millis()).unwrap_or(i64::MAX);
+    // The newest event printed; each poll asks again from `LATE` before it, for events of other
+    // streams that arrive late, and `seen` (their ids) prints none twice.
+    let mut newest = start;
+    let mut seen: BTreeMap<String, i64> = BTreeMap::new();
     loop {
+        let from = (newest - LATE_MS).max(start);
         let events = crate::function_logs::read(&session.clients.logs, &group, from)
             .await
             .with_context(|| format!("functions.{}: reading its logs", args.function))?;
@@ -61,18 +67,16 @@ pub async fn logs(global: &GlobalArgs, args: &LogsArgs) -> anyhow::Result<i32> {
             );
         };
         for (timestamp, id, message) in events {
-            if !seen.insert(id) {
+            if seen.insert(id, timestamp).is_some() {
                 continue;
             }
             let time = aws_smithy_types::DateTime::from_millis(timestamp)
                 .fmt(aws_smithy_types::date_time::Format::DateTime)
                 .unwrap_or_else(|_| timestamp.to_string());
             println!("{time} {}", message.trim_end());
-            if timestamp > from {
-                from = timestamp;
-                seen.retain(|_| false);
-            }
+            newest = newest.max(timestamp);
         }
+        seen.retain(|_, at| *at >= newest - LATE_MS);
         if !args.follow {
             return Ok(exit::OK);
         }

@@ -21,7 +21,7 @@ struct Outcome {
 
 fn outcome(global: &GlobalArgs, env: Option<String>) -> Outcome {
     let global = GlobalArgs {
-        env: env.clone().or_else(|| global.env.clone()),
+        env: env.clone(),
         ..global.clone()
     };
     let mut outcome = Outcome {
@@ -53,7 +53,7 @@ fn outcome(global: &GlobalArgs, env: Option<String>) -> Outcome {
 
 pub fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<i32> {
     let file = global.file.display().to_string();
-    let first = outcome(global, None);
+    let first = outcome(global, global.env.clone());
     // A file with environments, none chosen: each of them.
     let environments: Vec<String> = match super::load_stack(global) {
         Err(err) => match err.downcast_ref::<SpecError>() {

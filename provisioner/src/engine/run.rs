@@ -123,7 +123,7 @@ async fn delete_leftovers(ctx: &Context, live: &Live) -> anyhow::Result<Vec<Entr
         }
         let started = Instant::now();
         ctx.progress.started(&leftover.entry);
-        if let Err(err) = units::delete_leftover(ctx, leftover).await {
+        if let Err(err) = units::delete_leftover(ctx, live, leftover).await {
             ctx.progress.failed(&leftover.entry, started.elapsed());
             return Err(err.context(format!("{}: deleting", leftover.entry.address)));
         }

@@ -93,6 +93,14 @@ impl Live {
         self.log_groups.get(function).and_then(Option::as_ref)
     }
 
+    /// The names of the stack's functions: declared, or its leftovers.
+    pub fn stack_functions(
+        &self,
+        stack: &crate::spec::Stack,
+    ) -> std::collections::BTreeSet<String> {
+        triggers::stack_functions(stack, &self.leftovers)
+    }
+
     /// The function of `function`'s name, as observed (whoever's it is).
     pub fn function(&self, function: &str) -> Option<&LiveFunction> {
         self.functions.get(function).and_then(Option::as_ref)
@@ -163,8 +171,16 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Live> {
         function::unit::observe(ctx),
         rest_api::unit::observe(ctx),
     )?;
+    // A kept pool no longer declared must not keep triggers on functions that go with it.
+    let ours = triggers::stack_functions(&ctx.stack, &function_leftovers);
+    let trigger_leftovers = if pool_leftovers.is_empty() {
+        Vec::new()
+    } else {
+        triggers::unit::leftovers(ctx, &pool_leftovers, &ours).await?
+    };
     let mut leftovers: Vec<Leftover> = [
         pool_leftovers,
+        trigger_leftovers,
         client_leftovers,
         role_leftovers,
         group_leftovers,
@@ -299,7 +315,7 @@ pub fn plan(
             live.groups.get(pool),
             &live.statements(),
             values,
-            pool,
+            (pool, &live.stack_functions(model.stack)),
         )),
         ResourceId::Api => NodePlan::Api(rest_api::unit::plan(
             model,
@@ -331,9 +347,12 @@ pub fn down(model: &Model, live: &Live, id: &ResourceId, delete_data: bool) -> V
         ResourceId::Function { function } => {
             function::unit::down(model, live.function(function), function)
         }
-        ResourceId::Triggers { pool } => {
-            triggers::unit::down(model, live.pool(pool), pool, delete_data)
-        }
+        ResourceId::Triggers { pool } => triggers::unit::down(
+            model,
+            live.pool(pool),
+            (pool, &live.stack_functions(model.stack)),
+            delete_data,
+        ),
         ResourceId::Api => rest_api::unit::down(live.api.owned.as_ref()),
     }
 }
@@ -348,14 +367,26 @@ pub async fn delete(ctx: &Context, live: &Live, id: &ResourceId) -> anyhow::Resu
         ResourceId::Role { function } => role::unit::delete(ctx, function).await,
         ResourceId::LogGroup { function } => log_group::unit::delete(ctx, function).await,
         ResourceId::Function { function } => function::unit::delete(ctx, function).await,
-        ResourceId::Triggers { pool } => triggers::unit::delete(ctx, live.pool(pool), pool).await,
+        ResourceId::Triggers { pool } => {
+            let ours = live.stack_functions(&ctx.stack);
+            triggers::unit::delete(ctx, live.pool(pool), pool, &ours).await
+        }
         ResourceId::Api => rest_api::unit::delete(ctx, live.api.owned.as_ref()).await,
     }
 }
 
-/// Deletes a leftover (a NoOp entry, a kept pool, is left alone by its kind).
-pub async fn delete_leftover(ctx: &Context, leftover: &Leftover) -> anyhow::Result<()> {
+/// Deletes a leftover (a NoOp entry, a kept pool, is left alone by its kind); a kept pool's
+/// triggers on the stack's functions are cleared.
+pub async fn delete_leftover(
+    ctx: &Context,
+    live: &Live,
+    leftover: &Leftover,
+) -> anyhow::Result<()> {
     match leftover.entry.kind {
+        Kind::UserPoolTriggers => {
+            let ours = live.stack_functions(&ctx.stack);
+            triggers::unit::delete_leftover(ctx, leftover, &ours).await
+        }
         Kind::UserPool => user_pool::unit::delete_leftover(leftover),
         Kind::UserPoolClient => user_pool_client::unit::delete_leftover(ctx, leftover).await,
         Kind::IamRole => role::unit::delete_leftover(ctx, leftover).await,
@@ -371,7 +402,6 @@ pub async fn delete_leftover(ctx: &Context, leftover: &Leftover) -> anyhow::Resu
         | Kind::ApiDeployment
         | Kind::ApiStage
         | Kind::LambdaPermissions
-        | Kind::UserPoolGroup
-        | Kind::UserPoolTriggers => Ok(()),
+        | Kind::UserPoolGroup => Ok(()),
     }
 }

@@ -64,11 +64,12 @@ pub fn error_code(err: &anyhow::Error) -> &'static str {
             _ => {}
         }
     }
-    if err.chain().any(|c| c.is::<crate::aws::Answer>()) {
-        return "awsError";
-    }
+    // Part of the plan was applied: whatever failed (`aws` says which call, when AWS refused it).
     if err.chain().any(|c| c.is::<crate::report::Incomplete>()) {
         return "incomplete";
+    }
+    if err.chain().any(|c| c.is::<crate::aws::Answer>()) {
+        return "awsError";
     }
     "error"
 }

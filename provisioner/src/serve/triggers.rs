@@ -146,25 +146,11 @@ impl LocalTriggers {
         let auto_confirm = answer["response"]["autoConfirmUser"] == Value::Bool(true);
         let auto_verify = answer["response"]["autoVerifyEmail"] == Value::Bool(true);
         let response = send(body).await;
-        if !response.status().is_success() || !auto_confirm {
+        if !response.status().is_success() {
             return response;
         }
-        // Cognito confirms (and verifies) as the trigger answered, before SignUp answers.
-        let confirmed = self
-            .config
-            .cognito
-            .admin_confirm_sign_up()
-            .user_pool_id(&pool.pool_id)
-            .username(&call.username)
-            .send()
-            .await;
-        if let Err(err) = confirmed {
-            output::status(&format!(
-                "{function}: preSignUp answered autoConfirmUser, and the emulator refused AdminConfirmSignUp: {}",
-                aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(&err)
-            ));
-            return response;
-        }
+        // Cognito verifies and confirms as the trigger answered (each on its own), before
+        // SignUp answers.
         if auto_verify && call.attributes.contains_key("email") {
             let verified = aws_sdk_cognitoidentityprovider::types::AttributeType::builder()
                 .name("email_verified")
@@ -182,7 +168,29 @@ impl LocalTriggers {
                     .await;
             }
         }
+        if !auto_confirm {
+            return response;
+        }
+        let confirmed = self
+            .config
+            .cognito
+            .admin_confirm_sign_up()
+            .user_pool_id(&pool.pool_id)
+            .username(&call.username)
+            .send()
+            .await;
+        if let Err(err) = confirmed {
+            output::status(&format!(
+                "{function}: preSignUp answered autoConfirmUser, and the emulator refused AdminConfirmSignUp: {}",
+                aws_sdk_cognitoidentityprovider::error::DisplayErrorContext(&err)
+            ));
+            return response;
+        }
         output::handler_line(function, "(serve) preSignUp auto-confirmed the user");
+        // A confirmed user: post confirmation runs, as after ConfirmSignUp.
+        if let Some(refused) = self.post_confirmation(pool, call).await {
+            return refused;
+        }
         rewrite(response, |body| body["UserConfirmed"] = Value::Bool(true)).await
     }
 
@@ -198,13 +206,23 @@ impl LocalTriggers {
         Fut: std::future::Future<Output = Response<Full<Bytes>>>,
     {
         let response = send(body).await;
-        let Some(function) = &pool.post_confirmation else {
-            return response;
-        };
         if !response.status().is_success() {
             return response;
         }
-        // The user's attributes, as Cognito passes them.
+        match self.post_confirmation(pool, call).await {
+            Some(refused) => refused,
+            None => response,
+        }
+    }
+
+    /// Runs the pool's post confirmation function, if it has one, for `call`'s user (its
+    /// attributes as the emulator has them now): what Cognito answers if it fails.
+    async fn post_confirmation(
+        &self,
+        pool: &PoolTriggers,
+        call: &Call,
+    ) -> Option<Response<Full<Bytes>>> {
+        let function = pool.post_confirmation.as_ref()?;
         let attributes = match self
             .config
             .cognito
@@ -222,13 +240,9 @@ impl LocalTriggers {
                 .collect(),
             Err(_) => call.attributes.clone(),
         };
-        match self
-            .run(Trigger::PostConfirmation, function, pool, call, &attributes)
+        self.run(Trigger::PostConfirmation, function, pool, call, &attributes)
             .await
-        {
-            Ok(_) => response,
-            Err(refused) => refused,
-        }
+            .err()
     }
 
     /// Invokes `function` for `trigger`: its answer (the event with its response), or what

@@ -8,7 +8,7 @@
 //! pool's own updates send the live `LambdaConfig` back (`user_pool::kept`), so changing the
 //! pool's other settings never drops a trigger.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_cognitoidentityprovider::types::LambdaConfigType;
 
@@ -83,15 +83,38 @@ pub fn config(live: Option<&LambdaConfigType>, triggers: &Triggers) -> LambdaCon
     builder.build()
 }
 
-/// Whether `arn` is a function of `stack` in `target`'s region and account.
-pub fn is_the_stacks(stack: &Stack, target: &Target, arn: &str) -> bool {
+/// The names of the stack's functions: those stack.yaml declares, and those carrying its tag that
+/// it no longer declares (`leftovers`). Not every `<stack>-` name: stack `shop`'s are not stack
+/// `shop-admin`'s.
+pub fn stack_functions(stack: &Stack, leftovers: &[crate::base::Leftover]) -> BTreeSet<String> {
+    stack
+        .functions
+        .values()
+        .map(|f| f.physical_name.clone())
+        .chain(
+            leftovers
+                .iter()
+                .filter(|l| l.entry.kind == crate::plan::Kind::LambdaFunction)
+                .map(|l| l.name.clone()),
+        )
+        .collect()
+}
+
+/// Whether `arn` is one of `ours` in `target`'s region and account.
+pub fn is_the_stacks(ours: &BTreeSet<String>, target: &Target, arn: &str) -> bool {
     arn.strip_prefix(&target.lambda_arn(""))
-        .is_some_and(|name| name.starts_with(&format!("{}-", stack.name)))
+        .is_some_and(|name| ours.contains(name))
 }
 
 /// What the pool's triggers should be: those stack.yaml declares; without `triggers:`, the live
-/// ones that are not the stack's functions (someone else's, kept).
-pub fn desired(stack: &Stack, target: &Target, pool: &str, live: &Triggers) -> Triggers {
+/// ones that are not the stack's functions (`ours`; someone else's are kept).
+pub fn desired(
+    stack: &Stack,
+    target: &Target,
+    pool: &str,
+    live: &Triggers,
+    ours: &BTreeSet<String>,
+) -> Triggers {
     match &stack.user_pools[pool].triggers {
         Some(declared) => declared
             .iter()
@@ -104,7 +127,7 @@ pub fn desired(stack: &Stack, target: &Target, pool: &str, live: &Triggers) -> T
             .collect(),
         None => live
             .iter()
-            .filter(|(_, arn)| !is_the_stacks(stack, target, arn))
+            .filter(|(_, arn)| !is_the_stacks(ours, target, arn))
             .map(|(trigger, arn)| (*trigger, arn.clone()))
             .collect(),
     }

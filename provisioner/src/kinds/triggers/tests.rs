@@ -49,15 +49,32 @@ fn without_triggers_declared_only_the_stacks_own_functions_are_dropped() {
         (Trigger::PreSignUp, ours.clone()),
         (Trigger::CustomMessage, foreign.clone()),
     ]);
-    assert!(is_the_stacks(&stack, &target, &ours));
-    assert!(!is_the_stacks(&stack, &target, &foreign));
+    let leftover = crate::base::Leftover::named(
+        "functions.old-trigger".to_owned(),
+        crate::plan::Kind::LambdaFunction,
+        "auth-demo-old-trigger".to_owned(),
+    );
+    let stacks = stack_functions(&stack, &[leftover]);
+    assert!(is_the_stacks(&stacks, &target, &ours));
+    assert!(is_the_stacks(
+        &stacks,
+        &target,
+        &target.lambda_arn("auth-demo-secret")
+    ));
+    assert!(!is_the_stacks(&stacks, &target, &foreign));
+    // Another stack whose name starts with this one's.
     assert!(!is_the_stacks(
-        &stack,
+        &stacks,
+        &target,
+        &target.lambda_arn("auth-demo-admin-secret")
+    ));
+    assert!(!is_the_stacks(
+        &stacks,
         &target,
         "arn:aws:lambda:eu-west-1:123456789012:function:auth-demo-old-trigger"
     ));
     assert_eq!(
-        desired(&stack, &target, "users", &live),
+        desired(&stack, &target, "users", &live, &stacks),
         Triggers::from([(Trigger::CustomMessage, foreign)])
     );
     assert_eq!(

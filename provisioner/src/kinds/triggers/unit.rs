@@ -2,12 +2,12 @@
 //! the engine: reading the groups, planning one pool's, applying, and `down`, which clears the
 //! triggers of a pool it keeps before their functions go (every sign-up would fail otherwise).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Context as _;
 
 use super::{Triggers, statement_id};
-use crate::base::{Context, DownStep, Model, Planned, Values};
+use crate::base::{Context, DownStep, Leftover, Model, Planned, Values};
 use crate::kinds::permission::{self, Grants, unit::ObservedStatements};
 use crate::kinds::user_pool::{self, LivePool, unit::PoolSearch};
 use crate::plan::{Action, Differ, Entry, Kind, Shown, attribute};
@@ -127,7 +127,7 @@ pub fn plan(
     groups: Option<&Vec<String>>,
     statements: &ObservedStatements,
     values: &Values,
-    pool: &str,
+    (pool, ours): (&str, &BTreeSet<String>),
 ) -> Node {
     let (stack, target) = (model.stack, model.target);
     let known = values.pools.get(pool);
@@ -137,30 +137,36 @@ pub fn plan(
             .and_then(|p| p.described.as_ref())
             .and_then(|d| d.0.lambda_config()),
     );
-    let desired = super::desired(stack, target, pool, &live);
+    let desired = super::desired(stack, target, pool, &live, ours);
     let pool_arn = known.map_or_else(
         || crate::base::KNOWN_AFTER_APPLY.to_owned(),
         |k| k.arn.clone(),
     );
     let sid = statement_id(pool);
-    let permissions = super::grants(stack, pool, &pool_arn)
-        .into_iter()
-        .filter_map(|(function, desired)| {
-            let live: Grants = statements
-                .grants
-                .get(&function)
-                .and_then(|grants| grants.get(&sid))
-                .map(|grant| (sid.clone(), grant.clone()))
-                .into_iter()
-                .collect();
-            let observed = ObservedStatements {
-                functions: statements.functions.clone(),
-                grants: BTreeMap::from([(function.clone(), live)]),
-            };
-            let planned = cognito_plan(&observed, &function, desired);
-            (planned.action != Action::NoOp).then_some((function, planned))
-        })
-        .collect();
+    let mut permissions: BTreeMap<String, permission::unit::PermissionPlan> =
+        super::grants(stack, pool, &pool_arn)
+            .into_iter()
+            .filter_map(|(function, desired)| {
+                let live: Grants = statements
+                    .grants
+                    .get(&function)
+                    .and_then(|grants| grants.get(&sid))
+                    .map(|grant| (sid.clone(), grant.clone()))
+                    .into_iter()
+                    .collect();
+                let planned = cognito_plan(statements, &function, live, desired);
+                (planned.action != Action::NoOp).then_some((function, planned))
+            })
+            .collect();
+    // Statements for a pool no longer declared (a `moved:` rename makes a new id): the first
+    // pool's node removes them.
+    if stack.user_pools.keys().next().map(String::as_str) == Some(pool) {
+        for (function, stale) in stale_statements(stack, statements) {
+            permissions
+                .entry(function.clone())
+                .or_insert_with(|| cognito_plan(statements, &function, stale, Grants::new()));
+        }
+    }
     let declared = &stack.user_pools[pool].groups;
     let missing_groups = declared
         .iter()
@@ -178,13 +184,40 @@ pub fn plan(
     }
 }
 
-/// A function's Cognito statement for one pool, planned as the API's are.
+/// Per function of the stack, its Cognito statements (`cognito-<pool>`) for pools stack.yaml no
+/// longer declares.
+fn stale_statements(
+    stack: &crate::spec::Stack,
+    statements: &ObservedStatements,
+) -> BTreeMap<String, Grants> {
+    let declared: BTreeSet<String> = stack.user_pools.keys().map(|p| statement_id(p)).collect();
+    stack
+        .functions
+        .keys()
+        .filter_map(|function| {
+            let stale: Grants = statements
+                .grants
+                .get(function)?
+                .iter()
+                .filter(|(id, grant)| {
+                    grant.principal == super::COGNITO_PRINCIPAL
+                        && id.starts_with("cognito-")
+                        && !declared.contains(*id)
+                })
+                .map(|(id, grant)| (id.clone(), grant.clone()))
+                .collect();
+            (!stale.is_empty()).then(|| (function.clone(), stale))
+        })
+        .collect()
+}
+
+/// A function's Cognito statements `live` made `desired`, planned as the API's are.
 fn cognito_plan(
     observed: &ObservedStatements,
     function: &str,
+    live: Grants,
     desired: Grants,
 ) -> permission::unit::PermissionPlan {
-    let live = observed.grants.get(function).cloned().unwrap_or_default();
     let (action, changes) = permission::diff(&live, &desired);
     let action = if !observed.functions.contains(function) && !desired.is_empty() {
         Action::Create
@@ -347,7 +380,7 @@ async fn create_group(
 pub fn down(
     model: &Model,
     live: Option<&LivePool>,
-    pool: &str,
+    (pool, ours): (&str, &BTreeSet<String>),
     delete_data: bool,
 ) -> Vec<DownStep> {
     let Some(live) = live else {
@@ -359,7 +392,7 @@ pub fn down(
     let triggers = super::live(live.described.as_ref().and_then(|d| d.0.lambda_config()));
     let ours: Vec<String> = triggers
         .iter()
-        .filter(|(_, arn)| super::is_the_stacks(model.stack, model.target, arn))
+        .filter(|(_, arn)| super::is_the_stacks(ours, model.target, arn))
         .map(|(trigger, _)| trigger.to_string())
         .collect();
     if ours.is_empty() {
@@ -379,22 +412,95 @@ pub fn down(
     )]
 }
 
-/// Clears the triggers that are the stack's functions from the kept pool `live`.
-pub async fn delete(ctx: &Context, live: Option<&LivePool>, pool: &str) -> anyhow::Result<()> {
+/// Clears the triggers that are the stack's functions (`ours`) from the kept pool `live`.
+pub async fn delete(
+    ctx: &Context,
+    live: Option<&LivePool>,
+    pool: &str,
+    ours: &BTreeSet<String>,
+) -> anyhow::Result<()> {
     let Some(live) = live else {
         return Ok(());
     };
-    let model = ctx.model();
-    let name = &ctx.stack.user_pools[pool].physical_name;
-    let Some(now) = user_pool::describe(&ctx.clients.cognito, &live.id, name).await? else {
+    clear(ctx, &live.id, &live.name, ours)
+        .await
+        .with_context(|| format!("userPools.{pool}.triggers: clearing (UpdateUserPool)"))
+}
+
+/// Sets pool `id`'s triggers to those that are not `ours`, if any of them is.
+async fn clear(ctx: &Context, id: &str, name: &str, ours: &BTreeSet<String>) -> anyhow::Result<()> {
+    let cognito = &ctx.clients.cognito;
+    let Some(now) = user_pool::describe(cognito, id, name).await? else {
         return Ok(());
     };
     let live_config = now.described.as_ref().and_then(|d| d.0.lambda_config());
-    let kept: Triggers = super::live(live_config)
-        .into_iter()
-        .filter(|(_, arn)| !super::is_the_stacks(model.stack, model.target, arn))
+    let live = super::live(live_config);
+    let kept: Triggers = live
+        .iter()
+        .filter(|(_, arn)| !super::is_the_stacks(ours, &ctx.target, arn))
+        .map(|(trigger, arn)| (*trigger, arn.clone()))
         .collect();
-    set(ctx, &live.id, pool, &kept)
-        .await
-        .with_context(|| format!("userPools.{pool}.triggers: clearing (UpdateUserPool)"))
+    if kept == live {
+        return Ok(());
+    }
+    let config = super::config(live_config, &kept);
+    user_pool::set_lambda_config(cognito, &ctx.stack.name, &now, config).await?;
+    Ok(())
+}
+
+/// The kept pools stack.yaml no longer declares (`pool_leftovers`) whose triggers are the stack's
+/// functions (`ours`): each a leftover that clears them, before the functions go (its kind comes
+/// after functions', and leftovers go in the reverse order).
+pub async fn leftovers(
+    ctx: &Context,
+    pool_leftovers: &[Leftover],
+    ours: &BTreeSet<String>,
+) -> anyhow::Result<Vec<Leftover>> {
+    let mut found = Vec::new();
+    for pool in pool_leftovers {
+        let Some(id) = &pool.id else { continue };
+        let Some(live) = user_pool::describe(&ctx.clients.cognito, id, &pool.name)
+            .await
+            .with_context(|| format!("{}: reading its triggers", pool.entry.address))?
+        else {
+            continue;
+        };
+        let triggers = super::live(live.described.as_ref().and_then(|d| d.0.lambda_config()));
+        let theirs: Vec<String> = triggers
+            .iter()
+            .filter(|(_, arn)| super::is_the_stacks(ours, &ctx.target, arn))
+            .map(|(trigger, _)| trigger.to_string())
+            .collect();
+        if theirs.is_empty() {
+            continue;
+        }
+        found.push(Leftover {
+            entry: Entry::new(
+                format!("{}.triggers", pool.entry.address),
+                Kind::UserPoolTriggers,
+                format!("{} ({id})", pool.name),
+                Action::Delete,
+            )
+            .with_note(format!(
+                "the pool is no longer in stack.yaml and is kept: its triggers on the stack's functions ({}) are cleared before the functions go",
+                theirs.join(", ")
+            )),
+            name: pool.name.clone(),
+            id: Some(id.clone()),
+            parent: None,
+        });
+    }
+    Ok(found)
+}
+
+/// Clears a kept leftover pool's triggers on the stack's functions (`ours`).
+pub async fn delete_leftover(
+    ctx: &Context,
+    leftover: &Leftover,
+    ours: &BTreeSet<String>,
+) -> anyhow::Result<()> {
+    let Some(id) = &leftover.id else {
+        return Ok(());
+    };
+    clear(ctx, id, &leftover.name, ours).await
 }

@@ -48,7 +48,7 @@ pub(super) fn triggers(
                 c.warning(
                     &path(&["functions", function, "timeout"]),
                     format!(
-                        "function `{function}` is pool `{pool}`'s {trigger} trigger with a timeout of {} s; Cognito waits {COGNITO_TRIGGER_TIMEOUT_S} s for a trigger, then fails the user's request (and retries it up to 3 times)",
+                        "function `{function}` is pool `{pool}`'s {trigger} trigger with a timeout of {} s; Cognito waits {COGNITO_TRIGGER_TIMEOUT_S} s for a trigger, then fails the user's request (it may retry it)",
                         spec.timeout_s
                     ),
                     format!("set `timeout: {COGNITO_TRIGGER_TIMEOUT_S}` or less, so a slow trigger fails where you can see it"),
@@ -114,7 +114,7 @@ mod tests {
             (
                 "a function slower than Cognito waits: a warning",
                 with("    triggers:\n      postConfirmation: secret\n"),
-                "{file}:43:10: warning: `functions.secret.timeout`: function `secret` is pool `users`'s postConfirmation trigger with a timeout of 10 s; Cognito waits 5 s for a trigger, then fails the user's request (and retries it up to 3 times)\n  hint: set `timeout: 5` or less, so a slow trigger fails where you can see it",
+                "{file}:43:10: warning: `functions.secret.timeout`: function `secret` is pool `users`'s postConfirmation trigger with a timeout of 10 s; Cognito waits 5 s for a trigger, then fails the user's request (it may retry it)\n  hint: set `timeout: 5` or less, so a slow trigger fails where you can see it",
             ),
             (
                 "a group twice",
