@@ -250,6 +250,31 @@ fn json_errors_carry_a_stable_code() {
     assert_eq!(ran.code, Some(1), "{}", ran.stderr);
     assert_eq!(error_of(&ran)["code"], "credentials", "{}", ran.stdout);
 
+    // Nothing answers at the endpoint.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let ran = on(
+        &file,
+        &["down", "--json", "--yes", "--endpoint-url", &nowhere],
+    );
+    assert_eq!(ran.code, Some(1), "{}", ran.stderr);
+    assert_eq!(error_of(&ran)["code"], "unreachable", "{}", ran.stdout);
+
+    // Someone else's pool of the stack's name, without its tag, is in the way of `up`.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        aws_sdk_cognitoidentityprovider::Client::new(&support::sdk_config().await)
+            .create_user_pool()
+            .pool_name(format!("{stack}-users"))
+            .send()
+            .await
+            .unwrap();
+    });
+    let ran = on(&file, &["up", "--json", "--yes"]);
+    assert_eq!(ran.code, Some(1), "{}", ran.stderr);
+    assert_eq!(error_of(&ran)["code"], "blocked", "{}", ran.stdout);
+
     // A usage error: 64, and the code says so.
     let ran = on(
         &file,

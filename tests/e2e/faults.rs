@@ -596,6 +596,12 @@ fn a_function_that_fails_stops_the_api_part_way_and_the_next_up_finishes_it() {
     let up = through(&proxy, &file, &stack, &["up", "--yes", "--json"]);
     assert_eq!(up.code, Some(1), "{}", up.stderr);
     let document: serde_json::Value = serde_json::from_str(&up.stdout).unwrap();
+    // Part of the plan applied: `incomplete`, with the call AWS refused.
+    assert_eq!(document["error"]["code"], "incomplete", "{document:#}");
+    assert_eq!(
+        document["error"]["aws"]["code"], "InvalidParameterValueException",
+        "{document:#}"
+    );
     let incomplete = &document["error"]["incomplete"];
     assert_eq!(
         incomplete["failed"],
