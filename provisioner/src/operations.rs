@@ -5,7 +5,8 @@
 //! identity's policy is derived from them, and the e2e suite fails on any call that is not declared.
 //!
 //! Resource patterns use `{partition}`, `{region}`, `{region_code}` (`use1`), `{account}` and
-//! `{stack}` (the stack's name).
+//! `{stack}` (the stack's name). In a condition, the key `{tags}` stands for one
+//! `aws:RequestTag/<key>: <value>` per tag of the stack's `tags:` (none without them).
 //! This module depends on no other module of the crate.
 
 /// The services the tool calls.
@@ -110,7 +111,13 @@ pub mod condition {
     /// cannot change, delete or read (an app client's secret) any other pool or API of the
     /// account.
     pub const OWNED: &str = r#"{"StringEquals": {"aws:ResourceTag/provisioner:stack": "{stack}"}}"#;
-    /// A request that makes a resource the stack's: its ownership tag in the request.
+    /// A create of one of the stack's resources: its ownership tag in the request, and every tag
+    /// of the stack's `tags:` with its value, so the deploy identity cannot make a resource
+    /// without the tags an organization requires (what its tag policies and SCPs check).
+    pub const CREATED_AS_THE_STACKS: &str =
+        r#"{"StringEquals": {"aws:RequestTag/provisioner:stack": "{stack}", "{tags}": ""}}"#;
+    /// A request that makes a resource the stack's: its ownership tag in the request (a create's
+    /// tagging half, and `adopt`'s tag, which carries no other).
     pub const TAGGED_AS_THE_STACKS: &str =
         r#"{"StringEquals": {"aws:RequestTag/provisioner:stack": "{stack}"}}"#;
     /// A tag change that neither sets nor removes the ownership tag (the stack's `tags:`, where
@@ -172,6 +179,9 @@ pub struct Placeholders {
     /// a role is allowed only with that boundary on it (`iam:PermissionsBoundary`), so the deploy
     /// identity cannot make an unbounded role.
     pub boundary: Option<String>,
+    /// The stack's `tags:`: every create that carries them is allowed only with them
+    /// (`condition::CREATED_AS_THE_STACKS`).
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 /// The IAM actions that make or widen a role: with a boundary, allowed only on roles it bounds.
@@ -192,6 +202,16 @@ impl Placeholders {
                 .unwrap_or_else(|err| panic!("a declared condition is not a JSON object: {err}")),
             None => serde_json::Map::new(),
         };
+        for tests in condition.values_mut().filter_map(|v| v.as_object_mut()) {
+            if tests.remove("{tags}").is_some() {
+                for (key, value) in &self.tags {
+                    tests.insert(
+                        format!("aws:RequestTag/{key}"),
+                        serde_json::Value::String(value.clone()),
+                    );
+                }
+            }
+        }
         if let Some(boundary) = &self.boundary
             && BOUNDED_BY_THE_STACKS_BOUNDARY.contains(&grant.action)
         {
@@ -308,6 +328,7 @@ mod tests {
             account: "111122223333".to_owned(),
             stack: "auth".to_owned(),
             boundary: None,
+            tags: Default::default(),
         }
     }
 
@@ -349,6 +370,52 @@ mod tests {
         assert_eq!(
             create["Condition"]["StringEquals"]["iam:PermissionsBoundary"],
             boundary
+        );
+    }
+
+    /// A create that makes the stack's resources is allowed only with its ownership tag and every
+    /// tag of `tags:` in the request; without `tags:`, only with the ownership tag.
+    #[test]
+    fn the_stacks_tags_condition_its_creates() {
+        const CREATE: Operation = crate::op!(
+            Iam,
+            "CreateRole",
+            [
+                (
+                    "iam:CreateRole",
+                    arn::ROLE,
+                    condition::CREATED_AS_THE_STACKS
+                ),
+                ("iam:TagRole", arn::ROLE)
+            ]
+        );
+        let parts: &[(&str, &[Operation])] = &[("role", &[CREATE])];
+        let create = |at: &Placeholders| {
+            policy(parts, Purpose::Apply, at)["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["Action"] == serde_json::json!(["iam:CreateRole"]))
+                .expect("CreateRole on its own")["Condition"]
+                .clone()
+        };
+        assert_eq!(
+            create(&at()),
+            serde_json::json!({"StringEquals": {"aws:RequestTag/provisioner:stack": "auth"}})
+        );
+        let tagged = Placeholders {
+            tags: [("team", "identity"), ("cost-center", "42")]
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .into(),
+            ..at()
+        };
+        assert_eq!(
+            create(&tagged),
+            serde_json::json!({"StringEquals": {
+                "aws:RequestTag/provisioner:stack": "auth",
+                "aws:RequestTag/team": "identity",
+                "aws:RequestTag/cost-center": "42"
+            }})
         );
     }
 

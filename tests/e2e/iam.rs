@@ -60,6 +60,19 @@ impl Request {
         self
     }
 
+    /// The tags the request carries, as `aws:RequestTag/<key>` (and their keys as `aws:TagKeys`).
+    fn tagged<'a>(mut self, tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Request {
+        let mut keys = Vec::new();
+        for (key, value) in tags {
+            self = self.with(&format!("aws:RequestTag/{key}"), value);
+            keys.push(key);
+        }
+        if !keys.is_empty() {
+            self = self.with("aws:TagKeys", keys.join("\n"));
+        }
+        self
+    }
+
     fn implied_by(mut self, call: &'static str) -> Request {
         self.implied_by = Some(call);
         self
@@ -174,9 +187,22 @@ fn iam(
     if let Some(boundary) = boundary {
         request = request.with("iam:PermissionsBoundary", boundary);
     }
-    let mut requests = vec![request];
-    if action == "CreateRole" && form.keys().any(|k| k.starts_with("Tags.member.")) {
-        requests.push(Request::new("iam:TagRole", &arn).implied_by("CreateRole"));
+    // A create's tags: `Tags.member.N.Key` and `Tags.member.N.Value`.
+    let tags: Vec<(&str, &str)> = form
+        .iter()
+        .filter_map(|(field, key)| {
+            let n = field.strip_prefix("Tags.member.")?.strip_suffix(".Key")?;
+            let value = form.get(&format!("Tags.member.{n}.Value"))?;
+            Some((key.as_str(), value.as_str()))
+        })
+        .collect();
+    let mut requests = vec![request.tagged(tags.iter().copied())];
+    if action == "CreateRole" && !tags.is_empty() {
+        requests.push(
+            Request::new("iam:TagRole", &arn)
+                .tagged(tags)
+                .implied_by("CreateRole"),
+        );
     }
     Ok(requests)
 }
@@ -185,23 +211,27 @@ fn json(call: &Call) -> Value {
     serde_json::from_str(&call.body).unwrap_or(Value::Null)
 }
 
+/// The tags of a JSON body's object `field`, as key and value.
+fn body_tags<'a>(body: &'a Value, field: &str) -> Vec<(&'a str, &'a str)> {
+    body[field]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(key, value)| (key.as_str(), value.as_str().unwrap_or_default()))
+        .collect()
+}
+
 fn cognito(call: &Call, env: &Env) -> Result<Vec<Request>, String> {
     let operation = call.operation();
     let body = json(call);
     let action = format!("cognito-idp:{operation}");
     // The tags a request carries (`aws:RequestTag/<key>`): a new pool's, or those it sets.
-    let request_tags = |mut request: Request| {
-        for field in ["UserPoolTags", "Tags"] {
-            if let Some(tags) = body[field].as_object() {
-                for (key, value) in tags {
-                    request = request.with(
-                        &format!("aws:RequestTag/{key}"),
-                        value.as_str().unwrap_or_default(),
-                    );
-                }
-            }
-        }
-        request
+    let request_tags = |request: Request| {
+        request.tagged(
+            body_tags(&body, "UserPoolTags")
+                .into_iter()
+                .chain(body_tags(&body, "Tags")),
+        )
     };
     // Authorized on no resource.
     if matches!(operation.as_str(), "ListUserPools" | "CreateUserPool") {
@@ -300,15 +330,16 @@ fn logs(call: &Call, env: &Env) -> Result<Vec<Request>, String> {
             let name = body["logGroupName"]
                 .as_str()
                 .ok_or_else(|| format!("Logs {operation} without logGroupName"))?;
-            let mut requests = vec![Request::new(
-                &action,
-                format!("{}:log-stream:", group(name)),
-            )];
-            if operation == "CreateLogGroup"
-                && body["tags"].as_object().is_some_and(|t| !t.is_empty())
-            {
+            let tags = body_tags(&body, "tags");
+            let mut requests = vec![
+                Request::new(&action, format!("{}:log-stream:", group(name)))
+                    .tagged(tags.iter().copied()),
+            ];
+            if operation == "CreateLogGroup" && !tags.is_empty() {
                 requests.push(
-                    Request::new("logs:TagResource", group(name)).implied_by("CreateLogGroup"),
+                    Request::new("logs:TagResource", group(name))
+                        .tagged(tags)
+                        .implied_by("CreateLogGroup"),
                 );
             }
             requests
@@ -353,11 +384,16 @@ fn lambda(call: &Call, env: &Env) -> Result<Vec<Request>, String> {
             let name = body["FunctionName"]
                 .as_str()
                 .ok_or("CreateFunction without a name")?;
-            let mut requests = vec![Request::new("lambda:CreateFunction", function(name))];
+            let tags = body_tags(&body, "Tags");
+            let mut requests = vec![
+                Request::new("lambda:CreateFunction", function(name)).tagged(tags.iter().copied()),
+            ];
             passes_role(&mut requests);
-            if body["Tags"].as_object().is_some_and(|t| !t.is_empty()) {
+            if !tags.is_empty() {
                 requests.push(
-                    Request::new("lambda:TagResource", function(name)).implied_by("CreateFunction"),
+                    Request::new("lambda:TagResource", function(name))
+                        .tagged(tags)
+                        .implied_by("CreateFunction"),
                 );
             }
             Ok(requests)

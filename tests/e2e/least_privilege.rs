@@ -373,6 +373,68 @@ fn tags_change_in_place_under_the_generated_policy() {
     }
 }
 
+/// With `tags:`, the stack's resources are made only with every one of them in the request (and
+/// the ownership tag): a create without a tag, or with another value, is refused, so the deploy
+/// identity cannot make what an organization's tag rules would refuse.
+#[test]
+fn a_tagged_stacks_creates_need_its_tags() {
+    let stack = support::unique("leastcreate");
+    let file = crate::reconcile::tags::tagged_stack("  team: identity\n  cost-center: \"42\"\n");
+    let apply = Policy::from_document(&documents(&file, &stack, &[])["apply"]);
+    let creates = [
+        (
+            "iam:CreateRole",
+            format!("arn:aws:iam::123456789012:role/use1-{stack}-x"),
+        ),
+        (
+            "lambda:CreateFunction",
+            format!("arn:aws:lambda:us-east-1:123456789012:function:{stack}-x"),
+        ),
+        (
+            "logs:CreateLogGroup",
+            format!(
+                "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/{stack}-x:log-stream:"
+            ),
+        ),
+        ("cognito-idp:CreateUserPool", "*".to_owned()),
+        (
+            "apigateway:POST",
+            "arn:aws:apigateway:us-east-1::/restapis".to_owned(),
+        ),
+    ];
+    let owner = ("aws:RequestTag/provisioner:stack", stack.as_str());
+    let team = ("aws:RequestTag/team", "identity");
+    let cost = ("aws:RequestTag/cost-center", "42");
+    for (action, resource) in &creates {
+        let request = |tags: &[(&str, &str)]| Request {
+            action: (*action).to_owned(),
+            resource: resource.clone(),
+            context: tags
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            implied_by: None,
+            soft: false,
+        };
+        assert!(
+            apply.allows(&request(&[owner, team, cost])),
+            "{action} with every tag"
+        );
+        assert!(
+            !apply.allows(&request(&[owner, team])),
+            "{action} without cost-center"
+        );
+        assert!(
+            !apply.allows(&request(&[owner, ("aws:RequestTag/team", "other"), cost])),
+            "{action} with another team"
+        );
+        assert!(
+            !apply.allows(&request(&[team, cost])),
+            "{action} without the ownership tag"
+        );
+    }
+}
+
 /// The documents reach only the stack's own user pools: another pool's app clients (their
 /// secrets) cannot be read by the plan identity, nor that pool changed or deleted by the apply
 /// identity; a pool is made, and taken over, only with the stack's tag in the request.
@@ -523,7 +585,7 @@ fn a_missing_statement_fails_the_run_naming_the_action_and_resource() {
     let failed = harness.ok(&file, &stack, &["up", "--yes"], 1);
     assert!(
         failed.stderr.contains(&format!(
-            "not authorized to perform: lambda:GetFunction on resource: arn:aws:lambda:us-east-1:123456789012:function:{stack}-"
+            "not authorized to perform: lambda:CreateFunction on resource: arn:aws:lambda:us-east-1:123456789012:function:{stack}-"
         )) && failed.stderr.contains("hint: AWS refused the identity running provisioner")
             && !failed.stderr.contains("unhandled error")
             && !failed.stderr.contains("Error {"),

@@ -242,9 +242,14 @@ fn problems(reference: &serde_json::Value, statement: &serde_json::Value) -> Vec
             let formats: Vec<String> = typed.iter().map(|t| arn_of(t)).collect();
             problems.push(format!("{action} on `{resource}`: not one of {formats:?}"));
         }
+        // The action's own condition keys, and those of the resource types it is authorized on.
         let keys: Vec<String> = types
-            .values()
-            .flat_map(|t| t["condition_keys"].as_array().cloned().unwrap_or_default())
+            .iter()
+            .flat_map(|(name, t)| {
+                let of_type = service["resources"][name]["condition_keys"].clone();
+                [t["condition_keys"].clone(), of_type]
+            })
+            .flat_map(|keys| keys.as_array().cloned().unwrap_or_default())
             .filter_map(|k| k.as_str().map(str::to_owned))
             .collect();
         for conditions in statement["Condition"]
@@ -253,7 +258,16 @@ fn problems(reference: &serde_json::Value, statement: &serde_json::Value) -> Vec
             .flat_map(|c| c.values())
         {
             for key in conditions.as_object().into_iter().flat_map(|k| k.keys()) {
-                if !key.starts_with("aws:") && !keys.contains(key) {
+                // A tag key stands for its family (`aws:RequestTag/team`: `aws:RequestTag/${TagKey}`);
+                // AWS's other global keys (`aws:...`) every action takes.
+                let family = match key.split_once('/') {
+                    Some((family, _)) if family.starts_with("aws:") => {
+                        format!("{family}/${{TagKey}}")
+                    }
+                    _ => key.clone(),
+                };
+                let global = key.starts_with("aws:") && !key.contains("Tag");
+                if !global && !keys.contains(&family) {
                     problems.push(format!(
                         "{action}: condition key `{key}` is not one it takes"
                     ));
@@ -276,8 +290,9 @@ fn the_generated_policies_are_valid_iam() {
         "userPools:\n",
         "permissionsBoundary: arn:aws:iam::123456789012:policy/boundary\n\nuserPools:\n",
     )]);
+    let tagged = crate::reconcile::tags::tagged_stack("  team: identity\n");
     let mut checked = 0;
-    for file in [&plain, &bounded] {
+    for file in [&plain, &bounded, &tagged] {
         for region in ["us-east-1", "cn-north-1"] {
             let ran = support::run(
                 support::provisioner()
@@ -304,7 +319,10 @@ fn the_generated_policies_are_valid_iam() {
         "Effect": "Allow",
         "Action": ["lambda:CreateFunctions", "iam:CreateRole", "iam:ListRoles"],
         "Resource": "arn:aws:lambda:us-east-1:123456789012:function:x-*",
-        "Condition": {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}
+        "Condition": {"StringEquals": {
+            "iam:PassedToService": "lambda.amazonaws.com",
+            "aws:RequestTag/team": "identity"
+        }}
     });
     let found = problems(&reference, &wrong);
     assert!(
@@ -321,6 +339,12 @@ fn the_generated_policies_are_valid_iam() {
     );
     assert!(
         found.iter().any(|p| p.contains("iam:PassedToService")),
+        "{found:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.starts_with("iam:ListRoles: condition key `aws:RequestTag/team`")),
         "{found:#?}"
     );
 }

@@ -37,6 +37,7 @@ pub async fn policy(global: &GlobalArgs, args: &PolicyArgs) -> anyhow::Result<i3
         account,
         stack: name,
         boundary: stack.loaded.stack.permissions_boundary.clone(),
+        tags: stack.loaded.stack.tags.clone().unwrap_or_default(),
     };
     let parts = crate::registry::declared();
     // `diff` never touches the lock.

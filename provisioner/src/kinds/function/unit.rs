@@ -22,7 +22,7 @@ use crate::plan::{Action, Entry, Kind};
 pub const OPERATIONS: &[crate::operations::Operation] = {
     use crate::op;
     use crate::operations::arn::{ANY, FUNCTION, ROLE};
-    use crate::operations::condition::PASSED_TO_LAMBDA;
+    use crate::operations::condition::{CREATED_AS_THE_STACKS, PASSED_TO_LAMBDA};
     &[
         op!(Lambda, "ListFunctions", [("lambda:ListFunctions", ANY)]),
         // Also the wait for a function to settle, while applying.
@@ -38,7 +38,7 @@ pub const OPERATIONS: &[crate::operations::Operation] = {
             Lambda,
             "CreateFunction",
             [
-                ("lambda:CreateFunction", FUNCTION),
+                ("lambda:CreateFunction", FUNCTION, CREATED_AS_THE_STACKS),
                 ("lambda:TagResource", FUNCTION),
                 ("iam:PassRole", ROLE, PASSED_TO_LAMBDA)
             ]

@@ -20,6 +20,7 @@ use crate::spec::OWNERSHIP_TAG;
 pub const OPERATIONS: &[crate::operations::Operation] = {
     use crate::op;
     use crate::operations::arn::{FUNCTION_LOGS, LOG_GROUPS};
+    use crate::operations::condition::CREATED_AS_THE_STACKS;
     &[
         op!(
             Logs,
@@ -35,7 +36,7 @@ pub const OPERATIONS: &[crate::operations::Operation] = {
             Logs,
             "CreateLogGroup",
             [
-                ("logs:CreateLogGroup", FUNCTION_LOGS),
+                ("logs:CreateLogGroup", FUNCTION_LOGS, CREATED_AS_THE_STACKS),
                 ("logs:TagResource", FUNCTION_LOGS)
             ]
         ),

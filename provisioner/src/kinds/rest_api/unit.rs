@@ -27,7 +27,9 @@ use crate::spec::{Reference, ResourceId};
 pub const OPERATIONS: &[crate::operations::Operation] = {
     use crate::op;
     use crate::operations::arn::{API_TAGS, REST_API, REST_APIS};
-    use crate::operations::condition::{NOT_OWNERSHIP, OWNED, TAGGED_AS_THE_STACKS};
+    use crate::operations::condition::{
+        CREATED_AS_THE_STACKS, NOT_OWNERSHIP, OWNED, TAGGED_AS_THE_STACKS,
+    };
     &[
         op!(ApiGateway, "GetRestApis", [("apigateway:GET", REST_APIS)]),
         op!(
@@ -54,7 +56,7 @@ pub const OPERATIONS: &[crate::operations::Operation] = {
             ApiGateway,
             "CreateRestApi",
             [
-                ("apigateway:POST", REST_APIS, TAGGED_AS_THE_STACKS),
+                ("apigateway:POST", REST_APIS, CREATED_AS_THE_STACKS),
                 ("apigateway:PUT", API_TAGS, TAGGED_AS_THE_STACKS)
             ]
         ),

@@ -18,7 +18,7 @@ use crate::spec::Stack;
 pub const OPERATIONS: &[crate::operations::Operation] = {
     use crate::op;
     use crate::operations::arn::{ANY, LEGACY_ROLE, ROLE};
-    use crate::operations::condition::BASIC_EXECUTION_POLICY;
+    use crate::operations::condition::{BASIC_EXECUTION_POLICY, CREATED_AS_THE_STACKS};
     &[
         op!(Iam, "ListRoles", [("iam:ListRoles", ANY)]),
         op!(
@@ -53,7 +53,10 @@ pub const OPERATIONS: &[crate::operations::Operation] = {
         op!(
             Iam,
             "CreateRole",
-            [("iam:CreateRole", ROLE), ("iam:TagRole", ROLE)]
+            [
+                ("iam:CreateRole", ROLE, CREATED_AS_THE_STACKS),
+                ("iam:TagRole", ROLE)
+            ]
         ),
         op!(
             Iam,

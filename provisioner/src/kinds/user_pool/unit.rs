@@ -20,7 +20,7 @@ use crate::spec::{OWNERSHIP_TAG, Removal, ResourceId, Stack};
 pub const OPERATIONS: &[crate::operations::Operation] = {
     use crate::op;
     use crate::operations::arn::{ANY, USER_POOL};
-    use crate::operations::condition::{ADOPTED, OWNED, TAGGED_AS_THE_STACKS};
+    use crate::operations::condition::{ADOPTED, CREATED_AS_THE_STACKS, OWNED};
     &[
         op!(
             Cognito,
@@ -35,7 +35,7 @@ pub const OPERATIONS: &[crate::operations::Operation] = {
         op!(
             Cognito,
             "CreateUserPool",
-            [("cognito-idp:CreateUserPool", ANY, TAGGED_AS_THE_STACKS)]
+            [("cognito-idp:CreateUserPool", ANY, CREATED_AS_THE_STACKS)]
         ),
         op!(
             Cognito,
