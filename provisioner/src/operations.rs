@@ -5,7 +5,7 @@
 //! identity's policy is derived from them, and the e2e suite fails on any call that is not declared.
 //!
 //! Resource patterns use `{partition}`, `{region}`, `{region_code}` (`use1`), `{account}` and
-//! `{stack}` (the stack's name). In a condition, the key `{tags}` stands for one
+//! `{stack}` (the stack's name) and `{boundary}` (its `permissionsBoundary:`). In a condition, the key `{tags}` stands for one
 //! `aws:RequestTag/<key>: <value>` per tag of the stack's `tags:` (none without them).
 //! This module depends on no other module of the crate.
 
@@ -134,6 +134,8 @@ pub mod arn {
     pub const ANY: &str = "*";
     pub const USER_POOL: &str = "arn:{partition}:cognito-idp:{region}:{account}:userpool/*";
     pub const ROLE: &str = "arn:{partition}:iam::{account}:role/{region_code}-{stack}-*";
+    /// The stack's `permissionsBoundary:` policy (its grants go without one).
+    pub const BOUNDARY: &str = "{boundary}";
     /// Roles made before roles were per region: read (and reported), never changed.
     pub const LEGACY_ROLE: &str = "arn:{partition}:iam::{account}:role/{stack}-*-role";
     pub const FUNCTION: &str = "arn:{partition}:lambda:{region}:{account}:function:{stack}-*";
@@ -235,6 +237,7 @@ impl Placeholders {
             .replace("{region}", &self.region)
             .replace("{account}", &self.account)
             .replace("{stack}", &self.stack)
+            .replace("{boundary}", self.boundary.as_deref().unwrap_or_default())
     }
 }
 
@@ -253,8 +256,11 @@ pub fn policy(
             continue;
         }
         for grant in operation.grants {
-            // Without `permissionsBoundary:` a role's boundary is not managed: never set.
-            if at.boundary.is_none() && grant.action == "iam:PutRolePermissionsBoundary" {
+            // Without `permissionsBoundary:` a role's boundary is not managed: never set, nor read.
+            if at.boundary.is_none()
+                && (grant.action == "iam:PutRolePermissionsBoundary"
+                    || grant.resource.contains("{boundary}"))
+            {
                 continue;
             }
             let key = (at.fill(grant.resource), at.condition(grant));

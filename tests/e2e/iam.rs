@@ -162,6 +162,13 @@ fn iam(
         // IAM authorizes ListRoles on no resource.
         return Ok(vec![Request::new("iam:ListRoles", "*")]);
     }
+    if matches!(action.as_str(), "GetPolicy" | "GetPolicyVersion") {
+        // A managed policy, by its ARN.
+        let policy = form
+            .get("PolicyArn")
+            .ok_or_else(|| format!("IAM {action} without PolicyArn"))?;
+        return Ok(vec![Request::new(&format!("iam:{action}"), policy)]);
+    }
     let role = form
         .get("RoleName")
         .ok_or_else(|| format!("IAM {action} without RoleName"))?;

@@ -154,12 +154,78 @@ fn invoke_runs_one_handler_with_an_event_and_exits_1_on_a_function_error() {
 
 /// The probe: the echo fixture, which calls Cognito's AdminGetUser on the stack's pool when asked.
 fn probe_stack(granted: &str) -> std::path::PathBuf {
-    support::write_stack(&[(
-        "  secret:\n    crate: handlers/secret\n",
-        &format!(
-            "  secret:\n    crate: handlers/secret\n  probe:\n    crate: ../../../tests/fixtures/echo\n    environment:\n      USER_POOL_ID: ${{userPools.users.id}}\n    allow:\n      - actions: [{granted}]\n        resources: ${{userPools.users.arn}}\n"
-        ),
-    )])
+    bounded_probe_stack(granted, None)
+}
+
+/// The probe's stack with `permissionsBoundary:` the AWS managed policy `boundary`.
+fn bounded_probe_stack(granted: &str, boundary: Option<&str>) -> std::path::PathBuf {
+    let probe = format!(
+        "  secret:\n    crate: handlers/secret\n  probe:\n    crate: ../../../tests/fixtures/echo\n    environment:\n      USER_POOL_ID: ${{userPools.users.id}}\n    allow:\n      - actions: [{granted}]\n        resources: ${{userPools.users.arn}}\n"
+    );
+    let top = match boundary {
+        Some(policy) => {
+            format!("stack: auth-demo\npermissionsBoundary: arn:aws:iam::aws:policy/{policy}\n")
+        }
+        None => "stack: auth-demo\n".to_owned(),
+    };
+    support::write_stack(&[
+        ("stack: auth-demo\n", &top),
+        ("  secret:\n    crate: handlers/secret\n", &probe),
+    ])
+}
+
+/// With `permissionsBoundary:`, a call the role allows is refused here when the boundary does
+/// not allow it (as IAM refuses it), naming the boundary rather than a statement to add; a
+/// boundary that allows it lets it through.
+#[test]
+fn a_call_outside_the_permissions_boundary_is_refused_locally() {
+    let stack = support::unique("accessbound");
+    let logs_only = "service-role/AWSLambdaBasicExecutionRole";
+    let file = bounded_probe_stack("cognito-idp:AdminGetUser", Some(logs_only));
+    let up = on_emulator(&file, &stack, &["up", "--yes"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    let dir = support::temp_dir("events");
+    let event = dir.join("admin-get-user.json");
+    std::fs::write(
+        &event,
+        r#"{"queryStringParameters": {"call": "admin-get-user", "username": "nobody"}}"#,
+    )
+    .unwrap();
+    let event = event.to_str().unwrap();
+
+    let refused = on_emulator(&file, &stack, &["invoke", "probe", "--event", event]);
+    assert_eq!(refused.code, Some(0), "{}", refused.stderr);
+    assert_eq!(
+        code_of(&refused),
+        "AccessDeniedException",
+        "{}",
+        refused.stderr
+    );
+    let log = &refused.stderr;
+    assert!(
+        log.contains("probe: refused here as AWS would: cognito-idp:AdminGetUser on arn:aws:cognito-idp:")
+            && log.contains(&format!(
+                "(function `probe`'s role allows it, but the stack's permissions boundary `arn:aws:iam::aws:policy/{logs_only}` does not: no statement of it allows it)"
+            ))
+            && !log.contains("add to `functions.probe.allow`")
+            && log.contains("  probe: cognito-idp:AdminGetUser x1 (1 refused)"),
+        "{log}"
+    );
+
+    // A boundary that allows Cognito's actions: the call reaches the pool.
+    let wider = bounded_probe_stack("cognito-idp:AdminGetUser", Some("AmazonCognitoPowerUser"));
+    let passed = on_emulator(&wider, &stack, &["invoke", "probe", "--event", event]);
+    assert_eq!(passed.code, Some(0), "{}", passed.stderr);
+    assert_eq!(
+        code_of(&passed),
+        "UserNotFoundException",
+        "{}",
+        passed.stderr
+    );
+    assert!(!passed.stderr.contains("refused"), "{}", passed.stderr);
+
+    let down = on_emulator(&wider, &stack, &["down", "--yes", "--delete-data"]);
+    assert_eq!(down.code, Some(0), "{}", down.stderr);
 }
 
 fn code_of(ran: &support::Ran) -> String {

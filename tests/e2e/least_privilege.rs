@@ -341,6 +341,8 @@ fn a_bounded_stack_runs_under_its_bounded_policy() {
     harness.ok(&read_only, &stack, &["down", "--yes", "--delete-data"], 0);
     harness.assert_clean();
     assert!(harness.saw("apply", "iam:PutRolePermissionsBoundary"));
+    // The boundary is read (that it exists, what it allows) before any role is planned.
+    assert!(harness.saw("apply", "iam:GetPolicyVersion"));
     assert!(harness.saw("apply", "iam:PutRolePolicy"));
 }
 

@@ -4,16 +4,18 @@
 //! role lacks one, and what each function used. Pure: the local endpoint that applies it is
 //! `serve::aws_check`.
 //!
-//! Only the role's identity policies are evaluated (Allow statements, action and resource): a
-//! permissions boundary, resource policies (a KMS key's, a bucket's) and service control policies
-//! may refuse more on AWS, never less.
+//! The role's identity policies (Allow statements, action and resource) are evaluated, and the
+//! stack's permissions boundary when it has one ([`boundary`]): resource policies (a KMS key's, a
+//! bucket's), conditions and service control policies may refuse more on AWS, never less.
 
+pub mod boundary;
 pub mod request;
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use boundary::{Boundary, BoundaryRefusal};
 pub use request::{Incoming, Needed, Protocol, Scope, needed};
 
 /// One statement of a role's identity policy.
@@ -48,6 +50,8 @@ pub struct RolePolicy {
     /// Who AWS says is refused: `arn:P:sts::A:assumed-role/ROLE/FUNCTION`.
     pub principal: String,
     pub grants: Vec<Grant>,
+    /// The stack's `permissionsBoundary:`, as read from IAM.
+    pub boundary: Option<Boundary>,
 }
 
 /// How a call was decided.
@@ -65,6 +69,12 @@ pub enum Decision {
     Unchecked,
     /// Refused: no statement grants the action on this resource.
     Denied { resource: String },
+    /// Refused by the permissions boundary, though the role's statements allow it (`resource`:
+    /// `*` when the call's resource could not be read).
+    Bounded {
+        resource: String,
+        by: BoundaryRefusal,
+    },
 }
 
 impl RolePolicy {
@@ -75,14 +85,24 @@ impl RolePolicy {
         if needed.operation.is_empty() {
             return Decision::Unchecked;
         }
+        let bounded = |resource: Option<&String>| {
+            let by = self
+                .boundary
+                .as_ref()?
+                .refuses(&needed.action, resource.map(String::as_str))?;
+            Some(Decision::Bounded {
+                resource: resource.map_or_else(|| "*".to_owned(), Clone::clone),
+                by,
+            })
+        };
         if needed.resources.is_empty() {
             let any = self.grants.iter().any(|g| grants_action(g, &needed.action));
-            return if any {
-                Decision::ActionOnly
-            } else {
-                Decision::Denied {
+            return match (any, bounded(None)) {
+                (false, _) => Decision::Denied {
                     resource: "*".to_owned(),
-                }
+                },
+                (true, Some(refused)) => refused,
+                (true, None) => Decision::ActionOnly,
             };
         }
         for resource in &needed.resources {
@@ -94,14 +114,26 @@ impl RolePolicy {
                     resource: resource.clone(),
                 };
             }
+            if let Some(refused) = bounded(Some(resource)) {
+                return refused;
+            }
         }
         Decision::Allowed
     }
 
-    /// AWS's message for a refused call.
-    pub fn refusal(&self, action: &str, resource: &str) -> String {
+    /// AWS's message for a refused call (`by`: refused by the permissions boundary).
+    pub fn refusal(&self, action: &str, resource: &str, by: Option<BoundaryRefusal>) -> String {
+        let because = match by {
+            None => format!("no identity-based policy allows the {action} action"),
+            Some(BoundaryRefusal::NoAllow) => {
+                format!("no permissions boundary allows the {action} action")
+            }
+            Some(BoundaryRefusal::ExplicitDeny) => {
+                "of an explicit deny in a permissions boundary".to_owned()
+            }
+        };
         format!(
-            "User: {} is not authorized to perform: {action} on resource: {resource} because no identity-based policy allows the {action} action",
+            "User: {} is not authorized to perform: {action} on resource: {resource} because {because}",
             self.principal
         )
     }
@@ -186,7 +218,7 @@ impl Usage {
         let used = self.used.entry(needed.action.clone()).or_default();
         used.calls += 1;
         match decision {
-            Decision::Denied { .. } => used.refused += 1,
+            Decision::Denied { .. } | Decision::Bounded { .. } => used.refused += 1,
             Decision::NotByIam => used.not_by_iam = true,
             Decision::ActionOnly => used.resource_unchecked = true,
             Decision::Allowed | Decision::Unchecked => {}
@@ -248,6 +280,7 @@ pub fn role_policy(
     target: &crate::aws::Target,
     values: &crate::base::Values,
     function: &str,
+    boundary: Option<&Boundary>,
 ) -> Option<RolePolicy> {
     let spec = stack.functions.get(function)?;
     let mut grants = vec![basic_execution_grant()];
@@ -281,6 +314,7 @@ pub fn role_policy(
             spec.physical_name
         ),
         grants,
+        boundary: boundary.cloned(),
     })
 }
 

@@ -57,6 +57,7 @@ fn policy(grants: &[(&[&str], &[&str])]) -> RolePolicy {
                     }),
             )
             .collect(),
+        boundary: None,
     }
 }
 
@@ -252,10 +253,80 @@ fn calls_are_decided_by_action_and_resource_as_iam_does() {
     };
     assert_eq!(policy(&[]).decide(&public), Decision::NotByIam);
     assert_eq!(
-        policy(&[]).refusal("cognito-idp:AdminGetUser", POOL),
+        policy(&[]).refusal("cognito-idp:AdminGetUser", POOL, None),
         format!(
             "User: arn:aws:sts::123456789012:assumed-role/euw1-s-probe/s-probe is not authorized to perform: cognito-idp:AdminGetUser on resource: {POOL} because no identity-based policy allows the cognito-idp:AdminGetUser action"
         )
+    );
+}
+
+/// With a permissions boundary, a call the role allows passes only if the boundary allows it
+/// too; a call the role does not allow is the role's refusal (the statement to add).
+#[test]
+fn a_permissions_boundary_refuses_what_it_does_not_allow() {
+    let admin = Needed {
+        service: "cognito-idp".to_owned(),
+        operation: "AdminGetUser".to_owned(),
+        action: "cognito-idp:AdminGetUser".to_owned(),
+        resources: vec![POOL.to_owned()],
+        by_iam: true,
+        protocol: Protocol::Json,
+        region: None,
+        signed: true,
+    };
+    let bounded = |actions: &str| {
+        RolePolicy {
+        boundary: Some(
+            Boundary::parse(
+                "arn:aws:iam::123456789012:policy/b",
+                &serde_json::json!({"Statement": {"Effect": "Allow", "Action": actions, "Resource": "*"}}),
+            )
+            .unwrap(),
+        ),
+        ..policy(&[(&["cognito-idp:AdminGetUser"], &[POOL])])
+    }
+    };
+    assert_eq!(bounded("cognito-idp:*").decide(&admin), Decision::Allowed);
+    let refused = Decision::Bounded {
+        resource: POOL.to_owned(),
+        by: BoundaryRefusal::NoAllow,
+    };
+    assert_eq!(bounded("logs:*").decide(&admin), refused);
+    // The role's own refusal comes first: a statement to add is what the user can do.
+    let list = Needed {
+        action: "cognito-idp:ListUsers".to_owned(),
+        ..admin.clone()
+    };
+    assert_eq!(
+        bounded("logs:*").decide(&list),
+        Decision::Denied {
+            resource: POOL.to_owned()
+        }
+    );
+    // The managed policy's logs actions (no resource read): the boundary decides by action.
+    let logs = Needed {
+        action: "logs:PutLogEvents".to_owned(),
+        resources: Vec::new(),
+        ..admin.clone()
+    };
+    assert_eq!(bounded("logs:*").decide(&logs), Decision::ActionOnly);
+    assert_eq!(
+        bounded("cognito-idp:*").decide(&logs),
+        Decision::Bounded {
+            resource: "*".to_owned(),
+            by: BoundaryRefusal::NoAllow
+        }
+    );
+    assert!(
+        bounded("logs:*")
+            .refusal(
+                "cognito-idp:AdminGetUser",
+                POOL,
+                Some(BoundaryRefusal::NoAllow)
+            )
+            .ends_with(
+                "because no permissions boundary allows the cognito-idp:AdminGetUser action"
+            )
     );
 }
 

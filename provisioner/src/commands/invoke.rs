@@ -36,7 +36,8 @@ pub async fn invoke(global: &GlobalArgs, args: &InvokeArgs) -> anyhow::Result<i3
     let (config, ctx, live) = observe_in(global, stack, code, Waits::default()).await?;
     let values = Values::from_live(&live);
     let check = AwsCheck::new();
-    let specs = local_functions(&ctx, &config, &values, &dirs, 1, Some(&args.function), &check)
+    let observed = (&values, live.boundary.as_ref());
+    let specs = local_functions(&ctx, &config, observed, &dirs, 1, Some(&args.function), &check)
         .await
         .context("the function's environment refers to the deployed stack\n\nhint: run `provisioner up` first")?;
     let request_id = uuid::Uuid::new_v4().to_string();

@@ -18,6 +18,7 @@ use crate::cli::{GlobalArgs, ServeArgs};
 use crate::engine::units::Live;
 use crate::engine::{Code, Context, Model, Resolve, Values, run};
 use crate::kinds::function::Waits;
+use crate::kinds::role::boundary::LiveBoundary;
 use crate::output;
 use crate::serve::authorizer::{self, CachedAuthorizer};
 use crate::serve::aws_check::AwsCheck;
@@ -203,7 +204,8 @@ pub(super) async fn prepare(
     }
     warn_of_differences(&ctx, &live, binaries);
 
-    let specs = local_functions(&ctx, &config, &values, &dirs, concurrency, None, check).await?;
+    let observed = (&values, live.boundary.as_ref());
+    let specs = local_functions(&ctx, &config, observed, &dirs, concurrency, None, check).await?;
     local_triggers(&ctx, &config, &values, check);
 
     let mut verifiers = BTreeMap::new();
@@ -311,13 +313,14 @@ fn warn_of_differences(ctx: &Context, live: &Live, binaries: Binaries) {
 /// How each function of the stack runs here: the function's environment with its references
 /// resolved against live `values`, Lambda's own variables, the caller's credentials, its
 /// `bootstrap` in `dirs`, and as its AWS endpoint its own endpoint of `check`, which decides each
-/// call against the function's role and sends it on to the emulator or AWS. Refused on a machine
+/// call against the function's role (and the stack's permissions `boundary` as observed) and
+/// sends it on to the emulator or AWS. Refused on a machine
 /// that cannot run the functions' binaries. With `only`, that function alone (`invoke`: what
 /// other functions' environments refer to need not exist).
 pub(super) async fn local_functions(
     ctx: &Context,
     config: &aws_config::SdkConfig,
-    values: &Values,
+    (values, boundary): (&Values, Option<&LiveBoundary>),
     dirs: &BTreeMap<String, std::path::PathBuf>,
     concurrency: u16,
     only: Option<&str>,
@@ -325,13 +328,15 @@ pub(super) async fn local_functions(
 ) -> anyhow::Result<BTreeMap<String, FunctionSpec>> {
     let shared_env = shared_environment(ctx, config, check).await?;
     check_architecture(ctx)?;
+    let boundary = boundary.and_then(local_boundary);
     let mut specs = BTreeMap::new();
     let mut policies = BTreeMap::new();
     for (name, function) in &ctx.stack.functions {
         if only.is_some_and(|only| only != name) {
             continue;
         }
-        if let Some(policy) = access::role_policy(&ctx.stack, &ctx.target, values, name) {
+        let role = access::role_policy(&ctx.stack, &ctx.target, values, name, boundary.as_ref());
+        if let Some(policy) = role {
             policies.insert(name.clone(), policy);
         }
         let dir = dirs
@@ -385,6 +390,25 @@ pub(super) async fn local_functions(
 /// The pools' pre sign-up and post-confirmation triggers, run here around the handlers' Cognito
 /// calls when the stack lives on an emulator (which runs none); on AWS, AWS runs them. What serve
 /// cannot reproduce is said once.
+/// The permissions boundary the role check applies; None, with a warning, when there is none to
+/// apply (the policy does not exist, or IAM answered a document this check cannot read).
+fn local_boundary(live: &LiveBoundary) -> Option<access::Boundary> {
+    let arn = &live.arn;
+    let Some(document) = &live.document else {
+        output::status(&format!(
+            "warning: permissionsBoundary: the policy `{arn}` does not exist; handlers' calls are checked against their roles alone (`up` will refuse to make the roles)"
+        ));
+        return None;
+    };
+    access::Boundary::parse(arn, document)
+        .map_err(|why| {
+            output::status(&format!(
+                "warning: permissionsBoundary: the policy `{arn}` cannot be read here ({why}); handlers' calls are checked against their roles alone"
+            ));
+        })
+        .ok()
+}
+
 fn local_triggers(
     ctx: &Context,
     config: &aws_config::SdkConfig,

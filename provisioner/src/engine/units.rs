@@ -35,6 +35,8 @@ pub struct Live {
     /// By pool that declares groups: the groups it has.
     pub groups: BTreeMap<String, Vec<String>>,
     pub roles: BTreeMap<String, Option<LiveRole>>,
+    /// The stack's `permissionsBoundary:` as IAM has it (None: the stack sets no boundary).
+    pub boundary: Option<crate::kinds::role::boundary::LiveBoundary>,
     pub log_groups: BTreeMap<String, Option<LiveLogGroup>>,
     pub functions: BTreeMap<String, Option<LiveFunction>>,
     /// Statements on functions this stack owns.
@@ -160,7 +162,7 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Live> {
     };
     let (
         (pools, pool_leftovers, (clients, client_ids, client_leftovers), groups),
-        (roles, role_leftovers),
+        (roles, role_leftovers, boundary),
         (log_groups, group_leftovers),
         (functions, permissions, function_leftovers),
         (api, api_leftovers),
@@ -196,6 +198,7 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Live> {
         client_ids,
         groups,
         roles,
+        boundary,
         log_groups,
         functions,
         permissions,
@@ -289,7 +292,7 @@ pub fn plan(
         }
         ResourceId::Role { function } => NodePlan::Role(role::unit::plan(
             model,
-            live.role(function),
+            (live.role(function), live.boundary.as_ref()),
             values,
             function,
             mode,

@@ -74,3 +74,46 @@ async fn every_role_is_bounded_and_a_changed_boundary_is_set_in_place() {
         BTreeSet::from([Some(read_only.to_owned())])
     );
 }
+
+/// A boundary that does not exist is named by `diff`, and `up` makes nothing: IAM would refuse
+/// every CreateRole part-way through the run.
+#[tokio::test]
+async fn a_boundary_that_does_not_exist_is_named_before_anything_is_made() {
+    let aws = aws().await;
+    let stack = support::unique("noboundary");
+    let arn = "arn:aws:iam::123456789012:policy/no-such-boundary";
+    let file = support::write_stack(&[(
+        "stack: auth-demo\n",
+        &format!("stack: auth-demo\npermissionsBoundary: {arn}\n"),
+    )]);
+    for command in [&["diff"][..], &["up", "--yes"]] {
+        let ran = on_emulator(&file, &stack, command);
+        assert_eq!(ran.code, Some(1), "{command:?}: {}", ran.stderr);
+        assert!(
+            ran.stderr.contains(&format!(
+                "functions.sign-up.role: permissionsBoundary: the managed policy `{arn}` does not exist in this account"
+            )) && ran.stderr.contains("hint: create the policy in IAM first"),
+            "{command:?}: {}",
+            ran.stderr
+        );
+    }
+    let roles = aws.iam.list_roles().send().await.unwrap();
+    assert!(
+        !roles.roles().iter().any(|r| r.role_name().contains(&stack)),
+        "no role was made"
+    );
+    let pools = aws
+        .cognito
+        .list_user_pools()
+        .max_results(60)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !pools
+            .user_pools()
+            .iter()
+            .any(|p| p.name().is_some_and(|n| n.contains(&stack))),
+        "no pool was made"
+    );
+}

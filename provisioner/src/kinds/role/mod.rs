@@ -314,7 +314,7 @@ pub enum RoleError {
     Aws(#[from] AwsError),
     #[error("could not build a request for IAM role `{name}`: {detail}")]
     Request { name: String, detail: String },
-    #[error("IAM role `{name}` has a policy document that is not JSON: {detail}")]
+    #[error("a policy document of IAM `{name}` is not JSON: {detail}")]
     BadDocument { name: String, detail: String },
 }
 
@@ -484,6 +484,7 @@ pub async fn names_with_prefix(client: &Client, prefix: &str) -> Result<Vec<Stri
     Ok(names)
 }
 
+pub mod boundary;
 mod write;
 pub use write::{create, delete, update};
 

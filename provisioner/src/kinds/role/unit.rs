@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use anyhow::Context as _;
 use futures_util::future::try_join_all;
 
+use super::boundary::LiveBoundary;
 use super::{LiveRole, RoleChanges, RoleSettings};
 use crate::base::{
     Blocker, Context, DownStep, Leftover, Model, Planned, Resolve, Unresolved, Values, logical,
@@ -17,10 +18,17 @@ use crate::spec::Stack;
 /// carries tags needs `iam:TagRole` too.
 pub const OPERATIONS: &[crate::operations::Operation] = {
     use crate::op;
-    use crate::operations::arn::{ANY, LEGACY_ROLE, ROLE};
+    use crate::operations::arn::{ANY, BOUNDARY, LEGACY_ROLE, ROLE};
     use crate::operations::condition::{BASIC_EXECUTION_POLICY, CREATED_AS_THE_STACKS};
     &[
         op!(Iam, "ListRoles", [("iam:ListRoles", ANY)]),
+        // The stack's permissions boundary, read with the roles.
+        op!(Iam, "GetPolicy", [("iam:GetPolicy", BOUNDARY)]),
+        op!(
+            Iam,
+            "GetPolicyVersion",
+            [("iam:GetPolicyVersion", BOUNDARY)]
+        ),
         op!(
             Iam,
             "GetRole",
@@ -83,8 +91,13 @@ pub const OPERATIONS: &[crate::operations::Operation] = {
     ]
 };
 
-/// What `observe` found: by function, its role (which may be foreign); and the leftovers.
-pub type Observed = (BTreeMap<String, Option<LiveRole>>, Vec<Leftover>);
+/// What `observe` found: by function, its role (which may be foreign); the leftovers; and the
+/// stack's permissions boundary, when it has one.
+pub type Observed = (
+    BTreeMap<String, Option<LiveRole>>,
+    Vec<Leftover>,
+    Option<LiveBoundary>,
+);
 
 pub async fn observe(ctx: &Context) -> anyhow::Result<Observed> {
     let stack = &ctx.stack;
@@ -123,8 +136,17 @@ pub async fn observe(ctx: &Context) -> anyhow::Result<Observed> {
         }
         Ok::<_, anyhow::Error>(leftovers)
     };
-    let (found, leftovers) = tokio::try_join!(found, leftovers)?;
-    Ok((found.into_iter().collect(), leftovers))
+    let boundary = async {
+        match &stack.permissions_boundary {
+            Some(arn) if !stack.functions.is_empty() => super::boundary::read(iam, arn)
+                .await
+                .map(Some)
+                .context("permissionsBoundary: reading"),
+            _ => Ok(None),
+        }
+    };
+    let (found, leftovers, boundary) = tokio::try_join!(found, leftovers, boundary)?;
+    Ok((found.into_iter().collect(), leftovers, boundary))
 }
 
 /// A role under the stack's prefix that stack.yaml no longer declares: deleted if it is this
@@ -175,10 +197,11 @@ pub struct Node {
     pub work: RoleWork,
 }
 
-/// Plans `function`'s role from the role of its name as observed (`found`, whoever's it is).
+/// Plans `function`'s role from the role of its name as observed (`found`, whoever's it is) and
+/// the stack's permissions boundary as observed.
 pub fn plan(
     model: &Model,
-    found: Option<&LiveRole>,
+    (found, boundary): (Option<&LiveRole>, Option<&LiveBoundary>),
     values: &Values,
     function: &str,
     mode: Resolve,
@@ -186,6 +209,16 @@ pub fn plan(
     let stack = &model.stack;
     let spec = &stack.functions[function];
     let address = format!("functions.{function}.role");
+    if let Some(LiveBoundary {
+        arn,
+        document: None,
+    }) = boundary
+    {
+        return Err(Blocker::new(
+            &address,
+            super::boundary::missing_message(arn),
+        ));
+    }
     let inline = super::inline_policy(&spec.allow, |reference| {
         model.value(values, reference, mode)
     })

@@ -316,7 +316,14 @@ async fn answer(
                 .unwrap_or_else(|e| e.into_inner())
                 .clone();
             output::status(&refusal_log(policy, &needed, resource, &references));
-            refusal(&needed, &policy.refusal(&needed.action, resource))
+            refusal(&needed, &policy.refusal(&needed.action, resource, None))
+        }
+        (Decision::Bounded { resource, by }, Some(policy)) => {
+            output::status(&boundary_log(policy, &needed, resource, *by));
+            refusal(
+                &needed,
+                &policy.refusal(&needed.action, resource, Some(*by)),
+            )
         }
         _ => {
             if let Some(triggers) = inner.local_triggers(&session, &needed, &body) {
@@ -406,6 +413,32 @@ fn refusal_log(
         "{function}: refused here as AWS would: {} on {resource} (no statement of function `{function}`'s role allows it)\n  {}",
         needed.action,
         access::statement_to_add(function, &needed.action, resource, references)
+    )
+}
+
+/// The log lines of a call the role allows but the stack's permissions boundary does not: a
+/// statement in stack.yaml cannot help, the boundary's owner can.
+fn boundary_log(
+    policy: &RolePolicy,
+    needed: &Needed,
+    resource: &str,
+    by: access::BoundaryRefusal,
+) -> String {
+    let function = &policy.function;
+    let arn = policy.boundary.as_ref().map_or("", |b| b.arn.as_str());
+    let why = match by {
+        access::BoundaryRefusal::NoAllow => "no statement of it allows",
+        access::BoundaryRefusal::ExplicitDeny => "a statement of it denies",
+    };
+    let on = if resource == "*" {
+        String::new()
+    } else {
+        format!(" on {resource}")
+    };
+    format!(
+        "{function}: refused here as AWS would: {}{on} (function `{function}`'s role allows it, but the stack's permissions boundary `{arn}` does not: {why} it)
+  a statement in stack.yaml cannot widen a boundary: ask the boundary's owner to allow it, or change `permissionsBoundary:`",
+        needed.action
     )
 }
 
