@@ -84,6 +84,15 @@ fn the_schema_is_generated_and_takes_every_example_stack_and_refuses_a_typo() {
         "    removal: retain\n",
         "    removal: retain\n    selfSignup: true\n",
     )]);
+    // Environments: an override sets only what it changes (a function's memory, without its
+    // crate); a misspelt key in one is refused as in the file.
+    let environments = "\nenvironments:\n  dev:\n  prod:\n    regions: [eu-west-1]\n    functions:\n      secret: { memory: 512 }\n    userPools:\n      users:\n        clients:\n          web: { readAttributes: [email] }\n";
+    let with_environments =
+        support::write_stack(&[("\napi:\n", &format!("{environments}\napi:\n"))]);
+    let env_typo = support::write_stack(&[(
+        "\napi:\n",
+        "\nenvironments:\n  prod:\n    functions:\n      secret: { memroy: 512 }\n\napi:\n",
+    )]);
     let script = r#"
 import json, sys, yaml, jsonschema
 schema = json.load(open(sys.argv[1]))
@@ -99,7 +108,9 @@ for path in sys.argv[2:]:
             .arg(root.join("stack.schema.json"))
             .arg(root.join("stack.yaml"))
             .arg(root.join("triggers.yaml"))
-            .arg(&typo),
+            .arg(&typo)
+            .arg(&with_environments)
+            .arg(&env_typo),
     );
     assert_eq!(ran.code, Some(0), "{}", ran.stderr);
     let lines: Vec<&str> = ran.stdout.lines().collect();
@@ -109,6 +120,34 @@ for path in sys.argv[2:]:
         lines[2].contains("invalid") && lines[2].contains("selfSignup"),
         "{}",
         ran.stdout
+    );
+    assert!(lines[3].ends_with(" valid"), "{}", ran.stdout);
+    assert!(
+        lines[4].contains("invalid") && lines[4].contains("memroy"),
+        "{}",
+        ran.stdout
+    );
+    // The tool takes the first (each environment), and names the second's typo.
+    for env in ["dev", "prod"] {
+        let ran = support::run(
+            support::provisioner()
+                .args(["validate", "--env", env, "--file"])
+                .arg(&with_environments),
+        );
+        assert_eq!(ran.code, Some(0), "{env}: {}", ran.stderr);
+    }
+    let ran = support::run(
+        support::provisioner()
+            .args(["validate", "--file"])
+            .arg(&env_typo),
+    );
+    assert!(
+        ran.code != Some(0)
+            && ran
+                .stderr
+                .contains("`environments.prod.functions.secret`: unknown field `memroy`"),
+        "{}",
+        ran.stderr
     );
 }
 

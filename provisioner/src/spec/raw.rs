@@ -25,8 +25,8 @@ pub struct RawStack {
     /// Renames: the resource at `from` is now the one at `to` (Terraform's `moved` blocks).
     #[serde(default)]
     pub moved: Vec<RawMoved>,
-    /// Per environment (`--env`), settings merged over the rest of the file; read as YAML and
-    /// checked in `spec::environments`.
+    /// Per environment (`--env`): settings merged over the rest of the file, mappings key by key,
+    /// anything else (a list, a value) replacing the file's.
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, serde_json::Map<String, serde_json::Value>>")]
     pub environments: BTreeMap<String, serde_yaml::Value>,

@@ -14,6 +14,7 @@ pub const SCHEMA_FILE: &str = "stack.schema.json";
 pub fn schema() -> Value {
     let mut schema =
         serde_json::to_value(schemars::schema_for!(super::raw::RawStack)).unwrap_or(Value::Null);
+    with_environments(&mut schema);
     if let Some(object) = schema.as_object_mut() {
         object.insert(
             "title".to_owned(),
@@ -21,6 +22,130 @@ pub fn schema() -> Value {
         );
     }
     schema
+}
+
+/// `environments:` typed: each environment may set the settings `environments::KEYS` names, each
+/// as the file writes it but with nothing required (an environment writes only what it changes),
+/// or be empty. The loader reads them as YAML and merges one over the file, so without this an
+/// editor (and the unknown-key check) would take any key there.
+fn with_environments(schema: &mut Value) {
+    const SUFFIX: &str = "Overlay";
+    let Some(defs) = schema.get("$defs").and_then(Value::as_object).cloned() else {
+        return;
+    };
+    // The definitions that require something, and those that refer to one of them: each gets a
+    // copy that requires nothing.
+    let mut partial: std::collections::BTreeSet<String> = defs
+        .iter()
+        .filter(|(_, def)| def.to_string().contains("\"required\""))
+        .map(|(name, _)| name.clone())
+        .collect();
+    loop {
+        let more: Vec<String> = defs
+            .iter()
+            .filter(|(name, def)| {
+                !partial.contains(*name) && refs(def).iter().any(|r| partial.contains(r))
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        partial.extend(more);
+    }
+    let overlay = |value: &Value| {
+        let mut value = value.clone();
+        make_partial(&mut value, &partial, SUFFIX);
+        value
+    };
+    let properties = schema.get("properties").cloned().unwrap_or(Value::Null);
+    let settings: serde_json::Map<String, Value> = super::environments::KEYS
+        .iter()
+        .filter_map(|key| Some(((*key).to_owned(), overlay(properties.get(*key)?))))
+        .collect();
+    // The copies an environment's settings reach.
+    let mut added = serde_json::Map::new();
+    let mut reached = refs(&Value::Object(settings.clone()));
+    while let Some(name) = reached.pop() {
+        let Some(original) = name.strip_suffix(SUFFIX).filter(|n| partial.contains(*n)) else {
+            continue;
+        };
+        if !added.contains_key(&name) {
+            let copy = overlay(&defs[original]);
+            reached.extend(refs(&copy));
+            added.insert(name, copy);
+        }
+    }
+    added.insert(
+        "Environment".to_owned(),
+        serde_json::json!({
+            "description": "Settings merged over the rest of the file when this environment is chosen (`--env`): mappings key by key, anything else replaced whole.",
+            "type": "object",
+            "properties": settings,
+            "additionalProperties": false,
+        }),
+    );
+    if let Some(defs) = schema.get_mut("$defs").and_then(Value::as_object_mut) {
+        defs.extend(added);
+    }
+    if let Some(environments) = schema.pointer_mut("/properties/environments") {
+        let description = environments.get("description").cloned();
+        *environments = serde_json::json!({
+            "type": "object",
+            "additionalProperties": {
+                "anyOf": [{"$ref": "#/$defs/Environment"}, {"type": "null"}]
+            },
+        });
+        if let Some(description) = description {
+            environments["description"] = description;
+        }
+    }
+}
+
+/// The names of the definitions `value` refers to.
+fn refs(value: &Value) -> Vec<String> {
+    match value {
+        Value::Object(map) => map
+            .iter()
+            .flat_map(|(key, value)| match (key.as_str(), value.as_str()) {
+                ("$ref", Some(r)) => r
+                    .strip_prefix("#/$defs/")
+                    .map(str::to_owned)
+                    .into_iter()
+                    .collect(),
+                _ => refs(value),
+            })
+            .collect(),
+        Value::Array(items) => items.iter().flat_map(refs).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `value` requiring nothing, its references to `partial` definitions turned to their copies;
+/// but a list's items stay whole (an environment's list replaces the file's).
+fn make_partial(value: &mut Value, partial: &std::collections::BTreeSet<String>, suffix: &str) {
+    match value {
+        Value::Object(map) => {
+            map.remove("required");
+            for (key, value) in map.iter_mut().filter(|(key, _)| *key != "items") {
+                let target = (key == "$ref")
+                    .then(|| value.as_str()?.strip_prefix("#/$defs/"))
+                    .flatten()
+                    .filter(|name| partial.contains(*name))
+                    .map(str::to_owned);
+                match target {
+                    Some(name) => *value = Value::String(format!("#/$defs/{name}{suffix}")),
+                    None => make_partial(value, partial, suffix),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                make_partial(item, partial, suffix);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Every unknown key at once (serde stops at the first), before serde reads the file. A file
