@@ -112,6 +112,53 @@ pub fn api_gateway_settling(code: Option<&str>, message: Option<&str>) -> bool {
         && message.is_some_and(|m| m.to_ascii_lowercase().contains("concurrent modification"))
 }
 
+/// API Gateway says when a throttled call may be tried again: `Retry-After` (seconds) on its 429
+/// (`TooManyRequestsException`) and 503 answers. The SDK reads only `x-amz-retry-after`, so this
+/// puts API Gateway's delay on the retry the SDK's own classifiers decided (never deciding one
+/// itself); the standard mode still bounds it (by its maximum backoff).
+#[derive(Debug, Clone, Copy)]
+pub struct RetryAfter;
+
+impl ClassifyRetry for RetryAfter {
+    fn classify_retry(&self, _ctx: &InterceptorContext) -> RetryAction {
+        RetryAction::NoActionIndicated
+    }
+
+    fn classify_retry_v2(&self, ctx: &InterceptorContext, previous: &RetryAction) -> RetryAction {
+        use aws_smithy_runtime_api::client::retries::classifiers::RetryReason;
+        let RetryAction::RetryIndicated(RetryReason::RetryableError {
+            kind,
+            retry_after: None,
+        }) = previous
+        else {
+            return RetryAction::NoActionIndicated;
+        };
+        let seconds = ctx
+            .response()
+            .and_then(|response| response.headers().get("retry-after"))
+            .and_then(|value| value.trim().parse::<u64>().ok());
+        match seconds {
+            Some(seconds) => RetryAction::retryable_error_with_explicit_delay(
+                *kind,
+                std::time::Duration::from_secs(seconds),
+            ),
+            None => RetryAction::NoActionIndicated,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "provisioner::ApiGatewayRetryAfter"
+    }
+
+    /// After every classifier that decides whether to retry.
+    fn priority(
+        &self,
+    ) -> aws_smithy_runtime_api::client::retries::classifiers::RetryClassifierPriority {
+        use aws_smithy_runtime_api::client::retries::classifiers::RetryClassifierPriority;
+        RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
+    }
+}
+
 /// IAM: `DeleteConflict` on `DeleteRole`; `ConcurrentModification` on the calls that change a role.
 pub fn iam() -> SettlingConflicts {
     SettlingConflicts {
@@ -263,6 +310,81 @@ mod tests {
             .expect_err("a real conflict fails");
         assert!(err.into_service_error().is_conflict_exception());
         assert_eq!(exists.num_calls(), 1);
+    }
+
+    /// API Gateway's `Retry-After` becomes the delay of the retry the SDK decided; it never makes
+    /// an answer retried by itself, nor replaces a delay the SDK has.
+    #[test]
+    fn api_gateway_retry_after_is_the_delay_of_a_throttled_retry() {
+        use aws_smithy_runtime_api::client::interceptors::context::{Input, InterceptorContext};
+        use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction};
+        use aws_smithy_runtime_api::http::{Response, StatusCode};
+        use aws_smithy_types::body::SdkBody;
+        use aws_smithy_types::retry::ErrorKind;
+        use std::time::Duration;
+        let answered = |retry_after: Option<&str>| {
+            let mut ctx = InterceptorContext::new(Input::doesnt_matter());
+            let mut response =
+                Response::new(StatusCode::try_from(429).unwrap(), SdkBody::from("{}"));
+            if let Some(value) = retry_after {
+                response
+                    .headers_mut()
+                    .insert("Retry-After", value.to_owned());
+            }
+            ctx.set_response(response);
+            ctx
+        };
+        let throttled = RetryAction::throttling_error();
+        assert_eq!(
+            super::RetryAfter.classify_retry_v2(&answered(Some("3")), &throttled),
+            RetryAction::retryable_error_with_explicit_delay(
+                ErrorKind::ThrottlingError,
+                Duration::from_secs(3)
+            )
+        );
+        for (ctx, previous) in [
+            (answered(Some("3")), RetryAction::NoActionIndicated),
+            (answered(None), throttled.clone()),
+            (
+                answered(Some("Wed, 21 Oct 2026 07:28:00 GMT")),
+                throttled.clone(),
+            ),
+            (
+                answered(Some("3")),
+                RetryAction::retryable_error_with_explicit_delay(
+                    ErrorKind::ThrottlingError,
+                    Duration::from_secs(1),
+                ),
+            ),
+        ] {
+            assert_eq!(
+                super::RetryAfter.classify_retry_v2(&ctx, &previous),
+                RetryAction::NoActionIndicated
+            );
+        }
+    }
+
+    /// A throttled API Gateway call is retried with the classifiers `aws::Clients` gives it.
+    #[tokio::test]
+    async fn api_gateway_throttling_is_retried_with_its_retry_after() {
+        use aws_sdk_apigateway::Client;
+        let settles = mock!(Client::get_rest_apis)
+            .sequence()
+            .http_response(|| {
+                let mut response = json_error(429, "TooManyRequestsException", "Too Many Requests");
+                response.headers_mut().insert("Retry-After", "0");
+                response
+            })
+            .output(|| {
+                aws_sdk_apigateway::operation::get_rest_apis::GetRestApisOutput::builder().build()
+            })
+            .build();
+        let client = mock_client!(aws_sdk_apigateway, RuleMode::Sequential, [&settles], |c| c
+            .retry_config(quick())
+            .retry_classifier(super::api_gateway())
+            .retry_classifier(super::RetryAfter));
+        client.get_rest_apis().send().await.expect("retried");
+        assert_eq!(settles.num_calls(), 2);
     }
 
     #[tokio::test]

@@ -232,12 +232,12 @@ impl Clients {
         // Every client counts its calls; those that meet "still settling" conflicts retry them
         // (see `retry`).
         macro_rules! client {
-            ($sdk:ident $(, $classifier:expr)? $(; $http:expr)?) => {
+            ($sdk:ident $(, $classifier:expr)* $(; $http:expr)?) => {
                 $sdk::Client::from_conf(
                     $sdk::config::Builder::from(config)
                         .interceptor(calls.clone())
                         .interceptor(crate::calls::CallLog)
-                        $(.retry_classifier($classifier))?
+                        $(.retry_classifier($classifier))*
                         $(.http_client($http))?
                         .build(),
                 )
@@ -256,7 +256,11 @@ impl Clients {
             iam: client!(aws_sdk_iam, crate::retry::iam()),
             lambda: client!(aws_sdk_lambda, crate::retry::lambda(); lambda_http),
             logs: client!(aws_sdk_cloudwatchlogs, crate::retry::logs()),
-            apigateway: client!(aws_sdk_apigateway, crate::retry::api_gateway()),
+            apigateway: client!(
+                aws_sdk_apigateway,
+                crate::retry::api_gateway(),
+                crate::retry::RetryAfter
+            ),
             sts: client!(aws_sdk_sts),
             calls,
         }
