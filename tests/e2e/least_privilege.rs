@@ -108,6 +108,20 @@ impl Harness {
             .collect()
     }
 
+    /// The statements of `policy` (held as `document`) without which no request of the calls
+    /// held to it would have been refused: those another statement makes redundant.
+    fn redundant(&self, policy: &Policy, document: &str) -> Vec<usize> {
+        let seen = self.seen.lock().unwrap();
+        (0..policy.statements.len())
+            .filter(|index| {
+                let without = policy.without(*index);
+                !seen
+                    .iter()
+                    .any(|(held, r)| held == document && policy.allows(r) && !without.allows(r))
+            })
+            .collect()
+    }
+
     /// `provisioner <args> --file <file> --stack <stack>` with every call through the proxy.
     fn run(&self, file: &std::path::Path, stack: &str, args: &[&str]) -> Ran {
         crate::faults::through(&self.proxy, file, stack, args)
@@ -310,6 +324,29 @@ fn the_lifecycle_runs_under_exactly_the_generated_policy_and_needs_every_action(
             unused,
             Vec::<(usize, String)>::new(),
             "{document}: granted, never asked for (statement index, action)"
+        );
+        // Each statement is needed on its own: without it, some call of the lifecycle would
+        // have been refused (but those whose every action is not exercised).
+        let redundant: Vec<&serde_json::Value> = harness
+            .redundant(policy, document)
+            .into_iter()
+            .map(|index| &policy.statements[index])
+            .filter(|statement| {
+                let resource = statement["Resource"].as_str().unwrap_or_default();
+                !statement["Action"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|action| {
+                        NOT_EXERCISED.iter().any(|(d, a, end, _)| {
+                            *d == document && action == a && resource.ends_with(end)
+                        })
+                    })
+            })
+            .collect();
+        assert!(
+            redundant.is_empty(),
+            "{document}: statements no call needed on their own: {redundant:#?}"
         );
     }
 }
@@ -574,30 +611,62 @@ fn other_pools_and_apis_are_out_of_reach() {
 /// first call that needs it, naming the action and the resource, with the way to the whole policy.
 #[test]
 fn a_missing_statement_fails_the_run_naming_the_action_and_resource() {
-    let stack = support::unique("leastmiss");
+    // One statement of each service (each protocol's AccessDenied): the action whose refusal
+    // stops the run, the statement's resource, and the resource AWS names in its refusal.
+    type Resources = fn(&str) -> (String, String);
+    let cases: &[(&str, Resources)] = &[
+        ("lambda:CreateFunction", |stack| {
+            let arn = format!("arn:aws:lambda:us-east-1:123456789012:function:{stack}-");
+            (format!("{arn}*"), arn)
+        }),
+        ("iam:CreateRole", |stack| {
+            let arn = format!("arn:aws:iam::123456789012:role/use1-{stack}-");
+            (format!("{arn}*"), arn)
+        }),
+        ("cognito-idp:CreateUserPool", |_| {
+            ("*".to_owned(), "*".to_owned())
+        }),
+        ("apigateway:POST", |_| {
+            let arn = "arn:aws:apigateway:us-east-1::/restapis".to_owned();
+            (arn.clone(), arn)
+        }),
+        ("logs:CreateLogGroup", |stack| {
+            let group =
+                format!("arn:aws:logs:us-east-1:123456789012:log-group:/provisioner/locks/{stack}");
+            (format!("{group}:*"), format!("{group}:log-stream:"))
+        }),
+    ];
     let file = support::write_stack(&[]);
-    let documents = documents(&file, &stack, &[]);
-    let apply = Policy::from_document(&documents["apply"]);
-    let lambda = apply
-        .statements
-        .iter()
-        .position(|s| s["Action"].to_string().contains("lambda:CreateFunction"))
-        .expect("a statement grants lambda:CreateFunction");
-    let harness = Harness::start(apply.without(lambda), "apply");
-    let failed = harness.ok(&file, &stack, &["up", "--yes"], 1);
-    assert!(
-        failed.stderr.contains(&format!(
-            "not authorized to perform: lambda:CreateFunction on resource: arn:aws:lambda:us-east-1:123456789012:function:{stack}-"
-        )) && failed.stderr.contains("hint: AWS refused the identity running provisioner")
-            && !failed.stderr.contains("unhandled error")
-            && !failed.stderr.contains("Error {"),
-        "{}",
-        failed.stderr
-    );
-    // With the whole policy, the next run finishes the job, and `down` cleans up.
-    harness.hold(apply, "apply");
-    harness.ok(&file, &stack, &["up", "--yes"], 0);
-    harness.ok(&file, &stack, &["down", "--yes", "--delete-data"], 0);
+    for (action, resources) in cases {
+        let stack = support::unique("leastmiss");
+        let (granted_on, refused_on) = resources(&stack);
+        let apply = Policy::from_document(&documents(&file, &stack, &[])["apply"]);
+        let index = apply
+            .statements
+            .iter()
+            .position(|s| {
+                s["Action"].to_string().contains(&format!("\"{action}\""))
+                    && s["Resource"] == granted_on.as_str()
+            })
+            .unwrap_or_else(|| panic!("a statement grants {action} on {granted_on}"));
+        let harness = Harness::start(apply.without(index), "apply");
+        let failed = harness.ok(&file, &stack, &["up", "--yes"], 1);
+        assert!(
+            failed.stderr.contains(&format!(
+                "not authorized to perform: {action} on resource: {refused_on}"
+            )) && failed
+                .stderr
+                .contains("hint: AWS refused the identity running provisioner")
+                && !failed.stderr.contains("unhandled error")
+                && !failed.stderr.contains("Error {"),
+            "{action}: {}",
+            failed.stderr
+        );
+        // With the whole policy, the next run finishes the job, and `down` cleans up.
+        harness.hold(apply, "apply");
+        harness.ok(&file, &stack, &["up", "--yes"], 0);
+        harness.ok(&file, &stack, &["down", "--yes", "--delete-data"], 0);
+    }
 }
 
 /// Makes (or deletes) a role named as roles were before they were per region, with `stack`'s tag,
