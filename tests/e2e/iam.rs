@@ -45,6 +45,15 @@ pub struct Request {
 }
 
 impl Request {
+    /// An action on a resource with these condition keys, as a test asks the policy about it.
+    pub fn asking(action: &str, resource: &str, context: &[(&str, &str)]) -> Request {
+        let mut request = Request::new(action, resource);
+        for (key, value) in context {
+            request = request.with(key, *value);
+        }
+        request
+    }
+
     fn new(action: &str, resource: impl Into<String>) -> Request {
         Request {
             action: action.to_owned(),

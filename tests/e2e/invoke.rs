@@ -182,16 +182,8 @@ fn a_call_outside_the_permissions_boundary_is_refused_locally() {
     let stack = support::unique("accessbound");
     let logs_only = "service-role/AWSLambdaBasicExecutionRole";
     let file = bounded_probe_stack("cognito-idp:AdminGetUser", Some(logs_only));
-    let up = on_emulator(&file, &stack, &["up", "--yes"]);
-    assert_eq!(up.code, Some(0), "{}", up.stderr);
-    let dir = support::temp_dir("events");
-    let event = dir.join("admin-get-user.json");
-    std::fs::write(
-        &event,
-        r#"{"queryStringParameters": {"call": "admin-get-user", "username": "nobody"}}"#,
-    )
-    .unwrap();
-    let event = event.to_str().unwrap();
+    let event = up_with_probe_event(&file, &stack);
+    let event = event.as_str();
 
     let refused = on_emulator(&file, &stack, &["invoke", "probe", "--event", event]);
     assert_eq!(refused.code, Some(0), "{}", refused.stderr);
@@ -228,6 +220,19 @@ fn a_call_outside_the_permissions_boundary_is_refused_locally() {
     assert_eq!(down.code, Some(0), "{}", down.stderr);
 }
 
+/// `up` of the probe's stack, and the event that makes the probe call AdminGetUser (its path).
+fn up_with_probe_event(file: &std::path::Path, stack: &str) -> String {
+    let up = on_emulator(file, stack, &["up", "--yes"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    let event = support::temp_dir("events").join("admin-get-user.json");
+    std::fs::write(
+        &event,
+        r#"{"queryStringParameters": {"call": "admin-get-user", "username": "nobody"}}"#,
+    )
+    .unwrap();
+    event.to_str().unwrap().to_owned()
+}
+
 fn code_of(ran: &support::Ran) -> String {
     let response: serde_json::Value = serde_json::from_str(&ran.stdout)
         .unwrap_or_else(|_| panic!("not JSON: {}\n{}", ran.stdout, ran.stderr));
@@ -240,16 +245,8 @@ fn code_of(ran: &support::Ran) -> String {
 fn a_handler_call_its_role_lacks_is_refused_locally_with_the_statement_to_add() {
     let stack = support::unique("access");
     let file = probe_stack("cognito-idp:ListUsers");
-    let up = on_emulator(&file, &stack, &["up", "--yes"]);
-    assert_eq!(up.code, Some(0), "{}", up.stderr);
-    let dir = support::temp_dir("events");
-    let event = dir.join("admin-get-user.json");
-    std::fs::write(
-        &event,
-        r#"{"queryStringParameters": {"call": "admin-get-user", "username": "nobody"}}"#,
-    )
-    .unwrap();
-    let event = event.to_str().unwrap();
+    let event = up_with_probe_event(&file, &stack);
+    let event = event.as_str();
 
     // The role grants ListUsers, not AdminGetUser: refused here, as AWS would (the SDK's error
     // code is AWS's), the log names the action, the pool, and the statement to paste.

@@ -445,16 +445,7 @@ fn a_tagged_stacks_creates_need_its_tags() {
     let team = ("aws:RequestTag/team", "identity");
     let cost = ("aws:RequestTag/cost-center", "42");
     for (action, resource) in &creates {
-        let request = |tags: &[(&str, &str)]| Request {
-            action: (*action).to_owned(),
-            resource: resource.clone(),
-            context: tags
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-            implied_by: None,
-            soft: false,
-        };
+        let request = |tags: &[(&str, &str)]| Request::asking(action, resource, tags);
         assert!(
             apply.allows(&request(&[owner, team, cost])),
             "{action} with every tag"
@@ -487,16 +478,7 @@ fn other_pools_and_apis_are_out_of_reach() {
         Policy::from_document(&documents["apply"]),
     );
     let pool = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_other";
-    let request = |action: &str, tags: &[(&str, &str)]| Request {
-        action: action.to_owned(),
-        resource: pool.to_owned(),
-        context: tags
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
-        implied_by: None,
-        soft: false,
-    };
+    let request = |action: &str, tags: &[(&str, &str)]| Request::asking(action, pool, tags);
     let ours = [("aws:ResourceTag/provisioner:stack", stack.as_str())];
     let theirs = [("aws:ResourceTag/provisioner:stack", "someone-else")];
     assert!(plan.allows(&request("cognito-idp:DescribeUserPoolClient", &ours)));
@@ -530,10 +512,12 @@ fn other_pools_and_apis_are_out_of_reach() {
     // take another stack's away. But the ownership tag a create sends is allowed on any API's
     // `/tags/...` (that resource carries no tags, and a create's is not told apart from `adopt`'s):
     // this identity can claim another API (README says so).
-    let api = |path: &str, method: &str, tags: &[(&str, &str)]| Request {
-        action: format!("apigateway:{method}"),
-        resource: format!("arn:aws:apigateway:us-east-1::{path}"),
-        ..request("", tags)
+    let api = |path: &str, method: &str, tags: &[(&str, &str)]| {
+        Request::asking(
+            &format!("apigateway:{method}"),
+            &format!("arn:aws:apigateway:us-east-1::{path}"),
+            tags,
+        )
     };
     let part = "/restapis/a1b2c3/resources/r1/methods/GET";
     assert!(plan.allows(&api(part, "GET", &ours)));

@@ -97,23 +97,17 @@ async fn a_boundary_that_does_not_exist_is_named_before_anything_is_made() {
             ran.stderr
         );
     }
-    let roles = aws.iam.list_roles().send().await.unwrap();
+    for function in FUNCTIONS {
+        let role = aws
+            .iam
+            .get_role()
+            .role_name(role_name(&stack, function))
+            .send()
+            .await;
+        assert!(role.is_err(), "no role was made: {function}'s is there");
+    }
     assert!(
-        !roles.roles().iter().any(|r| r.role_name().contains(&stack)),
-        "no role was made"
-    );
-    let pools = aws
-        .cognito
-        .list_user_pools()
-        .max_results(60)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        !pools
-            .user_pools()
-            .iter()
-            .any(|p| p.name().is_some_and(|n| n.contains(&stack))),
+        !pool_named(&aws, &format!("{stack}-users")).await,
         "no pool was made"
     );
 }

@@ -29,18 +29,8 @@ async fn down_keeps_the_pool_and_foreign_things_and_up_adopts_the_pool() {
         "{}",
         blocked.stderr
     );
-    let pools = aws
-        .cognito
-        .list_user_pools()
-        .max_results(60)
-        .send()
-        .await
-        .unwrap();
     assert!(
-        !pools
-            .user_pools()
-            .iter()
-            .any(|p| p.name() == Some(format!("{stack}-users").as_str())),
+        !pool_named(&aws, &format!("{stack}-users")).await,
         "nothing was created"
     );
     aws.iam
