@@ -8,27 +8,19 @@ const CLIENT: &str = "        readAttributes: [email, email_verified]\n";
 
 async fn client(stack: &str) -> aws_sdk_cognitoidentityprovider::types::UserPoolClientType {
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&support::sdk_config().await);
-    let pools = cognito
-        .list_user_pools()
-        .max_results(60)
-        .send()
+    let pool = support::pool_id(&cognito, &format!("{stack}-users"))
         .await
-        .unwrap();
-    let pool = pools
-        .user_pools()
-        .iter()
-        .find(|p| p.name() == Some(format!("{stack}-users").as_str()))
         .expect("the stack's pool");
     let clients = cognito
         .list_user_pool_clients()
-        .user_pool_id(pool.id().unwrap())
+        .user_pool_id(&pool)
         .send()
         .await
         .unwrap();
     let id = clients.user_pool_clients()[0].client_id().unwrap();
     cognito
         .describe_user_pool_client()
-        .user_pool_id(pool.id().unwrap())
+        .user_pool_id(&pool)
         .client_id(id)
         .send()
         .await

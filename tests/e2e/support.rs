@@ -67,6 +67,26 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         .await
 }
 
+/// The id of the user pool named `name`, if there is one (every page listed: the suite's stacks
+/// share the emulator, and pools `down` keeps stay).
+pub async fn pool_id(
+    cognito: &aws_sdk_cognitoidentityprovider::Client,
+    name: &str,
+) -> Option<String> {
+    let mut pages = cognito
+        .list_user_pools()
+        .max_results(60)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.expect("ListUserPools");
+        if let Some(pool) = page.user_pools().iter().find(|p| p.name() == Some(name)) {
+            return pool.id().map(str::to_owned);
+        }
+    }
+    None
+}
+
 /// A name no other test of this run (or of a run sharing the emulator) uses.
 pub fn unique(prefix: &str) -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);

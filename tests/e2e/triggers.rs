@@ -13,19 +13,9 @@ async fn pool(stack: &str) -> (String, String, Option<LambdaConfigType>, Vec<Str
 
 async fn pool_named(name: &str) -> (String, String, Option<LambdaConfigType>, Vec<String>) {
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&support::sdk_config().await);
-    let pools = cognito
-        .list_user_pools()
-        .max_results(60)
-        .send()
+    let id = support::pool_id(&cognito, name)
         .await
-        .unwrap();
-    let id = pools
-        .user_pools()
-        .iter()
-        .find(|p| p.name() == Some(name))
-        .and_then(|p| p.id())
-        .expect("the stack's pool")
-        .to_owned();
+        .expect("the stack's pool");
     let described = cognito
         .describe_user_pool()
         .user_pool_id(&id)

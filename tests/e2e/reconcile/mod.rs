@@ -123,26 +123,9 @@ async fn sign_up_user(aws: &Aws, client_id: &str, username: &str) {
         .unwrap();
 }
 
-/// Whether a user pool named `name` exists (every page listed: the suite's stacks share the
-/// emulator).
+/// Whether a user pool named `name` exists.
 async fn pool_named(aws: &Aws, name: &str) -> bool {
-    let mut pages = aws
-        .cognito
-        .list_user_pools()
-        .max_results(60)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        if page
-            .unwrap()
-            .user_pools()
-            .iter()
-            .any(|p| p.name() == Some(name))
-        {
-            return true;
-        }
-    }
-    false
+    support::pool_id(&aws.cognito, name).await.is_some()
 }
 
 async fn user_exists(aws: &Aws, pool_id: &str, username: &str) -> bool {
