@@ -99,16 +99,12 @@ impl LocalTriggers {
     }
 
     /// Runs `operation` (`send` forwards it to the emulator) with the pool's triggers around it.
-    pub async fn around<F, Fut>(
+    pub async fn around(
         &self,
         operation: &str,
         body: Bytes,
-        send: F,
-    ) -> Response<Full<Bytes>>
-    where
-        F: FnOnce(Bytes) -> Fut,
-        Fut: std::future::Future<Output = Response<Full<Bytes>>>,
-    {
+        send: impl AsyncFnOnce(Bytes) -> Response<Full<Bytes>>,
+    ) -> Response<Full<Bytes>> {
         let Some(call) = call_of(&body) else {
             return send(body).await;
         };
@@ -122,17 +118,13 @@ impl LocalTriggers {
         }
     }
 
-    async fn sign_up<F, Fut>(
+    async fn sign_up(
         &self,
         pool: &PoolTriggers,
         call: &Call,
         body: Bytes,
-        send: F,
-    ) -> Response<Full<Bytes>>
-    where
-        F: FnOnce(Bytes) -> Fut,
-        Fut: std::future::Future<Output = Response<Full<Bytes>>>,
-    {
+        send: impl AsyncFnOnce(Bytes) -> Response<Full<Bytes>>,
+    ) -> Response<Full<Bytes>> {
         let Some(function) = &pool.pre_sign_up else {
             return send(body).await;
         };
@@ -194,17 +186,13 @@ impl LocalTriggers {
         rewrite(response, |body| body["UserConfirmed"] = Value::Bool(true)).await
     }
 
-    async fn confirm<F, Fut>(
+    async fn confirm(
         &self,
         pool: &PoolTriggers,
         call: &Call,
         body: Bytes,
-        send: F,
-    ) -> Response<Full<Bytes>>
-    where
-        F: FnOnce(Bytes) -> Fut,
-        Fut: std::future::Future<Output = Response<Full<Bytes>>>,
-    {
+        send: impl AsyncFnOnce(Bytes) -> Response<Full<Bytes>>,
+    ) -> Response<Full<Bytes>> {
         let response = send(body).await;
         if !response.status().is_success() {
             return response;
