@@ -364,27 +364,54 @@ mod tests {
         }
     }
 
-    /// A throttled API Gateway call is retried with the classifiers `aws::Clients` gives it.
-    #[tokio::test]
-    async fn api_gateway_throttling_is_retried_with_its_retry_after() {
+    /// A throttled API Gateway call waits what its `Retry-After` says before its retry (in
+    /// tokio's paused time: the delay is read, not measured on this machine), and only a
+    /// moment without the classifier.
+    #[tokio::test(start_paused = true)]
+    async fn api_gateway_throttling_waits_its_retry_after() {
         use aws_sdk_apigateway::Client;
-        let settles = mock!(Client::get_rest_apis)
-            .sequence()
-            .http_response(|| {
-                let mut response = json_error(429, "TooManyRequestsException", "Too Many Requests");
-                response.headers_mut().insert("Retry-After", "0");
-                response
-            })
-            .output(|| {
-                aws_sdk_apigateway::operation::get_rest_apis::GetRestApisOutput::builder().build()
-            })
-            .build();
-        let client = mock_client!(aws_sdk_apigateway, RuleMode::Sequential, [&settles], |c| c
-            .retry_config(quick())
-            .retry_classifier(super::api_gateway())
-            .retry_classifier(super::RetryAfter));
-        client.get_rest_apis().send().await.expect("retried");
-        assert_eq!(settles.num_calls(), 2);
+        use std::time::Duration;
+        let waited = |with_retry_after: bool| async move {
+            let throttled = mock!(Client::get_rest_apis)
+                .sequence()
+                .http_response(|| {
+                    let mut response =
+                        json_error(429, "TooManyRequestsException", "Too Many Requests");
+                    response.headers_mut().insert("Retry-After", "7");
+                    response
+                })
+                .output(|| {
+                    aws_sdk_apigateway::operation::get_rest_apis::GetRestApisOutput::builder()
+                        .build()
+                })
+                .build();
+            let retry = quick().with_max_backoff(Duration::from_secs(30));
+            let client = mock_client!(
+                aws_sdk_apigateway,
+                RuleMode::Sequential,
+                [&throttled],
+                |c| {
+                    let c = c
+                        .retry_config(retry.clone())
+                        .retry_classifier(super::api_gateway());
+                    if with_retry_after {
+                        c.retry_classifier(super::RetryAfter)
+                    } else {
+                        c
+                    }
+                }
+            );
+            let start = tokio::time::Instant::now();
+            client.get_rest_apis().send().await.expect("retried");
+            assert_eq!(throttled.num_calls(), 2);
+            start.elapsed()
+        };
+        // The standard mode takes the server's delay whole (up to its maximum backoff) or, in
+        // its newer retry behaviour, at most 5 s above its own backoff: either way seconds.
+        let with = waited(true).await;
+        assert!(with >= Duration::from_secs(5), "{with:?}");
+        let without = waited(false).await;
+        assert!(without < Duration::from_secs(1), "{without:?}");
     }
 
     #[tokio::test]

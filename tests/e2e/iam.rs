@@ -458,22 +458,7 @@ fn apigateway(call: &Call, env: &Env) -> Vec<Request> {
         decode(&call.path)
     };
     let body = json(call);
-    let request_tags = |mut request: Request, keys: Vec<String>| {
-        for (key, value) in body["tags"].as_object().into_iter().flatten() {
-            request = request.with(
-                &format!("aws:RequestTag/{key}"),
-                value.as_str().unwrap_or_default(),
-            );
-        }
-        if !keys.is_empty() {
-            request = request.with("aws:TagKeys", keys.join("\n"));
-        }
-        request
-    };
-    let body_keys: Vec<String> = body["tags"]
-        .as_object()
-        .map(|tags| tags.keys().cloned().collect())
-        .unwrap_or_default();
+    let tags = body_tags(&body, "tags");
     let mut request = Request::new(&format!("apigateway:{}", call.method), arn(&path));
     if let Some(id) = path.strip_prefix("/restapis/") {
         let id = id.split('/').next().unwrap_or_default();
@@ -489,25 +474,21 @@ fn apigateway(call: &Call, env: &Env) -> Vec<Request> {
             .filter_map(|pair| pair.strip_prefix("tagKeys="))
             .map(decode)
             .collect();
-        let keys = if query_keys.is_empty() {
-            body_keys.clone()
-        } else {
-            query_keys
-        };
-        return vec![request_tags(request, keys)];
+        if !query_keys.is_empty() {
+            request = request.with("aws:TagKeys", query_keys.join("\n"));
+        }
+        return vec![request.tagged(tags)];
     }
-    let mut requests = vec![request_tags(request, body_keys.clone())];
-    if call.method == "POST" && !body_keys.is_empty() {
+    let mut requests = vec![request.tagged(tags.iter().copied())];
+    if call.method == "POST" && !tags.is_empty() {
         // The ARN of what the create makes, its id still unknown (`.../restapis/*`; AWS's refusal
         // of a create with tags names `/tags/arn%3Aaws%3Aapigateway%3A...%2Frestapis%2F*`).
         let made = arn(&format!("{}/*", path.trim_end_matches('/')));
         let encoded = made.replace(':', "%3A").replace('/', "%2F");
         requests.push(
-            request_tags(
-                Request::new("apigateway:PUT", arn(&format!("/tags/{encoded}"))),
-                body_keys,
-            )
-            .implied_by("a create with tags"),
+            Request::new("apigateway:PUT", arn(&format!("/tags/{encoded}")))
+                .tagged(tags)
+                .implied_by("a create with tags"),
         );
     }
     requests

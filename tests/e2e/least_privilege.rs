@@ -369,7 +369,29 @@ fn a_bounded_stack_runs_under_its_bounded_policy() {
     let read_only = bounded("ReadOnlyAccess", CHANGE_EVERYTHING);
     let policy_of =
         |file: &std::path::Path| Policy::from_document(&documents(file, &stack, &[])["apply"]);
-    let harness = Harness::start(policy_of(&power), "apply");
+    // An identity that may not read the boundary (its policy made before the tool read it) still
+    // plans, and each role says the boundary was not checked.
+    let unread = {
+        let policy = policy_of(&power);
+        let reads = policy
+            .statements
+            .iter()
+            .position(|s| s["Action"].to_string().contains("iam:GetPolicyVersion"))
+            .expect("a statement grants reading the boundary");
+        policy.without(reads)
+    };
+    let harness = Harness::start(unread, "apply");
+    let planned = harness.ok(&power, &stack, &["diff"], 2);
+    assert!(
+        planned.stdout.contains(
+            "permissionsBoundary `arn:aws:iam::aws:policy/PowerUserAccess` not checked: this identity may not read it"
+        ),
+        "{}\n{}",
+        planned.stdout,
+        planned.stderr
+    );
+    harness.refused.lock().unwrap().clear();
+    harness.hold(policy_of(&power), "apply");
     harness.ok(&power, &stack, &["up", "--yes"], 0);
     // The new boundary's policy: the boundary is put before the roles' policies change.
     harness.hold(policy_of(&read_only), "apply");
@@ -595,8 +617,9 @@ fn other_pools_and_apis_are_out_of_reach() {
 /// first call that needs it, naming the action and the resource, with the way to the whole policy.
 #[test]
 fn a_missing_statement_fails_the_run_naming_the_action_and_resource() {
-    // One statement of each service (each protocol's AccessDenied): the action whose refusal
-    // stops the run, the statement's resource, and the resource AWS names in its refusal.
+    // One statement of each service (each protocol's AccessDenied), and both of CloudWatch Logs'
+    // creates (a function's group, the lock's): the action whose refusal stops the run, the
+    // statement's resource, and the resource AWS names in its refusal.
     type Resources = fn(&str) -> (String, String);
     let cases: &[(&str, Resources)] = &[
         ("lambda:CreateFunction", |stack| {
@@ -613,6 +636,11 @@ fn a_missing_statement_fails_the_run_naming_the_action_and_resource() {
         ("apigateway:POST", |_| {
             let arn = "arn:aws:apigateway:us-east-1::/restapis".to_owned();
             (arn.clone(), arn)
+        }),
+        ("logs:CreateLogGroup", |stack| {
+            let groups =
+                format!("arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/{stack}-");
+            (format!("{groups}*"), groups)
         }),
         ("logs:CreateLogGroup", |stack| {
             let group =

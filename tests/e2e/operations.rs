@@ -381,3 +381,44 @@ fn the_readme_shows_the_policy_the_tool_prints() {
         );
     }
 }
+
+/// A document IAM would not take as a managed policy (6,144 characters: a long stack name and a
+/// few `tags:`) is told on stderr, with where it still fits; the documents are printed all the
+/// same. The repository's stack fits.
+#[test]
+fn policy_says_when_a_document_is_too_large_for_a_managed_policy() {
+    let policy = |file: &std::path::Path, stack: &str| {
+        support::run(
+            support::provisioner()
+                .args([
+                    "policy",
+                    "--account",
+                    "123456789012",
+                    "--region",
+                    "us-east-1",
+                ])
+                .arg("--file")
+                .arg(file)
+                .args(["--stack", stack]),
+        )
+    };
+    let plain = policy(&support::write_stack(&[]), "auth-demo");
+    assert_eq!(plain.code, Some(0), "{}", plain.stderr);
+    assert!(!plain.stderr.contains("document is"), "{}", plain.stderr);
+
+    let tagged = crate::reconcile::tags::tagged_stack(
+        "  team: identity-platform\n  cost-center: \"4242-4242\"\n  owner: someone@example.com\n",
+    );
+    let large = policy(&tagged, "a-stack-name-of-thirty-two-chars");
+    assert_eq!(large.code, Some(0), "{}", large.stderr);
+    assert!(
+        large.stderr.contains("note: the `apply` document is ")
+            && large
+                .stderr
+                .contains("IAM takes at most 6144 in a managed policy: put it inline on the role"),
+        "{}",
+        large.stderr
+    );
+    let documents: serde_json::Value = serde_json::from_str(&large.stdout).unwrap();
+    assert!(documents["apply"]["Statement"].is_array());
+}

@@ -4,8 +4,8 @@
 //!
 //! The local check may refuse less than AWS, never more: a statement with a `Condition` (which
 //! this check cannot evaluate) counts as allowing when it allows and as not denying when it
-//! denies, and a call whose resource could not be read is matched on its action alone, the same
-//! way.
+//! denies, and so does one whose resource this check cannot match: the call's resource could not
+//! be read, or the pattern holds a policy variable (`${aws:username}`).
 
 use serde_json::Value;
 
@@ -29,6 +29,29 @@ enum Patterns {
 }
 
 impl Patterns {
+    /// Whether `value` is among the resources: None when this check cannot tell (`value` is
+    /// unknown, or only a pattern with a policy variable could match it).
+    fn covers(&self, value: Option<&str>) -> Option<bool> {
+        let (patterns, listed) = match self {
+            Patterns::Listed(patterns) => (patterns, true),
+            Patterns::AllBut(patterns) => (patterns, false),
+        };
+        if patterns.iter().any(|p| p == "*") {
+            return Some(listed);
+        }
+        let value = value?;
+        let (variable, plain): (Vec<&String>, Vec<&String>) =
+            patterns.iter().partition(|p| p.contains("${"));
+        if plain.iter().any(|p| glob(p, value)) {
+            return Some(listed);
+        }
+        if variable.is_empty() {
+            Some(!listed)
+        } else {
+            None
+        }
+    }
+
     fn matches(&self, value: &str, fold_case: bool) -> bool {
         let fold = |text: &str| {
             if fold_case {
@@ -107,18 +130,20 @@ impl Boundary {
     /// Whether the boundary refuses `action` on `resource` (None: a resource the call's request
     /// does not tell), and how.
     pub fn refuses(&self, action: &str, resource: Option<&str>) -> Option<BoundaryRefusal> {
-        let applies = |s: &Statement, unknown_resource_matches: bool| {
-            s.actions.matches(action, true)
-                && resource.map_or(unknown_resource_matches, |r| s.resources.matches(r, false))
-        };
-        let denied = self
-            .statements
-            .iter()
-            .any(|s| !s.allow && !s.conditional && applies(s, false));
+        let denied = self.statements.iter().any(|s| {
+            !s.allow
+                && !s.conditional
+                && s.actions.matches(action, true)
+                && s.resources.covers(resource) == Some(true)
+        });
         if denied {
             return Some(BoundaryRefusal::ExplicitDeny);
         }
-        let allowed = self.statements.iter().any(|s| s.allow && applies(s, true));
+        let allowed = self.statements.iter().any(|s| {
+            s.allow
+                && s.actions.matches(action, true)
+                && s.resources.covers(resource) != Some(false)
+        });
         (!allowed).then_some(BoundaryRefusal::NoAllow)
     }
 }
@@ -192,8 +217,45 @@ mod tests {
             b.refuses("dynamodb:DeleteTable", Some(&table("scratch-1"))),
             None
         );
-        // Unknown resource: a deny that might not apply does not refuse.
+        // Unknown resource: a deny that might not apply does not refuse; one on every resource
+        // does.
         assert_eq!(b.refuses("dynamodb:DeleteTable", None), None);
+        let everywhere = boundary(serde_json::json!({"Statement": [
+            {"Effect": "Allow", "Action": "*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "dynamodb:DeleteTable", "Resource": "*"}
+        ]}));
+        assert_eq!(
+            everywhere.refuses("dynamodb:DeleteTable", None),
+            Some(BoundaryRefusal::ExplicitDeny)
+        );
+    }
+
+    /// A policy variable is not resolved here: its statement may apply, so an Allow counts and a
+    /// Deny does not.
+    #[test]
+    fn policy_variables_never_refuse_more_than_aws() {
+        let b = boundary(serde_json::json!({"Statement": [
+            {"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::home/${aws:username}/*"},
+            {"Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::home/${aws:username}/keep/*"}
+        ]}));
+        assert_eq!(
+            b.refuses("s3:GetObject", Some("arn:aws:s3:::home/alice/x")),
+            None
+        );
+        assert_eq!(
+            b.refuses("s3:DeleteObject", Some("arn:aws:s3:::home/alice/keep/x")),
+            None
+        );
+        assert_eq!(
+            b.refuses("s3:GetObject", Some("arn:aws:s3:::other/x")),
+            None,
+            "a variable could match anything: not refused"
+        );
+        assert_eq!(
+            b.refuses("dynamodb:GetItem", Some("arn:aws:s3:::other/x")),
+            Some(BoundaryRefusal::NoAllow),
+            "the action alone still decides"
+        );
     }
 
     /// A condition is not evaluated: it never makes the check refuse what AWS might allow.

@@ -123,17 +123,17 @@ impl RolePolicy {
 
     /// AWS's message for a refused call (`by`: refused by the permissions boundary).
     pub fn refusal(&self, action: &str, resource: &str, by: Option<BoundaryRefusal>) -> String {
-        let because = match by {
-            None => format!("no identity-based policy allows the {action} action"),
+        let why = match by {
+            None => format!("because no identity-based policy allows the {action} action"),
             Some(BoundaryRefusal::NoAllow) => {
-                format!("no permissions boundary allows the {action} action")
+                format!("because no permissions boundary allows the {action} action")
             }
             Some(BoundaryRefusal::ExplicitDeny) => {
-                "of an explicit deny in a permissions boundary".to_owned()
+                "with an explicit deny in a permissions boundary".to_owned()
             }
         };
         format!(
-            "User: {} is not authorized to perform: {action} on resource: {resource} because {because}",
+            "User: {} is not authorized to perform: {action} on resource: {resource} {why}",
             self.principal
         )
     }

@@ -328,6 +328,17 @@ fn a_permissions_boundary_refuses_what_it_does_not_allow() {
                 "because no permissions boundary allows the cognito-idp:AdminGetUser action"
             )
     );
+    // IAM's words for a boundary's explicit deny.
+    assert_eq!(
+        bounded("logs:*").refusal(
+            "cognito-idp:AdminGetUser",
+            POOL,
+            Some(BoundaryRefusal::ExplicitDeny)
+        ),
+        format!(
+            "User: arn:aws:sts::123456789012:assumed-role/euw1-s-probe/s-probe is not authorized to perform: cognito-idp:AdminGetUser on resource: {POOL} with an explicit deny in a permissions boundary"
+        )
+    );
 }
 
 #[test]

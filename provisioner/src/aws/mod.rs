@@ -228,6 +228,7 @@ pub struct Clients {
 
 impl Clients {
     pub fn new(config: &SdkConfig) -> Clients {
+        use crate::retry;
         let calls = CallCounter::default();
         // Every client counts its calls; those that meet "still settling" conflicts retry them
         // (see `retry`).
@@ -253,14 +254,10 @@ impl Clients {
         let lambda_http = lambda_quotas::paced(http, Default::default());
         Clients {
             cognito: client!(aws_sdk_cognitoidentityprovider),
-            iam: client!(aws_sdk_iam, crate::retry::iam()),
-            lambda: client!(aws_sdk_lambda, crate::retry::lambda(); lambda_http),
-            logs: client!(aws_sdk_cloudwatchlogs, crate::retry::logs()),
-            apigateway: client!(
-                aws_sdk_apigateway,
-                crate::retry::api_gateway(),
-                crate::retry::RetryAfter
-            ),
+            iam: client!(aws_sdk_iam, retry::iam()),
+            lambda: client!(aws_sdk_lambda, retry::lambda(); lambda_http),
+            logs: client!(aws_sdk_cloudwatchlogs, retry::logs()),
+            apigateway: client!(aws_sdk_apigateway, retry::api_gateway(), retry::RetryAfter),
             sts: client!(aws_sdk_sts),
             calls,
         }

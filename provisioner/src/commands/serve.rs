@@ -18,7 +18,7 @@ use crate::cli::{GlobalArgs, ServeArgs};
 use crate::engine::units::Live;
 use crate::engine::{Code, Context, Model, Resolve, Values, run};
 use crate::kinds::function::Waits;
-use crate::kinds::role::boundary::LiveBoundary;
+use crate::kinds::role::boundary::{BoundaryState, LiveBoundary};
 use crate::output;
 use crate::serve::authorizer::{self, CachedAuthorizer};
 use crate::serve::aws_check::AwsCheck;
@@ -387,28 +387,39 @@ pub(super) async fn local_functions(
     Ok(specs)
 }
 
-/// The pools' pre sign-up and post-confirmation triggers, run here around the handlers' Cognito
-/// calls when the stack lives on an emulator (which runs none); on AWS, AWS runs them. What serve
-/// cannot reproduce is said once.
 /// The permissions boundary the role check applies; None, with a warning, when there is none to
-/// apply (the policy does not exist, or IAM answered a document this check cannot read).
+/// apply (the policy does not exist or cannot be read, or its document is not one this check
+/// reads).
 fn local_boundary(live: &LiveBoundary) -> Option<access::Boundary> {
     let arn = &live.arn;
-    let Some(document) = &live.document else {
-        output::status(&format!(
-            "warning: permissionsBoundary: the policy `{arn}` does not exist; handlers' calls are checked against their roles alone (`up` will refuse to make the roles)"
-        ));
-        return None;
+    let alone = "handlers' calls are checked against their roles alone";
+    let document = match &live.state {
+        BoundaryState::Found(document) => document,
+        BoundaryState::Missing => {
+            output::status(&format!(
+                "warning: permissionsBoundary: the policy `{arn}` does not exist; {alone} (`up` will refuse to make the roles)"
+            ));
+            return None;
+        }
+        BoundaryState::Unreadable(why) => {
+            output::status(&format!(
+                "warning: permissionsBoundary: the policy `{arn}` cannot be read ({why}); {alone}"
+            ));
+            return None;
+        }
     };
     access::Boundary::parse(arn, document)
         .map_err(|why| {
             output::status(&format!(
-                "warning: permissionsBoundary: the policy `{arn}` cannot be read here ({why}); handlers' calls are checked against their roles alone"
+                "warning: permissionsBoundary: the policy `{arn}` is not one this check reads ({why}); {alone}"
             ));
         })
         .ok()
 }
 
+/// The pools' pre sign-up and post-confirmation triggers, run here around the handlers' Cognito
+/// calls when the stack lives on an emulator (which runs none); on AWS, AWS runs them. What serve
+/// cannot reproduce is said once.
 fn local_triggers(
     ctx: &Context,
     config: &aws_config::SdkConfig,

@@ -118,28 +118,7 @@ pub(super) fn select(
             Mapping::new()
         }
     };
-    for key in overrides.keys() {
-        let key = key.as_str().unwrap_or("?");
-        if !KEYS.contains(&key) {
-            let hint = match did_you_mean(key, KEYS.iter().copied()) {
-                Some(close) => format!("did you mean `{close}`?"),
-                None => format!(
-                    "an environment may set: {}",
-                    KEYS.iter()
-                        .map(|k| format!("`{k}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            };
-            problems.push(error(
-                positions,
-                &["environments", env, key],
-                true,
-                format!("environment `{env}` cannot set `{key}`"),
-                hint,
-            ));
-        }
-    }
+    // Each environment's keys were checked with the file's (`schema::check_keys`).
     if !problems.is_empty() {
         return Err(problems);
     }

@@ -265,11 +265,18 @@ fn walk(
                                 .join(", ")
                         ),
                     };
+                    // A key written in an environment that only the file's top level takes.
+                    let message = match path.as_slice() {
+                        [top, env] if top == "environments" => {
+                            format!("environment `{env}` cannot set `{key}`")
+                        }
+                        _ => format!("unknown field `{key}`"),
+                    };
                     found.push(Diagnostic {
                         severity: Severity::Error,
                         field: path.join("."),
                         pos: positions.key(&at),
-                        message: format!("unknown field `{key}`"),
+                        message,
                         hint: Some(hint),
                         code: "unknownField",
                     });

@@ -9,12 +9,22 @@ use serde_json::Value;
 use super::RoleError;
 use crate::aws::{AwsError, absent_as_none};
 
-/// The boundary policy, or that it does not exist.
+/// The boundary policy as IAM has it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LiveBoundary {
     pub arn: String,
-    /// Its default version's document; None: there is no such policy.
-    pub document: Option<Value>,
+    pub state: BoundaryState,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum BoundaryState {
+    /// Its default version's document.
+    Found(Value),
+    /// There is no such policy.
+    Missing,
+    /// The identity may not read it (AccessDenied: a deploy policy made before the tool read
+    /// boundaries): nothing is checked, and the plan says so.
+    Unreadable(String),
 }
 
 fn aws_error<E: Into<aws_sdk_iam::Error>>(arn: &str) -> impl FnOnce(E) -> AwsError {
@@ -26,13 +36,18 @@ fn aws_error<E: Into<aws_sdk_iam::Error>>(arn: &str) -> impl FnOnce(E) -> AwsErr
 
 /// Reads managed policy `arn` and its default version's document (GetPolicy, GetPolicyVersion).
 pub async fn read(client: &Client, arn: &str) -> Result<LiveBoundary, RoleError> {
-    let missing = || LiveBoundary {
+    let state = |state| LiveBoundary {
         arn: arn.to_owned(),
-        document: None,
+        state,
     };
+    let missing = || state(BoundaryState::Missing);
+    let unreadable = |err: AwsError| state(BoundaryState::Unreadable(err.to_string()));
     let got = client.get_policy().policy_arn(arn).send().await;
-    let Some(policy) = absent_as_none(got.map_err(aws_error(arn)))? else {
-        return Ok(missing());
+    let policy = match absent_as_none(got.map_err(aws_error(arn))) {
+        Ok(Some(policy)) => policy,
+        Ok(None) => return Ok(missing()),
+        Err(err) if err.is_access_denied() => return Ok(unreadable(err)),
+        Err(err) => return Err(err.into()),
     };
     let Some(version) = policy.policy().and_then(|p| p.default_version_id()) else {
         return Ok(missing());
@@ -43,18 +58,25 @@ pub async fn read(client: &Client, arn: &str) -> Result<LiveBoundary, RoleError>
         .version_id(version)
         .send()
         .await;
-    // Deleted since it was read.
-    let Some(output) = absent_as_none(got.map_err(aws_error(arn)))? else {
-        return Ok(missing());
+    let output = match absent_as_none(got.map_err(aws_error(arn))) {
+        Ok(Some(output)) => output,
+        // Deleted since it was read.
+        Ok(None) => return Ok(missing()),
+        Err(err) if err.is_access_denied() => return Ok(unreadable(err)),
+        Err(err) => return Err(err.into()),
     };
     let document = match output.policy_version().and_then(|v| v.document()) {
         Some(text) => super::decode_document(arn, text)?,
         None => return Ok(missing()),
     };
-    Ok(LiveBoundary {
-        arn: arn.to_owned(),
-        document: Some(document),
-    })
+    Ok(state(BoundaryState::Found(document)))
+}
+
+/// What the plan notes on each role when the boundary could not be read.
+pub fn unread_note(arn: &str) -> String {
+    format!(
+        "permissionsBoundary `{arn}` not checked: this identity may not read it (iam:GetPolicy, iam:GetPolicyVersion); `provisioner policy` prints a policy that may"
+    )
 }
 
 /// What `diff` says when the boundary does not exist: every role would be refused by IAM.

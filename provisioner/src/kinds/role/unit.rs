@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use anyhow::Context as _;
 use futures_util::future::try_join_all;
 
-use super::boundary::LiveBoundary;
+use super::boundary::{BoundaryState, LiveBoundary};
 use super::{LiveRole, RoleChanges, RoleSettings};
 use crate::base::{
     Blocker, Context, DownStep, Leftover, Model, Planned, Resolve, Unresolved, Values, logical,
@@ -195,6 +195,8 @@ pub struct Node {
     pub live: Option<Box<LiveRole>>,
     pub action: Action,
     pub work: RoleWork,
+    /// What the plan says beside the role (a boundary it could not check).
+    pub note: Option<String>,
 }
 
 /// Plans `function`'s role from the role of its name as observed (`found`, whoever's it is) and
@@ -209,16 +211,22 @@ pub fn plan(
     let stack = &model.stack;
     let spec = &stack.functions[function];
     let address = format!("functions.{function}.role");
-    if let Some(LiveBoundary {
-        arn,
-        document: None,
-    }) = boundary
-    {
-        return Err(Blocker::new(
-            &address,
-            super::boundary::missing_message(arn),
-        ));
-    }
+    let boundary_note = match boundary {
+        Some(LiveBoundary {
+            arn,
+            state: BoundaryState::Missing,
+        }) => {
+            return Err(Blocker::new(
+                &address,
+                super::boundary::missing_message(arn),
+            ));
+        }
+        Some(LiveBoundary {
+            arn,
+            state: BoundaryState::Unreadable(_),
+        }) => Some(super::boundary::unread_note(arn)),
+        _ => None,
+    };
     let inline = super::inline_policy(&spec.allow, |reference| {
         model.value(values, reference, mode)
     })
@@ -268,6 +276,7 @@ pub fn plan(
         live: found.map(Box::new),
         action,
         work,
+        note: boundary_note,
     })
 }
 
@@ -282,6 +291,12 @@ impl Planned for Node {
             )
             .with_attributes(self.desired.attributes()),
         ]
+        .into_iter()
+        .map(|entry| match &self.note {
+            Some(note) => entry.with_note(note.clone()),
+            None => entry,
+        })
+        .collect()
     }
 
     fn forget(&self, _values: &mut Values) {

@@ -456,7 +456,7 @@ fn environments_merge_over_the_file_and_report_where_they_write() {
     for run in [check_in(&typos, "dev"), check(&typos)] {
         assert!(
             run.contains(&format!(
-                "{{file}}:{}:5: `environments.qa`: unknown field `stacks`\n  hint: did you mean `stack`?",
+                "{{file}}:{}:5: `environments.qa`: environment `qa` cannot set `stacks`\n  hint: did you mean `stack`?",
                 line("stacks: other")
             )) && run.contains(&format!(
                 "{{file}}:{}:17: `environments.demo.functions.secret`: unknown field `memry`\n  hint: did you mean `memory`?",
