@@ -314,7 +314,9 @@ pub enum RoleError {
     Aws(#[from] AwsError),
     #[error("could not build a request for IAM role `{name}`: {detail}")]
     Request { name: String, detail: String },
-    #[error("IAM answered a policy document of `{name}` (a role or a policy) that is not JSON: {detail}")]
+    #[error(
+        "IAM answered a policy document of `{name}` (a role or a policy) that is not JSON: {detail}"
+    )]
     BadDocument { name: String, detail: String },
 }
 
