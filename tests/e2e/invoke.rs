@@ -301,3 +301,113 @@ fn a_handler_call_its_role_lacks_is_refused_locally_with_the_statement_to_add() 
     let down = on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
     assert_eq!(down.code, Some(0), "{}", down.stderr);
 }
+
+/// A user of the stack's pool, signed in through its app client: their id token.
+async fn signed_in_id_token(stack: &str, username: &str, email: &str) -> String {
+    use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType};
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&support::sdk_config().await);
+    let pool = support::pool_id(&cognito, &format!("{stack}-users"))
+        .await
+        .expect("the stack's pool");
+    let clients = cognito
+        .list_user_pool_clients()
+        .user_pool_id(&pool)
+        .send()
+        .await
+        .unwrap();
+    let client = clients.user_pool_clients()[0]
+        .client_id()
+        .unwrap()
+        .to_owned();
+    let password = "Correct-Horse-9-battery";
+    cognito
+        .admin_create_user()
+        .user_pool_id(&pool)
+        .username(username)
+        .user_attributes(
+            AttributeType::builder()
+                .name("email")
+                .value(email)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    cognito
+        .admin_set_user_password()
+        .user_pool_id(&pool)
+        .username(username)
+        .password(password)
+        .permanent(true)
+        .send()
+        .await
+        .unwrap();
+    let signed_in = cognito
+        .initiate_auth()
+        .client_id(client)
+        .auth_flow(AuthFlowType::UserPasswordAuth)
+        .auth_parameters("USERNAME", username)
+        .auth_parameters("PASSWORD", password)
+        .send()
+        .await
+        .unwrap();
+    signed_in
+        .authentication_result()
+        .and_then(|r| r.id_token())
+        .expect("an id token")
+        .to_owned()
+}
+
+/// `--token`: a sign-in's id token is checked as the route's authorizer checks it (against the
+/// pool's keys), its claims reach the handler; a token the authorizer refuses runs nothing, and
+/// the token is never printed.
+#[test]
+fn invoke_with_a_token_checks_it_as_the_routes_authorizer_would() {
+    let stack = support::unique("invoketoken");
+    let file = support::write_stack(&[]);
+    let up = on_emulator(&file, &stack, &["up", "--yes"]);
+    assert_eq!(up.code, Some(0), "{}", up.stderr);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let id_token = runtime.block_on(signed_in_id_token(&stack, "grace", "grace@example.com"));
+
+    let ran = on_emulator(&file, &stack, &["invoke", "secret", "--token", &id_token]);
+    assert_eq!(ran.code, Some(0), "{}", ran.stderr);
+    let response: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    let answer: serde_json::Value =
+        serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (response["statusCode"].as_u64(), &answer["email"]),
+        (Some(200), &serde_json::json!("grace@example.com")),
+        "{response:#}"
+    );
+    assert!(
+        !ran.stdout.contains(&id_token) && !ran.stderr.contains(&id_token),
+        "the token is printed"
+    );
+
+    // Not a token the pool signed: refused as the authorizer refuses it; the function not run.
+    let (head, rest) = id_token.split_once('.').unwrap();
+    let (payload, _) = rest.split_once('.').unwrap();
+    let forged = format!("{head}.{payload}.c2lnbmF0dXJl");
+    let refused = on_emulator(&file, &stack, &["invoke", "secret", "--token", &forged]);
+    assert_eq!(refused.code, Some(1), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains(
+            "`--token`: authorizer `cognito` of GET /secret refuses it: the token's signature does not verify; API Gateway would answer 401 Unauthorized without running the function"
+        ) && refused.stdout.is_empty()
+            && !refused.stderr.contains(&forged),
+        "{}",
+        refused.stderr
+    );
+    // A route without an authorizer passes no claims: the token is refused as meaningless.
+    let open = on_emulator(&file, &stack, &["invoke", "sign-up", "--token", &id_token]);
+    assert!(
+        open.code == Some(1) && open.stderr.contains("has no authorizer"),
+        "{}",
+        open.stderr
+    );
+
+    let down = on_emulator(&file, &stack, &["down", "--yes", "--delete-data"]);
+    assert_eq!(down.code, Some(0), "{}", down.stderr);
+}

@@ -41,10 +41,20 @@ pub async fn invoke(global: &GlobalArgs, args: &InvokeArgs) -> anyhow::Result<i3
         .await
         .context("the function's environment refers to the deployed stack\n\nhint: run `provisioner up` first")?;
     let request_id = uuid::Uuid::new_v4().to_string();
+    let (claims, authorization) = match &args.token {
+        Some(token) => {
+            let (claims, header) = verified(&ctx, &config, &live, args, token).await?;
+            (Some(claims), Some((header, token.clone())))
+        }
+        None => (claims, None),
+    };
     let payload = match (given, &args.trigger) {
         (Some(event), _) => event,
         (None, Some(trigger)) => trigger_event(&ctx, &values, args, trigger)?,
-        (None, None) => proxy_event(&ctx, &values, args, &request_id, claims.as_ref()),
+        (None, None) => {
+            let identity = (claims.as_ref(), authorization.as_ref());
+            proxy_event(&ctx, &values, args, &request_id, identity)
+        }
     };
     let function = Function::new(specs[&args.function].clone());
     let invoked = function.invoke(&request_id, payload).await;
@@ -161,16 +171,14 @@ fn read_event(path: &std::path::Path) -> anyhow::Result<Bytes> {
     Ok(Bytes::from(bytes))
 }
 
-/// The API Gateway proxy event for `--method --path --body`, by default the function's route.
-fn proxy_event(
-    ctx: &Context,
-    values: &Values,
-    args: &InvokeArgs,
-    request_id: &str,
-    claims: Option<&serde_json::Map<String, serde_json::Value>>,
-) -> Bytes {
-    let api = ctx.stack.api.as_ref();
-    let route = api.and_then(|api| api.routes.iter().find(|r| r.function == args.function));
+/// The method and path of the request `--method` and `--path` ask for, by default the function's
+/// first route's.
+fn request_line(ctx: &Context, args: &InvokeArgs) -> (String, String) {
+    let route = ctx
+        .stack
+        .api
+        .as_ref()
+        .and_then(|api| api.routes.iter().find(|r| r.function == args.function));
     let method = args
         .method
         .clone()
@@ -181,6 +189,104 @@ fn proxy_event(
         .clone()
         .or_else(|| route.map(|r| r.path.clone()))
         .unwrap_or_else(|| "/".to_owned());
+    (method, path)
+}
+
+/// `--token`'s claims, once the authorizer of the function's route for this request accepts it
+/// as API Gateway's would, and the header it reads the token from; else why not (the function is
+/// not run, as API Gateway answers 401).
+async fn verified(
+    ctx: &Context,
+    config: &aws_config::SdkConfig,
+    live: &crate::engine::units::Live,
+    args: &InvokeArgs,
+    token: &str,
+) -> anyhow::Result<(serde_json::Map<String, serde_json::Value>, String)> {
+    let (method, path) = request_line(ctx, args);
+    let function = &args.function;
+    let route = ctx.stack.api.as_ref().and_then(|api| {
+        api.routes.iter().find(|r| {
+            r.function == *function
+                && r.method.eq_ignore_ascii_case(&method)
+                && event::match_route(&r.path, &path).is_some()
+        })
+    });
+    let Some(route) = route else {
+        anyhow::bail!(
+            "`--token`: no route of the API sends {method} {path} to function `{function}`, so no authorizer checks the token\n\nhint: give the route's `--method` and `--path`, or use `--claims`"
+        );
+    };
+    let Some(name) = &route.authorizer else {
+        anyhow::bail!(
+            "`--token`: route {} {} has no authorizer, so API Gateway passes the function no claims\n\nhint: leave `--token` out",
+            route.method,
+            route.path
+        );
+    };
+    let spec = ctx
+        .stack
+        .api
+        .as_ref()
+        .and_then(|api| api.authorizers.get(name))
+        .with_context(|| format!("authorizer `{name}` is not declared"))?;
+    let pool = live
+        .pools
+        .get(&spec.user_pool)
+        .and_then(|search| search.owned.as_ref())
+        .with_context(|| {
+            format!(
+                "authorizer `{name}`: user pool `{}` is not up\n\nhint: run `provisioner up` first",
+                spec.user_pool
+            )
+        })?;
+    let clients = live
+        .client_ids
+        .get(&spec.user_pool)
+        .map(|ids| ids.iter().cloned().collect())
+        .unwrap_or_default();
+    let verifier = crate::serve::authorizer::CachedAuthorizer::for_pool(
+        config.endpoint_url(),
+        &ctx.target.region,
+        &pool.id,
+        clients,
+    );
+    let (token, scopes) = (token.to_owned(), route.scopes.clone());
+    // The keys are fetched with a blocking client.
+    let checked = tokio::task::spawn_blocking(move || verifier.verify(Some(&token), &scopes))
+        .await
+        .context("checking the token")?;
+    let header = spec
+        .identity_source
+        .strip_prefix("method.request.header.")
+        .unwrap_or("Authorization")
+        .to_owned();
+    let claims = checked.map_err(|rejected| {
+        anyhow::anyhow!(
+            "`--token`: authorizer `{name}` of {} {} refuses it: {rejected}; API Gateway would answer 401 Unauthorized without running the function\n\nhint: sign in again for a fresh token (of one of the pool's app clients)",
+            route.method,
+            route.path
+        )
+    })?;
+    Ok((claims, header))
+}
+
+/// Who the request is from, as the route's authorizer passes it on: the token's claims, and the
+/// header and token it read them from.
+type Identity<'a> = (
+    Option<&'a serde_json::Map<String, serde_json::Value>>,
+    Option<&'a (String, String)>,
+);
+
+/// The API Gateway proxy event for `--method --path --body`, by default the function's route.
+fn proxy_event(
+    ctx: &Context,
+    values: &Values,
+    args: &InvokeArgs,
+    request_id: &str,
+    (claims, authorization): Identity<'_>,
+) -> Bytes {
+    let api = ctx.stack.api.as_ref();
+    let (method, path) = request_line(ctx, args);
     // The route template the path matches, as API Gateway would pick it.
     let template = api
         .and_then(|api| {
@@ -191,11 +297,15 @@ fn proxy_event(
         })
         .unwrap_or_else(|| (path.clone(), BTreeMap::new()));
     let body = args.body.clone().unwrap_or_default();
-    let headers = if body.is_empty() {
+    let mut headers = if body.is_empty() {
         Vec::new()
     } else {
         vec![("Content-Type".to_owned(), "application/json".to_owned())]
     };
+    // The header the route's authorizer read the token from, as API Gateway passes it on.
+    if let Some((header, token)) = authorization {
+        headers.push((header.clone(), token.clone()));
+    }
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));

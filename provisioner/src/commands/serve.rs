@@ -20,7 +20,7 @@ use crate::engine::{Code, Context, Model, Resolve, Values, run};
 use crate::kinds::function::Waits;
 use crate::kinds::role::boundary::{BoundaryState, LiveBoundary};
 use crate::output;
-use crate::serve::authorizer::{self, CachedAuthorizer};
+use crate::serve::authorizer::CachedAuthorizer;
 use crate::serve::aws_check::AwsCheck;
 use crate::serve::gateway::{Gateway, GatewayRoute, INTEGRATION_TIMEOUT, RouteAuthorizer, Table};
 use crate::serve::runtime::{Function, FunctionSpec};
@@ -223,11 +223,11 @@ pub(super) async fn prepare(
             .get(&spec.user_pool)
             .map(|ids| ids.iter().cloned().collect())
             .unwrap_or_default();
-        let verifier = CachedAuthorizer::new(
-            authorizer::jwks_url(config.endpoint_url(), &ctx.target.region, &pool.id),
-            authorizer::issuer(&ctx.target.region, &pool.id),
+        let verifier = CachedAuthorizer::for_pool(
+            config.endpoint_url(),
+            &ctx.target.region,
+            &pool.id,
             clients,
-            crate::serve::fetch_jwks,
         );
         let header = spec
             .identity_source

@@ -209,6 +209,23 @@ impl CachedAuthorizer {
         }
     }
 
+    /// The authorizer of pool `pool_id` in `region`, as API Gateway's Cognito authorizer checks
+    /// tokens: any of `clients`, keys from the pool's JWKS (at `endpoint`, when the stack lives
+    /// on an emulator).
+    pub fn for_pool(
+        endpoint: Option<&str>,
+        region: &str,
+        pool_id: &str,
+        clients: BTreeSet<String>,
+    ) -> CachedAuthorizer {
+        CachedAuthorizer::new(
+            jwks_url(endpoint, region, pool_id),
+            issuer(region, pool_id),
+            clients,
+            crate::serve::fetch_jwks,
+        )
+    }
+
     /// Starts from keys already known (for tests, or keys fetched at start-up).
     pub fn with_keys(self, jwks: &str) -> Result<CachedAuthorizer, BadJwks> {
         let authorizer = Authorizer::new(self.issuer.clone(), self.client_ids.clone(), jwks)?;
