@@ -72,16 +72,17 @@ pub async fn read(client: &Client, arn: &str) -> Result<LiveBoundary, RoleError>
     Ok(state(BoundaryState::Found(document)))
 }
 
-/// What the plan notes on each role when the boundary could not be read.
+/// What the plan notes (on the stack's first role) when the boundary could not be read.
 pub fn unread_note(arn: &str) -> String {
     format!(
         "permissionsBoundary `{arn}` not checked: this identity may not read it (iam:GetPolicy, iam:GetPolicyVersion); `provisioner policy` prints a policy that may"
     )
 }
 
-/// What `diff` says when the boundary does not exist: every role would be refused by IAM.
+/// What `diff` says (on the stack's first role) when the boundary does not exist: every role
+/// would be refused by IAM.
 pub fn missing_message(arn: &str) -> String {
     format!(
-        "permissionsBoundary: the managed policy `{arn}` does not exist in this account, so IAM would refuse to create or bound the role\n  hint: create the policy in IAM first, or correct the ARN in stack.yaml (an AWS managed policy is `arn:<partition>:iam::aws:policy/<name>`)"
+        "permissionsBoundary: the managed policy `{arn}` does not exist in this account, so IAM would refuse to create or bound any of the stack's roles\n  hint: create the policy in IAM first, or correct the ARN in stack.yaml (an AWS managed policy is `arn:<partition>:iam::aws:policy/<name>`)"
     )
 }

@@ -211,11 +211,13 @@ pub fn plan(
     let stack = &model.stack;
     let spec = &stack.functions[function];
     let address = format!("functions.{function}.role");
+    let first = stack.functions.keys().next().map(String::as_str) == Some(function);
     let boundary_note = match boundary {
+        // Said once, on the first role: it is the stack's, and any blocker stops `up`.
         Some(LiveBoundary {
             arn,
             state: BoundaryState::Missing,
-        }) => {
+        }) if first => {
             return Err(Blocker::new(
                 &address,
                 super::boundary::missing_message(arn),
@@ -224,7 +226,7 @@ pub fn plan(
         Some(LiveBoundary {
             arn,
             state: BoundaryState::Unreadable(_),
-        }) => Some(super::boundary::unread_note(arn)),
+        }) if first => Some(super::boundary::unread_note(arn)),
         _ => None,
     };
     let inline = super::inline_policy(&spec.allow, |reference| {
