@@ -310,6 +310,10 @@ pub struct PolicyArgs {
     /// `sts:GetCallerIdentity`); with `--region`, nothing is called.
     #[arg(long, value_name = "ID")]
     pub account: Option<String>,
+    /// Print each document as a list of documents of at most 6,144 characters each (IAM's limit
+    /// for a managed policy), to attach as several managed policies.
+    #[arg(long)]
+    pub split: bool,
 }
 
 /// Which policy `provisioner policy --for` prints.

@@ -421,4 +421,42 @@ fn policy_says_when_a_document_is_too_large_for_a_managed_policy() {
     );
     let documents: serde_json::Value = serde_json::from_str(&large.stdout).unwrap();
     assert!(documents["apply"]["Statement"].is_array());
+
+    // `--split`: the same statements, in order, over documents IAM takes as managed policies.
+    let split = support::run(
+        support::provisioner()
+            .args([
+                "policy",
+                "--account",
+                "123456789012",
+                "--region",
+                "us-east-1",
+            ])
+            .args(["--for", "apply", "--split", "--file"])
+            .arg(&tagged)
+            .args(["--stack", "a-stack-name-of-thirty-two-chars"]),
+    );
+    assert_eq!(split.code, Some(0), "{}", split.stderr);
+    assert!(!split.stderr.contains("document is"), "{}", split.stderr);
+    let parts: Vec<serde_json::Value> = serde_json::from_str(&split.stdout).unwrap();
+    assert!(parts.len() >= 2, "{}", split.stdout);
+    for part in &parts {
+        let size = part
+            .to_string()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .count();
+        assert!(size <= 6144, "{size} characters: {part:#}");
+        assert_eq!(part["Version"], "2012-10-17");
+    }
+    let joined: Vec<&serde_json::Value> = parts
+        .iter()
+        .flat_map(|p| p["Statement"].as_array().unwrap())
+        .collect();
+    let whole: Vec<&serde_json::Value> = documents["apply"]["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .collect();
+    assert_eq!(joined, whole);
 }

@@ -48,11 +48,16 @@ pub async fn policy(global: &GlobalArgs, args: &PolicyArgs) -> anyhow::Result<i3
         .collect();
     let plan = document(&reading, Purpose::Plan, &at);
     let apply = document(&parts, Purpose::Apply, &at);
-    for (name, made) in [("plan", &plan), ("apply", &apply)] {
-        if let Some(note) = size_note(name, made) {
-            crate::output::status(&note);
+    let (plan, apply) = if args.split {
+        (split(&plan), split(&apply))
+    } else {
+        for (name, made) in [("plan", &plan), ("apply", &apply)] {
+            if let Some(note) = size_note(name, made) {
+                crate::output::status(&note);
+            }
         }
-    }
+        (plan, apply)
+    };
     let out = match args.purpose {
         Some(PolicyFor::Plan) => plan,
         Some(PolicyFor::Apply) => apply,
@@ -67,24 +72,56 @@ pub async fn policy(global: &GlobalArgs, args: &PolicyArgs) -> anyhow::Result<i3
 const MANAGED_POLICY_CHARACTERS: usize = 6_144;
 const ROLE_INLINE_CHARACTERS: usize = 10_240;
 
-/// What to say about document `name` when IAM would not take it as a managed policy (a long stack
-/// name, many `tags:`): where it still fits, or that it must be split.
-fn size_note(name: &str, document: &serde_json::Value) -> Option<String> {
-    let size = document
+/// Characters IAM counts in a policy document: all but whitespace.
+fn size(document: &serde_json::Value) -> usize {
+    document
         .to_string()
         .chars()
         .filter(|c| !c.is_whitespace())
-        .count();
+        .count()
+}
+
+/// `document` as a list of documents with its statements, in order, each of at most
+/// [`MANAGED_POLICY_CHARACTERS`] (a statement larger than that alone is a document alone).
+fn split(document: &serde_json::Value) -> serde_json::Value {
+    let empty = || serde_json::json!({ "Version": "2012-10-17", "Statement": [] });
+    let mut documents = vec![empty()];
+    for statement in document["Statement"].as_array().into_iter().flatten() {
+        let mut candidate = documents.last().cloned().unwrap_or_else(empty);
+        if let Some(statements) = candidate["Statement"].as_array_mut() {
+            statements.push(statement.clone());
+        }
+        let fits = size(&candidate) <= MANAGED_POLICY_CHARACTERS;
+        let started = documents
+            .last()
+            .is_some_and(|d| d["Statement"].as_array().is_some_and(|s| !s.is_empty()));
+        if fits || !started {
+            if let Some(last) = documents.last_mut() {
+                *last = candidate;
+            }
+        } else {
+            let mut next = empty();
+            next["Statement"] = serde_json::json!([statement]);
+            documents.push(next);
+        }
+    }
+    serde_json::Value::Array(documents)
+}
+
+/// What to say about document `name` when IAM would not take it as a managed policy (a long stack
+/// name, many `tags:`): where it still fits, or that it must be split.
+fn size_note(name: &str, document: &serde_json::Value) -> Option<String> {
+    let size = size(document);
     if size <= MANAGED_POLICY_CHARACTERS {
         return None;
     }
     Some(if size <= ROLE_INLINE_CHARACTERS {
         format!(
-            "note: the `{name}` document is {size} characters; IAM takes at most {MANAGED_POLICY_CHARACTERS} in a managed policy: put it inline on the role (`aws iam put-role-policy`, up to {ROLE_INLINE_CHARACTERS} for all of a role's inline policies), or split its statements over two managed policies"
+            "note: the `{name}` document is {size} characters; IAM takes at most {MANAGED_POLICY_CHARACTERS} in a managed policy: put it inline on the role (`aws iam put-role-policy`, up to {ROLE_INLINE_CHARACTERS} for all of a role's inline policies), or split its statements over two managed policies (`--split`)"
         )
     } else {
         format!(
-            "warning: the `{name}` document is {size} characters, over IAM's limits for a managed policy ({MANAGED_POLICY_CHARACTERS}) and for a role's inline policies together ({ROLE_INLINE_CHARACTERS}): split its statements over several managed policies (fewer `tags:` or a shorter stack name shorten it)"
+            "warning: the `{name}` document is {size} characters, over IAM's limits for a managed policy ({MANAGED_POLICY_CHARACTERS}) and for a role's inline policies together ({ROLE_INLINE_CHARACTERS}): split its statements over several managed policies (`--split`; fewer `tags:` or a shorter stack name shorten it)"
         )
     })
 }
@@ -110,5 +147,33 @@ mod tests {
             over.starts_with("warning: the `apply` document is "),
             "{over}"
         );
+    }
+
+    /// Split, every document fits a managed policy, and together they hold every statement in
+    /// order; a small document stays one.
+    #[test]
+    fn a_split_document_keeps_every_statement_within_the_limit() {
+        let document = |n: usize| {
+            serde_json::json!({"Version": "2012-10-17", "Statement": (0..n)
+                .map(|i| serde_json::json!({"Sid": format!("S{i}"), "Effect": "Allow", "Action": ["lambda:GetFunction"], "Resource": format!("arn:aws:lambda:us-east-1:123456789012:function:stack-{i:04}-*")}))
+                .collect::<Vec<_>>()})
+        };
+        let big = document(200);
+        let parts = super::split(&big);
+        let parts = parts.as_array().unwrap();
+        assert!(parts.len() >= 4, "{}", parts.len());
+        assert!(
+            parts
+                .iter()
+                .all(|p| super::size(p) <= super::MANAGED_POLICY_CHARACTERS)
+        );
+        let joined: Vec<&serde_json::Value> = parts
+            .iter()
+            .flat_map(|p| p["Statement"].as_array().unwrap())
+            .collect();
+        let original: Vec<&serde_json::Value> =
+            big["Statement"].as_array().unwrap().iter().collect();
+        assert_eq!(joined, original);
+        assert_eq!(super::split(&document(3)).as_array().unwrap().len(), 1);
     }
 }
