@@ -374,11 +374,11 @@ pub struct InvokeArgs {
     /// as API Gateway passes them to a function behind a Cognito authorizer.
     #[arg(long, value_name = "JSON", conflicts_with = "event")]
     pub claims: Option<String>,
-    /// A token (from sign-in) for the route's Cognito authorizer: checked as API Gateway checks
-    /// it (signature against the pool's keys, issuer, expiry, client, scopes); its claims go into
-    /// the event and the token into the header the authorizer reads. Refused: the function is not
-    /// run.
-    #[arg(long, value_name = "JWT", conflicts_with_all = ["event", "claims", "trigger"])]
+    /// A token (from sign-in; `-`: from stdin) for the route's Cognito authorizer: checked as API
+    /// Gateway checks it (signature against the pool's keys, issuer, expiry, client, scopes); its
+    /// claims go into the event and the token into the header the authorizer reads. Refused: the
+    /// function is not run.
+    #[arg(long, value_name = "JWT|-", conflicts_with_all = ["event", "claims", "trigger"])]
     pub token: Option<String>,
     /// Build the event Cognito sends this trigger (`preSignUp`, `postConfirmation`, ...) instead
     /// of an API Gateway one: about `--username`, with `--email` and `--attribute`s.

@@ -400,10 +400,46 @@ fn invoke_with_a_token_checks_it_as_the_routes_authorizer_would() {
         "{}",
         refused.stderr
     );
-    // A route without an authorizer passes no claims: the token is refused as meaningless.
+    // From stdin (out of the shell's history and the process list): the same answer.
+    let token_file = support::temp_dir("token").join("id-token");
+    std::fs::write(&token_file, format!("{id_token}\n")).unwrap();
+    let piped = support::run(
+        support::provisioner()
+            .args(["invoke", "secret", "--token", "-", "--file"])
+            .arg(&file)
+            .args(["--stack", &stack])
+            .env("AWS_ENDPOINT_URL", support::emulator())
+            .stdin(std::fs::File::open(&token_file).unwrap()),
+    );
+    assert!(
+        piped.code == Some(0) && piped.stdout.contains("grace@example.com"),
+        "{}",
+        piped.stderr
+    );
+    // A request API Gateway would send to another function: refused before anything is built.
+    let elsewhere = on_emulator(
+        &file,
+        &stack,
+        &[
+            "invoke", "secret", "--method", "POST", "--path", "/sign-in", "--token", &id_token,
+        ],
+    );
+    assert!(
+        elsewhere.code == Some(1)
+            && elsewhere.stderr.contains(
+                "`--token`: API Gateway sends POST /sign-in to function `sign-in` (route POST /sign-in), not to `secret`"
+            )
+            && !elsewhere.stderr.contains("Building"),
+        "{}",
+        elsewhere.stderr
+    );
+    // A route without an authorizer: the header is passed on unchecked, with no claims.
     let open = on_emulator(&file, &stack, &["invoke", "sign-up", "--token", &id_token]);
     assert!(
-        open.code == Some(1) && open.stderr.contains("has no authorizer"),
+        open.code == Some(0)
+            && open.stderr.contains(
+                "note: route POST /sign-up has no authorizer: the token goes in the `Authorization` header unchecked"
+            ),
         "{}",
         open.stderr
     );

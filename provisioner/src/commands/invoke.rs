@@ -28,8 +28,14 @@ pub async fn invoke(global: &GlobalArgs, args: &InvokeArgs) -> anyhow::Result<i3
         None => None,
     };
     let claims = args.claims.as_deref().map(claims).transpose()?;
+    let token = args.token.as_deref().map(read_token).transpose()?;
     let stack = load(global)?;
     super::function_named(&stack.loaded.stack, &args.function)?;
+    // The route a token is for, before any build: API Gateway's choice for the request.
+    let token_route = match &token {
+        Some(_) => Some(token_route(&stack.loaded.stack, args)?),
+        None => None,
+    };
     let binaries = Binaries::choose(&stack, args.release);
     let dirs = binaries.dirs(&stack);
     let code = binaries.build(&stack);
@@ -41,12 +47,13 @@ pub async fn invoke(global: &GlobalArgs, args: &InvokeArgs) -> anyhow::Result<i3
         .await
         .context("the function's environment refers to the deployed stack\n\nhint: run `provisioner up` first")?;
     let request_id = uuid::Uuid::new_v4().to_string();
-    let (claims, authorization) = match &args.token {
-        Some(token) => {
-            let (claims, header) = verified(&ctx, &config, &live, args, token).await?;
-            (Some(claims), Some((header, token.clone())))
+    let (claims, authorization) = match (token, &token_route) {
+        (Some(token), Some(route)) => {
+            let (claims, header) =
+                verified(&ctx, config.endpoint_url(), &live, route, &token).await?;
+            (claims, Some((header, token)))
         }
-        None => (claims, None),
+        _ => (claims, None),
     };
     let payload = match (given, &args.trigger) {
         (Some(event), _) => event,
@@ -171,11 +178,28 @@ fn read_event(path: &std::path::Path) -> anyhow::Result<Bytes> {
     Ok(Bytes::from(bytes))
 }
 
+/// `--token`: the token, or with `-` the first line of stdin (kept out of the shell's history and
+/// the process list).
+fn read_token(given: &str) -> anyhow::Result<String> {
+    let token = if given == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("failed to read the token from stdin")?;
+        text.lines().next().unwrap_or_default().trim().to_owned()
+    } else {
+        given.trim().to_owned()
+    };
+    if token.is_empty() {
+        return Err(super::UsageError("`--token`: the token is empty".to_owned()).into());
+    }
+    Ok(token)
+}
+
 /// The method and path of the request `--method` and `--path` ask for, by default the function's
 /// first route's.
-fn request_line(ctx: &Context, args: &InvokeArgs) -> (String, String) {
-    let route = ctx
-        .stack
+fn request_line(stack: &crate::spec::Stack, args: &InvokeArgs) -> (String, String) {
+    let route = stack
         .api
         .as_ref()
         .and_then(|api| api.routes.iter().find(|r| r.function == args.function));
@@ -192,82 +216,60 @@ fn request_line(ctx: &Context, args: &InvokeArgs) -> (String, String) {
     (method, path)
 }
 
-/// `--token`'s claims, once the authorizer of the function's route for this request accepts it
-/// as API Gateway's would, and the header it reads the token from; else why not (the function is
-/// not run, as API Gateway answers 401).
+/// The route API Gateway picks for the request, which must be the function's: the one whose
+/// authorizer checks `--token`.
+fn token_route(
+    stack: &crate::spec::Stack,
+    args: &InvokeArgs,
+) -> anyhow::Result<crate::spec::Route> {
+    let (method, path) = request_line(stack, args);
+    let function = &args.function;
+    let routes = stack.api.as_ref().map_or(&[][..], |api| &api.routes[..]);
+    let chosen = event::choose_route(routes, |r| (&r.method, &r.path), &method, &path);
+    match chosen {
+        Some((route, _)) if route.function == *function => Ok(route.clone()),
+        Some((route, _)) => anyhow::bail!(
+            "`--token`: API Gateway sends {method} {path} to function `{}` (route {}), not to `{function}`\n\nhint: give `--method` and `--path` of a route of `{function}`",
+            route.function,
+            route.key()
+        ),
+        None => anyhow::bail!(
+            "`--token`: no route of the API takes {method} {path}, so no authorizer checks the token\n\nhint: give `--method` and `--path` of a route of `{function}`, or use `--claims`"
+        ),
+    }
+}
+
+/// `--token` on `route`: the claims its authorizer passes on once it accepts the token as API
+/// Gateway's would (none on a route without one), and the header the token goes in; else why
+/// not (the function is not run, as API Gateway answers 401).
 async fn verified(
     ctx: &Context,
-    config: &aws_config::SdkConfig,
+    endpoint: Option<&str>,
     live: &crate::engine::units::Live,
-    args: &InvokeArgs,
+    route: &crate::spec::Route,
     token: &str,
-) -> anyhow::Result<(serde_json::Map<String, serde_json::Value>, String)> {
-    let (method, path) = request_line(ctx, args);
-    let function = &args.function;
-    let route = ctx.stack.api.as_ref().and_then(|api| {
-        api.routes.iter().find(|r| {
-            r.function == *function
-                && r.method.eq_ignore_ascii_case(&method)
-                && event::match_route(&r.path, &path).is_some()
-        })
-    });
-    let Some(route) = route else {
-        anyhow::bail!(
-            "`--token`: no route of the API sends {method} {path} to function `{function}`, so no authorizer checks the token\n\nhint: give the route's `--method` and `--path`, or use `--claims`"
-        );
-    };
+) -> anyhow::Result<(Option<serde_json::Map<String, serde_json::Value>>, String)> {
     let Some(name) = &route.authorizer else {
-        anyhow::bail!(
-            "`--token`: route {} {} has no authorizer, so API Gateway passes the function no claims\n\nhint: leave `--token` out",
-            route.method,
-            route.path
-        );
+        output::status(&format!(
+            "note: route {} has no authorizer: the token goes in the `Authorization` header unchecked, and the event carries no claims",
+            route.key()
+        ));
+        return Ok((None, "Authorization".to_owned()));
     };
-    let spec = ctx
-        .stack
-        .api
-        .as_ref()
-        .and_then(|api| api.authorizers.get(name))
-        .with_context(|| format!("authorizer `{name}` is not declared"))?;
-    let pool = live
-        .pools
-        .get(&spec.user_pool)
-        .and_then(|search| search.owned.as_ref())
-        .with_context(|| {
-            format!(
-                "authorizer `{name}`: user pool `{}` is not up\n\nhint: run `provisioner up` first",
-                spec.user_pool
-            )
-        })?;
-    let clients = live
-        .client_ids
-        .get(&spec.user_pool)
-        .map(|ids| ids.iter().cloned().collect())
-        .unwrap_or_default();
-    let verifier = crate::serve::authorizer::CachedAuthorizer::for_pool(
-        config.endpoint_url(),
-        &ctx.target.region,
-        &pool.id,
-        clients,
-    );
+    let authorizer = super::serve::route_authorizer(ctx, endpoint, live, name)?;
     let (token, scopes) = (token.to_owned(), route.scopes.clone());
+    let verifier = authorizer.verifier.clone();
     // The keys are fetched with a blocking client.
     let checked = tokio::task::spawn_blocking(move || verifier.verify(Some(&token), &scopes))
         .await
         .context("checking the token")?;
-    let header = spec
-        .identity_source
-        .strip_prefix("method.request.header.")
-        .unwrap_or("Authorization")
-        .to_owned();
     let claims = checked.map_err(|rejected| {
         anyhow::anyhow!(
-            "`--token`: authorizer `{name}` of {} {} refuses it: {rejected}; API Gateway would answer 401 Unauthorized without running the function\n\nhint: sign in again for a fresh token (of one of the pool's app clients)",
-            route.method,
-            route.path
+            "`--token`: authorizer `{name}` of {} refuses it: {rejected}; API Gateway would answer 401 Unauthorized without running the function\n\nhint: sign in again for a fresh token (of one of the pool's app clients)",
+            route.key()
         )
     })?;
-    Ok((claims, header))
+    Ok((Some(claims), authorizer.header))
 }
 
 /// Who the request is from, as the route's authorizer passes it on: the token's claims, and the
@@ -286,11 +288,15 @@ fn proxy_event(
     (claims, authorization): Identity<'_>,
 ) -> Bytes {
     let api = ctx.stack.api.as_ref();
-    let (method, path) = request_line(ctx, args);
-    // The route template the path matches, as API Gateway would pick it.
-    let template = api
-        .and_then(|api| {
-            api.routes
+    let (method, path) = request_line(&ctx.stack, args);
+    // The route template the path falls on, as API Gateway picks it; if API Gateway would send
+    // the request elsewhere, the first of the function's routes it matches.
+    let routes = api.map_or(&[][..], |api| &api.routes[..]);
+    let template = event::choose_route(routes, |r| (&r.method, &r.path), &method, &path)
+        .filter(|(route, _)| route.function == args.function)
+        .map(|(route, parameters)| (route.path.clone(), parameters))
+        .or_else(|| {
+            routes
                 .iter()
                 .filter(|r| r.function == args.function)
                 .find_map(|r| event::match_route(&r.path, &path).map(|p| (r.path.clone(), p)))

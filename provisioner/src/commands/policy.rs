@@ -49,7 +49,13 @@ pub async fn policy(global: &GlobalArgs, args: &PolicyArgs) -> anyhow::Result<i3
     let plan = document(&reading, Purpose::Plan, &at);
     let apply = document(&parts, Purpose::Apply, &at);
     let (plan, apply) = if args.split {
-        (split(&plan), split(&apply))
+        let (plan, apply) = (split(&plan), split(&apply));
+        for (name, parts) in [("plan", &plan), ("apply", &apply)] {
+            if let Some(note) = split_note(name, parts) {
+                crate::output::status(&note);
+            }
+        }
+        (plan, apply)
     } else {
         for (name, made) in [("plan", &plan), ("apply", &apply)] {
             if let Some(note) = size_note(name, made) {
@@ -106,6 +112,30 @@ fn split(document: &serde_json::Value) -> serde_json::Value {
         }
     }
     serde_json::Value::Array(documents)
+}
+
+/// Managed policies a role takes by default (a quota that can be raised to 20).
+const MANAGED_POLICIES_PER_ROLE: usize = 10;
+
+/// What to say about split document `name` when IAM would still refuse it: a part over the limit
+/// (one statement alone too large), or more parts than a role takes.
+fn split_note(name: &str, parts: &serde_json::Value) -> Option<String> {
+    let parts = parts.as_array()?;
+    if let Some(large) = parts
+        .iter()
+        .map(size)
+        .find(|s| *s > MANAGED_POLICY_CHARACTERS)
+    {
+        return Some(format!(
+            "warning: a statement of the `{name}` document is {large} characters alone, over IAM's {MANAGED_POLICY_CHARACTERS} for a managed policy: fewer `tags:` or a shorter stack name shorten it"
+        ));
+    }
+    (parts.len() > MANAGED_POLICIES_PER_ROLE).then(|| {
+        format!(
+            "note: the `{name}` document is {} managed policies; a role takes {MANAGED_POLICIES_PER_ROLE} unless its quota is raised (to at most 20)",
+            parts.len()
+        )
+    })
 }
 
 /// What to say about document `name` when IAM would not take it as a managed policy (a long stack
@@ -175,5 +205,19 @@ mod tests {
             big["Statement"].as_array().unwrap().iter().collect();
         assert_eq!(joined, original);
         assert_eq!(super::split(&document(3)).as_array().unwrap().len(), 1);
+        assert_eq!(
+            super::split_note("apply", &super::split(&document(3))),
+            None
+        );
+        // More parts than a role takes by default, and a statement too large alone: said.
+        let many = super::split_note("apply", &super::split(&document(600))).unwrap();
+        assert!(many.contains("managed policies; a role takes 10"), "{many}");
+        let huge = serde_json::json!({"Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"],
+            "Resource": (0..400).map(|i| format!("arn:aws:s3:::bucket-{i:04}/*")).collect::<Vec<_>>()}]});
+        let alone = super::split_note("apply", &super::split(&huge)).unwrap();
+        assert!(
+            alone.starts_with("warning: a statement of the `apply` document is "),
+            "{alone}"
+        );
     }
 }

@@ -209,39 +209,9 @@ pub(super) async fn prepare(
     local_triggers(&ctx, &config, &values, check);
 
     let mut verifiers = BTreeMap::new();
-    for (name, spec) in &api.authorizers {
-        let pool = values.pools.get(&spec.user_pool).with_context(|| {
-            format!(
-                "authorizer `{name}`: user pool `{}` is not up",
-                spec.user_pool
-            )
-        })?;
-        // Like API Gateway's authorizer: an id token of any app client of the pool passes
-        // (every client id, from observe's one listing of the pool).
-        let clients: BTreeSet<String> = live
-            .client_ids
-            .get(&spec.user_pool)
-            .map(|ids| ids.iter().cloned().collect())
-            .unwrap_or_default();
-        let verifier = CachedAuthorizer::for_pool(
-            config.endpoint_url(),
-            &ctx.target.region,
-            &pool.id,
-            clients,
-        );
-        let header = spec
-            .identity_source
-            .strip_prefix("method.request.header.")
-            .unwrap_or("Authorization")
-            .to_owned();
-        verifiers.insert(
-            name.clone(),
-            RouteAuthorizer {
-                name: name.clone(),
-                header,
-                verifier: Arc::new(verifier),
-            },
-        );
+    for name in api.authorizers.keys() {
+        let verifier = route_authorizer(&ctx, config.endpoint_url(), &live, name)?;
+        verifiers.insert(name.clone(), verifier);
     }
 
     let routes: Vec<GatewayRoute> = api
@@ -385,6 +355,49 @@ pub(super) async fn local_functions(
         access::references(&ctx.stack, &ctx.target, values),
     );
     Ok(specs)
+}
+
+/// Authorizer `name` of the stack's API, as API Gateway's Cognito authorizer checks tokens: an id
+/// token of any app client of its pool (every client id, from observe's one listing of the
+/// pool), read from its identity source header.
+pub(super) fn route_authorizer(
+    ctx: &Context,
+    endpoint: Option<&str>,
+    live: &Live,
+    name: &str,
+) -> anyhow::Result<RouteAuthorizer> {
+    let spec = ctx
+        .stack
+        .api
+        .as_ref()
+        .and_then(|api| api.authorizers.get(name))
+        .with_context(|| format!("authorizer `{name}` is not declared"))?;
+    let pool = live
+        .pools
+        .get(&spec.user_pool)
+        .and_then(|search| search.owned.as_ref())
+        .with_context(|| {
+            format!(
+                "authorizer `{name}`: user pool `{}` is not up\n\nhint: run `provisioner up` first",
+                spec.user_pool
+            )
+        })?;
+    let clients: BTreeSet<String> = live
+        .client_ids
+        .get(&spec.user_pool)
+        .map(|ids| ids.iter().cloned().collect())
+        .unwrap_or_default();
+    let verifier = CachedAuthorizer::for_pool(endpoint, &ctx.target.region, &pool.id, clients);
+    let header = spec
+        .identity_source
+        .strip_prefix("method.request.header.")
+        .unwrap_or("Authorization")
+        .to_owned();
+    Ok(RouteAuthorizer {
+        name: name.to_owned(),
+        header,
+        verifier: Arc::new(verifier),
+    })
 }
 
 /// The permissions boundary the role check applies; None, with a warning, when there is none to

@@ -30,6 +30,58 @@ pub struct Stage<'a> {
     pub now_ms: u64,
 }
 
+/// The route API Gateway picks for `method` and `path` among `routes` (`parts` gives a route's
+/// method and path template): on the most specific resource `path` falls on (literal segments
+/// before `{var}` before `{proxy+}`), its method, else its `ANY`; with the path's parameters.
+pub fn choose_route<'a, R>(
+    routes: &'a [R],
+    parts: impl Fn(&'a R) -> (&'a str, &'a str),
+    method: &str,
+    path: &str,
+) -> Option<(&'a R, BTreeMap<String, String>)> {
+    let resource = resource_of(routes.iter().map(|r| parts(r).1), path)?;
+    let on_resource = || routes.iter().filter(|r| parts(r).1 == resource);
+    let route = on_resource()
+        .find(|r| parts(r).0 == method)
+        .or_else(|| on_resource().find(|r| parts(r).0 == "ANY"))?;
+    let parameters = match_route(parts(route).1, path)?;
+    Some((route, parameters))
+}
+
+/// The resource `path` falls on among the route templates `templates`: the most specific.
+pub fn resource_of<'a>(
+    templates: impl IntoIterator<Item = &'a str>,
+    path: &str,
+) -> Option<&'a str> {
+    let mut best: Option<(Vec<u8>, &str)> = None;
+    for template in templates {
+        if match_route(template, path).is_some() {
+            let rank = specificity(template);
+            if best.as_ref().is_none_or(|(r, _)| rank < *r) {
+                best = Some((rank, template));
+            }
+        }
+    }
+    best.map(|(_, resource)| resource)
+}
+
+/// How specific a template is, segment by segment (lower first): literal, `{var}`, `{proxy+}`.
+fn specificity(template: &str) -> Vec<u8> {
+    template
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|segment| {
+            if segment.ends_with("+}") {
+                2
+            } else if segment.starts_with('{') {
+                1
+            } else {
+                0
+            }
+        })
+        .collect()
+}
+
 /// The path parameters of `path` under the route template `template` (`/users/{id}`,
 /// `/files/{proxy+}`), or None when the path does not match it.
 pub fn match_route(template: &str, path: &str) -> Option<BTreeMap<String, String>> {

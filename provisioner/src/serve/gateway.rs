@@ -147,29 +147,14 @@ impl Table {
     /// The route for `path` (stage removed) and `method`: the most specific resource first
     /// (literal segments before `{var}` before `{proxy+}`), then its method or `ANY`.
     fn route(&self, method: &str, path: &str) -> Option<(&GatewayRoute, BTreeMap<String, String>)> {
-        let resource = self.resource(path)?;
-        let on_resource = || self.routes.iter().filter(|r| r.path == resource);
-        let route = on_resource()
-            .find(|r| r.method == method)
-            .or_else(|| on_resource().find(|r| r.method == "ANY"))?;
-        let parameters = event::match_route(&route.path, path)?;
-        Some((route, parameters))
+        event::choose_route(&self.routes, |r| (&r.method, &r.path), method, path)
     }
 }
 
 impl Table {
     /// The resource `path` falls on: the most specific with routes.
     fn resource(&self, path: &str) -> Option<&str> {
-        let mut best: Option<(Vec<u8>, &str)> = None;
-        for route in &self.routes {
-            if event::match_route(&route.path, path).is_some() {
-                let rank = specificity(&route.path);
-                if best.as_ref().is_none_or(|(r, _)| rank < *r) {
-                    best = Some((rank, &route.path));
-                }
-            }
-        }
-        best.map(|(_, resource)| resource)
+        event::resource_of(self.routes.iter().map(|r| r.path.as_str()), path)
     }
 
     /// The preflight of the resource `path` falls on, if it has routes: 204 with the CORS headers,
@@ -428,24 +413,6 @@ async fn authorize(
         .await
         .map_err(|err| format!("the check failed: {err}"))?
         .map_err(|rejected| rejected.to_string())
-}
-
-/// How specific a resource path is, segment by segment: literal 0, `{var}` 1, `{proxy+}` 2
-/// (smaller wins, as API Gateway prefers).
-fn specificity(template: &str) -> Vec<u8> {
-    template
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(|segment| {
-            if segment.ends_with("+}") {
-                2
-            } else if segment.starts_with('{') {
-                1
-            } else {
-                0
-            }
-        })
-        .collect()
 }
 
 /// What the gateway answers for `function`'s invocation (`timeout`: its timeout, in seconds).
