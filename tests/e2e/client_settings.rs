@@ -8,16 +8,7 @@ const CLIENT: &str = "        readAttributes: [email, email_verified]\n";
 
 async fn client(stack: &str) -> aws_sdk_cognitoidentityprovider::types::UserPoolClientType {
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&support::sdk_config().await);
-    let pool = support::pool_id(&cognito, &format!("{stack}-users"))
-        .await
-        .expect("the stack's pool");
-    let clients = cognito
-        .list_user_pool_clients()
-        .user_pool_id(&pool)
-        .send()
-        .await
-        .unwrap();
-    let id = clients.user_pool_clients()[0].client_id().unwrap();
+    let (pool, id) = support::stack_pool_and_client(&cognito, stack).await;
     cognito
         .describe_user_pool_client()
         .user_pool_id(&pool)

@@ -306,19 +306,7 @@ fn a_handler_call_its_role_lacks_is_refused_locally_with_the_statement_to_add() 
 async fn signed_in_id_token(stack: &str, username: &str, email: &str) -> String {
     use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType};
     let cognito = aws_sdk_cognitoidentityprovider::Client::new(&support::sdk_config().await);
-    let pool = support::pool_id(&cognito, &format!("{stack}-users"))
-        .await
-        .expect("the stack's pool");
-    let clients = cognito
-        .list_user_pool_clients()
-        .user_pool_id(&pool)
-        .send()
-        .await
-        .unwrap();
-    let client = clients.user_pool_clients()[0]
-        .client_id()
-        .unwrap()
-        .to_owned();
+    let (pool, client) = support::stack_pool_and_client(&cognito, stack).await;
     let password = "Correct-Horse-9-battery";
     cognito
         .admin_create_user()

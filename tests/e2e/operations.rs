@@ -350,6 +350,27 @@ fn the_generated_policies_are_valid_iam() {
     );
 }
 
+/// `provisioner policy` for the emulator's account in us-east-1 (so nothing is called), on `file`
+/// (as `stack`, if given) with `extra` arguments.
+fn offline_policy(file: &std::path::Path, stack: Option<&str>, extra: &[&str]) -> support::Ran {
+    let mut command = support::provisioner();
+    command
+        .args([
+            "policy",
+            "--account",
+            "123456789012",
+            "--region",
+            "us-east-1",
+        ])
+        .args(extra)
+        .arg("--file")
+        .arg(file);
+    if let Some(stack) = stack {
+        command.args(["--stack", stack]);
+    }
+    support::run(&mut command)
+}
+
 /// README shows the documents `policy` prints for the repository's stack, as it prints them now.
 #[test]
 fn the_readme_shows_the_policy_the_tool_prints() {
@@ -361,18 +382,8 @@ fn the_readme_shows_the_policy_the_tool_prints() {
             .unwrap_or_else(|| panic!("README has no `{marker}`"))
             + marker.len();
         let shown = &readme[start..start + readme[start..].find("\n```").unwrap()];
-        let printed = support::run(
-            support::provisioner()
-                .args([
-                    "policy",
-                    "--account",
-                    "123456789012",
-                    "--region",
-                    "us-east-1",
-                ])
-                .args(["--for", purpose, "--file"])
-                .arg(support::repo_root().join("stack.yaml")),
-        );
+        let stack_yaml = support::repo_root().join("stack.yaml");
+        let printed = offline_policy(&stack_yaml, None, &["--for", purpose]);
         assert_eq!(printed.code, Some(0), "{}", printed.stderr);
         assert_eq!(
             shown,
@@ -387,29 +398,15 @@ fn the_readme_shows_the_policy_the_tool_prints() {
 /// same. The repository's stack fits.
 #[test]
 fn policy_says_when_a_document_is_too_large_for_a_managed_policy() {
-    let policy = |file: &std::path::Path, stack: &str| {
-        support::run(
-            support::provisioner()
-                .args([
-                    "policy",
-                    "--account",
-                    "123456789012",
-                    "--region",
-                    "us-east-1",
-                ])
-                .arg("--file")
-                .arg(file)
-                .args(["--stack", stack]),
-        )
-    };
-    let plain = policy(&support::write_stack(&[]), "auth-demo");
+    let plain = offline_policy(&support::write_stack(&[]), Some("auth-demo"), &[]);
     assert_eq!(plain.code, Some(0), "{}", plain.stderr);
     assert!(!plain.stderr.contains("document is"), "{}", plain.stderr);
 
     let tagged = crate::reconcile::tags::tagged_stack(
         "  team: identity-platform\n  cost-center: \"4242-4242\"\n  owner: someone@example.com\n",
     );
-    let large = policy(&tagged, "a-stack-name-of-thirty-two-chars");
+    let long_name = Some("a-stack-name-of-thirty-two-chars");
+    let large = offline_policy(&tagged, long_name, &[]);
     assert_eq!(large.code, Some(0), "{}", large.stderr);
     assert!(
         large.stderr.contains("note: the `apply` document is ")
@@ -423,19 +420,7 @@ fn policy_says_when_a_document_is_too_large_for_a_managed_policy() {
     assert!(documents["apply"]["Statement"].is_array());
 
     // `--split`: the same statements, in order, over documents IAM takes as managed policies.
-    let split = support::run(
-        support::provisioner()
-            .args([
-                "policy",
-                "--account",
-                "123456789012",
-                "--region",
-                "us-east-1",
-            ])
-            .args(["--for", "apply", "--split", "--file"])
-            .arg(&tagged)
-            .args(["--stack", "a-stack-name-of-thirty-two-chars"]),
-    );
+    let split = offline_policy(&tagged, long_name, &["--for", "apply", "--split"]);
     assert_eq!(split.code, Some(0), "{}", split.stderr);
     assert!(!split.stderr.contains("document is"), "{}", split.stderr);
     let parts: Vec<serde_json::Value> = serde_json::from_str(&split.stdout).unwrap();

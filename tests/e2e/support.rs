@@ -87,6 +87,27 @@ pub async fn pool_id(
     None
 }
 
+/// The ids of stack `stack`'s user pool (`<stack>-users`) and of its first app client.
+pub async fn stack_pool_and_client(
+    cognito: &aws_sdk_cognitoidentityprovider::Client,
+    stack: &str,
+) -> (String, String) {
+    let pool = pool_id(cognito, &format!("{stack}-users"))
+        .await
+        .expect("the stack's pool");
+    let clients = cognito
+        .list_user_pool_clients()
+        .user_pool_id(&pool)
+        .send()
+        .await
+        .expect("ListUserPoolClients");
+    let client = clients.user_pool_clients()[0]
+        .client_id()
+        .expect("a client id")
+        .to_owned();
+    (pool, client)
+}
+
 /// A name no other test of this run (or of a run sharing the emulator) uses.
 pub fn unique(prefix: &str) -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
