@@ -52,16 +52,10 @@ impl Patterns {
         }
     }
 
-    fn matches(&self, value: &str, fold_case: bool) -> bool {
-        let fold = |text: &str| {
-            if fold_case {
-                text.to_lowercase()
-            } else {
-                text.to_owned()
-            }
-        };
-        let value = fold(value);
-        let any = |patterns: &[String]| patterns.iter().any(|p| glob(&fold(p), &value));
+    /// Whether `action` is among the actions (IAM compares actions without case).
+    fn has_action(&self, action: &str) -> bool {
+        let action = action.to_lowercase();
+        let any = |patterns: &[String]| patterns.iter().any(|p| glob(&p.to_lowercase(), &action));
         match self {
             Patterns::Listed(patterns) => any(patterns),
             Patterns::AllBut(patterns) => !any(patterns),
@@ -133,16 +127,14 @@ impl Boundary {
         let denied = self.statements.iter().any(|s| {
             !s.allow
                 && !s.conditional
-                && s.actions.matches(action, true)
+                && s.actions.has_action(action)
                 && s.resources.covers(resource) == Some(true)
         });
         if denied {
             return Some(BoundaryRefusal::ExplicitDeny);
         }
         let allowed = self.statements.iter().any(|s| {
-            s.allow
-                && s.actions.matches(action, true)
-                && s.resources.covers(resource) != Some(false)
+            s.allow && s.actions.has_action(action) && s.resources.covers(resource) != Some(false)
         });
         (!allowed).then_some(BoundaryRefusal::NoAllow)
     }
